@@ -1,0 +1,166 @@
+"""What gpuless knows about a machine: the data types every later step reads.
+
+Probes in ``toolkit.engine.probes`` fill these from the real machine; hardware profiles fill them for
+what-if questions. They are plain frozen dataclasses so they can be compared, cached, serialised to
+JSON (``to_dict``) and built from fixtures in tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+OsName = Literal["linux", "darwin", "windows", "other"]
+
+#: The SIMD feature names gpuless reports, normalised across /proc/cpuinfo, sysctl and Windows.
+X86_SIMD = ("avx", "avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx", "fma", "f16c")
+ARM_SIMD = ("neon", "sve", "dotprod", "i8mm")
+
+GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class CpuInfo:
+    """The CPU as the OS describes it.
+
+    Attributes:
+        model: marketing name, e.g. "AMD Ryzen 7 7840U w/ Radeon 780M Graphics".
+        arch: normalised architecture, "x86_64" or "arm64" (or what the OS said, if neither).
+        physical_cores: cores without SMT siblings (what llama.cpp uses for threads).
+        logical_cores: hardware threads.
+        simd: SIMD features present, a sorted tuple drawn from ``X86_SIMD`` / ``ARM_SIMD``.
+        performance_cores: P-cores on a hybrid CPU (Apple, Intel 12th gen+) when known, else None.
+    """
+
+    model: str
+    arch: str
+    physical_cores: int
+    logical_cores: int
+    simd: tuple[str, ...] = ()
+    performance_cores: int | None = None
+
+    def has(self, feature: str) -> bool:
+        return feature in self.simd
+
+    @property
+    def best_simd(self) -> str:
+        """The widest vector unit present, as a short label for display and estimates."""
+        for name in ("amx", "avx512f", "avx2", "avx", "sve", "neon"):
+            if name in self.simd:
+                return name
+        return "scalar"
+
+
+@dataclass(frozen=True)
+class MemoryInfo:
+    """Physical memory and swap in bytes, as psutil reports them for the whole OS."""
+
+    total_bytes: int
+    available_bytes: int
+    swap_total_bytes: int = 0
+    swap_used_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class PowerInfo:
+    """Battery vs AC. Laptops on battery often throttle, which lowers measured speed.
+
+    Attributes:
+        has_battery: a battery was found at all.
+        on_ac: True on AC power, False on battery, None when unknown (desktops, VMs).
+        percent: charge level, if there is a battery.
+    """
+
+    has_battery: bool = False
+    on_ac: bool | None = None
+    percent: float | None = None
+
+
+@dataclass(frozen=True)
+class CgroupLimits:
+    """Limits of the control group this process runs in (set when gpuless itself runs in a container).
+
+    Attributes:
+        version: 1 or 2, None if no cgroup filesystem was found (macOS, Windows).
+        memory_limit_bytes: memory.max (v2) / memory.limit_in_bytes (v1); None when unlimited.
+        cpu_limit: cores allowed by the CPU quota (cpu.max / cfs_quota_us ÷ period); None when unlimited.
+    """
+
+    version: int | None = None
+    memory_limit_bytes: int | None = None
+    cpu_limit: float | None = None
+
+
+@dataclass(frozen=True)
+class DockerEngineInfo:
+    """The Docker engine as its own ``/info`` reports it (on Docker Desktop: the VM, not the host).
+
+    Attributes:
+        reachable: the engine answered.
+        error: why it did not, in one line, when unreachable.
+        server_version: engine version, e.g. "28.2.2".
+        operating_system: e.g. "Docker Desktop", "Debian GNU/Linux 12 (bookworm)".
+        os_type: "linux" or "windows" (the kind of containers it runs).
+        is_desktop: Docker Desktop (a VM whose CPU and memory are smaller than the host's).
+        ncpu: logical CPUs the engine can use.
+        mem_total_bytes: memory the engine can use.
+        cgroup_version: "1" or "2".
+        swap_limit: the engine can limit swap (needed for memswap_limit to take effect).
+    """
+
+    reachable: bool = False
+    error: str | None = None
+    server_version: str | None = None
+    operating_system: str | None = None
+    os_type: str | None = None
+    is_desktop: bool = False
+    ncpu: int | None = None
+    mem_total_bytes: int | None = None
+    cgroup_version: str | None = None
+    swap_limit: bool | None = None
+
+
+@dataclass(frozen=True)
+class Bandwidth:
+    """Memory read bandwidth, the number that bounds decode speed on a CPU.
+
+    Attributes:
+        gbps: gigabytes (1e9) per second.
+        source: "measured" (the short probe), "profile" (a hardware profile), or "assumed" (a default).
+        detail: how it was obtained, for display (e.g. "numpy copy, 4 × 64 MiB, 1.1 s").
+    """
+
+    gbps: float
+    source: Literal["measured", "profile", "assumed"] = "measured"
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Machine:
+    """Everything detection found. ``recommend`` and ``compose`` are functions of this value.
+
+    Attributes:
+        os: normalised OS name.
+        os_release: human-readable OS version.
+        cpu: see ``CpuInfo``.
+        memory: see ``MemoryInfo``.
+        power: see ``PowerInfo``.
+        cgroup: see ``CgroupLimits``.
+        docker: see ``DockerEngineInfo``.
+        bandwidth: measured or assumed memory bandwidth; None if unknown.
+        name: a label, e.g. the hardware profile's name for what-if machines; "this machine" otherwise.
+    """
+
+    os: OsName
+    os_release: str
+    cpu: CpuInfo
+    memory: MemoryInfo
+    power: PowerInfo = field(default_factory=PowerInfo)
+    cgroup: CgroupLimits = field(default_factory=CgroupLimits)
+    docker: DockerEngineInfo = field(default_factory=DockerEngineInfo)
+    bandwidth: Bandwidth | None = None
+    name: str = "this machine"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (tuples become lists)."""
+        return asdict(self)

@@ -1,0 +1,115 @@
+"""One exception tree for everything gpuless can fail at.
+
+Adapters in ``toolkit.engine`` translate library errors (docker-py, httpx, ollama, sqlite, OS errors)
+into these classes, so the CLI and the TUI handle failure in one place: print ``message`` and
+``hint`` and exit with ``exit_code``, never a traceback.
+"""
+
+from __future__ import annotations
+
+
+class GpulessError(Exception):
+    """Base of every error gpuless reports to a user.
+
+    ``message`` says what went wrong in one line; ``hint`` says what to do about it.
+    ``exit_code`` is what the CLI exits with (2 for bad input, 1 otherwise).
+    """
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+# --- bad input (exit 2) ---------------------------------------------------------------------------
+
+
+class UsageError(GpulessError):
+    """The user asked for something invalid: a bad option value, an unknown name, a malformed file."""
+
+    exit_code = 2
+
+
+class ProfileError(UsageError):
+    """A hardware profile or catalog file could not be read or does not validate."""
+
+
+class UnknownModelError(UsageError):
+    """A model name or tag that is not in the catalog."""
+
+
+class ComposeFileExistsError(UsageError):
+    """Refusing to overwrite an existing compose file without ``--force``."""
+
+
+# --- the machine --------------------------------------------------------------------------------
+
+
+class DetectionError(GpulessError):
+    """A probe of the machine failed in a way that leaves no usable answer."""
+
+
+# --- Docker ---------------------------------------------------------------------------------------
+
+
+class DockerError(GpulessError):
+    """Talking to the Docker engine failed."""
+
+
+class DockerUnavailableError(DockerError):
+    """The Docker engine is not reachable (not installed, not running, or no permission)."""
+
+
+class ImageError(DockerError):
+    """An image could not be pulled or found."""
+
+
+class ContainerError(DockerError):
+    """A container could not be created, started, or did not become healthy."""
+
+
+class PortInUseError(ContainerError):
+    """The port Ollama should listen on is already taken by another process."""
+
+
+# --- Ollama / OpenAI-compatible servers ---------------------------------------------------------
+
+
+class OllamaError(GpulessError):
+    """Talking to an Ollama (or OpenAI-compatible) server failed."""
+
+
+class OllamaUnreachableError(OllamaError):
+    """Nothing answers at the server URL, or the connection dropped."""
+
+
+class ModelNotFoundError(OllamaError):
+    """The server does not have the model (HTTP 404 or a pull that ends in an error)."""
+
+
+class ServerBusyError(OllamaError):
+    """The server's queue is full (HTTP 503)."""
+
+
+class StreamError(OllamaError):
+    """A stream broke: a mid-stream error line, a malformed line, or the server died mid-answer."""
+
+
+class RequestTimeoutError(OllamaError):
+    """The server did not answer within the time limit."""
+
+
+class UnsafeTargetError(UsageError):
+    """A benchmark was pointed at an address gpuless will not send load to."""
+
+
+# --- local state ----------------------------------------------------------------------------------
+
+
+class HistoryError(GpulessError):
+    """The benchmark history store could not be read or written."""

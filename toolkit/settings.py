@@ -1,0 +1,41 @@
+"""User settings: where gpuless keeps its data and which Ollama it talks to.
+
+Read from ``GPULESS_*`` environment variables (pydantic-settings); paths default to the
+platform's user directories (platformdirs). Nothing is created on import: callers ask for a
+directory with ``ensure_data_dir()`` when they are about to write.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from platformdirs import user_cache_dir, user_data_dir
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+APP_NAME = "gpuless"
+
+
+class Settings(BaseSettings):
+    """Settings with their defaults; each can be overridden by ``GPULESS_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="GPULESS_", frozen=True)
+
+    data_dir: Path = Field(default_factory=lambda: Path(user_data_dir(APP_NAME)))
+    cache_dir: Path = Field(default_factory=lambda: Path(user_cache_dir(APP_NAME)))
+    ollama_url: str = "http://127.0.0.1:11434"
+    image: str = "ollama/ollama:latest"
+    container_name: str = "gpuless-ollama"
+    volume_name: str = "gpuless-ollama-models"
+
+    @property
+    def history_path(self) -> Path:
+        return self.data_dir / "history.sqlite3"
+
+    def ensure_data_dir(self) -> Path:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return self.data_dir
+
+    def ensure_cache_dir(self) -> Path:
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        return self.cache_dir

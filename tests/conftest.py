@@ -15,6 +15,9 @@ import pytest
 
 REQUIRE_ENGINES = os.environ.get("GPULESS_REQUIRE_ENGINES") == "1"
 
+# Fixtures for the Ollama-API test engine (tests/ollama_server/README.md).
+pytest_plugins = ["tests.ollama_server.fixtures"]
+
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Generator[None, Any, None]:

@@ -52,6 +52,194 @@ def cli(ctx: click.Context) -> None:
         run_app()
 
 
+def _detect_rows(machine: Any) -> list[tuple[str, str]]:
+    """The compact human summary of a detected ``Machine``: (label, text) rows."""
+    from toolkit.core.hardware import GIB
+
+    cpu, mem, power, cg, dk, bw = (
+        machine.cpu,
+        machine.memory,
+        machine.power,
+        machine.cgroup,
+        machine.docker,
+        machine.bandwidth,
+    )
+    p_cores = f", {cpu.performance_cores} P-cores" if cpu.performance_cores else ""
+    swap = (
+        f"swap {mem.swap_used_bytes / GIB:.1f}/{mem.swap_total_bytes / GIB:.1f} GiB"
+        if mem.swap_total_bytes
+        else "no swap"
+    )
+    if not power.has_battery:
+        power_text = "no battery"
+    else:
+        state = {True: "on AC", False: "on battery", None: "AC unknown"}[power.on_ac]
+        power_text = (
+            f"battery {power.percent:.0f}%, {state}" if power.percent is not None else f"battery, {state}"
+        )
+    if cg.version is None:
+        cgroup_text = "no cgroup"
+    else:
+        limits = [
+            f"memory {cg.memory_limit_bytes / GIB:.1f} GiB" if cg.memory_limit_bytes else "",
+            f"{cg.cpu_limit:g} CPUs" if cg.cpu_limit else "",
+        ]
+        cgroup_text = f"cgroup v{cg.version}, " + (", ".join(x for x in limits if x) or "no limits")
+    if dk.reachable:
+        kind = "Docker Desktop VM" if dk.is_desktop else "native engine"
+        mem_text = f"{dk.mem_total_bytes / GIB:.1f} GiB" if dk.mem_total_bytes else "? GiB"
+        docker_text = (
+            f"{dk.server_version} ({kind}, {dk.operating_system}), {dk.ncpu} CPUs, {mem_text}, "
+            f"cgroup v{dk.cgroup_version}"
+        )
+    else:
+        docker_text = dk.error or "not checked"
+    bw_text = f"{bw.gbps:.1f} GB/s {bw.source} ({bw.detail})" if bw is not None else "not measured"
+    return [
+        ("OS", f"{machine.os_release} [{machine.os}]"),
+        (
+            "CPU",
+            f"{cpu.model}, {cpu.arch}, {cpu.physical_cores} cores / {cpu.logical_cores} threads{p_cores}",
+        ),
+        ("SIMD", f"{' '.join(cpu.simd) or 'none'} (best: {cpu.best_simd})"),
+        (
+            "Memory",
+            f"{mem.total_bytes / GIB:.1f} GiB total, {mem.available_bytes / GIB:.1f} GiB available, {swap}",
+        ),
+        ("Power", power_text),
+        ("Container", cgroup_text),
+        ("Docker", docker_text),
+        ("Bandwidth", bw_text),
+    ]
+
+
+@cli.command()
+@json_option
+@click.option(
+    "--no-bandwidth", is_flag=True, help="Skip the memory bandwidth probe (about 1 s when not cached)."
+)
+@click.option("--refresh", is_flag=True, help="Measure bandwidth again instead of using the cached figure.")
+@click.option("--no-docker", is_flag=True, help="Do not contact the Docker engine.")
+def detect(as_json: bool, no_bandwidth: bool, refresh: bool, no_docker: bool) -> None:
+    """Detect this machine: CPU and SIMD, memory, power, container limits, Docker engine, bandwidth."""
+    from toolkit.core.warnings import describe_machine_warnings
+    from toolkit.engine.probes import detect_machine
+
+    machine = detect_machine(
+        measure_bandwidth=not no_bandwidth, docker=not no_docker, refresh_bandwidth=refresh
+    )
+    warnings = describe_machine_warnings(machine)
+    if as_json:
+        emit_json({**machine.to_dict(), "warnings": [w.to_dict() for w in warnings]})
+        return
+    rows = _detect_rows(machine)
+    width = max(len(label) for label, _ in rows)
+    for label, text in rows:
+        click.echo(f"{label:<{width}}  {text}")
+    for warning in warnings:
+        mark = {"error": "✗", "warning": "!", "info": "i"}[warning.level]
+        click.echo(f"{mark} {warning.message}")
+        click.echo(f"  → {warning.hint}")
+
+
+@cli.command()
+@json_option
+@click.option("--use-case", default="chat", show_default=True, help="chat, translation, summarise, rag, writing, code, reasoning.")
+@click.option("--target-tps", type=float, default=None, help="Tokens/s each user should see [default: 10].")
+@click.option("--ctx", "context", type=int, default=4096, show_default=True, help="Context length per user, tokens.")
+@click.option("--users", type=int, default=1, show_default=True, help="Concurrent users (each gets a KV cache).")
+@click.option("--profile", "profile", default=None, help="A shipped hardware profile name or a .toml/.json file.")
+@click.option("--ram", "ram_gb", type=float, default=None, help="What if the machine had this much RAM (GB)?")
+@click.option("--cores", type=int, default=None, help="What if it had this many cores?")
+@click.option("--bandwidth", "bandwidth_gbps", type=float, default=None, help="What if memory did this many GB/s?")
+@click.option("--model", "model_name", default=None, help="Estimate one model or tag instead of ranking all.")
+@click.option("--all", "show_all", is_flag=True, help="Show every candidate, not just the top 12.")
+@click.option("--list-profiles", is_flag=True, help="List the shipped hardware profiles and exit.")
+def recommend(
+    as_json: bool,
+    use_case: str,
+    target_tps: float | None,
+    context: int,
+    users: int,
+    profile: str | None,
+    ram_gb: float | None,
+    cores: int | None,
+    bandwidth_gbps: float | None,
+    model_name: str | None,
+    show_all: bool,
+    list_profiles: bool,
+) -> None:
+    """Recommend a model and quant tag for this machine (or a what-if machine), with predicted RAM,
+    tokens/s, time to first token and a grade."""
+    from toolkit.core import recommend as rec
+    from toolkit.core.catalog import machine_from_profile, normalise_use_case
+    from toolkit.engine import resources
+
+    if list_profiles:
+        profiles = resources.load_shipped_profiles()
+        if as_json:
+            emit_json([{"name": p.name, "label": p.label, "ram_bytes": p.ram_bytes} for p in profiles])
+        else:
+            for p in profiles:
+                click.echo(f"{p.name:26} {p.label}")
+        return
+    normalise_use_case(use_case)  # fail on a bad use case before probing the machine
+    for label, value in (("--ram", ram_gb), ("--cores", cores), ("--bandwidth", bandwidth_gbps)):
+        if value is not None and not value > 0:
+            raise UsageError(f"{label} must be positive, not {value:g}")
+    catalog = resources.load_catalog()
+    only = None
+    if model_name is not None:
+        only = (catalog.find(model_name),)
+    if profile is not None:
+        machine = machine_from_profile(resources.resolve_profile(profile))
+    else:
+        from toolkit.engine.probes import detect_machine
+
+        machine = detect_machine()
+    machine = rec.what_if(machine, ram_gb=ram_gb, cores=cores, bandwidth_gbps=bandwidth_gbps)
+    result = rec.recommend(
+        machine,
+        catalog,
+        use_case=use_case,
+        target_tps=rec.DEFAULT_TARGET_TPS if target_tps is None else target_tps,
+        context=context,
+        users=users,
+        only=only,
+    )
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    click.echo(_recommend_text(result, show_all))
+
+
+def _recommend_text(result: Any, show_all: bool) -> str:
+    """The readable table of ``gpuless recommend``."""
+    lines = [
+        f"Machine: {result.machine}   use case: {result.use_case}   target: {result.target_tps:g} tok/s per user   "
+        f"context: {result.context}   users: {result.users}",
+        "",
+        f"{'':2}{'tag':34} {'params':>7} {'RAM':>8} {'tok/s':>7} {'TTFT':>7} {'grade':>5} {'fit':>5}  note",
+    ]
+    shown = result.candidates if show_all else result.candidates[:12]
+    for c in shown:
+        mark = "→ " if result.pick is not None and c.tag == result.pick.tag else "  "
+        fit = "yes" if c.fits_comfortably else ("tight" if c.fits else "no")
+        note = c.why_not or f"score {c.use_case_score}/10"
+        if c.test_model:
+            note += " (test model)"
+        lines.append(
+            f"{mark}{c.tag:34} {c.params_b:6.2f}B {c.total_bytes / 1e9:6.1f}GB {c.decode_tps:7.1f} "
+            f"{c.ttft_s:6.1f}s {c.grade:>5} {fit:>5}  {note}"
+        )
+    if len(result.candidates) > len(shown):
+        lines.append(f"  … {len(result.candidates) - len(shown)} more (--all)")
+    lines.append("")
+    lines.append(f"Pick: {result.pick.tag}" if result.pick else "Pick: none")
+    lines.extend(f"  - {reason}" for reason in result.reasons)
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``gpuless`` script: run the CLI and turn errors into exit codes."""
     try:
@@ -75,3 +263,6 @@ def main(argv: list[str] | None = None) -> None:
 
 
 __all__ = ["UsageError", "cli", "emit_json", "fail", "json_option", "main"]
+
+# Subcommands that live in their own modules register themselves on ``cli`` when imported.
+from toolkit import cli_lifecycle  # noqa: E402, F401  (compose, up, down, status, logs, verify)

@@ -44,7 +44,11 @@ class UnknownModelError(UsageError):
 
 
 class ComposeFileExistsError(UsageError):
-    """Refusing to overwrite an existing compose file without ``--force``."""
+    """Refusing to overwrite an existing compose file without ``--force``; ``diff`` shows the change."""
+
+    def __init__(self, message: str, hint: str | None = None, diff: str = "") -> None:
+        super().__init__(message, hint)
+        self.diff = diff
 
 
 # --- the machine --------------------------------------------------------------------------------

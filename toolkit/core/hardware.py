@@ -30,6 +30,8 @@ class CpuInfo:
         logical_cores: hardware threads.
         simd: SIMD features present, a sorted tuple drawn from ``X86_SIMD`` / ``ARM_SIMD``.
         performance_cores: P-cores on a hybrid CPU (Apple, Intel 12th gen+) when known, else None.
+        clock_ghz: sustained all-core clock when known (hardware profiles); None lets estimates fall
+            back to the "@ 2.50GHz" in the model name or a default.
     """
 
     model: str
@@ -38,6 +40,7 @@ class CpuInfo:
     logical_cores: int
     simd: tuple[str, ...] = ()
     performance_cores: int | None = None
+    clock_ghz: float | None = None
 
     def has(self, feature: str) -> bool:
         return feature in self.simd

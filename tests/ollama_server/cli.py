@@ -1,0 +1,136 @@
+"""The `ollama` command of the test image: `serve`, `list`, `pull`, `ps`, `--version`.
+
+`ollama list` exits non-zero when the server is unreachable, which is what makes
+`["CMD", "ollama", "list"]` a working compose healthcheck for the real image and for this one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import urllib.error
+import urllib.request
+from typing import Any
+
+from .config import VERSION, Settings
+from .log import log
+
+
+def _base_url(settings: Settings) -> str:
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "", "::") else settings.host
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{settings.port}"
+
+
+def _request(method: str, path: str, body: dict[str, Any] | None = None, timeout: float = 10) -> Any:
+    url = _base_url(Settings.from_env()) + path
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    return urllib.request.urlopen(req, timeout=timeout)
+
+
+def serve() -> int:
+    from .api import OllamaServer, iter_settings_log
+    from .registry import Registry, default_registry_dir
+
+    settings = Settings.from_env()
+    for msg, fields in iter_settings_log(settings):
+        log(msg, source="routes.go", **fields)
+    registry_dir = settings.registry_dir
+    if registry_dir is None:
+        try:
+            registry_dir = default_registry_dir()
+        except RuntimeError as exc:
+            log("no models to pull", level="WARN", error=str(exc))
+    registry = Registry(registry_dir) if registry_dir is not None else None
+    try:
+        server = OllamaServer(settings, registry)
+    except OSError as exc:
+        print(f"Error: listen tcp {settings.host}:{settings.port}: {exc.strerror}", file=sys.stderr)
+        return 1
+    host, port = server.server_address[:2]
+    shown = f"[{host}]" if ":" in str(host) else host
+    log(f"Listening on {shown}:{port} (version {VERSION})", source="routes.go")
+
+    def stop(signum: int, frame: Any) -> None:
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
+    return 0
+
+
+def _unreachable() -> int:
+    print("Error: could not connect to ollama server, run 'ollama serve' to start it", file=sys.stderr)
+    return 1
+
+
+def list_models() -> int:
+    try:
+        with _request("GET", "/api/tags") as resp:
+            models = json.load(resp)["models"]
+    except (urllib.error.URLError, OSError):
+        return _unreachable()
+    print(f"{'NAME':<24}{'ID':<16}{'SIZE':<10}MODIFIED")
+    for m in models:
+        print(f"{m['name']:<24}{m['digest'][:12]:<16}{m['size'] / 1e6:.0f} MB    {m['modified_at']}")
+    return 0
+
+
+def ps() -> int:
+    try:
+        with _request("GET", "/api/ps") as resp:
+            models = json.load(resp)["models"]
+    except (urllib.error.URLError, OSError):
+        return _unreachable()
+    print(f"{'NAME':<24}{'SIZE':<12}{'CONTEXT':<10}UNTIL")
+    for m in models:
+        print(f"{m['name']:<24}{m['size'] / 1e6:.0f} MB{'':<5}{m.get('context_length', 0):<10}{m['expires_at']}")
+    return 0
+
+
+def pull(name: str) -> int:
+    try:
+        with _request("POST", "/api/pull", {"model": name}, timeout=600) as resp:
+            for raw in resp:
+                line = json.loads(raw)
+                if "error" in line:
+                    print(f"Error: {line['error']}", file=sys.stderr)
+                    return 1
+                print(line.get("status", ""))
+    except (urllib.error.URLError, OSError):
+        return _unreachable()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ollama", description="Ollama API test server over llama.cpp")
+    parser.add_argument("-v", "--version", action="store_true")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("serve")
+    sub.add_parser("list")
+    sub.add_parser("ls")
+    sub.add_parser("ps")
+    pull_parser = sub.add_parser("pull")
+    pull_parser.add_argument("model")
+    args = parser.parse_args(argv)
+    if args.version:
+        print(f"ollama version is {VERSION}")
+        return 0
+    if args.command == "serve":
+        return serve()
+    if args.command in ("list", "ls"):
+        return list_models()
+    if args.command == "ps":
+        return ps()
+    if args.command == "pull":
+        return pull(args.model)
+    parser.print_help()
+    return 0

@@ -1,0 +1,174 @@
+"""`gpuless compose` / `up` / `down` / `status` / `verify` as a user runs them: output, files, exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from toolkit.cli import main
+from toolkit.core.compose import spec_from_compose_text
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(args)
+        code = 0
+    except SystemExit as done:
+        code = int(done.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def no_engine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Point docker-py at a socket that does not exist (fast, deterministic 'engine unreachable')."""
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/absent.sock")
+
+
+def test_compose_writes_a_file_then_refuses_to_overwrite_then_backs_up(
+    tmp_path: Path, no_engine: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "compose.yaml"
+    code, out, err = run(["compose", "--model", "smollm2:135m", "--mem-limit", "2g", "--cpus", "1",
+                          "-o", str(target)], capsys)  # fmt: skip
+    assert code == 0, err
+    assert "Created" in out and "not reachable" in err  # the engine note, not an error
+    spec, edited = spec_from_compose_text(target.read_text())
+    assert spec.model == "smollm2:135m" and spec.mem_limit_bytes == 2 * 1024**3 and not edited
+
+    code, out, err = run(["compose", "--model", "smollm2:135m", "--ctx", "8192", "-o", str(target)], capsys)
+    assert code == 2
+    assert '+      OLLAMA_CONTEXT_LENGTH: "8192"' in out  # the diff is shown
+    assert "not overwriting" in err and "--force" in err and "Traceback" not in err
+    assert spec_from_compose_text(target.read_text())[0].context_length == 4096  # untouched
+
+    forced = ["compose", "--model", "smollm2:135m", "--ctx", "8192", "-o", str(target), "--force"]
+    code, out, err = run(forced, capsys)
+    assert code == 0, err
+    backups = sorted(tmp_path.glob("compose.yaml.*.bak"))
+    assert len(backups) == 1 and spec_from_compose_text(backups[0].read_text())[0].context_length == 4096
+    assert spec_from_compose_text(target.read_text())[0].context_length == 8192
+
+
+def test_compose_print_and_expose_warning(no_engine: None, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(
+        ["compose", "--model", "qwen2.5:0.5b", "--print", "--expose", "--port", "11500"], capsys
+    )
+    assert code == 0
+    service = yaml.safe_load(out)["services"]["ollama"]
+    assert service["ports"] == ["0.0.0.0:11500:11434"]  # unknown engine: published ports
+    assert "WARNING" in err and "no authentication" in err
+
+
+def test_compose_bad_input_exits_2(no_engine: None, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["compose", "--model", "m:1b", "--mem-limit", "lots", "--print"], capsys)
+    assert code == 2 and "cannot read the size" in err and "Traceback" not in err
+    code, _, err = run(["compose", "--profile", "no-such-profile", "--print"], capsys)
+    assert code == 2 and err.startswith("gpuless: error:")
+
+
+def test_compose_without_a_model_serves_the_recommendation(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["compose", "--profile", "apple-m2-16gb", "--print"], capsys)
+    assert code == 0
+    spec, _ = spec_from_compose_text(out)
+    golden = Path(__file__).resolve().parents[1] / "compose" / "apple-m2-16gb.yaml"
+    assert out == golden.read_text()  # the CLI and the golden file agree
+    assert spec.network == "ports" and spec.mem_limit_bytes and spec.num_thread
+
+
+def test_compose_with_a_catalog_model_is_sized_and_an_unknown_one_is_not(
+    no_engine: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(["compose", "--model", "qwen2.5:0.5b", "--print"], capsys)
+    sized, _ = spec_from_compose_text(out)
+    assert code == 0 and sized.model == "qwen2.5:0.5b" and sized.mem_limit_bytes and sized.cpus
+    code, out, _ = run(["compose", "--model", "somebody/custom:7b", "--print"], capsys)
+    unsized, _ = spec_from_compose_text(out)
+    assert code == 0 and unsized.mem_limit_bytes is None and unsized.cpus is None
+
+
+def test_up_with_the_engine_unreachable_is_one_line_and_a_hint() -> None:
+    # A real process, to show what a user sees: no traceback, exit 1, what to do.
+    env = {"DOCKER_HOST": "unix:///nonexistent/docker.sock", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-m", "toolkit", "up", "--model", "smollm2:135m"],
+        capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert lines[0].startswith("gpuless: error: Docker engine not reachable")
+    assert lines[1].startswith("  hint:") and "systemctl start docker" in lines[1]
+    assert "Traceback" not in done.stderr
+
+
+def test_up_native_without_ollama_installed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `ollama` anywhere
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(["up", "--runtime", "native", "--model", "m:1b", "--port", "1"], capsys)
+    assert code == 1 and "not on PATH" in err and "ollama.com/download" in err
+
+
+def test_up_url_with_nothing_listening(capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    code, _, err = run(["up", "--url", f"http://127.0.0.1:{port}", "--model", "m:1b"], capsys)
+    assert code == 1 and "nothing answers" in err
+
+
+@pytest.mark.docker
+@pytest.mark.engine
+def test_up_verify_status_logs_down_through_the_cli(
+    ollama_test_image: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+    import socket
+    import uuid
+
+    tag = uuid.uuid4().hex[:8]
+    monkeypatch.setenv("GPULESS_CONTAINER_NAME", f"gpuless-t-cli-{tag}")
+    monkeypatch.setenv("GPULESS_VOLUME_NAME", f"gpuless-t-cli-{tag}-models")
+    monkeypatch.setenv("GPULESS_IMAGE", ollama_test_image)
+    monkeypatch.chdir(tmp_path)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    try:
+        code, out, err = run(["compose", "--model", "smollm2:135m", "--cpus", "1", "--port", port], capsys)
+        assert code == 0, err
+        # `up` with no --model starts ./compose.yaml's spec.
+        code, out, err = run(["up", "--json", "--timeout", "120"], capsys)
+        assert code == 0, err
+        result = json.loads(out)
+        assert result["up"]["action"] == "created" and result["up"]["url"] == f"http://127.0.0.1:{port}"
+        assert result["model"] == "smollm2:135m"
+        rows = {row["knob"]: row for row in result["verify"]["rows"]}
+        assert rows["memlock"]["status"] == "refused" and rows["mem_swappiness"]["status"] == "applied"
+
+        code, out, _ = run(["verify"], capsys)
+        assert code == 0 and "memlock" in out and "refused" in out
+        code, out, _ = run(["status", "--json"], capsys)
+        assert code == 0 and json.loads(out)["health"] == "healthy"
+        code, out, _ = run(["logs", "--tail", "50"], capsys)
+        assert code == 0 and "Listening on" in out
+        code, out, _ = run(["up", "--json", "--timeout", "60"], capsys)
+        assert code == 0 and json.loads(out)["up"]["action"] == "reused"
+    finally:
+        code, out, _ = run(["down", "--volumes", "--json"], capsys)
+    assert code == 0 and json.loads(out) == {
+        "container": f"gpuless-t-cli-{tag}", "removed": True,
+        "volume": f"gpuless-t-cli-{tag}-models", "volume_removed": True,
+    }  # fmt: skip
+    code, out, _ = run(["status", "--json"], capsys)
+    assert json.loads(out)["exists"] is False

@@ -1,0 +1,96 @@
+"""Fixtures for the wizard's pilot and snapshot tests: a fixed machine and services pointing at tmp dirs.
+
+Snapshots must not change between runs, so the machine is a fixed value (not detection), the compose
+directory is a temporary one, history is off unless a test asks for it, and ``live`` is False.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import io
+
+import pytest
+from rich.console import Console
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+from toolkit.core.hardware import (
+    GIB,
+    Bandwidth,
+    CgroupLimits,
+    CpuInfo,
+    DockerEngineInfo,
+    Machine,
+    MemoryInfo,
+    PowerInfo,
+)
+from toolkit.settings import Settings
+from toolkit.tui.services import Services
+
+#: A port on loopback where nothing listens: the "engine unreachable" case, answered at once.
+CLOSED_URL = "http://127.0.0.1:9"
+
+
+def laptop() -> Machine:
+    """A 16 GB, 8-core laptop on battery with Docker Desktop's smaller VM: every warning kind shows."""
+    return Machine(
+        os="linux",
+        os_release="Ubuntu 24.04",
+        cpu=CpuInfo("AMD Ryzen 7 7840U", "x86_64", 8, 16, ("avx", "avx2", "avx512f", "fma", "f16c")),
+        memory=MemoryInfo(16 * GIB, 11 * GIB, swap_total_bytes=4 * GIB, swap_used_bytes=0),
+        power=PowerInfo(has_battery=True, on_ac=False, percent=64.0),
+        cgroup=CgroupLimits(version=2),
+        docker=DockerEngineInfo(
+            reachable=True,
+            server_version="28.2.2",
+            operating_system="Docker Desktop",
+            os_type="linux",
+            is_desktop=True,
+            ncpu=8,
+            mem_total_bytes=8 * GIB,
+            cgroup_version="2",
+            swap_limit=True,
+        ),
+        bandwidth=Bandwidth(60.0, "profile", "fixture"),
+        name="test laptop",
+    )
+
+
+@pytest.fixture
+def machine() -> Machine:
+    return laptop()
+
+
+@pytest.fixture
+def services(tmp_path: Path, machine: Machine) -> Services:
+    settings = Settings(data_dir=tmp_path / "data", cache_dir=tmp_path / "cache")
+    return Services(
+        settings=settings,
+        ollama_url=CLOSED_URL,
+        detect=lambda: machine,
+        compose_dir=tmp_path / "project",
+        launch_mode="attach",
+        history_path=None,
+        live=False,
+    )
+
+
+async def settle(pilot: Pilot[None], seconds: float = 30.0) -> None:
+    """Let every worker finish (failed ones included: their failure is what some tests check)."""
+    for _ in range(int(seconds / 0.05)):
+        await pilot.pause(0.05)
+        if not any(w.is_running or w.state.name == "PENDING" for w in pilot.app.workers):
+            await pilot.pause()
+            return
+    raise AssertionError(f"workers still running after {seconds} s")
+
+
+def text_of(widget: Static, width: int = 200) -> str:
+    """The plain text a Static shows (strings, rich Text, tables, syntax) as rendered at ``width``."""
+    content = widget.content
+    if isinstance(content, str):
+        return content
+    console = Console(width=width, no_color=True, record=True, file=io.StringIO())
+    console.print(content)
+    return console.export_text()

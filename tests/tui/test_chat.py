@@ -1,0 +1,91 @@
+"""Chat step against the real loopback test server (llama.cpp under Ollama's API): streaming, stop, new chat."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input, Markdown, Select, Static
+
+from toolkit.tui.app import GpulessApp, create_app
+from toolkit.tui.services import Services
+
+from .conftest import settle
+
+MODEL = "smollm2:135m"
+
+
+async def wait_for(pilot: Pilot[None], check: Any, *, seconds: float = 60.0) -> None:
+    """Let the app run until ``check()`` is true (bounded)."""
+    for _ in range(int(seconds / 0.1)):
+        if check():
+            return
+        await pilot.pause(0.1)
+    raise AssertionError(f"condition not met within {seconds} s")
+
+
+def status(app: GpulessApp) -> str:
+    return str(app.screen.query_one("#chat-status", Static).render())
+
+
+async def open_chat(pilot: Pilot[None], app: GpulessApp) -> None:
+    await pilot.press("6")
+    select = app.screen.query_one("#chat-model", Select)
+    await wait_for(pilot, lambda: select.value != Select.NULL)
+    select.value = MODEL
+    app.screen.query_one("#chat-input", Input).focus()
+
+
+@pytest.mark.engine
+async def test_a_streamed_answer_appears_as_markdown(services: Services, ollama_server: Any) -> None:
+    app = create_app(dataclasses.replace(services, ollama_url=ollama_server.url))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_chat(pilot, app)
+        await pilot.press(*"Name three colours as a markdown list.")
+        await pilot.press("enter")
+        answer = app.screen.query(Markdown).last()
+        await wait_for(pilot, lambda: "tok/s" in status(app) and "tokens" in status(app))
+        assert answer.source.strip(), "the answer stayed empty"
+        assert "TTFT" in status(app)
+        history = app.screen.history  # type: ignore[attr-defined]
+        assert [m["role"] for m in history] == ["user", "assistant"]
+        assert history[1]["content"] == answer.source
+        # A second turn carries the first as context.
+        await pilot.press(*"And one more?", "enter")
+        await wait_for(pilot, lambda: len(app.screen.history) == 4)  # type: ignore[attr-defined]
+
+
+@pytest.mark.engine
+async def test_esc_stops_a_streaming_answer_and_new_chat_clears(
+    services: Services, ollama_server: Any
+) -> None:
+    app = create_app(dataclasses.replace(services, ollama_url=ollama_server.url))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_chat(pilot, app)
+        await pilot.press(*"Write a very long story about a lighthouse, at least 400 words.", "enter")
+        answer = app.screen.query(Markdown).last()
+        await wait_for(pilot, lambda: len(answer.source) > 10)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: "stopped" in status(app))
+        assert not app.screen.is_streaming  # type: ignore[attr-defined]
+        assert "*(stopped)*" in answer.source
+        # The UI still answers keys; a new chat empties the transcript.
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert len(app.screen.query(Markdown)) == 0
+        assert app.screen.history == []  # type: ignore[attr-defined]
+
+
+async def test_chat_without_a_server_says_what_to_do(services: Services) -> None:
+    app = create_app(services, start="chat")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert "Launch step" in status(app)
+        notes = list(app._notifications)
+        assert notes and notes[0].severity == "error"
+        assert "What to do" in notes[0].message
+        # Sending without a model warns instead of failing.
+        await pilot.press(*"hello", "enter")
+        assert any("No model selected" in n.message for n in app._notifications)

@@ -1,0 +1,144 @@
+"""Pilot tests of the Model, Compose, Launch and Benchmark steps (real catalog, real files, real servers)."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from typing import Any
+
+import pytest
+from textual.widgets import DataTable, Input, Label, Static
+
+from toolkit.core.hardware import Machine
+from toolkit.tui.app import create_app
+from toolkit.tui.plan import Pick
+from toolkit.tui.services import Services
+
+from .conftest import settle, text_of
+
+MODEL = "smollm2:135m"
+
+
+async def test_model_table_ranks_the_catalog_and_rows_update_the_pick(services: Services) -> None:
+    app = create_app(services, start="model")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        assert table.row_count > 10
+        pick = app.choice
+        assert isinstance(pick, Pick)
+        assert table.get_row_at(table.cursor_row)[0] == pick.tag
+        details = text_of(app.screen.query_one("#model-details", Static))
+        assert details.startswith(f"Pick: {pick.tag}") and "RAM" in details and "TTFT" in details
+        # Moving the cursor shows that row's estimate; enter makes it the pick.
+        await pilot.press("down")
+        other = str(table.get_row_at(table.cursor_row)[0])
+        assert other != pick.tag
+        assert text_of(app.screen.query_one("#model-details", Static)).startswith(f"Row: {other}")
+        await pilot.press("enter")
+        assert app.choice.tag == other
+        # Another target speed re-ranks.
+        app.screen.query_one("#model-target").value = 30.0
+        await settle(pilot)
+        assert app.screen.recommendation.target_tps == 30.0  # type: ignore[attr-defined]
+
+
+async def test_compose_saves_then_diffs_and_replaces_with_a_backup(services: Services) -> None:
+    services.compose_dir.mkdir(parents=True)
+    app = create_app(services, start="compose")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen: Any = app.screen
+        assert "services:" in screen.text and "# " in screen.text  # the YAML with its comments
+        await pilot.press("s")
+        path = services.compose_path
+        assert path.read_text() == screen.text
+        assert app.compose_path == path
+        # The user edits the file; the wizard refuses to overwrite it, shows the diff, then backs it up.
+        path.write_text(screen.text.replace("OLLAMA_KEEP_ALIVE", "OLLAMA_KEEP_ALIVE_EDITED"))
+        await pilot.press("s")
+        assert "EDITED" in path.read_text()
+        assert screen.showing_diff
+        assert "exists and differs" in text_of(screen.query_one("#compose-status", Static))
+        await pilot.press("S")
+        assert path.read_text() == screen.text
+        backups = list(path.parent.glob("compose.yaml.*.bak"))
+        assert len(backups) == 1 and "EDITED" in backups[0].read_text()
+
+
+@pytest.mark.engine
+async def test_launch_attach_pulls_with_progress_and_reports_ready(
+    services: Services, ollama_server_factory: Any
+) -> None:
+    server = ollama_server_factory(pull=())
+    app = create_app(dataclasses.replace(services, ollama_url=server.url), start="launch")
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.screen.query_one("#launch-model", Input).value = MODEL
+        await pilot.press("ctrl+s")
+        await settle(pilot, 120)
+        assert app.engine == (server.url, MODEL)
+        pull = text_of(app.screen.query_one("#launch-pull .transfer-detail", Static))
+        assert "pulled" in pull
+        bar = app.screen.query_one("#launch-pull ProgressBar")
+        assert bar.total and bar.progress == bar.total  # type: ignore[attr-defined]
+
+
+@pytest.mark.docker
+async def test_launch_docker_starts_verifies_and_cleans_up(
+    services: Services, machine: Machine, ollama_test_image: str
+) -> None:
+    from toolkit.engine.docker_runner import DockerRunner
+    from toolkit.engine.probes import probe_docker
+
+    from tests.ollama_server.fixtures import free_port
+
+    suffix = uuid.uuid4().hex[:8]
+    settings = services.settings.model_copy(
+        update={"container_name": f"gpuless-tui-{suffix}", "volume_name": f"gpuless-tui-{suffix}"}
+    )
+    real = dataclasses.replace(machine, docker=probe_docker())
+    svc = dataclasses.replace(
+        services,
+        settings=settings,
+        detect=lambda: real,
+        launch_mode="docker",
+        image=ollama_test_image,
+        ollama_url=f"http://127.0.0.1:{free_port()}",
+    )
+    app = create_app(svc, start="launch")
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            app.screen.query_one("#launch-model", Input).value = MODEL
+            await pilot.press("ctrl+s")
+            await settle(pilot, 240)
+            assert app.engine == (svc.url, MODEL), [n.message for n in app._notifications]
+            verify = text_of(app.screen.query_one("#launch-verify", Static))
+            assert "OLLAMA_CONTEXT_LENGTH" in verify and "applied" in verify
+    finally:
+        DockerRunner().down(settings.container_name, volume=settings.volume_name)
+
+
+@pytest.mark.engine
+async def test_benchmark_runs_live_and_stores_history(services: Services, ollama_server: Any, tmp_path: Any) -> None:
+    svc = dataclasses.replace(
+        services,
+        ollama_url=ollama_server.url,
+        history_path=tmp_path / "history.sqlite3",
+        bench_overrides={"reps": 2, "num_predict": 16, "concurrency": (1, 2)},
+    )
+    app = create_app(svc, start="benchmark")
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.engine = (ollama_server.url, MODEL)
+        await pilot.press("b")
+        await settle(pilot, 180)
+        screen: Any = app.screen
+        reps = screen.query_one("#bench-reps")
+        assert len(reps.tps) == 2 + 1 + 2  # two repetitions, then 1 + 2 streams of the sweep
+        assert all(t > 0 for t in reps.tps)
+        assert [lv[0] for lv in screen.query_one("#bench-levels").levels] == [1, 2]
+        result = text_of(screen.query_one("#bench-result", Static))
+        assert "decode tok/s" in result and "complete" in result
+        assert "Grade:" in text_of(screen.query_one("#bench-live", Static))
+        history = text_of(screen.query_one("#bench-history", Static))
+        assert "Earlier runs" in history and MODEL in history

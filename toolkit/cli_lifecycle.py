@@ -1,0 +1,423 @@
+"""The ``compose``, ``up``, ``down``, ``status``, ``logs`` and ``verify`` subcommands.
+
+Kept out of ``toolkit/cli.py`` (which imports this module to register them) because they share a
+set of spec options, a progress bar and the verify table. The work itself happens in
+``toolkit.core.compose`` (the spec), ``toolkit.engine.compose_file`` (writing it safely),
+``toolkit.engine.docker_runner`` and ``toolkit.engine.native_runner``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from toolkit.cli import cli, emit_json, json_option
+from toolkit.core.compose import (
+    OllamaServiceSpec,
+    build_spec,
+    parse_size,
+    render_compose_yaml,
+    spec_from_compose_text,
+    spec_from_recommendation,
+)
+from toolkit.core.hardware import DockerEngineInfo
+from toolkit.core.verify import VerifyReport
+from toolkit.engine.progress import Progress
+from toolkit.errors import ComposeFileExistsError, DockerUnavailableError, UsageError
+from toolkit.settings import Settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def spec_options(func: F) -> F:
+    """The options that shape the Ollama service, shared by ``compose`` and ``up``."""
+    options = [
+        click.option("--model", help="Ollama model tag to serve and pull, e.g. qwen2.5:1.5b."),
+        click.option(
+            "--ctx",
+            type=click.IntRange(256),
+            default=4096,
+            show_default=True,
+            help="Context length (tokens).",
+        ),
+        click.option(
+            "--users",
+            type=click.IntRange(1, 64),
+            default=1,
+            show_default=True,
+            help="Concurrent requests (OLLAMA_NUM_PARALLEL).",
+        ),
+        click.option("--mem-limit", help="Memory limit, e.g. 4g (no swap)."),
+        click.option("--cpus", type=click.FloatRange(0.01), help="CPU quota in cores."),
+        click.option(
+            "--kv-cache",
+            type=click.Choice(["f16", "q8_0", "q4_0"]),
+            default="f16",
+            show_default=True,
+            help="KV cache type (quantized turns flash attention on).",
+        ),
+        click.option("--keep-alive", default="30m", show_default=True, help="Idle time before unload."),
+        click.option(
+            "--port",
+            type=click.IntRange(1, 65535),
+            default=11434,
+            show_default=True,
+            help="Host port Ollama answers on.",
+        ),
+        click.option("--expose", is_flag=True, help="Listen beyond loopback (Ollama has NO authentication)."),
+        click.option("--image", help="Container image (default: GPULESS_IMAGE or ollama/ollama:latest)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _spec(
+    opts: dict[str, Any], engine: DockerEngineInfo | None, settings: Settings, profile: str | None = None
+) -> OllamaServiceSpec:
+    """The spec from the command line: sized by the recommendation, explicit options win.
+
+    Without --model the recommendation's pick is served; with --model the catalog entry (when there is
+    one) still sizes the memory limit and threads. A model the catalog does not know gets no limits.
+    """
+    from toolkit.core.catalog import machine_from_profile
+    from toolkit.core.recommend import recommend
+    from toolkit.engine import resources
+    from toolkit.errors import UnknownModelError
+
+    explicit: dict[str, Any] = {
+        "keep_alive": opts["keep_alive"],
+        "expose": opts["expose"],
+        "port": opts["port"],
+        "image": opts.get("image") or settings.image,
+        "container_name": settings.container_name,
+        "volume_name": settings.volume_name,
+    }
+    if opts.get("mem_limit"):
+        explicit["mem_limit_bytes"] = parse_size(opts["mem_limit"])
+    if opts.get("cpus") is not None:
+        explicit["cpus"] = opts["cpus"]
+        explicit["num_thread"] = None  # follow the quota given
+    if opts.get("model"):
+        explicit["model"] = opts["model"]
+    catalog = resources.load_catalog()
+    only = None
+    if opts.get("model"):
+        try:
+            only = (catalog.find(opts["model"]),)
+        except UnknownModelError:
+            return build_spec(
+                context_length=opts["ctx"], num_parallel=opts["users"], kv_cache_type=opts["kv_cache"],
+                engine=engine, **explicit,
+            )  # fmt: skip
+    if profile is not None:
+        machine = machine_from_profile(resources.resolve_profile(profile))
+    else:
+        from toolkit.engine.probes import detect_machine
+
+        machine = detect_machine(docker=False)
+        if engine is not None:
+            machine = dataclasses.replace(machine, docker=engine)
+    result = recommend(
+        machine, catalog, context=opts["ctx"], users=opts["users"], kv_cache_type=opts["kv_cache"], only=only
+    )
+    if result.pick is None and only is not None:
+        click.echo(f"gpuless: note: {opts['model']} does not fit this machine's memory budget", err=True)
+        result = dataclasses.replace(result, pick=result.candidates[0])
+    return spec_from_recommendation(result, machine, **explicit)
+
+
+def _engine_or_none() -> DockerEngineInfo | None:
+    from toolkit.engine.docker_runner import DockerRunner
+
+    try:
+        return DockerRunner(timeout=5).engine_info()
+    except DockerUnavailableError as error:
+        click.echo(f"gpuless: note: {error.message}; writing a file for an unknown engine", err=True)
+        return None
+
+
+def _warn_exposed(spec: OllamaServiceSpec) -> None:
+    if spec.expose:
+        click.secho(
+            f"WARNING: Ollama will accept connections from ANY address on port {spec.port}. "
+            "It has no authentication: anyone who can reach this machine can use, pull and delete models.",
+            fg="red",
+            bold=True,
+            err=True,
+        )
+
+
+# --- progress bar ------------------------------------------------------------------------------
+
+
+class ProgressLine:
+    """One self-overwriting line on stderr (or a line per status change when not a terminal)."""
+
+    def __init__(self) -> None:
+        self._tty = sys.stderr.isatty()
+        self._last = ""
+        self._last_draw = 0.0
+
+    def __call__(self, event: Progress) -> None:
+        fraction = event.fraction
+        label = f"{event.phase}: {event.status}"
+        if not self._tty:
+            if event.status != self._last:
+                click.echo(label, err=True)
+                self._last = event.status
+            return
+        now = time.monotonic()
+        if now - self._last_draw < 0.1 and event.status == self._last:
+            return
+        self._last, self._last_draw = event.status, now
+        if fraction is None:
+            text = label
+        else:
+            filled = int(fraction * 30)
+            size = f"{(event.completed or 0) / 1e6:.0f}/{(event.total or 0) / 1e6:.0f} MB"
+            text = (
+                f"{event.phase} [{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%} {size} {event.status}"
+            )
+        click.echo("\r\033[K" + text[:120], err=True, nl=False)
+
+    def close(self) -> None:
+        if self._tty and self._last:
+            click.echo("", err=True)
+
+
+def print_verify(report: VerifyReport) -> None:
+    """The verify table: one row per knob."""
+    widths = (24, 16, 22, 8)
+    click.echo(f"Settings of {report.container} as the engine and server report them:")
+    header = ("knob", "wanted", "actual", "status")
+    click.echo("  " + "".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + "why")
+    colours = {"applied": "green", "ignored": "yellow", "refused": "red", "unknown": "white"}
+    for row in report.rows:
+        cells = (row.knob, row.wanted, row.actual)
+        line = "".join(str(c)[: w - 1].ljust(w) for c, w in zip(cells, widths, strict=False))
+        status = click.style(row.status.ljust(widths[3]), fg=colours[row.status])
+        click.echo(f"  {line}{status}{row.why}")
+    counts = report.counts()
+    click.echo("  " + ", ".join(f"{n} {status}" for status, n in counts.items() if n))
+    for warning in report.warnings:
+        click.echo(f"  engine warning: {warning}")
+
+
+# --- commands ------------------------------------------------------------------------------------
+
+
+@cli.command()
+@spec_options
+@click.option(
+    "--output", "-o", type=click.Path(path_type=Path), default=Path("compose.yaml"), show_default=True
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing, different file (a backup is kept).")
+@click.option("--print", "print_only", is_flag=True, help="Print the file instead of writing it.")
+@click.option("--profile", help="Size it for a shipped hardware profile (or a .toml file) instead.")
+@json_option
+def compose(
+    output: Path, force: bool, print_only: bool, profile: str | None, as_json: bool, **opts: Any
+) -> None:
+    """Write a tuned compose.yaml for Ollama (every setting commented with why)."""
+    from toolkit.engine.compose_file import write_compose
+
+    settings = Settings()
+    engine = None if profile else _engine_or_none()
+    spec = _spec(opts, engine, settings, profile)
+    _warn_exposed(spec)
+    text = render_compose_yaml(spec)
+    if print_only:
+        click.echo(text, nl=False)
+        return
+    try:
+        result = write_compose(output, text, force=force)
+    except ComposeFileExistsError as error:
+        click.echo(error.diff, nl=False)
+        raise
+    if as_json:
+        emit_json({"path": str(result.path), "outcome": result.outcome,
+                   "backup": str(result.backup) if result.backup else None, "url": spec.url})  # fmt: skip
+        return
+    if result.outcome == "replaced":
+        click.echo(result.diff, nl=False)
+        click.echo(f"Replaced {result.path} (previous file kept as {result.backup}).")
+    else:
+        click.echo(f"{result.outcome.capitalize()} {result.path}.")
+    for note in spec.adjustments:
+        click.echo(f"  adjusted: {note}")
+    click.echo("Start it with `gpuless up` (or `docker compose up -d`), then check it with `gpuless verify`.")
+
+
+@cli.command()
+@spec_options
+@click.option("--file", "-f", "compose_path", type=click.Path(path_type=Path),
+              help="A gpuless compose file to start (default: ./compose.yaml if no --model).")  # fmt: skip
+@click.option("--no-pull", is_flag=True, help="Never pull the image; fail if it is missing.")
+@click.option("--no-model", is_flag=True, help="Do not pull the model after start.")
+@click.option("--runtime", type=click.Choice(["docker", "native"]), default="docker", show_default=True)
+@click.option("--url", help="Attach to an Ollama already running at this URL instead of starting one.")
+@click.option("--timeout", type=click.FloatRange(1), default=180.0, show_default=True,
+              help="Seconds to wait for the server to become healthy.")  # fmt: skip
+@json_option
+def up(
+    compose_path: Path | None,
+    no_pull: bool,
+    no_model: bool,
+    runtime: str,
+    url: str | None,
+    timeout: float,
+    as_json: bool,
+    **opts: Any,
+) -> None:
+    """Start Ollama (Docker by default), pull the model, and verify the settings."""
+    from toolkit.engine import ollama_admin
+    from toolkit.engine.docker_runner import DockerRunner, up_and_pull
+    from toolkit.engine.native_runner import attach, start_native
+
+    settings = Settings()
+    progress = ProgressLine() if not as_json else None
+    if url:
+        result = attach(url)
+        if opts.get("model") and not no_model and not ollama_admin.has_model(url, opts["model"]):
+            ollama_admin.pull_model(url, opts["model"], progress)
+        _finish_native(result.to_dict(), progress, as_json)
+        return
+    if compose_path is None and not opts.get("model") and Path("compose.yaml").exists():
+        compose_path = Path("compose.yaml")
+    file_spec = _file_spec(compose_path) if compose_path else None
+
+    if runtime == "native":
+        spec = file_spec or _spec(opts, None, settings)
+        _warn_exposed(spec)
+        native = start_native(spec, log_dir=settings.cache_dir, timeout=timeout)
+        if not no_model and not ollama_admin.has_model(spec.url, spec.model):
+            ollama_admin.pull_model(spec.url, spec.model, progress)
+        _finish_native(native.to_dict() | {"model": spec.model}, progress, as_json)
+        return
+
+    runner = DockerRunner()
+    spec = file_spec or _spec(opts, runner.engine_info(), settings)
+    _warn_exposed(spec)
+    try:
+        outcome = up_and_pull(
+            runner,
+            spec,
+            pull_image=not no_pull,
+            pull_model=not no_model,
+            progress=progress,
+            health_timeout=timeout,
+        )
+    finally:
+        if progress:
+            progress.close()
+    report = runner.verify(spec.container_name, warnings=outcome.warnings)
+    if as_json:
+        emit_json({"up": outcome.to_dict(), "model": spec.model, "verify": report.to_dict()})
+        return
+    click.echo(
+        f"Ollama is {outcome.action} and healthy at {outcome.url} "
+        f"(container {outcome.container_name}, healthy after {outcome.seconds_to_healthy:.1f} s); "
+        f"model {spec.model}."
+    )
+    if "memlock" in outcome.refused:
+        click.echo("  The engine refused the memlock ulimit; the container was started without it.")
+    print_verify(report)
+
+
+def _file_spec(path: Path) -> OllamaServiceSpec:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror or error}") from None
+    spec, edited = spec_from_compose_text(text)
+    if edited:
+        click.echo(
+            f"gpuless: note: {path} was edited after gpuless wrote it; `gpuless up` starts the settings it "
+            "was generated with (its io.gpuless.spec label). Use `docker compose up -d` to run your edits.",
+            err=True,
+        )
+    return spec
+
+
+def _finish_native(payload: dict[str, Any], progress: ProgressLine | None, as_json: bool) -> None:
+    if progress:
+        progress.close()
+    if as_json:
+        emit_json(payload)
+        return
+    where = f" (pid {payload['pid']}, log {payload['log_path']})" if payload.get("pid") else ""
+    click.echo(f"Ollama {payload['version']} {payload['action']} at {payload['url']}{where}.")
+
+
+@cli.command()
+@click.option("--volumes", is_flag=True, help="Also remove the models volume (downloaded models are lost).")
+@json_option
+def down(volumes: bool, as_json: bool) -> None:
+    """Stop and remove the Ollama container (models are kept unless --volumes)."""
+    from toolkit.engine.docker_runner import DockerRunner
+
+    settings = Settings()
+    result = DockerRunner().down(settings.container_name, volume=settings.volume_name if volumes else None)
+    if as_json:
+        emit_json(result)
+        return
+    click.echo(
+        f"Removed {result['container']}." if result["removed"] else f"No container {result['container']}."
+    )
+    if volumes:
+        click.echo(
+            f"Removed volume {settings.volume_name}." if result["volume_removed"] else "No volume to remove."
+        )
+
+
+@cli.command()
+@json_option
+def status(as_json: bool) -> None:
+    """Show the Ollama container's state and health."""
+    from toolkit.engine.docker_runner import DockerRunner
+
+    info = DockerRunner().status(Settings().container_name)
+    if as_json:
+        emit_json(info.to_dict())
+        return
+    if not info.exists:
+        click.echo(f"No container named {info.name}. Start one with `gpuless up`.")
+        return
+    for key, value in info.to_dict().items():
+        if value is not None and key != "exists":
+            click.echo(f"  {key:<15}{value}")
+
+
+@cli.command()
+@click.option("--tail", type=click.IntRange(0), default=100, show_default=True)
+@click.option("--follow", is_flag=True, help="Keep printing new lines (until the container stops).")
+@click.option("--max-seconds", type=click.FloatRange(1), default=300.0, show_default=True,
+              help="Stop following after this long.")  # fmt: skip
+def logs(tail: int, follow: bool, max_seconds: float) -> None:
+    """Print the Ollama container's log."""
+    from toolkit.engine.docker_runner import DockerRunner
+
+    for line in DockerRunner().logs(
+        Settings().container_name, tail=tail, follow=follow, max_seconds=max_seconds
+    ):
+        click.echo(line)
+
+
+@cli.command(name="verify")
+@json_option
+def verify_command(as_json: bool) -> None:
+    """Show which settings of the running container really took effect."""
+    from toolkit.engine.docker_runner import DockerRunner
+
+    report = DockerRunner().verify(Settings().container_name)
+    if as_json:
+        emit_json(report.to_dict())
+        return
+    print_verify(report)

@@ -1,0 +1,450 @@
+"""Benchmark arithmetic: from clock readings and server counters to the numbers a user reads.
+
+The streaming client records, per request, when it was sent and when each chunk arrived
+(``RequestTrace``); the server adds its own counters (``ServerTimings``). Everything here turns those
+into metrics, summaries across repetitions, the concurrency table, the number of users each speed
+grade can hold, and the predicted-vs-measured rows. Pure: no clock, no I/O; tested over fixture timings.
+
+Definitions (chosen to match the reference tools, see docs in each function):
+
+* TTFT is client-side: request sent → first chunk with non-empty content. It includes HTTP,
+  queueing, prefill and the first sampling step, and any model load (reported apart as ``load_s``).
+* Client decode tok/s = ``(eval_count − 1) / (t_end − t_first)``: the first token is produced by the
+  prefill step and its arrival starts the clock, so ``eval_count − 1`` decode steps fill the interval.
+  ``t_end`` is the arrival of the chunk that closes the generation (the ``done`` chunk on Ollama, the
+  ``finish_reason`` chunk on OpenAI); it follows the last token at once on a length stop, and one step
+  later on an end-of-sequence stop, whose EOS token the server counts but does not send. Tokens are
+  the server's count, never the number of chunks (one chunk may carry several tokens, or none).
+* Server decode tok/s = ``eval_count / eval_duration`` (Ollama's own formula, ``docs/api.md``).
+* Prompt tok/s = ``prompt_eval_count / prompt_eval_duration``; on Ollama v0.30+ a prompt-cache hit
+  counts cached tokens but not their time, which is why the benchmark makes every prompt unique.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Any
+
+#: Speed grades in tokens/s: reading pace (15), comfortable (30), fast (70).
+GRADES: tuple[float, ...] = (15.0, 30.0, 70.0)
+
+#: A concurrency level only "holds" users whose TTFT p95 stays under this many seconds.
+DEFAULT_TTFT_LIMIT_S = 10.0
+
+NS = 1e9
+
+
+def _int_or_zero(value: Any) -> int:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+
+@dataclass(frozen=True)
+class ServerTimings:
+    """What the server reported about one request.
+
+    Attributes:
+        prompt_eval_count: prompt tokens (on Ollama v0.30+ includes prompt-cache hits).
+        eval_count: generated tokens, the server's count.
+        total_duration_ns: whole request on the server; None when the protocol has no timings (OpenAI).
+        load_duration_ns: model load part of it.
+        prompt_eval_duration_ns: prefill time (uncached tokens only on v0.30+).
+        eval_duration_ns: generation time.
+        done_reason: "stop", "length", ... when reported.
+    """
+
+    prompt_eval_count: int
+    eval_count: int
+    total_duration_ns: int | None = None
+    load_duration_ns: int | None = None
+    prompt_eval_duration_ns: int | None = None
+    eval_duration_ns: int | None = None
+    done_reason: str | None = None
+
+    @classmethod
+    def from_ollama(cls, final: Mapping[str, Any]) -> ServerTimings:
+        """Parse an Ollama ``done: true`` chunk; every metric is ``omitempty``, so absent means 0."""
+        reason = final.get("done_reason")
+        return cls(
+            prompt_eval_count=_int_or_zero(final.get("prompt_eval_count")),
+            eval_count=_int_or_zero(final.get("eval_count")),
+            total_duration_ns=_int_or_zero(final.get("total_duration")),
+            load_duration_ns=_int_or_zero(final.get("load_duration")),
+            prompt_eval_duration_ns=_int_or_zero(final.get("prompt_eval_duration")),
+            eval_duration_ns=_int_or_zero(final.get("eval_duration")),
+            done_reason=reason if isinstance(reason, str) else None,
+        )
+
+    @classmethod
+    def from_openai_usage(cls, usage: Mapping[str, Any], finish_reason: str | None = None) -> ServerTimings:
+        """Parse the ``usage`` object of an OpenAI-compatible stream (counts only, no timings)."""
+        return cls(
+            prompt_eval_count=_int_or_zero(usage.get("prompt_tokens")),
+            eval_count=_int_or_zero(usage.get("completion_tokens")),
+            done_reason=finish_reason,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "prompt_eval_count": self.prompt_eval_count,
+            "eval_count": self.eval_count,
+            "total_duration_ns": self.total_duration_ns,
+            "load_duration_ns": self.load_duration_ns,
+            "prompt_eval_duration_ns": self.prompt_eval_duration_ns,
+            "eval_duration_ns": self.eval_duration_ns,
+            "done_reason": self.done_reason,
+        }
+
+
+@dataclass(frozen=True)
+class RequestTrace:
+    """Client clock readings of one streamed request, in seconds of one monotonic clock.
+
+    Attributes:
+        t_sent: just before the request was sent.
+        content_times: arrival of every chunk that carried non-empty content, in order.
+        t_end: arrival of the chunk that closed the generation; None if the stream broke first.
+        server: the server's counters; None if the stream broke before they came.
+        text: the generated text (kept for chat transcripts and sanity checks).
+    """
+
+    t_sent: float
+    content_times: tuple[float, ...]
+    t_end: float | None
+    server: ServerTimings | None
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class RequestMetrics:
+    """One request's metrics. Rates in tokens/s, times in seconds; None when not measurable.
+
+    Attributes:
+        ttft_s: client TTFT (sent → first non-empty content).
+        client_decode_tps: ``(eval_count − 1) / (t_end − t_first)``, see the module docstring.
+        server_decode_tps: ``eval_count / eval_duration`` as the server timed it.
+        prompt_tps: ``prompt_eval_count / prompt_eval_duration`` (server).
+        prompt_eval_s: server prefill time.
+        load_s: server model-load time (kept out of every rate; it is inside ``ttft_s`` when non-zero).
+        total_s: client wall time, sent → end of generation.
+        itl_p50_s / itl_p95_s: inter-chunk gaps after the first content chunk.
+        output_tokens / prompt_tokens: the server's counts.
+        chunks: content chunks received.
+    """
+
+    ttft_s: float | None
+    client_decode_tps: float | None
+    server_decode_tps: float | None
+    prompt_tps: float | None
+    prompt_eval_s: float | None
+    load_s: float | None
+    total_s: float | None
+    itl_p50_s: float | None
+    itl_p95_s: float | None
+    output_tokens: int | None
+    prompt_tokens: int | None
+    chunks: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0–100) with linear interpolation between ranks (numpy's default)."""
+    if not values:
+        raise ValueError("percentile of no values")
+    if not 0.0 <= q <= 100.0:
+        raise ValueError(f"percentile {q} outside 0..100")
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100.0
+    low = math.floor(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def inter_token_gaps(content_times: Sequence[float]) -> list[float]:
+    """Gaps between consecutive content chunks (the first gap starts at the first content chunk)."""
+    return [b - a for a, b in pairwise(content_times)]
+
+
+def request_metrics(trace: RequestTrace) -> RequestMetrics:
+    """Metrics of one request (definitions in the module docstring)."""
+    server = trace.server
+    t_first = trace.content_times[0] if trace.content_times else None
+    ttft = t_first - trace.t_sent if t_first is not None else None
+    t_end = (
+        trace.t_end if trace.t_end is not None else (trace.content_times[-1] if trace.content_times else None)
+    )
+    total = t_end - trace.t_sent if t_end is not None else None
+
+    client_decode = None
+    if server is not None and t_first is not None and t_end is not None and server.eval_count >= 2:
+        span = t_end - t_first
+        if span > 0:
+            client_decode = (server.eval_count - 1) / span
+
+    server_decode = prompt_tps = prompt_eval_s = load_s = None
+    if server is not None:
+        if server.eval_duration_ns:
+            server_decode = server.eval_count / (server.eval_duration_ns / NS)
+        if server.prompt_eval_duration_ns:
+            prompt_eval_s = server.prompt_eval_duration_ns / NS
+            prompt_tps = server.prompt_eval_count / prompt_eval_s
+        if server.load_duration_ns is not None:
+            load_s = server.load_duration_ns / NS
+
+    gaps = inter_token_gaps(trace.content_times)
+    return RequestMetrics(
+        ttft_s=ttft,
+        client_decode_tps=client_decode,
+        server_decode_tps=server_decode,
+        prompt_tps=prompt_tps,
+        prompt_eval_s=prompt_eval_s,
+        load_s=load_s,
+        total_s=total,
+        itl_p50_s=percentile(gaps, 50) if gaps else None,
+        itl_p95_s=percentile(gaps, 95) if gaps else None,
+        output_tokens=server.eval_count if server is not None else None,
+        prompt_tokens=server.prompt_eval_count if server is not None else None,
+        chunks=len(trace.content_times),
+    )
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Distribution of one metric over repetitions.
+
+    Attributes:
+        n: how many values.
+        median / p5 / p95 / min / max: the usual order statistics (linear interpolation).
+        spread_pct: ``(max − min) / median × 100``, how much the repetitions disagree.
+    """
+
+    n: int
+    median: float
+    p5: float
+    p95: float
+    min: float
+    max: float
+    spread_pct: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+def summarize(values: Iterable[float | None]) -> Summary | None:
+    """Summary of the values that are not None; None when there are none."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return None
+    median = percentile(present, 50)
+    low, high = min(present), max(present)
+    return Summary(
+        n=len(present),
+        median=median,
+        p5=percentile(present, 5),
+        p95=percentile(present, 95),
+        min=low,
+        max=high,
+        spread_pct=(high - low) / median * 100.0 if median else 0.0,
+    )
+
+
+@dataclass(frozen=True)
+class ShapeResult:
+    """One prompt shape measured over N repetitions (warm-up excluded by the caller).
+
+    Attributes:
+        shape: "chat" or "document".
+        requests: how many repetitions finished.
+        ttft_s / client_decode_tps / server_decode_tps / prompt_tps / load_s / total_s: summaries.
+        itl_p50_s / itl_p95_s: percentiles of inter-chunk gaps pooled over all repetitions.
+        output_tokens / prompt_tokens: median server counts.
+    """
+
+    shape: str
+    requests: int
+    ttft_s: Summary | None
+    client_decode_tps: Summary | None
+    server_decode_tps: Summary | None
+    prompt_tps: Summary | None
+    load_s: Summary | None
+    total_s: Summary | None
+    itl_p50_s: float | None
+    itl_p95_s: float | None
+    output_tokens: float | None
+    prompt_tokens: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            out[name] = value.to_dict() if isinstance(value, Summary) else value
+        return out
+
+
+def shape_result(shape: str, traces: Sequence[RequestTrace]) -> ShapeResult:
+    """Summarise the repetitions of one shape."""
+    metrics = [request_metrics(t) for t in traces]
+    gaps = [g for t in traces for g in inter_token_gaps(t.content_times)]
+    outputs = [m.output_tokens for m in metrics if m.output_tokens is not None]
+    prompts = [m.prompt_tokens for m in metrics if m.prompt_tokens is not None]
+    return ShapeResult(
+        shape=shape,
+        requests=len(traces),
+        ttft_s=summarize(m.ttft_s for m in metrics),
+        client_decode_tps=summarize(m.client_decode_tps for m in metrics),
+        server_decode_tps=summarize(m.server_decode_tps for m in metrics),
+        prompt_tps=summarize(m.prompt_tps for m in metrics),
+        load_s=summarize(m.load_s for m in metrics),
+        total_s=summarize(m.total_s for m in metrics),
+        itl_p50_s=percentile(gaps, 50) if gaps else None,
+        itl_p95_s=percentile(gaps, 95) if gaps else None,
+        output_tokens=percentile(outputs, 50) if outputs else None,
+        prompt_tokens=percentile(prompts, 50) if prompts else None,
+    )
+
+
+# --- concurrency --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConcurrencyLevel:
+    """One row of the concurrency table: ``streams`` requests sent at once.
+
+    Attributes:
+        streams: simultaneous streams.
+        requests: requests that finished at this level (all rounds).
+        errors: requests that failed at this level.
+        wall_s: first send → last end, summed over rounds.
+        output_tokens: server-counted tokens generated by all finished requests.
+        aggregate_tps: ``output_tokens / wall_s``, what the machine delivers in total.
+        per_stream_tps: client decode tok/s of each stream (what one user sees while tokens flow).
+        ttft_p50_s / ttft_p95_s: client TTFT, which grows with queueing and concurrent prefill.
+    """
+
+    streams: int
+    requests: int
+    errors: int
+    wall_s: float
+    output_tokens: int
+    aggregate_tps: float
+    per_stream_tps: Summary | None
+    ttft_p50_s: float | None
+    ttft_p95_s: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        out["per_stream_tps"] = self.per_stream_tps.to_dict() if self.per_stream_tps else None
+        return out
+
+
+def concurrency_level(
+    streams: int, traces: Sequence[RequestTrace], wall_s: float, errors: int = 0
+) -> ConcurrencyLevel:
+    """Build one table row from the finished requests of a level and its measured wall time."""
+    metrics = [request_metrics(t) for t in traces]
+    tokens = sum(m.output_tokens or 0 for m in metrics)
+    ttfts = [m.ttft_s for m in metrics if m.ttft_s is not None]
+    return ConcurrencyLevel(
+        streams=streams,
+        requests=len(traces),
+        errors=errors,
+        wall_s=wall_s,
+        output_tokens=tokens,
+        aggregate_tps=tokens / wall_s if wall_s > 0 else 0.0,
+        per_stream_tps=summarize(m.client_decode_tps for m in metrics),
+        ttft_p50_s=percentile(ttfts, 50) if ttfts else None,
+        ttft_p95_s=percentile(ttfts, 95) if ttfts else None,
+    )
+
+
+def level_holds(
+    level: ConcurrencyLevel, grade_tps: float, ttft_limit_s: float = DEFAULT_TTFT_LIMIT_S
+) -> bool:
+    """A level holds a grade when its slowest stream stays at or above the grade line, no request
+    failed, and TTFT p95 stays under the limit (queued users wait, they do not read slower)."""
+    if level.errors or level.per_stream_tps is None or level.ttft_p95_s is None:
+        return False
+    return level.per_stream_tps.min >= grade_tps and level.ttft_p95_s <= ttft_limit_s
+
+
+def users_per_grade(
+    levels: Sequence[ConcurrencyLevel],
+    grades: Sequence[float] = GRADES,
+    ttft_limit_s: float = DEFAULT_TTFT_LIMIT_S,
+) -> dict[float, int]:
+    """For each grade, the most simultaneous users a measured level held (0 if none did).
+
+    Only measured levels count; a level above a failing one is still considered, because a
+    noisy level in the middle should not hide a clean measurement above it.
+    """
+    return {
+        grade: max((lv.streams for lv in levels if level_holds(lv, grade, ttft_limit_s)), default=0)
+        for grade in grades
+    }
+
+
+def recommend_num_parallel(
+    levels: Sequence[ConcurrencyLevel],
+    floor_tps: float = GRADES[0],
+    ttft_limit_s: float = DEFAULT_TTFT_LIMIT_S,
+    within: float = 0.9,
+) -> int:
+    """The OLLAMA_NUM_PARALLEL to use: the fewest streams that reach ``within`` of the best aggregate
+    tok/s among levels that still hold the lowest grade. Fewer slots cost less memory (KV cache ×
+    NUM_PARALLEL), so a level that adds under 10% throughput is not worth it. 1 when none qualify.
+    """
+    usable = [lv for lv in levels if level_holds(lv, floor_tps, ttft_limit_s)]
+    if not usable:
+        return 1
+    best = max(lv.aggregate_tps for lv in usable)
+    return min(lv.streams for lv in usable if lv.aggregate_tps >= within * best)
+
+
+# --- predicted vs measured ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One predicted-vs-measured row.
+
+    Attributes:
+        metric: e.g. "decode tok/s".
+        unit: "tok/s" or "s".
+        predicted / measured: None when one side is not available.
+        error_pct: ``(predicted − measured) / measured × 100``: positive means the estimate was optimistic
+            for a rate (pessimistic for a time).
+    """
+
+    metric: str
+    unit: str
+    predicted: float | None
+    measured: float | None
+    error_pct: float | None = field(default=None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+def compare(metric: str, unit: str, predicted: float | None, measured: float | None) -> Comparison:
+    error = None
+    if predicted is not None and measured:
+        error = (predicted - measured) / measured * 100.0
+    return Comparison(metric, unit, predicted, measured, error)
+
+
+def predicted_vs_measured(
+    *,
+    decode_tps: tuple[float | None, float | None],
+    prefill_tps: tuple[float | None, float | None],
+    ttft_s: tuple[float | None, float | None],
+) -> tuple[Comparison, ...]:
+    """The three rows shown side by side; each argument is ``(predicted, measured)``."""
+    return (
+        compare("decode tok/s", "tok/s", *decode_tps),
+        compare("prefill tok/s", "tok/s", *prefill_tps),
+        compare("TTFT", "s", *ttft_s),
+    )

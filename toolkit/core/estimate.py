@@ -1,0 +1,420 @@
+"""Predict memory, decode speed, prefill speed and time-to-first-token of a model on a machine.
+
+Pure arithmetic over ``ModelSpec`` / ``QuantVariant`` / ``Machine``, so the recommender, the compose
+generator and the benchmark (predicted vs measured) all use the same numbers. Every factor is a named,
+documented constant (collected in ``EstimatorParams``) and is reported back in ``Estimate.factors`` so a
+UI can explain where a figure comes from. Sources: shared/reference/performance-physics.md (§0 formulas,
+§2 ISA and threads, §3 reference measurements, §6 KV cache) and ollama-docker-facts.md §4.
+
+API:
+
+- ``estimate(model, variant, machine, *, context=4096, parallel=1, kv_cache_type="f16",
+  prompt_tokens=512, params=DEFAULT_PARAMS) -> Estimate`` — memory (weights + KV + runtime overhead, bytes),
+  per-user decode tok/s, aggregate tok/s over ``parallel`` concurrent streams, prefill tok/s, TTFT (s),
+  grade (A/B/C/D) and the factors used.
+- ``kv_cache_bytes(model, context, parallel=1, kv_cache_type="f16")`` — Ollama's KV formula (gemma3
+  sliding-window aware); ``runtime_overhead_bytes(model, context)``; ``grade(tokens_per_s)``.
+- ``compute_threads(machine)``, ``effective_bandwidth(machine, params)`` — the machine-side inputs.
+
+The model, in one place:
+
+    memory      = weights (GGUF size) + KV (2·L·n_kv·d_head·ctx·slots·bytes/elem) + runtime overhead
+    decode step = max(bytes read / (η·BW), 2·N·slots / decode FLOP rate) + per-token overhead
+    prefill     = prefill FLOP rate / (2·N + 2·L·(prompt/2)·heads·d_head) tokens/s
+    TTFT        = prompt tokens / prefill + one decode step
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from toolkit.core.catalog import ModelSpec, QuantVariant
+from toolkit.core.hardware import Machine
+from toolkit.errors import UsageError
+
+KvCacheType = Literal["f16", "q8_0", "q4_0"]
+Grade = Literal["A", "B", "C", "D"]
+
+MIB = 1024**2
+
+#: KV bytes per element as Ollama's estimator counts them (``kvCacheBytesPerElement``, fs/ggml/ggml.go):
+#: q8_0 is "half of f16", q4_0 "a quarter". ggml's real block sizes are 34/32 and 18/32 bytes
+#: (``KV_BYTES_PER_ELEMENT_EXACT``); the difference is 6–12% of a small number, and matching Ollama's own
+#: figure is what lets a user compare gpuless with Ollama's log.
+KV_BYTES_PER_ELEMENT: dict[str, float] = {"f16": 2.0, "q8_0": 1.0, "q4_0": 0.5}
+KV_BYTES_PER_ELEMENT_EXACT: dict[str, float] = {"f16": 2.0, "q8_0": 34 / 32, "q4_0": 18 / 32}
+
+#: Speed lines (tokens/s per user) and their grades: 70 feels instant, 30 is faster than anyone reads,
+#: 15 is comfortable reading, below 15 the answer visibly crawls.
+GRADE_LINES: tuple[tuple[float, Grade], ...] = ((70.0, "A"), (30.0, "B"), (15.0, "C"))
+
+#: Decode FLOPs per cycle per core that llama.cpp's quantised matrix-vector kernels reach, by the widest
+#: SIMD unit. Anchors: this project's test machine (2 × Xeon AVX-512 vCPU, 3 GHz assumed: SmolLM2-135M
+#: ≈ 120 tok/s is compute-bound there → ~8); an i7-13700H (6 P-cores, AVX2)
+#: decoding Llama 3.1 8B at 9.6 tok/s needs ≥ 8 (LocalScore, §3c); an M2 Pro CPU (8 P-cores) decoding
+#: 7B Q4_0 at 20.9 tok/s needs ≥ 10 (§3a). Decode is a matrix-vector product, so wider vectors add little
+#: (Ollama measured AMX *slowing* decode, ollama PR #9203); AVX and scalar are scaled down by width.
+DECODE_FLOPS_PER_CYCLE: dict[str, float] = {
+    "amx": 8.0,  # Ollama ships no AMX build (ollama PR #9203); AMX CPUs run the AVX-512 kernels
+    "avx512f": 8.0,
+    "avx2": 8.0,
+    "avx": 3.0,
+    "sve": 10.0,
+    "neon": 10.0,
+    "scalar": 1.0,
+}
+
+#: Prefill (batched matrix-matrix) FLOPs per cycle per core. Anchors, §3 pp rates ÷ (2·N) ÷ threads at an
+#: assumed 3 GHz sustained clock: AVX2 laptops 55–96 GFLOP/s per core (i5-4278U, i7-8550U, i7-7820HQ,
+#: i3-1315U, i7-13700H) → 25; AVX-512 Zen 4/5 100–132 (Ryzen 7 8840U, Ryzen AI 9 HX 370) → 36;
+#: Apple NEON 103–145 (M2 Pro, M4) → 31 at their higher clocks.
+PREFILL_FLOPS_PER_CYCLE: dict[str, float] = {
+    "amx": 36.0,
+    "avx512f": 36.0,
+    "avx2": 25.0,
+    "avx": 8.0,
+    "sve": 31.0,
+    "neon": 31.0,
+    "scalar": 2.0,
+}
+
+#: AVX-VNNI (Intel 12th gen+ client chips, no AVX-512) speeds up llama.cpp's int8 dot products
+#: (Ollama's "alderlake" CPU variant); the i7-13700H anchor sits ~20% above plain AVX2 laptops.
+AVX_VNNI_PREFILL_BONUS = 1.2
+
+_CLOCK_IN_NAME = re.compile(r"@\s*([0-9]+(?:\.[0-9]+)?)\s*GHz", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class EstimatorParams:
+    """Every tunable factor of the estimator, with the reason for its default.
+
+    Attributes:
+        eta_theoretical: decode's share of a *theoretical* peak bandwidth (hardware profiles, spec sheets).
+            x86 laptops reach 0.5–0.72 of it in the §3 community data; 0.6 is the middle.
+        eta_measured: share of a *measured* streaming-read bandwidth (the probe); 0.85–0.9 of STREAM on
+            a Raspberry Pi 5 (llama.cpp#26484), the low end used.
+        assumed_bandwidth_gbps: used when the machine's bandwidth is unknown: DDR4-2400 dual channel,
+            the slowest common laptop memory (so an unknown machine is not over-promised).
+        per_token_overhead_s: fixed cost of each decode step that is neither weight streaming nor matrix
+            maths: sampling over the vocabulary, graph build, thread barriers, streaming the token out.
+            It caps tiny models (SmolLM2-135M would otherwise be predicted far faster than it runs);
+            2.2 ms puts SmolLM2-135M at ~128 and Gemma3-270M at ~59 tok/s on the test machine's class
+            (measured there: ≈120 and ≈66).
+        default_clock_ghz: sustained all-core clock assumed when neither the profile nor the CPU name
+            gives one (laptop CPUs under load settle around 2.5–3.5 GHz).
+        runtime_base_bytes: Ollama server + llama-server process + libraries, resident before any model.
+        ubatch: llama.cpp's physical batch (``-ub``, 512): sizes the compute buffer.
+        exact_kv_sizes: use ggml's true q8_0/q4_0 block sizes instead of Ollama's ½ / ¼.
+    """
+
+    eta_theoretical: float = 0.6
+    eta_measured: float = 0.85
+    assumed_bandwidth_gbps: float = 38.4
+    per_token_overhead_s: float = 0.0022
+    default_clock_ghz: float = 3.0
+    runtime_base_bytes: int = 256 * MIB
+    ubatch: int = 512
+    exact_kv_sizes: bool = False
+
+
+DEFAULT_PARAMS = EstimatorParams()
+
+
+@dataclass(frozen=True)
+class EstimateFactors:
+    """The machine-side numbers an estimate used, for explanations ("why 11 tok/s?").
+
+    Attributes:
+        bandwidth_gbps: the bandwidth figure before η (GB/s).
+        bandwidth_source: "measured", "profile" or "assumed".
+        eta: the share of it decode is expected to reach.
+        effective_bandwidth_gbps: ``eta × bandwidth_gbps``.
+        threads: cores llama.cpp computes on (P-cores on hybrid CPUs, capped by CPU limits).
+        clock_ghz: clock used for the FLOP rates.
+        simd: the SIMD class that picked the FLOPs-per-cycle factors.
+        decode_gflops: matrix-vector rate used for the decode compute bound.
+        prefill_gflops: matrix-matrix rate used for prefill.
+        bytes_per_token: weights + KV read by one decode step of one stream.
+        memory_time_s: time to stream those bytes (all streams' KV included).
+        compute_time_s: time of the step's arithmetic.
+        per_token_overhead_s: the fixed per-step cost added to the larger of the two.
+        bound: which of memory / compute sets the step time.
+    """
+
+    bandwidth_gbps: float
+    bandwidth_source: str
+    eta: float
+    effective_bandwidth_gbps: float
+    threads: int
+    clock_ghz: float
+    simd: str
+    decode_gflops: float
+    prefill_gflops: float
+    bytes_per_token: int
+    memory_time_s: float
+    compute_time_s: float
+    per_token_overhead_s: float
+    bound: Literal["memory", "compute"]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Predicted memory and speed of one model variant on one machine at one setting.
+
+    Attributes:
+        model: model name ("qwen2.5:3b"); tag: the variant's Ollama tag.
+        context: tokens of context per slot (``num_ctx`` / ``OLLAMA_CONTEXT_LENGTH``).
+        parallel: concurrent streams (``OLLAMA_NUM_PARALLEL``); each gets its own KV cache.
+        kv_cache_type: "f16", "q8_0" or "q4_0".
+        prompt_tokens: prompt length the TTFT and the KV read depth assume.
+        weights_bytes, kv_bytes, overhead_bytes, total_bytes: memory, bytes.
+        decode_tps: tokens/s each stream sees when ``parallel`` streams decode at once.
+        aggregate_tps: ``decode_tps × parallel``.
+        single_stream_tps: tokens/s of one stream alone (what the grade of a single user is based on).
+        prefill_tps: prompt tokens processed per second.
+        ttft_s: time to first token of one request: prompt ÷ prefill + one decode step.
+        grade: A/B/C/D of ``decode_tps`` against the speed lines 70/30/15.
+        factors: see ``EstimateFactors``.
+    """
+
+    model: str
+    tag: str
+    context: int
+    parallel: int
+    kv_cache_type: str
+    prompt_tokens: int
+    weights_bytes: int
+    kv_bytes: int
+    overhead_bytes: int
+    total_bytes: int
+    decode_tps: float
+    aggregate_tps: float
+    single_stream_tps: float
+    prefill_tps: float
+    ttft_s: float
+    grade: Grade
+    factors: EstimateFactors = field(repr=False)
+
+    def answer_seconds(self, tokens: int) -> float:
+        """Seconds until a ``tokens``-long answer is complete (TTFT + the rest at ``decode_tps``)."""
+        return self.ttft_s + max(tokens - 1, 0) / self.decode_tps
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# --- factors --------------------------------------------------------------------------------------
+
+
+def grade(tokens_per_s: float) -> Grade:
+    """A ≥ 70, B ≥ 30, C ≥ 15 tokens/s, else D."""
+    for line, letter in GRADE_LINES:
+        if tokens_per_s >= line:
+            return letter
+    return "D"
+
+
+def kv_bytes_per_element(kv_cache_type: str, params: EstimatorParams = DEFAULT_PARAMS) -> float:
+    table = KV_BYTES_PER_ELEMENT_EXACT if params.exact_kv_sizes else KV_BYTES_PER_ELEMENT
+    if kv_cache_type not in table:
+        raise UsageError(f"unknown KV cache type {kv_cache_type!r}", hint="choose one of: f16, q8_0, q4_0")
+    return table[kv_cache_type]
+
+
+def _layer_tokens(model: ModelSpec, context: int, parallel: int, ubatch: int) -> list[int]:
+    """Tokens each layer keeps in its KV cache (all slots together).
+
+    Global-attention layers keep ``context × parallel``. Gemma 3 keeps the full context only in every
+    ``sliding_window_pattern``-th layer; the others keep ``parallel × window + ubatch`` (Ollama's
+    ``GraphSize`` gemma3 case), never more than the full context.
+    """
+    full = context * parallel
+    if not (model.sliding_window and model.sliding_window_pattern):
+        return [full] * model.layers
+    local = min(full, parallel * model.sliding_window + ubatch)
+    pattern = model.sliding_window_pattern
+    return [full if (i + 1) % pattern == 0 else local for i in range(model.layers)]
+
+
+def kv_cache_bytes(
+    model: ModelSpec,
+    context: int,
+    parallel: int = 1,
+    kv_cache_type: str = "f16",
+    params: EstimatorParams = DEFAULT_PARAMS,
+) -> int:
+    """KV cache size: Σ over layers of tokens × 2 (K and V) × kv_heads × head_dim × bytes per element."""
+    if context <= 0 or parallel <= 0:
+        raise UsageError("context and parallel must be positive")
+    per_token_layer = 2 * model.kv_heads * model.head_dim * kv_bytes_per_element(kv_cache_type, params)
+    tokens = _layer_tokens(model, context, parallel, params.ubatch)
+    return int(sum(tokens) * per_token_layer)
+
+
+def runtime_overhead_bytes(model: ModelSpec, context: int, params: EstimatorParams = DEFAULT_PARAMS) -> int:
+    """Memory besides weights and KV: the runtime plus llama.cpp's CPU compute buffer.
+
+    The compute buffer is dominated by one ubatch's attention scores (heads × context × ubatch floats,
+    without flash attention) plus a few hidden-size activations per token; llama-server logs it as
+    "CPU compute buffer size" (about 300 MiB for an 8B model at 4k context).
+    """
+    ubatch = params.ubatch
+    compute = 4 * ubatch * (model.heads * context + 4 * model.embedding_length)
+    return params.runtime_base_bytes + compute
+
+
+def compute_threads(machine: Machine) -> int:
+    """Cores llama.cpp computes on: P-cores on hybrid CPUs (E-cores slow lockstep threading, so
+    llama.cpp's default skips them), else physical cores; capped by a cgroup CPU quota or the Docker VM."""
+    cpu = machine.cpu
+    threads = cpu.performance_cores or cpu.physical_cores
+    if machine.cgroup.cpu_limit is not None:
+        threads = min(threads, max(1, math.floor(machine.cgroup.cpu_limit)))
+    if machine.docker.is_desktop and machine.docker.ncpu:
+        threads = min(threads, machine.docker.ncpu)
+    return max(1, threads)
+
+
+def clock_ghz(machine: Machine, params: EstimatorParams = DEFAULT_PARAMS) -> float:
+    """The profile's clock, else the default; a clock in the CPU name ("@ 1.80GHz") is the *base* clock,
+    which cores exceed under load, so it can only raise the default, never lower it."""
+    if machine.cpu.clock_ghz:
+        return machine.cpu.clock_ghz
+    match = _CLOCK_IN_NAME.search(machine.cpu.model)
+    if match:
+        return max(float(match.group(1)), params.default_clock_ghz)
+    return params.default_clock_ghz
+
+
+def effective_bandwidth(machine: Machine, params: EstimatorParams = DEFAULT_PARAMS) -> tuple[float, float, str]:
+    """(bandwidth GB/s, η, source): η depends on whether the figure was measured or is a peak."""
+    if machine.bandwidth is None or machine.bandwidth.gbps <= 0:
+        return params.assumed_bandwidth_gbps, params.eta_theoretical, "assumed"
+    source = machine.bandwidth.source
+    eta = params.eta_measured if source == "measured" else params.eta_theoretical
+    return machine.bandwidth.gbps, eta, source
+
+
+def flop_rates(machine: Machine, params: EstimatorParams = DEFAULT_PARAMS) -> tuple[float, float]:
+    """(decode, prefill) FLOP/s of the cores llama.cpp uses."""
+    simd = machine.cpu.best_simd
+    cycles = compute_threads(machine) * clock_ghz(machine, params) * 1e9
+    decode = cycles * DECODE_FLOPS_PER_CYCLE.get(simd, 1.0)
+    prefill = cycles * PREFILL_FLOPS_PER_CYCLE.get(simd, 2.0)
+    if simd == "avx2" and machine.cpu.has("avx_vnni"):
+        prefill *= AVX_VNNI_PREFILL_BONUS
+    return decode, prefill
+
+
+def _kv_read_per_token(model: ModelSpec, depth: int, kv_type: str, params: EstimatorParams) -> int:
+    """KV bytes one decode step of one stream reads at ``depth`` tokens of history."""
+    return kv_cache_bytes(model, max(depth, 1), 1, kv_type, params) if depth > 0 else 0
+
+
+def prefill_flops_per_token(model: ModelSpec, prompt_tokens: int) -> float:
+    """2·N for the weights plus 2·L·(average context)·d_attn for attention (Kaplan et al. 2020, Table 1)."""
+    attention = 2 * model.layers * (prompt_tokens / 2) * model.heads * model.head_dim
+    return 2 * model.params + attention
+
+
+# --- the estimate ---------------------------------------------------------------------------------
+
+
+def estimate(
+    model: ModelSpec,
+    variant: QuantVariant,
+    machine: Machine,
+    *,
+    context: int = 4096,
+    parallel: int = 1,
+    kv_cache_type: str = "f16",
+    prompt_tokens: int = 512,
+    params: EstimatorParams = DEFAULT_PARAMS,
+) -> Estimate:
+    """Predict memory and speed of ``variant`` of ``model`` on ``machine`` (see the module docstring)."""
+    if context <= 0:
+        raise UsageError(f"context must be positive, not {context}")
+    if parallel <= 0:
+        raise UsageError(f"parallel slots (users) must be positive, not {parallel}")
+    if prompt_tokens < 0:
+        raise UsageError(f"prompt length must not be negative, not {prompt_tokens}")
+    weights = variant.size_bytes
+    kv = kv_cache_bytes(model, context, parallel, kv_cache_type, params)
+    overhead = runtime_overhead_bytes(model, context, params)
+
+    bandwidth, eta, source = effective_bandwidth(machine, params)
+    effective = bandwidth * eta
+    decode_rate, prefill_rate = flop_rates(machine, params)
+    depth = min(prompt_tokens + 128, context)  # KV history a step reads: the prompt plus part of the answer
+    kv_read = _kv_read_per_token(model, depth, kv_cache_type, params)
+
+    def step(streams: int) -> tuple[float, float, float]:
+        memory_s = (weights + streams * kv_read) / (effective * 1e9)
+        compute_s = streams * 2 * model.params / decode_rate
+        return max(memory_s, compute_s) + params.per_token_overhead_s, memory_s, compute_s
+
+    single_step, _, _ = step(1)
+    step_s, memory_s, compute_s = step(parallel)
+    per_stream = 1 / step_s
+    prefill_tps = prefill_rate / prefill_flops_per_token(model, max(prompt_tokens, 1))
+    ttft = prompt_tokens / prefill_tps + single_step
+    factors = EstimateFactors(
+        bandwidth_gbps=bandwidth,
+        bandwidth_source=source,
+        eta=eta,
+        effective_bandwidth_gbps=round(effective, 2),
+        threads=compute_threads(machine),
+        clock_ghz=clock_ghz(machine, params),
+        simd=machine.cpu.best_simd,
+        decode_gflops=round(decode_rate / 1e9, 1),
+        prefill_gflops=round(prefill_rate / 1e9, 1),
+        bytes_per_token=weights + kv_read,
+        memory_time_s=memory_s,
+        compute_time_s=compute_s,
+        per_token_overhead_s=params.per_token_overhead_s,
+        bound="memory" if memory_s >= compute_s else "compute",
+    )
+    return Estimate(
+        model=model.name,
+        tag=variant.tag,
+        context=context,
+        parallel=parallel,
+        kv_cache_type=kv_cache_type,
+        prompt_tokens=prompt_tokens,
+        weights_bytes=weights,
+        kv_bytes=kv,
+        overhead_bytes=overhead,
+        total_bytes=weights + kv + overhead,
+        decode_tps=per_stream,
+        aggregate_tps=per_stream * parallel,
+        single_stream_tps=1 / single_step,
+        prefill_tps=prefill_tps,
+        ttft_s=ttft,
+        grade=grade(per_stream),
+        factors=factors,
+    )
+
+
+__all__ = [
+    "DECODE_FLOPS_PER_CYCLE",
+    "DEFAULT_PARAMS",
+    "GRADE_LINES",
+    "KV_BYTES_PER_ELEMENT",
+    "KV_BYTES_PER_ELEMENT_EXACT",
+    "PREFILL_FLOPS_PER_CYCLE",
+    "Estimate",
+    "EstimateFactors",
+    "EstimatorParams",
+    "compute_threads",
+    "effective_bandwidth",
+    "estimate",
+    "flop_rates",
+    "grade",
+    "kv_cache_bytes",
+    "prefill_flops_per_token",
+    "runtime_overhead_bytes",
+]

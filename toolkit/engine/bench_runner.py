@@ -1,0 +1,596 @@
+"""Run a benchmark against one server: repetitions per prompt shape, then a concurrency sweep.
+
+Method (the reasons are in docs/shared reference, "Benchmark methodology"):
+* the model is preloaded (its load time reported apart), then one warm-up request is sent and dropped;
+* every request is made unique by a nonce at the very start of the prompt, so the server's prompt
+  cache cannot flatter prefill speed or TTFT;
+* temperature 0, a fixed seed, a fixed ``num_predict`` and ``think: false``; load-time options are
+  sent identically with every request so the model is never reloaded mid-run;
+* the sweep sends 1, 2, 4, ... simultaneous streams, bounded by ``max_concurrency``, ``max_requests``
+  and ``max_seconds``;
+* each finished request goes to the history at once; a fault or Ctrl-C leaves the run ``incomplete``
+  with everything that finished, and the error is raised again for the caller to report.
+
+Only loopback targets are accepted unless the user typed the URL themselves (``explicit=True``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import random
+import secrets
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from toolkit.core.benchstats import (
+    GRADES,
+    Comparison,
+    ConcurrencyLevel,
+    RequestTrace,
+    ShapeResult,
+    compare,
+    concurrency_level,
+    predicted_vs_measured,
+    recommend_num_parallel,
+    request_metrics,
+    shape_result,
+    users_per_grade,
+)
+from toolkit.core.catalog import Catalog, ModelSpec, QuantVariant
+from toolkit.core.hardware import Machine
+from toolkit.engine.history import History, Status
+from toolkit.engine.ollama_client import Api, OllamaClient, Recorder, normalize_url
+from toolkit.errors import GpulessError, ProfileError, RequestTimeoutError, UnsafeTargetError, UsageError
+
+Shape = Literal["chat", "document"]
+SHAPES: tuple[Shape, ...] = ("chat", "document")
+
+#: (decode tok/s per stream, prefill tok/s, TTFT s) predicted for (prompt tokens, simultaneous streams).
+Predictor = Callable[[int, int], tuple[float | None, float | None, float | None]]
+
+CHAT_QUESTION = (
+    "Explain in a few short paragraphs how a lighthouse keeper kept the lamp burning through a storm."
+)
+DOCUMENT_TASK = "Summarise the following field report in five bullet points."
+
+_WORDS = (
+    "the river valley harbour station engineer report morning evening signal cable tower north south east "
+    "west water stone bridge road market village council weather storm wind rain season harvest grain mill "
+    "boat crew cargo light lamp keeper shift record ledger inspection repair pump valve pressure gauge level "
+    "measure sample survey team leader route path field fence gate barn supply delivery schedule delay "
+    "increase decrease steady careful quick slow heavy light early late before after during while because "
+    "although therefore however meanwhile later again often rarely never always several many few most"
+)
+
+
+def document_text(words: int = 700, seed: int = 1234) -> str:
+    """A deterministic plain-English document of ``words`` words (~1k tokens at 700 words for
+    common tokenizers); the same text every run, so runs stay comparable."""
+    rng = random.Random(seed)
+    vocabulary = _WORDS.split()
+    sentences: list[str] = []
+    count = 0
+    while count < words:
+        length = rng.randint(8, 16)
+        chosen = [rng.choice(vocabulary) for _ in range(length)]
+        sentences.append(" ".join(chosen).capitalize() + ".")
+        count += length
+    paragraphs = [" ".join(sentences[i : i + 6]) for i in range(0, len(sentences), 6)]
+    return "\n\n".join(paragraphs)
+
+
+def build_messages(shape: Shape, nonce: str, document: str) -> list[dict[str, str]]:
+    """The prompt of a shape, made unique by ``nonce`` in its first tokens (a system message comes
+    first in every chat template, so the cacheable shared prefix is only the template's opening)."""
+    system = f"Request {nonce}. You are a concise assistant."
+    user = CHAT_QUESTION if shape == "chat" else f"{DOCUMENT_TASK}\n\n{document}"
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def is_loopback_host(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_target(url: str, *, explicit: bool) -> str:
+    """The normalised URL if gpuless may send benchmark load there.
+
+    Loopback is always fine. Anything else (a LAN host, a 172.16/12 Docker bridge, a hostname) only
+    when the user passed that URL themselves; a URL from a config or environment variable is refused.
+    """
+    normalized = normalize_url(url)
+    parts = urlsplit(normalized)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"not a server URL: {url!r}", hint="Use the form http://127.0.0.1:11434.")
+    if explicit or is_loopback_host(parts.hostname):
+        return normalized
+    raise UnsafeTargetError(
+        f"refusing to benchmark {normalized}: it is not a loopback address and was not given with --url",
+        hint="If this is your own server, pass it explicitly: gpuless bench --url " + normalized,
+    )
+
+
+def concurrency_levels(max_concurrency: int) -> tuple[int, ...]:
+    """1, 2, 4, ... up to and including ``max_concurrency`` (which is added if not a power of two)."""
+    if max_concurrency < 1:
+        raise UsageError("--max-concurrency must be at least 1")
+    levels = [1]
+    while levels[-1] * 2 <= max_concurrency:
+        levels.append(levels[-1] * 2)
+    if levels[-1] != max_concurrency:
+        levels.append(max_concurrency)
+    return tuple(levels)
+
+
+def make_predictor(
+    model: ModelSpec, variant: QuantVariant, machine: Machine, context: int = 4096
+) -> Predictor:
+    """The estimator of the recommendation, bound to one model on one machine."""
+    from toolkit.core.estimate import estimate
+
+    def predict(prompt_tokens: int, streams: int) -> tuple[float | None, float | None, float | None]:
+        result = estimate(
+            model, variant, machine, context=context, parallel=streams, prompt_tokens=prompt_tokens
+        )
+        return result.decode_tps, result.prefill_tps, result.ttft_s
+
+    return predict
+
+
+def power_source(machine: Machine | None) -> str:
+    if machine is None or machine.power.on_ac is None:
+        return "unknown"
+    return "ac" if machine.power.on_ac else "battery"
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """What to run.
+
+    Attributes:
+        model: model name as the server knows it, e.g. "smollm2:135m".
+        url: server base URL (checked by ``check_target``).
+        explicit_url: the user typed ``url`` (allows non-loopback targets).
+        api: "ollama" (native, server timings) or "openai" (SSE, counts only).
+        reps: measured repetitions per shape (the warm-up is extra).
+        num_predict: tokens to generate per request (a cap: EOS may end earlier).
+        shapes: prompt shapes to measure.
+        concurrency: stream counts of the sweep; empty to skip it.
+        rounds: rounds per concurrency level.
+        max_requests: hard bound on requests sent (warm-up included).
+        max_seconds: hard bound on wall time; no request starts after it.
+        timeout: seconds to wait for the next bytes of an answer.
+        seed / temperature: sampling, fixed.
+        load_options: load-time options (num_ctx, num_thread, ...) sent unchanged with every request.
+        keep_alive: how long the server keeps the model loaded between requests.
+        warmup: send one excluded warm-up request first.
+    """
+
+    model: str
+    url: str
+    explicit_url: bool = False
+    api: Api = "ollama"
+    reps: int = 5
+    num_predict: int = 128
+    shapes: tuple[Shape, ...] = SHAPES
+    concurrency: tuple[int, ...] = (1, 2, 4)
+    rounds: int = 1
+    max_requests: int = 200
+    max_seconds: float = 900.0
+    timeout: float = 120.0
+    seed: int = 42
+    temperature: float = 0.0
+    load_options: Mapping[str, Any] = field(default_factory=dict)
+    keep_alive: str = "30m"
+    warmup: bool = True
+
+    def options(self) -> dict[str, Any]:
+        return {
+            **self.load_options,
+            "temperature": self.temperature,
+            "seed": self.seed,
+            "num_predict": self.num_predict,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        out["load_options"] = dict(self.load_options)
+        return out
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    """What a run measured (possibly partial).
+
+    Attributes:
+        run_id: id in the history, None with ``--no-history``.
+        status: "complete", "incomplete" (stopped by a fault or Ctrl-C) or "failed" (nothing finished).
+        engine_version: the server's version when it says (Ollama only).
+        quantization: from ``/api/show`` when available.
+        cold_load_s: load time of the preload request (0 when the model was already loaded).
+        shapes: one result per measured shape.
+        concurrency: the concurrency table.
+        users: grade (tok/s) → most simultaneous users that level held.
+        num_parallel: recommended OLLAMA_NUM_PARALLEL, None without a sweep.
+        comparisons: predicted vs measured, empty without a predictor.
+        stopped_by: "max_requests" / "max_seconds" when a bound cut the plan short.
+        error: one-line reason when the run stopped early.
+    """
+
+    run_id: int | None
+    status: Status
+    model: str
+    api: Api
+    url: str
+    engine_version: str | None = None
+    quantization: str | None = None
+    cold_load_s: float | None = None
+    shapes: tuple[ShapeResult, ...] = ()
+    concurrency: tuple[ConcurrencyLevel, ...] = ()
+    users: dict[float, int] = field(default_factory=dict)
+    num_parallel: int | None = None
+    comparisons: tuple[Comparison, ...] = ()
+    stopped_by: str | None = None
+    error: str | None = None
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "cold_load_s": self.cold_load_s,
+            "shapes": [s.to_dict() for s in self.shapes],
+            "concurrency": [lv.to_dict() for lv in self.concurrency],
+            "users_per_grade": {str(int(g)): n for g, n in self.users.items()},
+            "num_parallel": self.num_parallel,
+            "comparisons": [c.to_dict() for c in self.comparisons],
+            "stopped_by": self.stopped_by,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "model": self.model,
+            "api": self.api,
+            "url": self.url,
+            "engine_version": self.engine_version,
+            "quantization": self.quantization,
+            **self.summary(),
+            "error": self.error,
+        }
+
+
+class _Bound(Exception):
+    """A request or time bound was reached: stop starting requests (not an error)."""
+
+
+class BenchRunner:
+    """Runs one ``BenchConfig``. ``run()`` returns the result or raises the fault that stopped it;
+    either way ``self.result`` holds what was measured and the history row is closed.
+
+    Args:
+        config: what to run.
+        history: where to store the run; None for ``--no-history``.
+        machine: the detected machine, stored with the run and used by the estimator.
+        catalog: the model catalog; a model not in it is estimated from ``/api/show``.
+        predictor: overrides the estimator (see ``Predictor``); None builds it from machine + model.
+        progress: called with one human-readable line per step.
+    """
+
+    def __init__(
+        self,
+        config: BenchConfig,
+        *,
+        history: History | None = None,
+        machine: Machine | None = None,
+        catalog: Catalog | None = None,
+        predictor: Predictor | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
+        self.config = replace(config, url=check_target(config.url, explicit=config.explicit_url))
+        if config.reps < 1 or config.num_predict < 2:
+            raise UsageError("--reps must be at least 1 and --num-predict at least 2")
+        self.history = history
+        self.machine = machine
+        self.catalog = catalog
+        self.predictor = predictor
+        self.progress = progress or (lambda _line: None)
+        self.result = BenchResult(
+            run_id=None, status="failed", model=config.model, api=config.api, url=self.url
+        )
+        self._document = document_text()
+        self._nonce_prefix = secrets.token_hex(3)
+        self._counter = 0
+        self._sent = 0
+        self._deadline = 0.0
+        self._run_id: int | None = None
+        self._traces: dict[str, list[RequestTrace]] = {}
+        self._levels: list[ConcurrencyLevel] = []
+        self._cold_load: float | None = None
+
+    @property
+    def url(self) -> str:
+        return self.config.url
+
+    # --- one request ----------------------------------------------------------------------------
+
+    def _check_bounds(self) -> None:
+        if self._sent >= self.config.max_requests:
+            raise _Bound("max_requests")
+        if time.perf_counter() >= self._deadline:
+            raise _Bound("max_seconds")
+
+    async def _request(self, client: OllamaClient, shape: Shape) -> RequestTrace:
+        self._check_bounds()
+        self._sent += 1
+        self._counter += 1
+        messages = build_messages(shape, f"{self._nonce_prefix}-{self._counter}", self._document)
+        events = client.stream_chat(
+            self.config.model,
+            messages,
+            options=self.config.options(),
+            think=False,
+            keep_alive=self.config.keep_alive,
+        )
+        recorder = Recorder(time.perf_counter())
+        return await recorder.consume(events)
+
+    def _store(self, phase: str, shape: str, streams: int, trace: RequestTrace) -> None:
+        if self.history is None or self._run_id is None:
+            return
+        self.history.add_request(
+            self._run_id,
+            phase=phase,
+            shape=shape,
+            streams=streams,
+            metrics=request_metrics(trace).to_dict(),
+            server=trace.server.to_dict() if trace.server else None,
+        )
+
+    def _store_error(self, phase: str, shape: str, streams: int, error: BaseException) -> None:
+        # Bounds are not failures, and a cancelled sibling is a consequence of the real fault.
+        if self.history is None or self._run_id is None or isinstance(error, _Bound | asyncio.CancelledError):
+            return
+        message = error.message if isinstance(error, GpulessError) else (str(error) or type(error).__name__)
+        self.history.add_request(
+            self._run_id, phase=phase, shape=shape, streams=streams, metrics=None, error=message
+        )
+
+    # --- phases ---------------------------------------------------------------------------------
+
+    async def _prepare(self, client: OllamaClient) -> tuple[str | None, str | None]:
+        version = quantization = None
+        if self.config.api == "ollama":
+            version = await client.version()
+            show = await client.show(self.config.model)  # ModelNotFoundError before anything is stored
+            details = show.get("details") or {}
+            quantization = details.get("quantization_level") if isinstance(details, dict) else None
+            if self.predictor is None and self.machine is not None:
+                self.predictor = await self._predictor_from_show(client, show)
+        elif self.predictor is None and self.machine is not None and self.catalog is not None:
+            self.predictor = self._predictor_from_catalog()
+        return version, quantization
+
+    def _predictor_from_catalog(self) -> Predictor | None:
+        if self.catalog is None or self.machine is None:
+            return None
+        try:
+            spec, variant = self.catalog.find(self.config.model)
+        except UsageError:
+            return None
+        return make_predictor(spec, variant, self.machine, self._context())
+
+    async def _predictor_from_show(self, client: OllamaClient, show: Mapping[str, Any]) -> Predictor | None:
+        found = self._predictor_from_catalog()
+        if found is not None or self.machine is None:
+            return found
+        sizes = {m.get("name"): m.get("size") for m in await client.tags()}
+        size = sizes.get(self.config.model)
+        try:
+            spec = ModelSpec.from_ollama_show(
+                show, name=self.config.model, size_bytes=int(size) if isinstance(size, int) else None
+            )
+        except ProfileError as error:
+            self.progress(f"no prediction: {error.message}")
+            return None
+        return make_predictor(spec, spec.variants[0], self.machine, self._context())
+
+    def _context(self) -> int:
+        value = self.config.load_options.get("num_ctx")
+        return int(value) if isinstance(value, int) and value > 0 else 4096
+
+    async def _shapes(self, client: OllamaClient) -> None:
+        config = self.config
+        if config.api == "ollama":
+            timings = await client.load(
+                config.model, keep_alive=config.keep_alive, options=config.load_options
+            )
+            self._cold_load = (timings.load_duration_ns or 0) / 1e9
+            self.progress(f"loaded {config.model} in {self._cold_load:.2f} s")
+        if config.warmup:
+            self._check_bounds()
+            trace = await self._request(client, "chat")
+            self.progress(f"warm-up done ({request_metrics(trace).output_tokens} tokens, excluded)")
+        for shape in config.shapes:
+            traces = self._traces.setdefault(shape, [])
+            for rep in range(config.reps):
+                try:
+                    trace = await self._request(client, shape)
+                except BaseException as error:
+                    self._store_error("shape", shape, 1, error)
+                    raise
+                traces.append(trace)
+                self._store("shape", shape, 1, trace)
+                m = request_metrics(trace)
+                self.progress(
+                    f"{shape} {rep + 1}/{config.reps}: {_fmt(m.client_decode_tps)} tok/s,"
+                    f" TTFT {_fmt(m.ttft_s, 3)} s, {m.output_tokens} tokens"
+                )
+
+    async def _level(self, client: OllamaClient, streams: int) -> None:
+        traces: list[RequestTrace] = []
+        wall = 0.0
+        for _ in range(self.config.rounds):
+            # All streams of a round must fit the request bound, or the level would not be what it says.
+            if self._sent + streams > self.config.max_requests:
+                raise _Bound("max_requests")
+            self._check_bounds()
+
+            async def one() -> None:
+                try:
+                    trace = await self._request(client, "chat")
+                except BaseException as error:
+                    self._store_error("concurrency", "chat", streams, error)
+                    raise
+                traces.append(trace)
+                self._store("concurrency", "chat", streams, trace)
+
+            t0 = time.perf_counter()
+            try:
+                async with asyncio.TaskGroup() as group:
+                    for _ in range(streams):
+                        group.create_task(one())
+            except BaseExceptionGroup as group_error:
+                # Report the first real fault (the others are usually its consequences).
+                first = group_error.exceptions[0]
+                for exc in group_error.exceptions:
+                    if isinstance(exc, GpulessError):
+                        first = exc
+                        break
+                raise first from None
+            wall += time.perf_counter() - t0
+        level = concurrency_level(streams, traces, wall)
+        self._levels.append(level)
+        stream_tps = level.per_stream_tps.median if level.per_stream_tps else None
+        self.progress(
+            f"{streams} streams: {level.aggregate_tps:.1f} tok/s total, {_fmt(stream_tps)} tok/s per stream,"
+            f" TTFT p95 {_fmt(level.ttft_p95_s, 3)} s"
+        )
+
+    # --- the run --------------------------------------------------------------------------------
+
+    async def run(self) -> BenchResult:
+        config = self.config
+        self._deadline = time.perf_counter() + config.max_seconds
+        version: str | None = None
+        quantization: str | None = None
+        stopped_by: str | None = None
+        error: BaseException | None = None
+        async with OllamaClient(config.url, config.api, timeout=config.timeout) as client:
+            try:
+                version, quantization = await self._prepare(client)
+                if self.history is not None:
+                    self._run_id = self.history.start_run(
+                        model=config.model,
+                        api=config.api,
+                        url=config.url,
+                        settings=config.to_dict(),
+                        quantization=quantization,
+                        engine_version=version,
+                        machine=self.machine.to_dict() if self.machine is not None else None,
+                        power_source=power_source(self.machine),
+                    )
+                await self._shapes(client)
+                for streams in config.concurrency:
+                    await self._level(client, streams)
+            except _Bound as bound:
+                stopped_by = str(bound)
+                self.progress(f"stopped early: {stopped_by} reached")
+            except TimeoutError as timeout:  # asyncio's own timeouts, if any caller wraps us
+                error = RequestTimeoutError(f"{config.url} did not answer in time")
+                error.__cause__ = timeout
+            except (GpulessError, asyncio.CancelledError, KeyboardInterrupt) as fault:
+                error = fault
+        self.result = self._finish(version, quantization, stopped_by, error)
+        if error is not None:
+            raise error
+        return self.result
+
+    def _comparisons(
+        self, shapes: Sequence[ShapeResult], levels: Sequence[ConcurrencyLevel]
+    ) -> tuple[tuple[Comparison, ...], dict[str, Any] | None]:
+        """Predicted vs measured: decode from the chat shape, prefill and TTFT from the document shape
+        (the estimator is asked about the prompt length the server actually counted), and the
+        aggregate tok/s of each concurrency level."""
+        if self.predictor is None or not shapes:
+            return (), None
+        by_name = {s.shape: s for s in shapes}
+        decode_shape = by_name.get("chat") or shapes[0]
+        prefill_shape = by_name.get("document") or shapes[-1]
+        tokens = int(prefill_shape.prompt_tokens or 0)
+        decode, prefill, ttft = self.predictor(tokens, 1)
+        measured_decode = decode_shape.client_decode_tps.median if decode_shape.client_decode_tps else None
+        measured_prefill = prefill_shape.prompt_tps.median if prefill_shape.prompt_tps else None
+        measured_ttft = prefill_shape.ttft_s.median if prefill_shape.ttft_s else None
+        rows = list(
+            predicted_vs_measured(
+                decode_tps=(decode, measured_decode),
+                prefill_tps=(prefill, measured_prefill),
+                ttft_s=(ttft, measured_ttft),
+            )
+        )
+        predicted: dict[str, Any] = {
+            "prompt_tokens": tokens,
+            "decode_tps": decode,
+            "prefill_tps": prefill,
+            "ttft_s": ttft,
+            "aggregate_tps": {},
+        }
+        for level in levels:
+            per_stream, _, _ = self.predictor(int(decode_shape.prompt_tokens or 0), level.streams)
+            aggregate = per_stream * level.streams if per_stream is not None else None
+            predicted["aggregate_tps"][str(level.streams)] = aggregate
+            rows.append(
+                compare(f"aggregate tok/s, {level.streams} streams", "tok/s", aggregate, level.aggregate_tps)
+            )
+        return tuple(rows), predicted
+
+    def _finish(
+        self,
+        version: str | None,
+        quantization: str | None,
+        stopped_by: str | None,
+        error: BaseException | None,
+    ) -> BenchResult:
+        shapes = tuple(shape_result(name, traces) for name, traces in self._traces.items() if traces)
+        levels = tuple(self._levels)
+        finished = sum(len(t) for t in self._traces.values()) + sum(lv.requests for lv in levels)
+        status: Status = "complete" if error is None else ("incomplete" if finished else "failed")
+        message = None
+        if error is not None:
+            message = (
+                error.message if isinstance(error, GpulessError) else "interrupted before the run finished"
+            )
+        comparisons, predicted = self._comparisons(shapes, levels)
+        result = BenchResult(
+            run_id=self._run_id,
+            status=status,
+            model=self.config.model,
+            api=self.config.api,
+            url=self.config.url,
+            engine_version=version,
+            quantization=quantization,
+            cold_load_s=self._cold_load,
+            shapes=shapes,
+            concurrency=levels,
+            users=users_per_grade(levels, GRADES) if levels else {},
+            num_parallel=recommend_num_parallel(levels) if levels else None,
+            comparisons=comparisons,
+            stopped_by=stopped_by,
+            error=message,
+        )
+        if self.history is not None and self._run_id is not None:
+            self.history.finish_run(
+                self._run_id, status=status, summary=result.summary(), error=message, predicted=predicted
+            )
+        return result
+
+
+def _fmt(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"

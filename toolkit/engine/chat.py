@@ -1,0 +1,300 @@
+"""``gpuless chat``: a streaming multi-turn chat in the plain terminal.
+
+Tokens are shown as they arrive with a live tokens/s line. On a terminal the answer is rendered as
+Markdown (rich) while it streams; when stdout is a pipe the raw text is written as it comes, so the
+transcript stays greppable. Ctrl-C stops the current answer (the partial answer stays in the
+conversation) and returns to the prompt; at the prompt, Ctrl-D or ``/exit`` leaves.
+Commands: ``/model NAME``, ``/clear``, ``/save [FILE]``, ``/help``, ``/exit``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.markdown import Markdown
+from rich.text import Text
+
+from toolkit.core.benchstats import RequestTrace, request_metrics
+from toolkit.engine.ollama_client import Api, Chunk, OllamaClient, Recorder
+from toolkit.errors import GpulessError, ModelNotFoundError
+
+HELP = """Commands:
+  /model NAME   switch to another model the server has (/model alone shows the current one)
+  /clear        forget the conversation so far
+  /save [FILE]  write the conversation as Markdown (default: a new file in the data directory)
+  /exit         leave (also /bye, /quit or Ctrl-D)
+Ctrl-C stops the current answer and keeps you in the chat."""
+
+PROMPT = ">>> "
+
+
+@dataclass
+class Conversation:
+    """The model and the messages sent so far (what ``/save`` writes and ``/clear`` empties)."""
+
+    model: str
+    messages: list[dict[str, str]] = field(default_factory=list)
+
+    def to_markdown(self) -> str:
+        lines = [f"# gpuless chat with {self.model}", ""]
+        for message in self.messages:
+            who = "You" if message["role"] == "user" else "Assistant"
+            lines += [f"**{who}:**", "", message["content"].rstrip(), ""]
+        return "\n".join(lines)
+
+
+def stats_line(trace: RequestTrace, stopped: bool = False) -> str:
+    """``[128 tokens · 118.4 tok/s · TTFT 0.21 s]`` from the server's counts and the client's clock."""
+    metrics = request_metrics(trace)
+    parts = []
+    tokens = metrics.output_tokens if metrics.output_tokens is not None else metrics.chunks
+    parts.append(f"{tokens} tokens")
+    if metrics.client_decode_tps is not None:
+        parts.append(f"{metrics.client_decode_tps:.1f} tok/s")
+    elif len(trace.content_times) >= 2:
+        span = trace.content_times[-1] - trace.content_times[0]
+        if span > 0:
+            parts.append(f"~{(len(trace.content_times) - 1) / span:.1f} tok/s")
+    if metrics.ttft_s is not None:
+        parts.append(f"TTFT {metrics.ttft_s:.2f} s")
+    if stopped:
+        parts.append("stopped")
+    return "[" + " · ".join(parts) + "]"
+
+
+class ChatRepl:
+    """The read-answer loop. ``stdin``/``stdout`` are injectable so tests can drive it.
+
+    Args:
+        url / api / model: the server and the model to talk to.
+        save_dir: where ``/save`` without a file name writes.
+        options: extra Ollama options sent with every request (e.g. ``num_predict``).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        model: str,
+        *,
+        api: Api = "ollama",
+        save_dir: Path,
+        options: dict[str, Any] | None = None,
+        stdin: IO[str] | None = None,
+        stdout: IO[str] | None = None,
+    ) -> None:
+        self.url = url
+        self.api: Api = api
+        self.conversation = Conversation(model)
+        self.save_dir = save_dir
+        self.options = options or {}
+        self.stdin = stdin or sys.stdin
+        self.stdout = stdout or sys.stdout
+        self.console = Console(file=self.stdout, highlight=False)
+        self.err = Console(file=sys.stderr, highlight=False)
+        self.loop = asyncio.new_event_loop()
+        self.client: OllamaClient | None = None
+
+    # --- plumbing -----------------------------------------------------------------------------------
+
+    def _client(self) -> OllamaClient:
+        if self.client is None:
+            self.client = OllamaClient(self.url, self.api, timeout=300.0)
+        return self.client
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.loop.run_until_complete(self.client.aclose())
+        self.loop.close()
+
+    def error(self, error: GpulessError) -> None:
+        self.err.print(f"gpuless: error: {error.message}", markup=False, style="red")
+        if error.hint:
+            self.err.print(f"  hint: {error.hint}", markup=False)
+
+    def check_model(self, model: str) -> None:
+        """ModelNotFoundError unless the server lists ``model`` (``:latest`` may be left out)."""
+        names = self.loop.run_until_complete(self._client().list_models())
+        if model in names or f"{model}:latest" in names:
+            return
+        listed = ", ".join(names) or "none"
+        raise ModelNotFoundError(
+            f"model '{model}' not found on {self._client().url}",
+            hint=f"Models there: {listed}.",
+        )
+
+    def _read(self) -> str | None:
+        """One line from the user; None at end of input."""
+        if self.stdin.isatty():
+            try:
+                return input(PROMPT)
+            except EOFError:
+                return None
+        self.stdout.write(PROMPT)
+        self.stdout.flush()
+        line = self.stdin.readline()
+        return None if line == "" else line.rstrip("\n")
+
+    # --- commands -----------------------------------------------------------------------------------
+
+    def command(self, line: str) -> bool:
+        """Run a ``/command``; False means leave the chat."""
+        name, _, arg = line.strip().partition(" ")
+        arg = arg.strip()
+        if name in ("/exit", "/bye", "/quit"):
+            return False
+        if name == "/help":
+            self.console.print(HELP, markup=False)
+        elif name == "/clear":
+            self.conversation.messages.clear()
+            self.console.print("(conversation cleared)", markup=False)
+        elif name == "/model":
+            if not arg:
+                self.console.print(f"model: {self.conversation.model}", markup=False)
+            else:
+                try:
+                    self.check_model(arg)
+                except GpulessError as error:
+                    self.error(error)
+                else:
+                    self.conversation.model = arg
+                    self.console.print(f"(now talking to {arg})", markup=False)
+        elif name == "/save":
+            self.save(arg)
+        else:
+            self.console.print(f"unknown command {name}; /help lists them", markup=False)
+        return True
+
+    def save(self, arg: str) -> None:
+        if arg:
+            path = Path(arg).expanduser()
+        else:
+            stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+            path = self.save_dir / f"chat-{stamp}.md"
+        if path.exists():
+            self.err.print(f"gpuless: error: {path} exists; not overwriting it", markup=False, style="red")
+            self.err.print("  hint: give another file name: /save FILE", markup=False)
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(self.conversation.to_markdown(), encoding="utf-8")
+        except OSError as error:
+            self.err.print(
+                f"gpuless: error: cannot write {path}: {error.strerror}", markup=False, style="red"
+            )
+            return
+        self.console.print(f"(saved {len(self.conversation.messages)} messages to {path})", markup=False)
+
+    # --- one answer ---------------------------------------------------------------------------------
+
+    async def _answer(self, recorder: Recorder, on_chunk: Callable[[Chunk], None]) -> RequestTrace:
+        events = self._client().stream_chat(
+            self.conversation.model, self.conversation.messages, options=self.options, think=False
+        )
+        return await recorder.consume(events, on_chunk)
+
+    def answer(self, question: str) -> None:
+        """Send ``question``, stream the answer; Ctrl-C stops it and keeps the part already shown."""
+        self.conversation.messages.append({"role": "user", "content": question})
+        recorder = Recorder(time.perf_counter())
+        live_mode = self.console.is_terminal
+        live: Live | None = None
+        started = time.perf_counter()
+
+        def render() -> Group:
+            elapsed = time.perf_counter() - started
+            rate = len(recorder.times) / elapsed if elapsed > 0 else 0.0
+            footer = Text(f"{len(recorder.times)} chunks · {rate:.1f} tok/s", style="dim")
+            return Group(Markdown("".join(recorder.parts)), footer)
+
+        def on_chunk(chunk: Chunk) -> None:
+            if live is not None:
+                live.update(render())
+            else:
+                self.stdout.write(chunk.text)
+                self.stdout.flush()
+
+        task = self.loop.create_task(self._answer(recorder, on_chunk))
+        installed = _install_sigint(self.loop, task)
+        stopped = False
+        trace: RequestTrace | None = None
+        try:
+            if live_mode:
+                live = Live(render(), console=self.console, refresh_per_second=8, vertical_overflow="visible")
+                live.start()
+            trace = self.loop.run_until_complete(task)
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            stopped = True
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, GpulessError):
+                    self.loop.run_until_complete(task)
+        except GpulessError as error:
+            if live is not None:
+                live.stop()
+                live = None
+            self.stdout.write("\n")
+            self.error(error)
+            if not recorder.parts:
+                self.conversation.messages.pop()  # nothing came back: forget the question
+                return
+            stopped = True
+        finally:
+            if installed:
+                self.loop.remove_signal_handler(signal.SIGINT)
+            if live is not None:
+                live.update(Group(Markdown("".join(recorder.parts))))
+                live.stop()
+        text = "".join(recorder.parts)
+        self.conversation.messages.append({"role": "assistant", "content": text})
+        final = trace if trace is not None else recorder.partial()
+        if not live_mode:
+            self.stdout.write("\n")
+        self.console.print(stats_line(final, stopped), style="dim", markup=False)
+
+    # --- the loop -----------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        self.console.print(
+            f"Chatting with {self.conversation.model} at {self._client().url}. /help for commands.",
+            markup=False,
+        )
+        try:
+            while True:
+                try:
+                    line = self._read()
+                except KeyboardInterrupt:
+                    self.stdout.write("\n(Ctrl-D or /exit to leave)\n")
+                    continue
+                if line is None:
+                    self.stdout.write("\n")
+                    return 0
+                if not line.strip():
+                    continue
+                if line.startswith("/"):
+                    if not self.command(line):
+                        return 0
+                    continue
+                self.answer(line)
+        finally:
+            self.close()
+
+
+def _install_sigint(loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> bool:
+    """Make Ctrl-C cancel ``task`` instead of raising inside the event loop (Unix); elsewhere
+    KeyboardInterrupt reaches ``run_until_complete`` and is handled the same way."""
+    try:
+        loop.add_signal_handler(signal.SIGINT, task.cancel)
+    except (NotImplementedError, RuntimeError, ValueError):
+        return False
+    return True

@@ -1,0 +1,109 @@
+"""Write compose.yaml without ever losing the user's file.
+
+An existing file that differs is not overwritten unless ``force`` is given; the refusal carries a
+unified diff so the user sees what would change. With ``force`` the old file is first copied to a
+timestamped backup next to it. The new text goes to a temporary file in the same directory and is
+moved into place with ``os.replace``, so a crash leaves either the old file or the new one, never half.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from toolkit.errors import ComposeFileExistsError, UsageError
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What happened to the file.
+
+    Attributes:
+        path: the compose file.
+        outcome: "created" (no file before), "unchanged" (same text already there), "replaced" (forced).
+        backup: where the previous file was copied, when it was replaced.
+        diff: unified diff from the old text to the new one ("" when created or unchanged).
+    """
+
+    path: Path
+    outcome: Literal["created", "unchanged", "replaced"]
+    backup: Path | None = None
+    diff: str = ""
+
+
+def unified_diff(old: str, new: str, path: Path) -> str:
+    """The change from ``old`` to ``new`` as a unified diff labelled with the file name."""
+    return "".join(
+        difflib.unified_diff(
+            old.splitlines(keepends=True),
+            new.splitlines(keepends=True),
+            fromfile=f"{path} (current)",
+            tofile=f"{path} (generated)",
+        )
+    )
+
+
+def backup_path(path: Path, now: float | None = None) -> Path:
+    """``compose.yaml`` → ``compose.yaml.20250101-120000.bak`` (a counter is added if that exists)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    candidate = path.with_name(f"{path.name}.{stamp}.bak")
+    counter = 1
+    while candidate.exists():
+        candidate = path.with_name(f"{path.name}.{stamp}-{counter}.bak")
+        counter += 1
+    return candidate
+
+
+def write_compose(path: Path, text: str, *, force: bool = False) -> WriteResult:
+    """Write ``text`` to ``path`` safely (see the module docstring)."""
+    if path.is_dir():
+        raise UsageError(f"{path} is a directory", "Pass a file name, e.g. --output ./compose.yaml.")
+    if path.exists():
+        try:
+            old = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise UsageError(f"cannot read the existing {path}: {error}") from None
+        if old == text:
+            return WriteResult(path, "unchanged")
+        diff = unified_diff(old, text, path)
+        if not force:
+            raise ComposeFileExistsError(
+                f"{path} exists and differs from the generated file; not overwriting it",
+                "Review the diff above, then run again with --force (a backup is kept), "
+                "or write elsewhere with --output.",
+                diff=diff,
+            )
+        backup = backup_path(path)
+        shutil.copy2(path, backup)
+        _atomic_write(path, text)
+        return WriteResult(path, "replaced", backup, diff)
+    _atomic_write(path, text)
+    return WriteResult(path, "created")
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(tmp_name, mode)
+            os.replace(tmp_name, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
+            raise
+    except OSError as error:
+        raise UsageError(f"cannot write {path}: {error.strerror or error}") from None

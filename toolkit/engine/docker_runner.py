@@ -1,0 +1,616 @@
+"""Start, inspect and stop the Ollama container through the Docker SDK (docker-py).
+
+``up`` starts exactly ``to_docker_kwargs(spec)`` — the same spec ``gpuless compose`` writes — and:
+checks the loopback port first, pulls the image only when it is missing, reuses a container whose
+fingerprint label matches and recreates one that does not, retries without the memlock ulimit when
+the engine refuses it (and labels the container so ``verify`` reports "refused"), waits for the
+healthcheck with a deadline, and on any failure removes what this call created. The low-level
+``client.api`` is used for create because the high-level API drops the engine's warnings (e.g.
+"swappiness discarded" on cgroup v2), which ``verify`` needs. Every docker-py or requests error leaves
+this module as a ``toolkit.errors`` class.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import platform
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import docker
+import docker.errors
+import requests
+
+from toolkit.core.compose import (
+    LABEL_FINGERPRINT,
+    LABEL_MANAGED,
+    LABEL_MODEL,
+    LABEL_REFUSED,
+    LABEL_SPEC,
+    OllamaServiceSpec,
+    spec_fingerprint,
+    spec_from_json,
+    to_docker_kwargs,
+)
+from toolkit.core.dockerinfo import describe_unreachable, parse_docker_info
+from toolkit.core.hardware import DockerEngineInfo
+from toolkit.core.verify import VerifyReport, verify
+from toolkit.engine import ollama_admin
+from toolkit.engine.progress import LayerTotals, Progress, ProgressCallback
+from toolkit.errors import (
+    ContainerError,
+    DockerError,
+    DockerUnavailableError,
+    GpulessError,
+    ImageError,
+    PortInUseError,
+)
+
+_HEALTH_POLL_SECONDS = 0.5
+_STOP_TIMEOUT_SECONDS = 10
+
+UpAction = Literal["created", "recreated", "reused", "started"]
+
+
+@dataclass(frozen=True)
+class UpResult:
+    """What ``up`` did.
+
+    Attributes:
+        container_id: the container's full id.
+        container_name: its name.
+        url: where Ollama answers (loopback).
+        action: "created" (new), "recreated" (config changed), "reused" (already running, same config),
+            "started" (existed stopped with the same config).
+        refused: settings the engine refused and the container runs without (e.g. "memlock").
+        warnings: the engine's warnings from container creation, verbatim.
+        image_pulled: the image was pulled by this call.
+        seconds_to_healthy: from start to the healthcheck passing.
+        created_volume: the models volume was created by this call.
+    """
+
+    container_id: str
+    container_name: str
+    url: str
+    action: UpAction
+    refused: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    image_pulled: bool = False
+    seconds_to_healthy: float = 0.0
+    created_volume: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ContainerStatus:
+    """``gpuless status``: the container as the engine sees it (None fields when not applicable)."""
+
+    name: str
+    exists: bool
+    id: str | None = None
+    state: str | None = None
+    health: str | None = None
+    image: str | None = None
+    model: str | None = None
+    fingerprint: str | None = None
+    started_at: str | None = None
+    url: str | None = None
+    ollama_version: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# --- connecting ------------------------------------------------------------------------------------
+
+
+def unavailable_hint(system: str | None = None) -> str:
+    """What to do when the engine does not answer, for this OS."""
+    system = (system or platform.system()).lower()
+    if system == "darwin":
+        return (
+            "Start Docker Desktop (or `colima start`) and wait until it says the engine is running; "
+            "check `docker context ls` and DOCKER_HOST."
+        )
+    if system == "windows":
+        return (
+            "Start Docker Desktop and wait for 'Engine running' (WSL 2 backend); "
+            "check DOCKER_HOST, or use --runtime native / --url."
+        )
+    return (
+        "Start the engine (`sudo systemctl start docker`), and make sure you may use its socket "
+        "(`sudo usermod -aG docker $USER`, then log in again); check DOCKER_HOST. "
+        "Or use --runtime native / --url."
+    )
+
+
+def connect(timeout: float = 30.0) -> docker.DockerClient:
+    """A docker-py client from the environment; DockerUnavailableError when the engine does not answer."""
+    try:
+        client = docker.from_env(timeout=int(max(1, timeout)))
+        client.ping()
+    except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as error:
+        endpoint = _endpoint_from_env()
+        raise DockerUnavailableError(describe_unreachable(str(error), endpoint), unavailable_hint()) from None
+    return client
+
+
+def _endpoint_from_env() -> str | None:
+    import os
+
+    return os.environ.get("DOCKER_HOST")
+
+
+@contextlib.contextmanager
+def _translate(action: str) -> Iterator[None]:
+    """Turn docker-py / requests errors raised while doing ``action`` into toolkit errors."""
+    try:
+        yield
+    except GpulessError:
+        raise
+    except docker.errors.ImageNotFound as error:
+        raise ImageError(
+            f"{action}: {_explain(error)}", "Pull the image or pass another with --image."
+        ) from None
+    except docker.errors.APIError as error:
+        raise ContainerError(f"{action}: {_explain(error)}") from None
+    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as error:
+        raise DockerUnavailableError(
+            f"{action}: the Docker engine stopped answering ({type(error).__name__})", unavailable_hint()
+        ) from None
+    except docker.errors.DockerException as error:
+        raise DockerError(f"{action}: {error}") from None
+
+
+def _explain(error: docker.errors.APIError) -> str:
+    text = error.explanation if isinstance(error.explanation, str) else str(error)
+    return " ".join(text.split())[:300]
+
+
+def is_memlock_refusal(text: str) -> bool:
+    """The engine's start error for a refused memlock ulimit (RLIMIT_MEMLOCK is rlimit type 8)."""
+    lowered = text.lower()
+    return "rlimit type 8" in lowered or "memlock" in lowered
+
+
+def check_port_free(address: str, port: int) -> None:
+    """Raise PortInUseError when something already listens on ``address:port``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((address, port))
+        except OSError as error:
+            if error.errno in (errno.EADDRINUSE, errno.EACCES):
+                raise PortInUseError(
+                    f"port {port} on {address} is already in use",
+                    f"Stop whatever listens there (another Ollama? `ss -ltnp 'sport = :{port}'`), "
+                    f"or choose another port with --port.",
+                ) from None
+            raise
+
+
+# --- the runner ------------------------------------------------------------------------------------
+
+
+class DockerRunner:
+    """Ollama's container lifecycle on one Docker engine."""
+
+    def __init__(self, client: docker.DockerClient | None = None, *, timeout: float = 30.0) -> None:
+        self.client = client if client is not None else connect(timeout)
+        self._engine: DockerEngineInfo | None = None
+
+    def engine_info(self) -> DockerEngineInfo:
+        if self._engine is None:
+            with _translate("reading the engine's info"):
+                self._engine = parse_docker_info(self.client.info())
+        return self._engine
+
+    # --- image ---------------------------------------------------------------------------------
+
+    def has_image(self, image: str) -> bool:
+        with _translate(f"looking up image {image}"):
+            try:
+                self.client.images.get(image)
+            except docker.errors.ImageNotFound:
+                return False
+        return True
+
+    def ensure_image(
+        self, image: str, *, pull: bool = True, progress: ProgressCallback | None = None
+    ) -> bool:
+        """Make sure ``image`` is present; returns True when it had to be pulled."""
+        if self.has_image(image):
+            return False
+        if not pull:
+            raise ImageError(
+                f"image {image} is not present and --no-pull was given",
+                f"Run without --no-pull, `docker pull {image}`, or pass a local image with --image.",
+            )
+        self._pull_image(image, progress)
+        if not self.has_image(image):
+            raise ImageError(f"pulling {image} finished but the image is not there")
+        return True
+
+    def _pull_image(self, image: str, progress: ProgressCallback | None) -> None:
+        repository, tag = docker.utils.parse_repository_tag(image)
+        totals = LayerTotals()
+        hint = (
+            "Check the network and the image name, `docker login` for private images, "
+            "or pass an image that is already present with --image."
+        )
+        try:
+            for event in self.client.api.pull(repository, tag=tag or "latest", stream=True, decode=True):
+                # Errors arrive inside the stream with HTTP 200.
+                error = event.get("errorDetail", {}).get("message") or event.get("error")
+                if error:
+                    raise ImageError(f"pulling {image} failed: {' '.join(str(error).split())[:300]}", hint)
+                if progress is None:
+                    continue
+                layer = str(event.get("id", ""))
+                detail = event.get("progressDetail") or {}
+                status = str(event.get("status", ""))
+                if status in ("Pull complete", "Already exists"):
+                    totals.finish(layer)
+                completed, total = totals.update(layer, detail.get("current"), detail.get("total"))
+                progress(Progress("image", status, completed, total))
+        except docker.errors.APIError as error:
+            raise ImageError(f"pulling {image} failed: {_explain(error)}", hint) from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as error:
+            raise ImageError(f"pulling {image} failed: {type(error).__name__}", hint) from None
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    def find(self, name: str) -> dict[str, Any] | None:
+        """The inspect dict of container ``name``, or None."""
+        with _translate(f"inspecting container {name}"):
+            try:
+                attrs: dict[str, Any] = self.client.api.inspect_container(name)
+            except docker.errors.NotFound:
+                return None
+        return attrs
+
+    def up(
+        self,
+        spec: OllamaServiceSpec,
+        *,
+        pull_image: bool = True,
+        progress: ProgressCallback | None = None,
+        health_timeout: float = 120.0,
+    ) -> UpResult:
+        """Start the spec's container (or reuse it), wait until healthy. Leaves nothing behind on failure."""
+        wanted = spec_fingerprint(spec)
+        existing = self.find(spec.container_name)
+        action: UpAction = "created"
+        if existing is not None:
+            labels = existing.get("Config", {}).get("Labels") or {}
+            if labels.get(LABEL_MANAGED) != "true":
+                raise ContainerError(
+                    f"a container named {spec.container_name} exists that gpuless did not create",
+                    "Remove or rename it (`docker rm -f NAME`), or choose another name.",
+                )
+            if labels.get(LABEL_FINGERPRINT) == wanted:
+                return self._reuse(spec, existing, health_timeout)
+            self._remove(existing["Id"])
+            action = "recreated"
+
+        check_port_free(spec.bind_address, spec.port)
+        created_volume = False
+        container_id: str | None = None
+        try:
+            pulled = self.ensure_image(spec.image, pull=pull_image, progress=progress)
+            created_volume = self._ensure_volume(spec.volume_name)
+            container_id, warnings, refused = self._create_and_start(spec)
+            seconds = self._wait_healthy(container_id, spec.container_name, health_timeout)
+        except BaseException:
+            if container_id is not None:
+                self.remove_quietly(container_id)
+            else:
+                self.remove_quietly(spec.container_name)
+            if created_volume:
+                self.remove_volume_quietly(spec.volume_name)
+            raise
+        return UpResult(
+            container_id=container_id,
+            container_name=spec.container_name,
+            url=spec.url,
+            action=action,
+            refused=refused,
+            warnings=warnings,
+            image_pulled=pulled,
+            seconds_to_healthy=seconds,
+            created_volume=created_volume,
+        )
+
+    def _reuse(self, spec: OllamaServiceSpec, attrs: dict[str, Any], health_timeout: float) -> UpResult:
+        container_id = str(attrs["Id"])
+        state = attrs.get("State") or {}
+        action: UpAction = "reused"
+        if not state.get("Running"):
+            check_port_free(spec.bind_address, spec.port)
+            with _translate(f"starting container {spec.container_name}"):
+                self.client.api.start(container_id)
+            action = "started"
+        seconds = self._wait_healthy(container_id, spec.container_name, health_timeout)
+        labels = attrs.get("Config", {}).get("Labels") or {}
+        refused = tuple(filter(None, str(labels.get(LABEL_REFUSED, "")).split(",")))
+        return UpResult(container_id, spec.container_name, spec.url, action, refused, (), False, seconds)
+
+    def _ensure_volume(self, name: str) -> bool:
+        """Create the models volume if it does not exist; True when this call created it."""
+        with _translate(f"creating volume {name}"):
+            try:
+                self.client.api.inspect_volume(name)
+                return False
+            except docker.errors.NotFound:
+                self.client.api.create_volume(name, labels={LABEL_MANAGED: "true"})
+                return True
+
+    def _create(self, spec: OllamaServiceSpec, *, drop_memlock: bool) -> tuple[str, tuple[str, ...]]:
+        kwargs = to_docker_kwargs(spec, drop_memlock=drop_memlock)
+        host_config = self.client.api.create_host_config(**kwargs.pop("host_config"))
+        with _translate(f"creating container {spec.container_name}"):
+            # use_config_proxy=False: proxies from ~/.docker/config.json would be injected as HTTP_PROXY,
+            # which Ollama's FAQ says breaks client connections; pass HTTPS_PROXY in a compose file instead.
+            response = self.client.api.create_container(
+                **kwargs, host_config=host_config, use_config_proxy=False
+            )
+        warnings = tuple(str(w) for w in (response.get("Warnings") or []) if w)
+        return str(response["Id"]), warnings
+
+    def _create_and_start(self, spec: OllamaServiceSpec) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+        container_id, warnings = self._create(spec, drop_memlock=False)
+        try:
+            self.client.api.start(container_id)
+            return container_id, warnings, ()
+        except docker.errors.APIError as error:
+            text = _explain(error)
+            if not (spec.memlock_unlimited and is_memlock_refusal(text)):
+                self.remove_quietly(container_id)
+                if "address already in use" in text:
+                    raise PortInUseError(
+                        f"starting {spec.container_name}: port {spec.port} is already in use",
+                        "Stop whatever listens there or choose another port with --port.",
+                    ) from None
+                raise ContainerError(f"starting container {spec.container_name}: {text}") from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as error:
+            self.remove_quietly(container_id)
+            raise DockerUnavailableError(
+                f"starting {spec.container_name}: the engine stopped answering ({type(error).__name__})",
+                unavailable_hint(),
+            ) from None
+        # The engine refused the memlock ulimit; docker-py leaves the created container behind.
+        self._remove(container_id)
+        container_id, warnings = self._create(spec, drop_memlock=True)
+        try:
+            with _translate(f"starting container {spec.container_name} without the memlock ulimit"):
+                self.client.api.start(container_id)
+        except BaseException:
+            self.remove_quietly(container_id)
+            raise
+        return container_id, warnings, ("memlock",)
+
+    def _wait_healthy(self, container_id: str, name: str, timeout: float) -> float:
+        """Poll the healthcheck until healthy; fail early if the container stops or restarts."""
+        started = time.monotonic()
+        deadline = started + timeout
+        status = "starting"
+        while time.monotonic() < deadline:
+            attrs = self.find(container_id)
+            if attrs is None:
+                raise ContainerError(f"container {name} disappeared while starting")
+            state = attrs.get("State") or {}
+            if not state.get("Running") or state.get("Restarting") or attrs.get("RestartCount", 0) > 0:
+                raise ContainerError(
+                    f"container {name} stopped while starting (exit code {state.get('ExitCode')}): "
+                    f"{self._last_log_line(container_id)}",
+                    "The container was removed; run the image by hand (`docker run --rm IMAGE`) to see why.",
+                )
+            status = str((state.get("Health") or {}).get("Status") or "none")
+            if status == "healthy":
+                return time.monotonic() - started
+            if status == "unhealthy":
+                break
+            time.sleep(_HEALTH_POLL_SECONDS)
+        raise ContainerError(
+            f"container {name} did not become healthy within {timeout:.0f} s (health: {status}): "
+            f"{self._last_log_line(container_id)}",
+            "A slow first start? Raise --timeout. Otherwise read the server log with `docker logs`.",
+        )
+
+    def _last_log_line(self, container_id: str) -> str:
+        try:
+            raw = self.client.api.logs(container_id, tail=5)
+        except (docker.errors.DockerException, requests.exceptions.RequestException):
+            return "no log"
+        lines = [line for line in raw.decode("utf-8", "replace").splitlines() if line.strip()]
+        return lines[-1][:200] if lines else "no log output"
+
+    def _remove(self, container: str) -> None:
+        with _translate(f"removing container {container[:12]}"):
+            self.client.api.remove_container(container, force=True, v=False)
+
+    def remove_quietly(self, container: str) -> None:
+        with contextlib.suppress(GpulessError, docker.errors.DockerException, requests.RequestException):
+            self.client.api.remove_container(container, force=True, v=False)
+
+    def remove_volume_quietly(self, name: str) -> None:
+        with contextlib.suppress(GpulessError, docker.errors.DockerException, requests.RequestException):
+            self.client.api.remove_volume(name, force=True)
+
+    def down(self, name: str, *, volume: str | None = None) -> dict[str, Any]:
+        """Stop and remove the container (only one gpuless created); with ``volume`` remove that too."""
+        result: dict[str, Any] = {
+            "container": name,
+            "removed": False,
+            "volume": volume,
+            "volume_removed": False,
+        }
+        attrs = self.find(name)
+        if attrs is not None:
+            if (attrs.get("Config", {}).get("Labels") or {}).get(LABEL_MANAGED) != "true":
+                raise ContainerError(
+                    f"container {name} was not created by gpuless; not removing it",
+                    "Remove it yourself with `docker rm -f` if you mean to.",
+                )
+            with _translate(f"stopping container {name}"):
+                with contextlib.suppress(docker.errors.NotFound):
+                    self.client.api.stop(attrs["Id"], timeout=_STOP_TIMEOUT_SECONDS)
+                self.client.api.remove_container(attrs["Id"], force=True, v=False)
+            result["removed"] = True
+        if volume:
+            with _translate(f"removing volume {volume}"):
+                try:
+                    self.client.api.remove_volume(volume)
+                    result["volume_removed"] = True
+                except docker.errors.NotFound:
+                    pass
+        return result
+
+    def status(self, name: str) -> ContainerStatus:
+        attrs = self.find(name)
+        if attrs is None:
+            return ContainerStatus(name=name, exists=False)
+        state = attrs.get("State") or {}
+        labels = attrs.get("Config", {}).get("Labels") or {}
+        url = _spec_of(attrs).url if LABEL_SPEC in labels else None
+        version = None
+        if url and state.get("Running"):
+            with contextlib.suppress(GpulessError):
+                version = ollama_admin.api_version(url, timeout=2.0)
+        return ContainerStatus(
+            name=name,
+            exists=True,
+            id=str(attrs.get("Id", ""))[:12],
+            state=str(state.get("Status")),
+            health=(state.get("Health") or {}).get("Status"),
+            image=attrs.get("Config", {}).get("Image"),
+            model=labels.get(LABEL_MODEL),
+            fingerprint=labels.get(LABEL_FINGERPRINT),
+            started_at=state.get("StartedAt"),
+            url=url,
+            ollama_version=version,
+        )
+
+    def logs(
+        self, name: str, *, tail: int = 100, follow: bool = False, max_seconds: float = 60.0
+    ) -> Iterator[str]:
+        """Log lines of the container; with ``follow`` keep polling until it stops or ``max_seconds`` pass."""
+        if self.find(name) is None:
+            raise ContainerError(f"no container named {name}", "Start it with `gpuless up`.")
+        with _translate(f"reading logs of {name}"):
+            raw = self.client.api.logs(name, tail=tail, timestamps=True)
+        last = ""
+        for stamp, line in _split_stamped(raw):
+            last = stamp
+            yield line
+        deadline = time.monotonic() + max_seconds
+        while follow and time.monotonic() < deadline:
+            time.sleep(1.0)
+            attrs = self.find(name)
+            with _translate(f"reading logs of {name}"):
+                raw = self.client.api.logs(name, timestamps=True, since=_since(last))
+            for stamp, line in _split_stamped(raw):
+                if stamp > last:
+                    last = stamp
+                    yield line
+            if attrs is None or not (attrs.get("State") or {}).get("Running"):
+                return
+
+    def verify(self, name: str, *, warnings: tuple[str, ...] = ()) -> VerifyReport:
+        """Read back which settings took effect (see ``toolkit.core.verify``)."""
+        attrs = self.find(name)
+        if attrs is None:
+            raise ContainerError(f"no container named {name}", "Start it with `gpuless up`.")
+        labels = attrs.get("Config", {}).get("Labels") or {}
+        if LABEL_SPEC not in labels:
+            raise ContainerError(
+                f"container {name} has no gpuless spec label; nothing to compare against",
+                "Start it with `gpuless up` or from a compose file gpuless generated.",
+            )
+        spec = _spec_of(attrs)
+        running = bool((attrs.get("State") or {}).get("Running"))
+        ulimit_l = self._exec(attrs["Id"], ["sh", "-c", "ulimit -l"]) if running else None
+        ps = ollama_admin.loaded_models(spec.url) if running else None
+        return verify(
+            spec,
+            attrs,
+            warnings=warnings,
+            ulimit_l=ulimit_l,
+            ps=ps,
+            cgroup_version=self.engine_info().cgroup_version,
+        )
+
+    def _exec(self, container_id: str, cmd: list[str]) -> str | None:
+        """stdout of ``cmd`` in the container, None if it cannot run or fails."""
+        try:
+            exec_id = self.client.api.exec_create(container_id, cmd, stdout=True, stderr=False)
+            output = self.client.api.exec_start(exec_id)
+            code = self.client.api.exec_inspect(exec_id).get("ExitCode")
+        except (docker.errors.DockerException, requests.exceptions.RequestException):
+            return None
+        if code != 0 or not isinstance(output, bytes):
+            return None
+        return output.decode("utf-8", "replace")
+
+    def managed_containers(self) -> list[str]:
+        """Names of every container gpuless created on this engine."""
+        with _translate("listing containers"):
+            found = self.client.api.containers(all=True, filters={"label": f"{LABEL_MANAGED}=true"})
+        return sorted(str(c["Names"][0]).lstrip("/") for c in found)
+
+
+def _spec_of(attrs: dict[str, Any]) -> OllamaServiceSpec:
+    labels = attrs.get("Config", {}).get("Labels") or {}
+    return spec_from_json(str(labels[LABEL_SPEC]))
+
+
+def _split_stamped(raw: bytes) -> Iterator[tuple[str, str]]:
+    for line in raw.decode("utf-8", "replace").splitlines():
+        stamp, _, text = line.partition(" ")
+        yield stamp, text
+
+
+def _since(stamp: str) -> float | None:
+    """An RFC 3339 log timestamp → Unix seconds (whole seconds are enough: lines are de-duplicated)."""
+    if not stamp:
+        return None
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(stamp[:19] + "+00:00").timestamp()
+    except ValueError:
+        return None
+
+
+def up_and_pull(
+    runner: DockerRunner,
+    spec: OllamaServiceSpec,
+    *,
+    pull_image: bool = True,
+    pull_model: bool = True,
+    progress: ProgressCallback | None = None,
+    health_timeout: float = 120.0,
+) -> UpResult:
+    """``up``, then pull the spec's model through ``/api/pull`` (skipped when already there).
+
+    If the model pull fails, a container this call created is removed again (and a volume it created),
+    so a failed ``gpuless up`` leaves nothing behind; a reused container is left as it was.
+    """
+    result = runner.up(spec, pull_image=pull_image, progress=progress, health_timeout=health_timeout)
+    if not pull_model or ollama_admin.has_model(result.url, spec.model):
+        return result
+    try:
+        ollama_admin.pull_model(result.url, spec.model, progress)
+    except BaseException:
+        if result.action in ("created", "recreated"):
+            runner.remove_quietly(result.container_id)
+            if result.created_volume:
+                runner.remove_volume_quietly(spec.volume_name)
+        raise
+    return result

@@ -1,0 +1,139 @@
+"""The wizard app: a factory that wires services into one Textual app with a mode per step.
+
+``create_app`` is the only way to build it (tests pass their own ``Services``); ``run_app`` is what the
+CLI runs when ``gpuless`` gets no subcommand. Step screens are imported when first shown, so start-up
+pays only for the Machine screen.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.reactive import var
+from textual.screen import Screen
+
+from toolkit.core.compose import OllamaServiceSpec
+from toolkit.core.hardware import Machine
+from toolkit.tui.messages import ComposeSaved, EngineReady, MachineDetected, ModelChosen, SpecReady
+from toolkit.tui.notify import report_error
+from toolkit.tui.services import Services, default_services
+from toolkit.tui.steps import STEPS, next_step
+
+
+def _lazy_screen(step_id: str) -> Callable[[], Screen[Any]]:
+    def build() -> Screen[Any]:
+        module = importlib.import_module(f"toolkit.tui.screens.{step_id}")
+        screen: Screen[Any] = module.SCREEN()
+        return screen
+
+    return build
+
+
+class GpulessApp(App[None]):
+    """The wizard. Holds the wizard state (what each step produced) in reactives the steps watch."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "gpuless"
+    ENABLE_COMMAND_PALETTE = True
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {s.id: _lazy_screen(s.id) for s in STEPS}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(Binding(s.key, f"goto('{s.id}')", s.title, show=False) for s in STEPS),
+        Binding("n", "step(1)", "Next"),
+        Binding("p", "step(-1)", "Back"),
+        Binding("question_mark,f1", "help", "Help", key_display="?"),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    machine: var[Machine | None] = var(None)
+    choice: var[Any] = var(None)
+    compose_path: var[Path | None] = var(None)
+    spec: var[OllamaServiceSpec | None] = var(None)
+    engine: var[tuple[str, str] | None] = var(None)
+
+    def __init__(self, services: Services, *, start: str = "machine") -> None:
+        super().__init__()
+        self.services = services
+        self.start = start
+
+    def on_mount(self) -> None:
+        self.switch_mode(self.start)
+        self.detect()
+
+    @work(thread=True, exclusive=True, group="detect", exit_on_error=False)
+    def detect(self) -> None:
+        """Run detection off the UI thread (Docker and bandwidth probes can take a second or two)."""
+        try:
+            machine = self.services.detect()
+        except Exception as error:
+            self.call_from_thread(report_error, self, error, step="Machine")
+            return
+        self.post_message(MachineDetected(machine))
+
+    # --- wizard state, fed by messages from the steps ------------------------------------------
+
+    def on_machine_detected(self, message: MachineDetected) -> None:
+        self.machine = message.machine
+
+    def on_model_chosen(self, message: ModelChosen) -> None:
+        self.choice = message.choice
+
+    def on_compose_saved(self, message: ComposeSaved) -> None:
+        self.compose_path = message.path
+
+    def on_spec_ready(self, message: SpecReady) -> None:
+        self.spec = message.spec
+
+    def default_spec(self, model: str) -> OllamaServiceSpec:
+        """The spec for ``model`` when the Compose step has not produced one."""
+        from toolkit.tui.plan import spec_for
+
+        return spec_for(self.services, self.machine, model, self.choice)
+
+    def predictor(self, model: str) -> Any:
+        """The estimator's (decode, prefill, TTFT) predictor for ``model`` on this machine, if known."""
+        from toolkit.tui.plan import predictor_for
+
+        return predictor_for(self.machine, model)
+
+    def on_engine_ready(self, message: EngineReady) -> None:
+        self.engine = (message.url, message.model)
+
+    # --- navigation ----------------------------------------------------------------------------
+
+    def action_goto(self, step_id: str) -> None:
+        if step_id != self.current_mode:
+            self.switch_mode(step_id)
+
+    def action_step(self, offset: int) -> None:
+        step = next_step(self.current_mode, offset)
+        if step is not None:
+            self.switch_mode(step.id)
+
+    def action_help(self) -> None:
+        from toolkit.tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        for step in STEPS:
+            yield SystemCommand(f"Go to {step.title}", step.summary, lambda s=step.id: self.action_goto(s))
+        yield SystemCommand("Detect again", "Probe the machine again", self.detect)
+        yield SystemCommand("Help", "Steps and keys", self.action_help)
+        yield from super().get_system_commands(screen)
+
+
+def create_app(services: Services | None = None, *, start: str = "machine") -> GpulessApp:
+    """Build the wizard. ``services`` defaults to the real machine, settings and Ollama URL."""
+    return GpulessApp(services or default_services(), start=start)
+
+
+def run_app() -> None:
+    """Run the wizard in the terminal (what ``gpuless`` with no subcommand does)."""
+    create_app().run()

@@ -1,0 +1,37 @@
+"""Turn failures into notifications that say what went wrong and what to do, never a traceback.
+
+Every worker in the wizard ends in ``report_error`` when it fails: a ``GpulessError`` shows its one-line
+message and its hint; anything else (a bug, or a library error an adapter forgot to translate) shows its
+type and text with a pointer to the CLI, where the same step prints the same error.
+"""
+
+from __future__ import annotations
+
+from textual.app import App
+
+#: How long an error stays on screen; long enough to read a hint.
+ERROR_TIMEOUT = 12.0
+
+
+def describe_error(error: BaseException) -> tuple[str, str]:
+    """The (title, body) of the notification for ``error``."""
+    from toolkit.errors import GpulessError
+
+    if isinstance(error, GpulessError):
+        body = error.message
+        if error.hint:
+            body += f"\nWhat to do: {error.hint}"
+        return type(error).__name__.removesuffix("Error") or "Error", body
+    text = str(error) or type(error).__name__
+    return (
+        "Unexpected error",
+        f"{type(error).__name__}: {text}\nWhat to do: run the same step with the gpuless CLI for details.",
+    )
+
+
+def report_error(app: App[object], error: BaseException, *, step: str = "") -> None:
+    """Show ``error`` as an error notification (safe to call from the app's thread only)."""
+    title, body = describe_error(error)
+    if step:
+        title = f"{step}: {title}"
+    app.notify(body, title=title, severity="error", timeout=ERROR_TIMEOUT)

@@ -1,0 +1,245 @@
+"""Step 5, Benchmark: run ``BenchRunner`` (the same run as ``gpuless bench``) and show it as it goes.
+
+The run is an async worker on the UI loop (it is HTTP streaming). Live numbers arrive through
+``LiveHistory``, a ``History`` that also tells the screen about each finished request, so the charts
+fill per repetition from the same metrics dicts the history stores. Esc cancels: the runner closes its
+streams and leaves the stored run marked incomplete.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.table import Table
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Static
+from textual.worker import Worker, WorkerState
+
+from toolkit.core.benchstats import GRADES
+from toolkit.engine.history import History
+from toolkit.tui import fmt
+from toolkit.tui.screens.base import WizardScreen
+from toolkit.tui.widgets.benchchart import ConcurrencyChart, RepetitionChart
+
+#: A short run for the wizard (the CLI's ``gpuless bench`` defaults are longer); tests shorten it more.
+WIZARD_BENCH: dict[str, Any] = {
+    "reps": 3,
+    "num_predict": 64,
+    "shapes": ("chat",),
+    "concurrency": (1, 2),
+    "max_requests": 20,
+    "max_seconds": 180.0,
+}
+
+RequestCallback = Callable[[str, str, int, Mapping[str, Any]], None]
+
+
+class LiveHistory(History):
+    """A ``History`` that also reports each stored request (phase, shape, streams, metrics)."""
+
+    def __init__(self, path: Path, on_request: RequestCallback) -> None:
+        super().__init__(path)
+        self.on_request = on_request
+
+    def add_request(
+        self,
+        run_id: int,
+        *,
+        phase: str,
+        shape: str,
+        streams: int,
+        metrics: Mapping[str, Any] | None,
+        server: Mapping[str, Any] | None = None,
+        error: str | None = None,
+    ) -> None:
+        super().add_request(
+            run_id, phase=phase, shape=shape, streams=streams, metrics=metrics, server=server, error=error
+        )
+        if metrics is not None:
+            self.on_request(phase, shape, streams, metrics)
+
+
+def grade_of(tps: float | None) -> str:
+    """The highest speed grade ``tps`` reaches (grades from ``toolkit.core.benchstats.GRADES``)."""
+    names = ("reading pace", "comfortable", "fast")
+    reached = [
+        f"{name} (≥{g:g} tok/s)"
+        for g, name in zip(GRADES, names, strict=True)
+        if tps is not None and tps >= g
+    ]
+    return reached[-1] if reached else f"below reading pace (<{GRADES[0]:g} tok/s)"
+
+
+def history_table(runs: list[Any], model: str | None) -> Table:
+    table = Table(title="Earlier runs" + (f" of {model}" if model else ""), expand=True, title_justify="left")
+    for column in ("run", "when", "model", "status", "decode tok/s", "TTFT"):
+        table.add_column(column, no_wrap=True)
+    for run in runs:
+        shapes = {s.get("shape"): s for s in (run.summary or {}).get("shapes", [])}
+        chat: dict[str, Any] = shapes.get("chat") or next(iter(shapes.values()), {})
+        tps = (chat.get("client_decode_tps") or {}).get("median")
+        ttft = (chat.get("ttft_s") or {}).get("median")
+        table.add_row(
+            str(run.id),
+            run.started_at[:16].replace("T", " "),
+            run.name,
+            run.status,
+            fmt.tps(tps),
+            fmt.seconds(ttft),
+        )
+    return table
+
+
+class BenchmarkScreen(WizardScreen):
+    """Live line, two charts, then results (predicted vs measured, grade, users) and history."""
+
+    STEP_ID = "benchmark"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("b", "start", "Run benchmark"),
+        Binding("escape", "cancel", "Cancel"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll(classes="step-body"):
+            yield Static(id="bench-status", classes="status")
+            yield Static("", id="bench-live", classes="status")
+            with Horizontal(id="bench-chart"):
+                yield RepetitionChart(id="bench-reps")
+                yield ConcurrencyChart(id="bench-levels")
+            yield Static(id="bench-result")
+            yield Static(id="bench-history")
+
+    def on_mount(self) -> None:
+        self.watch(self.wizard, "engine", self.engine_changed)
+
+    def engine_changed(self, engine: tuple[str, str] | None) -> None:
+        target = (
+            f"{engine[1]} at {engine[0]}"
+            if engine
+            else f"the server at {self.services.url} (no model chosen)"
+        )
+        self.query_one("#bench-status", Static).update(
+            f"Target: {target}. b runs a short benchmark, esc cancels."
+        )
+        self.show_history(engine[1] if engine else None)
+
+    @property
+    def busy(self) -> bool:
+        return any(w.group == "bench" and w.is_running for w in self.workers)
+
+    def action_start(self) -> None:
+        engine = self.wizard.engine
+        if engine is None:
+            self.notify(
+                "No model is running yet.\nWhat to do: start one in the Launch step (4) first.",
+                title="Benchmark",
+                severity="warning",
+            )
+            return
+        if self.busy:
+            return
+        self.query_one(RepetitionChart).clear_points()
+        self.query_one(ConcurrencyChart).set_levels([])
+        self.query_one("#bench-result", Static).update("")
+        self.run_bench(*engine)
+
+    def action_cancel(self) -> None:
+        self.workers.cancel_group(self, "bench")
+
+    def on_request(self, phase: str, shape: str, streams: int, metrics: Mapping[str, Any]) -> None:
+        tps, ttft = metrics.get("client_decode_tps"), metrics.get("ttft_s")
+        self.query_one(RepetitionChart).add(tps, ttft)
+        where = f"{shape} rep" if phase == "shape" else f"{streams} streams"
+        self.query_one("#bench-live", Static).update(
+            f"last request ({where}): {fmt.tps(tps)}, TTFT {fmt.seconds(ttft)},"
+            f" {metrics.get('output_tokens')} tokens"
+        )
+
+    def on_progress(self, line: str) -> None:
+        self.query_one("#bench-status", Static).update(line)
+
+    @work(exclusive=True, group="bench", exit_on_error=False)
+    async def run_bench(self, url: str, model: str) -> None:
+        from toolkit.engine.bench_runner import BenchConfig, BenchRunner
+
+        services = self.services
+        config = BenchConfig(model=model, url=url, **{**WIZARD_BENCH, **services.bench_overrides})
+        path = services.history_path or Path(":memory:")  # an in-memory store when history is off
+        history = LiveHistory(path, self.on_request)
+        machine = self.wizard.machine
+        runner = BenchRunner(
+            config,
+            history=history,
+            machine=machine.to_dict() if machine else None,
+            power_source=None
+            if machine is None or machine.power.on_ac is None
+            else ("ac" if machine.power.on_ac else "battery"),
+            predictor=self.wizard.predictor(model),
+            progress=self.on_progress,
+        )
+        try:
+            result = await runner.run()
+        finally:
+            history.close()
+            partial = runner.result
+            self.show_levels(partial)
+        self.show_result(result)
+        self.show_history(model)
+
+    def show_levels(self, result: Any) -> None:
+        levels = [
+            (lv.streams, lv.aggregate_tps, lv.per_stream_tps.median if lv.per_stream_tps else 0.0)
+            for lv in result.concurrency
+        ]
+        self.query_one(ConcurrencyChart).set_levels(levels)
+
+    def show_result(self, result: Any) -> None:
+        table = Table(title=f"Result: {result.model} ({result.status})", expand=True, title_justify="left")
+        table.add_column("metric", no_wrap=True)
+        table.add_column("predicted")
+        table.add_column("measured")
+        table.add_column("error")
+        for row in result.comparisons:
+            show = fmt.tps if row.unit == "tok/s" else fmt.seconds
+            error = "–" if row.error_pct is None else f"{row.error_pct:+.0f}%"
+            table.add_row(row.metric, show(row.predicted), show(row.measured), error)
+        chat = next(iter(result.shapes), None)
+        decode = chat.client_decode_tps.median if chat and chat.client_decode_tps else None
+        ttft = chat.ttft_s.median if chat and chat.ttft_s else None
+        if not result.comparisons:
+            table.add_row("decode tok/s", "–", fmt.tps(decode), "–")
+            table.add_row("TTFT", "–", fmt.seconds(ttft), "–")
+        users = ", ".join(f"{n} at ≥{g:g} tok/s" for g, n in result.users.items())
+        lines = [f"Grade: {grade_of(decode)}"]
+        if users:
+            lines.append(f"Users held: {users}; suggested OLLAMA_NUM_PARALLEL={result.num_parallel}")
+        self.query_one("#bench-result", Static).update(table)
+        self.query_one("#bench-live", Static).update("\n".join(lines))
+
+    def show_history(self, model: str | None) -> None:
+        path = self.services.history_path
+        if path is None:
+            self.query_one("#bench-history", Static).update("History is off.")
+            return
+        with History(path) as history:
+            runs = [
+                r for r in history.list_runs(limit=20) if model is None or r.name == model or r.model == model
+            ]
+        self.query_one("#bench-history", Static).update(
+            history_table(runs[:5], model) if runs else "No earlier runs."
+        )
+
+    def worker_changed(self, worker: Worker[object], state: WorkerState) -> None:
+        if worker.group == "bench" and state == WorkerState.CANCELLED:
+            self.query_one("#bench-status", Static).update(
+                "Cancelled: the finished requests are kept as an incomplete run."
+            )
+            self.show_history(self.wizard.engine[1] if self.wizard.engine else None)
+
+
+SCREEN = BenchmarkScreen

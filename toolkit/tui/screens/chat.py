@@ -1,0 +1,199 @@
+"""Step 6, Chat: streamed answers rendered as Markdown with live tokens/s and TTFT.
+
+The answer streams in an async worker (``OllamaClient.stream_chat``) into a ``MarkdownStream``, so the
+screen keeps taking keys; esc cancels the worker, which closes the HTTP stream and keeps the text so far.
+Speed figures come from ``toolkit.core.benchstats.request_metrics`` once the server's counters arrive;
+while streaming, a live estimate from chunk arrival times is shown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Input, Label, Markdown, Select, Static
+from textual.worker import Worker, WorkerState
+
+from toolkit.core.benchstats import RequestTrace, request_metrics
+from toolkit.tui import fmt
+from toolkit.tui.screens.base import WizardScreen
+
+if TYPE_CHECKING:
+    from toolkit.engine.ollama_client import Event
+
+#: Options for chat answers: a bounded answer length keeps a runaway generation from running forever.
+CHAT_OPTIONS = {"num_predict": 512}
+
+
+class ChatScreen(WizardScreen):
+    """Transcript on top, status line, prompt at the bottom."""
+
+    STEP_ID = "chat"
+    AUTO_FOCUS = "#chat-input"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "stop", "Stop"),
+        Binding("ctrl+n", "new_chat", "New chat"),
+        Binding("ctrl+r", "refresh_models", "Models"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.history: list[dict[str, str]] = []
+        self.url = ""
+        self.last_trace: RequestTrace | None = None
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(classes="toolbar"):
+            yield Label("Model")
+            yield Select[str]([], prompt="(no server yet)", id="chat-model", allow_blank=True)
+        yield VerticalScroll(id="chat-log", classes="step-body")
+        yield Static("Type a question and press enter.", id="chat-status", classes="status")
+        yield Input(placeholder="Ask something… (enter sends, esc stops)", id="chat-input")
+
+    def on_mount(self) -> None:
+        self.watch(self.wizard, "engine", self.engine_changed)
+
+    def engine_changed(self, engine: tuple[str, str] | None) -> None:
+        self.url = engine[0] if engine else self.services.url
+        self.load_models(engine[1] if engine else None)
+
+    @property
+    def model(self) -> str | None:
+        value = self.query_one("#chat-model", Select).value
+        return value if isinstance(value, str) else None
+
+    # --- models ---------------------------------------------------------------------------------
+
+    def action_refresh_models(self) -> None:
+        self.load_models(self.model)
+
+    @work(exclusive=True, group="models", exit_on_error=False)
+    async def load_models(self, prefer: str | None) -> None:
+        from toolkit.engine.ollama_client import OllamaClient
+
+        async with OllamaClient(self.url, timeout=10.0, connect_timeout=2.0) as client:
+            names = await client.list_models()
+        select = self.query_one("#chat-model", Select)
+        select.set_options([(name, name) for name in names])
+        if not names:
+            self.set_status(f"{self.url} has no models yet: pull one in the Launch step (4).")
+            return
+        select.value = prefer if prefer in names else names[0]
+        self.set_status(f"Connected to {self.url}. Type a question and press enter.")
+
+    # --- chatting -------------------------------------------------------------------------------
+
+    @on(Input.Submitted, "#chat-input")
+    def send(self, event: Input.Submitted) -> None:
+        prompt = event.value.strip()
+        if not prompt:
+            return
+        if self.model is None:
+            self.notify(
+                "No model selected.\nWhat to do: start a server in the Launch step (4), then press ctrl+r.",
+                title="Chat",
+                severity="warning",
+            )
+            return
+        if self.is_streaming:
+            self.notify("An answer is still streaming; press esc to stop it first.", severity="warning")
+            return
+        event.input.value = ""
+        self.history.append({"role": "user", "content": prompt})
+        log = self.query_one("#chat-log", VerticalScroll)
+        log.mount(Static(prompt, classes="msg-user"))
+        answer = Markdown("", classes="msg-bot")
+        log.mount(answer)
+        log.scroll_end(animate=False)
+        self.stream_answer(self.model, answer)
+
+    @property
+    def is_streaming(self) -> bool:
+        return any(w.group == "chat" and w.is_running for w in self.workers)
+
+    @work(exclusive=True, group="chat", exit_on_error=False)
+    async def stream_answer(self, model: str, answer: Markdown) -> None:
+        from toolkit.engine.ollama_client import Chunk, OllamaClient, Recorder
+
+        log = self.query_one("#chat-log", VerticalScroll)
+        stream = Markdown.get_stream(answer)
+        t_sent = time.perf_counter()
+        recorder = Recorder(t_sent)
+        self.set_status(f"{model}: waiting for the first token…")
+
+        def on_chunk(chunk: Chunk) -> None:
+            count = len(recorder.times)
+            first = recorder.times[0]
+            rate = (count - 1) / (chunk.t - first) if count > 1 and chunk.t > first else None
+            ttft = first - t_sent
+            self.set_status(f"{model}: streaming · TTFT {fmt.seconds(ttft)} · ~{fmt.tps(rate)} (esc stops)")
+
+        async def pump() -> RequestTrace:
+            async with OllamaClient(self.url) as client:
+                events = client.stream_chat(model, self.history, options=CHAT_OPTIONS)
+
+                async def tee() -> AsyncIterator[Event]:
+                    async for event in events:
+                        if isinstance(event, Chunk):
+                            await stream.write(event.text)
+                            log.scroll_end(animate=False)
+                        yield event
+
+                return await recorder.consume(tee(), on_chunk)
+
+        try:
+            trace = await pump()
+        except asyncio.CancelledError:
+            await stream.stop()
+            partial = recorder.partial()
+            self.history.append({"role": "assistant", "content": partial.text})
+            await answer.append("\n\n*(stopped)*")
+            self.set_status(f"{model}: stopped after {len(partial.content_times)} chunks.")
+            raise
+        except BaseException:
+            await stream.stop()
+            if recorder.parts:
+                self.history.append({"role": "assistant", "content": "".join(recorder.parts)})
+            else:
+                self.history.pop()  # the question got no answer; do not send it twice
+            self.set_status(f"{model}: the answer broke off (see the notification).")
+            raise
+        await stream.stop()
+        self.last_trace = trace
+        self.history.append({"role": "assistant", "content": trace.text})
+        metrics = request_metrics(trace)
+        rate = metrics.server_decode_tps or metrics.client_decode_tps
+        self.set_status(
+            f"{model}: {metrics.output_tokens} tokens · {fmt.tps(rate)} · TTFT {fmt.seconds(metrics.ttft_s)}"
+            f" · total {fmt.seconds(metrics.total_s)}"
+        )
+
+    def worker_changed(self, worker: Worker[object], state: WorkerState) -> None:
+        if worker.group == "models" and state == WorkerState.ERROR:
+            self.set_status(f"No server at {self.url}: start one in the Launch step (4), then press ctrl+r.")
+
+    def action_stop(self) -> None:
+        """Stop the answer that is streaming; with none, leave the prompt so step keys work again."""
+        if self.is_streaming:
+            self.workers.cancel_group(self, "chat")
+        else:
+            self.set_focus(None)
+
+    def action_new_chat(self) -> None:
+        self.action_stop()
+        self.history.clear()
+        self.query_one("#chat-log", VerticalScroll).remove_children()
+        self.set_status("New chat. Type a question and press enter.")
+        self.query_one("#chat-input", Input).focus()
+
+    def set_status(self, text: str) -> None:
+        self.query_one("#chat-status", Static).update(text)
+
+
+SCREEN = ChatScreen

@@ -1,0 +1,225 @@
+"""Step 4, Launch: pull the image and the model with progress bars, wait for health, verify the settings.
+
+Docker mode runs ``docker_runner.up_and_pull`` (the same call as ``gpuless up``) in a thread worker; its
+progress callback posts to the UI with ``call_from_thread`` and is also where a cancel lands: raising
+there makes ``up_and_pull`` remove whatever it created. Attach mode skips Docker and uses a server that
+already answers at the configured URL (the loopback test server, or an Ollama the user started).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.table import Table
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, Input, Label, Static
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from toolkit.core.verify import VerifyReport
+from toolkit.tui.messages import EngineReady
+from toolkit.tui.screens.base import WizardScreen
+from toolkit.tui.widgets.transfer import Transfer
+
+if TYPE_CHECKING:
+    from toolkit.core.compose import OllamaServiceSpec
+    from toolkit.engine.progress import Progress
+
+#: Seconds an attached server has to answer before the step gives up.
+ATTACH_TIMEOUT_S = 15.0
+
+STATUS_STYLE = {"applied": "green", "ignored": "yellow", "refused": "bold red", "unknown": "dim"}
+
+
+class LaunchCancelled(Exception):
+    """Raised inside the launch worker's progress callback when the user cancels."""
+
+
+def verify_table(report: VerifyReport) -> Table:
+    table = Table(title=f"Verify: {report.container}", expand=True, title_justify="left")
+    table.add_column("setting", no_wrap=True)
+    table.add_column("wanted")
+    table.add_column("actual")
+    table.add_column("status", no_wrap=True)
+    table.add_column("why", ratio=1)
+    for row in report.rows:
+        table.add_row(
+            row.knob, row.wanted, row.actual, f"[{STATUS_STYLE[row.status]}]{row.status}[/]", row.why
+        )
+    return table
+
+
+class LaunchScreen(WizardScreen):
+    """Model tag and start button on top, one progress row per phase, then the verify report."""
+
+    STEP_ID = "launch"
+    AUTO_FOCUS = "#launch-start"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "start", "Start"),
+        Binding("escape", "cancel", "Cancel"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll(classes="step-body"):
+            with Horizontal(classes="toolbar"):
+                yield Label("Model")
+                yield Input(placeholder="ollama tag, e.g. qwen2.5:1.5b", id="launch-model")
+                yield Button("Start", id="launch-start", variant="primary")
+            yield Static(id="launch-mode", classes="status")
+            yield Transfer("Image", id="launch-image")
+            yield Transfer("Health", id="launch-health")
+            yield Transfer("Model", id="launch-pull")
+            yield Static(id="launch-result")
+            yield Static(id="launch-verify")
+
+    def on_mount(self) -> None:
+        self.watch(self.wizard, "spec", self.spec_changed)
+        self.show_mode()
+
+    def show_mode(self) -> None:
+        services = self.services
+        if services.launch_mode == "docker":
+            text = f"Docker: image {services.ollama_image}, container {services.settings.container_name}."
+        else:
+            text = f"Attach: using the server at {services.url} (gpuless does not start it)."
+            self.query_one("#launch-image", Transfer).reset("not used in attach mode")
+        self.query_one("#launch-mode", Static).update(text + " ctrl+s starts, esc cancels.")
+
+    def spec_changed(self, spec: OllamaServiceSpec | None) -> None:
+        if spec is not None and not self.busy:
+            self.query_one("#launch-model", Input).value = spec.model
+
+    @property
+    def busy(self) -> bool:
+        return any(w.group == "launch" and w.is_running for w in self.workers)
+
+    @on(Button.Pressed, "#launch-start")
+    @on(Input.Submitted, "#launch-model")
+    def action_start(self) -> None:
+        model = self.query_one("#launch-model", Input).value.strip()
+        if not model:
+            self.notify(
+                "Which model?\nWhat to do: pick one in the Model step (2) or type an Ollama tag.",
+                title="Launch",
+                severity="warning",
+            )
+            return
+        if self.busy:
+            return
+        for transfer in self.query(Transfer):
+            if transfer.id != "launch-image" or self.services.launch_mode == "docker":
+                transfer.reset()
+        self.query_one("#launch-result", Static).update("")
+        self.query_one("#launch-verify", Static).update("")
+        self.query_one("#launch-start", Button).disabled = True
+        if self.services.launch_mode == "docker":
+            self.launch_docker(model)
+        else:
+            self.launch_attach(model)
+
+    def action_cancel(self) -> None:
+        if self.busy:
+            self.workers.cancel_group(self, "launch")
+            self.query_one("#launch-result", Static).update(
+                "Cancelling: stopping at the next progress event…"
+            )
+
+    # --- workers (threads: docker-py and the sync Ollama admin calls block) ----------------------
+
+    def progress_callback(self) -> Callable[[Progress], None]:
+        worker = get_current_worker()
+
+        def on_progress(event: Progress) -> None:
+            if worker.is_cancelled:
+                raise LaunchCancelled()
+            self.app.call_from_thread(self.show_progress, event)
+
+        return on_progress
+
+    def show_progress(self, event: Progress) -> None:
+        if event.phase == "image":
+            self.query_one("#launch-image", Transfer).advance_to(event.status, event.completed, event.total)
+        else:
+            self.query_one("#launch-health", Transfer).finish("healthy")
+            self.query_one("#launch-pull", Transfer).advance_to(event.status, event.completed, event.total)
+
+    @work(thread=True, exclusive=True, group="launch", exit_on_error=False)
+    def launch_docker(self, model: str) -> None:
+        from dataclasses import replace
+
+        from toolkit.engine.docker_runner import DockerRunner, up_and_pull
+
+        spec = self.wizard.spec or self.wizard.default_spec(model)
+        if spec.model != model:
+            spec = replace(spec, model=model)
+        runner = DockerRunner()
+        if runner.has_image(spec.image):
+            self.app.call_from_thread(
+                self.query_one("#launch-image", Transfer).finish, f"{spec.image} present"
+            )
+        self.app.call_from_thread(
+            self.query_one("#launch-health", Transfer).detail, "starting, waiting for health…"
+        )
+        result = up_and_pull(runner, spec, progress=self.progress_callback())
+        self.app.call_from_thread(self.query_one("#launch-image", Transfer).finish, spec.image)
+        self.app.call_from_thread(
+            self.query_one("#launch-health", Transfer).finish,
+            f"healthy after {result.seconds_to_healthy:.1f} s",
+        )
+        self.app.call_from_thread(self.query_one("#launch-pull", Transfer).finish, f"{model} ready")
+        report = runner.verify(spec.container_name, warnings=result.warnings)
+        self.app.call_from_thread(self.launched, result.url, model, f"Container {result.action}.", report)
+
+    @work(thread=True, exclusive=True, group="launch", exit_on_error=False)
+    def launch_attach(self, model: str) -> None:
+        from toolkit.engine import ollama_admin
+
+        url = self.services.url
+        health = self.query_one("#launch-health", Transfer)
+        self.app.call_from_thread(health.detail, f"waiting for {url}…")
+        version = ollama_admin.wait_until_answers(url, timeout=ATTACH_TIMEOUT_S)
+        self.app.call_from_thread(health.finish, f"Ollama {version} answers")
+        pull = self.query_one("#launch-pull", Transfer)
+        if ollama_admin.has_model(url, model):
+            self.app.call_from_thread(pull.finish, f"{model} already present")
+        else:
+            ollama_admin.pull_model(url, model, self.progress_callback())
+            self.app.call_from_thread(pull.finish, f"{model} pulled")
+        self.app.call_from_thread(
+            self.launched,
+            url,
+            model,
+            "Attached: gpuless did not start this server, so there is nothing to verify.",
+            None,
+        )
+
+    def launched(self, url: str, model: str, summary: str, report: VerifyReport | None) -> None:
+        text = f"{summary} {model} at {url}. Press n to benchmark, 6 to chat."
+        if report is not None:
+            counts = report.counts()
+            text += "\n" + ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+            self.query_one("#launch-verify", Static).update(verify_table(report))
+        self.query_one("#launch-result", Static).update(text)
+        self.post_message(EngineReady(url, model))
+
+    def worker_changed(self, worker: Worker[object], state: WorkerState) -> None:
+        if worker.group != "launch" or state not in (
+            WorkerState.ERROR,
+            WorkerState.CANCELLED,
+            WorkerState.SUCCESS,
+        ):
+            return
+        self.query_one("#launch-start", Button).disabled = False
+        if state == WorkerState.ERROR:
+            cancelled = isinstance(worker.error, LaunchCancelled)
+            self.query_one("#launch-result", Static).update(
+                "Cancelled; anything this launch created was removed."
+                if cancelled
+                else "Launch failed (see the notification)."
+            )
+
+
+SCREEN = LaunchScreen

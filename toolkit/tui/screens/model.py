@@ -1,0 +1,171 @@
+"""Step 2, Model: the ranked candidates from ``toolkit.core.recommend``, with use-case and speed selectors.
+
+The table lists every variant best first; moving the cursor shows that row's estimate (memory split,
+prefill, TTFT, what bounds it) and enter makes it the pick that Compose and Launch use. The ranking runs in
+a thread worker (the catalog is read from disk the first time) so the table never blocks keys.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Label, Select, Static
+
+from toolkit.core.catalog import USE_CASES, Catalog
+from toolkit.core.hardware import Machine
+from toolkit.core.recommend import DEFAULT_TARGET_TPS, Candidate, Recommendation, recommend
+from toolkit.tui import fmt
+from toolkit.tui.messages import ModelChosen
+from toolkit.tui.plan import Pick
+from toolkit.tui.screens.base import WizardScreen
+
+TARGETS: tuple[float, ...] = (5.0, DEFAULT_TARGET_TPS, 15.0, 30.0)
+FIT_MARKS = {"comfortable": ("✓", "green"), "fits": ("~", "yellow"), "no": ("✗", "red")}
+
+
+def fit_cell(candidate: Candidate) -> Text:
+    key = "comfortable" if candidate.fits_comfortably else ("fits" if candidate.fits else "no")
+    mark, style = FIT_MARKS[key]
+    return Text(mark, style=style)
+
+
+def candidate_details(rec: Recommendation, candidate: Candidate) -> str:
+    """What the estimate for one row says, in two or three lines."""
+    est = candidate.estimate
+    chosen = rec.pick is not None and rec.pick.tag == candidate.tag
+    lines = [
+        f"{'Pick' if chosen else 'Row'}: {candidate.tag} ({candidate.params_b:g}B, {candidate.quant}) · "
+        f"RAM {fmt.size(est.total_bytes)} = weights {fmt.size(est.weights_bytes)} + KV {fmt.size(est.kv_bytes)}"
+        f" + overhead {fmt.size(est.overhead_bytes)}",
+        f"decode {fmt.tps(est.decode_tps)} · prefill {fmt.tps(est.prefill_tps)} · TTFT {fmt.seconds(est.ttft_s)}"
+        f" ({est.prompt_tokens}-token prompt) · grade {est.grade} · {est.factors.bound}-bound",
+    ]
+    if candidate.why_not:
+        lines.append(f"Not first choice: {candidate.why_not}")
+    if chosen:
+        lines += [f"• {reason}" for reason in rec.reasons]
+    return "\n".join(lines)
+
+
+class ModelScreen(WizardScreen):
+    """Selectors, the ranked table, and the details of the highlighted row."""
+
+    STEP_ID = "model"
+    AUTO_FOCUS = "#model-table"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "choose", "Choose row", show=True)]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.recommendation: Recommendation | None = None
+        self.catalog: Catalog | None = None
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(classes="toolbar"):
+            yield Label("Use")
+            yield Select([(u, u) for u in USE_CASES], value="chat", allow_blank=False, id="model-use")
+            yield Label("Target")
+            yield Select(
+                [(f"{t:g} tok/s", t) for t in TARGETS],
+                value=DEFAULT_TARGET_TPS,
+                allow_blank=False,
+                id="model-target",
+            )
+        table: DataTable[str | Text] = DataTable(id="model-table", cursor_type="row", zebra_stripes=True)
+        yield table
+        yield Static("Waiting for the machine…", id="model-details", classes="status")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for label, key in (
+            ("model tag", "tag"),
+            ("fit", "fit"),
+            ("RAM", "ram"),
+            ("tok/s", "tps"),
+            ("TTFT", "ttft"),
+            ("grade", "grade"),
+            ("use", "score"),
+        ):
+            table.add_column(label, key=key)
+        self.watch(self.wizard, "machine", self.machine_changed)
+
+    def machine_changed(self, machine: Machine | None) -> None:
+        if machine is not None:
+            self.rank(machine, *self.request())
+
+    def request(self) -> tuple[str, float]:
+        use = self.query_one("#model-use", Select).value
+        target = self.query_one("#model-target", Select).value
+        return (
+            use if isinstance(use, str) else "chat",
+            target if isinstance(target, float) else DEFAULT_TARGET_TPS,
+        )
+
+    @on(Select.Changed)
+    def request_changed(self) -> None:
+        if self.wizard.machine is not None:
+            self.rank(self.wizard.machine, *self.request())
+
+    @work(thread=True, exclusive=True, group="rank", exit_on_error=False)
+    def rank(self, machine: Machine, use_case: str, target: float) -> None:
+        if self.catalog is None:
+            self.catalog = self.services.catalog()
+        rec = recommend(machine, self.catalog, use_case=use_case, target_tps=target)
+        self.app.call_from_thread(self.show, rec)
+
+    def show(self, rec: Recommendation) -> None:
+        self.recommendation = rec
+        table = self.query_one(DataTable)
+        table.clear()
+        for c in rec.candidates:
+            table.add_row(
+                c.tag,
+                fit_cell(c),
+                fmt.size(c.total_bytes),
+                f"{c.decode_tps:.1f}",
+                fmt.seconds(c.ttft_s),
+                c.grade,
+                f"{c.use_case_score}/10",
+                key=c.tag,
+            )
+        if rec.pick is not None:
+            table.move_cursor(row=table.get_row_index(rec.pick.tag))
+            self.choose(rec.pick)
+        else:
+            self.query_one("#model-details", Static).update("Nothing fits.\n" + "\n".join(rec.reasons))
+
+    @on(DataTable.RowHighlighted)
+    def highlighted(self, event: DataTable.RowHighlighted) -> None:
+        candidate = self.candidate(event.row_key.value)
+        if self.recommendation is not None and candidate is not None:
+            self.query_one("#model-details", Static).update(candidate_details(self.recommendation, candidate))
+
+    @on(DataTable.RowSelected)
+    def selected(self, event: DataTable.RowSelected) -> None:
+        candidate = self.candidate(event.row_key.value)
+        if candidate is not None:
+            self.choose(candidate)
+            self.notify(f"{candidate.tag} chosen: Compose and Launch will use it.", title="Model")
+
+    def action_choose(self) -> None:
+        table = self.query_one(DataTable)
+        if table.row_count:
+            table.action_select_cursor()
+
+    def candidate(self, tag: str | None) -> Candidate | None:
+        if self.recommendation is None:
+            return None
+        return next((c for c in self.recommendation.candidates if c.tag == tag), None)
+
+    def choose(self, candidate: Candidate) -> None:
+        rec = self.recommendation
+        assert rec is not None
+        self.query_one("#model-details", Static).update(candidate_details(rec, candidate))
+        self.post_message(ModelChosen(Pick(candidate, rec.context, rec.users, rec.kv_cache_type)))
+
+
+SCREEN = ModelScreen

@@ -1,0 +1,79 @@
+"""What the wizard depends on, passed in through ``create_app`` instead of found through globals.
+
+Pilot and snapshot tests build a ``Services`` that points at the loopback test server, a fixed
+machine and a temporary directory; ``default_services`` builds the real one from ``Settings``.
+Engine modules are imported inside the default callables so that importing the TUI stays fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from toolkit.core.catalog import Catalog
+from toolkit.core.hardware import Machine
+from toolkit.settings import Settings
+
+LaunchMode = Literal["docker", "attach"]
+
+
+def _load_catalog() -> Catalog:
+    from toolkit.engine.resources import load_catalog
+
+    return load_catalog()
+
+
+def _detect_this_machine() -> Machine:
+    from toolkit.engine.probes import detect_machine
+
+    return detect_machine()
+
+
+@dataclass(frozen=True)
+class Services:
+    """Dependencies of the wizard.
+
+    Attributes:
+        settings: user settings (data dir, image, container and volume names).
+        ollama_url: the Ollama server the Launch, Benchmark and Chat steps talk to.
+        detect: returns the machine to plan for; runs in a thread worker, may be slow.
+        catalog: returns the model catalog (shipped TOML files, read by ``toolkit.engine.resources``).
+        compose_dir: where the Compose step saves ``compose.yaml``.
+        launch_mode: "docker" starts Ollama through the Docker SDK; "attach" uses a server that is
+            already running at ``ollama_url`` (the loopback test server, or an Ollama you started).
+        image: the Ollama image the Docker launch uses (defaults to the settings' image).
+        history_path: SQLite file of benchmark runs; None disables history.
+        bench_overrides: ``BenchConfig`` fields that replace the wizard's short-run defaults.
+        live: False freezes everything that changes by itself (spinners, clocks) for snapshots.
+    """
+
+    settings: Settings = field(default_factory=Settings)
+    ollama_url: str = ""
+    detect: Callable[[], Machine] = _detect_this_machine
+    catalog: Callable[[], Catalog] = _load_catalog
+    compose_dir: Path = field(default_factory=Path.cwd)
+    launch_mode: LaunchMode = "docker"
+    image: str = ""
+    history_path: Path | None = None
+    bench_overrides: Mapping[str, Any] = field(default_factory=dict)
+    live: bool = True
+
+    @property
+    def url(self) -> str:
+        return self.ollama_url or self.settings.ollama_url
+
+    @property
+    def ollama_image(self) -> str:
+        return self.image or self.settings.image
+
+    @property
+    def compose_path(self) -> Path:
+        return self.compose_dir / "compose.yaml"
+
+
+def default_services() -> Services:
+    """The services of a real run: settings from the environment, history in the data dir."""
+    settings = Settings()
+    return Services(settings=settings, history_path=settings.history_path)

@@ -1,0 +1,1 @@
+"""Widgets the wizard screens share: the step bar, the benchmark chart, chat messages."""

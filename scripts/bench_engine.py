@@ -12,6 +12,7 @@ client-measured rate (tokens after the first / time between first and last token
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import sys
@@ -21,11 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import ollama  # noqa: E402
+import ollama
 
-from tests.ollama_server import MODEL_NAMES  # noqa: E402
-from tests.ollama_server.fixtures import engine_missing, start_server  # noqa: E402
-from tests.ollama_server.registry import default_registry_dir  # noqa: E402
+from tests.ollama_server import MODEL_NAMES
+from tests.ollama_server.fixtures import engine_missing, start_server
+from tests.ollama_server.registry import default_registry_dir
 
 
 def bench(client: ollama.Client, model: str, runs: int, tokens: int) -> dict[str, float]:
@@ -72,14 +73,20 @@ def main() -> int:
         handle = start_server(Path(tmp), registry_dir=default_registry_dir())
         try:
             client = ollama.Client(host=handle.url, timeout=600)
-            print(f"# engine benchmark: {platform.node()} {platform.machine()}, "
-                  f"{len(__import__('os').sched_getaffinity(0))} CPUs, runs={args.runs}, num_predict={args.tokens}")
-            print(f"{'model':<16}{'decode tok/s (server)':>24}{'decode tok/s (client)':>24}"
-                  f"{'prompt tok/s':>15}{'TTFT s':>9}")
+            print(
+                f"# engine benchmark: {platform.node()} {platform.machine()}, "
+                f"{len(os.sched_getaffinity(0))} CPUs, runs={args.runs}, num_predict={args.tokens}"
+            )
+            print(
+                f"{'model':<16}{'decode tok/s (server)':>24}{'decode tok/s (client)':>24}"
+                f"{'prompt tok/s':>15}{'TTFT s':>9}"
+            )
             for model in MODEL_NAMES:
                 r = bench(client, model, args.runs, args.tokens)
-                print(f"{model:<16}{r['server_tok_s']:>24.1f}{r['client_tok_s']:>24.1f}"
-                      f"{r['prompt_tok_s']:>15.1f}{r['ttft_s']:>9.3f}")
+                print(
+                    f"{model:<16}{r['server_tok_s']:>24.1f}{r['client_tok_s']:>24.1f}"
+                    f"{r['prompt_tok_s']:>15.1f}{r['ttft_s']:>9.3f}"
+                )
         finally:
             handle.stop()
     return 0

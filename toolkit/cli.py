@@ -144,14 +144,27 @@ def detect(as_json: bool, no_bandwidth: bool, refresh: bool, no_docker: bool) ->
 
 @cli.command()
 @json_option
-@click.option("--use-case", default="chat", show_default=True, help="chat, translation, summarise, rag, writing, code, reasoning.")
+@click.option(
+    "--use-case",
+    default="chat",
+    show_default=True,
+    help="chat, translation, summarise, rag, writing, code, reasoning.",
+)
 @click.option("--target-tps", type=float, default=None, help="Tokens/s each user should see [default: 10].")
-@click.option("--ctx", "context", type=int, default=4096, show_default=True, help="Context length per user, tokens.")
-@click.option("--users", type=int, default=1, show_default=True, help="Concurrent users (each gets a KV cache).")
-@click.option("--profile", "profile", default=None, help="A shipped hardware profile name or a .toml/.json file.")
+@click.option(
+    "--ctx", "context", type=int, default=4096, show_default=True, help="Context length per user, tokens."
+)
+@click.option(
+    "--users", type=int, default=1, show_default=True, help="Concurrent users (each gets a KV cache)."
+)
+@click.option(
+    "--profile", "profile", default=None, help="A shipped hardware profile name or a .toml/.json file."
+)
 @click.option("--ram", "ram_gb", type=float, default=None, help="What if the machine had this much RAM (GB)?")
 @click.option("--cores", type=int, default=None, help="What if it had this many cores?")
-@click.option("--bandwidth", "bandwidth_gbps", type=float, default=None, help="What if memory did this many GB/s?")
+@click.option(
+    "--bandwidth", "bandwidth_gbps", type=float, default=None, help="What if memory did this many GB/s?"
+)
 @click.option("--model", "model_name", default=None, help="Estimate one model or tag instead of ranking all.")
 @click.option("--all", "show_all", is_flag=True, help="Show every candidate, not just the top 12.")
 @click.option("--list-profiles", is_flag=True, help="List the shipped hardware profiles and exit.")
@@ -216,8 +229,8 @@ def recommend(
 def _recommend_text(result: Any, show_all: bool) -> str:
     """The readable table of ``gpuless recommend``."""
     lines = [
-        f"Machine: {result.machine}   use case: {result.use_case}   target: {result.target_tps:g} tok/s per user   "
-        f"context: {result.context}   users: {result.users}",
+        f"Machine: {result.machine}   use case: {result.use_case}   "
+        f"target: {result.target_tps:g} tok/s per user   context: {result.context}   users: {result.users}",
         "",
         f"{'':2}{'tag':34} {'params':>7} {'RAM':>8} {'tok/s':>7} {'TTFT':>7} {'grade':>5} {'fit':>5}  note",
     ]

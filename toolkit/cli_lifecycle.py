@@ -194,7 +194,7 @@ class ProgressLine:
 
 def print_verify(report: VerifyReport) -> None:
     """The verify table: one row per knob."""
-    widths = (24, 16, 22, 8)
+    widths = (26, 24, 24, 8)
     click.echo(f"Settings of {report.container} as the engine and server report them:")
     header = ("knob", "wanted", "actual", "status")
     click.echo("  " + "".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + "why")
@@ -322,9 +322,8 @@ def up(
         emit_json({"up": outcome.to_dict(), "model": spec.model, "verify": report.to_dict()})
         return
     click.echo(
-        f"Ollama is {outcome.action} and healthy at {outcome.url} "
-        f"(container {outcome.container_name}, healthy after {outcome.seconds_to_healthy:.1f} s); "
-        f"model {spec.model}."
+        f"Ollama container {outcome.container_name} {outcome.action}, healthy after "
+        f"{outcome.seconds_to_healthy:.1f} s, at {outcome.url}; model {spec.model} ready."
     )
     if "memlock" in outcome.refused:
         click.echo("  The engine refused the memlock ulimit; the container was started without it.")

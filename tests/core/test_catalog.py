@@ -66,10 +66,20 @@ def test_test_models_carry_the_exact_sizes_of_the_shipped_gguf_files(catalog) ->
     smol, smol_variant = catalog.find("smollm2:135m")
     gemma, gemma_variant = catalog.find("gemma3:270m")
     assert smol.test_model and gemma.test_model
-    assert (smol_variant.quant, smol_variant.size_bytes, smol_variant.size_verified) == ("Q4_1", 98_362_432, True)
+    assert (smol_variant.quant, smol_variant.size_bytes, smol_variant.size_verified) == (
+        "Q4_1",
+        98_362_432,
+        True,
+    )
     assert (gemma_variant.quant, gemma_variant.size_bytes) == ("Q4_K_M", 253_113_024)
     # geometry read from the GGUF metadata of the two files
-    assert (smol.layers, smol.heads, smol.kv_heads, smol.head_dim, smol.context_length) == (30, 9, 3, 64, 8192)
+    assert (smol.layers, smol.heads, smol.kv_heads, smol.head_dim, smol.context_length) == (
+        30,
+        9,
+        3,
+        64,
+        8192,
+    )
     assert (gemma.layers, gemma.kv_heads, gemma.head_dim, gemma.sliding_window) == (18, 1, 256, 512)
 
 
@@ -174,9 +184,17 @@ def test_docker_desktop_profiles_get_half_the_ram_in_the_vm() -> None:
 
 def test_user_profile_files_toml_and_json() -> None:
     toml_profile = resources.load_profile_file(FIXTURES / "my-laptop.toml")
-    assert (toml_profile.name, toml_profile.ram_bytes, toml_profile.simd) == ("my-laptop", 12 * GIB, ("avx2", "fma"))
+    assert (toml_profile.name, toml_profile.ram_bytes, toml_profile.simd) == (
+        "my-laptop",
+        12 * GIB,
+        ("avx2", "fma"),
+    )
     json_profile = resources.load_profile_file(FIXTURES / "my-laptop.json")
-    assert (json_profile.name, json_profile.physical_cores, json_profile.logical_cores) == ("json-laptop", 8, 8)
+    assert (json_profile.name, json_profile.physical_cores, json_profile.logical_cores) == (
+        "json-laptop",
+        8,
+        8,
+    )
     assert resources.resolve_profile("laptop-16gb-ddr5").ram_bytes == 16 * GIB
 
 

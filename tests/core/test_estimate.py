@@ -134,8 +134,8 @@ def test_tiny_model_hits_the_overhead_ceiling(catalog: Catalog) -> None:
     assert fast.decode_tps < ceiling
     assert fast.decode_tps > 0.8 * ceiling  # everything else is negligible: overhead-bound
     # doubling bandwidth barely helps a tiny model, but nearly doubles a big one on a slow machine
-    slow_small = est.estimate(model, variant, machine(gbps=40, cores=8)).decode_tps
-    fast_small = est.estimate(model, variant, machine(gbps=80, cores=8)).decode_tps
+    slow_small = est.estimate(model, variant, machine(gbps=100, cores=8)).decode_tps
+    fast_small = est.estimate(model, variant, machine(gbps=200, cores=8)).decode_tps
     big, big_variant = spec(catalog, "qwen2.5:7b")
     slow_big = est.estimate(big, big_variant, machine(gbps=40, cores=8)).decode_tps
     fast_big = est.estimate(big, big_variant, machine(gbps=80, cores=8)).decode_tps
@@ -155,11 +155,12 @@ def test_this_machines_class_matches_the_measured_test_models(catalog: Catalog) 
         clock=None,
         name="Intel(R) Xeon(R) Processor @ 2.50GHz",
     )
-    smol = est.estimate(*spec(catalog, "smollm2:135m"), this)
-    gemma = est.estimate(*spec(catalog, "gemma3:270m"), this)
+    smol = est.estimate(*spec(catalog, "smollm2:135m"), this, prompt_tokens=64)
+    gemma = est.estimate(*spec(catalog, "gemma3:270m"), this, prompt_tokens=64)
     assert smol.decode_tps == pytest.approx(120, rel=0.15)
     assert gemma.decode_tps == pytest.approx(66, rel=0.15)
-    assert smol.factors.bound == "compute"  # tiny models are not bandwidth-bound here
+    # a tiny model's step is mostly fixed overhead and arithmetic, not weight streaming
+    assert smol.factors.memory_time_s < 0.8 / smol.single_stream_tps
 
 
 def test_reference_i7_8550u_ddr4_2400_llama31_8b(catalog: Catalog) -> None:

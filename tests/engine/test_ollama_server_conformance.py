@@ -30,7 +30,10 @@ GGUF_FACTS = {
 
 @pytest.fixture(
     scope="module",
-    params=[pytest.param("loopback", marks=pytest.mark.engine), pytest.param("container", marks=pytest.mark.docker)],
+    params=[
+        pytest.param("loopback", marks=pytest.mark.engine),
+        pytest.param("container", marks=pytest.mark.docker),
+    ],
 )
 def server(request: pytest.FixtureRequest) -> ServerHandle:
     name = "ollama_server" if request.param == "loopback" else "ollama_container"
@@ -57,7 +60,10 @@ def test_list_reports_pulled_models_with_gguf_details(server: ServerHandle) -> N
         model = listed[name]
         assert model.details is not None
         assert (model.details.family, model.details.quantization_level, model.details.parameter_size) == (
-            family, quant, psize)
+            family,
+            quant,
+            psize,
+        )
         assert model.details.format == "gguf"
         assert re.fullmatch(r"[0-9a-f]{64}", model.digest or "")
         assert model.modified_at is not None
@@ -69,9 +75,13 @@ def test_show_reports_the_gguf_metadata(server: ServerHandle) -> None:
         shown = client(server).show(name)
         info = shown.modelinfo or {}
         assert info["general.architecture"] == arch
-        assert (info[f"{arch}.block_count"], info[f"{arch}.attention.head_count"],
-                info[f"{arch}.attention.head_count_kv"], info[f"{arch}.embedding_length"],
-                info[f"{arch}.context_length"]) == (blocks, heads, kv_heads, width, ctx)
+        assert (
+            info[f"{arch}.block_count"],
+            info[f"{arch}.attention.head_count"],
+            info[f"{arch}.attention.head_count_kv"],
+            info[f"{arch}.embedding_length"],
+            info[f"{arch}.context_length"],
+        ) == (blocks, heads, kv_heads, width, ctx)
         assert info["general.parameter_count"] > 1e8
         assert shown.details is not None and shown.details.quantization_level == quant
         assert "completion" in (shown.capabilities or [])
@@ -143,7 +153,9 @@ async def test_async_client_generates_and_chats(server: ServerHandle) -> None:
     c = ollama.AsyncClient(host=server.url, timeout=120)
     listed = await c.list()
     assert {m.model for m in listed.models} == {SMOL, GEMMA}
-    texts = [part.response async for part in await c.generate(SMOL, "Count: 1, 2,", stream=True, options=FAST)]
+    texts = [
+        part.response async for part in await c.generate(SMOL, "Count: 1, 2,", stream=True, options=FAST)
+    ]
     assert "".join(texts).strip()
     reply = await c.chat(GEMMA, messages=[{"role": "user", "content": "Hi"}], options=FAST)
     assert reply.done and reply.eval_count and reply.eval_count <= FAST["num_predict"]
@@ -157,7 +169,11 @@ def test_num_predict_limit_gives_length(server: ServerHandle) -> None:
 def test_final_metrics_are_llamacpp_timings(server: ServerHandle) -> None:
     prompt = f"nonce {time.time_ns()}: tell me about rivers."
     out = client(server).generate(SMOL, prompt, options=FAST)
-    timings = [line for line in server.log_text().splitlines() if 'msg="llama.cpp timings" model=smollm2:135m' in line]
+    timings = [
+        line
+        for line in server.log_text().splitlines()
+        if 'msg="llama.cpp timings" model=smollm2:135m' in line
+    ]
     fields = dict(re.findall(r"(\w+)=(\S+)", timings[-1]))
     assert out.eval_count == int(fields["predicted_n"])
     assert out.eval_duration == round(float(fields["predicted_ms"]) * 1e6)
@@ -167,8 +183,17 @@ def test_final_metrics_are_llamacpp_timings(server: ServerHandle) -> None:
 
 def test_live_ndjson_parses_like_the_documented_examples(server: ServerHandle) -> None:
     doc_chunk_keys = {"model", "created_at", "response", "done"}
-    doc_final_keys = {"model", "created_at", "response", "done", "total_duration", "prompt_eval_count",
-                      "prompt_eval_duration", "eval_count", "eval_duration"}
+    doc_final_keys = {
+        "model",
+        "created_at",
+        "response",
+        "done",
+        "total_duration",
+        "prompt_eval_count",
+        "prompt_eval_duration",
+        "eval_count",
+        "eval_duration",
+    }
     body = {"model": SMOL, "prompt": "Hello", "options": FAST}
     with httpx.stream("POST", server.url + "/api/generate", json=body, timeout=120) as resp:
         assert resp.status_code == 200 and resp.headers["content-type"].startswith("application/x-ndjson")
@@ -193,8 +218,11 @@ def test_ps_lists_loaded_models(server: ServerHandle) -> None:
 
 def test_unknown_model_is_404(server: ServerHandle) -> None:
     c = client(server)
-    for call in (lambda: c.generate("nope:1b", "hi"), lambda: c.chat("nope:1b", messages=[]),
-                 lambda: c.show("nope:1b")):
+    for call in (
+        lambda: c.generate("nope:1b", "hi"),
+        lambda: c.chat("nope:1b", messages=[]),
+        lambda: c.show("nope:1b"),
+    ):
         with pytest.raises(ollama.ResponseError) as err:
             call()
         assert err.value.status_code == 404 and err.value.error == "model 'nope:1b' not found"
@@ -212,8 +240,15 @@ def test_pull_of_unknown_model_is_200_then_error_line(server: ServerHandle) -> N
 
 
 def test_openai_chat_completions_sse_with_usage(server: ServerHandle) -> None:
-    body = {"model": SMOL, "messages": [{"role": "user", "content": "Say hi"}], "stream": True, "max_tokens": 8,
-            "seed": 1, "temperature": 0, "stream_options": {"include_usage": True}}
+    body = {
+        "model": SMOL,
+        "messages": [{"role": "user", "content": "Say hi"}],
+        "stream": True,
+        "max_tokens": 8,
+        "seed": 1,
+        "temperature": 0,
+        "stream_options": {"include_usage": True},
+    }
     with httpx.stream("POST", server.url + "/v1/chat/completions", json=body, timeout=120) as resp:
         assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/event-stream")
         data = [line[6:] for line in resp.iter_lines() if line.startswith("data: ")]
@@ -221,7 +256,10 @@ def test_openai_chat_completions_sse_with_usage(server: ServerHandle) -> None:
     events = [json.loads(d) for d in data[:-1]]
     usage = events[-1]
     assert usage["choices"] == [] and usage["usage"]["completion_tokens"] > 0
-    assert usage["usage"]["total_tokens"] == usage["usage"]["prompt_tokens"] + usage["usage"]["completion_tokens"]
+    assert (
+        usage["usage"]["total_tokens"]
+        == usage["usage"]["prompt_tokens"] + usage["usage"]["completion_tokens"]
+    )
     finish = events[-2]["choices"][0]
     assert finish["finish_reason"] in ("stop", "length")
     deltas = [e["choices"][0]["delta"]["content"] for e in events[:-2]]

@@ -66,7 +66,7 @@ def test_queue_full_is_503(ollama_server_factory: Factory) -> None:
         running = pool.submit(long_stream)
         assert first_token.wait(60)
         waiting = [pool.submit(short) for _ in range(2)]
-        results = [running.result(120)] + sorted(f.result(120) for f in waiting)
+        results = [running.result(120), *sorted(f.result(120) for f in waiting)]
     assert results == [200, 200, 503]
 
 
@@ -86,8 +86,8 @@ def test_parallel_slots_run_requests_at_once(ollama_server_factory: Factory) -> 
 
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         list(pool.map(run, range(2)))
-    (a0, a1), (b0, b1) = sorted(spans)
-    assert b0 < a1, "with 2 slots the second request streams before the first one finishes"
+    (_, a_end), (b_start, _) = sorted(spans)
+    assert b_start < a_end, "with 2 slots the second request streams before the first one finishes"
 
 
 def test_server_killed_mid_stream_breaks_the_client(ollama_server_factory: Factory) -> None:
@@ -184,18 +184,34 @@ def test_delete_then_404_and_pull_again(ollama_server_factory: Factory) -> None:
 def test_cli_list_is_a_healthcheck(ollama_server_factory: Factory) -> None:
     handle = ollama_server_factory()
     env = {**os.environ, "OLLAMA_HOST": handle.host, "PYTHONPATH": str(REPO_ROOT)}
-    ok = subprocess.run([sys.executable, "-m", "tests.ollama_server", "list"], env=env, capture_output=True,
-                        text=True, timeout=60)
+    ok = subprocess.run(
+        [sys.executable, "-m", "tests.ollama_server", "list"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert ok.returncode == 0 and SMOL in ok.stdout
     env["OLLAMA_HOST"] = f"127.0.0.1:{free_port()}"
-    down = subprocess.run([sys.executable, "-m", "tests.ollama_server", "list"], env=env, capture_output=True,
-                          text=True, timeout=60)
+    down = subprocess.run(
+        [sys.executable, "-m", "tests.ollama_server", "list"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert down.returncode == 1 and "could not connect" in down.stderr
 
 
 def test_startup_log_lines(ollama_server_factory: Factory) -> None:
-    handle = ollama_server_factory(num_parallel=3, context_length=1024, env={"OLLAMA_MAX_QUEUE": "7"}, pull=())
+    handle = ollama_server_factory(
+        num_parallel=3, context_length=1024, env={"OLLAMA_MAX_QUEUE": "7"}, pull=()
+    )
     log = handle.log_text()
-    assert 'msg="server config"' in log and "OLLAMA_NUM_PARALLEL:3" in log and "OLLAMA_CONTEXT_LENGTH:1024" in log
+    assert (
+        'msg="server config"' in log
+        and "OLLAMA_NUM_PARALLEL:3" in log
+        and "OLLAMA_CONTEXT_LENGTH:1024" in log
+    )
     assert "OLLAMA_MAX_QUEUE:7" in log
     assert f'msg="Listening on {handle.host} (version ' in log

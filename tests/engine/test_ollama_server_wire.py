@@ -42,10 +42,13 @@ DOC_CHAT_FINAL = """{
   "eval_count": 15,
   "eval_duration": 115959084
 }"""
-DOC_MIDSTREAM_ERROR = """{"model":"gemma4","created_at":"2025-10-26T17:21:21.196249Z","response":" Yes","done":false}
+DOC_MIDSTREAM_ERROR = """\
+{"model":"gemma4","created_at":"2025-10-26T17:21:21.196249Z","response":" Yes","done":false}
 {"model":"gemma4","created_at":"2025-10-26T17:21:21.207235Z","response":".","done":false}
 {"error":"an error was encountered while running the model"}"""
-DOC_PULL_PROGRESS = """{"status": "pulling digestname", "digest": "digestname", "total": 2142590208, "completed": 241970}"""
+DOC_PULL_PROGRESS = (
+    """{"status": "pulling digestname", "digest": "digestname", "total": 2142590208, "completed": 241970}"""
+)
 DOC_PULL_LINES = """{"status": "pulling manifest"}
 {"status": "verifying sha256 digest"}
 {"status": "writing manifest"}
@@ -72,6 +75,7 @@ def test_chat_final_parses_with_done_reason() -> None:
 
 def test_midstream_error_line_raises_after_good_chunks() -> None:
     lines = DOC_MIDSTREAM_ERROR.splitlines()
+    assert len(lines) == 3
     texts = [chunk_text(parse_ndjson_line(line)) for line in lines[:2]]
     assert texts == [" Yes", "."]
     with pytest.raises(StreamError, match="an error was encountered while running the model"):

@@ -12,7 +12,7 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -94,13 +94,16 @@ class Handler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------------ plumbing
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # one [GIN]-style line per request is written by _log_request instead
 
     def _log_request(self, status: int, started: float) -> None:
         elapsed = time.monotonic() - started
-        log(f"[GIN] | {status} | {elapsed * 1000:.3f}ms | {self.client_address[0]} | {self.command} \"{self.path}\"",
-            source="routes.go")
+        log(
+            f"[GIN] | {status} | {elapsed * 1000:.3f}ms | {self.client_address[0]} | "
+            f'{self.command} "{self.path}"',
+            source="routes.go",
+        )
 
     def _read_body(self) -> dict[str, Any]:
         length = int(self.headers.get("Content-Length") or 0)
@@ -161,7 +164,9 @@ class Handler(BaseHTTPRequestHandler):
         except ApiError as exc:
             if path.startswith("/v1/"):
                 kind = {400: "invalid_request_error", 404: "not_found_error"}.get(exc.status, "api_error")
-                self._json(exc.status, {"error": {"message": exc.message, "type": kind, "param": None, "code": None}})
+                self._json(
+                    exc.status, {"error": {"message": exc.message, "type": kind, "param": None, "code": None}}
+                )
             else:
                 self._json(exc.status, {"error": exc.message})
         except ClientGone:
@@ -174,14 +179,28 @@ class Handler(BaseHTTPRequestHandler):
         self._log_request(self._status, started)
 
     def do_GET(self) -> None:
-        self._dispatch({"/": self._root, "/api/version": self._version, "/api/tags": self._tags,
-                        "/api/ps": self._ps, "/v1/models": self._v1_models})
+        self._dispatch(
+            {
+                "/": self._root,
+                "/api/version": self._version,
+                "/api/tags": self._tags,
+                "/api/ps": self._ps,
+                "/v1/models": self._v1_models,
+            }
+        )
 
     do_HEAD = do_GET
 
     def do_POST(self) -> None:
-        self._dispatch({"/api/show": self._show, "/api/pull": self._pull, "/api/generate": self._generate,
-                        "/api/chat": self._chat, "/v1/chat/completions": self._v1_chat})
+        self._dispatch(
+            {
+                "/api/show": self._show,
+                "/api/pull": self._pull,
+                "/api/generate": self._generate,
+                "/api/chat": self._chat,
+                "/v1/chat/completions": self._v1_chat,
+            }
+        )
 
     def do_DELETE(self) -> None:
         self._dispatch({"/api/delete": self._delete})
@@ -195,29 +214,50 @@ class Handler(BaseHTTPRequestHandler):
         self._json(200, {"version": VERSION})
 
     def _entry(self, stored: StoredModel) -> dict[str, Any]:
-        return {"name": stored.name, "model": stored.name, "modified_at": created_at(stored.modified_at),
-                "size": stored.size, "digest": stored.digest, "details": stored.details()}
+        return {
+            "name": stored.name,
+            "model": stored.name,
+            "modified_at": created_at(stored.modified_at),
+            "size": stored.size,
+            "digest": stored.digest,
+            "details": stored.details(),
+        }
 
     def _tags(self) -> None:
         self._json(200, {"models": [self._entry(m) for m in self.server.store.list()]})
 
     def _v1_models(self) -> None:
-        data = [{"id": m.name, "object": "model", "created": int(m.modified_at.timestamp()), "owned_by": "library"}
-                for m in self.server.store.list()]
+        data = [
+            {
+                "id": m.name,
+                "object": "model",
+                "created": int(m.modified_at.timestamp()),
+                "owned_by": "library",
+            }
+            for m in self.server.store.list()
+        ]
         self._json(200, {"object": "list", "data": data})
 
     def _ps(self) -> None:
-        now_wall, now_mono = datetime.now(timezone.utc), time.monotonic()
+        now_wall, now_mono = datetime.now(UTC), time.monotonic()
         models = []
         for lm in self.server.scheduler.loaded():
             if lm.refs or lm.expires_at == FOREVER:
                 remaining = lm.keep_alive if lm.keep_alive != FOREVER else None
             else:
                 remaining = max(lm.expires_at - now_mono, 0.0)
-            expires = now_wall + (timedelta(seconds=remaining) if remaining is not None else timedelta(days=106_751))
+            expires = now_wall + (
+                timedelta(seconds=remaining) if remaining is not None else timedelta(days=106_751)
+            )
             entry = self._entry(lm.model)
-            entry.update({"size": max(lm.runner.rss_bytes(), lm.model.size), "expires_at": created_at(expires),
-                          "size_vram": 0, "context_length": lm.runner.options.num_ctx})
+            entry.update(
+                {
+                    "size": max(lm.runner.rss_bytes(), lm.model.size),
+                    "expires_at": created_at(expires),
+                    "size_vram": 0,
+                    "context_length": lm.runner.options.num_ctx,
+                }
+            )
             entry.pop("modified_at")
             models.append(entry)
         self._json(200, {"models": models})
@@ -231,21 +271,26 @@ class Handler(BaseHTTPRequestHandler):
     def _show(self) -> None:
         body = self._read_body()
         stored = self._stored(_model_name(body))
-        info = read_gguf(stored.blob, verbose=bool(body.get("verbose"))) if body.get("verbose") else stored.info
+        info = (
+            read_gguf(stored.blob, verbose=bool(body.get("verbose"))) if body.get("verbose") else stored.info
+        )
         model_info = dict(info.metadata)
         model_info.pop("tokenizer.chat_template", None)
         model_info["general.parameter_count"] = info.parameter_count
         template = str(stored.info.metadata.get("tokenizer.chat_template", ""))
-        self._json(200, {
-            "license": str(info.metadata.get("general.license", "")),
-            "modelfile": f"# Modelfile generated by \"ollama show\"\nFROM {stored.blob}\n",
-            "parameters": "",
-            "template": template,
-            "details": stored.details(),
-            "model_info": model_info,
-            "capabilities": ["completion"],
-            "modified_at": created_at(stored.modified_at),
-        })
+        self._json(
+            200,
+            {
+                "license": str(info.metadata.get("general.license", "")),
+                "modelfile": f'# Modelfile generated by "ollama show"\nFROM {stored.blob}\n',
+                "parameters": "",
+                "template": template,
+                "details": stored.details(),
+                "model_info": model_info,
+                "capabilities": ["completion"],
+                "modified_at": created_at(stored.modified_at),
+            },
+        )
 
     def _delete(self) -> None:
         body = self._read_body()
@@ -294,23 +339,35 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(400, str(exc)) from None
         return stored, opts, keep_alive
 
-    def _load_or_unload(self, stored: StoredModel, opts: dict[str, Any], keep_alive: float, base: dict[str, Any]) -> None:
+    def _load_or_unload(
+        self, stored: StoredModel, opts: dict[str, Any], keep_alive: float, base: dict[str, Any]
+    ) -> None:
         sched = self.server.scheduler
         if keep_alive == 0:
             sched.unload(stored.name)
             self._json(200, {**base, "done": True, "done_reason": "unload"})
             return
         try:
-            sched.load_only(stored, sched.options_for(stored, opts.get("num_ctx"), opts.get("num_thread")), keep_alive)
+            sched.load_only(
+                stored, sched.options_for(stored, opts.get("num_ctx"), opts.get("num_thread")), keep_alive
+            )
         except QueueFull as exc:
             raise ApiError(503, str(exc)) from None
         except RunnerError as exc:
             raise ApiError(500, str(exc)) from None
         self._json(200, {**base, "done": True, "done_reason": "load"})
 
-    def _run(self, stored: StoredModel, messages: list[dict[str, Any]] | None, prompt: str | None,
-             opts: dict[str, Any], fmt: Any, keep_alive: float, started: float,
-             on_token: Callable[[str], None]) -> Outcome:
+    def _run(
+        self,
+        stored: StoredModel,
+        messages: list[dict[str, Any]] | None,
+        prompt: str | None,
+        opts: dict[str, Any],
+        fmt: Any,
+        keep_alive: float,
+        started: float,
+        on_token: Callable[[str], None],
+    ) -> Outcome:
         """Generate with the model, calling on_token per piece of text; returns how it ended."""
         sched = self.server.scheduler
         options = sched.options_for(stored, opts.get("num_ctx"), opts.get("num_thread"))
@@ -335,10 +392,17 @@ class Handler(BaseHTTPRequestHandler):
                     sched.forget_dead(held.loaded)
                     raise
                 timings = final.get("timings", {})
-                log("llama.cpp timings", source="llama_server.go", model=stored.name,
-                    cache_n=timings.get("cache_n", 0), prompt_n=timings.get("prompt_n", 0),
-                    prompt_ms=timings.get("prompt_ms", 0), predicted_n=timings.get("predicted_n", 0),
-                    predicted_ms=timings.get("predicted_ms", 0), stop_type=final.get("stop_type", ""))
+                log(
+                    "llama.cpp timings",
+                    source="llama_server.go",
+                    model=stored.name,
+                    cache_n=timings.get("cache_n", 0),
+                    prompt_n=timings.get("prompt_n", 0),
+                    prompt_ms=timings.get("prompt_ms", 0),
+                    predicted_n=timings.get("predicted_n", 0),
+                    predicted_ms=timings.get("predicted_ms", 0),
+                    stop_type=final.get("stop_type", ""),
+                )
                 metrics = Metrics(
                     total_duration=int((time.monotonic() - started) * 1e9),
                     load_duration=int(held.load_seconds * 1e9),
@@ -362,7 +426,8 @@ class Handler(BaseHTTPRequestHandler):
             if not isinstance(raw_messages, list):
                 raise ApiError(400, "messages must be an array")
             messages: list[dict[str, Any]] | None = [
-                {"role": str(m.get("role", "user")), "content": str(m.get("content") or "")} for m in raw_messages
+                {"role": str(m.get("role", "user")), "content": str(m.get("content") or "")}
+                for m in raw_messages
             ]
             prompt = None
             empty = not messages
@@ -374,7 +439,8 @@ class Handler(BaseHTTPRequestHandler):
             if not body.get("raw"):
                 system = body.get("system")
                 messages = ([{"role": "system", "content": str(system)}] if system else []) + [
-                    {"role": "user", "content": prompt}]
+                    {"role": "user", "content": prompt}
+                ]
             base["response"] = ""
         if empty:
             self._load_or_unload(stored, opts, keep_alive, base)
@@ -439,17 +505,26 @@ class Handler(BaseHTTPRequestHandler):
         name = _model_name(body)
         stored = self._stored(name)
         opts: dict[str, Any] = {}
-        for src, dst in (("max_tokens", "num_predict"), ("max_completion_tokens", "num_predict"),
-                         ("temperature", "temperature"), ("top_p", "top_p"), ("seed", "seed"), ("stop", "stop"),
-                         ("frequency_penalty", "frequency_penalty"), ("presence_penalty", "presence_penalty")):
+        for src, dst in (
+            ("max_tokens", "num_predict"),
+            ("max_completion_tokens", "num_predict"),
+            ("temperature", "temperature"),
+            ("top_p", "top_p"),
+            ("seed", "seed"),
+            ("stop", "stop"),
+            ("frequency_penalty", "frequency_penalty"),
+            ("presence_penalty", "presence_penalty"),
+        ):
             if body.get(src) is not None:
                 opts[dst] = body[src]
         try:
             opts = check_options(opts)
         except OptionError as exc:
             raise ApiError(400, str(exc)) from None
-        messages = [{"role": str(m.get("role", "user")), "content": _text_content(m.get("content"))}
-                    for m in body.get("messages") or []]
+        messages = [
+            {"role": str(m.get("role", "user")), "content": _text_content(m.get("content"))}
+            for m in body.get("messages") or []
+        ]
         if not messages:
             raise ApiError(400, "[] is too short - 'messages'")
         keep_alive = self.server.settings.keep_alive
@@ -468,11 +543,25 @@ class Handler(BaseHTTPRequestHandler):
             except RunnerError as exc:
                 raise ApiError(500, str(exc)) from None
             m = outcome.metrics
-            self._json(200, {**head, "object": "chat.completion", "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": "".join(pieces)},
-                 "finish_reason": outcome.done_reason}],
-                "usage": {"prompt_tokens": m.prompt_eval_count, "completion_tokens": m.eval_count,
-                          "total_tokens": m.prompt_eval_count + m.eval_count}})
+            self._json(
+                200,
+                {
+                    **head,
+                    "object": "chat.completion",
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": "".join(pieces)},
+                            "finish_reason": outcome.done_reason,
+                        }
+                    ],
+                    "usage": {
+                        "prompt_tokens": m.prompt_eval_count,
+                        "completion_tokens": m.eval_count,
+                        "total_tokens": m.prompt_eval_count + m.eval_count,
+                    },
+                },
+            )
             return
 
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
@@ -483,11 +572,20 @@ class Handler(BaseHTTPRequestHandler):
             if not started_stream:
                 self._start_stream("text/event-stream")
                 started_stream = True
-            self._chunk(b"data: " + json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode() + b"\n\n")
+            self._chunk(
+                b"data: " + json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode() + b"\n\n"
+            )
 
         def delta(text: str) -> None:
-            sse({**head, "object": "chat.completion.chunk", "choices": [
-                {"index": 0, "delta": {"role": "assistant", "content": text}, "finish_reason": None}]})
+            sse(
+                {
+                    **head,
+                    "object": "chat.completion.chunk",
+                    "choices": [
+                        {"index": 0, "delta": {"role": "assistant", "content": text}, "finish_reason": None}
+                    ],
+                }
+            )
 
         try:
             outcome = self._run(stored, messages, None, opts, fmt, keep_alive, started, delta)
@@ -497,13 +595,33 @@ class Handler(BaseHTTPRequestHandler):
             sse({"error": {"message": str(exc), "type": "api_error", "param": None, "code": None}})
             self._end_stream()
             return
-        sse({**head, "object": "chat.completion.chunk", "choices": [
-            {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": outcome.done_reason}]})
+        sse(
+            {
+                **head,
+                "object": "chat.completion.chunk",
+                "choices": [
+                    {
+                        "index": 0,
+                        "delta": {"role": "assistant", "content": ""},
+                        "finish_reason": outcome.done_reason,
+                    }
+                ],
+            }
+        )
         if include_usage:
             m = outcome.metrics
-            sse({**head, "object": "chat.completion.chunk", "choices": [],
-                 "usage": {"prompt_tokens": m.prompt_eval_count, "completion_tokens": m.eval_count,
-                           "total_tokens": m.prompt_eval_count + m.eval_count}})
+            sse(
+                {
+                    **head,
+                    "object": "chat.completion.chunk",
+                    "choices": [],
+                    "usage": {
+                        "prompt_tokens": m.prompt_eval_count,
+                        "completion_tokens": m.eval_count,
+                        "total_tokens": m.prompt_eval_count + m.eval_count,
+                    },
+                }
+            )
         self._chunk(b"data: [DONE]\n\n")
         self._end_stream()
 
@@ -524,5 +642,15 @@ def iter_settings_log(settings: Settings) -> Iterator[tuple[str, dict[str, Any]]
         total, avail = mem.get("MemTotal", 0), mem.get("MemAvailable", 0)
     except OSError:
         pass
-    yield "inference compute", {"id": "cpu", "library": "cpu", "compute": "", "name": "cpu", "description": "cpu",
-                                "total": f"{total / 2**30:.1f} GiB", "available": f"{avail / 2**30:.1f} GiB"}
+    yield (
+        "inference compute",
+        {
+            "id": "cpu",
+            "library": "cpu",
+            "compute": "",
+            "name": "cpu",
+            "description": "cpu",
+            "total": f"{total / 2**30:.1f} GiB",
+            "available": f"{avail / 2**30:.1f} GiB",
+        },
+    )

@@ -51,7 +51,7 @@ def serve() -> int:
     except OSError as exc:
         print(f"Error: listen tcp {settings.host}:{settings.port}: {exc.strerror}", file=sys.stderr)
         return 1
-    host, port = server.server_address[:2]
+    host, port = str(server.server_address[0]), server.server_address[1]
     shown = f"[{host}]" if ":" in str(host) else host
     log(f"Listening on {shown}:{port} (version {VERSION})", source="routes.go")
 
@@ -92,7 +92,9 @@ def ps() -> int:
         return _unreachable()
     print(f"{'NAME':<24}{'SIZE':<12}{'CONTEXT':<10}UNTIL")
     for m in models:
-        print(f"{m['name']:<24}{m['size'] / 1e6:.0f} MB{'':<5}{m.get('context_length', 0):<10}{m['expires_at']}")
+        print(
+            f"{m['name']:<24}{m['size'] / 1e6:.0f} MB{'':<5}{m.get('context_length', 0):<10}{m['expires_at']}"
+        )
     return 0
 
 

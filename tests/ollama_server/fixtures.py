@@ -43,7 +43,9 @@ def engine_missing() -> str | None:
     """Why the llama.cpp engine cannot run here, or None when it can."""
     missing = [name for name in ENGINE_PACKAGES if importlib.util.find_spec(name) is None]
     if missing:
-        return f"llama.cpp engine unavailable: {', '.join(missing)} not installed (pip install -e '.[engine]')"
+        return (
+            f"llama.cpp engine unavailable: {', '.join(missing)} not installed (pip install -e '.[engine]')"
+        )
     return None
 
 
@@ -104,7 +106,11 @@ class ServerHandle:
         """PIDs of the model runner processes (children of the server)."""
         import psutil
 
-        return [c.pid for c in psutil.Process(self.pid).children(recursive=True) if "runner" in " ".join(c.cmdline())]
+        return [
+            c.pid
+            for c in psutil.Process(self.pid).children(recursive=True)
+            if "runner" in " ".join(c.cmdline())
+        ]
 
     def kill(self) -> None:
         """SIGKILL the server (runners exit when their stdin closes)."""
@@ -126,21 +132,36 @@ class ServerHandle:
                 self.kill()
 
 
-def start_server(workdir: Path, env: dict[str, str] | None = None, models: tuple[str, ...] = MODEL_NAMES,
-                 registry_dir: Path | None = None) -> ServerHandle:
+def start_server(
+    workdir: Path,
+    env: dict[str, str] | None = None,
+    models: tuple[str, ...] = MODEL_NAMES,
+    registry_dir: Path | None = None,
+) -> ServerHandle:
     """Start `python -m tests.ollama_server serve` on a free loopback port and pull `models`."""
     port = free_port()
     models_dir = workdir / "models"
     log_path = workdir / "server.log"
-    full_env = {**os.environ, "OLLAMA_HOST": f"127.0.0.1:{port}", "OLLAMA_MODELS": str(models_dir),
-                "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
+    full_env = {
+        **os.environ,
+        "OLLAMA_HOST": f"127.0.0.1:{port}",
+        "OLLAMA_MODELS": str(models_dir),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
+    }
     if registry_dir is not None:
         full_env["OLLAMA_TEST_REGISTRY"] = str(registry_dir)
     full_env.update(env or {})
     with log_path.open("wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "tests.ollama_server", "serve"], cwd=REPO_ROOT,
-                                env=full_env, stdout=log, stderr=subprocess.STDOUT)
-    handle = ServerHandle(f"http://127.0.0.1:{port}", f"127.0.0.1:{port}", port, models_dir, proc.pid, proc, log_path)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.ollama_server", "serve"],
+            cwd=REPO_ROOT,
+            env=full_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    handle = ServerHandle(
+        f"http://127.0.0.1:{port}", f"127.0.0.1:{port}", port, models_dir, proc.pid, proc, log_path
+    )
     try:
         wait_until_up(handle.url, START_TIMEOUT, handle.alive)
         for model in models:
@@ -171,15 +192,27 @@ def ollama_server(ollama_registry: Path, tmp_path_factory: pytest.TempPathFactor
 
 
 @pytest.fixture
-def ollama_server_factory(ollama_registry: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
-        Callable[..., ServerHandle]]:
+def ollama_server_factory(
+    ollama_registry: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[..., ServerHandle]]:
     """Start servers with custom settings; all are stopped at teardown."""
     started: list[ServerHandle] = []
 
-    def factory(num_parallel: int = 1, max_queue: int = 512, context_length: int = 4096, keep_alive: str = "5m",
-                pull: tuple[str, ...] = ("smollm2:135m",), env: dict[str, str] | None = None) -> ServerHandle:
-        settings = {"OLLAMA_NUM_PARALLEL": str(num_parallel), "OLLAMA_MAX_QUEUE": str(max_queue),
-                    "OLLAMA_CONTEXT_LENGTH": str(context_length), "OLLAMA_KEEP_ALIVE": keep_alive, **(env or {})}
+    def factory(
+        num_parallel: int = 1,
+        max_queue: int = 512,
+        context_length: int = 4096,
+        keep_alive: str = "5m",
+        pull: tuple[str, ...] = ("smollm2:135m",),
+        env: dict[str, str] | None = None,
+    ) -> ServerHandle:
+        settings = {
+            "OLLAMA_NUM_PARALLEL": str(num_parallel),
+            "OLLAMA_MAX_QUEUE": str(max_queue),
+            "OLLAMA_CONTEXT_LENGTH": str(context_length),
+            "OLLAMA_KEEP_ALIVE": keep_alive,
+            **(env or {}),
+        }
         handle = start_server(tmp_path_factory.mktemp("ollama-factory"), settings, pull, ollama_registry)
         started.append(handle)
         return handle
@@ -197,7 +230,9 @@ def _docker_client() -> Any:
         client.ping()
         return client
     except Exception as exc:
-        pytest.skip(f"Docker engine unavailable ({exc.__class__.__name__}); run scripts/prepare-test-machine.sh")
+        pytest.skip(
+            f"Docker engine unavailable ({exc.__class__.__name__}); run scripts/prepare-test-machine.sh"
+        )
 
 
 @pytest.fixture(scope="session")
@@ -217,11 +252,19 @@ def ollama_container(ollama_test_image: str) -> Iterator[ServerHandle]:
     client = _docker_client()
     port = free_port()
     container = client.containers.run(
-        ollama_test_image, detach=True, name=f"gpuless-test-ollama-{uuid.uuid4().hex[:8]}", network_mode="host",
+        ollama_test_image,
+        detach=True,
+        name=f"gpuless-test-ollama-{uuid.uuid4().hex[:8]}",
+        network_mode="host",
         environment={"OLLAMA_HOST": f"127.0.0.1:{port}"},
     )
-    handle = ServerHandle(f"http://127.0.0.1:{port}", f"127.0.0.1:{port}", port, Path("/root/.ollama/models"),
-                          container=container)
+    handle = ServerHandle(
+        f"http://127.0.0.1:{port}",
+        f"127.0.0.1:{port}",
+        port,
+        Path("/root/.ollama/models"),
+        container=container,
+    )
     try:
         wait_until_up(handle.url, START_TIMEOUT, handle.alive)
         for model in MODEL_NAMES:

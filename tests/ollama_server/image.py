@@ -22,7 +22,9 @@ HASH_LABEL = "gpuless.test.source-hash"
 
 
 def _sources() -> list[Path]:
-    files = [p for p in HERE.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"]
+    files = [
+        p for p in HERE.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+    ]
     return sorted(p for p in files if p.name not in ("README.md", "fixtures.py"))
 
 
@@ -47,8 +49,21 @@ def build_context(target: Path) -> None:
     site = target / "site-packages"
     if not (site / "xllamacpp").is_dir():
         version = importlib.metadata.version("xllamacpp")
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
-                        "--target", str(site), f"xllamacpp=={version}"], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-deps",
+                "--target",
+                str(site),
+                f"xllamacpp=={version}",
+            ],
+            check=True,
+        )
     write_registry(target / "registry", pypi_sources(), copy=True)
 
 

@@ -19,9 +19,27 @@ DEFAULTS: dict[str, Any] = {
     "seed": -1,
     "num_keep": 4,
 }
-_INT = {"num_predict", "top_k", "repeat_last_n", "seed", "num_keep", "num_ctx", "num_thread", "num_batch", "num_gpu",
-        "main_gpu"}
-_FLOAT = {"temperature", "top_p", "min_p", "typical_p", "repeat_penalty", "presence_penalty", "frequency_penalty"}
+_INT = {
+    "num_predict",
+    "top_k",
+    "repeat_last_n",
+    "seed",
+    "num_keep",
+    "num_ctx",
+    "num_thread",
+    "num_batch",
+    "num_gpu",
+    "main_gpu",
+}
+_FLOAT = {
+    "temperature",
+    "top_p",
+    "min_p",
+    "typical_p",
+    "repeat_penalty",
+    "presence_penalty",
+    "frequency_penalty",
+}
 _LLAMA_NAMES = {"num_predict": "n_predict", "typical_p": "typical_p", "num_keep": "n_keep"}
 
 

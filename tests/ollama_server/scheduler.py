@@ -65,8 +65,9 @@ class Scheduler:
         trained = model.info.context_length
         if trained:
             ctx = min(ctx, trained)  # Ollama clamps num_ctx to the model's trained context
-        return RunnerOptions(num_ctx=max(ctx, 256), num_parallel=self.settings.num_parallel,
-                             num_thread=max(num_thread or 0, 0))
+        return RunnerOptions(
+            num_ctx=max(ctx, 256), num_parallel=self.settings.num_parallel, num_thread=max(num_thread or 0, 0)
+        )
 
     @contextmanager
     def lease(self, model: StoredModel, options: RunnerOptions, keep_alive: float) -> Iterator[Lease]:
@@ -144,8 +145,12 @@ class Scheduler:
                 self._loading.add(name)
                 break
         try:
-            runner = Runner(model.blob, model.info.architecture,
-                            bool(model.info.metadata.get("tokenizer.chat_template")), options)
+            runner = Runner(
+                model.blob,
+                model.info.architecture,
+                bool(model.info.metadata.get("tokenizer.chat_template")),
+                options,
+            )
         finally:
             with self._cond:
                 self._loading.discard(name)

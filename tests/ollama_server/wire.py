@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 METRIC_FIELDS = (
@@ -79,7 +79,7 @@ def put_metrics(obj: dict[str, Any], metrics: Metrics) -> dict[str, Any]:
 
 def created_at(now: datetime | None = None) -> str:
     """Go's RFC 3339 nano timestamp, in UTC with a Z suffix."""
-    stamp = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    stamp = (now or datetime.now(UTC)).astimezone(UTC)
     return stamp.strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z"
 
 

@@ -134,7 +134,7 @@ async def test_benchmark_runs_live_and_stores_history(services: Services, ollama
         await settle(pilot, 180)
         screen: Any = app.screen
         reps = screen.query_one("#bench-reps")
-        assert len(reps.tps) == 2 + 1 + 2  # two repetitions, then 1 + 2 streams of the sweep
+        assert len(reps.tps) == 2 + 1 + 2, [n.message for n in app._notifications]  # two repetitions, then 1 + 2 streams of the sweep
         assert all(t > 0 for t in reps.tps)
         assert [lv[0] for lv in screen.query_one("#bench-levels").levels] == [1, 2]
         result = text_of(screen.query_one("#bench-result", Static))

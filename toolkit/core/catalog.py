@@ -7,8 +7,9 @@ parsed dicts into frozen dataclasses and validates them, so a bad file fails wit
 
 API used by other modules:
 
-- ``parse_catalog(data) -> Catalog``; ``Catalog.find("qwen2.5:3b-instruct-q4_K_M") -> (ModelSpec, QuantVariant)``
-  (a bare model name gives its default variant; unknown → ``UnknownModelError`` with close matches).
+- ``parse_catalog(data) -> Catalog``;
+  ``Catalog.find("qwen2.5:3b-instruct-q4_K_M") -> (ModelSpec, QuantVariant)`` (a bare model name
+  gives its default variant; unknown → ``UnknownModelError`` with close matches).
 - ``ModelSpec.from_ollama_show(show, name=..., size_bytes=...)`` builds a spec from Ollama's ``/api/show``
   answer, so a model that is not in the catalog can still be estimated.
 - ``parse_hardware_profile(data) -> HardwareProfile``; ``machine_from_profile(profile) -> Machine``.
@@ -198,7 +199,9 @@ class ModelSpec:
         return self.params / 1e9
 
     @classmethod
-    def from_ollama_show(cls, show: Mapping[str, Any], *, name: str, size_bytes: int | None = None) -> ModelSpec:
+    def from_ollama_show(
+        cls, show: Mapping[str, Any], *, name: str, size_bytes: int | None = None
+    ) -> ModelSpec:
         """Build a spec from Ollama's ``/api/show`` answer (``model_info`` + ``details``).
 
         ``size_bytes`` is the download size (``/api/tags`` ``size``); without it the size is estimated
@@ -277,7 +280,7 @@ class ModelSpec:
 
 
 def _parse_parameter_size(text: str) -> int:
-    """"8.0B" → 8_000_000_000, "270M" → 270_000_000; 0 if unparseable."""
+    """ "8.0B" → 8_000_000_000, "270M" → 270_000_000; 0 if unparseable."""
     match = re.fullmatch(r"\s*([0-9.]+)\s*([KMBT]?)\s*", text.upper())
     if not match:
         return 0
@@ -363,7 +366,7 @@ class HardwareProfile:
 
 
 def machine_from_profile(profile: HardwareProfile) -> Machine:
-    """The ``Machine`` a profile describes; the Docker engine is the VM on Docker Desktop, native otherwise."""
+    """The ``Machine`` a profile describes; Docker is Desktop's VM or a native engine, as the profile says."""
     gbps = round(profile.bandwidth_gbps * profile.cpu_bandwidth_share, 2)
     detail = f"{profile.memory_type}: {profile.bandwidth_gbps:g} GB/s theoretical"
     if profile.cpu_bandwidth_share < 1.0:
@@ -476,7 +479,9 @@ def parse_model(data: Mapping[str, Any]) -> ModelSpec:
     good_at: list[tuple[str, int]] = []
     for use_case, score in good_at_raw.items():
         if use_case not in USE_CASES:
-            raise ProfileError(f"{ctx}: good_at has unknown use case {use_case!r} (known: {', '.join(USE_CASES)})")
+            raise ProfileError(
+                f"{ctx}: good_at has unknown use case {use_case!r} (known: {', '.join(USE_CASES)})"
+            )
         if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= 10:
             raise ProfileError(f"{ctx}: good_at.{use_case} must be an integer 0–10, not {score!r}")
         good_at.append((use_case, score))

@@ -102,8 +102,8 @@ class EstimatorParams:
         per_token_overhead_s: fixed cost of each decode step that is neither weight streaming nor matrix
             maths: sampling over the vocabulary, graph build, thread barriers, streaming the token out.
             It caps tiny models (SmolLM2-135M would otherwise be predicted far faster than it runs);
-            2.2 ms puts SmolLM2-135M at ~128 and Gemma3-270M at ~59 tok/s on the test machine's class
-            (measured there: ≈120 and ≈66).
+            1.6 ms puts SmolLM2-135M at ~131 and Gemma3-270M at ~60 tok/s on the test machine's class
+            (measured there: ≈120 and ≈66; see tests/core/test_estimate.py).
         default_clock_ghz: sustained all-core clock assumed when neither the profile nor the CPU name
             gives one (laptop CPUs under load settle around 2.5–3.5 GHz).
         runtime_base_bytes: Ollama server + llama-server process + libraries, resident before any model.
@@ -114,7 +114,7 @@ class EstimatorParams:
     eta_theoretical: float = 0.6
     eta_measured: float = 0.85
     assumed_bandwidth_gbps: float = 38.4
-    per_token_overhead_s: float = 0.0022
+    per_token_overhead_s: float = 0.0016
     default_clock_ghz: float = 3.0
     runtime_base_bytes: int = 256 * MIB
     ubatch: int = 512
@@ -290,7 +290,9 @@ def clock_ghz(machine: Machine, params: EstimatorParams = DEFAULT_PARAMS) -> flo
     return params.default_clock_ghz
 
 
-def effective_bandwidth(machine: Machine, params: EstimatorParams = DEFAULT_PARAMS) -> tuple[float, float, str]:
+def effective_bandwidth(
+    machine: Machine, params: EstimatorParams = DEFAULT_PARAMS
+) -> tuple[float, float, str]:
     """(bandwidth GB/s, η, source): η depends on whether the figure was measured or is a peak."""
     if machine.bandwidth is None or machine.bandwidth.gbps <= 0:
         return params.assumed_bandwidth_gbps, params.eta_theoretical, "assumed"

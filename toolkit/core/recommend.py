@@ -123,10 +123,7 @@ def memory_budget(machine: Machine) -> Budget:
         reserve = int(cgroup_bytes * CGROUP_RESERVE_SHARE)
         options.append((cgroup_bytes - reserve, "cgroup limit", reserve))
     usable, limited_by, reserve = min(options, key=lambda option: option[0])
-    if limited_by == "cgroup limit":
-        comfortable = usable
-    else:
-        comfortable = min(int(host_usable * COMFORT_SHARE), usable)
+    comfortable = usable if limited_by == "cgroup limit" else min(int(host_usable * COMFORT_SHARE), usable)
     return Budget(
         host_bytes=host,
         docker_vm_bytes=vm_bytes,
@@ -262,7 +259,10 @@ def _judge(
     elif comfortable and meets:
         tier, why = 1, None
     elif meets:
-        tier, why = 2, f"needs {gb(est.total_bytes)}, more than the {gb(budget.comfortable_bytes)} comfortable"
+        tier, why = (
+            2,
+            f"needs {gb(est.total_bytes)}, more than the {gb(budget.comfortable_bytes)} comfortable",
+        )
     elif comfortable:
         tier, why = 3, f"too slow: {est.decode_tps:.1f} tok/s < {target_tps:g}"
     else:
@@ -365,7 +365,8 @@ def _budget_sentence(budget: Budget) -> str:
             f"({gb(budget.usable_bytes)} usable after its own {gb(budget.reserve_bytes)})"
         )
     elif budget.limited_by == "cgroup limit":
-        where = f"the container's memory limit is {gb(budget.cgroup_bytes or 0)} ({gb(budget.usable_bytes)} usable)"
+        limit = gb(budget.cgroup_bytes or 0)
+        where = f"the container's memory limit is {limit} ({gb(budget.usable_bytes)} usable)"
     else:
         where = (
             f"of {gb(budget.host_bytes)} RAM, {gb(budget.usable_bytes)} is left after the OS "
@@ -402,7 +403,8 @@ def _reasons(
     who = "1 user" if users == 1 else f"{users} users at once"
     reasons.append(
         f"{pick.tag} needs about {gb(pick.total_bytes)} (weights {gb(est.weights_bytes)}, "
-        f"KV cache {gb(est.kv_bytes)} for a {context}-token context and {who}, runtime {gb(est.overhead_bytes)})."
+        f"KV cache {gb(est.kv_bytes)} for a {context}-token context and {who}, "
+        f"runtime {gb(est.overhead_bytes)})."
     )
     speed = (
         f"Predicted ~{pick.decode_tps:.0f} tokens/s per user (grade {pick.grade}); "
@@ -417,8 +419,8 @@ def _reasons(
         )
     elif pick.tier == 2:
         reasons.append(
-            f"Nothing that fits comfortably reaches {target_tps:g} tokens/s for {use_case}; this one does but "
-            "uses more memory than is comfortable: close other apps while it runs."
+            f"Nothing that fits comfortably reaches {target_tps:g} tokens/s for {use_case}; "
+            "this one does but uses more memory than is comfortable: close other apps while it runs."
         )
     else:
         reasons.append(
@@ -428,7 +430,10 @@ def _reasons(
     bigger = [
         c
         for c in ranked
-        if c.fits and not c.test_model and c.params_b > pick.params_b and c.use_case_score > pick.use_case_score
+        if c.fits
+        and not c.test_model
+        and c.params_b > pick.params_b
+        and c.use_case_score > pick.use_case_score
     ]
     if bigger and pick.tier <= 2:
         best = max(bigger, key=lambda c: c.quality)
@@ -501,13 +506,18 @@ def what_if(
         )
         changed.append(f"{ram_gb:g} GB RAM")
     if cores is not None:
-        cpu = replace(machine.cpu, physical_cores=cores, logical_cores=max(cores, machine.cpu.logical_cores),
-                      performance_cores=None)
+        cpu = replace(
+            machine.cpu,
+            physical_cores=cores,
+            logical_cores=max(cores, machine.cpu.logical_cores),
+            performance_cores=None,
+        )
         machine = replace(machine, cpu=cpu, cgroup=replace(machine.cgroup, cpu_limit=None))
         changed.append(f"{cores} cores")
     if bandwidth_gbps is not None:
         machine = replace(
-            machine, bandwidth=Bandwidth(gbps=bandwidth_gbps, source="profile", detail="given on the command line")
+            machine,
+            bandwidth=Bandwidth(gbps=bandwidth_gbps, source="profile", detail="given on the command line"),
         )
         changed.append(f"{bandwidth_gbps:g} GB/s")
     if changed:

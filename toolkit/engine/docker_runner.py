@@ -400,12 +400,15 @@ class DockerRunner:
         started = time.monotonic()
         deadline = started + timeout
         status = "starting"
+        restarts: int | None = None  # a count from an earlier life of a reused container is not a failure
         while time.monotonic() < deadline:
             attrs = self.find(container_id)
             if attrs is None:
                 raise ContainerError(f"container {name} disappeared while starting")
             state = attrs.get("State") or {}
-            if not state.get("Running") or state.get("Restarting") or attrs.get("RestartCount", 0) > 0:
+            count = int(attrs.get("RestartCount") or 0)
+            restarts = count if restarts is None else restarts
+            if not state.get("Running") or state.get("Restarting") or count > restarts:
                 raise ContainerError(
                     f"container {name} stopped while starting (exit code {state.get('ExitCode')}): "
                     f"{self._last_log_line(container_id)}",

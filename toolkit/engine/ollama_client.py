@@ -89,9 +89,17 @@ class OllamaClient:
         api: "ollama" (native NDJSON, server timings) or "openai" (SSE, counts only).
         timeout: seconds to wait for the next bytes of an answer (the gap, not the whole answer).
         connect_timeout: seconds to wait for the connection.
+        transport: an httpx transport to use instead of the network (protocol tests only).
     """
 
-    def __init__(self, url: str, api: Api = "ollama", timeout: float = 120.0, connect_timeout: float = 5.0):
+    def __init__(
+        self,
+        url: str,
+        api: Api = "ollama",
+        timeout: float = 120.0,
+        connect_timeout: float = 5.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ):
         self.url = normalize_url(url)
         self.api: Api = api
         # trust_env=False: a proxy from HTTP_PROXY must never see loopback benchmark traffic.
@@ -100,6 +108,7 @@ class OllamaClient:
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
             trust_env=False,
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
+            transport=transport,
         )
 
     async def __aenter__(self) -> OllamaClient:

@@ -56,7 +56,9 @@ def load_shipped_profile(name: str) -> HardwareProfile:
     """One shipped hardware profile by name; unknown → ``ProfileError`` listing the names."""
     names = shipped_profile_names()
     if name not in names:
-        raise ProfileError(f"no shipped hardware profile named {name!r}", hint=f"choose one of: {', '.join(names)}")
+        raise ProfileError(
+            f"no shipped hardware profile named {name!r}", hint=f"choose one of: {', '.join(names)}"
+        )
     entry = _root().joinpath("hardware").joinpath(f"{name}.toml")
     return parse_hardware_profile(_toml(entry, f"profile {name}"), default_name=name)
 

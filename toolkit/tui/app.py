@@ -95,12 +95,6 @@ class GpulessApp(App[None]):
 
         return spec_for(self.services, self.machine, model, self.choice)
 
-    def predictor(self, model: str) -> Any:
-        """The estimator's (decode, prefill, TTFT) predictor for ``model`` on this machine, if known."""
-        from toolkit.tui.plan import predictor_for
-
-        return predictor_for(self.machine, model)
-
     def on_engine_ready(self, message: EngineReady) -> None:
         self.engine = (message.url, message.model)
 

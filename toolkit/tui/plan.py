@@ -7,7 +7,6 @@ test server on another loopback port gets a container on that port.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -67,25 +66,3 @@ def spec_for(
         **tuning,
     )
 
-
-def predictor_for(
-    machine: Machine | None, model: str
-) -> Callable[[int], tuple[float | None, float | None, float | None]] | None:
-    """(decode tok/s, prefill tok/s, TTFT s) for a prompt of n tokens, from ``toolkit.core.estimate``;
-    None when the machine is unknown or the model is not in the catalog."""
-    if machine is None:
-        return None
-    from toolkit.core.estimate import estimate
-    from toolkit.engine.resources import load_catalog
-    from toolkit.errors import GpulessError
-
-    try:
-        spec, variant = load_catalog().find(model)
-    except GpulessError:
-        return None
-
-    def predict(prompt_tokens: int) -> tuple[float | None, float | None, float | None]:
-        result = estimate(spec, variant, machine, prompt_tokens=prompt_tokens or 512)
-        return result.decode_tps, result.prefill_tps, result.ttft_s
-
-    return predict

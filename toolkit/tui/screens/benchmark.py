@@ -175,11 +175,8 @@ class BenchmarkScreen(WizardScreen):
         runner = BenchRunner(
             config,
             history=history,
-            machine=machine.to_dict() if machine else None,
-            power_source=None
-            if machine is None or machine.power.on_ac is None
-            else ("ac" if machine.power.on_ac else "battery"),
-            predictor=self.wizard.predictor(model),
+            machine=machine,
+            catalog=services.catalog(),
             progress=self.on_progress,
         )
         try:

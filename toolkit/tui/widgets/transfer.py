@@ -32,12 +32,12 @@ class Transfer(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Label(self.label, classes="transfer-name")
-        yield ProgressBar(total=None, show_eta=False, show_percentage=True)
+        yield ProgressBar(total=100, show_eta=False, show_percentage=True)
         yield Label("waiting", classes="transfer-detail")
 
     def reset(self, detail: str = "waiting") -> None:
         self._samples.clear()
-        self.query_one(ProgressBar).update(total=None, progress=0)
+        self.query_one(ProgressBar).update(total=100, progress=0)
         self.detail(detail)
 
     def detail(self, text: str) -> None:

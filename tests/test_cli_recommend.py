@@ -1,0 +1,101 @@
+"""``gpuless recommend`` end to end, as a user runs it: JSON validity, what-if options, bad input → exit 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "profiles"
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "toolkit", "recommend", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_recommend_json_on_this_machine() -> None:
+    done = run("--json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["machine"] == "this machine"
+    assert data["request"] == {
+        "use_case": "chat",
+        "target_tps": 10.0,
+        "context": 4096,
+        "users": 1,
+        "kv_cache_type": "f16",
+        "prompt_tokens": 512,
+    }
+    assert data["budget"]["usable_bytes"] > 0
+    assert data["pick"] is not None and data["reasons"]
+    tags = [c["tag"] for c in data["candidates"]]
+    assert data["pick"]["tag"] == tags[0] and len(tags) >= 15
+    for key in ("fits", "total_bytes", "decode_tps", "ttft_s", "grade", "use_case_score", "why_not"):
+        assert key in data["candidates"][0]
+
+
+def test_recommend_profile_what_if_json() -> None:
+    done = run(
+        "--json",
+        "--profile",
+        "laptop-32gb-ddr5",
+        "--use-case",
+        "translation",
+        "--users",
+        "2",
+        "--ctx",
+        "8192",
+    )
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["machine"] == "laptop-32gb-ddr5"
+    assert data["request"]["users"] == 2 and data["request"]["context"] == 8192
+    assert data["budget"]["limited_by"] == "host RAM"
+
+
+def test_recommend_user_profile_file_and_overrides() -> None:
+    done = run("--json", "--profile", str(FIXTURES / "my-laptop.toml"), "--ram", "32", "--bandwidth", "100")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert "32 GB RAM" in data["machine"] and "100 GB/s" in data["machine"]
+
+
+def test_recommend_one_model_and_table_output() -> None:
+    done = run("--profile", "apple-m1-8gb", "--model", "llama3.2:3b")
+    assert done.returncode == 0, done.stderr
+    assert "llama3.2:3b-instruct-q4_K_M" in done.stdout
+    assert "Docker Desktop" in done.stdout
+    listing = run("--list-profiles")
+    assert listing.returncode == 0 and "laptop-16gb-ddr5" in listing.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--use-case", "poetry"), "unknown use case 'poetry'"),
+        (("--ram", "-8", "--profile", "laptop-8gb-ddr4"), "--ram must be positive"),
+        (("--profile", str(FIXTURES / "malformed.toml")), "not valid TOML"),
+        (("--profile", str(FIXTURES / "malformed.json")), "not valid JSON"),
+        (("--profile", str(FIXTURES / "negative-ram.toml")), "ram_gb must be positive"),
+        (("--profile", "no-such-laptop"), "no shipped hardware profile"),
+        (("--model", "qwen9:1b", "--profile", "laptop-8gb-ddr4"), "unknown model 'qwen9:1b'"),
+        (("--users", "0", "--profile", "laptop-8gb-ddr4"), "users must be at least 1"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args: tuple[str, ...], message: str) -> None:
+    done = run("--json", *args)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert lines[0].startswith("gpuless: error: ") and message in lines[0]
+    assert "Traceback" not in done.stderr
+    assert len(lines) <= 2  # the error, and at most one hint line

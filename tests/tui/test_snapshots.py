@@ -1,0 +1,47 @@
+"""SVG snapshots of every step at 80x24 and 120x40 (update with ``pytest --snapshot-update``).
+
+Deterministic by construction: a fixed machine, the shipped catalog, a compose directory that does not
+exist, no server (a closed loopback port), history off and nothing running.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from toolkit.tui.app import create_app
+from toolkit.tui.services import Services
+from toolkit.tui.steps import STEP_IDS
+
+from .conftest import settle
+
+SIZES = [(80, 24), (120, 40)]
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("step", STEP_IDS)
+def test_step_snapshot(snap_compare: Any, services: Services, step: str, size: tuple[int, int]) -> None:
+    fixed = dataclasses.replace(services, compose_dir=Path("/nonexistent/gpuless-project"))
+    app = create_app(fixed, start=step)
+
+    async def ready(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        if step == "chat":
+            pilot.app.screen.set_focus(None)  # no blinking cursor in the picture
+
+    assert snap_compare(app, terminal_size=size, run_before=ready)
+
+
+def test_help_snapshot(snap_compare: Any, services: Services) -> None:
+    app = create_app(services)
+
+    async def ready(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=ready)

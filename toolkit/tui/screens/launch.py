@@ -11,7 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
+from rich import box
+from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -38,18 +41,23 @@ class LaunchCancelled(Exception):
     """Raised inside the launch worker's progress callback when the user cancels."""
 
 
-def verify_table(report: VerifyReport) -> Table:
-    table = Table(title=f"Verify: {report.container}", expand=True, title_justify="left")
+def verify_table(report: VerifyReport) -> Group:
+    """One row per setting (applied / ignored / refused), then why for each one that is not applied."""
+    table = Table(title=f"Verify: {report.container}", expand=True, title_justify="left", box=box.SIMPLE_HEAD)
     table.add_column("setting", no_wrap=True)
-    table.add_column("wanted")
-    table.add_column("actual")
+    table.add_column("wanted", overflow="ellipsis", no_wrap=True, ratio=1)
+    table.add_column("actual", overflow="ellipsis", no_wrap=True, ratio=1)
     table.add_column("status", no_wrap=True)
-    table.add_column("why", ratio=1)
+    notes = Text()
     for row in report.rows:
-        table.add_row(
-            row.knob, row.wanted, row.actual, f"[{STATUS_STYLE[row.status]}]{row.status}[/]", row.why
-        )
-    return table
+        style = STATUS_STYLE[row.status]
+        table.add_row(row.knob, row.wanted, row.actual, Text(row.status, style=style))
+        if row.status != "applied":
+            notes.append(f"{row.knob} {row.status}: ", style=style)
+            notes.append(f"{row.why}\n")
+    for warning in report.warnings:
+        notes.append(f"engine warning: {warning}\n", style="yellow")
+    return Group(table, notes)
 
 
 class LaunchScreen(WizardScreen):
@@ -203,6 +211,7 @@ class LaunchScreen(WizardScreen):
             text += "\n" + ", ".join(f"{n} {status}" for status, n in counts.items() if n)
             self.query_one("#launch-verify", Static).update(verify_table(report))
         self.query_one("#launch-result", Static).update(text)
+        self.set_focus(None)  # out of the model field, so n and the step keys work at once
         self.post_message(EngineReady(url, model))
 
     def worker_changed(self, worker: Worker[object], state: WorkerState) -> None:

@@ -22,7 +22,7 @@ class Transfer(Horizontal):
     Transfer { height: 1; }
     Transfer > .transfer-name { width: 8; text-style: bold; }
     Transfer > ProgressBar { width: 30; }
-    Transfer > .transfer-detail { width: 1fr; color: $text-muted; }
+    Transfer > .transfer-detail { width: 1fr; color: $text-muted; padding-left: 1; }
     """
 
     def __init__(self, name: str, *, id: str | None = None) -> None:

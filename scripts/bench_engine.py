@@ -75,7 +75,8 @@ def main() -> int:
             client = ollama.Client(host=handle.url, timeout=600)
             print(
                 f"# engine benchmark: {platform.node()} {platform.machine()}, "
-                f"{len(os.sched_getaffinity(0))} CPUs, runs={args.runs}, num_predict={args.tokens}"
+                f"{len(os.sched_getaffinity(0))} CPUs, runs={args.runs}, num_predict={args.tokens}, "
+                f"load average at start {os.getloadavg()[0]:.2f} (other work on the machine slows llama.cpp)"
             )
             print(
                 f"{'model':<16}{'decode tok/s (server)':>24}{'decode tok/s (client)':>24}"

@@ -278,4 +278,5 @@ def main(argv: list[str] | None = None) -> None:
 __all__ = ["UsageError", "cli", "emit_json", "fail", "json_option", "main"]
 
 # Subcommands that live in their own modules register themselves on ``cli`` when imported.
+from toolkit import cli_bench  # noqa: E402, F401, I001  (bench, history, chat)
 from toolkit import cli_lifecycle  # noqa: E402, F401  (compose, up, down, status, logs, verify)

@@ -6,9 +6,8 @@ directory is a temporary one, history is off unless a test asks for it, and ``li
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import io
+from pathlib import Path
 
 import pytest
 from rich.console import Console

@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 import pytest
-from textual.widgets import DataTable, Input, Label, Static
+from textual.widgets import DataTable, Input, Static
 
 from toolkit.core.hardware import Machine
 from toolkit.tui.app import create_app
@@ -87,10 +87,9 @@ async def test_launch_attach_pulls_with_progress_and_reports_ready(
 async def test_launch_docker_starts_verifies_and_cleans_up(
     services: Services, machine: Machine, ollama_test_image: str
 ) -> None:
+    from tests.ollama_server.fixtures import free_port
     from toolkit.engine.docker_runner import DockerRunner
     from toolkit.engine.probes import probe_docker
-
-    from tests.ollama_server.fixtures import free_port
 
     suffix = uuid.uuid4().hex[:8]
     settings = services.settings.model_copy(
@@ -120,7 +119,9 @@ async def test_launch_docker_starts_verifies_and_cleans_up(
 
 
 @pytest.mark.engine
-async def test_benchmark_runs_live_and_stores_history(services: Services, ollama_server: Any, tmp_path: Any) -> None:
+async def test_benchmark_runs_live_and_stores_history(
+    services: Services, ollama_server: Any, tmp_path: Any
+) -> None:
     svc = dataclasses.replace(
         services,
         ollama_url=ollama_server.url,
@@ -134,7 +135,9 @@ async def test_benchmark_runs_live_and_stores_history(services: Services, ollama
         await settle(pilot, 180)
         screen: Any = app.screen
         reps = screen.query_one("#bench-reps")
-        assert len(reps.tps) == 2 + 1 + 2, [n.message for n in app._notifications]  # two repetitions, then 1 + 2 streams of the sweep
+        assert len(reps.tps) == 2 + 1 + 2, [
+            n.message for n in app._notifications
+        ]  # two repetitions, then 1 + 2 streams of the sweep
         assert all(t > 0 for t in reps.tps)
         assert [lv[0] for lv in screen.query_one("#bench-levels").levels] == [1, 2]
         result = text_of(screen.query_one("#bench-result", Static))

@@ -100,8 +100,8 @@ class ChatRepl:
         self.options = options or {}
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
-        self.console = Console(file=self.stdout, highlight=False)
-        self.err = Console(file=sys.stderr, highlight=False)
+        self.console = Console(file=self.stdout, highlight=False, soft_wrap=True)
+        self.err = Console(file=sys.stderr, highlight=False, soft_wrap=True)
         self.loop = asyncio.new_event_loop()
         self.client: OllamaClient | None = None
 
@@ -115,6 +115,7 @@ class ChatRepl:
     def close(self) -> None:
         if self.client is not None:
             self.loop.run_until_complete(self.client.aclose())
+        self.loop.run_until_complete(self.loop.shutdown_asyncgens())
         self.loop.close()
 
     def error(self, error: GpulessError) -> None:

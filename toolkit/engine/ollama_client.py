@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -64,6 +64,11 @@ def normalize_url(url: str) -> str:
     if "://" not in url:
         url = "http://" + url
     return url.rstrip("/")
+
+
+def _lines(response: httpx.Response) -> aclosing[AsyncGenerator[str, None]]:
+    """The response's lines, closed in the task that read them (also when the reader stops early)."""
+    return aclosing(response.aiter_lines())  # type: ignore[arg-type]
 
 
 def _error_text(body: bytes) -> str:
@@ -197,7 +202,7 @@ class OllamaClient:
         options: Mapping[str, Any] | None = None,
         think: bool | None = False,
         keep_alive: str | int | None = None,
-    ) -> AsyncIterator[Event]:
+    ) -> AsyncGenerator[Event, None]:
         """Stream a chat answer as ``Chunk`` events closed by one ``Done``."""
         if self.api == "openai":
             return self._stream_openai(model, messages, options or {})
@@ -218,7 +223,7 @@ class OllamaClient:
         options: Mapping[str, Any] | None = None,
         think: bool | None = False,
         keep_alive: str | int | None = None,
-    ) -> AsyncIterator[Event]:
+    ) -> AsyncGenerator[Event, None]:
         """Stream a completion from ``/api/generate`` (native API only)."""
         body: dict[str, Any] = {"model": model, "prompt": prompt, "stream": True}
         if options:
@@ -229,11 +234,13 @@ class OllamaClient:
             body["keep_alive"] = keep_alive
         return self._stream_ndjson("/api/generate", body, model)
 
-    async def _stream_ndjson(self, path: str, body: Mapping[str, Any], model: str) -> AsyncIterator[Event]:
+    async def _stream_ndjson(
+        self, path: str, body: Mapping[str, Any], model: str
+    ) -> AsyncGenerator[Event, None]:
         perf = time.perf_counter
-        async with self._stream(path, body, model) as response:
+        async with self._stream(path, body, model) as response, _lines(response) as lines:
             try:
-                async for line in response.aiter_lines():
+                async for line in lines:
                     t = perf()
                     if not line:
                         continue
@@ -267,7 +274,7 @@ class OllamaClient:
 
     async def _stream_openai(
         self, model: str, messages: Sequence[Message], options: Mapping[str, Any]
-    ) -> AsyncIterator[Event]:
+    ) -> AsyncGenerator[Event, None]:
         body: dict[str, Any] = {
             "model": model,
             "messages": list(messages),
@@ -281,9 +288,9 @@ class OllamaClient:
         t_finish: float | None = None
         finish_reason: str | None = None
         usage: Mapping[str, Any] | None = None
-        async with self._stream("/v1/chat/completions", body, model) as response:
+        async with self._stream("/v1/chat/completions", body, model) as response, _lines(response) as lines:
             try:
-                async for line in response.aiter_lines():
+                async for line in lines:
                     t = perf()
                     if not line.startswith("data:"):
                         continue  # blank separators, ": keep-alive" comments, "event:" lines
@@ -367,9 +374,12 @@ class OllamaClient:
 
     async def pull(self, model: str, progress_cb: Callable[[Mapping[str, Any]], None] | None = None) -> None:
         """Pull a model, calling ``progress_cb`` with each status line; errors end as OllamaError."""
-        async with self._stream("/api/pull", {"model": model, "stream": True}, model) as response:
+        async with (
+            self._stream("/api/pull", {"model": model, "stream": True}, model) as response,
+            _lines(response) as lines,
+        ):
             try:
-                async for line in response.aiter_lines():
+                async for line in lines:
                     if not line:
                         continue
                     try:
@@ -406,17 +416,19 @@ class Recorder:
         self.parts: list[str] = []
 
     async def consume(
-        self, events: AsyncIterator[Event], on_chunk: Callable[[Chunk], None] | None = None
+        self, events: AsyncGenerator[Event, None], on_chunk: Callable[[Chunk], None] | None = None
     ) -> RequestTrace:
         times, parts = self.times, self.parts
-        async for event in events:
-            if isinstance(event, Chunk):
-                times.append(event.t)
-                parts.append(event.text)
-                if on_chunk is not None:
-                    on_chunk(event)
-            else:
-                return RequestTrace(self.t_sent, tuple(times), event.t, event.timings, "".join(parts))
+        # aclosing: the stream's HTTP response is closed here, in this task, also on early exit.
+        async with aclosing(events):
+            async for event in events:
+                if isinstance(event, Chunk):
+                    times.append(event.t)
+                    parts.append(event.text)
+                    if on_chunk is not None:
+                        on_chunk(event)
+                else:
+                    return RequestTrace(self.t_sent, tuple(times), event.t, event.timings, "".join(parts))
         raise StreamError("the stream ended without a final event")
 
     def partial(self) -> RequestTrace:

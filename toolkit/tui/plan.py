@@ -65,4 +65,3 @@ def spec_for(
         port=port_of(services.url),
         **tuning,
     )
-

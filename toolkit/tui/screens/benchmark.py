@@ -29,11 +29,11 @@ from toolkit.tui.widgets.benchchart import ConcurrencyChart, RepetitionChart
 #: A short run for the wizard (the CLI's ``gpuless bench`` defaults are longer); tests shorten it more.
 WIZARD_BENCH: dict[str, Any] = {
     "reps": 3,
-    "num_predict": 64,
+    "num_predict": 48,
     "shapes": ("chat",),
     "concurrency": (1, 2),
     "max_requests": 20,
-    "max_seconds": 180.0,
+    "max_seconds": 120.0,
 }
 
 RequestCallback = Callable[[str, str, int, Mapping[str, Any]], None]

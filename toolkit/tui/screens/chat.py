@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
@@ -138,7 +138,7 @@ class ChatScreen(WizardScreen):
             async with OllamaClient(self.url) as client:
                 events = client.stream_chat(model, self.history, options=CHAT_OPTIONS)
 
-                async def tee() -> AsyncIterator[Event]:
+                async def tee() -> AsyncGenerator[Event, None]:
                     async for event in events:
                         if isinstance(event, Chunk):
                             await stream.write(event.text)

@@ -40,10 +40,11 @@ def candidate_details(rec: Recommendation, candidate: Candidate) -> str:
     chosen = rec.pick is not None and rec.pick.tag == candidate.tag
     lines = [
         f"{'Pick' if chosen else 'Row'}: {candidate.tag} ({candidate.params_b:g}B, {candidate.quant}) · "
-        f"RAM {fmt.size(est.total_bytes)} = weights {fmt.size(est.weights_bytes)} + KV {fmt.size(est.kv_bytes)}"
-        f" + overhead {fmt.size(est.overhead_bytes)}",
-        f"decode {fmt.tps(est.decode_tps)} · prefill {fmt.tps(est.prefill_tps)} · TTFT {fmt.seconds(est.ttft_s)}"
-        f" ({est.prompt_tokens}-token prompt) · grade {est.grade} · {est.factors.bound}-bound",
+        f"RAM {fmt.size(est.total_bytes)} = weights {fmt.size(est.weights_bytes)}"
+        f" + KV {fmt.size(est.kv_bytes)} + overhead {fmt.size(est.overhead_bytes)}",
+        f"decode {fmt.tps(est.decode_tps)} · prefill {fmt.tps(est.prefill_tps)}"
+        f" · TTFT {fmt.seconds(est.ttft_s)} ({est.prompt_tokens}-token prompt)"
+        f" · grade {est.grade} · {est.factors.bound}-bound",
     ]
     if candidate.why_not:
         lines.append(f"Not first choice: {candidate.why_not}")

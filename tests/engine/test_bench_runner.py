@@ -1,0 +1,182 @@
+"""The benchmark method against the real llama.cpp engine: small runs, the concurrency sweep, and the
+faults (server killed mid-run, unknown model, queue full, timeout) with partial results kept."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from toolkit.engine.bench_runner import (
+    BenchConfig,
+    BenchRunner,
+    build_messages,
+    check_target,
+    concurrency_levels,
+    document_text,
+)
+from toolkit.engine.history import History
+from toolkit.engine.probes import detect_machine
+from toolkit.errors import (
+    ModelNotFoundError,
+    RequestTimeoutError,
+    ServerBusyError,
+    StreamError,
+    UnsafeTargetError,
+    UsageError,
+)
+
+MODEL = "smollm2:135m"
+
+
+def _config(url: str, **changes: Any) -> BenchConfig:
+    base: dict[str, Any] = {
+        "model": MODEL,
+        "url": url,
+        "reps": 2,
+        "num_predict": 24,
+        "shapes": ("chat",),
+        "concurrency": (),
+        "max_seconds": 300.0,
+    }
+    return BenchConfig(**{**base, **changes})
+
+
+# --- pure parts -----------------------------------------------------------------------------------
+
+
+def test_only_loopback_unless_the_user_typed_the_url() -> None:
+    assert check_target("127.0.0.1:11434", explicit=False) == "http://127.0.0.1:11434"
+    assert check_target("http://localhost:11434/", explicit=False) == "http://localhost:11434"
+    assert check_target("http://[::1]:11434", explicit=False) == "http://[::1]:11434"
+    with pytest.raises(UnsafeTargetError, match="not a loopback"):
+        check_target("http://172.17.0.2:11434", explicit=False)  # a Docker bridge from a config
+    with pytest.raises(UnsafeTargetError):
+        check_target("http://ollama.lan:11434", explicit=False)
+    assert check_target("http://172.17.0.2:11434", explicit=True) == "http://172.17.0.2:11434"
+    with pytest.raises(UsageError, match="not a server URL"):
+        check_target("ftp://127.0.0.1", explicit=True)
+    with pytest.raises(UnsafeTargetError):
+        BenchRunner(BenchConfig(model=MODEL, url="http://10.0.0.5:11434"))
+
+
+def test_prompts_are_unique_and_the_document_is_fixed() -> None:
+    assert document_text() == document_text()
+    assert 780 <= len(document_text().split()) <= 900
+    a, b = build_messages("chat", "n1", ""), build_messages("chat", "n2", "")
+    assert a != b and a[0]["content"].startswith("Request n1")
+    assert concurrency_levels(4) == (1, 2, 4) and concurrency_levels(6) == (1, 2, 4, 6)
+
+
+# --- real engine ----------------------------------------------------------------------------------
+
+
+@pytest.mark.engine
+async def test_small_run_and_concurrency_sweep(
+    ollama_server_factory: Callable[..., Any], tmp_path: Path
+) -> None:
+    server = ollama_server_factory(num_parallel=2)
+    lines: list[str] = []
+    with History(tmp_path / "h.sqlite3") as history:
+        runner = BenchRunner(
+            _config(server.url, shapes=("chat", "document"), concurrency=(1, 2)),
+            history=history,
+            machine=detect_machine(docker=False, measure_bandwidth=False),
+            progress=lines.append,
+        )
+        result = await runner.run()
+        run = history.get_run(result.run_id or 0)
+        stored = history.requests(run.id)
+
+    assert result.status == "complete" and run.status == "complete"
+    assert [s.shape for s in result.shapes] == ["chat", "document"]
+    chat, document = result.shapes
+    assert chat.requests == 2 and chat.client_decode_tps is not None and chat.client_decode_tps.median > 1
+    assert chat.output_tokens == 24
+    # The document shape is ~1k tokens and each prompt was unique (no cache hit inflating prefill).
+    assert document.prompt_tokens is not None and 800 <= document.prompt_tokens <= 1300
+    assert [lv.streams for lv in result.concurrency] == [1, 2]
+    two = result.concurrency[1]
+    assert two.requests == 2 and two.output_tokens == 48 and two.aggregate_tps > 0
+    assert result.num_parallel in (1, 2)
+    assert set(result.users) == {15.0, 30.0, 70.0}
+    # 2 + 2 shape requests + 1 + 2 sweep requests, each stored as it finished (warm-up excluded).
+    assert len(stored) == 7 and all(r["ok"] for r in stored)
+    assert run.quantization and run.engine_version and run.machine is not None
+    # Predicted vs measured: the estimator was asked about this model on this machine.
+    metrics = [c.metric for c in result.comparisons]
+    assert metrics[:3] == ["decode tok/s", "prefill tok/s", "TTFT"]
+    assert all(c.predicted is not None and c.error_pct is not None for c in result.comparisons)
+    assert any("warm-up" in line for line in lines)
+
+
+@pytest.mark.engine
+async def test_openai_protocol_run(ollama_server: Any) -> None:
+    result = await BenchRunner(_config(ollama_server.url, api="openai", reps=1)).run()
+    assert result.status == "complete" and result.run_id is None
+    chat = result.shapes[0]
+    assert chat.client_decode_tps is not None and chat.server_decode_tps is None
+    assert chat.output_tokens == 24
+
+
+@pytest.mark.engine
+async def test_server_killed_mid_run_keeps_partial_results(
+    ollama_server_factory: Callable[..., Any], tmp_path: Path
+) -> None:
+    server = ollama_server_factory()
+    loop = asyncio.get_running_loop()
+
+    def progress(line: str) -> None:
+        if line.startswith("chat 1/"):  # first measured request done: kill during the second
+            loop.call_later(0.3, server.kill)
+
+    with History(tmp_path / "h.sqlite3") as history:
+        runner = BenchRunner(_config(server.url, reps=3, num_predict=400), history=history, progress=progress)
+        with pytest.raises(StreamError, match="broke mid-answer"):
+            await runner.run()
+        run = history.list_runs()[0]
+        stored = history.requests(run.id)
+    assert runner.result.status == "incomplete"
+    assert run.status == "incomplete" and run.error and "broke" in run.error
+    assert run.requests == 1 and run.summary is not None
+    assert [r["ok"] for r in stored] == [1, 0]  # the finished request and the broken one
+
+
+@pytest.mark.engine
+async def test_unknown_model_stores_nothing(ollama_server: Any, tmp_path: Path) -> None:
+    with History(tmp_path / "h.sqlite3") as history:
+        runner = BenchRunner(_config(ollama_server.url, model="no-such-model:7b"), history=history)
+        with pytest.raises(ModelNotFoundError, match="no-such-model"):
+            await runner.run()
+        assert history.list_runs() == []
+    assert runner.result.status == "failed"
+
+
+@pytest.mark.engine
+async def test_queue_full_is_server_busy(ollama_server_factory: Callable[..., Any], tmp_path: Path) -> None:
+    server = ollama_server_factory(num_parallel=1, max_queue=1)
+    with History(tmp_path / "h.sqlite3") as history:
+        runner = BenchRunner(_config(server.url, reps=1, num_predict=64, concurrency=(4,)), history=history)
+        with pytest.raises(ServerBusyError, match="busy"):
+            await runner.run()
+        run = history.list_runs()[0]
+    # 4 streams, 1 running + 1 queued: the others are refused with 503; the chat rep was kept.
+    assert run.status == "incomplete" and run.requests >= 1
+
+
+@pytest.mark.engine
+async def test_timeout_is_reported(ollama_server: Any) -> None:
+    runner = BenchRunner(_config(ollama_server.url, shapes=("document",), timeout=0.02, warmup=False))
+    with pytest.raises(RequestTimeoutError, match="did not answer in time"):
+        await runner.run()
+    assert runner.result.status == "failed"
+
+
+@pytest.mark.engine
+async def test_request_bound_stops_the_plan(ollama_server: Any) -> None:
+    result = await BenchRunner(_config(ollama_server.url, reps=5, max_requests=3, concurrency=(1, 2))).run()
+    assert result.status == "complete" and result.stopped_by == "max_requests"
+    assert result.shapes[0].requests == 2 and result.concurrency == ()  # warm-up + 2 reps = 3

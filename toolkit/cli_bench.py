@@ -1,0 +1,307 @@
+"""The ``bench``, ``history`` and ``chat`` subcommands.
+
+Kept out of ``toolkit/cli.py`` (which imports this module to register them) like the lifecycle
+commands. The work happens in ``toolkit.engine.bench_runner`` (method), ``toolkit.engine.history``
+(storage), ``toolkit.engine.chat`` (the REPL) and ``toolkit.core.benchstats`` (arithmetic);
+``format_result`` is reused by ``scripts/bench_report.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Any
+
+import click
+
+from toolkit.cli import cli, emit_json, fail, json_option
+from toolkit.errors import GpulessError, UsageError
+from toolkit.settings import Settings
+
+
+def _num(value: float | None, digits: int = 1, suffix: str = "") -> str:
+    return "—" if value is None else f"{value:.{digits}f}{suffix}"
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+
+
+def format_result(result: Any) -> list[str]:
+    """Readable lines for a ``BenchResult``: shapes, concurrency, users per grade, predicted vs measured."""
+    head = f"{result.model} at {result.url} ({result.api}"
+    head += f", engine {result.engine_version}" if result.engine_version else ""
+    head += f", {result.quantization}" if result.quantization else ""
+    head += ")"
+    run = f"run #{result.run_id}" if result.run_id is not None else "not stored"
+    lines = [f"{head}: {result.status}, {run}"]
+    if result.cold_load_s is not None:
+        lines.append(f"model load (preload, kept out of TTFT): {result.cold_load_s:.2f} s")
+    if result.shapes:
+        rows = [["shape", "reps", "decode tok/s", "spread", "server tok/s", "TTFT p50/p95 s", "prompt tok/s",
+                 "ITL p50/p95 ms", "tokens in/out"]]  # fmt: skip
+        for s in result.shapes:
+            dec, srv, ttft, ptps = s.client_decode_tps, s.server_decode_tps, s.ttft_s, s.prompt_tps
+            rows.append(
+                [
+                    s.shape,
+                    str(s.requests),
+                    _num(dec.median if dec else None),
+                    _num(dec.spread_pct if dec else None, 0, "%"),
+                    _num(srv.median if srv else None),
+                    f"{_num(ttft.median if ttft else None, 3)} / {_num(ttft.p95 if ttft else None, 3)}",
+                    _num(ptps.median if ptps else None, 0),
+                    f"{_num(s.itl_p50_s * 1e3 if s.itl_p50_s else None)} / "
+                    f"{_num(s.itl_p95_s * 1e3 if s.itl_p95_s else None)}",
+                    f"{_num(s.prompt_tokens, 0)} / {_num(s.output_tokens, 0)}",
+                ]
+            )
+        lines += ["", *_table(rows)]
+    if result.concurrency:
+        rows = [["streams", "aggregate tok/s", "per-stream tok/s p50/min", "TTFT p50/p95 s", "requests"]]
+        for lv in result.concurrency:
+            per = lv.per_stream_tps
+            rows.append(
+                [
+                    str(lv.streams),
+                    _num(lv.aggregate_tps),
+                    f"{_num(per.median if per else None)} / {_num(per.min if per else None)}",
+                    f"{_num(lv.ttft_p50_s, 3)} / {_num(lv.ttft_p95_s, 3)}",
+                    str(lv.requests),
+                ]
+            )
+        lines += ["", *_table(rows)]
+        users = " · ".join(f"{int(g)} tok/s: {n}" for g, n in sorted(result.users.items(), reverse=True))
+        lines.append(f"users held per speed grade: {users}")
+        lines.append(f"recommended OLLAMA_NUM_PARALLEL={result.num_parallel}")
+    if result.comparisons:
+        rows = [["predicted vs measured", "predicted", "measured", "error"]]
+        for c in result.comparisons:
+            digits = 3 if c.unit == "s" else 1
+            rows.append(
+                [
+                    f"{c.metric} ({c.unit})",
+                    _num(c.predicted, digits),
+                    _num(c.measured, digits),
+                    _num(c.error_pct, 1, "%") if c.error_pct is not None else "—",
+                ]
+            )
+        lines += ["", *_table(rows)]
+    if result.stopped_by:
+        lines.append(f"stopped early: {result.stopped_by} reached")
+    if result.error:
+        lines.append(f"stopped by an error: {result.error}")
+    return lines
+
+
+def _parse_levels(text: str | None, max_concurrency: int | None) -> tuple[int, ...]:
+    from toolkit.engine.bench_runner import concurrency_levels
+
+    if text is not None:
+        if text.strip().lower() in ("none", "0", ""):
+            return ()
+        try:
+            levels = tuple(int(part) for part in text.split(","))
+        except ValueError:
+            raise UsageError(f"--concurrency must be a list like 1,2,4, not {text!r}") from None
+        if any(level < 1 or level > 64 for level in levels):
+            raise UsageError("--concurrency levels must be between 1 and 64")
+        return levels
+    return concurrency_levels(max_concurrency or 4)
+
+
+@cli.command()
+@json_option
+@click.option("--model", help="Model to benchmark (default: the first one the server lists).")
+@click.option("--url", help="Server URL (default: GPULESS_OLLAMA_URL or http://127.0.0.1:11434).")
+@click.option("--api", type=click.Choice(["ollama", "openai"]), default="ollama", show_default=True)
+@click.option(
+    "--reps", type=click.IntRange(1, 100), default=5, show_default=True, help="Repetitions per shape."
+)
+@click.option("--num-predict", type=click.IntRange(2, 4096), default=128, show_default=True)
+@click.option("--shape", type=click.Choice(["chat", "document", "both"]), default="both", show_default=True)
+@click.option("--concurrency", help="Stream counts to sweep, e.g. 1,2,4 (none to skip).")
+@click.option("--max-concurrency", type=click.IntRange(1, 64), help="Sweep 1, 2, 4, ... up to this.")
+@click.option("--max-requests", type=click.IntRange(1, 10000), default=200, show_default=True)
+@click.option("--max-seconds", type=click.FloatRange(1), default=900.0, show_default=True)
+@click.option("--timeout", type=click.FloatRange(0.01), default=120.0, show_default=True,
+              help="Seconds to wait for the next bytes of an answer.")  # fmt: skip
+@click.option("--no-history", is_flag=True, help="Do not store the run.")
+def bench(
+    as_json: bool,
+    model: str | None,
+    url: str | None,
+    api: str,
+    reps: int,
+    num_predict: int,
+    shape: str,
+    concurrency: str | None,
+    max_concurrency: int | None,
+    max_requests: int,
+    max_seconds: float,
+    timeout: float,
+    no_history: bool,
+) -> None:
+    """Measure tokens/s, TTFT and concurrency of a model with streaming requests."""
+    from toolkit.engine.bench_runner import BenchConfig, BenchRunner, check_target
+    from toolkit.engine.history import History
+    from toolkit.engine.ollama_client import OllamaClient
+    from toolkit.engine.probes import detect_machine
+
+    settings = Settings()
+    target = check_target(url or settings.ollama_url, explicit=url is not None)
+    levels = _parse_levels(concurrency, max_concurrency)
+    if model is None:
+
+        async def first() -> list[str]:
+            async with OllamaClient(target, api) as client:  # type: ignore[arg-type]
+                return await client.list_models()
+
+        names = asyncio.run(first())
+        if not names:
+            raise UsageError(f"{target} has no models", hint="Pull one first, e.g. `gpuless up --model ...`.")
+        model = names[0]
+    config = BenchConfig(
+        model=model,
+        url=target,
+        explicit_url=url is not None,
+        api=api,  # type: ignore[arg-type]
+        reps=reps,
+        num_predict=num_predict,
+        shapes=("chat", "document") if shape == "both" else (shape,),  # type: ignore[arg-type]
+        concurrency=levels,
+        max_requests=max_requests,
+        max_seconds=max_seconds,
+        timeout=timeout,
+    )
+    machine = detect_machine(docker=False)
+    history = None if no_history else History(settings.history_path)
+    progress = None if as_json else (lambda line: click.echo(f"  {line}", err=True))
+    runner = BenchRunner(config, history=history, machine=machine, catalog=_catalog(), progress=progress)
+    try:
+        result = asyncio.run(runner.run())
+    except (GpulessError, KeyboardInterrupt) as error:
+        partial = runner.result
+        if as_json:
+            emit_json(partial.to_dict())
+        else:
+            for line in format_result(partial):
+                click.echo(line)
+        if isinstance(error, KeyboardInterrupt):
+            click.echo("gpuless: interrupted; finished requests were kept", err=True)
+            sys.exit(130)
+        fail(error)
+    finally:
+        if history is not None:
+            history.close()
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    for line in format_result(result):
+        click.echo(line)
+
+
+def _catalog() -> Any:
+    """The shipped catalog when it can be read; None falls back to estimating from /api/show."""
+    try:
+        from toolkit.engine import resources
+
+        loader = getattr(resources, "load_catalog", None)
+        return loader() if loader is not None else None
+    except (ImportError, GpulessError, OSError):
+        return None
+
+
+@cli.command()
+@json_option
+@click.option("--csv", "as_csv", is_flag=True, help="Print one CSV row per request.")
+@click.option("--compare", nargs=2, type=int, metavar="ID ID", help="Compare two runs.")
+@click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
+def history(as_json: bool, as_csv: bool, compare: tuple[int, int] | None, limit: int) -> None:
+    """List stored benchmark runs, compare two, or export them as JSON or CSV."""
+    from toolkit.engine.history import History, compare_runs
+
+    with History(Settings().history_path) as store:
+        if compare:
+            a, b = (store.get_run(i) for i in compare)
+            rows = compare_runs(a, b)
+            if as_json:
+                emit_json({"a": a.to_dict(), "b": b.to_dict(), "rows": rows})
+                return
+            click.echo(f"A = run #{a.id} {a.name} ({a.started_at}, {a.status}, power {a.power_source})")
+            click.echo(f"B = run #{b.id} {b.name} ({b.started_at}, {b.status}, power {b.power_source})")
+            table = [["metric", "A", "B", "change"]]
+            for row in rows:
+                table.append(
+                    [row["metric"], _num(row["a"], 2), _num(row["b"], 2), _num(row["change_pct"], 1, "%")]
+                )
+            for line in _table(table):
+                click.echo(line)
+            return
+        if as_csv:
+            click.echo(store.export_csv(), nl=False)
+            return
+        if as_json:
+            emit_json(store.export_json())
+            return
+        runs = store.list_runs(limit)
+        if not runs:
+            click.echo(f"no benchmark runs yet ({store.path}); run `gpuless bench`")
+            return
+        table = [["id", "started", "status", "model", "quant", "engine", "decode tok/s", "TTFT s", "power"]]
+        for run in runs:
+            shapes: dict[str, dict[str, Any]] = {s["shape"]: s for s in (run.summary or {}).get("shapes", [])}
+            chat_shape = shapes.get("chat") or next(iter(shapes.values()), {})
+            decode = (chat_shape.get("client_decode_tps") or {}).get("median")
+            ttft = (chat_shape.get("ttft_s") or {}).get("median")
+            table.append(
+                [
+                    str(run.id),
+                    run.started_at.replace("T", " ")[:19],
+                    run.status,
+                    run.name,
+                    run.quantization or "—",
+                    run.engine_version or "—",
+                    _num(decode),
+                    _num(ttft, 3),
+                    run.power_source or "—",
+                ]
+            )
+        for line in _table(table):
+            click.echo(line)
+
+
+@cli.command()
+@click.option("--model", help="Model to chat with (default: the first one the server lists).")
+@click.option("--url", help="Server URL (default: GPULESS_OLLAMA_URL or http://127.0.0.1:11434).")
+@click.option("--api", type=click.Choice(["ollama", "openai"]), default="ollama", show_default=True)
+@click.option("--num-predict", type=click.IntRange(1), help="Cap on tokens per answer.")
+def chat(model: str | None, url: str | None, api: str, num_predict: int | None) -> None:
+    """Chat with a model in the terminal (Ctrl-C stops an answer, /help lists commands)."""
+    from toolkit.engine.chat import ChatRepl
+    from toolkit.engine.ollama_client import normalize_url
+
+    settings = Settings()
+    options = {"num_predict": num_predict} if num_predict else {}
+    repl = ChatRepl(
+        normalize_url(url or settings.ollama_url),
+        model or "",
+        api=api,  # type: ignore[arg-type]
+        save_dir=settings.data_dir / "chats",
+        options=options,
+    )
+    try:
+        if model is None:
+            names = repl.loop.run_until_complete(repl._client().list_models())
+            if not names:
+                raise UsageError(
+                    f"{repl.url} has no models", hint="Pull one first, e.g. `gpuless up --model ...`."
+                )
+            repl.conversation.model = names[0]
+        else:
+            repl.check_model(model)
+    except BaseException:
+        repl.close()
+        raise
+    sys.exit(repl.run())

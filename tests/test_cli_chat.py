@@ -92,7 +92,7 @@ def test_ctrl_c_stops_the_answer_and_the_chat_goes_on(ollama_server: Any, tmp_pa
     proc.stdin.write("Write a very long story about a ship and its crew.\n")
     proc.stdin.flush()
     # Wait until the answer is streaming (text after the second prompt marker).
-    seen = _read_until(proc, lambda text: len(text.split(">>> ", 1)[-1]) > 40, timeout=180)
+    seen = _read_until(proc, lambda text: ">>> " in text and len(text.split(">>> ", 1)[1]) > 40, timeout=180)
     proc.send_signal(signal.SIGINT)
     seen += _read_until(proc, lambda text: "stopped]" in text, timeout=60)
     proc.stdin.write(f"/save {saved}\n/exit\n")

@@ -20,7 +20,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
-from toolkit.core.benchstats import GRADES
+from toolkit.core.estimate import grade
 from toolkit.engine.history import History
 from toolkit.tui import fmt
 from toolkit.tui.screens.base import WizardScreen
@@ -65,14 +65,10 @@ class LiveHistory(History):
 
 
 def grade_of(tps: float | None) -> str:
-    """The highest speed grade ``tps`` reaches (grades from ``toolkit.core.benchstats.GRADES``)."""
-    names = ("reading pace", "comfortable", "fast")
-    reached = [
-        f"{name} (≥{g:g} tok/s)"
-        for g, name in zip(GRADES, names, strict=True)
-        if tps is not None and tps >= g
-    ]
-    return reached[-1] if reached else f"below reading pace (<{GRADES[0]:g} tok/s)"
+    """The estimator's letter grade (``toolkit.core.estimate.grade``) for a measured decode speed."""
+    if tps is None:
+        return "– (nothing measured)"
+    return f"{grade(tps)} (measured {tps:.1f} tok/s; A ≥ 70, B ≥ 30, C ≥ 15)"
 
 
 def history_table(runs: list[Any], model: str | None) -> Table:

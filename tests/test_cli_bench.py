@@ -1,0 +1,63 @@
+"""`gpuless bench` and `gpuless history` as a user runs them (subprocess, real engine, temp data dir)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def _gpuless(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "GPULESS_DATA_DIR": str(tmp_path / "data"), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "toolkit", *args], capture_output=True, text=True, timeout=600, env=full_env
+    )
+
+
+def test_non_loopback_url_from_the_environment_is_refused(tmp_path: Path) -> None:
+    # A Docker bridge address from configuration: refused before any traffic, bad input (exit 2).
+    proc = _gpuless(tmp_path, "bench", "--model", "x", env={"GPULESS_OLLAMA_URL": "http://172.17.0.2:11434"})
+    assert proc.returncode == 2
+    assert "not a loopback address" in proc.stderr and "--url" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_history_is_empty_at_first(tmp_path: Path) -> None:
+    proc = _gpuless(tmp_path, "history")
+    assert proc.returncode == 0 and "no benchmark runs yet" in proc.stdout
+    assert not (tmp_path / "data").exists()  # reading created nothing
+
+
+@pytest.mark.engine
+def test_bench_json_then_history(ollama_server: Any, tmp_path: Path) -> None:
+    args = ("--url", ollama_server.url, "--model", "smollm2:135m", "--reps", "1", "--num-predict", "16")
+    proc = _gpuless(tmp_path, "bench", *args, "--shape", "chat", "--concurrency", "1", "--json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["status"] == "complete" and result["run_id"] == 1
+    assert result["shapes"][0]["output_tokens"] == 16
+    assert result["concurrency"][0]["streams"] == 1
+
+    table = _gpuless(tmp_path, "history")
+    assert table.returncode == 0 and "smollm2:135m" in table.stdout and "complete" in table.stdout
+    rows = list(csv.DictReader(io.StringIO(_gpuless(tmp_path, "history", "--csv").stdout)))
+    assert len(rows) == 2 and {r["phase"] for r in rows} == {"shape", "concurrency"}
+    exported = json.loads(_gpuless(tmp_path, "history", "--json").stdout)
+    assert exported[0]["machine"]["cpu"]["model"]
+
+
+@pytest.mark.engine
+def test_bench_unknown_model_exits_1(ollama_server: Any, tmp_path: Path) -> None:
+    proc = _gpuless(tmp_path, "bench", "--url", ollama_server.url, "--model", "nope:1b", "--no-history")
+    assert proc.returncode == 1
+    assert "model 'nope:1b' not found" in proc.stderr and "hint:" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -195,7 +195,7 @@ def test_reasons_are_plain_sentences(catalog: Catalog) -> None:
     result = recommend(profile_machine("laptop-16gb-ddr4"), catalog)
     assert result.pick is not None
     text = " ".join(result.reasons)
-    assert result.pick.tag in text and "tokens/s" in text and "GB" in text
+    assert result.pick.tag in text and "tokens/s" in text and "GiB" in text
     assert all(reason.endswith((".", "?")) for reason in result.reasons)
     data = result.to_dict()
     assert data["pick"]["tag"] == result.pick.tag

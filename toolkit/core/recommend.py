@@ -233,8 +233,8 @@ class Recommendation:
 
 
 def gb(n_bytes: float) -> str:
-    """Bytes as "5.3 GB" (decimal, as Ollama and shops print sizes)."""
-    return f"{n_bytes / 1e9:.1f} GB"
+    """Bytes as "5.3 GiB": binary units, as ``gpuless detect``, the TUI and ``free -h`` show memory."""
+    return f"{n_bytes / GIB:.1f} GiB"
 
 
 def _judge(
@@ -436,10 +436,12 @@ def _reasons(
         and c.use_case_score > pick.use_case_score
     ]
     if bigger and pick.tier <= 2:
-        best = max(bigger, key=lambda c: c.quality)
-        why = "is too slow" if not best.meets_target else "needs more memory than is comfortable"
+        # The next step up, not the strongest model: it is the one a user would try instead.
+        step_up = min(bigger, key=lambda c: (c.params_b, -c.quality))
+        why = "is too slow" if not step_up.meets_target else "needs more memory than is comfortable"
         reasons.append(
-            f"Stronger {best.model} ({best.decode_tps:.0f} tokens/s, {gb(best.total_bytes)}) {why}."
+            f"The next step up, {step_up.model} ({step_up.decode_tps:.1f} tokens/s, "
+            f"{gb(step_up.total_bytes)}), {why}."
         )
     if pick.test_model:
         reasons.append("This is a tiny test model: expect short, simple answers.")

@@ -104,7 +104,8 @@ def main() -> int:
                     concurrency=levels,
                     max_seconds=1500,
                 )
-                result = asyncio.run(BenchRunner(config, machine=machine).run())
+                progress = lambda line: print(f"  {line}", file=sys.stderr, flush=True)  # noqa: E731
+                result = asyncio.run(BenchRunner(config, machine=machine, progress=progress).run())
                 for line in format_result(result):
                     out(line)
                 chat = result.shapes[0]

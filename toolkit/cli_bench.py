@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from toolkit.cli import cli, emit_json, fail, json_option
+from toolkit.core.catalog import Catalog
 from toolkit.errors import GpulessError, UsageError
 from toolkit.settings import Settings
 
@@ -202,14 +203,13 @@ def bench(
         click.echo(line)
 
 
-def _catalog() -> Any:
+def _catalog() -> Catalog | None:
     """The shipped catalog when it can be read; None falls back to estimating from /api/show."""
-    try:
-        from toolkit.engine import resources
+    from toolkit.engine.resources import load_catalog
 
-        loader = getattr(resources, "load_catalog", None)
-        return loader() if loader is not None else None
-    except (ImportError, GpulessError, OSError):
+    try:
+        return load_catalog()
+    except GpulessError:
         return None
 
 

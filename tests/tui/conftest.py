@@ -71,7 +71,6 @@ def services(tmp_path: Path, machine: Machine) -> Services:
         compose_dir=tmp_path / "project",
         launch_mode="attach",
         history_path=None,
-        live=False,
     )
 
 

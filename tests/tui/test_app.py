@@ -92,7 +92,7 @@ async def test_a_failing_detection_becomes_a_notification_with_a_hint(services: 
     def broken() -> Machine:
         raise DockerUnavailableError("the Docker engine did not answer", hint="start Docker Desktop")
 
-    app = create_app(Services(detect=broken, compose_dir=services.compose_dir, live=False))
+    app = create_app(Services(detect=broken, compose_dir=services.compose_dir))
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         notes = list(app._notifications)

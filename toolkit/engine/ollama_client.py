@@ -180,7 +180,7 @@ class OllamaClient:
             name = f"model '{model}'" if model else "the requested resource"
             return ModelNotFoundError(
                 f"{name} not found on {self.url} ({text})",
-                hint="List the installed models with `gpuless models`, or pull it first.",
+                hint=f"Pull it first: `gpuless up --url {self.url} --model {model or 'NAME'}`.",
             )
         if status == 503:
             return ServerBusyError(

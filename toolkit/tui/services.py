@@ -46,7 +46,6 @@ class Services:
         image: the Ollama image the Docker launch uses (defaults to the settings' image).
         history_path: SQLite file of benchmark runs; None disables history.
         bench_overrides: ``BenchConfig`` fields that replace the wizard's short-run defaults.
-        live: False freezes everything that changes by itself (spinners, clocks) for snapshots.
     """
 
     settings: Settings = field(default_factory=Settings)
@@ -58,7 +57,6 @@ class Services:
     image: str = ""
     history_path: Path | None = None
     bench_overrides: Mapping[str, Any] = field(default_factory=dict)
-    live: bool = True
 
     @property
     def url(self) -> str:

@@ -111,7 +111,13 @@ def _spec(
     if opts.get("model"):
         try:
             only = (catalog.find(opts["model"]),)
-        except UnknownModelError:
+        except UnknownModelError as unknown:
+            # Any Ollama model may be served, but gpuless cannot size one it does not know: say so.
+            click.echo(
+                f"gpuless: note: {unknown.message}; no memory limit or thread count is set for it "
+                "(pass --mem-limit and --cpus to set them)",
+                err=True,
+            )
             return build_spec(
                 context_length=opts["ctx"], num_parallel=opts["users"], kv_cache_type=opts["kv_cache"],
                 engine=engine, **explicit,

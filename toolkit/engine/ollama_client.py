@@ -175,7 +175,7 @@ class OllamaClient:
         return OllamaError(f"talking to {self.url} failed: {error}")
 
     def _status_error(self, status: int, body: bytes, model: str | None) -> OllamaError:
-        text = _error_text(body)
+        text = _error_text(body) or f"HTTP {status}, empty body"
         if status == 404:
             name = f"model '{model}'" if model else "the requested resource"
             return ModelNotFoundError(

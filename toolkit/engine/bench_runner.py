@@ -146,8 +146,11 @@ def make_predictor(
 
 
 def power_source(machine: Machine | None) -> str:
-    if machine is None or machine.power.on_ac is None:
+    """"ac", "battery", "no battery" (desktops, VMs: mains power) or "unknown"."""
+    if machine is None:
         return "unknown"
+    if machine.power.on_ac is None:
+        return "unknown" if machine.power.has_battery else "no battery"
     return "ac" if machine.power.on_ac else "battery"
 
 

@@ -19,9 +19,26 @@ API:
 The model, in one place:
 
     memory      = weights (GGUF size) + KV (2·L·n_kv·d_head·ctx·slots·bytes/elem) + runtime overhead
-    decode step = max(bytes read / (η·BW), 2·N·slots / decode FLOP rate) + per-token overhead
-    prefill     = prefill FLOP rate / (2·N + 2·L·(prompt/2)·heads·d_head) tokens/s
+    decode step = max(bytes read / (η·BW), 2·N·slots / (decode FLOP rate · width efficiency))
+                  + per-token overhead + slots · attention(depth)
+    attention   = cycles · Σ_layers heads · tokens attended (window-capped) / (threads · clock)
+    prefill     = 1 / (2·N_matmul / (prefill FLOP rate · width efficiency) + attention(prompt / 2))
     TTFT        = prompt tokens / prefill + one decode step
+
+Attention is a *time* per (layer × query head × context token), not FLOPs or KV bytes: llama.cpp's CPU
+attention without flash attention (Ollama's default on CPUs) runs a chain of small per-head ops (K·Q,
+mask, softmax, V·KQ, copies) whose cost per attended token dwarfs the KV bytes it reads. Measured on the
+test machine (docs/bench-report.txt: 2 × Xeon vCPU, AVX-512, llama.cpp behind the Ollama API): SmolLM2-135M
+(30 layers × 9 heads) decodes 65.8 tok/s at ~110 tokens of history but 35.8 at ~1,040, while Gemma3-270M
+(18 × 4 heads, 5 of 6 layers windowed) goes only 40.7 → 35.5. Both slopes fit ~300 core-cycles per
+layer·head·token in decode (≈0.05 µs on 2 cores at 3 GHz) and ~80 in prefill, where the batch shares the
+per-op cost. Flash attention (which gpuless's compose turns on) fuses these ops and is probably cheaper;
+no measurement with it exists yet, so the estimate keeps the unfused cost.
+
+Narrow models (hidden < 1024 in decode, < 3072 in prefill) do not reach the FLOP rates the SIMD tables
+give: the same test machine prefilled SmolLM2-135M / Gemma3-270M at 124 / 229 tok/s (the plain FLOP
+model said 755 / 390), and extra concurrent streams added almost no aggregate throughput. See
+``EstimatorParams`` for each factor's anchors.
 """
 
 from __future__ import annotations
@@ -52,11 +69,13 @@ KV_BYTES_PER_ELEMENT_EXACT: dict[str, float] = {"f16": 2.0, "q8_0": 34 / 32, "q4
 GRADE_LINES: tuple[tuple[float, Grade], ...] = ((70.0, "A"), (30.0, "B"), (15.0, "C"))
 
 #: Decode FLOPs per cycle per core that llama.cpp's quantised matrix-vector kernels reach, by the widest
-#: SIMD unit. Anchors: this project's test machine (2 × Xeon AVX-512 vCPU, 3 GHz assumed: SmolLM2-135M
-#: ≈ 120 tok/s is compute-bound there → ~8); an i7-13700H (6 P-cores, AVX2)
+#: SIMD unit. Anchors: the Ryzen AI 5 340 (6 Zen 5 cores, AVX-512) decoding Llama 3.1 8B at 10.46 tok/s
+#: needs ≥ 7 (§3b); an i7-13700H (6 P-cores, AVX2)
 #: decoding Llama 3.1 8B at 9.6 tok/s needs ≥ 8 (LocalScore, §3c); an M2 Pro CPU (8 P-cores) decoding
 #: 7B Q4_0 at 20.9 tok/s needs ≥ 10 (§3a). Decode is a matrix-vector product, so wider vectors add little
 #: (Ollama measured AMX *slowing* decode, ollama PR #9203); AVX and scalar are scaled down by width.
+#: (An earlier anchor, "SmolLM2-135M ≈ 120 tok/s on the test machine", did not hold up: llama.cpp runs
+#: it at 62–66 tok/s there; narrow models get ``EstimatorParams.decode_full_width`` instead.)
 DECODE_FLOPS_PER_CYCLE: dict[str, float] = {
     "amx": 8.0,  # Ollama ships no AMX build (ollama PR #9203); AMX CPUs run the AVX-512 kernels
     "avx512f": 8.0,
@@ -85,6 +104,23 @@ PREFILL_FLOPS_PER_CYCLE: dict[str, float] = {
 #: (Ollama's "alderlake" CPU variant); the i7-13700H anchor sits ~20% above plain AVX2 laptops.
 AVX_VNNI_PREFILL_BONUS = 1.2
 
+#: Vocabulary size by catalog family, to take the token-embedding (and untied output) matrices out of the
+#: prefill FLOPs: llama.cpp looks embeddings up by row and computes logits only for a prompt's last token,
+#: so a prompt token multiplies only the layers' weights. It matters for tiny models: 63% of Gemma3-270M's
+#: parameters are its 262k × 640 embedding. Values from each family's GGUF ``tokenizer.ggml.tokens``;
+#: unknown families keep the whole 2·N (an over-estimate of the work, so prefill is not over-promised).
+VOCAB_SIZE_BY_FAMILY: dict[str, int] = {
+    "gemma3": 262144,
+    "granite3.3": 49159,
+    "llama3.1": 128256,
+    "llama3.2": 128256,
+    "mistral": 32768,
+    "phi4-mini": 200064,
+    "qwen2.5": 151936,
+    "qwen3": 151936,
+    "smollm2": 49152,
+}
+
 _CLOCK_IN_NAME = re.compile(r"@\s*([0-9]+(?:\.[0-9]+)?)\s*GHz", re.IGNORECASE)
 
 
@@ -101,11 +137,34 @@ class EstimatorParams:
             the slowest common laptop memory (so an unknown machine is not over-promised).
         per_token_overhead_s: fixed cost of each decode step that is neither weight streaming nor matrix
             maths: sampling over the vocabulary, graph build, thread barriers, streaming the token out.
-            It caps tiny models (SmolLM2-135M would otherwise be predicted far faster than it runs);
-            1.6 ms puts SmolLM2-135M at ~131 and Gemma3-270M at ~60 tok/s on the test machine's class
-            (measured there: ≈120 and ≈66; see tests/core/test_estimate.py).
+            It caps tiny models (SmolLM2-135M would otherwise be predicted far faster than it runs).
+            With the attention term, 1.6 ms puts SmolLM2-135M at 68 and Gemma3-270M at 34 tok/s on the
+            test machine at a 47-token prompt (measured 65.8 and 40.7; tests/core/test_estimate.py).
         default_clock_ghz: sustained all-core clock assumed when neither the profile nor the CPU name
             gives one (laptop CPUs under load settle around 2.5–3.5 GHz).
+        decode_attention_cycles: core-cycles of llama.cpp's CPU attention per (layer × query head × context
+            token) in one decode step, divided over ``threads × clock``. Calibrated on the test machine
+            (docs/bench-report.txt, 2 cores at 3 GHz assumed): SmolLM2-135M's step grows 15.2 → 27.9 ms
+            from ~175 to ~1,100 tokens of history (270 layer·heads: 0.045–0.06 µs each) and Gemma3-270M's
+            24.6 → 28.2 ms (72 layer·heads, windowed layers capped like the KV cache); 300 cycles = 0.05 µs.
+        prefill_attention_cycles: the same for each prompt token over the prompt's average depth (half its
+            length). Batched, the per-op cost is shared: SmolLM2-135M's prefill falls from 163 tok/s at 47
+            prompt tokens to 124 at 976 and Gemma3-270M's from 249 to 229, slopes of 0.011–0.016 µs at
+            2 × 3 GHz → 80 cycles.
+        prefill_full_width: hidden size from which llama.cpp's batched matmul reaches the
+            ``PREFILL_FLOPS_PER_CYCLE`` rate; narrower models get ``hidden / prefill_full_width`` of it.
+            Small matrices (576–640 wide) split into few blocks per thread and spend their time in
+            quantising activations, barriers and non-matmul ops: SmolLM2-135M and Gemma3-270M prefill at
+            35–50 GFLOP/s of layer weights on the test machine, ~0.16–0.23 of the 216 GFLOP/s an
+            AVX-512 laptop's 8B model reaches (§3a anchors, all hidden ≥ 3072). Calibrated only at the two
+            ends; the straight line in between is an assumption.
+        decode_full_width: the same for decode's matrix-vector products, from ``DECODE_FLOPS_PER_CYCLE``
+            at this hidden size down to ``hidden / decode_full_width`` below it. A single stream of a
+            tiny model is memory- or overhead-bound, so this shows when streams share a step: on the
+            test machine SmolLM2-135M's aggregate went 73 → 82 → 78 tok/s of decode at 1 / 2 / 4 streams
+            and Gemma3-270M's 41 → 53 → 54 (docs/bench-report.txt), i.e. each extra stream cost
+            9.5 ms / 17.5 ms of arithmetic: 2·N at 28–31 GFLOP/s, 0.58–0.64 of the 48 the table gives
+            2 × 3 GHz AVX-512 at hidden 576 / 640. Only models narrower than 1024 are affected.
         runtime_base_bytes: Ollama server + llama-server process + libraries, resident before any model.
         ubatch: llama.cpp's physical batch (``-ub``, 512): sizes the compute buffer.
         exact_kv_sizes: use ggml's true q8_0/q4_0 block sizes instead of Ollama's ½ / ¼.
@@ -116,6 +175,10 @@ class EstimatorParams:
     assumed_bandwidth_gbps: float = 38.4
     per_token_overhead_s: float = 0.0016
     default_clock_ghz: float = 3.0
+    decode_attention_cycles: float = 300.0
+    prefill_attention_cycles: float = 80.0
+    prefill_full_width: int = 3072
+    decode_full_width: int = 1024
     runtime_base_bytes: int = 256 * MIB
     ubatch: int = 512
     exact_kv_sizes: bool = False
@@ -142,6 +205,10 @@ class EstimateFactors:
         memory_time_s: time to stream those bytes (all streams' KV included).
         compute_time_s: time of the step's arithmetic.
         per_token_overhead_s: the fixed per-step cost added to the larger of the two.
+        attention_time_s: one stream's attention time per decode step at the estimate's depth
+            (added once per stream).
+        prefill_width_efficiency: share of ``prefill_gflops`` a model this narrow reaches.
+        decode_width_efficiency: share of ``decode_gflops`` a model this narrow reaches.
         bound: which of memory / compute sets the step time.
     """
 
@@ -158,6 +225,9 @@ class EstimateFactors:
     memory_time_s: float
     compute_time_s: float
     per_token_overhead_s: float
+    attention_time_s: float
+    prefill_width_efficiency: float
+    decode_width_efficiency: float
     bound: Literal["memory", "compute"]
 
 
@@ -318,9 +388,59 @@ def _kv_read_per_token(model: ModelSpec, depth: int, kv_type: str, params: Estim
 
 
 def prefill_flops_per_token(model: ModelSpec, prompt_tokens: int) -> float:
-    """2·N for the weights plus 2·L·(average context)·d_attn for attention (Kaplan et al. 2020, Table 1)."""
+    """2·N for the weights plus 2·L·(average context)·d_attn for attention (Kaplan et al. 2020, Table 1).
+
+    The textbook figure, kept for explanations; ``estimate`` times the two parts separately
+    (``prefill_matmul_flops_per_token`` and ``attention_seconds``) because on CPUs their rates differ."""
     attention = 2 * model.layers * (prompt_tokens / 2) * model.heads * model.head_dim
     return 2 * model.params + attention
+
+
+def prefill_matmul_flops_per_token(model: ModelSpec) -> float:
+    """2 × the weights one prompt token is multiplied by: all but the embedding (looked up by row) and the
+    output head (only the last prompt token gets logits). See ``VOCAB_SIZE_BY_FAMILY``."""
+    vocab = VOCAB_SIZE_BY_FAMILY.get(model.family, 0)
+    embedding = vocab * model.embedding_length * (1 if model.tied_embeddings else 2)
+    layers = model.params - embedding
+    if layers < model.params / 10:  # a catalog mismatch; never let the table erase the model
+        layers = model.params
+    return 2.0 * layers
+
+
+def attended_head_tokens(model: ModelSpec, depth: float, params: EstimatorParams = DEFAULT_PARAMS) -> float:
+    """Σ over layers of query heads × tokens attended at ``depth`` tokens of history (one stream).
+
+    Windowed layers (gemma3) attend at most ``window + ubatch`` cells, the size llama.cpp gives their KV
+    cache: masked cells still cost time without flash attention. Same cap as ``kv_cache_bytes``."""
+    if depth <= 0:
+        return 0.0
+    if not (model.sliding_window and model.sliding_window_pattern):
+        return model.layers * model.heads * depth
+    local = min(depth, model.sliding_window + params.ubatch)
+    pattern = model.sliding_window_pattern
+    return model.heads * sum(depth if (i + 1) % pattern == 0 else local for i in range(model.layers))
+
+
+def attention_seconds(
+    model: ModelSpec,
+    machine: Machine,
+    depth: float,
+    cycles: float,
+    params: EstimatorParams = DEFAULT_PARAMS,
+) -> float:
+    """Time of one token's attention at ``depth``: ``cycles`` per layer·head·token over the cores' clock."""
+    core_hz = compute_threads(machine) * clock_ghz(machine, params) * 1e9
+    return cycles * attended_head_tokens(model, depth, params) / core_hz
+
+
+def prefill_width_efficiency(model: ModelSpec, params: EstimatorParams = DEFAULT_PARAMS) -> float:
+    """Share of the prefill FLOP rate a model of this hidden size reaches (see ``prefill_full_width``)."""
+    return min(1.0, model.embedding_length / params.prefill_full_width)
+
+
+def decode_width_efficiency(model: ModelSpec, params: EstimatorParams = DEFAULT_PARAMS) -> float:
+    """Share of the decode FLOP rate a model of this hidden size reaches (see ``decode_full_width``)."""
+    return min(1.0, model.embedding_length / params.decode_full_width)
 
 
 # --- the estimate ---------------------------------------------------------------------------------
@@ -353,16 +473,23 @@ def estimate(
     decode_rate, prefill_rate = flop_rates(machine, params)
     depth = min(prompt_tokens + 128, context)  # KV history a step reads: the prompt plus part of the answer
     kv_read = _kv_read_per_token(model, depth, kv_cache_type, params)
+    attention_s = attention_seconds(model, machine, depth, params.decode_attention_cycles, params)
+    decode_width = decode_width_efficiency(model, params)
 
     def step(streams: int) -> tuple[float, float, float]:
         memory_s = (weights + streams * kv_read) / (effective * 1e9)
-        compute_s = streams * 2 * model.params / decode_rate
-        return max(memory_s, compute_s) + params.per_token_overhead_s, memory_s, compute_s
+        compute_s = streams * 2 * model.params / (decode_rate * decode_width)
+        fixed = params.per_token_overhead_s + streams * attention_s
+        return max(memory_s, compute_s) + fixed, memory_s, compute_s
 
     single_step, _, _ = step(1)
     step_s, memory_s, compute_s = step(parallel)
     per_stream = 1 / step_s
-    prefill_tps = prefill_rate / prefill_flops_per_token(model, max(prompt_tokens, 1))
+    width = prefill_width_efficiency(model, params)
+    prompt_s = prefill_matmul_flops_per_token(model) / (prefill_rate * width) + attention_seconds(
+        model, machine, max(prompt_tokens, 1) / 2, params.prefill_attention_cycles, params
+    )
+    prefill_tps = 1 / prompt_s
     ttft = prompt_tokens / prefill_tps + single_step
     factors = EstimateFactors(
         bandwidth_gbps=bandwidth,
@@ -378,6 +505,9 @@ def estimate(
         memory_time_s=memory_s,
         compute_time_s=compute_s,
         per_token_overhead_s=params.per_token_overhead_s,
+        attention_time_s=attention_s,
+        prefill_width_efficiency=width,
+        decode_width_efficiency=decode_width,
         bound="memory" if memory_s >= compute_s else "compute",
     )
     return Estimate(
@@ -408,15 +538,21 @@ __all__ = [
     "KV_BYTES_PER_ELEMENT",
     "KV_BYTES_PER_ELEMENT_EXACT",
     "PREFILL_FLOPS_PER_CYCLE",
+    "VOCAB_SIZE_BY_FAMILY",
     "Estimate",
     "EstimateFactors",
     "EstimatorParams",
+    "attended_head_tokens",
+    "attention_seconds",
     "compute_threads",
+    "decode_width_efficiency",
     "effective_bandwidth",
     "estimate",
     "flop_rates",
     "grade",
     "kv_cache_bytes",
     "prefill_flops_per_token",
+    "prefill_matmul_flops_per_token",
+    "prefill_width_efficiency",
     "runtime_overhead_bytes",
 ]

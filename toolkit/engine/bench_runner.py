@@ -146,7 +146,7 @@ def make_predictor(
 
 
 def power_source(machine: Machine | None) -> str:
-    """"ac", "battery", "no battery" (desktops, VMs: mains power) or "unknown"."""
+    """The power source to record: "ac", "battery", "no battery" (mains: desktops, VMs) or "unknown"."""
     if machine is None:
         return "unknown"
     if machine.power.on_ac is None:
@@ -527,7 +527,9 @@ class BenchRunner:
         decode_shape = by_name.get("chat") or shapes[0]
         prefill_shape = by_name.get("document") or shapes[-1]
         tokens = int(prefill_shape.prompt_tokens or 0)
-        decode, prefill, ttft = self.predictor(tokens, 1)
+        # Decode speed falls with context depth, so it is predicted at the depth it was measured at.
+        decode, _, _ = self.predictor(int(decode_shape.prompt_tokens or 0), 1)
+        _, prefill, ttft = self.predictor(tokens, 1)
         measured_decode = decode_shape.client_decode_tps.median if decode_shape.client_decode_tps else None
         measured_prefill = prefill_shape.prompt_tps.median if prefill_shape.prompt_tps else None
         measured_ttft = prefill_shape.ttft_s.median if prefill_shape.ttft_s else None

@@ -72,11 +72,13 @@ async def test_openai_protocol_counts_match_native(ollama_server: Any, model: st
     # SSE has counts but no timings; the same prompt is the same number of tokens on both protocols.
     assert openai_trace.server.eval_duration_ns is None
     assert openai_trace.server.prompt_eval_count == native_trace.server.prompt_eval_count
-    assert openai_trace.server.eval_count == NUM_PREDICT
+    # The model may end its answer (EOS) before num_predict; the usage count must match what streamed.
+    generated = openai_trace.server.eval_count
+    assert generated is not None and 0 < generated <= NUM_PREDICT
     metrics = request_metrics(openai_trace)
     assert metrics.client_decode_tps is not None and metrics.client_decode_tps > 1
     assert metrics.server_decode_tps is None
-    assert NUM_PREDICT - 2 <= metrics.chunks <= NUM_PREDICT
+    assert generated - 2 <= metrics.chunks <= generated
 
 
 @pytest.mark.engine

@@ -66,7 +66,7 @@ def test_recommend_user_profile_file_and_overrides() -> None:
     done = run("--json", "--profile", str(FIXTURES / "my-laptop.toml"), "--ram", "32", "--bandwidth", "100")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
-    assert "32 GB RAM" in data["machine"] and "100 GB/s" in data["machine"]
+    assert "32 GiB RAM" in data["machine"] and "100 GB/s" in data["machine"]
 
 
 def test_recommend_one_model_and_table_output() -> None:

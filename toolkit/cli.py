@@ -160,7 +160,9 @@ def detect(as_json: bool, no_bandwidth: bool, refresh: bool, no_docker: bool) ->
 @click.option(
     "--profile", "profile", default=None, help="A shipped hardware profile name or a .toml/.json file."
 )
-@click.option("--ram", "ram_gb", type=float, default=None, help="What if the machine had this much RAM (GB)?")
+@click.option(
+    "--ram", "ram_gb", type=float, default=None, help="What if the machine had this much RAM (GiB)?"
+)
 @click.option("--cores", type=int, default=None, help="What if it had this many cores?")
 @click.option(
     "--bandwidth", "bandwidth_gbps", type=float, default=None, help="What if memory did this many GB/s?"
@@ -228,13 +230,16 @@ def recommend(
 
 def _recommend_text(result: Any, show_all: bool) -> str:
     """The readable table of ``gpuless recommend``."""
+    shown = result.candidates if show_all else result.candidates[:12]
+    # The tag column is as wide as the longest tag shown, so the table fits 80 columns where it can.
+    width = max((len(c.tag) for c in shown), default=3)
     lines = [
         f"Machine: {result.machine}   use case: {result.use_case}   "
         f"target: {result.target_tps:g} tok/s per user   context: {result.context}   users: {result.users}",
         "",
-        f"{'':2}{'tag':34} {'params':>7} {'RAM':>8} {'tok/s':>7} {'TTFT':>7} {'grade':>5} {'fit':>5}  note",
+        f"{'':2}{'tag':{width}} {'params':>6} {'RAM GiB':>7} {'tok/s':>6} {'TTFT':>6} "
+        f"{'grade':>5} {'fit':>5}  note",
     ]
-    shown = result.candidates if show_all else result.candidates[:12]
     for c in shown:
         mark = "→ " if result.pick is not None and c.tag == result.pick.tag else "  "
         fit = "yes" if c.fits_comfortably else ("tight" if c.fits else "no")
@@ -242,8 +247,8 @@ def _recommend_text(result: Any, show_all: bool) -> str:
         if c.test_model:
             note += " (test model)"
         lines.append(
-            f"{mark}{c.tag:34} {c.params_b:6.2f}B {c.total_bytes / 1e9:6.1f}GB {c.decode_tps:7.1f} "
-            f"{c.ttft_s:6.1f}s {c.grade:>5} {fit:>5}  {note}"
+            f"{mark}{c.tag:{width}} {c.params_b:5.2f}B {c.total_bytes / 2**30:7.1f} {c.decode_tps:6.1f} "
+            f"{c.ttft_s:5.1f}s {c.grade:>5} {fit:>5}  {note}"
         )
     if len(result.candidates) > len(shown):
         lines.append(f"  … {len(result.candidates) - len(shown)} more (--all)")

@@ -82,7 +82,7 @@ def format_result(result: Any) -> list[str]:
             digits = 3 if c.unit == "s" else 1
             rows.append(
                 [
-                    f"{c.metric} ({c.unit})",
+                    c.metric if c.metric.endswith(c.unit) else f"{c.metric} ({c.unit})",
                     _num(c.predicted, digits),
                     _num(c.measured, digits),
                     _num(c.error_pct, 1, "%") if c.error_pct is not None else "—",
@@ -116,16 +116,46 @@ def _parse_levels(text: str | None, max_concurrency: int | None) -> tuple[int, .
 @json_option
 @click.option("--model", help="Model to benchmark (default: the first one the server lists).")
 @click.option("--url", help="Server URL (default: GPULESS_OLLAMA_URL or http://127.0.0.1:11434).")
-@click.option("--api", type=click.Choice(["ollama", "openai"]), default="ollama", show_default=True)
+@click.option(
+    "--api",
+    type=click.Choice(["ollama", "openai"]),
+    default="ollama",
+    show_default=True,
+    help="Ollama's native API or its OpenAI-compatible one (/v1).",
+)
 @click.option(
     "--reps", type=click.IntRange(1, 100), default=5, show_default=True, help="Repetitions per shape."
 )
-@click.option("--num-predict", type=click.IntRange(2, 4096), default=128, show_default=True)
-@click.option("--shape", type=click.Choice(["chat", "document", "both"]), default="both", show_default=True)
+@click.option(
+    "--num-predict",
+    type=click.IntRange(2, 4096),
+    default=128,
+    show_default=True,
+    help="Tokens to generate per request.",
+)
+@click.option(
+    "--shape",
+    type=click.Choice(["chat", "document", "both"]),
+    default="both",
+    show_default=True,
+    help="Prompt shape: a short chat question, a long document, or both.",
+)
 @click.option("--concurrency", help="Stream counts to sweep, e.g. 1,2,4 (none to skip).")
 @click.option("--max-concurrency", type=click.IntRange(1, 64), help="Sweep 1, 2, 4, ... up to this.")
-@click.option("--max-requests", type=click.IntRange(1, 10000), default=200, show_default=True)
-@click.option("--max-seconds", type=click.FloatRange(1), default=900.0, show_default=True)
+@click.option(
+    "--max-requests",
+    type=click.IntRange(1, 10000),
+    default=200,
+    show_default=True,
+    help="Send at most this many requests (warm-up included).",
+)
+@click.option(
+    "--max-seconds",
+    type=click.FloatRange(1),
+    default=900.0,
+    show_default=True,
+    help="Start no request after this many seconds.",
+)
 @click.option("--timeout", type=click.FloatRange(0.01), default=120.0, show_default=True,
               help="Seconds to wait for the next bytes of an answer.")  # fmt: skip
 @click.option("--no-history", is_flag=True, help="Do not store the run.")
@@ -217,7 +247,9 @@ def _catalog() -> Catalog | None:
 @json_option
 @click.option("--csv", "as_csv", is_flag=True, help="Print one CSV row per request.")
 @click.option("--compare", nargs=2, type=int, metavar="ID ID", help="Compare two runs.")
-@click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
+@click.option(
+    "--limit", type=click.IntRange(1), default=20, show_default=True, help="List at most this many runs."
+)
 def history(as_json: bool, as_csv: bool, compare: tuple[int, int] | None, limit: int) -> None:
     """List stored benchmark runs, compare two, or export them as JSON or CSV."""
     from toolkit.engine.history import History, compare_runs
@@ -275,7 +307,13 @@ def history(as_json: bool, as_csv: bool, compare: tuple[int, int] | None, limit:
 @cli.command()
 @click.option("--model", help="Model to chat with (default: the first one the server lists).")
 @click.option("--url", help="Server URL (default: GPULESS_OLLAMA_URL or http://127.0.0.1:11434).")
-@click.option("--api", type=click.Choice(["ollama", "openai"]), default="ollama", show_default=True)
+@click.option(
+    "--api",
+    type=click.Choice(["ollama", "openai"]),
+    default="ollama",
+    show_default=True,
+    help="Ollama's native API or its OpenAI-compatible one (/v1).",
+)
 @click.option("--num-predict", type=click.IntRange(1), help="Cap on tokens per answer.")
 def chat(model: str | None, url: str | None, api: str, num_predict: int | None) -> None:
     """Chat with a model in the terminal (Ctrl-C stops an answer, /help lists commands)."""

@@ -38,7 +38,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 def spec_options(func: F) -> F:
     """The options that shape the Ollama service, shared by ``compose`` and ``up``."""
     options = [
-        click.option("--model", help="Ollama model tag to serve and pull, e.g. qwen2.5:1.5b."),
+        click.option(
+            "--model",
+            help="Ollama model tag to serve and pull, e.g. qwen2.5:1.5b "
+            "(default: what `gpuless recommend` picks).",
+        ),
         click.option(
             "--ctx",
             type=click.IntRange(256),
@@ -160,6 +164,37 @@ def _warn_exposed(spec: OllamaServiceSpec) -> None:
         )
 
 
+#: The parameters of ``spec_options``: a compose file replaces all of them.
+SPEC_PARAMS = (
+    "model",
+    "ctx",
+    "users",
+    "mem_limit",
+    "cpus",
+    "kv_cache",
+    "keep_alive",
+    "port",
+    "expose",
+    "image",
+)
+
+
+def _warn_ignored_options(path: Path) -> None:
+    """Service options typed next to a compose file do nothing (the file wins): say so, not silently."""
+    context = click.get_current_context()
+    given = [
+        f"--{name.replace('_', '-')}"
+        for name in SPEC_PARAMS
+        if context.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
+    ]
+    if given:
+        click.echo(
+            f"gpuless: note: {', '.join(given)} ignored: the settings come from {path} "
+            "(regenerate it with `gpuless compose ... --force`, or edit it).",
+            err=True,
+        )
+
+
 # --- progress bar ------------------------------------------------------------------------------
 
 
@@ -222,7 +257,12 @@ def print_verify(report: VerifyReport) -> None:
 @cli.command()
 @spec_options
 @click.option(
-    "--output", "-o", type=click.Path(path_type=Path), default=Path("compose.yaml"), show_default=True
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path),
+    default=Path("compose.yaml"),
+    show_default=True,
+    help="Where to write the file.",
 )
 @click.option("--force", is_flag=True, help="Overwrite an existing, different file (a backup is kept).")
 @click.option("--print", "print_only", is_flag=True, help="Print the file instead of writing it.")
@@ -258,16 +298,28 @@ def compose(
         click.echo(f"{result.outcome.capitalize()} {result.path}.")
     for note in spec.adjustments:
         click.echo(f"  adjusted: {note}")
-    click.echo("Start it with `gpuless up` (or `docker compose up -d`), then check it with `gpuless verify`.")
+    # `gpuless up` and `docker compose` only find ./compose.yaml by themselves; name any other file.
+    if result.path.resolve() == Path("compose.yaml").resolve():
+        up, compose_up = "gpuless up", "docker compose up -d"
+    else:
+        up, compose_up = f"gpuless up -f {result.path}", f"docker compose -f {result.path} up -d"
+    click.echo(f"Start it with `{up}` (or `{compose_up}`), then check it with `gpuless verify`.")
 
 
 @cli.command()
 @spec_options
 @click.option("--file", "-f", "compose_path", type=click.Path(path_type=Path),
-              help="A gpuless compose file to start (default: ./compose.yaml if no --model).")  # fmt: skip
+              help="A gpuless compose file to start "
+                   "(default: ./compose.yaml if it exists and no --model).")  # fmt: skip
 @click.option("--no-pull", is_flag=True, help="Never pull the image; fail if it is missing.")
 @click.option("--no-model", is_flag=True, help="Do not pull the model after start.")
-@click.option("--runtime", type=click.Choice(["docker", "native"]), default="docker", show_default=True)
+@click.option(
+    "--runtime",
+    type=click.Choice(["docker", "native"]),
+    default="docker",
+    show_default=True,
+    help="Run Ollama in a Docker container, or as the `ollama` program installed on this machine.",
+)
 @click.option("--url", help="Attach to an Ollama already running at this URL instead of starting one.")
 @click.option("--timeout", type=click.FloatRange(1), default=180.0, show_default=True,
               help="Seconds to wait for the server to become healthy.")  # fmt: skip
@@ -298,6 +350,8 @@ def up(
     if compose_path is None and not opts.get("model") and Path("compose.yaml").exists():
         compose_path = Path("compose.yaml")
     file_spec = _file_spec(compose_path) if compose_path else None
+    if compose_path is not None:
+        _warn_ignored_options(compose_path)
 
     if runtime == "native":
         spec = file_spec or _spec(opts, None, settings)
@@ -401,7 +455,9 @@ def status(as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("--tail", type=click.IntRange(0), default=100, show_default=True)
+@click.option(
+    "--tail", type=click.IntRange(0), default=100, show_default=True, help="Print only this many last lines."
+)
 @click.option("--follow", is_flag=True, help="Keep printing new lines (until the container stops).")
 @click.option("--max-seconds", type=click.FloatRange(1), default=300.0, show_default=True,
               help="Stop following after this long.")  # fmt: skip

@@ -183,7 +183,7 @@ def test_what_if_ram_cores_bandwidth(catalog: Catalog) -> None:
     assert bigger.memory.total_bytes == 32 * GIB
     assert bigger.cpu.physical_cores == 8
     assert bigger.bandwidth is not None and bigger.bandwidth.gbps == 102.4
-    assert "32 GB RAM" in bigger.name
+    assert "32 GiB RAM" in bigger.name
     small_pick, big_pick = recommend(base, catalog).pick, recommend(bigger, catalog).pick
     assert small_pick is not None and big_pick is not None
     assert big_pick.params_b > small_pick.params_b

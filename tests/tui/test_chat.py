@@ -43,6 +43,8 @@ async def test_a_streamed_answer_appears_as_markdown(services: Services, ollama_
     app = create_app(dataclasses.replace(services, ollama_url=ollama_server.url))
     async with app.run_test(size=(100, 30)) as pilot:
         await open_chat(pilot, app)
+        # Connected: the blank entry of the model list no longer says there is no server.
+        assert app.screen.query_one("#chat-model", Select).prompt == "(pick a model)"
         await pilot.press(*"Name two colours as a short markdown list.")
         await pilot.press("enter")
         answer = app.screen.query(Markdown).last()
@@ -89,3 +91,4 @@ async def test_chat_without_a_server_says_what_to_do(services: Services) -> None
         # Sending without a model warns instead of failing.
         await pilot.press(*"hello", "enter")
         assert any("No model selected" in n.message for n in app._notifications)
+        assert app.screen.query_one("#chat-model", Select).prompt == "(no server yet)"

@@ -43,6 +43,19 @@ async def test_model_table_ranks_the_catalog_and_rows_update_the_pick(services: 
         assert app.screen.recommendation.target_tps == 30.0  # type: ignore[attr-defined]
 
 
+async def test_model_step_shows_memory_in_gib_only(services: Services) -> None:
+    app = create_app(services, start="model")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        ram = [str(table.get_row_at(i)[2]) for i in range(table.row_count)]
+        assert all(cell.endswith(" GiB") for cell in ram), ram
+        # Sub-GiB sizes keep two decimals instead of collapsing to "0.0 GiB".
+        assert any(cell.startswith("0.") and cell != "0.00 GiB" for cell in ram), ram
+        details = text_of(app.screen.query_one("#model-details", Static))
+        assert "MiB" not in details and "KV 0.0 GiB" not in details, details
+
+
 async def test_compose_saves_then_diffs_and_replaces_with_a_backup(services: Services) -> None:
     services.compose_dir.mkdir(parents=True)
     app = create_app(services, start="compose")
@@ -60,6 +73,8 @@ async def test_compose_saves_then_diffs_and_replaces_with_a_backup(services: Ser
         assert "EDITED" in path.read_text()
         assert screen.showing_diff
         assert "exists and differs" in text_of(screen.query_one("#compose-status", Static))
+        refusal = list(app._notifications)[-1]
+        assert "shift+s" in refusal.message and "--force" not in refusal.message
         await pilot.press("S")
         assert path.read_text() == screen.text
         backups = list(path.parent.glob("compose.yaml.*.bak"))
@@ -116,6 +131,78 @@ async def test_launch_docker_starts_verifies_and_cleans_up(
             assert "OLLAMA_CONTEXT_LENGTH" in verify and "applied" in verify
     finally:
         DockerRunner().down(settings.container_name, volume=settings.volume_name)
+
+
+async def test_launch_without_docker_notifies_and_frees_the_step_keys(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent.sock")
+    app = create_app(dataclasses.replace(services, launch_mode="docker"), start="launch")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.screen.query_one("#launch-model", Input).value = MODEL
+        app.screen.query_one("#launch-model", Input).focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        errors = [n for n in app._notifications if n.severity == "error"]
+        assert errors and errors[-1].title == "Launch: DockerUnavailable"
+        assert "What to do:" in errors[-1].message
+        assert "failed" in text_of(app.screen.query_one("#launch-result", Static))
+        # Focus left the model field, so a step key moves on instead of landing in the tag.
+        assert app.screen.focused is app.screen.query_one("#launch-start")
+        await pilot.press("5")
+        assert app.current_mode == "benchmark"
+
+
+@pytest.mark.docker
+async def test_launch_docker_cancel_in_the_health_wait_removes_what_it_created(
+    services: Services, machine: Machine, ollama_test_image: str
+) -> None:
+    import docker
+
+    from tests.ollama_server.fixtures import free_port
+    from toolkit.engine.docker_runner import DockerRunner
+    from toolkit.engine.probes import probe_docker
+
+    suffix = uuid.uuid4().hex[:8]
+    settings = services.settings.model_copy(
+        update={"container_name": f"gpuless-tui-{suffix}", "volume_name": f"gpuless-tui-{suffix}"}
+    )
+    real = dataclasses.replace(machine, docker=probe_docker())
+    svc = dataclasses.replace(
+        services,
+        settings=settings,
+        detect=lambda: real,
+        launch_mode="docker",
+        image=ollama_test_image,
+        ollama_url=f"http://127.0.0.1:{free_port()}",
+    )
+    app = create_app(svc, start="launch")
+    runner = DockerRunner()
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            app.screen.query_one("#launch-model", Input).value = MODEL
+            await pilot.press("ctrl+s")
+            health = app.screen.query_one("#launch-health .transfer-detail", Static)
+            for _ in range(600):
+                await pilot.pause(0.05)
+                if "waiting for health" in text_of(health):
+                    break
+            assert "waiting for health" in text_of(health)
+            assert runner.find(settings.container_name) is not None
+            await pilot.press("escape")
+            await settle(pilot, 60)
+            # It stopped inside the health wait: the model pull never began, and nothing is left.
+            assert text_of(app.screen.query_one("#launch-pull .transfer-detail", Static)) == "waiting"
+            assert "Cancelled" in text_of(app.screen.query_one("#launch-result", Static))
+            assert runner.find(settings.container_name) is None
+            with pytest.raises(docker.errors.NotFound):
+                runner.client.api.inspect_volume(settings.volume_name)
+            assert app.engine is None
+            assert not [n for n in app._notifications if n.severity == "error"]
+    finally:
+        runner.down(settings.container_name, volume=settings.volume_name)
 
 
 @pytest.mark.engine

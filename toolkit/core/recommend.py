@@ -506,7 +506,7 @@ def what_if(
             cgroup=replace(machine.cgroup, memory_limit_bytes=None),
             docker=docker,
         )
-        changed.append(f"{ram_gb:g} GB RAM")
+        changed.append(f"{ram_gb:g} GiB RAM")
     if cores is not None:
         cpu = replace(
             machine.cpu,

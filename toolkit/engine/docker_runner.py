@@ -295,7 +295,7 @@ class DockerRunner:
                     "Remove or rename it (`docker rm -f NAME`), or choose another name.",
                 )
             if labels.get(LABEL_FINGERPRINT) == wanted:
-                return self._reuse(spec, existing, health_timeout)
+                return self._reuse(spec, existing, health_timeout, progress)
             self._remove(existing["Id"])
             action = "recreated"
 
@@ -306,7 +306,7 @@ class DockerRunner:
             pulled = self.ensure_image(spec.image, pull=pull_image, progress=progress)
             created_volume = self._ensure_volume(spec.volume_name)
             container_id, warnings, refused = self._create_and_start(spec)
-            seconds = self._wait_healthy(container_id, spec.container_name, health_timeout)
+            seconds = self._wait_healthy(container_id, spec.container_name, health_timeout, progress)
         except BaseException:
             if container_id is not None:
                 self.remove_quietly(container_id)
@@ -327,7 +327,13 @@ class DockerRunner:
             created_volume=created_volume,
         )
 
-    def _reuse(self, spec: OllamaServiceSpec, attrs: dict[str, Any], health_timeout: float) -> UpResult:
+    def _reuse(
+        self,
+        spec: OllamaServiceSpec,
+        attrs: dict[str, Any],
+        health_timeout: float,
+        progress: ProgressCallback | None = None,
+    ) -> UpResult:
         container_id = str(attrs["Id"])
         state = attrs.get("State") or {}
         action: UpAction = "reused"
@@ -336,7 +342,7 @@ class DockerRunner:
             with _translate(f"starting container {spec.container_name}"):
                 self.client.api.start(container_id)
             action = "started"
-        seconds = self._wait_healthy(container_id, spec.container_name, health_timeout)
+        seconds = self._wait_healthy(container_id, spec.container_name, health_timeout, progress)
         labels = attrs.get("Config", {}).get("Labels") or {}
         refused = tuple(filter(None, str(labels.get(LABEL_REFUSED, "")).split(",")))
         return UpResult(container_id, spec.container_name, spec.url, action, refused, (), False, seconds)
@@ -395,8 +401,14 @@ class DockerRunner:
             raise
         return container_id, warnings, ("memlock",)
 
-    def _wait_healthy(self, container_id: str, name: str, timeout: float) -> float:
-        """Poll the healthcheck until healthy; fail early if the container stops or restarts."""
+    def _wait_healthy(
+        self, container_id: str, name: str, timeout: float, progress: ProgressCallback | None = None
+    ) -> float:
+        """Poll the healthcheck until healthy; fail early if the container stops or restarts.
+
+        Each poll reports a "health" progress event, so a caller can show the wait and cancel it by
+        raising from the callback (the caller of ``_wait_healthy`` then removes what it created).
+        """
         started = time.monotonic()
         deadline = started + timeout
         status = "starting"
@@ -419,6 +431,8 @@ class DockerRunner:
                 return time.monotonic() - started
             if status == "unhealthy":
                 break
+            if progress is not None:
+                progress(Progress("health", f"waiting for health ({status})"))
             time.sleep(_HEALTH_POLL_SECONDS)
         raise ContainerError(
             f"container {name} did not become healthy within {timeout:.0f} s (health: {status}): "

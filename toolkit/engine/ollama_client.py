@@ -103,6 +103,13 @@ def _error_text(body: bytes) -> str:
     return str(data)[:200]
 
 
+#: For "nothing answers": the server may be down, or up on another port than the one asked.
+UNREACHABLE_HINT = (
+    "Is the server running? `gpuless status` shows the URL of the one gpuless started (pass it with"
+    " --url); `gpuless up` starts one."
+)
+
+
 class OllamaClient:
     """Async client for one server. Use as ``async with OllamaClient(url) as client:``.
 
@@ -155,7 +162,7 @@ class OllamaClient:
         if isinstance(error, httpx.ConnectTimeout):
             return OllamaUnreachableError(
                 f"no answer from {self.url} (connection timed out)",
-                hint="Is the server running? Start it with `gpuless up`, or pass --url.",
+                hint=UNREACHABLE_HINT,
             )
         if isinstance(error, httpx.TimeoutException):
             return RequestTimeoutError(
@@ -165,7 +172,7 @@ class OllamaClient:
         if isinstance(error, httpx.ConnectError):
             return OllamaUnreachableError(
                 f"nothing answers at {self.url}",
-                hint="Is the server running? Start it with `gpuless up`, or pass --url.",
+                hint=UNREACHABLE_HINT,
             )
         if isinstance(error, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
             return StreamError(
@@ -229,7 +236,7 @@ class OllamaClient:
         except linestream.ConnectFailed as error:
             raise OllamaUnreachableError(
                 f"nothing answers at {self.url} ({error})",
-                hint="Is the server running? Start it with `gpuless up`, or pass --url.",
+                hint=UNREACHABLE_HINT,
             ) from None
         except linestream.ReadTimedOut:
             raise RequestTimeoutError(

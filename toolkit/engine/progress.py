@@ -16,13 +16,14 @@ class Progress:
     """One progress event.
 
     Attributes:
-        phase: "image" (Docker image pull) or "model" (Ollama ``/api/pull``).
+        phase: "image" (Docker image pull), "health" (waiting for the container's healthcheck; no
+            byte counts) or "model" (Ollama ``/api/pull``).
         status: the engine's own words, e.g. "Downloading", "pulling manifest", "success".
         completed: bytes done so far over all layers, None when not known yet.
         total: bytes to download over all layers seen so far, None when not known.
     """
 
-    phase: Literal["image", "model"]
+    phase: Literal["image", "health", "model"]
     status: str
     completed: int | None = None
     total: int | None = None

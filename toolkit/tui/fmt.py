@@ -1,4 +1,4 @@
-"""Short human formats for the wizard's tables: sizes, speeds, durations."""
+"""Short human formats for the wizard's tables: memory, download sizes, speeds, durations."""
 
 from __future__ import annotations
 
@@ -14,6 +14,14 @@ def size(n_bytes: float | None) -> str:
     if n_bytes >= MIB:
         return f"{n_bytes / MIB:.0f} MiB"
     return f"{n_bytes / 1024:.0f} KiB"
+
+
+def gib(n_bytes: float | None) -> str:
+    """Memory (RAM, estimates, limits) always in GiB, as the CLI and the explanations say it."""
+    if n_bytes is None:
+        return "?"
+    value = n_bytes / GIB
+    return f"{value:.2f} GiB" if value < 1 else f"{value:.1f} GiB"
 
 
 def rate(n_bytes_per_s: float | None) -> str:

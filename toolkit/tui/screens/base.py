@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from toolkit.tui.services import Services
 
 
+class StepCancelled(Exception):
+    """Raised in a step's worker when the user stopped it: the step says so itself, no error shown."""
+
+
 class WizardScreen(Screen[None]):
     """A step of the wizard. Subclasses set ``STEP_ID`` and implement ``compose_body``.
 
@@ -52,12 +56,13 @@ class WizardScreen(Screen[None]):
         raise NotImplementedError
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state == WorkerState.ERROR and event.worker.error is not None:
-            report_error(self.app, event.worker.error, step=step_by_id(self.STEP_ID).title)
+        error = event.worker.error
+        if event.state == WorkerState.ERROR and error is not None and not isinstance(error, StepCancelled):
+            report_error(self.app, error, step=step_by_id(self.STEP_ID).title)
         self.worker_changed(event.worker, event.state)
 
     def worker_changed(self, worker: Worker[object], state: WorkerState) -> None:
         """Hook for subclasses that show a worker's progress (idle by default)."""
 
 
-__all__ = ["Binding", "WizardScreen"]
+__all__ = ["Binding", "StepCancelled", "WizardScreen"]

@@ -81,6 +81,8 @@ class ChatScreen(WizardScreen):
             names = await client.list_models()
         select = self.query_one("#chat-model", Select)
         select.set_options([(name, name) for name in names])
+        # The blank entry stays pickable, so it must not claim there is no server.
+        select.prompt = "(pick a model)" if names else "(no models yet)"
         if not names:
             self.set_status(f"{self.url} has no models yet: pull one in the Launch step (4).")
             return
@@ -96,7 +98,8 @@ class ChatScreen(WizardScreen):
             return
         if self.model is None:
             self.notify(
-                "No model selected.\nWhat to do: start a server in the Launch step (4), then press ctrl+r.",
+                "No model selected.\nWhat to do: pick one in the Model list (shift+tab), or start a server"
+                " in the Launch step (4) and press ctrl+r.",
                 title="Chat",
                 severity="warning",
             )

@@ -15,7 +15,7 @@ from textual.widgets import Static
 from toolkit.core.compose import OllamaServiceSpec, render_compose_yaml
 from toolkit.errors import ComposeFileExistsError
 from toolkit.tui.messages import ComposeSaved, SpecReady
-from toolkit.tui.notify import report_error
+from toolkit.tui.notify import ERROR_TIMEOUT, report_error
 from toolkit.tui.plan import spec_for
 from toolkit.tui.screens.base import WizardScreen
 
@@ -104,7 +104,14 @@ class ComposeScreen(WizardScreen):
             self.set_status(
                 f"{self.path_text} exists and differs (diff below). shift+s replaces it, keeping a backup."
             )
-            report_error(self.app, error, step="Compose")
+            # The error's own hint names CLI flags (--force, --output); here the answer is a key.
+            self.notify(
+                f"{error.message}\nWhat to do: review the diff, then press shift+s to replace it"
+                " (the old file is kept as a backup), or keep yours and skip this step.",
+                title="Compose: file exists",
+                severity="warning",
+                timeout=ERROR_TIMEOUT,
+            )
             return
         except Exception as error:
             report_error(self.app, error, step="Compose")

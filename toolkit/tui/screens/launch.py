@@ -1,13 +1,17 @@
 """Step 4, Launch: pull the image and the model with progress bars, wait for health, verify the settings.
 
 Docker mode runs ``docker_runner.up_and_pull`` (the same call as ``gpuless up``) in a thread worker; its
-progress callback posts to the UI with ``call_from_thread`` and is also where a cancel lands: raising
-there makes ``up_and_pull`` remove whatever it created. Attach mode skips Docker and uses a server that
-already answers at the configured URL (the loopback test server, or an Ollama the user started).
+progress callback posts to the UI with ``call_from_thread`` and is also where a cancel lands: esc sets
+a flag, the callback raises on its next event (the health wait reports twice a second) and
+``up_and_pull`` removes whatever it created. The Textual worker itself is not cancelled, because a
+cancelled thread worker reports CANCELLED at once while its thread is still cleaning up.
+Attach mode skips Docker and uses a server that already answers at the configured URL (the loopback
+test server, or an Ollama the user started).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
@@ -24,7 +28,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from toolkit.core.verify import VerifyReport
 from toolkit.tui.messages import EngineReady
-from toolkit.tui.screens.base import WizardScreen
+from toolkit.tui.screens.base import StepCancelled, WizardScreen
 from toolkit.tui.widgets.transfer import Transfer
 
 if TYPE_CHECKING:
@@ -37,7 +41,7 @@ ATTACH_TIMEOUT_S = 15.0
 STATUS_STYLE = {"applied": "green", "ignored": "yellow", "refused": "bold red", "unknown": "dim"}
 
 
-class LaunchCancelled(Exception):
+class LaunchCancelled(StepCancelled):
     """Raised inside the launch worker's progress callback when the user cancels."""
 
 
@@ -83,6 +87,10 @@ class LaunchScreen(WizardScreen):
             yield Static(id="launch-result")
             yield Static(id="launch-verify")
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.cancel_requested = threading.Event()
+
     def on_mount(self) -> None:
         self.watch(self.wizard, "spec", self.spec_changed)
         self.show_mode()
@@ -123,6 +131,7 @@ class LaunchScreen(WizardScreen):
         self.query_one("#launch-result", Static).update("")
         self.query_one("#launch-verify", Static).update("")
         self.query_one("#launch-start", Button).disabled = True
+        self.cancel_requested.clear()
         if self.services.launch_mode == "docker":
             self.launch_docker(model)
         else:
@@ -130,10 +139,11 @@ class LaunchScreen(WizardScreen):
 
     def action_cancel(self) -> None:
         if self.busy:
-            self.workers.cancel_group(self, "launch")
-            self.query_one("#launch-result", Static).update(
-                "Cancelling: stopping at the next progress event…"
-            )
+            self.cancel_requested.set()
+            self.query_one("#launch-result", Static).update("Cancelling: removing what this launch created…")
+
+    def on_unmount(self) -> None:
+        self.cancel_requested.set()  # quitting mid-launch: the thread stops and cleans up
 
     # --- workers (threads: docker-py and the sync Ollama admin calls block) ----------------------
 
@@ -141,7 +151,7 @@ class LaunchScreen(WizardScreen):
         worker = get_current_worker()
 
         def on_progress(event: Progress) -> None:
-            if worker.is_cancelled:
+            if worker.is_cancelled or self.cancel_requested.is_set():
                 raise LaunchCancelled()
             self.app.call_from_thread(self.show_progress, event)
 
@@ -150,6 +160,8 @@ class LaunchScreen(WizardScreen):
     def show_progress(self, event: Progress) -> None:
         if event.phase == "image":
             self.query_one("#launch-image", Transfer).advance_to(event.status, event.completed, event.total)
+        elif event.phase == "health":
+            self.query_one("#launch-health", Transfer).detail(event.status)
         else:
             self.query_one("#launch-health", Transfer).finish("healthy")
             self.query_one("#launch-pull", Transfer).advance_to(event.status, event.completed, event.total)
@@ -221,7 +233,10 @@ class LaunchScreen(WizardScreen):
             WorkerState.SUCCESS,
         ):
             return
-        self.query_one("#launch-start", Button).disabled = False
+        start = self.query_one("#launch-start", Button)
+        start.disabled = False
+        if state != WorkerState.SUCCESS:
+            start.focus()  # out of the model field, so the step keys work and enter retries
         if state == WorkerState.ERROR:
             cancelled = isinstance(worker.error, LaunchCancelled)
             self.query_one("#launch-result", Static).update(

@@ -34,11 +34,11 @@ def facts_table(machine: Machine) -> Table:
     table.add_row("CPU", f"{cpu.model} ({cpu.arch})")
     table.add_row("Cores", cores)
     table.add_row("SIMD", f"best: {cpu.best_simd} · {' '.join(cpu.simd) or 'none found'}")
-    table.add_row("Memory", f"{fmt.size(mem.total_bytes)} total, {fmt.size(mem.available_bytes)} available")
+    table.add_row("Memory", f"{fmt.gib(mem.total_bytes)} total, {fmt.gib(mem.available_bytes)} available")
     swap = (
         "off"
         if not mem.swap_total_bytes
-        else f"{fmt.size(mem.swap_total_bytes)} ({fmt.size(mem.swap_used_bytes)} used)"
+        else f"{fmt.gib(mem.swap_total_bytes)} ({fmt.gib(mem.swap_used_bytes)} used)"
     )
     table.add_row("Swap", swap)
     bw = machine.bandwidth
@@ -51,7 +51,7 @@ def facts_table(machine: Machine) -> Table:
     if machine.cgroup.memory_limit_bytes or machine.cgroup.cpu_limit:
         limits = []
         if machine.cgroup.memory_limit_bytes:
-            limits.append(f"memory {fmt.size(machine.cgroup.memory_limit_bytes)}")
+            limits.append(f"memory {fmt.gib(machine.cgroup.memory_limit_bytes)}")
         if machine.cgroup.cpu_limit:
             limits.append(f"{machine.cgroup.cpu_limit:g} CPUs")
         table.add_row("Cgroup", ", ".join(limits))
@@ -61,7 +61,7 @@ def facts_table(machine: Machine) -> Table:
         table.add_row(
             "Docker",
             f"{docker.server_version or '?'} · {kind} · "
-            f"{docker.ncpu or '?'} CPUs, {fmt.size(docker.mem_total_bytes)}",
+            f"{docker.ncpu or '?'} CPUs, {fmt.gib(docker.mem_total_bytes)}",
         )
     else:
         table.add_row("Docker", f"unreachable: {docker.error or 'no answer'}")

@@ -40,8 +40,8 @@ def candidate_details(rec: Recommendation, candidate: Candidate) -> str:
     chosen = rec.pick is not None and rec.pick.tag == candidate.tag
     lines = [
         f"{'Pick' if chosen else 'Row'}: {candidate.tag} ({candidate.params_b:g}B, {candidate.quant}) · "
-        f"RAM {fmt.size(est.total_bytes)} = weights {fmt.size(est.weights_bytes)}"
-        f" + KV {fmt.size(est.kv_bytes)} + overhead {fmt.size(est.overhead_bytes)}",
+        f"RAM {fmt.gib(est.total_bytes)} = weights {fmt.gib(est.weights_bytes)}"
+        f" + KV {fmt.gib(est.kv_bytes)} + overhead {fmt.gib(est.overhead_bytes)}",
         f"decode {fmt.tps(est.decode_tps)} · prefill {fmt.tps(est.prefill_tps)}"
         f" · TTFT {fmt.seconds(est.ttft_s)} ({est.prompt_tokens}-token prompt)"
         f" · grade {est.grade} · {est.factors.bound}-bound",
@@ -126,7 +126,7 @@ class ModelScreen(WizardScreen):
             table.add_row(
                 c.tag,
                 fit_cell(c),
-                fmt.size(c.total_bytes),
+                fmt.gib(c.total_bytes),
                 f"{c.decode_tps:.1f}",
                 fmt.seconds(c.ttft_s),
                 c.grade,

@@ -204,6 +204,23 @@ def test_port_already_taken_fails_before_anything_is_created(
     assert leftovers(runner, names) == ([], [])
 
 
+@pytest.mark.engine
+def test_a_refused_change_leaves_the_running_server_alone(
+    runner: DockerRunner, ollama_test_image: str, names: tuple[str, str]
+) -> None:
+    first = runner.up(make_spec(runner, ollama_test_image, names, port=free_port()), health_timeout=60)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen(1)
+        taken = squatter.getsockname()[1]
+        with pytest.raises(PortInUseError):
+            runner.up(make_spec(runner, ollama_test_image, names, port=taken), health_timeout=30)
+    with pytest.raises(ImageError):
+        runner.up(make_spec(runner, "gpuless-test/no-such-image:x", names), pull_image=False)
+    still = runner.status(names[0])
+    assert still.state == "running" and still.id and first.container_id.startswith(still.id)
+
+
 def test_missing_image_without_a_registry_is_a_clear_error_and_leaves_nothing(
     runner: DockerRunner, names: tuple[str, str]
 ) -> None:

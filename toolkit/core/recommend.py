@@ -233,8 +233,10 @@ class Recommendation:
 
 
 def gb(n_bytes: float) -> str:
-    """Bytes as "5.3 GiB": binary units, as ``gpuless detect``, the TUI and ``free -h`` show memory."""
-    return f"{n_bytes / GIB:.1f} GiB"
+    """Bytes as "5.3 GiB" ("0.04 GiB" below 1 GiB, so small sizes do not read as zero): binary units, as
+    ``gpuless detect``, the TUI and ``free -h`` show memory."""
+    value = n_bytes / GIB
+    return f"{value:.2f} GiB" if value < 1 else f"{value:.1f} GiB"
 
 
 def _judge(

@@ -48,6 +48,7 @@ from toolkit.errors import (
     GpulessError,
     ImageError,
     PortInUseError,
+    UsageError,
 )
 
 _HEALTH_POLL_SECONDS = 0.5
@@ -296,14 +297,18 @@ class DockerRunner:
                 )
             if labels.get(LABEL_FINGERPRINT) == wanted:
                 return self._reuse(spec, existing, health_timeout, progress)
-            self._remove(existing["Id"])
             action = "recreated"
 
-        check_port_free(spec.bind_address, spec.port)
+        # Everything that can fail without creating anything runs before an existing container is
+        # replaced, so a refused change (port taken, image missing) leaves the running server alone.
+        if not _holds_port(existing, spec):
+            check_port_free(spec.bind_address, spec.port)
+        pulled = self.ensure_image(spec.image, pull=pull_image, progress=progress)
+        if existing is not None:
+            self._remove(existing["Id"])
         created_volume = False
         container_id: str | None = None
         try:
-            pulled = self.ensure_image(spec.image, pull=pull_image, progress=progress)
             created_volume = self._ensure_volume(spec.volume_name)
             container_id, warnings, refused = self._create_and_start(spec)
             seconds = self._wait_healthy(container_id, spec.container_name, health_timeout, progress)
@@ -580,6 +585,17 @@ class DockerRunner:
         with _translate("listing containers"):
             found = self.client.api.containers(all=True, filters={"label": f"{LABEL_MANAGED}=true"})
         return sorted(str(c["Names"][0]).lstrip("/") for c in found)
+
+
+def _holds_port(attrs: dict[str, Any] | None, spec: OllamaServiceSpec) -> bool:
+    """Whether a running container of ours already listens where ``spec`` will (it frees it on removal)."""
+    if attrs is None or not (attrs.get("State") or {}).get("Running"):
+        return False
+    try:
+        running = _spec_of(attrs)
+    except (KeyError, UsageError):  # no spec label (made by an older gpuless) or an unreadable one
+        return False
+    return (running.bind_address, running.port) == (spec.bind_address, spec.port)
 
 
 def _spec_of(attrs: dict[str, Any]) -> OllamaServiceSpec:

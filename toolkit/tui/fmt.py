@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-GIB = 1024**3
+from toolkit.core.hardware import GIB
+from toolkit.core.recommend import gb
+
 MIB = 1024**2
 
 
@@ -18,10 +20,7 @@ def size(n_bytes: float | None) -> str:
 
 def gib(n_bytes: float | None) -> str:
     """Memory (RAM, estimates, limits) always in GiB, as the CLI and the explanations say it."""
-    if n_bytes is None:
-        return "?"
-    value = n_bytes / GIB
-    return f"{value:.2f} GiB" if value < 1 else f"{value:.1f} GiB"
+    return "?" if n_bytes is None else gb(n_bytes)
 
 
 def rate(n_bytes_per_s: float | None) -> str:

@@ -119,3 +119,12 @@ def test_bench_comparison_rows_name_each_unit_once() -> None:
     text = "\n".join(format_result(result))
     assert "decode tok/s " in text and "(tok/s)" not in text
     assert "TTFT (s)" in text
+
+
+def test_history_refuses_two_output_formats(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("GPULESS_DATA_DIR", str(tmp_path))
+    code, out, err = run(["history", "--json", "--csv"], capsys)
+    assert code == 2 and out == ""
+    assert "choose one" in err and "Traceback" not in err

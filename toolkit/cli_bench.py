@@ -254,6 +254,8 @@ def history(as_json: bool, as_csv: bool, compare: tuple[int, int] | None, limit:
     """List stored benchmark runs, compare two, or export them as JSON or CSV."""
     from toolkit.engine.history import History, compare_runs
 
+    if as_json and as_csv:
+        raise UsageError("--json and --csv are two output formats: choose one")
     with History(Settings().history_path) as store:
         if compare:
             a, b = (store.get_run(i) for i in compare)

@@ -341,6 +341,11 @@ class ConcurrencyLevel:
         return out
 
 
+def streams_label(streams: int) -> str:
+    """ "1 stream", "2 streams": how a concurrency level is named in tables and progress lines."""
+    return f"{streams} stream" if streams == 1 else f"{streams} streams"
+
+
 def concurrency_level(
     streams: int, traces: Sequence[RequestTrace], wall_s: float, errors: int = 0
 ) -> ConcurrencyLevel:

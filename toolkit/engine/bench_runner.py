@@ -38,6 +38,7 @@ from toolkit.core.benchstats import (
     recommend_num_parallel,
     request_metrics,
     shape_result,
+    streams_label,
     users_per_grade,
 )
 from toolkit.core.catalog import Catalog, ModelSpec, QuantVariant
@@ -472,8 +473,8 @@ class BenchRunner:
         self._levels.append(level)
         stream_tps = level.per_stream_tps.median if level.per_stream_tps else None
         self.progress(
-            f"{streams} streams: {level.aggregate_tps:.1f} tok/s total, {_fmt(stream_tps)} tok/s per stream,"
-            f" TTFT p95 {_fmt(level.ttft_p95_s, 3)} s"
+            f"{streams_label(streams)}: {level.aggregate_tps:.1f} tok/s total, "
+            f"{_fmt(stream_tps)} tok/s per stream, TTFT p95 {_fmt(level.ttft_p95_s, 3)} s"
         )
 
     # --- the run --------------------------------------------------------------------------------
@@ -552,7 +553,12 @@ class BenchRunner:
             aggregate = per_stream * level.streams if per_stream is not None else None
             predicted["aggregate_tps"][str(level.streams)] = aggregate
             rows.append(
-                compare(f"aggregate tok/s @ {level.streams} streams", "tok/s", aggregate, level.aggregate_tps)
+                compare(
+                    f"aggregate tok/s @ {streams_label(level.streams)}",
+                    "tok/s",
+                    aggregate,
+                    level.aggregate_tps,
+                )
             )
         return tuple(rows), predicted
 

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from toolkit.core.benchstats import streams_label
 from toolkit.errors import HistoryError
 
 SCHEMA_VERSION = 1
@@ -433,7 +434,7 @@ def compare_runs(a: RunRow, b: RunRow) -> list[dict[str, Any]]:
     levels_b = {lv["streams"]: lv for lv in (b.summary or {}).get("concurrency", [])}
     for streams in sorted(set(levels_a) & set(levels_b)):
         add(
-            f"{streams} streams aggregate tok/s",
+            f"{streams_label(streams)} aggregate tok/s",
             levels_a[streams]["aggregate_tps"],
             levels_b[streams]["aggregate_tps"],
         )

@@ -20,6 +20,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
+from toolkit.core.benchstats import streams_label
 from toolkit.core.estimate import grade
 from toolkit.engine.history import History
 from toolkit.tui import fmt
@@ -150,7 +151,7 @@ class BenchmarkScreen(WizardScreen):
     def on_request(self, phase: str, shape: str, streams: int, metrics: Mapping[str, Any]) -> None:
         tps, ttft = metrics.get("client_decode_tps"), metrics.get("ttft_s")
         self.query_one(RepetitionChart).add(tps, ttft)
-        where = f"{shape} rep" if phase == "shape" else f"{streams} streams"
+        where = f"{shape} rep" if phase == "shape" else streams_label(streams)
         self.query_one("#bench-live", Static).update(
             f"last request ({where}): {fmt.tps(tps)}, TTFT {fmt.seconds(ttft)},"
             f" {metrics.get('output_tokens')} tokens"

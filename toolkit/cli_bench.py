@@ -9,6 +9,7 @@ commands. The work happens in ``toolkit.engine.bench_runner`` (method), ``toolki
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from typing import Any
 
@@ -115,7 +116,11 @@ def _parse_levels(text: str | None, max_concurrency: int | None) -> tuple[int, .
 @cli.command()
 @json_option
 @click.option("--model", help="Model to benchmark (default: the first one the server lists).")
-@click.option("--url", help="Server URL (default: GPULESS_OLLAMA_URL or http://127.0.0.1:11434).")
+@click.option(
+    "--url",
+    help="Server URL (default: GPULESS_OLLAMA_URL, else the container `gpuless up` started, "
+    "else http://127.0.0.1:11434).",
+)
 @click.option(
     "--api",
     type=click.Choice(["ollama", "openai"]),
@@ -181,7 +186,7 @@ def bench(
     from toolkit.engine.probes import detect_machine
 
     settings = Settings()
-    target = check_target(url or settings.ollama_url, explicit=url is not None)
+    target = check_target(server_url(url, settings), explicit=url is not None)
     levels = _parse_levels(concurrency, max_concurrency)
     if model is None:
 
@@ -231,6 +236,22 @@ def bench(
         return
     for line in format_result(result):
         click.echo(line)
+
+
+def server_url(url: str | None, settings: Settings) -> str:
+    """--url; else the URL of the container `gpuless up` started (it may use another --port); else the
+    configured URL. An explicit GPULESS_OLLAMA_URL wins over the container."""
+    if url:
+        return url
+    if "GPULESS_OLLAMA_URL" in os.environ:
+        return settings.ollama_url
+    from toolkit.engine.docker_runner import DockerRunner
+
+    try:
+        running = DockerRunner(timeout=2).running_url(settings.container_name)
+    except GpulessError:  # no engine, or it does not answer: nothing of ours runs there
+        running = None
+    return running or settings.ollama_url
 
 
 def _catalog() -> Catalog | None:
@@ -308,7 +329,11 @@ def history(as_json: bool, as_csv: bool, compare: tuple[int, int] | None, limit:
 
 @cli.command()
 @click.option("--model", help="Model to chat with (default: the first one the server lists).")
-@click.option("--url", help="Server URL (default: GPULESS_OLLAMA_URL or http://127.0.0.1:11434).")
+@click.option(
+    "--url",
+    help="Server URL (default: GPULESS_OLLAMA_URL, else the container `gpuless up` started, "
+    "else http://127.0.0.1:11434).",
+)
 @click.option(
     "--api",
     type=click.Choice(["ollama", "openai"]),
@@ -325,7 +350,7 @@ def chat(model: str | None, url: str | None, api: str, num_predict: int | None) 
     settings = Settings()
     options = {"num_predict": num_predict} if num_predict else {}
     repl = ChatRepl(
-        normalize_url(url or settings.ollama_url),
+        normalize_url(server_url(url, settings)),
         model or "",
         api=api,  # type: ignore[arg-type]
         save_dir=settings.data_dir / "chats",

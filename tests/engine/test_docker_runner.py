@@ -19,6 +19,7 @@ import ollama
 import pytest
 import yaml
 
+from toolkit.cli_bench import server_url
 from toolkit.core.compose import (
     LABEL_MANAGED,
     LABEL_REFUSED,
@@ -32,6 +33,7 @@ from toolkit.engine.compose_file import write_compose
 from toolkit.engine.docker_runner import DockerRunner, connect, up_and_pull
 from toolkit.engine.progress import Progress
 from toolkit.errors import DockerUnavailableError, ImageError, ModelNotFoundError, PortInUseError
+from toolkit.settings import Settings
 
 MODEL = "smollm2:135m"
 GIB = 1024**3
@@ -219,6 +221,24 @@ def test_a_refused_change_leaves_the_running_server_alone(
         runner.up(make_spec(runner, "gpuless-test/no-such-image:x", names), pull_image=False)
     still = runner.status(names[0])
     assert still.state == "running" and still.id and first.container_id.startswith(still.id)
+
+
+@pytest.mark.engine
+def test_bench_and_chat_find_the_container_gpuless_started(
+    runner: DockerRunner,
+    ollama_test_image: str,
+    names: tuple[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("GPULESS_OLLAMA_URL", raising=False)
+    monkeypatch.setenv("GPULESS_CONTAINER_NAME", names[0])
+    assert server_url(None, Settings()) == Settings().ollama_url  # nothing of ours runs yet
+    port = free_port()
+    runner.up(make_spec(runner, ollama_test_image, names, port=port), health_timeout=60)
+    assert server_url(None, Settings()) == f"http://127.0.0.1:{port}"
+    assert server_url("http://127.0.0.1:1", Settings()) == "http://127.0.0.1:1"  # --url wins
+    monkeypatch.setenv("GPULESS_OLLAMA_URL", "http://127.0.0.1:2")
+    assert server_url(None, Settings()) == "http://127.0.0.1:2"  # and so does the setting
 
 
 def test_missing_image_without_a_registry_is_a_clear_error_and_leaves_nothing(

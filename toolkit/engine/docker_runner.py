@@ -494,6 +494,14 @@ class DockerRunner:
                     pass
         return result
 
+    def running_url(self, name: str) -> str | None:
+        """The loopback URL of gpuless's container ``name`` when it is running, else None."""
+        attrs = self.find(name)
+        if attrs is None or not (attrs.get("State") or {}).get("Running"):
+            return None
+        labels = attrs.get("Config", {}).get("Labels") or {}
+        return _spec_of(attrs).url if LABEL_SPEC in labels else None
+
     def status(self, name: str) -> ContainerStatus:
         attrs = self.find(name)
         if attrs is None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from toolkit.cli import cli, emit_json, fail, json_option
+from toolkit.cli import F, cli, emit_json, fail, json_option
 from toolkit.core.catalog import Catalog
 from toolkit.errors import GpulessError, UsageError
 from toolkit.settings import Settings
@@ -113,21 +113,26 @@ def _parse_levels(text: str | None, max_concurrency: int | None) -> tuple[int, .
     return concurrency_levels(max_concurrency or 4)
 
 
+def server_options(func: F) -> F:
+    """--url and --api: which server bench and chat talk to, and in which protocol."""
+    func = click.option(
+        "--api",
+        type=click.Choice(["ollama", "openai"]),
+        default="ollama",
+        show_default=True,
+        help="Ollama's native API or its OpenAI-compatible one (/v1).",
+    )(func)
+    return click.option(
+        "--url",
+        help="Server URL (default: GPULESS_OLLAMA_URL, else the container `gpuless up` started, "
+        "else http://127.0.0.1:11434).",
+    )(func)
+
+
 @cli.command()
 @json_option
 @click.option("--model", help="Model to benchmark (default: the first one the server lists).")
-@click.option(
-    "--url",
-    help="Server URL (default: GPULESS_OLLAMA_URL, else the container `gpuless up` started, "
-    "else http://127.0.0.1:11434).",
-)
-@click.option(
-    "--api",
-    type=click.Choice(["ollama", "openai"]),
-    default="ollama",
-    show_default=True,
-    help="Ollama's native API or its OpenAI-compatible one (/v1).",
-)
+@server_options
 @click.option(
     "--reps", type=click.IntRange(1, 100), default=5, show_default=True, help="Repetitions per shape."
 )
@@ -329,18 +334,7 @@ def history(as_json: bool, as_csv: bool, compare: tuple[int, int] | None, limit:
 
 @cli.command()
 @click.option("--model", help="Model to chat with (default: the first one the server lists).")
-@click.option(
-    "--url",
-    help="Server URL (default: GPULESS_OLLAMA_URL, else the container `gpuless up` started, "
-    "else http://127.0.0.1:11434).",
-)
-@click.option(
-    "--api",
-    type=click.Choice(["ollama", "openai"]),
-    default="ollama",
-    show_default=True,
-    help="Ollama's native API or its OpenAI-compatible one (/v1).",
-)
+@server_options
 @click.option("--num-predict", type=click.IntRange(1), help="Cap on tokens per answer.")
 def chat(model: str | None, url: str | None, api: str, num_predict: int | None) -> None:
     """Chat with a model in the terminal (Ctrl-C stops an answer, /help lists commands)."""

@@ -115,8 +115,15 @@ async def test_small_run_and_concurrency_sweep(
 
 @pytest.mark.engine
 async def test_openai_protocol_run(ollama_server: Any) -> None:
-    result = await BenchRunner(_config(ollama_server.url, api="openai", reps=1)).run()
+    seen: list[tuple[str, str, int, float]] = []
+    result = await BenchRunner(
+        _config(ollama_server.url, api="openai", reps=1),
+        on_request=lambda phase, shape, streams, m: seen.append((phase, shape, streams, m["ttft_s"])),
+    ).run()
     assert result.status == "complete" and result.run_id is None
+    # Without a history store the live callback still hears about every finished request.
+    assert ("shape", "chat", 1) in [entry[:3] for entry in seen]
+    assert all(ttft > 0 for *_, ttft in seen)
     chat = result.shapes[0]
     assert chat.client_decode_tps is not None and chat.server_decode_tps is None
     assert chat.output_tokens == 24

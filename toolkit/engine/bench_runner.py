@@ -155,6 +155,10 @@ def power_source(machine: Machine | None) -> str:
     return "ac" if machine.power.on_ac else "battery"
 
 
+#: Told about each finished request: (phase, shape, streams, metrics dict).
+RequestCallback = Callable[[str, str, int, Mapping[str, Any]], None]
+
+
 @dataclass(frozen=True)
 class BenchConfig:
     """What to run.
@@ -285,6 +289,8 @@ class BenchRunner:
         catalog: the model catalog; a model not in it is estimated from ``/api/show``.
         predictor: overrides the estimator (see ``Predictor``); None builds it from machine + model.
         progress: called with one human-readable line per step.
+        on_request: called with (phase, shape, streams, metrics dict) after each finished request, the same
+            dict the history stores (the TUI draws its live charts from it).
     """
 
     def __init__(
@@ -296,6 +302,7 @@ class BenchRunner:
         catalog: Catalog | None = None,
         predictor: Predictor | None = None,
         progress: Callable[[str], None] | None = None,
+        on_request: RequestCallback | None = None,
     ) -> None:
         self.config = replace(config, url=check_target(config.url, explicit=config.explicit_url))
         if config.reps < 1 or config.num_predict < 2:
@@ -305,6 +312,7 @@ class BenchRunner:
         self.catalog = catalog
         self.predictor = predictor
         self.progress = progress or (lambda _line: None)
+        self.on_request = on_request
         self.result = BenchResult(
             run_id=None, status="failed", model=config.model, api=config.api, url=self.url
         )
@@ -346,16 +354,18 @@ class BenchRunner:
         return await recorder.consume(events)
 
     def _store(self, phase: str, shape: str, streams: int, trace: RequestTrace) -> None:
-        if self.history is None or self._run_id is None:
-            return
-        self.history.add_request(
-            self._run_id,
-            phase=phase,
-            shape=shape,
-            streams=streams,
-            metrics=request_metrics(trace).to_dict(),
-            server=trace.server.to_dict() if trace.server else None,
-        )
+        metrics = request_metrics(trace).to_dict()
+        if self.history is not None and self._run_id is not None:
+            self.history.add_request(
+                self._run_id,
+                phase=phase,
+                shape=shape,
+                streams=streams,
+                metrics=metrics,
+                server=trace.server.to_dict() if trace.server else None,
+            )
+        if self.on_request is not None:
+            self.on_request(phase, shape, streams, metrics)
 
     def _store_error(self, phase: str, shape: str, streams: int, error: BaseException) -> None:
         # Bounds are not failures, and a cancelled sibling is a consequence of the real fault.

@@ -1,15 +1,14 @@
 """Step 5, Benchmark: run ``BenchRunner`` (the same run as ``gpuless bench``) and show it as it goes.
 
-The run is an async worker on the UI loop (it is HTTP streaming). Live numbers arrive through
-``LiveHistory``, a ``History`` that also tells the screen about each finished request, so the charts
-fill per repetition from the same metrics dicts the history stores. Esc cancels: the runner closes its
+The run is an async worker on the UI loop (it is HTTP streaming). Live numbers arrive through the
+runner's ``on_request`` callback, so the charts fill per repetition from the same metrics dicts the
+history stores. Esc cancels: the runner closes its
 streams and leaves the stored run marked incomplete.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from rich.table import Table
@@ -36,33 +35,6 @@ WIZARD_BENCH: dict[str, Any] = {
     "max_requests": 20,
     "max_seconds": 120.0,
 }
-
-RequestCallback = Callable[[str, str, int, Mapping[str, Any]], None]
-
-
-class LiveHistory(History):
-    """A ``History`` that also reports each stored request (phase, shape, streams, metrics)."""
-
-    def __init__(self, path: Path, on_request: RequestCallback) -> None:
-        super().__init__(path)
-        self.on_request = on_request
-
-    def add_request(
-        self,
-        run_id: int,
-        *,
-        phase: str,
-        shape: str,
-        streams: int,
-        metrics: Mapping[str, Any] | None,
-        server: Mapping[str, Any] | None = None,
-        error: str | None = None,
-    ) -> None:
-        super().add_request(
-            run_id, phase=phase, shape=shape, streams=streams, metrics=metrics, server=server, error=error
-        )
-        if metrics is not None:
-            self.on_request(phase, shape, streams, metrics)
 
 
 def grade_of(tps: float | None) -> str:
@@ -166,8 +138,7 @@ class BenchmarkScreen(WizardScreen):
 
         services = self.services
         config = BenchConfig(model=model, url=url, **{**WIZARD_BENCH, **services.bench_overrides})
-        path = services.history_path or Path(":memory:")  # an in-memory store when history is off
-        history = LiveHistory(path, self.on_request)
+        history = History(services.history_path) if services.history_path is not None else None
         machine = self.wizard.machine
         runner = BenchRunner(
             config,
@@ -175,11 +146,13 @@ class BenchmarkScreen(WizardScreen):
             machine=machine,
             catalog=services.catalog(),
             progress=self.on_progress,
+            on_request=self.on_request,
         )
         try:
             result = await runner.run()
         finally:
-            history.close()
+            if history is not None:
+                history.close()
             partial = runner.result
             self.show_levels(partial)
         self.show_result(result)

@@ -88,6 +88,28 @@ def _lines(response: httpx.Response) -> aclosing[AsyncGenerator[str, None]]:
     return aclosing(_split_lines(response))
 
 
+def _stream_object(text: str, url: str, what: str, api: str) -> dict[str, Any]:
+    """One streamed JSON object (an NDJSON line or an SSE ``data:`` payload) of either protocol.
+
+    A line that is not a JSON object, or an ``{"error": ...}`` object sent mid-answer, is a StreamError.
+    """
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise StreamError(
+            f"malformed {what} from {url}: {text[:80]!r}",
+            hint=f"The server is not speaking {api}; check --url and --api.",
+        ) from None
+    if not isinstance(data, dict):
+        raise StreamError(f"unexpected {what} from {url}: {text[:80]!r}")
+    if "error" in data:
+        raise StreamError(
+            f"the server reported an error mid-answer: {_error_text(text.encode())}",
+            hint="Check the server's logs; the answer so far was kept.",
+        )
+    return data
+
+
 def _error_text(body: bytes) -> str:
     """The message of an Ollama ``{"error": "..."}`` or OpenAI ``{"error": {"message": ...}}`` body."""
     try:
@@ -316,20 +338,7 @@ class OllamaClient:
                     t = perf()
                     if not line:
                         continue
-                    try:
-                        data = json.loads(line)
-                    except ValueError:
-                        raise StreamError(
-                            f"malformed line from {self.url}: {line[:80]!r}",
-                            hint="The server is not speaking Ollama's API; check --url and --api.",
-                        ) from None
-                    if not isinstance(data, dict):
-                        raise StreamError(f"unexpected line from {self.url}: {line[:80]!r}")
-                    if "error" in data:
-                        raise StreamError(
-                            f"the server reported an error mid-answer: {data['error']}",
-                            hint="Check the server's logs; the answer so far was kept.",
-                        )
+                    data = _stream_object(line, self.url, "line", "Ollama's API")
                     message = data.get("message")
                     text = message.get("content") if isinstance(message, dict) else data.get("response")
                     if text:
@@ -369,20 +378,7 @@ class OllamaClient:
                     payload = line[5:].strip()
                     if payload == "[DONE]":
                         break
-                    try:
-                        data = json.loads(payload)
-                    except ValueError:
-                        raise StreamError(
-                            f"malformed SSE data from {self.url}: {payload[:80]!r}",
-                            hint="The server is not speaking the OpenAI API; check --url and --api.",
-                        ) from None
-                    if not isinstance(data, dict):
-                        raise StreamError(f"unexpected SSE data from {self.url}: {payload[:80]!r}")
-                    if "error" in data:
-                        raise StreamError(
-                            f"the server reported an error mid-answer: {_error_text(payload.encode())}",
-                            hint="Check the server's logs; the answer so far was kept.",
-                        )
+                    data = _stream_object(payload, self.url, "SSE data", "the OpenAI API")
                     for choice in data.get("choices") or ():
                         delta = choice.get("delta") or {}
                         text = delta.get("content")

@@ -22,7 +22,9 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "ollama"
 NUM_PREDICT = 96
 
 
-def _messages(question: str = "Describe a calm morning at a harbour.") -> list[dict[str, str]]:
+def _messages(
+    question: str = "Write a long, detailed story about a calm morning at a harbour.",
+) -> list[dict[str, str]]:
     return [
         {"role": "system", "content": f"Request {uuid.uuid4().hex[:8]}."},
         {"role": "user", "content": question},
@@ -54,11 +56,15 @@ async def test_native_client_rate_matches_llama_cpp(ollama_server: Any, model: s
     # TTFT (client) contains the server's prefill, and the counts are the server's.
     assert metrics.prompt_eval_s is not None and metrics.ttft_s is not None
     assert metrics.ttft_s >= metrics.prompt_eval_s
-    assert metrics.output_tokens == trace.server.eval_count == NUM_PREDICT
-    assert trace.server.done_reason == "length"
+    # The model may end its answer (EOS) before num_predict, even at temperature 0: the system line
+    # differs per request. The counts are then the server's, and the reason says which limit ended it.
+    generated = trace.server.eval_count
+    assert generated is not None and metrics.output_tokens == generated
+    assert 24 <= generated <= NUM_PREDICT  # enough tokens for the rate comparison to mean something
+    assert trace.server.done_reason == ("length" if generated == NUM_PREDICT else "stop")
     # Each token arrives as one chunk (at most a couple carry a partial UTF-8 character and no text).
-    assert NUM_PREDICT - 2 <= metrics.chunks <= NUM_PREDICT
-    assert len(trace.text) > NUM_PREDICT  # real words came back
+    assert generated - 2 <= metrics.chunks <= generated
+    assert len(trace.text) > generated  # real words came back
 
 
 @pytest.mark.engine

@@ -10,7 +10,9 @@ import pytest
 import yaml
 
 from toolkit.cli import main
-from toolkit.core.compose import spec_from_compose_text
+from toolkit.cli_lifecycle import verify_lines
+from toolkit.core.compose_read import read_compose_text
+from toolkit.core.verify import VerifyReport, VerifyRow
 
 
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -37,21 +39,21 @@ def test_compose_writes_a_file_then_refuses_to_overwrite_then_backs_up(
                           "-o", str(target)], capsys)  # fmt: skip
     assert code == 0, err
     assert "Created" in out and "not reachable" in err  # the engine note, not an error
-    spec, edited = spec_from_compose_text(target.read_text())
-    assert spec.model == "smollm2:135m" and spec.mem_limit_bytes == 2 * 1024**3 and not edited
+    read = read_compose_text(target.read_text())
+    assert read.spec.model == "smollm2:135m" and read.spec.mem_limit_bytes == 2 * 1024**3 and not read.edited
 
     code, out, err = run(["compose", "--model", "smollm2:135m", "--ctx", "8192", "-o", str(target)], capsys)
     assert code == 2
     assert '+      OLLAMA_CONTEXT_LENGTH: "8192"' in out  # the diff is shown
     assert "not overwriting" in err and "--force" in err and "Traceback" not in err
-    assert spec_from_compose_text(target.read_text())[0].context_length == 4096  # untouched
+    assert read_compose_text(target.read_text()).spec.context_length == 4096  # untouched
 
     forced = ["compose", "--model", "smollm2:135m", "--ctx", "8192", "-o", str(target), "--force"]
     code, out, err = run(forced, capsys)
     assert code == 0, err
     backups = sorted(tmp_path.glob("compose.yaml.*.bak"))
-    assert len(backups) == 1 and spec_from_compose_text(backups[0].read_text())[0].context_length == 4096
-    assert spec_from_compose_text(target.read_text())[0].context_length == 8192
+    assert len(backups) == 1 and read_compose_text(backups[0].read_text()).spec.context_length == 4096
+    assert read_compose_text(target.read_text()).spec.context_length == 8192
 
 
 def test_compose_print_and_expose_warning(no_engine: None, capsys: pytest.CaptureFixture[str]) -> None:
@@ -74,7 +76,7 @@ def test_compose_bad_input_exits_2(no_engine: None, capsys: pytest.CaptureFixtur
 def test_compose_without_a_model_serves_the_recommendation(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["compose", "--profile", "apple-m2-16gb", "--print"], capsys)
     assert code == 0
-    spec, _ = spec_from_compose_text(out)
+    spec = read_compose_text(out).spec
     golden = Path(__file__).resolve().parents[1] / "compose" / "apple-m2-16gb.yaml"
     assert out == golden.read_text()  # the CLI and the golden file agree
     assert spec.network == "ports" and spec.mem_limit_bytes and spec.num_thread
@@ -84,10 +86,10 @@ def test_compose_with_a_catalog_model_is_sized_and_an_unknown_one_is_not(
     no_engine: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out, _ = run(["compose", "--model", "qwen2.5:0.5b", "--print"], capsys)
-    sized, _ = spec_from_compose_text(out)
+    sized = read_compose_text(out).spec
     assert code == 0 and sized.model == "qwen2.5:0.5b" and sized.mem_limit_bytes and sized.cpus
     code, out, _ = run(["compose", "--model", "somebody/custom:7b", "--print"], capsys)
-    unsized, _ = spec_from_compose_text(out)
+    unsized = read_compose_text(out).spec
     assert code == 0 and unsized.mem_limit_bytes is None and unsized.cpus is None
 
 
@@ -147,14 +149,22 @@ def test_up_verify_status_logs_down_through_the_cli(
     try:
         code, out, err = run(["compose", "--model", "smollm2:135m", "--cpus", "1", "--port", port], capsys)
         assert code == 0, err
-        # `up` with no --model starts ./compose.yaml's spec.
+        # The user edits the file; `up` with no --model starts ./compose.yaml as it now reads.
+        compose_file = tmp_path / "compose.yaml"
+        edited = compose_file.read_text().replace('OLLAMA_NUM_PARALLEL: "1"', "OLLAMA_NUM_PARALLEL: 2")
+        compose_file.write_text(edited)
         code, out, err = run(["up", "--json", "--timeout", "120"], capsys)
         assert code == 0, err
+        assert "starting it with your changes: num_parallel: 1 → 2" in err
         result = json.loads(out)
         assert result["up"]["action"] == "created" and result["up"]["url"] == f"http://127.0.0.1:{port}"
         assert result["model"] == "smollm2:135m"
         rows = {row["knob"]: row for row in result["verify"]["rows"]}
         assert rows["memlock"]["status"] == "refused" and rows["mem_swappiness"]["status"] == "applied"
+        assert (
+            rows["OLLAMA_NUM_PARALLEL"]["actual"] == "2"
+            and rows["OLLAMA_NUM_PARALLEL"]["status"] == "applied"
+        )
 
         code, out, _ = run(["verify"], capsys)
         assert code == 0 and "memlock" in out and "refused" in out
@@ -172,3 +182,27 @@ def test_up_verify_status_logs_down_through_the_cli(
     }  # fmt: skip
     code, out, _ = run(["status", "--json"], capsys)
     assert json.loads(out)["exists"] is False
+
+
+def test_verify_table_fits_80_columns_and_marks_what_it_cuts() -> None:
+    volume = "gpuless-session-models-3187812345678"
+    report = VerifyReport(
+        "gpuless-ollama",
+        (
+            VerifyRow("volumes", volume, volume, "applied", "read from container inspect"),
+            VerifyRow("memlock", "unlimited", "8192 kB", "refused", "the engine refused it at start; " * 4),
+            VerifyRow("OLLAMA_KV_CACHE_TYPE", "q8_0", "q8_0", "ignored", "needs flash attention"),
+        ),
+        ("Your kernel does not support swap limit capabilities or the cgroup is not mounted.",),
+    )
+    lines = [text + status for text, status in verify_lines(report, 80)]
+    assert all(len(line) <= 80 for line in lines), [line for line in lines if len(line) > 80]
+    table = "\n".join(lines)
+    assert volume[:22] + "…" in table and volume not in table
+    # Rows that are not applied say why (wrapped, whole); applied ones leave that to --json.
+    words = " ".join(table.split())
+    assert words.count("the engine refused it at start") == 4 and "needs flash attention" in table
+    assert "read from container inspect" not in table
+    assert "1 applied, 1 ignored, 1 refused" in table and "engine warning: Your kernel" in table
+    # A wide terminal shows the whole value.
+    assert volume in "\n".join(text for text, _ in verify_lines(report, 120))

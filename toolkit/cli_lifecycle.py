@@ -9,7 +9,9 @@ set of spec options, a progress bar and the verify table. The work itself happen
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import sys
+import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,9 +25,9 @@ from toolkit.core.compose import (
     build_spec,
     parse_size,
     render_compose_yaml,
-    spec_from_compose_text,
     spec_from_recommendation,
 )
+from toolkit.core.compose_read import read_compose_text
 from toolkit.core.hardware import DockerEngineInfo
 from toolkit.core.verify import VerifyReport
 from toolkit.engine.progress import Progress
@@ -233,22 +235,45 @@ class ProgressLine:
             click.echo("", err=True)
 
 
-def print_verify(report: VerifyReport) -> None:
-    """The verify table: one row per knob."""
-    widths = (26, 24, 24, 8)
-    click.echo(f"Settings of {report.container} as the engine and server report them:")
-    header = ("knob", "wanted", "actual", "status")
-    click.echo("  " + "".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + "why")
-    colours = {"applied": "green", "ignored": "yellow", "refused": "red", "unknown": "white"}
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
+def verify_lines(report: VerifyReport, width: int) -> list[tuple[str, str]]:
+    """The verify table as lines that fit ``width`` columns: (text, status) where a knob's row ends
+    in its status (for the caller to colour) and other lines have an empty status.
+
+    One row per knob; the reason goes on its own wrapped line under each row that is not "applied"
+    (``--json`` carries the reason of every row). Values too long for their column end in "…".
+    """
+    width = max(width, 60)
+    knob_w = min(max(len(row.knob) for row in report.rows) + 2, 28) if report.rows else 10
+    status_w = 8
+    value_w = max((width - 2 - knob_w - status_w) // 2, 10)
+    title = f"Settings of {report.container} as the engine and server report them:"
+    lines: list[tuple[str, str]] = [(part, "") for part in textwrap.wrap(title, width)]
+    lines += [
+        ("  " + "knob".ljust(knob_w) + "wanted".ljust(value_w) + "actual".ljust(value_w) + "status", ""),
+    ]
     for row in report.rows:
-        cells = (row.knob, row.wanted, row.actual)
-        line = "".join(str(c)[: w - 1].ljust(w) for c, w in zip(cells, widths, strict=False))
-        status = click.style(row.status.ljust(widths[3]), fg=colours[row.status])
-        click.echo(f"  {line}{status}{row.why}")
+        cells = _clip(row.knob, knob_w - 1).ljust(knob_w)
+        cells += _clip(row.wanted, value_w - 1).ljust(value_w) + _clip(row.actual, value_w - 1).ljust(value_w)
+        lines.append(("  " + cells, row.status))
+        if row.status != "applied":
+            lines.extend(("      " + part, "") for part in textwrap.wrap(row.why, width - 6))
     counts = report.counts()
-    click.echo("  " + ", ".join(f"{n} {status}" for status, n in counts.items() if n))
+    lines.append(("  " + ", ".join(f"{n} {status}" for status, n in counts.items() if n), ""))
     for warning in report.warnings:
-        click.echo(f"  engine warning: {warning}")
+        lines.extend(("  " + part, "") for part in textwrap.wrap(f"engine warning: {warning}", width - 2))
+    return lines
+
+
+def print_verify(report: VerifyReport) -> None:
+    """The verify table, as wide as the terminal (at least 60 columns, at most 120)."""
+    width = min(shutil.get_terminal_size((100, 24)).columns, 120)
+    colours = {"applied": "green", "ignored": "yellow", "refused": "red", "unknown": "white"}
+    for text, status in verify_lines(report, width):
+        click.echo(text + click.style(status, fg=colours[status]) if status else text)
 
 
 # --- commands ------------------------------------------------------------------------------------
@@ -395,14 +420,19 @@ def _file_spec(path: Path) -> OllamaServiceSpec:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise UsageError(f"cannot read {path}: {error.strerror or error}") from None
-    spec, edited = spec_from_compose_text(text)
-    if edited:
+    read = read_compose_text(text)
+    if read.edits:
         click.echo(
-            f"gpuless: note: {path} was edited after gpuless wrote it; `gpuless up` starts the settings it "
-            "was generated with (its io.gpuless.spec label). Use `docker compose up -d` to run your edits.",
+            f"gpuless: {path} was edited; starting it with your changes: {'; '.join(read.edits)}", err=True
+        )
+    if read.unsupported:
+        parts = "; ".join(read.unsupported)
+        click.echo(
+            f"gpuless: warning: `gpuless up` cannot apply these parts of {path}: {parts}. "
+            "Remove them, or start the file with `docker compose up -d`.",
             err=True,
         )
-    return spec
+    return read.spec
 
 
 def _finish_native(payload: dict[str, Any], progress: ProgressLine | None, as_json: bool) -> None:

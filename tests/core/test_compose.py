@@ -23,12 +23,12 @@ from toolkit.core.compose import (
     build_spec,
     render_compose_yaml,
     spec_fingerprint,
-    spec_from_compose_text,
     spec_from_json,
     spec_from_recommendation,
     spec_to_json,
     to_docker_kwargs,
 )
+from toolkit.core.compose_read import read_compose_text
 from toolkit.core.hardware import DockerEngineInfo
 from toolkit.core.recommend import recommend
 from toolkit.engine.resources import load_catalog, load_shipped_profiles
@@ -309,8 +309,8 @@ def test_golden_files_validate_and_ship_in_the_package(validator: jsonschema.pro
     for name in names:
         text = shipped.joinpath(name).read_text(encoding="utf-8")
         assert not list(validator.iter_errors(yaml.safe_load(text))), name
-        spec, edited = spec_from_compose_text(text)
-        assert not edited and spec.mem_limit_bytes and spec.num_thread
+        read = read_compose_text(text)
+        assert not read.edited and read.spec.mem_limit_bytes and read.spec.num_thread
 
 
 def test_desktop_profiles_publish_ports_and_native_linux_ones_use_host_network() -> None:

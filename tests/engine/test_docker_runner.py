@@ -26,8 +26,9 @@ from toolkit.core.compose import (
     OllamaServiceSpec,
     build_spec,
     render_compose_yaml,
-    spec_from_compose_text,
+    spec_to_json,
 )
+from toolkit.core.compose_read import read_compose_text
 from toolkit.engine import ollama_admin
 from toolkit.engine.compose_file import write_compose
 from toolkit.engine.docker_runner import DockerRunner, connect, up_and_pull
@@ -107,8 +108,9 @@ def test_compose_up_generate_verify_down_leaves_nothing(
     # compose: the file gpuless writes is the spec `up` starts.
     compose_path = tmp_path / "compose.yaml"
     write_compose(compose_path, render_compose_yaml(spec))
-    from_file, edited = spec_from_compose_text(compose_path.read_text())
-    assert not edited and from_file.container_name == spec.container_name
+    read = read_compose_text(compose_path.read_text())
+    from_file = read.spec
+    assert not read.edited and spec_to_json(from_file) == spec_to_json(spec)
     assert yaml.safe_load(compose_path.read_text())["services"]["ollama"]["network_mode"] == "host"
 
     events: list[Progress] = []
@@ -273,3 +275,25 @@ def test_engine_unreachable_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tm
         connect(timeout=3)
     assert "not reachable" in caught.value.message and "no-such-docker.sock" in caught.value.message
     assert caught.value.hint and "DOCKER_HOST" in caught.value.hint
+
+
+def test_down_while_another_removal_is_under_way(
+    runner: DockerRunner, ollama_test_image: str, names: tuple[str, str]
+) -> None:
+    # A cancelled TUI launch may still be removing its container when the user runs `gpuless down`;
+    # the engine then answers 409 "removal ... already in progress". `down` waits for it instead.
+    import threading
+
+    api = runner.client.api
+    for attempt in range(3):
+        name = f"{names[0]}-{attempt}"
+        created = api.create_container(
+            ollama_test_image, command=["sleep", "60"], name=name, labels={LABEL_MANAGED: "true"},
+            host_config=api.create_host_config(network_mode="host"),
+        )  # fmt: skip
+        api.start(created["Id"])
+        racing = threading.Thread(target=runner.remove_quietly, args=(created["Id"],))
+        racing.start()
+        result = runner.down(name)
+        racing.join(timeout=30)
+        assert result["removed"] is True and runner.find(name) is None

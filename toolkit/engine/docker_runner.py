@@ -481,9 +481,15 @@ class DockerRunner:
                     "Remove it yourself with `docker rm -f` if you mean to.",
                 )
             with _translate(f"stopping container {name}"):
-                with contextlib.suppress(docker.errors.NotFound):
+                try:
                     self.client.api.stop(attrs["Id"], timeout=_STOP_TIMEOUT_SECONDS)
-                self.client.api.remove_container(attrs["Id"], force=True, v=False)
+                    self.client.api.remove_container(attrs["Id"], force=True, v=False)
+                except docker.errors.NotFound:
+                    pass  # removed meanwhile (e.g. by a cancelled launch cleaning up)
+                except docker.errors.APIError as error:
+                    if "already in progress" not in _explain(error):
+                        raise
+                    self._wait_gone(str(attrs["Id"]), name)
             result["removed"] = True
         if volume:
             with _translate(f"removing volume {volume}"):
@@ -493,6 +499,17 @@ class DockerRunner:
                 except docker.errors.NotFound:
                     pass
         return result
+
+    def _wait_gone(self, container_id: str, name: str, timeout: float = 30.0) -> None:
+        """Wait for a removal someone else started (the engine refuses a second one with 409)."""
+        deadline = time.monotonic() + timeout
+        while self.find(container_id) is not None:
+            if time.monotonic() >= deadline:
+                raise ContainerError(
+                    f"container {name} is still being removed after {timeout:.0f} s",
+                    "Check `docker ps -a`; run `gpuless down` again when it is gone.",
+                )
+            time.sleep(_HEALTH_POLL_SECONDS)
 
     def running_url(self, name: str) -> str | None:
         """The loopback URL of gpuless's container ``name`` when it is running, else None."""

@@ -46,11 +46,21 @@ def test_bench_json_then_history(ollama_server: Any, tmp_path: Path) -> None:
     assert result["status"] == "complete" and result["run_id"] == 1
     assert result["shapes"][0]["output_tokens"] == 16
     assert result["concurrency"][0]["streams"] == 1
+    assert result["ttft_slo_s"] == 10.0 and result["users_per_grade"]["15"] == 1  # 16 tokens at > 15 tok/s
+
+    # A TTFT limit no real request meets (10 ms): no level holds any user, one slot is suggested.
+    strict = _gpuless(tmp_path, "bench", *args, "--shape", "chat", "--concurrency", "1", "--ttft-slo", "0.01")
+    assert strict.returncode == 0, strict.stderr
+    assert (
+        "users held per speed grade (TTFT p95 ≤ 0.01 s): 70 tok/s: 0 · 30 tok/s: 0 · 15 tok/s: 0"
+        in strict.stdout
+    )
+    assert "recommended OLLAMA_NUM_PARALLEL=1" in strict.stdout
 
     table = _gpuless(tmp_path, "history")
     assert table.returncode == 0 and "smollm2:135m" in table.stdout and "complete" in table.stdout
     rows = list(csv.DictReader(io.StringIO(_gpuless(tmp_path, "history", "--csv").stdout)))
-    assert len(rows) == 2 and {r["phase"] for r in rows} == {"shape", "concurrency"}
+    assert len(rows) == 4 and {r["phase"] for r in rows} == {"shape", "concurrency"}
     exported = json.loads(_gpuless(tmp_path, "history", "--json").stdout)
     assert exported[0]["machine"]["cpu"]["model"]
 

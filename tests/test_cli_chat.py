@@ -47,6 +47,8 @@ def test_multi_turn_clear_and_save(ollama_server: Any, tmp_path: Path) -> None:
     counts = [int(n) for n in re.findall(r"\[(\d+) tokens", out)]
     assert len(counts) == 2 and all(1 <= n <= 12 for n in counts)  # one stats line per answer
     assert "tok/s" in out and "TTFT" in out
+    # Piped questions are echoed after the prompt, so the output reads as a transcript.
+    assert "\n>>> Name a colour.\n" in out and "\n>>> Name another one.\n" in out
     transcript = first.read_text()
     assert transcript.count("**You:**") == 2 and transcript.count("**Assistant:**") == 2
     assert "Name another one." in transcript
@@ -93,8 +95,10 @@ def test_ctrl_c_stops_the_answer_and_the_chat_goes_on(ollama_server: Any, tmp_pa
     assert proc.stdin is not None
     proc.stdin.write("Write a very long story about a ship and its crew.\n")
     proc.stdin.flush()
-    # Wait until the answer is streaming (text after the second prompt marker).
-    seen = _read_until(proc, lambda text: ">>> " in text and len(text.split(">>> ", 1)[1]) > 40, timeout=180)
+    # Wait until the answer is streaming (text after the echoed question).
+    seen = _read_until(
+        proc, lambda text: "crew.\n" in text and len(text.split("crew.\n", 1)[1]) > 40, timeout=180
+    )
     proc.send_signal(signal.SIGINT)
     seen += _read_until(proc, lambda text: "stopped]" in text, timeout=60)
     proc.stdin.write(f"/save {saved}\n/exit\n")

@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from toolkit.cli import F, cli, emit_json, fail, json_option
+from toolkit.core.benchstats import DEFAULT_TTFT_LIMIT_S
 from toolkit.core.catalog import Catalog
 from toolkit.errors import GpulessError, UsageError
 from toolkit.settings import Settings
@@ -75,7 +76,7 @@ def format_result(result: Any) -> list[str]:
             )
         lines += ["", *_table(rows)]
         users = " · ".join(f"{int(g)} tok/s: {n}" for g, n in sorted(result.users.items(), reverse=True))
-        lines.append(f"users held per speed grade: {users}")
+        lines.append(f"users held per speed grade (TTFT p95 ≤ {result.ttft_slo_s:g} s): {users}")
         lines.append(f"recommended OLLAMA_NUM_PARALLEL={result.num_parallel}")
     if result.comparisons:
         rows = [["predicted vs measured", "predicted", "measured", "error"]]
@@ -168,6 +169,15 @@ def server_options(func: F) -> F:
 )
 @click.option("--timeout", type=click.FloatRange(0.01), default=120.0, show_default=True,
               help="Seconds to wait for the next bytes of an answer.")  # fmt: skip
+@click.option(
+    "--ttft-slo",
+    type=click.FloatRange(0.01),
+    default=DEFAULT_TTFT_LIMIT_S,
+    show_default=True,
+    metavar="SECONDS",
+    help="A concurrency level holds users only while its TTFT p95 stays at or under this "
+    "(lower it, e.g. 2, for snappy chat).",
+)
 @click.option("--no-history", is_flag=True, help="Do not store the run.")
 def bench(
     as_json: bool,
@@ -182,6 +192,7 @@ def bench(
     max_requests: int,
     max_seconds: float,
     timeout: float,
+    ttft_slo: float,
     no_history: bool,
 ) -> None:
     """Measure tokens/s, TTFT and concurrency of a model with streaming requests."""
@@ -215,6 +226,7 @@ def bench(
         max_requests=max_requests,
         max_seconds=max_seconds,
         timeout=timeout,
+        ttft_slo_s=ttft_slo,
     )
     machine = detect_machine(docker=False)
     history = None if no_history else History(settings.history_path)

@@ -27,6 +27,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from toolkit.core.benchstats import (
+    DEFAULT_TTFT_LIMIT_S,
     GRADES,
     Comparison,
     ConcurrencyLevel,
@@ -180,6 +181,7 @@ class BenchConfig:
         load_options: load-time options (num_ctx, num_thread, ...) sent unchanged with every request.
         keep_alive: how long the server keeps the model loaded between requests.
         warmup: send one excluded warm-up request first.
+        ttft_slo_s: a concurrency level holds users only while its TTFT p95 stays at or under this.
     """
 
     model: str
@@ -199,6 +201,7 @@ class BenchConfig:
     load_options: Mapping[str, Any] = field(default_factory=dict)
     keep_alive: str = "30m"
     warmup: bool = True
+    ttft_slo_s: float = DEFAULT_TTFT_LIMIT_S
 
     def options(self) -> dict[str, Any]:
         return {
@@ -228,6 +231,7 @@ class BenchResult:
         concurrency: the concurrency table.
         users: grade (tok/s) → most simultaneous users that level held.
         num_parallel: recommended OLLAMA_NUM_PARALLEL, None without a sweep.
+        ttft_slo_s: the TTFT p95 limit ``users`` and ``num_parallel`` were judged against.
         comparisons: predicted vs measured, empty without a predictor.
         stopped_by: "max_requests" / "max_seconds" when a bound cut the plan short.
         error: one-line reason when the run stopped early.
@@ -245,6 +249,7 @@ class BenchResult:
     concurrency: tuple[ConcurrencyLevel, ...] = ()
     users: dict[float, int] = field(default_factory=dict)
     num_parallel: int | None = None
+    ttft_slo_s: float = DEFAULT_TTFT_LIMIT_S
     comparisons: tuple[Comparison, ...] = ()
     stopped_by: str | None = None
     error: str | None = None
@@ -256,6 +261,7 @@ class BenchResult:
             "concurrency": [lv.to_dict() for lv in self.concurrency],
             "users_per_grade": {str(int(g)): n for g, n in self.users.items()},
             "num_parallel": self.num_parallel,
+            "ttft_slo_s": self.ttft_slo_s,
             "comparisons": [c.to_dict() for c in self.comparisons],
             "stopped_by": self.stopped_by,
         }
@@ -600,8 +606,11 @@ class BenchRunner:
             cold_load_s=self._cold_load,
             shapes=shapes,
             concurrency=levels,
-            users=users_per_grade(levels, GRADES) if levels else {},
-            num_parallel=recommend_num_parallel(levels) if levels else None,
+            users=users_per_grade(levels, GRADES, self.config.ttft_slo_s) if levels else {},
+            num_parallel=recommend_num_parallel(levels, ttft_limit_s=self.config.ttft_slo_s)
+            if levels
+            else None,
+            ttft_slo_s=self.config.ttft_slo_s,
             comparisons=comparisons,
             stopped_by=stopped_by,
             error=message,

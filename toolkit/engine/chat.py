@@ -141,9 +141,11 @@ class ChatRepl:
                 return input(PROMPT)
             except EOFError:
                 return None
-        self.stdout.write(PROMPT)
-        self.stdout.flush()
+        # Piped input is not echoed by a terminal: write it after the prompt so the transcript reads
+        # like a session (">>> question", then the answer on its own line).
         line = self.stdin.readline()
+        self.stdout.write(PROMPT + (line.rstrip("\n") + "\n" if line else ""))
+        self.stdout.flush()
         return None if line == "" else line.rstrip("\n")
 
     # --- commands -----------------------------------------------------------------------------------

@@ -184,7 +184,10 @@ class BenchmarkScreen(WizardScreen):
         users = ", ".join(f"{n} at ≥{g:g} tok/s" for g, n in result.users.items())
         lines = [f"Grade: {grade_of(decode)}"]
         if users:
-            lines.append(f"Users held: {users}; suggested OLLAMA_NUM_PARALLEL={result.num_parallel}")
+            lines.append(
+                f"Users held (TTFT p95 ≤ {result.ttft_slo_s:g} s): {users}; "
+                f"suggested OLLAMA_NUM_PARALLEL={result.num_parallel}"
+            )
         self.query_one("#bench-result", Static).update(table)
         self.query_one("#bench-live", Static).update("\n".join(lines))
 

@@ -39,6 +39,7 @@ def test_compose_writes_a_file_then_refuses_to_overwrite_then_backs_up(
                           "-o", str(target)], capsys)  # fmt: skip
     assert code == 0, err
     assert "Created" in out and "not reachable" in err  # the engine note, not an error
+    assert f"`gpuless up -f {target}`" in out and f"`gpuless verify -f {target}`" in out  # not ./compose.yaml
     read = read_compose_text(target.read_text())
     assert read.spec.model == "smollm2:135m" and read.spec.mem_limit_bytes == 2 * 1024**3 and not read.edited
 
@@ -182,6 +183,31 @@ def test_up_verify_status_logs_down_through_the_cli(
     }  # fmt: skip
     code, out, _ = run(["status", "--json"], capsys)
     assert json.loads(out)["exists"] is False
+
+
+@pytest.mark.docker
+def test_commands_act_on_the_container_of_the_compose_file_here(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    monkeypatch.setenv("GPULESS_CONTAINER_NAME", "gpuless-t-written-with")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(["compose", "--model", "smollm2:135m", "--cpus", "1"], capsys)
+    assert code == 0, err
+    # Later, in another shell without that variable: status, verify, logs and down still find the
+    # container `gpuless up` would start from ./compose.yaml, not the default name.
+    monkeypatch.delenv("GPULESS_CONTAINER_NAME")
+    code, out, _ = run(["status", "--json"], capsys)
+    assert code == 0 and json.loads(out)["name"] == "gpuless-t-written-with"
+    code, out, _ = run(["down", "--json"], capsys)
+    assert code == 0 and json.loads(out)["container"] == "gpuless-t-written-with"
+    code, _, err = run(["verify"], capsys)
+    assert code == 1 and "gpuless-t-written-with" in err
+    code, _, err = run(["logs"], capsys)
+    assert code == 1 and "gpuless-t-written-with" in err
+    code, _, err = run(["status", "-f", "missing.yaml"], capsys)
+    assert code == 2 and "cannot read missing.yaml" in err
 
 
 def test_verify_table_fits_80_columns_and_marks_what_it_cuts() -> None:

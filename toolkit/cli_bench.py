@@ -256,16 +256,19 @@ def bench(
 
 
 def server_url(url: str | None, settings: Settings) -> str:
-    """--url; else the URL of the container `gpuless up` started (it may use another --port); else the
-    configured URL. An explicit GPULESS_OLLAMA_URL wins over the container."""
+    """--url; else the URL of the container `gpuless up` started here (./compose.yaml's, else the
+    configured one; it may use another --port); else the configured URL. An explicit GPULESS_OLLAMA_URL
+    wins over the container."""
     if url:
         return url
     if "GPULESS_OLLAMA_URL" in os.environ:
         return settings.ollama_url
+    from toolkit.engine.compose_file import managed_names
     from toolkit.engine.docker_runner import DockerRunner
 
+    container, _ = managed_names(None, (settings.container_name, settings.volume_name))
     try:
-        running = DockerRunner(timeout=2).running_url(settings.container_name)
+        running = DockerRunner(timeout=2).running_url(container)
     except GpulessError:  # no engine, or it does not answer: nothing of ours runs there
         running = None
     return running or settings.ollama_url

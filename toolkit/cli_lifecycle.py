@@ -27,11 +27,10 @@ from toolkit.core.compose import (
     render_compose_yaml,
     spec_from_recommendation,
 )
-from toolkit.core.compose_read import read_compose_text
 from toolkit.core.hardware import DockerEngineInfo
 from toolkit.core.verify import VerifyReport
 from toolkit.engine.progress import Progress
-from toolkit.errors import ComposeFileExistsError, DockerUnavailableError, UsageError
+from toolkit.errors import ComposeFileExistsError, DockerUnavailableError
 from toolkit.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -276,6 +275,25 @@ def print_verify(report: VerifyReport) -> None:
         click.echo(text + click.style(status, fg=colours[status]) if status else text)
 
 
+def file_option(func: F) -> F:
+    """``--file/-f``: the compose file whose container to act on (default: ./compose.yaml when gpuless
+    wrote it, else the configured container name)."""
+    return click.option(
+        "--file",
+        "-f",
+        "compose_path",
+        type=click.Path(path_type=Path),
+        help="The gpuless compose file whose container to use (default: ./compose.yaml if gpuless wrote it).",
+    )(func)
+
+
+def _names(compose_path: Path | None) -> tuple[str, str]:
+    from toolkit.engine.compose_file import managed_names
+
+    settings = Settings()
+    return managed_names(compose_path, (settings.container_name, settings.volume_name))
+
+
 # --- commands ------------------------------------------------------------------------------------
 
 
@@ -325,10 +343,11 @@ def compose(
         click.echo(f"  adjusted: {note}")
     # `gpuless up` and `docker compose` only find ./compose.yaml by themselves; name any other file.
     if result.path.resolve() == Path("compose.yaml").resolve():
-        up, compose_up = "gpuless up", "docker compose up -d"
+        up, compose_up, verify = "gpuless up", "docker compose up -d", "gpuless verify"
     else:
         up, compose_up = f"gpuless up -f {result.path}", f"docker compose -f {result.path} up -d"
-    click.echo(f"Start it with `{up}` (or `{compose_up}`), then check it with `gpuless verify`.")
+        verify = f"gpuless verify -f {result.path}"
+    click.echo(f"Start it with `{up}` (or `{compose_up}`), then check it with `{verify}`.")
 
 
 @cli.command()
@@ -416,11 +435,9 @@ def up(
 
 
 def _file_spec(path: Path) -> OllamaServiceSpec:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise UsageError(f"cannot read {path}: {error.strerror or error}") from None
-    read = read_compose_text(text)
+    from toolkit.engine.compose_file import read_compose_file
+
+    read = read_compose_file(path)
     if read.edits:
         click.echo(
             f"gpuless: {path} was edited; starting it with your changes: {'; '.join(read.edits)}", err=True
@@ -447,13 +464,14 @@ def _finish_native(payload: dict[str, Any], progress: ProgressLine | None, as_js
 
 @cli.command()
 @click.option("--volumes", is_flag=True, help="Also remove the models volume (downloaded models are lost).")
+@file_option
 @json_option
-def down(volumes: bool, as_json: bool) -> None:
+def down(volumes: bool, compose_path: Path | None, as_json: bool) -> None:
     """Stop and remove the Ollama container (models are kept unless --volumes)."""
     from toolkit.engine.docker_runner import DockerRunner
 
-    settings = Settings()
-    result = DockerRunner().down(settings.container_name, volume=settings.volume_name if volumes else None)
+    container, volume = _names(compose_path)
+    result = DockerRunner().down(container, volume=volume if volumes else None)
     if as_json:
         emit_json(result)
         return
@@ -461,18 +479,17 @@ def down(volumes: bool, as_json: bool) -> None:
         f"Removed {result['container']}." if result["removed"] else f"No container {result['container']}."
     )
     if volumes:
-        click.echo(
-            f"Removed volume {settings.volume_name}." if result["volume_removed"] else "No volume to remove."
-        )
+        click.echo(f"Removed volume {volume}." if result["volume_removed"] else "No volume to remove.")
 
 
 @cli.command()
+@file_option
 @json_option
-def status(as_json: bool) -> None:
+def status(compose_path: Path | None, as_json: bool) -> None:
     """Show the Ollama container's state and health."""
     from toolkit.engine.docker_runner import DockerRunner
 
-    info = DockerRunner().status(Settings().container_name)
+    info = DockerRunner().status(_names(compose_path)[0])
     if as_json:
         emit_json(info.to_dict())
         return
@@ -491,23 +508,25 @@ def status(as_json: bool) -> None:
 @click.option("--follow", is_flag=True, help="Keep printing new lines (until the container stops).")
 @click.option("--max-seconds", type=click.FloatRange(1), default=300.0, show_default=True,
               help="Stop following after this long.")  # fmt: skip
-def logs(tail: int, follow: bool, max_seconds: float) -> None:
+@file_option
+def logs(tail: int, follow: bool, max_seconds: float, compose_path: Path | None) -> None:
     """Print the Ollama container's log."""
     from toolkit.engine.docker_runner import DockerRunner
 
     for line in DockerRunner().logs(
-        Settings().container_name, tail=tail, follow=follow, max_seconds=max_seconds
+        _names(compose_path)[0], tail=tail, follow=follow, max_seconds=max_seconds
     ):
         click.echo(line)
 
 
 @cli.command(name="verify")
+@file_option
 @json_option
-def verify_command(as_json: bool) -> None:
+def verify_command(compose_path: Path | None, as_json: bool) -> None:
     """Show which settings of the running container really took effect."""
     from toolkit.engine.docker_runner import DockerRunner
 
-    report = DockerRunner().verify(Settings().container_name)
+    report = DockerRunner().verify(_names(compose_path)[0])
     if as_json:
         emit_json(report.to_dict())
         return

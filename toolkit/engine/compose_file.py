@@ -1,4 +1,4 @@
-"""Write compose.yaml without ever losing the user's file.
+"""Write compose.yaml without ever losing the user's file, and read it back.
 
 An existing file that differs is not overwritten unless ``force`` is given; the refusal carries a
 unified diff so the user sees what would change. With ``force`` the old file is first copied to a
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from toolkit.core.compose_read import ComposeFileSpec, read_compose_text
 from toolkit.errors import ComposeFileExistsError, UsageError
 
 
@@ -107,3 +108,31 @@ def _atomic_write(path: Path, text: str) -> None:
             raise
     except OSError as error:
         raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def read_compose_file(path: Path) -> ComposeFileSpec:
+    """The spec a gpuless compose file describes (the user's edits included); UsageError if unreadable."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror or error}") from None
+    return read_compose_text(text)
+
+
+def managed_names(path: Path | None, default: tuple[str, str]) -> tuple[str, str]:
+    """(container, volume) that ``gpuless up`` would start here: those of ``path`` when given, else of
+    ./compose.yaml when gpuless wrote it, else ``default`` (the configured names).
+
+    A ``path`` the user named must be readable; a ./compose.yaml that is not gpuless's is passed over.
+    """
+    if path is None:
+        path = Path("compose.yaml")
+        if not path.is_file():
+            return default
+        try:
+            spec = read_compose_file(path).spec
+        except UsageError:
+            return default
+    else:
+        spec = read_compose_file(path).spec
+    return spec.container_name, spec.volume_name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from typing import Any
 
 import pytest
@@ -78,6 +79,39 @@ async def test_esc_stops_a_streaming_answer_and_new_chat_clears(
         await pilot.pause()
         assert len(app.screen.query(Markdown)) == 0
         assert app.screen.history == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.engine
+async def test_a_long_answer_is_redrawn_a_few_times_a_second_not_per_token(
+    services: Services, ollama_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every redraw is CPU the model needs on a small laptop: the text is flushed every REDRAW_S.
+    import time
+
+    from toolkit.tui.screens import chat
+
+    monkeypatch.setattr(chat, "CHAT_OPTIONS", {"num_predict": 200})
+    redraws: list[float] = []
+    original = Markdown.append
+
+    def counted(self: Markdown, markdown: str) -> Any:
+        redraws.append(time.perf_counter())
+        return original(self, markdown)
+
+    monkeypatch.setattr(Markdown, "append", counted)
+    app = create_app(dataclasses.replace(services, ollama_url=ollama_server.url))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_chat(pilot, app)
+        await pilot.press(*"Write a long story about a lighthouse keeper.", "enter")
+        await wait_for(pilot, lambda: "tokens ·" in status(app))
+        trace = app.screen.last_trace  # type: ignore[attr-defined]
+        answer = app.screen.query(Markdown).last()
+    assert trace is not None and trace.server.eval_count > 60  # the model may end its story early
+    assert answer.source == trace.text  # nothing lost by batching
+    # No two redraws closer than REDRAW_S (the final flush aside), so far fewer redraws than tokens.
+    gaps = [b - a for a, b in itertools.pairwise(redraws[:-1])]
+    assert gaps and min(gaps) >= chat.REDRAW_S * 0.9
+    assert len(redraws) < trace.server.eval_count / 3
 
 
 async def test_chat_without_a_server_says_what_to_do(services: Services) -> None:

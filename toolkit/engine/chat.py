@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from rich.console import Console, Group
+from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.live import Live
 from rich.markdown import Markdown
 from rich.text import Text
@@ -52,6 +52,21 @@ class Conversation:
             who = "You" if message["role"] == "user" else "Assistant"
             lines += [f"**{who}:**", "", message["content"].rstrip(), ""]
         return "\n".join(lines)
+
+
+class _LiveAnswer:
+    """The answer so far as Markdown plus a speed line, built only when Live redraws (8 times a second)."""
+
+    def __init__(self, recorder: Recorder, started: float) -> None:
+        self.recorder = recorder
+        self.started = started
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        elapsed = time.perf_counter() - self.started
+        count = len(self.recorder.times)
+        rate = count / elapsed if elapsed > 0 else 0.0
+        yield Markdown("".join(self.recorder.parts))
+        yield Text(f"{count} chunks · {rate:.1f} tok/s", style="dim")
 
 
 def stats_line(trace: RequestTrace, stopped: bool = False) -> str:
@@ -214,18 +229,12 @@ class ChatRepl:
         live: Live | None = None
         started = time.perf_counter()
 
-        def render() -> Group:
-            elapsed = time.perf_counter() - started
-            rate = len(recorder.times) / elapsed if elapsed > 0 else 0.0
-            footer = Text(f"{len(recorder.times)} chunks · {rate:.1f} tok/s", style="dim")
-            return Group(Markdown("".join(recorder.parts)), footer)
-
         def on_chunk(chunk: Chunk) -> None:
-            if live is not None:
-                live.update(render())
-            else:
+            if live is None:
                 self.stdout.write(chunk.text)
                 self.stdout.flush()
+            # In a terminal, Live redraws _LiveAnswer at its own pace: parsing the Markdown per token
+            # would cost CPU the model needs, more the longer the answer.
 
         task = self.loop.create_task(self._answer(recorder, on_chunk))
         installed = _install_sigint(self.loop, task)
@@ -233,7 +242,8 @@ class ChatRepl:
         trace: RequestTrace | None = None
         try:
             if live_mode:
-                live = Live(render(), console=self.console, refresh_per_second=8, vertical_overflow="visible")
+                view = _LiveAnswer(recorder, started)
+                live = Live(view, console=self.console, refresh_per_second=8, vertical_overflow="visible")
                 live.start()
             trace = self.loop.run_until_complete(task)
         except (asyncio.CancelledError, KeyboardInterrupt):

@@ -1,9 +1,13 @@
 """Step 6, Chat: streamed answers rendered as Markdown with live tokens/s and TTFT.
 
-The answer streams in an async worker (``OllamaClient.stream_chat``) into a ``MarkdownStream``, so the
-screen keeps taking keys; esc cancels the worker, which closes the HTTP stream and keeps the text so far.
-Speed figures come from ``toolkit.core.benchstats.request_metrics`` once the server's counters arrive;
-while streaming, a live estimate from chunk arrival times is shown.
+The answer streams in an async worker (``OllamaClient.stream_chat``), so the screen keeps taking keys;
+esc cancels the worker, which closes the HTTP stream and keeps the text so far. Speed figures come from
+``toolkit.core.benchstats.request_metrics`` once the server's counters arrive; while streaming, a live
+estimate from chunk arrival times is shown.
+
+The text and the status line are redrawn at most every ``REDRAW_S`` rather than per token. On a laptop
+whose cores all run the model, every redraw is CPU taken from decoding: redrawing per token (as
+``MarkdownStream`` does, as fast as it can) halved the model's speed on the 2-core development VM.
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ if TYPE_CHECKING:
 
 #: Options for chat answers: a bounded answer length keeps a runaway generation from running forever.
 CHAT_OPTIONS = {"num_predict": 512}
+
+#: Seconds between redraws of a streaming answer (about 7 per second still reads as live).
+REDRAW_S = 0.15
 
 
 class ChatScreen(WizardScreen):
@@ -113,7 +120,7 @@ class ChatScreen(WizardScreen):
         log.mount(Static(prompt, classes="msg-user"))
         answer = Markdown("", classes="msg-bot")
         log.mount(answer)
-        log.scroll_end(animate=False)
+        log.anchor()  # follow the answer as it grows, until the user scrolls up
         self.stream_answer(self.model, answer)
 
     @property
@@ -124,18 +131,27 @@ class ChatScreen(WizardScreen):
     async def stream_answer(self, model: str, answer: Markdown) -> None:
         from toolkit.engine.ollama_client import Chunk, OllamaClient, Recorder
 
-        log = self.query_one("#chat-log", VerticalScroll)
-        stream = Markdown.get_stream(answer)
         t_sent = time.perf_counter()
         recorder = Recorder(t_sent)
+        pending: list[str] = []
+        last_redraw = 0.0
         self.set_status(f"{model}: waiting for the first token…")
 
-        def on_chunk(chunk: Chunk) -> None:
+        async def redraw() -> None:
+            nonlocal last_redraw
+            last_redraw = time.perf_counter()
+            if pending:
+                text = "".join(pending)
+                pending.clear()
+                await answer.append(text)
             count = len(recorder.times)
-            first = recorder.times[0]
-            rate = (count - 1) / (chunk.t - first) if count > 1 and chunk.t > first else None
-            ttft = first - t_sent
-            self.set_status(f"{model}: streaming · TTFT {fmt.seconds(ttft)} · ~{fmt.tps(rate)} (esc stops)")
+            if count:
+                first = recorder.times[0]
+                last = recorder.times[-1]
+                rate = (count - 1) / (last - first) if count > 1 and last > first else None
+                self.set_status(
+                    f"{model}: streaming · TTFT {fmt.seconds(first - t_sent)} · ~{fmt.tps(rate)} (esc stops)"
+                )
 
         async def pump() -> RequestTrace:
             async with OllamaClient(self.url) as client:
@@ -144,30 +160,31 @@ class ChatScreen(WizardScreen):
                 async def tee() -> AsyncGenerator[Event, None]:
                     async for event in events:
                         if isinstance(event, Chunk):
-                            await stream.write(event.text)
-                            log.scroll_end(animate=False)
-                        yield event
+                            pending.append(event.text)
+                        yield event  # the recorder times it before any redraw
+                        if pending and time.perf_counter() - last_redraw >= REDRAW_S:
+                            await redraw()
 
-                return await recorder.consume(tee(), on_chunk)
+                return await recorder.consume(tee())
 
         try:
             trace = await pump()
         except asyncio.CancelledError:
-            await stream.stop()
+            await redraw()
             partial = recorder.partial()
             self.history.append({"role": "assistant", "content": partial.text})
             await answer.append("\n\n*(stopped)*")
             self.set_status(f"{model}: stopped after {len(partial.content_times)} chunks.")
             raise
         except BaseException:
-            await stream.stop()
+            await redraw()
             if recorder.parts:
                 self.history.append({"role": "assistant", "content": "".join(recorder.parts)})
             else:
                 self.history.pop()  # the question got no answer; do not send it twice
             self.set_status(f"{model}: the answer broke off (see the notification).")
             raise
-        await stream.stop()
+        await redraw()
         self.last_trace = trace
         self.history.append({"role": "assistant", "content": trace.text})
         metrics = request_metrics(trace)

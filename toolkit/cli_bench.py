@@ -84,7 +84,7 @@ def format_result(result: Any) -> list[str]:
             digits = 3 if c.unit == "s" else 1
             rows.append(
                 [
-                    c.metric if c.metric.endswith(c.unit) else f"{c.metric} ({c.unit})",
+                    c.metric if c.unit in c.metric.split() else f"{c.metric} ({c.unit})",
                     _num(c.predicted, digits),
                     _num(c.measured, digits),
                     _num(c.error_pct, 1, "%") if c.error_pct is not None else "—",

@@ -110,6 +110,11 @@ async def test_small_run_and_concurrency_sweep(
     metrics = [c.metric for c in result.comparisons]
     assert metrics[:3] == ["decode tok/s", "prefill tok/s", "TTFT"]
     assert all(c.predicted is not None and c.error_pct is not None for c in result.comparisons)
+    # The measured aggregate is tokens over wall time, prefill included; so is its prediction.
+    by_metric = {c.metric: c for c in result.comparisons}
+    decode_predicted = by_metric["decode tok/s"].predicted
+    one_stream = by_metric["aggregate tok/s @ 1 stream"].predicted
+    assert decode_predicted is not None and one_stream is not None and one_stream < decode_predicted
     assert any("warm-up" in line for line in lines)
 
 

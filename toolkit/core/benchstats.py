@@ -441,6 +441,21 @@ def compare(metric: str, unit: str, predicted: float | None, measured: float | N
     return Comparison(metric, unit, predicted, measured, error)
 
 
+def predicted_aggregate_tps(
+    streams: int, output_tokens: float, per_stream_tps: float | None, ttft_s: float | None
+) -> float | None:
+    """What a concurrency level should measure as ``aggregate_tps``, from predictions.
+
+    The measured figure is tokens over the level's wall time, and that wall time holds the prefill of
+    every stream's prompt as well as the decoding: ``streams × n / (TTFT + n / per-stream tok/s)``,
+    with ``ttft_s`` the time to prefill all ``streams`` prompts (they are batched together) and ``n``
+    the tokens each request generated. Leaving the prefill out flatters short answers.
+    """
+    if per_stream_tps is None or per_stream_tps <= 0 or output_tokens <= 0:
+        return None
+    return streams * output_tokens / ((ttft_s or 0.0) + output_tokens / per_stream_tps)
+
+
 def predicted_vs_measured(
     *,
     decode_tps: tuple[float | None, float | None],

@@ -35,6 +35,7 @@ from toolkit.core.benchstats import (
     ShapeResult,
     compare,
     concurrency_level,
+    predicted_aggregate_tps,
     predicted_vs_measured,
     recommend_num_parallel,
     request_metrics,
@@ -537,7 +538,7 @@ class BenchRunner:
     ) -> tuple[tuple[Comparison, ...], dict[str, Any] | None]:
         """Predicted vs measured: decode from the chat shape, prefill and TTFT from the document shape
         (the estimator is asked about the prompt length the server actually counted), and the
-        aggregate tok/s of each concurrency level."""
+        aggregate tok/s of each concurrency level, prefill included as in the measurement."""
         if self.predictor is None or not shapes:
             return (), None
         by_name = {s.shape: s for s in shapes}
@@ -564,9 +565,12 @@ class BenchRunner:
             "ttft_s": ttft,
             "aggregate_tps": {},
         }
+        chat_prompt = int(decode_shape.prompt_tokens or 0)  # the sweep sends the chat shape
         for level in levels:
-            per_stream, _, _ = self.predictor(int(decode_shape.prompt_tokens or 0), level.streams)
-            aggregate = per_stream * level.streams if per_stream is not None else None
+            per_stream, _, _ = self.predictor(chat_prompt, level.streams)
+            _, _, prefill_all = self.predictor(chat_prompt * level.streams, 1)
+            generated = level.output_tokens / level.requests if level.requests else self.config.num_predict
+            aggregate = predicted_aggregate_tps(level.streams, generated, per_stream, prefill_all)
             predicted["aggregate_tps"][str(level.streams)] = aggregate
             rows.append(
                 compare(

@@ -114,11 +114,19 @@ def test_what_up_cannot_apply_is_named() -> None:
     text = _edit(text, 'memswap_limit: "4g"', 'memswap_limit: "8g"')
     text = _edit(text, 'test: ["CMD", "ollama", "list"]', 'test: ["CMD", "ollama", "--version"]')
     text = _edit(text, "    labels:\n", '    labels:\n      team: "ml"\n')
+    text = _edit(text, '      OLLAMA_KEEP_ALIVE: "30m"\n', "")
     read = read_compose_text(text)
     assert read.edited and read.edits == ()
     named = " | ".join(read.unsupported)
     for part in ("environment.HTTPS_PROXY", "devices", "memswap_limit", "healthcheck.test", "labels.team"):
         assert part in named
+    assert "environment.OLLAMA_KEEP_ALIVE removed (gpuless up still sets OLLAMA_KEEP_ALIVE=30m)" in named
+
+
+def test_a_removed_restart_policy_is_compose_default() -> None:
+    text = render_compose_yaml(_linux_spec())
+    read = read_compose_text(_edit(text, '    restart: "unless-stopped"\n', ""))
+    assert read.spec.restart == "no" and read.edits == ("restart: unless-stopped → no",)
 
 
 @pytest.mark.parametrize(

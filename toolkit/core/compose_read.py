@@ -96,9 +96,10 @@ def read_compose_text(text: str) -> ComposeFileSpec:
 def _read_service(name: str, service: dict[str, Any], base: OllamaServiceSpec) -> ComposeFileSpec:
     unsupported = [key for key in service if key not in _SPEC_KEYS]
     values: dict[str, Any] = {"service_name": name}
-    for key in ("image", "container_name", "restart"):
+    for key in ("image", "container_name"):
         if key in service:
             values[key] = _text(service[key], key)
+    values["restart"] = _text(service.get("restart", "no"), "restart")  # compose's default is "no"
     values.update(_read_environment(service.get("environment"), unsupported))
     values.update(_read_network(service, str(values.get("OLLAMA_HOST", "")), unsupported))
     values.pop("OLLAMA_HOST", None)
@@ -107,6 +108,12 @@ def _read_service(name: str, service: dict[str, Any], base: OllamaServiceSpec) -
     values.update(_read_healthcheck(service.get("healthcheck"), unsupported))
     values.update(_read_labels(service.get("labels"), base, unsupported))
     spec = _build(base, values)
+    written = _mapping(service.get("environment"), "environment")
+    unsupported.extend(
+        f"environment.{key} removed (gpuless up still sets {key}={value})"
+        for key, value in spec.environment().items()
+        if key not in written
+    )
     edits = tuple(
         f"{f.name}: {_show(f.name, getattr(base, f.name))} → {_show(f.name, getattr(spec, f.name))}"
         for f in fields(OllamaServiceSpec)

@@ -9,7 +9,6 @@ commands. The work happens in ``toolkit.engine.bench_runner`` (method), ``toolki
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from typing import Any
 
@@ -18,6 +17,7 @@ import click
 from toolkit.cli import F, cli, emit_json, fail, json_option
 from toolkit.core.benchstats import DEFAULT_TTFT_LIMIT_S
 from toolkit.core.catalog import Catalog
+from toolkit.engine.server_url import server_url
 from toolkit.errors import GpulessError, UsageError
 from toolkit.settings import Settings
 
@@ -253,25 +253,6 @@ def bench(
         return
     for line in format_result(result):
         click.echo(line)
-
-
-def server_url(url: str | None, settings: Settings) -> str:
-    """--url; else the URL of the container `gpuless up` started here (./compose.yaml's, else the
-    configured one; it may use another --port); else the configured URL. An explicit GPULESS_OLLAMA_URL
-    wins over the container."""
-    if url:
-        return url
-    if "GPULESS_OLLAMA_URL" in os.environ:
-        return settings.ollama_url
-    from toolkit.engine.compose_file import managed_names
-    from toolkit.engine.docker_runner import DockerRunner
-
-    container, _ = managed_names(None, (settings.container_name, settings.volume_name))
-    try:
-        running = DockerRunner(timeout=2).running_url(container)
-    except GpulessError:  # no engine, or it does not answer: nothing of ours runs there
-        running = None
-    return running or settings.ollama_url
 
 
 def _catalog() -> Catalog | None:

@@ -19,7 +19,6 @@ import ollama
 import pytest
 import yaml
 
-from toolkit.cli_bench import server_url
 from toolkit.core.compose import (
     LABEL_MANAGED,
     LABEL_REFUSED,
@@ -33,8 +32,10 @@ from toolkit.engine import ollama_admin
 from toolkit.engine.compose_file import write_compose
 from toolkit.engine.docker_runner import DockerRunner, connect, up_and_pull
 from toolkit.engine.progress import Progress
+from toolkit.engine.server_url import server_url
 from toolkit.errors import DockerUnavailableError, ImageError, ModelNotFoundError, PortInUseError
 from toolkit.settings import Settings
+from toolkit.tui.services import Services
 
 MODEL = "smollm2:135m"
 GIB = 1024**3
@@ -238,6 +239,8 @@ def test_bench_and_chat_find_the_container_gpuless_started(
     port = free_port()
     runner.up(make_spec(runner, ollama_test_image, names, port=port), health_timeout=60)
     assert server_url(None, Settings()) == f"http://127.0.0.1:{port}"
+    # The wizard's Chat and Benchmark steps follow the same rule.
+    assert Services(settings=Settings()).resolve_url() == f"http://127.0.0.1:{port}"
     assert server_url("http://127.0.0.1:1", Settings()) == "http://127.0.0.1:1"  # --url wins
     monkeypatch.setenv("GPULESS_OLLAMA_URL", "http://127.0.0.1:2")
     assert server_url(None, Settings()) == "http://127.0.0.1:2"  # and so does the setting

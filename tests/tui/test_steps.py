@@ -233,3 +233,42 @@ async def test_benchmark_runs_live_and_stores_history(
         assert "Grade:" in live and "Users held (TTFT p95 ≤ 10 s)" in live and "OLLAMA_NUM_PARALLEL=" in live
         history = text_of(screen.query_one("#bench-history", Static))
         assert "Earlier runs" in history and MODEL in history
+
+
+@pytest.mark.engine
+async def test_benchmark_without_a_launch_uses_the_servers_model(
+    services: Services, ollama_server: Any, tmp_path: Any
+) -> None:
+    # A server the user already runs (no Launch in this session): its first model is benchmarked.
+    from tests.ollama_server import MODEL_NAMES
+
+    svc = dataclasses.replace(
+        services,
+        ollama_url=ollama_server.url,
+        history_path=tmp_path / "history.sqlite3",
+        bench_overrides={"reps": 1, "num_predict": 8, "concurrency": (), "warmup": False},
+    )
+    app = create_app(svc, start="benchmark")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert "(its first model)" in text_of(app.screen.query_one("#bench-status", Static))
+        await pilot.press("b")
+        await settle(pilot, 120)
+        result = text_of(app.screen.query_one("#bench-result", Static))
+        assert "(complete)" in result and any(name in result for name in MODEL_NAMES)
+        assert not [n for n in app._notifications if n.severity == "error"]
+
+
+async def test_benchmark_with_no_server_says_what_to_do(services: Services) -> None:
+    from tests.ollama_server.fixtures import free_port
+
+    svc = dataclasses.replace(services, ollama_url=f"http://127.0.0.1:{free_port()}")
+    app = create_app(svc, start="benchmark")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot, 30)
+        notes = [n for n in app._notifications if "No model to benchmark" in n.message]
+        assert notes and notes[0].severity == "warning" and "Launch step" in notes[0].message
+        assert not [n for n in app._notifications if n.severity == "error"]
+        assert text_of(app.screen.query_one("#bench-result", Static)) == ""

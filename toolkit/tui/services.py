@@ -62,6 +62,15 @@ class Services:
     def url(self) -> str:
         return self.ollama_url or self.settings.ollama_url
 
+    def resolve_url(self) -> str:
+        """The server Chat and Benchmark talk to without a launch: ``ollama_url`` when given, else the
+        one the CLI would pick (a running ``gpuless up`` container first). Blocking: call it in a thread."""
+        if self.ollama_url:
+            return self.ollama_url
+        from toolkit.engine.server_url import server_url
+
+        return server_url(None, self.settings)
+
     @property
     def ollama_image(self) -> str:
         return self.image or self.settings.image

@@ -8,6 +8,7 @@ streams and leaves the stored run marked incomplete.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -90,7 +91,7 @@ class BenchmarkScreen(WizardScreen):
         target = (
             f"{engine[1]} at {engine[0]}"
             if engine
-            else f"the server at {self.services.url} (no model chosen)"
+            else f"the server at {self.services.url} (its first model)"
         )
         self.query_one("#bench-status", Static).update(
             f"Target: {target}. b runs a short benchmark, esc cancels."
@@ -102,20 +103,35 @@ class BenchmarkScreen(WizardScreen):
         return any(w.group == "bench" and w.is_running for w in self.workers)
 
     def action_start(self) -> None:
-        engine = self.wizard.engine
-        if engine is None:
-            self.notify(
-                "No model is running yet.\nWhat to do: start one in the Launch step (4) first.",
-                title="Benchmark",
-                severity="warning",
-            )
-            return
         if self.busy:
             return
         self.query_one(RepetitionChart).clear_points()
         self.query_one(ConcurrencyChart).set_levels([])
         self.query_one("#bench-result", Static).update("")
-        self.run_bench(*engine)
+        # Without a launch in this session, a server the user already runs (say, from `gpuless up`)
+        # is benchmarked: its first model, or the one the Model step picked when it has that.
+        url, model = self.wizard.engine or ("", None)
+        self.run_bench(url, model)
+
+    async def _model_at(self, url: str) -> str | None:
+        from toolkit.engine.ollama_client import OllamaClient
+        from toolkit.errors import GpulessError
+
+        try:
+            async with OllamaClient(url, timeout=10.0, connect_timeout=2.0) as client:
+                names = await client.list_models()
+        except GpulessError:
+            names = []
+        choice = self.wizard.choice
+        picked = getattr(choice, "tag", None)
+        if names:
+            return picked if picked in names else names[0]
+        self.notify(
+            f"No model to benchmark at {url}.\nWhat to do: start one in the Launch step (4) first.",
+            title="Benchmark",
+            severity="warning",
+        )
+        return None
 
     def action_cancel(self) -> None:
         self.workers.cancel_group(self, "bench")
@@ -133,9 +149,15 @@ class BenchmarkScreen(WizardScreen):
         self.query_one("#bench-status", Static).update(line)
 
     @work(exclusive=True, group="bench", exit_on_error=False)
-    async def run_bench(self, url: str, model: str) -> None:
+    async def run_bench(self, url: str, model: str | None) -> None:
         from toolkit.engine.bench_runner import BenchConfig, BenchRunner
 
+        if not url:
+            url = await asyncio.to_thread(self.services.resolve_url)
+        if model is None:
+            model = await self._model_at(url)
+            if model is None:
+                return
         services = self.services
         config = BenchConfig(model=model, url=url, **{**WIZARD_BENCH, **services.bench_overrides})
         history = History(services.history_path) if services.history_path is not None else None

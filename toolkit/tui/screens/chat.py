@@ -84,6 +84,8 @@ class ChatScreen(WizardScreen):
     async def load_models(self, prefer: str | None) -> None:
         from toolkit.engine.ollama_client import OllamaClient
 
+        if self.wizard.engine is None:
+            self.url = await asyncio.to_thread(self.services.resolve_url)
         async with OllamaClient(self.url, timeout=10.0, connect_timeout=2.0) as client:
             names = await client.list_models()
         select = self.query_one("#chat-model", Select)

@@ -1,0 +1,31 @@
+"""Which Ollama server `bench`, `chat` and the wizard talk to when the user did not say.
+
+The user's own ``--url`` first; then an explicit ``GPULESS_OLLAMA_URL``; then the container that
+``gpuless up`` started here (it may listen on another ``--port`` than the default); then the default.
+One rule for the CLI and the TUI, so both reach the same server.
+"""
+
+from __future__ import annotations
+
+import os
+
+from toolkit.errors import GpulessError
+from toolkit.settings import Settings
+
+
+def server_url(url: str | None, settings: Settings) -> str:
+    """--url; else GPULESS_OLLAMA_URL when set; else the running container of ./compose.yaml (or the
+    configured container name); else the configured URL. Blocking (asks the Docker engine, ≤ 2 s)."""
+    if url:
+        return url
+    if "GPULESS_OLLAMA_URL" in os.environ:
+        return settings.ollama_url
+    from toolkit.engine.compose_file import managed_names
+    from toolkit.engine.docker_runner import DockerRunner
+
+    container, _ = managed_names(None, (settings.container_name, settings.volume_name))
+    try:
+        running = DockerRunner(timeout=2).running_url(container)
+    except GpulessError:  # no engine, or it does not answer: nothing of ours runs there
+        running = None
+    return running or settings.ollama_url

@@ -116,7 +116,10 @@ def read_compose_file(path: Path) -> ComposeFileSpec:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise UsageError(f"cannot read {path}: {error.strerror or error}") from None
-    return read_compose_text(text)
+    try:
+        return read_compose_text(text)
+    except UsageError as error:
+        raise UsageError(f"{path}: {error.message}", error.hint) from None
 
 
 def managed_names(path: Path | None, default: tuple[str, str]) -> tuple[str, str]:

@@ -9,20 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from toolkit.cli import main
+from tests.cli_run import run
+from tests.ollama_server.fixtures import free_port
 from toolkit.cli_lifecycle import verify_lines
 from toolkit.core.compose_read import read_compose_text
 from toolkit.core.verify import VerifyReport, VerifyRow
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as done:
-        code = int(done.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture
@@ -118,11 +109,8 @@ def test_up_native_without_ollama_installed(
 
 
 def test_up_url_with_nothing_listening(capsys: pytest.CaptureFixture[str]) -> None:
-    import socket
 
-    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # free a moment ago: nothing listens
     code, _, err = run(["up", "--url", f"http://127.0.0.1:{port}", "--model", "m:1b"], capsys)
     assert code == 1 and "nothing answers" in err
 
@@ -136,7 +124,6 @@ def test_up_verify_status_logs_down_through_the_cli(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     import json
-    import socket
     import uuid
 
     tag = uuid.uuid4().hex[:8]
@@ -144,9 +131,7 @@ def test_up_verify_status_logs_down_through_the_cli(
     monkeypatch.setenv("GPULESS_VOLUME_NAME", f"gpuless-t-cli-{tag}-models")
     monkeypatch.setenv("GPULESS_IMAGE", ollama_test_image)
     monkeypatch.chdir(tmp_path)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = str(probe.getsockname()[1])
+    port = str(free_port())
     try:
         code, out, err = run(["compose", "--model", "smollm2:135m", "--cpus", "1", "--port", port], capsys)
         assert code == 0, err

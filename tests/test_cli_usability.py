@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 
 import click
 import pytest
 
-from toolkit.cli import cli, main
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as done:
-        code = int(done.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.cli_run import run
+from tests.ollama_server.fixtures import free_port
+from toolkit.cli import cli
 
 
 def test_every_option_of_every_command_has_help() -> None:
@@ -78,9 +69,7 @@ def test_bench_on_a_closed_port_points_at_gpuless_status(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("GPULESS_DATA_DIR", str(tmp_path / "data"))
-    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # free a moment ago: nothing listens
     code, _, err = run(["bench", "--url", f"http://127.0.0.1:{port}", "--model", "x", "--reps", "1"], capsys)
     assert code == 1
     assert "nothing answers" in err and "`gpuless status`" in err and "Traceback" not in err

@@ -19,6 +19,7 @@ import ollama
 import pytest
 import yaml
 
+from tests.ollama_server.fixtures import free_port
 from toolkit.core.compose import (
     LABEL_MANAGED,
     LABEL_REFUSED,
@@ -41,12 +42,6 @@ MODEL = "smollm2:135m"
 GIB = 1024**3
 
 pytestmark = [pytest.mark.docker]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.ollama_server.fixtures import free_port
 from toolkit.cli import main
 from toolkit.core.compose import build_spec
 from toolkit.engine import ollama_admin
@@ -25,12 +26,6 @@ from toolkit.errors import OllamaUnreachableError, PortInUseError
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [pytest.mark.engine]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture

@@ -99,12 +99,10 @@ async def test_launch_attach_pulls_with_progress_and_reports_ready(
         assert bar.total and bar.progress == bar.total  # type: ignore[attr-defined]
 
 
-@pytest.mark.docker
-async def test_launch_docker_starts_verifies_and_cleans_up(
-    services: Services, machine: Machine, ollama_test_image: str
-) -> None:
+def _docker_services(services: Services, machine: Machine, image: str) -> Services:
+    """Services for a real Docker launch: this engine, the test image, a free port, and container and
+    volume names of this test's own."""
     from tests.ollama_server.fixtures import free_port
-    from toolkit.engine.docker_runner import DockerRunner
     from toolkit.engine.probes import probe_docker
 
     suffix = uuid.uuid4().hex[:8]
@@ -112,14 +110,24 @@ async def test_launch_docker_starts_verifies_and_cleans_up(
         update={"container_name": f"gpuless-tui-{suffix}", "volume_name": f"gpuless-tui-{suffix}"}
     )
     real = dataclasses.replace(machine, docker=probe_docker())
-    svc = dataclasses.replace(
+    return dataclasses.replace(
         services,
         settings=settings,
         detect=lambda: real,
         launch_mode="docker",
-        image=ollama_test_image,
+        image=image,
         ollama_url=f"http://127.0.0.1:{free_port()}",
     )
+
+
+@pytest.mark.docker
+async def test_launch_docker_starts_verifies_and_cleans_up(
+    services: Services, machine: Machine, ollama_test_image: str
+) -> None:
+    from toolkit.engine.docker_runner import DockerRunner
+
+    svc = _docker_services(services, machine, ollama_test_image)
+    settings = svc.settings
     app = create_app(svc, start="launch")
     try:
         async with app.run_test(size=(120, 40)) as pilot:
@@ -161,23 +169,10 @@ async def test_launch_docker_cancel_in_the_health_wait_removes_what_it_created(
 ) -> None:
     import docker
 
-    from tests.ollama_server.fixtures import free_port
     from toolkit.engine.docker_runner import DockerRunner
-    from toolkit.engine.probes import probe_docker
 
-    suffix = uuid.uuid4().hex[:8]
-    settings = services.settings.model_copy(
-        update={"container_name": f"gpuless-tui-{suffix}", "volume_name": f"gpuless-tui-{suffix}"}
-    )
-    real = dataclasses.replace(machine, docker=probe_docker())
-    svc = dataclasses.replace(
-        services,
-        settings=settings,
-        detect=lambda: real,
-        launch_mode="docker",
-        image=ollama_test_image,
-        ollama_url=f"http://127.0.0.1:{free_port()}",
-    )
+    svc = _docker_services(services, machine, ollama_test_image)
+    settings = svc.settings
     app = create_app(svc, start="launch")
     runner = DockerRunner()
     try:

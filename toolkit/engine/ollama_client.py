@@ -70,17 +70,34 @@ def normalize_url(url: str) -> str:
 
 
 async def _split_lines(response: httpx.Response) -> AsyncGenerator[str, None]:
-    # Splitting bytes here instead of ``aiter_lines`` skips httpx's text and line decoder layers,
-    # a measurable share of the client's CPU per token; "\n" never occurs inside a UTF-8 sequence.
+    # Bytes split by ``linestream.split_lines`` rather than ``aiter_lines``: httpx's text and line
+    # decoder layers are a measurable share of the client's CPU per token.
     pending = b""
     async for data in response.aiter_bytes():
-        if pending:
-            data = pending + data
-        *complete, pending = data.split(b"\n")
+        complete, pending = linestream.split_lines(pending, data)
         for line in complete:
-            yield line.rstrip(b"\r").decode("utf-8", "replace")
+            yield line
     if pending.strip():
         yield pending.rstrip(b"\r").decode("utf-8", "replace")
+
+
+def _native_body(
+    model: str,
+    content: Mapping[str, Any],
+    options: Mapping[str, Any] | None,
+    think: bool | None,
+    keep_alive: str | int | None,
+) -> dict[str, Any]:
+    """A streaming request body of Ollama's native API: ``content`` (messages or prompt) plus the
+    options, think and keep_alive fields that were given."""
+    body: dict[str, Any] = {"model": model, **content, "stream": True}
+    if options:
+        body["options"] = dict(options)
+    if think is not None:
+        body["think"] = think
+    if keep_alive is not None:
+        body["keep_alive"] = keep_alive
+    return body
 
 
 def _lines(response: httpx.Response) -> aclosing[AsyncGenerator[str, None]]:
@@ -300,13 +317,7 @@ class OllamaClient:
         """Stream a chat answer as ``Chunk`` events closed by one ``Done``."""
         if self.api == "openai":
             return self._stream_openai(model, messages, options or {})
-        body: dict[str, Any] = {"model": model, "messages": list(messages), "stream": True}
-        if options:
-            body["options"] = dict(options)
-        if think is not None:
-            body["think"] = think
-        if keep_alive is not None:
-            body["keep_alive"] = keep_alive
+        body = _native_body(model, {"messages": list(messages)}, options, think, keep_alive)
         return self._stream_ndjson("/api/chat", body, model)
 
     def stream_generate(
@@ -319,13 +330,7 @@ class OllamaClient:
         keep_alive: str | int | None = None,
     ) -> AsyncGenerator[Event, None]:
         """Stream a completion from ``/api/generate`` (native API only)."""
-        body: dict[str, Any] = {"model": model, "prompt": prompt, "stream": True}
-        if options:
-            body["options"] = dict(options)
-        if think is not None:
-            body["think"] = think
-        if keep_alive is not None:
-            body["keep_alive"] = keep_alive
+        body = _native_body(model, {"prompt": prompt}, options, think, keep_alive)
         return self._stream_ndjson("/api/generate", body, model)
 
     async def _stream_ndjson(

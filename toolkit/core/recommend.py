@@ -164,20 +164,45 @@ class Candidate:
     fits_comfortably: bool
     context_ok: bool
     meets_target: bool
-    total_bytes: int
-    decode_tps: float
-    aggregate_tps: float
-    ttft_s: float
-    grade: str
     use_case_score: int
     quality: float
     tier: int
     why_not: str | None
     estimate: Estimate
 
+    @property
+    def total_bytes(self) -> int:
+        return self.estimate.total_bytes
+
+    @property
+    def decode_tps(self) -> float:
+        return self.estimate.decode_tps
+
+    @property
+    def aggregate_tps(self) -> float:
+        return self.estimate.aggregate_tps
+
+    @property
+    def ttft_s(self) -> float:
+        return self.estimate.ttft_s
+
+    @property
+    def grade(self) -> str:
+        return self.estimate.grade
+
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("estimate")
+        fields_ = asdict(self)
+        fields_.pop("estimate")
+        judged = ("use_case_score", "quality", "tier", "why_not")
+        data = {key: value for key, value in fields_.items() if key not in judged}
+        data.update(
+            total_bytes=self.total_bytes,
+            decode_tps=self.decode_tps,
+            aggregate_tps=self.aggregate_tps,
+            ttft_s=self.ttft_s,
+            grade=self.grade,
+        )
+        data.update({key: fields_[key] for key in judged})
         data["weights_bytes"] = self.estimate.weights_bytes
         data["kv_bytes"] = self.estimate.kv_bytes
         data["overhead_bytes"] = self.estimate.overhead_bytes
@@ -280,11 +305,6 @@ def _judge(
         fits_comfortably=comfortable and context_ok,
         context_ok=context_ok,
         meets_target=meets,
-        total_bytes=est.total_bytes,
-        decode_tps=est.decode_tps,
-        aggregate_tps=est.aggregate_tps,
-        ttft_s=est.ttft_s,
-        grade=est.grade,
         use_case_score=score,
         quality=quality,
         tier=tier,

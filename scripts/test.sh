@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The project's test command (README.md, line 2 of the quick start; .ci/run calls it too).
-# Installs the package with its test and engine extras, then runs lint, types and the test suite.
+# Installs the package with its test and engine extras and the models (scripts/install-test-deps.sh),
+# then runs lint, types and the test suite.
 # Docker/engine tests skip with a reason when those are missing; set GPULESS_REQUIRE_ENGINES=1
 # (as .ci/run does) to make such a skip a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python3 -m pip install --quiet --disable-pip-version-check -e '.[test,engine]'
+bash scripts/install-test-deps.sh
 python3 -m ruff check toolkit tests scripts
 python3 -m ruff format --check toolkit tests scripts
 python3 -m mypy

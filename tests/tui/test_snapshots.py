@@ -45,3 +45,13 @@ def test_help_snapshot(snap_compare: Any, services: Services) -> None:
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=ready)
+
+
+def test_connect_snapshot(snap_compare: Any, services: Services) -> None:
+    app = create_app(services, start="launch")
+
+    async def ready(pilot: Pilot[None]) -> None:
+        pilot.app.action_connect("http://127.0.0.1:11434", "smollm2:135m")  # type: ignore[attr-defined]
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=ready)

@@ -109,6 +109,14 @@ class GpulessApp(App[None]):
         if step is not None:
             self.switch_mode(step.id)
 
+    def action_connect(self, url: str = "", model: str = "") -> None:
+        """Open the Connect panel for ``url`` and ``model``; by default the launched server and model."""
+        from toolkit.tui.screens.connect import ConnectScreen
+
+        if not url and self.engine is not None:
+            url, model = self.engine
+        self.push_screen(ConnectScreen(url or None, model or None))
+
     def action_help(self) -> None:
         from toolkit.tui.screens.help import HelpScreen
 
@@ -118,6 +126,9 @@ class GpulessApp(App[None]):
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         for step in STEPS:
             yield SystemCommand(f"Go to {step.title}", step.summary, lambda s=step.id: self.action_goto(s))
+        yield SystemCommand(
+            "Connect an app", "URLs, model name, env lines and snippets for your app", self.action_connect
+        )
         yield SystemCommand("Detect again", "Probe the machine again", self.detect)
         yield SystemCommand("Help", "Steps and keys", self.action_help)
         yield from super().get_system_commands(screen)

@@ -47,6 +47,7 @@ class ChatScreen(WizardScreen):
         Binding("escape", "stop", "Stop"),
         Binding("ctrl+n", "new_chat", "New chat"),
         Binding("ctrl+r", "refresh_models", "Models"),
+        Binding("ctrl+o", "connect", "Connect app"),
     ]
 
     def __init__(self) -> None:
@@ -206,6 +207,10 @@ class ChatScreen(WizardScreen):
             self.workers.cancel_group(self, "chat")
         else:
             self.set_focus(None)
+
+    def action_connect(self) -> None:
+        """The Connect panel for the server and model of this chat."""
+        self.wizard.action_connect(self.url, self.model or "")
 
     def action_new_chat(self) -> None:
         self.action_stop()

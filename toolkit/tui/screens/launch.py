@@ -72,6 +72,7 @@ class LaunchScreen(WizardScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "start", "Start"),
         Binding("escape", "cancel", "Cancel"),
+        Binding("c", "app.connect", "Connect app"),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -217,7 +218,7 @@ class LaunchScreen(WizardScreen):
         )
 
     def launched(self, url: str, model: str, summary: str, report: VerifyReport | None) -> None:
-        text = f"{summary} {model} at {url}. Press n to benchmark, 6 to chat."
+        text = f"{summary} {model} at {url}. Press c to connect an app, n to benchmark, 6 to chat."
         if report is not None:
             counts = report.counts()
             text += "\n" + ", ".join(f"{n} {status}" for status, n in counts.items() if n)

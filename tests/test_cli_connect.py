@@ -1,0 +1,81 @@
+"""`gpuless connect`: what it prints for a real server, and its Python snippet run against that server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cli_run import run
+
+MODEL = "smollm2:135m"
+CLOSED_URL = "http://127.0.0.1:9"
+
+
+@pytest.mark.engine
+def test_json_names_the_server_the_environment_points_at(
+    ollama_server: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("GPULESS_OLLAMA_URL", ollama_server.url)  # found as bench and chat find it
+    code, out, err = run(["connect", "--json", "--model", MODEL], capsys)
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["ollama_url"] == ollama_server.url
+    assert data["openai_base_url"] == ollama_server.url + "/v1"
+    assert data["model"] == MODEL
+    assert data["env"]["OPENAI_BASE_URL"] == ollama_server.url + "/v1"
+    assert {s["id"] for s in data["snippets"]} == {"env", "curl", "python", "javascript"}
+
+
+@pytest.mark.engine
+def test_without_model_it_picks_the_first_the_server_lists(
+    ollama_server: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(["connect", "--url", ollama_server.url + "/v1/"], capsys)
+    assert code == 0, err
+    assert f"OpenAI-compatible base URL   {ollama_server.url}/v1\n" in out
+    model = next(line.split()[-1] for line in out.splitlines() if line.startswith("model "))
+    assert model in ("smollm2:135m", "gemma3:270m")
+    assert f"OPENAI_BASE_URL={ollama_server.url}/v1" in out and "from openai import OpenAI" in out
+
+
+@pytest.mark.engine
+def test_the_python_snippet_gets_an_answer_from_the_server(
+    ollama_server: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(
+        ["connect", "--url", ollama_server.url, "--model", MODEL, "--snippet", "python"], capsys
+    )
+    assert code == 0, err
+    script = tmp_path / "app.py"
+    script.write_text(out)
+    env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY"):  # the snippet must work without them
+        env.pop(name, None)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=180, env=env, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip(), "the model's answer was empty"
+
+
+@pytest.mark.engine
+def test_a_model_the_server_lacks_is_one_line_and_exit_2(
+    ollama_server: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(["connect", "--url", ollama_server.url, "--model", "nosuch:1b"], capsys)
+    assert code == 2 and out == ""
+    assert err.startswith(f"gpuless: error: {ollama_server.url} does not have nosuch:1b (it has: ")
+    assert "gpuless up --model nosuch:1b" in err and "Traceback" not in err
+
+
+def test_no_server_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["connect", "--url", CLOSED_URL], capsys)
+    assert code == 1 and out == ""
+    assert err.splitlines()[0].startswith(f"gpuless: error: nothing answers at {CLOSED_URL}")
+    assert "Traceback" not in err

@@ -1,0 +1,87 @@
+"""The ``connect`` subcommand: how an app reaches the model gpuless runs (URLs, env lines, snippets).
+
+The server is found as ``bench`` and ``chat`` find it (``toolkit.engine.server_url``) and asked which
+models it has, so what is printed works right now; the text itself comes from ``toolkit.core.connect``,
+which the wizard's Connect panel shows too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import click
+
+from toolkit.cli import cli, emit_json, json_option
+from toolkit.core.connect import SNIPPET_IDS, ConnectInfo, connect_info, server_root
+from toolkit.errors import UsageError
+
+
+def _served_model(url: str, model: str | None) -> str:
+    """``model`` if the server has it (``name`` also matches ``name:latest``), else its first model."""
+    from toolkit.engine.ollama_client import OllamaClient
+
+    async def names() -> list[str]:
+        async with OllamaClient(url, timeout=10.0, connect_timeout=2.0) as client:
+            return await client.list_models()
+
+    served = asyncio.run(names())
+    if model is None:
+        if not served:
+            raise UsageError(f"{url} has no models", hint="Pull one first, e.g. `gpuless up --model ...`.")
+        return served[0]
+    for candidate in (model, f"{model}:latest"):
+        if candidate in served:
+            return candidate
+    listed = ", ".join(served) if served else "none"
+    raise UsageError(
+        f"{url} does not have {model} (it has: {listed})",
+        hint=f"Pull it first, e.g. `gpuless up --model {model}`.",
+    )
+
+
+def format_info(info: ConnectInfo) -> list[str]:
+    """The readable form: the three values to paste, the env lines, then every snippet."""
+    lines = [
+        f"Ollama URL (native API)      {info.ollama_url}",
+        f"OpenAI-compatible base URL   {info.openai_base_url}",
+        f"model                        {info.model}",
+        f"API key                      {info.api_key}  (OpenAI clients need one; Ollama ignores it)",
+        "",
+        "Environment lines (for a .env file):",
+        *info.env_lines.splitlines(),
+    ]
+    for snippet in info.snippets:
+        if snippet.id == "env":
+            continue  # the same variables as the lines above
+        setup = f" (first: {snippet.setup})" if snippet.setup else ""
+        lines += ["", f"{snippet.title}{setup}:", *snippet.text.splitlines()]
+    return lines
+
+
+@cli.command()
+@json_option
+@click.option("--model", help="Model the app should use (default: the first one the server lists).")
+@click.option(
+    "--url",
+    help="Server URL (default: GPULESS_OLLAMA_URL, else the container `gpuless up` started, "
+    "else http://127.0.0.1:11434).",
+)
+@click.option(
+    "--snippet",
+    type=click.Choice(SNIPPET_IDS),
+    help="Print only this snippet, as is (e.g. `gpuless connect --snippet python > app.py`).",
+)
+def connect(as_json: bool, model: str | None, url: str | None, snippet: str | None) -> None:
+    """How to connect an app: Ollama and OpenAI-compatible URLs, model name, env lines, snippets."""
+    from toolkit.engine.server_url import server_url
+    from toolkit.settings import Settings
+
+    target = server_root(server_url(url, Settings()))
+    info = connect_info(target, _served_model(target, model))
+    if as_json:
+        emit_json(info.snippet(snippet).to_dict() if snippet else info.to_dict())
+    elif snippet:
+        click.echo(info.snippet(snippet).text, nl=False)
+    else:
+        for line in format_info(info):
+            click.echo(line)

@@ -45,6 +45,22 @@ def cli(ctx: click.Context) -> None:
     """gpuless: pick, tune, start, benchmark and chat with a local LLM on a laptop with no GPU.
 
     Run without a subcommand to open the interactive wizard.
+
+    \b
+    Environment variables gpuless reads:
+      GPULESS_OLLAMA_URL      server for bench, chat, connect and the wizard
+                              (default: the `gpuless up` container, else
+                              http://127.0.0.1:11434)
+      GPULESS_IMAGE           Ollama image (default: ollama/ollama:latest)
+      GPULESS_CONTAINER_NAME  container name (default: gpuless-ollama)
+      GPULESS_VOLUME_NAME     model volume (default: gpuless-ollama-models)
+      GPULESS_DATA_DIR        benchmark history, saved chats
+      GPULESS_CACHE_DIR       bandwidth probe cache, native server log
+      DOCKER_HOST             Docker engine, as for the docker CLI (with
+                              DOCKER_TLS_VERIFY, DOCKER_CERT_PATH)
+      NO_COLOR                any value: no colours
+      OLLAMA_*                passed on to `ollama serve` by
+                              `up --runtime native` (compose settings win)
     """
     if ctx.invoked_subcommand is None:
         from toolkit.tui.app import run_app

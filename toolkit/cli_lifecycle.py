@@ -503,12 +503,28 @@ def status(compose_path: Path | None, as_json: bool) -> None:
 
 @cli.command()
 @click.option(
-    "--tail", type=click.IntRange(0), default=100, show_default=True, help="Print only this many last lines."
+    "--tail",
+    "-n",
+    type=click.IntRange(0),
+    default=100,
+    show_default=True,
+    help="Print only this many last lines.",
 )
-@click.option("--follow", is_flag=True, help="Keep printing new lines (until the container stops).")
+@click.option(
+    "--follow",
+    "-f",
+    is_flag=True,
+    help="Keep printing new lines, like `docker logs -f` (until the container stops).",
+)
 @click.option("--max-seconds", type=click.FloatRange(1), default=300.0, show_default=True,
               help="Stop following after this long.")  # fmt: skip
-@file_option
+@click.option(
+    "--file",
+    "compose_path",
+    type=click.Path(path_type=Path),
+    help="The gpuless compose file whose container to use (default: ./compose.yaml if gpuless wrote it). "
+    "No -f here: as in `docker logs`, -f follows.",
+)
 def logs(tail: int, follow: bool, max_seconds: float, compose_path: Path | None) -> None:
     """Print the Ollama container's log."""
     from toolkit.engine.docker_runner import DockerRunner

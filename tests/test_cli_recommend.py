@@ -78,6 +78,15 @@ def test_recommend_one_model_and_table_output() -> None:
     assert listing.returncode == 0 and "laptop-16gb-ddr5" in listing.stdout
 
 
+def test_recommend_a_tag_outside_the_catalog_from_its_name() -> None:
+    done = run("--json", "--profile", "laptop-16gb-ddr5", "--model", "qwen9:1b")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["pick"]["tag"] == "qwen9:1b" and data["pick"]["params_b"] == 1.0
+    assert any("Estimated from the name" in reason for reason in data["reasons"])
+    assert data["pick"]["grade"] in ("A", "B", "C", "<C") and "grade_meaning" in data["pick"]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -87,7 +96,7 @@ def test_recommend_one_model_and_table_output() -> None:
         (("--profile", str(FIXTURES / "malformed.json")), "not valid JSON"),
         (("--profile", str(FIXTURES / "negative-ram.toml")), "ram_gb must be positive"),
         (("--profile", "no-such-laptop"), "no shipped hardware profile"),
-        (("--model", "qwen9:1b", "--profile", "laptop-8gb-ddr4"), "unknown model 'qwen9:1b'"),
+        (("--model", "qwen9:latest", "--profile", "laptop-8gb-ddr4"), "unknown model 'qwen9:latest'"),
         (("--users", "0", "--profile", "laptop-8gb-ddr4"), "users must be at least 1"),
     ],
 )

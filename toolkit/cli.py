@@ -183,7 +183,13 @@ def detect(as_json: bool, no_bandwidth: bool, refresh: bool, no_docker: bool) ->
 @click.option(
     "--bandwidth", "bandwidth_gbps", type=float, default=None, help="What if memory did this many GB/s?"
 )
-@click.option("--model", "model_name", default=None, help="Estimate one model or tag instead of ranking all.")
+@click.option(
+    "--model",
+    "model_name",
+    default=None,
+    help="Estimate one model or tag instead of ranking all (a tag outside the catalog is estimated from "
+    "its name, e.g. foo:7b-instruct-q4_K_M).",
+)
 @click.option("--all", "show_all", is_flag=True, help="Show every candidate, not just the top 12.")
 @click.option("--list-profiles", is_flag=True, help="List the shipped hardware profiles and exit.")
 def recommend(
@@ -221,7 +227,7 @@ def recommend(
     catalog = resources.load_catalog()
     only = None
     if model_name is not None:
-        only = (catalog.find(model_name),)
+        only = (rec.resolve_model(catalog, model_name),)
     if profile is not None:
         machine = machine_from_profile(resources.resolve_profile(profile))
     else:

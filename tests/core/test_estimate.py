@@ -53,8 +53,18 @@ def machine(
     )
 
 
+#: The files the test server serves under the two test models' names (the catalog describes the public
+#: tags, F16 and Q8_0): its measurements (docs/bench-report.txt) were made with these.
+TEST_SERVER_FILES = {"smollm2:135m": ("Q4_1", 98_362_432), "gemma3:270m": ("Q4_K_M", 253_113_024)}
+
+
 def spec(catalog: Catalog, name: str) -> tuple[ModelSpec, QuantVariant]:
-    return catalog.find(name)
+    """The catalog's model; for the two test models, the test server's own file."""
+    model, variant = catalog.find(name)
+    if name in TEST_SERVER_FILES:
+        quant, size = TEST_SERVER_FILES[name]
+        variant = replace(variant, quant=quant, size_bytes=size)
+    return model, variant
 
 
 # --- KV cache ---------------------------------------------------------------------------------------
@@ -334,7 +344,7 @@ def test_total_memory_is_weights_plus_kv_plus_overhead(catalog: Catalog) -> None
     assert result.kv_bytes == est.kv_cache_bytes(model, 8192, 2)
     assert result.overhead_bytes == est.runtime_overhead_bytes(model, 8192)
     assert result.total_bytes == result.weights_bytes + result.kv_bytes + result.overhead_bytes
-    assert 200 * MIB < result.overhead_bytes < 2 * 1024 * MIB
+    assert 50 * MIB < result.overhead_bytes < 512 * MIB
 
 
 def test_users_share_throughput(catalog: Catalog) -> None:
@@ -350,10 +360,47 @@ def test_users_share_throughput(catalog: Catalog) -> None:
 
 @pytest.mark.parametrize(
     ("tps", "letter"),
-    [(70, "A"), (69.99, "B"), (30, "B"), (29.9, "C"), (15, "C"), (14.99, "D"), (0.5, "D")],
+    [(70, "A"), (69.99, "B"), (30, "B"), (29.9, "C"), (15, "C"), (14.99, "<C"), (0.5, "<C")],
 )
 def test_grade_boundaries(tps: float, letter: str) -> None:
+    """The project's grades are A/B/C at 70/30/15 tok/s; below C there is no failing letter."""
     assert est.grade(tps) == letter
+    assert est.grade_meaning(letter)
+    assert "D" not in est.grade_meaning(letter)
+
+
+# resident memory of real llama.cpp for the two test models (scripts/measure_memory.py,
+# docs/memory-measured.txt): whole runner process (+33 MiB: the process before the model), one slot,
+# a ~500-token prompt at 4096 and a short one otherwise, MiB
+MEASURED_RESIDENT_MIB = [
+    ("smollm2:135m", 1024, 148.6 + 33),
+    ("smollm2:135m", 4096, 230.5 + 33),
+    ("smollm2:135m", 8192, 306.1 + 33),
+    ("gemma3:270m", 1024, 338.7 + 33),
+    ("gemma3:270m", 4096, 371.6 + 33),
+    ("gemma3:270m", 8192, 359.7 + 33),
+]
+
+
+@pytest.mark.parametrize(("name", "context", "mib"), MEASURED_RESIDENT_MIB)
+def test_memory_matches_real_llama_cpp_within_15_percent(
+    catalog: Catalog, name: str, context: int, mib: float
+) -> None:
+    """Predicted total vs resident memory of the test server's llama.cpp (the issue measured 247 and
+    378 MiB at 4096; the old fixed 300 MiB runtime made it 516 and 561)."""
+    model, variant = spec(catalog, name)
+    result = est.estimate(model, variant, machine(), context=context)
+    assert result.total_bytes / MIB == pytest.approx(mib, rel=0.15)
+
+
+def test_memory_grows_with_context_by_the_kv_formula(catalog: Catalog) -> None:
+    """Measured: SmolLM2-135M's resident size grows 22.5 MiB per 1,024 tokens of context (23,040 bytes
+    per token, the KV formula), and its runtime part does not grow."""
+    model, variant = spec(catalog, "smollm2:135m")
+    low = est.estimate(model, variant, machine(), context=4096)
+    high = est.estimate(model, variant, machine(), context=8192)
+    assert (high.total_bytes - low.total_bytes) / MIB == pytest.approx((306.1 - 216.1), rel=0.02)
+    assert high.overhead_bytes == low.overhead_bytes
 
 
 def test_bad_settings_are_usage_errors(catalog: Catalog) -> None:

@@ -1,7 +1,9 @@
 """Recommendations over the shipped hardware profiles, the memory budget, and the pick's reasons.
 
-The rule of thumb (0.5–1.5B for 8 GB, 3–4B for 16 GB, 7–9B for 32 GB at the default target) is not
-written in the recommender; these tests check that it follows from the budget policy and the estimator.
+The rule of thumb (0.5–1.5B for 8 GB, 3–4B for 16 GB, 7–9B for 32 GB at the default target of 10 tok/s)
+is not written in the recommender; these tests check that it follows from the budget policy and the
+estimator, and that the pick is what a user would choose: Q4_K_M unless more is clearly affordable, no
+thinking model for chat, grades named A/B/C with "<C" below.
 """
 
 from __future__ import annotations
@@ -13,15 +15,19 @@ import pytest
 from toolkit.core.catalog import Catalog, machine_from_profile
 from toolkit.core.hardware import GIB, CgroupLimits, CpuInfo, DockerEngineInfo, Machine, MemoryInfo
 from toolkit.core.recommend import (
+    ANSWER_TOKENS,
     COMFORT_SHARE,
     DEFAULT_TARGET_TPS,
+    QUANT_UPGRADE_SPEED_MARGIN,
+    THINKING_TOKENS,
     VM_RESERVE_BYTES,
     memory_budget,
     recommend,
+    resolve_model,
     what_if,
 )
 from toolkit.engine.resources import load_catalog, load_shipped_profile, shipped_profile_names
-from toolkit.errors import UsageError
+from toolkit.errors import UnknownModelError, UsageError
 
 RULE_OF_THUMB = {  # profile → (min, max) parameters in billions of the pick at defaults
     "laptop-8gb-ddr4": (0.5, 1.8),
@@ -115,7 +121,7 @@ def test_nothing_fits_gives_no_pick_and_says_why(catalog: Catalog) -> None:
 
 def test_test_models_win_only_when_nothing_real_fits(catalog: Catalog) -> None:
     cramped = replace(
-        profile_machine("laptop-16gb-ddr5"), cgroup=CgroupLimits(version=2, memory_limit_bytes=700 * 1024**2)
+        profile_machine("laptop-16gb-ddr5"), cgroup=CgroupLimits(version=2, memory_limit_bytes=480 * 1024**2)
     )
     result = recommend(cramped, catalog)
     assert result.pick is not None and result.pick.test_model
@@ -200,3 +206,93 @@ def test_reasons_are_plain_sentences(catalog: Catalog) -> None:
     data = result.to_dict()
     assert data["pick"]["tag"] == result.pick.tag
     assert len(data["candidates"]) == len(result.candidates)
+
+
+# --- what users feel --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("profile", sorted(shipped_profile_names()))
+def test_chat_never_gets_a_thinking_model_and_q4_k_m_by_default(catalog: Catalog, profile: str) -> None:
+    result = recommend(profile_machine(profile), catalog)
+    assert result.pick is not None
+    assert not result.pick.thinking, (profile, result.pick.tag)
+    pick = result.pick
+    if pick.quant != "Q4_K_M":
+        # a larger quantisation only when clearly affordable: 2× the target and a comfortable fit
+        q4 = [c for c in result.candidates if c.model == pick.model and c.quant == "Q4_K_M"]
+        if pick.quant in ("Q8_0", "F16"):
+            assert (
+                pick.decode_tps >= QUANT_UPGRADE_SPEED_MARGIN * DEFAULT_TARGET_TPS and pick.fits_comfortably
+            )
+        assert not q4 or pick.quant in ("Q8_0", "F16")
+
+
+def test_q8_0_only_when_clearly_affordable(catalog: Catalog) -> None:
+    machine = profile_machine("laptop-32gb-ddr5")
+    only = tuple((m, v) for m in catalog.models if m.name == "llama3.2:3b" for v in m.variants)
+    both_meet = recommend(machine, catalog, only=only)
+    q4, q8 = (next(c for c in both_meet.candidates if c.quant == q) for q in ("Q4_K_M", "Q8_0"))
+    assert q4.meets_target and q8.meets_target  # both reach 10 tok/s ...
+    assert q8.decode_tps < QUANT_UPGRADE_SPEED_MARGIN * DEFAULT_TARGET_TPS
+    assert both_meet.candidates[0].quant == "Q4_K_M"  # ... but Q8_0 is not clearly affordable
+    roomy = recommend(machine, catalog, only=only, target_tps=5)  # 2 × 5 = 10 tok/s: now it is
+    assert roomy.candidates[0].quant == "Q8_0"
+
+
+def test_thinking_tokens_count_in_answer_time_and_speed(catalog: Catalog) -> None:
+    machine = profile_machine("laptop-16gb-ddr5")
+    result = recommend(machine, catalog, only=(catalog.find("qwen3:4b"),))
+    c = result.candidates[0]
+    assert c.thinking
+    assert c.answer_s == pytest.approx(c.estimate.answer_seconds(ANSWER_TOKENS + THINKING_TOKENS))
+    assert c.visible_tps == pytest.approx(c.decode_tps * ANSWER_TOKENS / (ANSWER_TOKENS + THINKING_TOKENS))
+    assert any("thinking" in reason for reason in result.reasons)
+    reasoning = recommend(machine, catalog, use_case="reasoning", only=(catalog.find("qwen3:4b"),))
+    assert reasoning.candidates[0].visible_tps == pytest.approx(c.decode_tps)  # thinking is the point
+
+
+def test_grades_are_the_seeds_with_a_plain_reference_below_c(catalog: Catalog) -> None:
+    for profile in shipped_profile_names():
+        result = recommend(profile_machine(profile), catalog)
+        for c in result.candidates:
+            assert c.grade in ("A", "B", "C", "<C")
+        assert result.pick is not None
+        text = " ".join(result.reasons)
+        if result.pick.grade == "<C":
+            assert "below C's 15 tok/s" in text and result.pick.meets_target
+
+
+def test_reasons_state_ttft_assumptions_download_and_next_step_fastest_variant(catalog: Catalog) -> None:
+    result = recommend(profile_machine("laptop-16gb-ddr5"), catalog)
+    assert result.pick is not None
+    text = " ".join(result.reasons)
+    assert "512-token prompt" in text and "already loaded" in text and "load" in text
+    assert "Download: " in text and f"ollama pull {result.pick.tag}" in text
+    step = next(r for r in result.reasons if r.startswith("The next step up"))
+    tag = step[len("The next step up, ") :].split(" ")[0]
+    stepped = next(c for c in result.candidates if c.tag == tag)
+    siblings = [c for c in result.candidates if c.model == stepped.model and c.fits]
+    assert stepped.decode_tps == max(c.decode_tps for c in siblings)
+
+
+def test_model_wording_is_about_the_model_asked_for(catalog: Catalog) -> None:
+    result = recommend(profile_machine("laptop-16gb-ddr5"), catalog, only=(catalog.find("llama3.2:3b"),))
+    text = " ".join(result.reasons)
+    assert result.asked and "You asked for llama3.2:3b-instruct-q4_K_M" in text
+    assert "best model" not in text and "among those that fit" not in text
+
+
+def test_unknown_tag_is_estimated_from_its_name(catalog: Catalog) -> None:
+    model, variant = resolve_model(catalog, "foo:7b-instruct-q4_K_M")
+    result = recommend(profile_machine("laptop-32gb-ddr5"), catalog, only=((model, variant),))
+    assert result.pick is not None and result.pick.tag == "foo:7b-instruct-q4_K_M"
+    assert any("Estimated from the name" in r and "±30%" in r for r in result.reasons)
+    assert resolve_model(catalog, "llama3.2:3b")[0].name == "llama3.2:3b"  # the catalog first
+    with pytest.raises(UnknownModelError, match="unknown model 'nosize:latest'"):
+        resolve_model(catalog, "nosize:latest")
+
+
+def test_a_7b_q4_fits_comfortably_on_16_gb(catalog: Catalog) -> None:
+    result = recommend(profile_machine("laptop-16gb-ddr5"), catalog, only=(catalog.find("qwen2.5:7b"),))
+    assert result.candidates[0].fits_comfortably
+    assert "tight" not in (result.candidates[0].why_not or "")

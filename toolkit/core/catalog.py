@@ -11,7 +11,8 @@ API used by other modules:
   ``Catalog.find("qwen2.5:3b-instruct-q4_K_M") -> (ModelSpec, QuantVariant)`` (a bare model name
   gives its default variant; unknown → ``UnknownModelError`` with close matches).
 - ``ModelSpec.from_ollama_show(show, name=..., size_bytes=...)`` builds a spec from Ollama's ``/api/show``
-  answer, so a model that is not in the catalog can still be estimated.
+  answer, so a model that is not in the catalog can still be estimated; ``spec_from_tag(tag, catalog)``
+  does the same from the tag's name alone ("foo:7b-instruct-q4_K_M") when no server has it.
 - ``parse_hardware_profile(data) -> HardwareProfile``; ``machine_from_profile(profile) -> Machine``.
 - ``USE_CASES`` and ``normalise_use_case(name)`` (unknown → ``UsageError``).
 """
@@ -19,6 +20,7 @@ API used by other modules:
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -116,6 +118,8 @@ class QuantVariant:
             file); False when it is an estimate (ollama.com recollection or params × bits).
         bits_per_weight: size_bytes × 8 ÷ parameter count (whole-file average).
         note: where the size comes from, for display.
+        source: the public page the tag, its quantisation and size were taken from (a URL, or a
+            description of the evidence where no single page says it).
     """
 
     tag: str
@@ -124,6 +128,7 @@ class QuantVariant:
     size_verified: bool
     bits_per_weight: float
     note: str = ""
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -149,7 +154,10 @@ class ModelSpec:
         default_tag: tag of the default variant.
         test_model: a tiny model used by gpuless's own tests; real users get it only if nothing else fits.
         latest: this is the model a bare family name (``qwen2.5``, ``qwen2.5:latest``) pulls.
+        thinking: the model writes a reasoning trace before its answer by default (Qwen3's hybrid
+            tags): the user waits for those tokens too.
         notes: one line for display (languages, licence caveats, vision, …).
+        source: where the architecture numbers come from.
     """
 
     name: str
@@ -170,7 +178,9 @@ class ModelSpec:
     default_tag: str = ""
     test_model: bool = False
     latest: bool = False
+    thinking: bool = False
     notes: str = ""
+    source: str = ""
 
     def score(self, use_case: str) -> int:
         """How good the model is at ``use_case`` (0–10; 0 when the catalog gives no score)."""
@@ -325,6 +335,93 @@ class Catalog:
         raise UnknownModelError(f"unknown model {name_or_tag!r}", hint=hint)
 
 
+#: Quantisation spellings in Ollama tags → GGUF names ("fp16" is Ollama's spelling of F16).
+_TAG_QUANT = re.compile(r"(?:^|[-_])(q[2-8]_k_[sml]|q[2-8]_k|q[4-8]_[01]|fp16|f16|bf16|fp32|f32)(?:$|[-_])")
+_TAG_PARAMS = re.compile(r"(?:^|[-_:])(\d+(?:\.\d+)?)([bm])(?:$|[-_])")
+#: The quantisation a tag without one most likely is: Ollama's library defaults to Q4_K_M for most
+#: models of 3B and more (the README table sizes match Q4_K_M files), smaller ones vary (Q8_0, F16).
+ASSUMED_TAG_QUANT = "Q4_K_M"
+#: How far a name-only estimate can be off, for display: the geometry is borrowed from the catalog model
+#: nearest in size, and KV cache sizes of same-sized models differ up to 4× (their KV-head counts do);
+#: the file size from parameters × nominal bits is within ~10% for K-quants.
+NAME_ESTIMATE_UNCERTAINTY = "±30% on memory and speed"
+
+
+def parse_tag_name(tag: str) -> tuple[int, str | None]:
+    """(parameters, quantisation or None) read from an Ollama tag such as "foo:7b-instruct-q4_K_M",
+    "bar:1.5b" or "baz:270m"; parameters 0 when the name gives no size."""
+    name, _, variant = tag.strip().lower().partition(":")
+    text = variant or name
+    params = 0
+    size = _TAG_PARAMS.search(text) or _TAG_PARAMS.search(name)
+    if size:
+        params = int(float(size.group(1)) * (1e9 if size.group(2) == "b" else 1e6))
+    quant_match = _TAG_QUANT.search(variant)
+    quant = None
+    if quant_match:
+        quant = quant_match.group(1).upper().replace("FP", "F")
+    return params, quant
+
+
+def spec_from_tag(tag: str, catalog: Catalog) -> ModelSpec:
+    """An estimate-only ``ModelSpec`` for a tag the catalog does not know, from its name alone.
+
+    The parameter count and quantisation come from the name (``parse_tag_name``; no quantisation →
+    ``ASSUMED_TAG_QUANT``); layers, heads, KV heads and head size are borrowed from the catalog model
+    nearest in parameter count and scaled to this size; the file size is parameters × the
+    quantisation's nominal bits. The spec says all this in ``notes`` and carries no use-case scores.
+    A name without a size ("mymodel:latest") raises ``UnknownModelError``.
+    """
+    params, quant = parse_tag_name(tag)
+    if params <= 0:
+        raise UnknownModelError(
+            f"unknown model {tag!r}, and its name gives no parameter count to estimate from",
+            hint='name a size in the tag (e.g. "mymodel:7b-q4_K_M"), or see the catalog: `gpuless recommend`',
+        )
+    real = [m for m in catalog.models if not m.test_model] or list(catalog.models)
+    if not real:
+        raise ProfileError("the catalog is empty")
+    nearest = min(real, key=lambda m: abs(math.log(m.params / params)))
+    assumed_quant = quant is None
+    quant = quant or ASSUMED_TAG_QUANT
+    size_bytes = int(params * QUANT_BITS.get(quant, QUANT_BITS[ASSUMED_TAG_QUANT]) / 8)
+    scale = params / nearest.params
+    # Wider and deeper both grow with size; split the scaling between hidden size and layer count.
+    hidden = max(64, round(nearest.embedding_length * math.sqrt(scale) / 64) * 64)
+    layers = max(1, round(nearest.layers * math.sqrt(scale)))
+    how = "assumed" if assumed_quant else "from the name"
+    notes = (
+        f"Estimated from the name alone: {params / 1e9:.3g}B parameters, {quant} ({how}); "
+        f"layers, heads and KV cache borrowed from {nearest.name} and scaled; {NAME_ESTIMATE_UNCERTAINTY}."
+    )
+    variant = QuantVariant(
+        tag=tag.strip(),
+        quant=quant,
+        size_bytes=size_bytes,
+        size_verified=False,
+        bits_per_weight=round(size_bytes * 8 / params, 2),
+        note=f"estimated: {params / 1e9:.3g}B parameters × {QUANT_BITS.get(quant, 4.85):g} bits",
+        source="the tag's name (not in gpuless's catalog)",
+    )
+    return ModelSpec(
+        name=tag.strip(),
+        family=tag.strip().partition(":")[0],
+        architecture=nearest.architecture,
+        params=params,
+        layers=layers,
+        heads=nearest.heads,
+        kv_heads=nearest.kv_heads,
+        head_dim=nearest.head_dim,
+        embedding_length=hidden,
+        context_length=nearest.context_length,
+        tied_embeddings=nearest.tied_embeddings,
+        variants=(variant,),
+        default_tag=variant.tag,
+        notes=notes,
+        source=f"borrowed from {nearest.name}",
+    )
+
+
 @dataclass(frozen=True)
 class HardwareProfile:
     """A typical machine for what-if questions ("what would a 16 GB DDR5 laptop run?").
@@ -455,6 +552,7 @@ def _parse_variant(data: Any, params: int, context: str) -> QuantVariant:
         size_verified=bool(_opt(data, "size_verified", bool, context, False)),
         bits_per_weight=round(size * 8 / params, 2),
         note=_opt(data, "note", str, context, ""),
+        source=_opt(data, "source", str, context, ""),
     )
 
 
@@ -504,7 +602,9 @@ def parse_model(data: Mapping[str, Any]) -> ModelSpec:
         default_tag=default_tag,
         test_model=bool(_opt(data, "test_model", bool, ctx, False)),
         latest=bool(_opt(data, "latest", bool, ctx, False)),
+        thinking=bool(_opt(data, "thinking", bool, ctx, False)),
         notes=_opt(data, "notes", str, ctx, ""),
+        source=_opt(data, "source", str, ctx, ""),
         **ints,
     )
 
@@ -589,7 +689,9 @@ def parse_hardware_profile(data: Mapping[str, Any], *, default_name: str = "prof
 
 
 __all__ = [
+    "ASSUMED_TAG_QUANT",
     "FILE_TYPES",
+    "NAME_ESTIMATE_UNCERTAINTY",
     "QUANT_BITS",
     "USE_CASES",
     "Catalog",
@@ -601,4 +703,6 @@ __all__ = [
     "parse_catalog",
     "parse_hardware_profile",
     "parse_model",
+    "parse_tag_name",
+    "spec_from_tag",
 ]

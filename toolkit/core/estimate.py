@@ -11,14 +11,15 @@ API:
 - ``estimate(model, variant, machine, *, context=4096, parallel=1, kv_cache_type="f16",
   prompt_tokens=512, params=DEFAULT_PARAMS) -> Estimate`` — memory (weights + KV + runtime overhead, bytes),
   per-user decode tok/s, aggregate tok/s over ``parallel`` concurrent streams, prefill tok/s, TTFT (s),
-  grade (A/B/C/D) and the factors used.
+  grade (A/B/C, or "<C" below the C line) and the factors used.
 - ``kv_cache_bytes(model, context, parallel=1, kv_cache_type="f16")`` — Ollama's KV formula (gemma3
   sliding-window aware); ``runtime_overhead_bytes(model, context)``; ``grade(tokens_per_s)``.
 - ``compute_threads(machine)``, ``effective_bandwidth(machine, params)`` — the machine-side inputs.
 
 The model, in one place:
 
-    memory      = weights (GGUF size) + KV (2·L·n_kv·d_head·ctx·slots·bytes/elem) + runtime overhead
+    memory      = weights (GGUF size) + KV (2·L·n_kv·d_head·ctx·slots·bytes/elem)
+                  + runtime (process + llama.cpp state + vocabulary tables + compute buffer)
     decode step = max(bytes read / (η·BW), 2·N·slots / (decode FLOP rate · width efficiency))
                   + per-token overhead + slots · attention(depth)
     attention   = cycles · Σ_layers heads · tokens attended (window-capped) / (threads · clock)
@@ -53,7 +54,7 @@ from toolkit.core.hardware import Machine
 from toolkit.errors import UsageError
 
 KvCacheType = Literal["f16", "q8_0", "q4_0"]
-Grade = Literal["A", "B", "C", "D"]
+Grade = Literal["A", "B", "C", "<C"]
 
 MIB = 1024**2
 
@@ -64,9 +65,18 @@ MIB = 1024**2
 KV_BYTES_PER_ELEMENT: dict[str, float] = {"f16": 2.0, "q8_0": 1.0, "q4_0": 0.5}
 KV_BYTES_PER_ELEMENT_EXACT: dict[str, float] = {"f16": 2.0, "q8_0": 34 / 32, "q4_0": 18 / 32}
 
-#: Speed lines (tokens/s per user) and their grades: 70 feels instant, 30 is faster than anyone reads,
-#: 15 is comfortable reading, below 15 the answer visibly crawls.
+#: Speed lines (tokens/s per user) and their grades, the project's three: 70 feels instant (A), 30 is
+#: faster than anyone reads (B), 15 is comfortable reading (C). Below the C line there is no fourth letter:
+#: the grade reads "<C" ("below C, under 15 tok/s"), a plain reference, not a failing mark, because a
+#: pick can sit under 15 tok/s and still meet the user's own target (10 tok/s by default).
 GRADE_LINES: tuple[tuple[float, Grade], ...] = ((70.0, "A"), (30.0, "B"), (15.0, "C"))
+BELOW_C: Grade = "<C"
+GRADE_MEANINGS: dict[str, str] = {
+    "A": "A, 70+ tok/s: instant",
+    "B": "B, 30+ tok/s: faster than you read",
+    "C": "C, 15+ tok/s: reading pace",
+    BELOW_C: "below C's 15 tok/s",
+}
 
 #: Decode FLOPs per cycle per core that llama.cpp's quantised matrix-vector kernels reach, by the widest
 #: SIMD unit. Anchors: the Ryzen AI 5 340 (6 Zen 5 cores, AVX-512) decoding Llama 3.1 8B at 10.46 tok/s
@@ -111,7 +121,6 @@ AVX_VNNI_PREFILL_BONUS = 1.2
 #: unknown families keep the whole 2·N (an over-estimate of the work, so prefill is not over-promised).
 VOCAB_SIZE_BY_FAMILY: dict[str, int] = {
     "gemma3": 262144,
-    "granite3.3": 49159,
     "llama3.1": 128256,
     "llama3.2": 128256,
     "mistral": 32768,
@@ -165,7 +174,20 @@ class EstimatorParams:
             and Gemma3-270M's 41 → 53 → 54 (docs/bench-report.txt), i.e. each extra stream cost
             9.5 ms / 17.5 ms of arithmetic: 2·N at 28–31 GFLOP/s, 0.58–0.64 of the 48 the table gives
             2 × 3 GHz AVX-512 at hidden 576 / 640. Only models narrower than 1024 are affected.
-        runtime_base_bytes: Ollama server + llama-server process + libraries, resident before any model.
+        runtime_base_bytes: resident memory of the runner process besides the model's own buffers:
+            the host process (33 MiB for the test server's Python + xllamacpp before loading, measured;
+            an Ollama runner is a Go + C++ process of the same order, not measured) plus llama.cpp's
+            context, thread pool and backend state (23 MiB, fitted). Measured by
+            scripts/measure_memory.py, see docs/memory-measured.txt. The Ollama *server* process that
+            spawns the runner is not included (ollama ps does not count it either).
+        vocab_bytes_per_token: resident bytes per vocabulary entry: llama.cpp's token tables (text,
+            score, attributes, the text → id map), the sampler's candidate array and the logits row.
+            Fitted (≈ 231 B) from the two test models, whose vocabularies differ five-fold
+            (SmolLM2 49,152, Gemma 3 262,144) while everything else is similar.
+        activation_floats_per_hidden: floats per token × hidden size in llama.cpp's compute buffer
+            (flash attention, which llama.cpp turns on automatically on CPUs, so no context-sized
+            attention-score matrix): residual, norms, Q/K/V, FFN inputs. 8 is an assumption; the term is
+            9–10 MiB for the test models at ubatch 512, small beside the measured totals.
         ubatch: llama.cpp's physical batch (``-ub``, 512): sizes the compute buffer.
         exact_kv_sizes: use ggml's true q8_0/q4_0 block sizes instead of Ollama's ½ / ¼.
     """
@@ -179,7 +201,9 @@ class EstimatorParams:
     prefill_attention_cycles: float = 80.0
     prefill_full_width: int = 3072
     decode_full_width: int = 1024
-    runtime_base_bytes: int = 256 * MIB
+    runtime_base_bytes: int = 56 * MIB
+    vocab_bytes_per_token: int = 231
+    activation_floats_per_hidden: int = 8
     ubatch: int = 512
     exact_kv_sizes: bool = False
 
@@ -247,7 +271,7 @@ class Estimate:
         single_stream_tps: tokens/s of one stream alone (what the grade of a single user is based on).
         prefill_tps: prompt tokens processed per second.
         ttft_s: time to first token of one request: prompt ÷ prefill + one decode step.
-        grade: A/B/C/D of ``decode_tps`` against the speed lines 70/30/15.
+        grade: A/B/C of ``decode_tps`` against the speed lines 70/30/15, "<C" below 15.
         factors: see ``EstimateFactors``.
     """
 
@@ -281,11 +305,16 @@ class Estimate:
 
 
 def grade(tokens_per_s: float) -> Grade:
-    """A ≥ 70, B ≥ 30, C ≥ 15 tokens/s, else D."""
+    """A ≥ 70, B ≥ 30, C ≥ 15 tokens/s, else "<C" (below the C line)."""
     for line, letter in GRADE_LINES:
         if tokens_per_s >= line:
             return letter
-    return "D"
+    return BELOW_C
+
+
+def grade_meaning(letter: str) -> str:
+    """The grade in words, e.g. "C, 15+ tok/s: reading pace" or "below C's 15 tok/s"."""
+    return GRADE_MEANINGS.get(letter, letter)
 
 
 def kv_bytes_per_element(kv_cache_type: str, params: EstimatorParams = DEFAULT_PARAMS) -> float:
@@ -325,16 +354,24 @@ def kv_cache_bytes(
     return int(sum(tokens) * per_token_layer)
 
 
-def runtime_overhead_bytes(model: ModelSpec, context: int, params: EstimatorParams = DEFAULT_PARAMS) -> int:
-    """Memory besides weights and KV: the runtime plus llama.cpp's CPU compute buffer.
+#: Vocabulary assumed for a family ``VOCAB_SIZE_BY_FAMILY`` does not know (between Llama 3's 128k and
+#: Qwen's 152k; memory only, so the error is a few tens of MiB).
+DEFAULT_VOCAB_SIZE = 150_000
 
-    The compute buffer is dominated by one ubatch's attention scores (heads × context × ubatch floats,
-    without flash attention) plus a few hidden-size activations per token; llama-server logs it as
-    "CPU compute buffer size" (about 300 MiB for an 8B model at 4k context).
+
+def runtime_overhead_bytes(model: ModelSpec, context: int, params: EstimatorParams = DEFAULT_PARAMS) -> int:
+    """Resident memory besides the GGUF file and the KV cache: runtime, vocabulary tables, compute buffer.
+
+    Measured on real llama.cpp (scripts/measure_memory.py, docs/memory-measured.txt): for both test
+    models the resident size grows with the context exactly as the KV formula says, so what remains is
+    fixed; it is 43 MiB (SmolLM2-135M) and 91 MiB (Gemma 3 270M) beside the weights and KV, a difference
+    their vocabularies explain. ``context`` is kept for callers; with flash attention the compute buffer
+    does not grow with it.
     """
-    ubatch = params.ubatch
-    compute = 4 * ubatch * (model.heads * context + 4 * model.embedding_length)
-    return params.runtime_base_bytes + compute
+    del context
+    vocab = VOCAB_SIZE_BY_FAMILY.get(model.family, DEFAULT_VOCAB_SIZE)
+    compute = 4 * params.ubatch * params.activation_floats_per_hidden * model.embedding_length
+    return params.runtime_base_bytes + params.vocab_bytes_per_token * vocab + compute
 
 
 def compute_threads(machine: Machine) -> int:

@@ -19,14 +19,22 @@ Budget policy (documented constants below):
 - ``usable`` = min(host RAM − OS reserve, Docker VM − VM reserve, cgroup limit − 5%): a model larger than
   this does not load without swapping. OS reserve = 1.5 GiB + 10% of RAM (kernel, desktop session, Docker
   daemon, a minimum of page cache).
-- ``comfortable`` = a third of the host's usable memory (capped by ``usable``): the browser, editor and
-  chat client of a laptop that is being *used* take the rest. A cgroup limit is dedicated to the model,
-  so there ``comfortable = usable``.
+- ``comfortable`` = the larger of a third of the host's usable memory and what is left after the apps of
+  a laptop that is being *used* (browser, editor, chat client: ``APPS_RESERVE_BYTES``), capped by
+  ``usable``. A cgroup limit is dedicated to the model, so there ``comfortable = usable``.
 
 Pick policy: the best use-case score (× a small quantisation-quality factor) among candidates that fit
 comfortably and meet the target speed per user; failing that, among those that fit and meet the target;
 failing that, the fastest that fits comfortably, then the fastest that fits. Test models (135M/270M toys)
-get low scores, so they only win when nothing real qualifies.
+get low scores, so they only win when nothing real qualifies. What users feel decides the details:
+
+- Q4_K_M is the default quantisation: a larger one (Q8_0, F16…) counts for its extra quality only when
+  it is clearly affordable (``QUANT_UPGRADE_SPEED_MARGIN`` × the target, fitting comfortably); otherwise
+  it ranks below the model's Q4_K_M.
+- A thinking model (``ModelSpec.thinking``) makes the user wait for ``THINKING_TOKENS`` before the
+  answer: outside ``THINKING_USE_CASES`` its speed is judged as the answer tokens per second of waiting
+  (``Candidate.visible_tps``) and it ranks after non-thinking models of the same tier, so chat never
+  gets one by default. Its answer time always includes the thinking.
 """
 
 from __future__ import annotations
@@ -34,10 +42,17 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from toolkit.core.catalog import Catalog, ModelSpec, QuantVariant, normalise_use_case
-from toolkit.core.estimate import DEFAULT_PARAMS, Estimate, EstimatorParams, estimate, grade
+from toolkit.core.catalog import Catalog, ModelSpec, QuantVariant, normalise_use_case, spec_from_tag
+from toolkit.core.estimate import (
+    DEFAULT_PARAMS,
+    Estimate,
+    EstimatorParams,
+    estimate,
+    grade,
+    grade_meaning,
+)
 from toolkit.core.hardware import GIB, Machine
-from toolkit.errors import UsageError
+from toolkit.errors import UnknownModelError, UsageError
 
 #: Tokens/s per user the pick must reach by default: about twice silent reading speed (~5–6 tok/s), the
 #: pace at which an answer streams faster than it is read. Grade C (15) is the next line up; at 32 GB the
@@ -51,6 +66,23 @@ DEFAULT_USE_CASE = "chat"
 DEFAULT_PROMPT_TOKENS = 512
 ANSWER_TOKENS = 300
 
+#: Tokens a thinking model (Qwen3's original tags) writes before its answer, for the answer-time estimate.
+#: An assumption at the short end: Qwen3's reasoning traces run from a few hundred tokens for a simple
+#: question to thousands for a hard one (its model card suggests allowing 32,768 output tokens), so the
+#: answer time of a thinking model is, if anything, optimistic.
+THINKING_TOKENS = 500
+#: Use cases where the thinking is the point; elsewhere a thinking model is judged by the answer speed the
+#: user feels (``visible_tps``) and ranks after non-thinking models.
+THINKING_USE_CASES = frozenset({"reasoning"})
+#: The quantisation a model is recommended in unless a larger one is clearly affordable.
+DEFAULT_QUANT = "Q4_K_M"
+#: "Clearly affordable": a larger quantisation than Q4_K_M wins only when it still reaches this multiple
+#: of the target speed and fits comfortably. Q8_0 reads ~1.6-1.7× the bytes per token of Q4_K_M and so
+#: decodes about that much slower, for a quality gain most users cannot see (see ``QUANT_QUALITY``).
+QUANT_UPGRADE_SPEED_MARGIN = 2.0
+#: Bits per weight above which a variant counts as "larger than Q4_K_M" (Q4_K_M averages ~4.85).
+_LARGER_THAN_DEFAULT_QUANT = {"Q5_0", "Q5_1", "Q5_K_S", "Q5_K_M", "Q6_K", "Q8_0", "F16", "BF16", "F32"}
+
 #: OS reserve on the host: fixed part + share of RAM (kernel, desktop, Docker daemon, page cache floor).
 HOST_RESERVE_BASE_BYTES = int(1.5 * GIB)
 HOST_RESERVE_SHARE = 0.10
@@ -58,8 +90,13 @@ HOST_RESERVE_SHARE = 0.10
 VM_RESERVE_BYTES = GIB // 2
 #: Inside a cgroup limit, keep this share free so the kernel reclaims page cache instead of OOM-killing.
 CGROUP_RESERVE_SHARE = 0.05
-#: Share of the host's usable memory a model should take so the laptop stays usable beside it.
+#: Share of the host's usable memory a model may always take and still leave the laptop usable.
 COMFORT_SHARE = 1 / 3
+#: What the apps of a laptop in use (a browser with a dozen tabs, an editor, a chat client) keep
+#: resident, beside the OS reserve. A model may take whatever is left when that is more than
+#: ``COMFORT_SHARE``: on 16 GB a 7B Q4 model (≈ 5 GiB) then fits comfortably, as users expect, while on
+#: 8 GB the share still rules.
+APPS_RESERVE_BYTES = 4 * GIB
 
 #: Quality kept by each quantisation relative to 16-bit weights (rough, from the usual perplexity and
 #: benchmark deltas: Q8_0 is indistinguishable, Q4_K_M loses a little, 3-bit and below loses clearly).
@@ -123,7 +160,8 @@ def memory_budget(machine: Machine) -> Budget:
         reserve = int(cgroup_bytes * CGROUP_RESERVE_SHARE)
         options.append((cgroup_bytes - reserve, "cgroup limit", reserve))
     usable, limited_by, reserve = min(options, key=lambda option: option[0])
-    comfortable = usable if limited_by == "cgroup limit" else min(int(host_usable * COMFORT_SHARE), usable)
+    beside_apps = max(int(host_usable * COMFORT_SHARE), host_usable - APPS_RESERVE_BYTES)
+    comfortable = usable if limited_by == "cgroup limit" else min(beside_apps, usable)
     return Budget(
         host_bytes=host,
         docker_vm_bytes=vm_bytes,
@@ -145,7 +183,14 @@ class Candidate:
         test_model: a toy model gpuless uses in its own tests.
         fits: total memory ≤ the usable budget; fits_comfortably: ≤ the comfortable budget.
         context_ok: the requested context is within the model's trained context.
-        meets_target: per-user decode speed ≥ the target.
+        meets_target: per-user speed as the user feels it (``visible_tps``) ≥ the target.
+        thinking: the model writes a reasoning trace before answering (see ``THINKING_TOKENS``).
+        visible_tps: answer tokens per second of waiting after the first token: ``decode_tps`` for a
+            normal model; for a thinking model outside ``THINKING_USE_CASES``, ``decode_tps`` ×
+            answer ÷ (answer + thinking tokens).
+        answer_s: seconds until a ``ANSWER_TOKENS``-token answer is complete, thinking included.
+        download_bytes: the GGUF download (``ollama pull``) size; download_source: where it is cited from;
+            size_note: how the size was obtained, in a few words.
         total_bytes, decode_tps, aggregate_tps, ttft_s, grade: from the estimate.
         use_case_score: catalog score 0–10 for the requested use case.
         quality: use_case_score × the quantisation's quality factor (what the pick maximises).
@@ -164,6 +209,12 @@ class Candidate:
     fits_comfortably: bool
     context_ok: bool
     meets_target: bool
+    thinking: bool
+    visible_tps: float
+    answer_s: float
+    download_bytes: int
+    download_source: str
+    size_note: str
     use_case_score: int
     quality: float
     tier: int
@@ -208,8 +259,10 @@ class Candidate:
         data["overhead_bytes"] = self.estimate.overhead_bytes
         data["prefill_tps"] = round(self.estimate.prefill_tps, 1)
         data["bound"] = self.estimate.factors.bound
-        for key in ("decode_tps", "aggregate_tps", "quality"):
+        for key in ("decode_tps", "aggregate_tps", "quality", "visible_tps"):
             data[key] = round(data[key], 2)
+        data["answer_s"] = round(self.answer_s, 1)
+        data["grade_meaning"] = grade_meaning(self.grade)
         data["ttft_s"] = round(self.ttft_s, 2)
         return data
 
@@ -225,6 +278,7 @@ class Recommendation:
         candidates: every variant, best first.
         pick: the recommended candidate, None when nothing fits.
         reasons: plain-language sentences explaining the pick (or why there is none).
+        asked: the user named the model (``--model``): the reasons judge that model, not a ranking.
     """
 
     machine: str
@@ -238,6 +292,7 @@ class Recommendation:
     candidates: tuple[Candidate, ...]
     pick: Candidate | None
     reasons: tuple[str, ...]
+    asked: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -276,9 +331,23 @@ def _judge(
     fits = est.total_bytes <= budget.usable_bytes
     comfortable = est.total_bytes <= budget.comfortable_bytes
     context_ok = context <= model.context_length
-    meets = est.decode_tps >= target_tps
+    thinking_counts = model.thinking and use_case not in THINKING_USE_CASES
+    answer_s = est.answer_seconds(ANSWER_TOKENS + (THINKING_TOKENS if model.thinking else 0))
+    visible = (
+        est.decode_tps * ANSWER_TOKENS / (ANSWER_TOKENS + THINKING_TOKENS)
+        if thinking_counts
+        else est.decode_tps
+    )
+    meets = visible >= target_tps
     score = model.score(use_case)
-    quality = score * QUANT_QUALITY.get(variant.quant.upper(), 0.9)
+    quant = variant.quant.upper()
+    quant_quality = QUANT_QUALITY.get(quant, 0.9)
+    affordable = comfortable and est.decode_tps >= QUANT_UPGRADE_SPEED_MARGIN * target_tps
+    if quant in _LARGER_THAN_DEFAULT_QUANT and not affordable:
+        # Not clearly affordable: the larger file counts for no more than the default quantisation,
+        # just below it, so the model's Q4_K_M (faster, smaller) wins.
+        quant_quality = min(quant_quality, QUANT_QUALITY[DEFAULT_QUANT] - 0.005)
+    quality = score * quant_quality
     if not context_ok:
         tier, why = 5, f"trained for {model.context_length} tokens of context, {context} asked"
     elif not fits:
@@ -291,9 +360,9 @@ def _judge(
             f"needs {gb(est.total_bytes)}, more than the {gb(budget.comfortable_bytes)} comfortable",
         )
     elif comfortable:
-        tier, why = 3, f"too slow: {est.decode_tps:.1f} tok/s < {target_tps:g}"
+        tier, why = 3, f"too slow: {_speed_words(est.decode_tps, visible)} < {target_tps:g}"
     else:
-        tier, why = 4, f"too slow ({est.decode_tps:.1f} tok/s) and tight on memory"
+        tier, why = 4, f"too slow ({_speed_words(est.decode_tps, visible)}) and tight on memory"
     return Candidate(
         model=model.name,
         tag=variant.tag,
@@ -305,6 +374,12 @@ def _judge(
         fits_comfortably=comfortable and context_ok,
         context_ok=context_ok,
         meets_target=meets,
+        thinking=model.thinking,
+        visible_tps=visible,
+        answer_s=answer_s,
+        download_bytes=variant.size_bytes,
+        download_source=variant.source or variant.note,
+        size_note=variant.note,
         use_case_score=score,
         quality=quality,
         tier=tier,
@@ -313,11 +388,32 @@ def _judge(
     )
 
 
-def _rank_key(c: Candidate) -> tuple[Any, ...]:
+def _speed_words(decode_tps: float, visible_tps: float) -> str:
+    if abs(decode_tps - visible_tps) < 1e-9:
+        return f"{decode_tps:.1f} tok/s"
+    return f"{visible_tps:.1f} tok/s of answer after thinking"
+
+
+def _rank_key(c: Candidate, use_case: str) -> tuple[Any, ...]:
+    thinking_last = c.thinking and use_case not in THINKING_USE_CASES
     if c.tier <= 2:  # good enough on both counts: the best model for the job wins, then the faster one
-        return (c.tier, -c.quality, -c.decode_tps)
+        return (c.tier, thinking_last, -c.quality, -c.decode_tps)
     # nothing qualified: get as close to the target as possible, real models before test toys
-    return (c.tier, c.test_model, -c.decode_tps, -c.quality)
+    return (c.tier, c.test_model, thinking_last, -c.visible_tps, -c.quality)
+
+
+def resolve_model(catalog: Catalog, name: str) -> tuple[ModelSpec, QuantVariant]:
+    """The catalog's model and variant for ``name``; a tag the catalog does not know is estimated from
+    its name (``toolkit.core.catalog.spec_from_tag``: parameter count and quantisation, uncertainty in
+    the spec's notes). A name with no size in it raises ``UnknownModelError`` with close matches."""
+    try:
+        return catalog.find(name)
+    except UnknownModelError as unknown:
+        try:
+            spec = spec_from_tag(name, catalog)
+        except UnknownModelError:
+            raise unknown from None
+        return spec, spec.default_variant
 
 
 def recommend(
@@ -362,9 +458,11 @@ def recommend(
             params=params,
         )
         candidates.append(_judge(model, variant, est, budget, use_case, target_tps, context))
-    ranked = tuple(sorted(candidates, key=_rank_key))
+    ranked = tuple(sorted(candidates, key=lambda c: _rank_key(c, use_case)))
     pick = ranked[0] if ranked and ranked[0].tier < 5 else None
-    reasons = _reasons(pick, ranked, budget, machine, use_case, target_tps, context, users)
+    asked = only is not None
+    notes = {m.name: m.notes for m, _ in pairs if not m.good_at} if asked else {}
+    reasons = _reasons(pick, ranked, budget, machine, use_case, target_tps, context, users, asked, notes)
     return Recommendation(
         machine=machine.name,
         use_case=use_case,
@@ -377,6 +475,7 @@ def recommend(
         candidates=ranked,
         pick=pick,
         reasons=tuple(reasons),
+        asked=asked,
     )
 
 
@@ -402,6 +501,16 @@ def _budget_sentence(budget: Budget) -> str:
     return f"Memory: {where}."
 
 
+def _download_sentence(pick: Candidate) -> str:
+    """The ``ollama pull`` size: cited when the catalog has a primary source, else marked an estimate
+    (the full citation is in ``--json`` as ``download_source``)."""
+    amount = pick.download_bytes / 1e9
+    size = f"{amount:.2f} GB" if amount < 1 else f"{amount:.1f} GB"
+    if pick.size_verified:
+        return f"Download: {size} (`ollama pull {pick.tag}`; size from {pick.size_note})."
+    return f"Download: about {size} (`ollama pull {pick.tag}`; estimated, `ollama pull` shows the real size)."
+
+
 def _reasons(
     pick: Candidate | None,
     ranked: tuple[Candidate, ...],
@@ -411,11 +520,18 @@ def _reasons(
     target_tps: float,
     context: int,
     users: int,
+    asked: bool = False,
+    notes: dict[str, str] | None = None,
 ) -> list[str]:
     reasons = [_budget_sentence(budget)]
     if pick is None:
         smallest = min(ranked, key=lambda c: c.total_bytes, default=None)
-        if smallest is not None:
+        if smallest is not None and asked:
+            reasons.append(
+                f"{smallest.tag} does not fit: {smallest.why_not}. Try a shorter --ctx, fewer --users, "
+                "a smaller quantisation, or more memory."
+            )
+        elif smallest is not None:
             reasons.append(
                 f"Nothing fits: even {smallest.tag} needs {gb(smallest.total_bytes)} with a {context}-token "
                 f"context for {users} user(s). Try a shorter --ctx, fewer --users, or more memory."
@@ -428,13 +544,38 @@ def _reasons(
         f"KV cache {gb(est.kv_bytes)} for a {context}-token context and {who}, "
         f"runtime {gb(est.overhead_bytes)})."
     )
-    speed = (
-        f"Predicted ~{pick.decode_tps:.0f} tokens/s per user (grade {pick.grade}); "
-        f"a {ANSWER_TOKENS}-token answer takes ~{est.answer_seconds(ANSWER_TOKENS):.0f} s, "
-        f"the first token after a {est.prompt_tokens}-token prompt ~{pick.ttft_s:.1f} s."
+    thinking = (
+        f" after ~{THINKING_TOKENS} tokens of thinking (a thinking model writes its reasoning first)"
+        if pick.thinking
+        else ""
     )
-    reasons.append(speed)
-    if pick.tier == 1:
+    reasons.append(
+        f"Predicted ~{pick.decode_tps:.0f} tokens/s per user (grade {grade_meaning(pick.grade)}); "
+        f"a {ANSWER_TOKENS}-token answer is complete in ~{pick.answer_s:.0f} s{thinking}."
+    )
+    reasons.append(
+        f"Time to first token after a {est.prompt_tokens}-token prompt: ~{pick.ttft_s:.1f} s with the model "
+        "already loaded (the first request after a start also waits for it to load)."
+    )
+    if asked:
+        if pick.tier == 1:
+            reasons.append(
+                f"You asked for {pick.tag}: it fits comfortably and reaches your target of "
+                f"{target_tps:g} tokens/s."
+            )
+        elif pick.tier == 2:
+            reasons.append(
+                f"You asked for {pick.tag}: it reaches {target_tps:g} tokens/s but needs more memory than "
+                "is comfortable: close other apps while it runs."
+            )
+        else:
+            reasons.append(
+                f"You asked for {pick.tag}: it fits, but at ~{pick.visible_tps:.1f} tokens/s it is below "
+                f"your target of {target_tps:g}; run `gpuless recommend` for one that reaches it."
+            )
+        for note in (notes or {}).values():
+            reasons.append(note)
+    elif pick.tier == 1:
         reasons.append(
             f"It is the best model for {use_case} (score {pick.use_case_score}/10) among those that fit "
             f"comfortably and reach your target of {target_tps:g} tokens/s."
@@ -449,6 +590,16 @@ def _reasons(
             f"No model reaches your target of {target_tps:g} tokens/s on this machine; this is the fastest "
             "that fits. Lower --target-tps to see slower, stronger models."
         )
+    if pick.quant.upper() == DEFAULT_QUANT and not asked:
+        larger = [
+            c for c in ranked if c.model == pick.model and c.quant.upper() in _LARGER_THAN_DEFAULT_QUANT
+        ]
+        if larger:
+            other = larger[0]
+            reasons.append(
+                f"{DEFAULT_QUANT} rather than {other.quant} (~{other.decode_tps:.0f} tokens/s): a larger "
+                f"quantisation must reach {QUANT_UPGRADE_SPEED_MARGIN:g}× your target to be worth its speed."
+            )
     bigger = [
         c
         for c in ranked
@@ -456,15 +607,19 @@ def _reasons(
         and not c.test_model
         and c.params_b > pick.params_b
         and c.use_case_score > pick.use_case_score
+        and not (c.thinking and use_case not in THINKING_USE_CASES)
     ]
-    if bigger and pick.tier <= 2:
-        # The next step up, not the strongest model: it is the one a user would try instead.
-        step_up = min(bigger, key=lambda c: (c.params_b, -c.quality))
+    if bigger and pick.tier <= 2 and not asked:
+        # The next step up, not the strongest model: it is the one a user would try instead, quoted in
+        # its fastest variant (the best case for it).
+        step_size = min(c.params_b for c in bigger)
+        step_up = max((c for c in bigger if c.params_b == step_size), key=lambda c: c.decode_tps)
         why = "is too slow" if not step_up.meets_target else "needs more memory than is comfortable"
         reasons.append(
-            f"The next step up, {step_up.model} ({step_up.decode_tps:.1f} tokens/s, "
+            f"The next step up, {step_up.tag} ({step_up.decode_tps:.1f} tokens/s, "
             f"{gb(step_up.total_bytes)}), {why}."
         )
+    reasons.append(_download_sentence(pick))
     if pick.test_model:
         reasons.append("This is a tiny test model: expect short, simple answers.")
     if machine.docker.is_desktop:
@@ -474,17 +629,18 @@ def _reasons(
         )
     if est.factors.bandwidth_source == "assumed":
         reasons.append("Memory bandwidth was not measured; speeds assume a slow DDR4 laptop.")
-    if not pick.size_verified:
-        reasons.append("The download size is an estimate; `ollama pull` shows the real one.")
     return reasons
 
 
 __all__ = [
+    "APPS_RESERVE_BYTES",
     "COMFORT_SHARE",
     "DEFAULT_CONTEXT",
     "DEFAULT_TARGET_TPS",
     "DEFAULT_USE_CASE",
     "QUANT_QUALITY",
+    "QUANT_UPGRADE_SPEED_MARGIN",
+    "THINKING_TOKENS",
     "Budget",
     "Candidate",
     "Recommendation",
@@ -492,6 +648,7 @@ __all__ = [
     "grade",
     "memory_budget",
     "recommend",
+    "resolve_model",
     "what_if",
 ]
 

@@ -1,12 +1,15 @@
 """Step 2, Model: the ranked candidates from ``toolkit.core.recommend``, with use-case and speed selectors.
 
 The table lists every variant best first; moving the cursor shows that row's estimate (memory split,
-prefill, TTFT, what bounds it) and enter makes it the pick that Compose and Launch use. The ranking runs in
-a thread worker (the catalog is read from disk the first time) so the table never blocks keys.
+prefill, TTFT, what bounds it) and enter makes it the pick that Compose and Launch use. Under the table a
+field takes any Ollama tag: one the catalog knows gets the same estimate as its row, any other is used as
+typed with no estimate. The ranking runs in a thread worker (the catalog is read from disk the first time)
+so the table never blocks keys.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
@@ -14,7 +17,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Label, Select, Static
+from textual.widgets import DataTable, Input, Label, Select, Static
 
 from toolkit.core.catalog import USE_CASES, Catalog
 from toolkit.core.hardware import Machine
@@ -25,6 +28,29 @@ from toolkit.tui.plan import Pick
 from toolkit.tui.screens.base import WizardScreen
 
 TARGETS: tuple[float, ...] = (5.0, DEFAULT_TARGET_TPS, 15.0, 30.0)
+
+HINT = "↑↓ move · Enter: use this model · not listed? type any Ollama tag below"
+
+
+@dataclass(frozen=True)
+class TypedTag:
+    """A tag typed in the Model step that the catalog does not know: used as typed, with no estimate.
+
+    Carries the request the table was ranked for, as a ``Pick`` does, so Compose and Launch plan it alike.
+
+    Attributes:
+        tag: the Ollama tag as typed.
+        context_length: tokens of context per slot.
+        num_parallel: users served at once (OLLAMA_NUM_PARALLEL).
+        kv_cache_type: KV cache type.
+    """
+
+    tag: str
+    context_length: int
+    num_parallel: int
+    kv_cache_type: str
+
+
 FIT_MARKS = {"comfortable": ("✓", "green"), "fits": ("~", "yellow"), "no": ("✗", "red")}
 
 
@@ -76,8 +102,10 @@ class ModelScreen(WizardScreen):
                 allow_blank=False,
                 id="model-target",
             )
+        yield Static(HINT, id="model-hint", classes="status")
         table: DataTable[str | Text] = DataTable(id="model-table", cursor_type="row", zebra_stripes=True)
         yield table
+        yield Input(placeholder="any Ollama tag, e.g. qwen2.5-coder:7b (enter uses it)", id="model-tag")
         yield Static("Waiting for the machine…", id="model-details", classes="status")
 
     def on_mount(self) -> None:
@@ -156,6 +184,55 @@ class ModelScreen(WizardScreen):
         table = self.query_one(DataTable)
         if table.row_count:
             table.action_select_cursor()
+
+    # --- a typed tag ------------------------------------------------------------------------------
+
+    def typed_candidate(self, tag: str) -> Candidate | None:
+        """The estimate for a typed tag the catalog knows (ranked for the table's request), else None."""
+        from toolkit.errors import UnknownModelError
+
+        machine, catalog = self.wizard.machine, self.catalog
+        if machine is None or catalog is None or not tag:
+            return None
+        try:
+            pair = catalog.find(tag)
+        except UnknownModelError:
+            return None
+        use_case, target = self.request()
+        ranked = recommend(machine, catalog, use_case=use_case, target_tps=target, only=(pair,))
+        return ranked.candidates[0] if ranked.candidates else None
+
+    def typed_details(self, tag: str) -> str:
+        candidate = self.typed_candidate(tag)
+        if candidate is not None and self.recommendation is not None:
+            return candidate_details(self.recommendation, candidate)
+        return (
+            f"{tag}: no estimate (not in gpuless's catalog). Enter uses it as typed; Launch pulls it,"
+            " and the Benchmark step measures it."
+        )
+
+    @on(Input.Changed, "#model-tag")
+    def tag_typed(self, event: Input.Changed) -> None:
+        tag = event.value.strip()
+        if tag:
+            self.query_one("#model-details", Static).update(self.typed_details(tag))
+
+    @on(Input.Submitted, "#model-tag")
+    def tag_chosen(self, event: Input.Submitted) -> None:
+        tag = event.value.strip()
+        rec = self.recommendation
+        if not tag or rec is None:
+            return
+        candidate = self.typed_candidate(tag)
+        if candidate is not None:
+            self.query_one("#model-details", Static).update(candidate_details(rec, candidate))
+            choice: Pick | TypedTag = Pick(candidate, rec.context, rec.users, rec.kv_cache_type)
+        else:
+            self.query_one("#model-details", Static).update(self.typed_details(tag))
+            choice = TypedTag(tag, rec.context, rec.users, rec.kv_cache_type)
+        self.post_message(ModelChosen(choice))
+        self.notify(f"{choice.tag} chosen: Compose and Launch will use it.", title="Model")
+        self.set_focus(None)  # out of the field, so n and the step keys work at once
 
     def candidate(self, tag: str | None) -> Candidate | None:
         if self.recommendation is None:

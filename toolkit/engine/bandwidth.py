@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 import threading
@@ -142,8 +143,10 @@ def _valid_entry(entry: Any, now: float, max_age_s: float) -> Bandwidth | None:
         return None
     gbps = entry.get("gbps")
     measured_at = entry.get("measured_at")
-    if not isinstance(gbps, int | float) or not isinstance(measured_at, int | float) or gbps <= 0:
+    if not isinstance(gbps, int | float) or not isinstance(measured_at, int | float):
         return None
+    if not (math.isfinite(gbps) and math.isfinite(measured_at)) or gbps <= 0:
+        return None  # json reads NaN and Infinity; a figure like that is no figure (issue 11 item 10)
     if not 0 <= now - measured_at <= max_age_s:
         return None
     detail = str(entry.get("detail", ""))

@@ -134,6 +134,20 @@ class GpulessApp(App[None]):
         yield from super().get_system_commands(screen)
 
 
+def still_running(app: GpulessApp) -> str | None:
+    """What the wizard leaves running when it quits, and how to stop it; None when nothing was started."""
+    if app.engine is None:
+        return None
+    url, model = app.engine
+    if app.services.launch_mode == "docker":
+        name = app.spec.container_name if app.spec is not None else app.services.settings.container_name
+        return (
+            f"Still running: the Ollama container {name} at {url}, with {model}."
+            " Stop it with `gpuless down` (the models stay in their volume)."
+        )
+    return f"The Ollama server at {url} keeps running: gpuless did not start it, so it leaves it alone."
+
+
 def create_app(services: Services | None = None, *, start: str = "machine") -> GpulessApp:
     """Build the wizard. ``services`` defaults to the real machine, settings and Ollama URL."""
     return GpulessApp(services or default_services(), start=start)
@@ -141,4 +155,8 @@ def create_app(services: Services | None = None, *, start: str = "machine") -> G
 
 def run_app() -> None:
     """Run the wizard in the terminal (what ``gpuless`` with no subcommand does)."""
-    create_app().run()
+    app = create_app()
+    app.run()
+    note = still_running(app)
+    if note:
+        print(note)

@@ -55,6 +55,8 @@ class ChatScreen(WizardScreen):
         self.history: list[dict[str, str]] = []
         self.url = ""
         self.last_trace: RequestTrace | None = None
+        #: The model the conversation in ``history`` is with.
+        self.chat_model: str | None = None
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(classes="toolbar"):
@@ -75,6 +77,19 @@ class ChatScreen(WizardScreen):
     def model(self) -> str | None:
         value = self.query_one("#chat-model", Select).value
         return value if isinstance(value, str) else None
+
+    @on(Select.Changed, "#chat-model")
+    def model_switched(self) -> None:
+        """Another model starts a new conversation: the old answers were another model's words."""
+        model, before = self.model, self.chat_model
+        if model is None or model == before:
+            return
+        self.chat_model = model
+        if before is not None and self.history:
+            self.action_stop()
+            self.history.clear()
+            self.query_one("#chat-log", VerticalScroll).remove_children()
+            self.set_status(f"Switched from {before} to {model}: new conversation. Type a question.")
 
     # --- models ---------------------------------------------------------------------------------
 

@@ -76,7 +76,8 @@ class LaunchScreen(WizardScreen):
     ]
 
     def compose_body(self) -> ComposeResult:
-        with VerticalScroll(classes="step-body"):
+        # Not focusable itself, so Tab goes from Start to the Model field and back.
+        with VerticalScroll(classes="step-body", can_focus=False):
             with Horizontal(classes="toolbar"):
                 yield Label("Model")
                 yield Input(placeholder="ollama tag, e.g. qwen2.5:1.5b", id="launch-model")

@@ -74,6 +74,10 @@ def test_compose_without_a_model_serves_the_recommendation(capsys: pytest.Captur
     assert spec.network == "ports" and spec.mem_limit_bytes and spec.num_thread
 
 
+def _flat(text: str) -> str:
+    return " ".join(line.strip().removeprefix("#").strip() for line in text.splitlines())
+
+
 def test_compose_with_a_catalog_model_is_sized_and_an_unknown_one_is_not(
     no_engine: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -82,7 +86,9 @@ def test_compose_with_a_catalog_model_is_sized_and_an_unknown_one_is_not(
     assert code == 0 and sized.model == "qwen2.5:0.5b" and sized.mem_limit_bytes and sized.cpus
     code, out, _ = run(["compose", "--model", "somebody/custom:7b", "--print"], capsys)
     unsized = read_compose_text(out).spec
-    assert code == 0 and unsized.mem_limit_bytes is None and unsized.cpus is None
+    # Not sized (no memory limit), but its threads still match the cores, like any model's.
+    assert code == 0 and unsized.mem_limit_bytes is None and unsized.num_thread == sized.num_thread
+    assert "no memory limit was set" in _flat(out)
 
 
 def test_up_with_the_engine_unreachable_is_one_line_and_a_hint() -> None:
@@ -133,7 +139,9 @@ def test_up_verify_status_logs_down_through_the_cli(
     monkeypatch.chdir(tmp_path)
     port = str(free_port())
     try:
-        code, out, err = run(["compose", "--model", "smollm2:135m", "--cpus", "1", "--port", port], capsys)
+        code, out, err = run(
+            ["compose", "--model", "smollm2:135m", "--cpus", "1", "--port", port, "--memlock"], capsys
+        )
         assert code == 0, err
         # The user edits the file; `up` with no --model starts ./compose.yaml as it now reads.
         compose_file = tmp_path / "compose.yaml"
@@ -144,9 +152,16 @@ def test_up_verify_status_logs_down_through_the_cli(
         assert "starting it with your changes: num_parallel: 1 → 2" in err
         result = json.loads(out)
         assert result["up"]["action"] == "created" and result["up"]["url"] == f"http://127.0.0.1:{port}"
-        assert result["model"] == "smollm2:135m"
+        assert result["model"] == "smollm2:135m-gpuless" and result["base_model"] == "smollm2:135m"
         rows = {row["knob"]: row for row in result["verify"]["rows"]}
         assert rows["memlock"]["status"] == "refused" and rows["mem_swappiness"]["status"] == "applied"
+        # Read from the engine: the runner's command line and the served model's parameters.
+        assert rows["threads"]["actual"] == "1" and rows["threads"]["status"] == "applied"
+        assert rows["served model"]["status"] == "applied", rows["served model"]
+        assert (
+            rows["OLLAMA_CONTEXT_LENGTH"]["status"] == "applied"
+            and "/api/ps" in rows["OLLAMA_CONTEXT_LENGTH"]["why"]
+        )
         assert (
             rows["OLLAMA_NUM_PARALLEL"]["actual"] == "2"
             and rows["OLLAMA_NUM_PARALLEL"]["status"] == "applied"

@@ -20,13 +20,8 @@ from typing import Any, TypeVar
 import click
 
 from toolkit.cli import cli, emit_json, json_option
-from toolkit.core.compose import (
-    OllamaServiceSpec,
-    build_spec,
-    parse_size,
-    render_compose_yaml,
-    spec_from_recommendation,
-)
+from toolkit.core.compose import OllamaServiceSpec, parse_size
+from toolkit.core.compose_yaml import render_compose_yaml
 from toolkit.core.hardware import DockerEngineInfo
 from toolkit.core.verify import VerifyReport
 from toolkit.engine.progress import Progress
@@ -77,6 +72,23 @@ def spec_options(func: F) -> F:
         ),
         click.option("--expose", is_flag=True, help="Listen beyond loopback (Ollama has NO authentication)."),
         click.option("--image", help="Container image (default: GPULESS_IMAGE or ollama/ollama:latest)."),
+        click.option(
+            "--network",
+            type=click.Choice(["host", "ports"]),
+            help="host networking, or ports published on 127.0.0.1 [default: ports where the engine has a "
+            "bridge network, else host].",
+        ),
+        click.option(
+            "--memlock/--no-memlock",
+            default=None,
+            help="Force `ulimits: memlock: -1` (off by default: Ollama >= 0.7 never calls mlock, and "
+            "rootless, Podman and some engines refuse it).",
+        ),
+        click.option(
+            "--swappiness/--no-swappiness",
+            default=None,
+            help="Force `mem_swappiness: 0` on or off [default: on for cgroup v1 engines, where it works].",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -86,62 +98,43 @@ def spec_options(func: F) -> F:
 def _spec(
     opts: dict[str, Any], engine: DockerEngineInfo | None, settings: Settings, profile: str | None = None
 ) -> OllamaServiceSpec:
-    """The spec from the command line: sized by the recommendation, explicit options win.
+    """The spec from the command line, through the one plan (``toolkit.core.plan.plan_service``).
 
     Without --model the recommendation's pick is served; with --model the catalog entry (when there is
-    one) still sizes the memory limit and threads. A model the catalog does not know gets no limits.
+    one) still sizes the memory limit; explicit options win. ``engine`` is the engine it will run on
+    (with ``profile``: the profile's own machine and engine, for a what-if file).
     """
     from toolkit.core.catalog import machine_from_profile
-    from toolkit.core.recommend import recommend
+    from toolkit.core.plan import PlanRequest, plan_service
     from toolkit.engine import resources
-    from toolkit.errors import UnknownModelError
 
-    explicit: dict[str, Any] = {
-        "keep_alive": opts["keep_alive"],
-        "expose": opts["expose"],
-        "port": opts["port"],
-        "image": opts.get("image") or settings.image,
-        "container_name": settings.container_name,
-        "volume_name": settings.volume_name,
-    }
-    if opts.get("mem_limit"):
-        explicit["mem_limit_bytes"] = parse_size(opts["mem_limit"])
-    if opts.get("cpus") is not None:
-        explicit["cpus"] = opts["cpus"]
-        explicit["num_thread"] = None  # follow the quota given
-    if opts.get("model"):
-        explicit["model"] = opts["model"]
-    catalog = resources.load_catalog()
-    only = None
-    if opts.get("model"):
-        try:
-            only = (catalog.find(opts["model"]),)
-        except UnknownModelError as unknown:
-            # Any Ollama model may be served, but gpuless cannot size one it does not know: say so.
-            click.echo(
-                f"gpuless: note: {unknown.message}; no memory limit or thread count is set for it "
-                "(pass --mem-limit and --cpus to set them)",
-                err=True,
-            )
-            return build_spec(
-                context_length=opts["ctx"], num_parallel=opts["users"], kv_cache_type=opts["kv_cache"],
-                engine=engine, **explicit,
-            )  # fmt: skip
+    request = PlanRequest(
+        model=opts.get("model") or None,
+        context_length=opts["ctx"],
+        users=opts["users"],
+        kv_cache_type=opts["kv_cache"],
+        mem_limit_bytes=parse_size(opts["mem_limit"]) if opts.get("mem_limit") else None,
+        cpus=opts.get("cpus"),
+        keep_alive=opts["keep_alive"],
+        port=opts["port"],
+        expose=opts["expose"],
+        image=opts.get("image") or settings.image,
+        container_name=settings.container_name,
+        volume_name=settings.volume_name,
+        network=opts.get("network"),
+        memlock=opts.get("memlock"),
+        swappiness=opts.get("swappiness"),
+    )
     if profile is not None:
         machine = machine_from_profile(resources.resolve_profile(profile))
     else:
         from toolkit.engine.probes import detect_machine
 
-        machine = detect_machine(docker=False)
-        if engine is not None:
-            machine = dataclasses.replace(machine, docker=engine)
-    result = recommend(
-        machine, catalog, context=opts["ctx"], users=opts["users"], kv_cache_type=opts["kv_cache"], only=only
-    )
-    if result.pick is None and only is not None:
-        click.echo(f"gpuless: note: {opts['model']} does not fit this machine's memory budget", err=True)
-        result = dataclasses.replace(result, pick=result.candidates[0])
-    return spec_from_recommendation(result, machine, **explicit)
+        machine = dataclasses.replace(detect_machine(docker=False), docker=engine or DockerEngineInfo())
+    plan = plan_service(machine, resources.load_catalog(), request)
+    for note in plan.notes:
+        click.echo(f"gpuless: note: {note}", err=True)
+    return plan.spec
 
 
 def _engine_or_none() -> DockerEngineInfo | None:
@@ -177,6 +170,9 @@ SPEC_PARAMS = (
     "port",
     "expose",
     "image",
+    "network",
+    "memlock",
+    "swappiness",
 )
 
 
@@ -401,9 +397,9 @@ def up(
         spec = file_spec or _spec(opts, None, settings)
         _warn_exposed(spec)
         native = start_native(spec, log_dir=settings.cache_dir, timeout=timeout)
-        if not no_model and not ollama_admin.has_model(spec.url, spec.model):
-            ollama_admin.pull_model(spec.url, spec.model, progress)
-        _finish_native(native.to_dict() | {"model": spec.model}, progress, as_json)
+        if not no_model:
+            ollama_admin.prepare_served_model(spec.url, spec, progress)
+        _finish_native(native.to_dict() | {"model": spec.served_model}, progress, as_json)
         return
 
     runner = DockerRunner()
@@ -423,15 +419,28 @@ def up(
             progress.close()
     report = runner.verify(spec.container_name, warnings=outcome.warnings)
     if as_json:
-        emit_json({"up": outcome.to_dict(), "model": spec.model, "verify": report.to_dict()})
+        emit_json(
+            {
+                "up": outcome.to_dict(),
+                "model": spec.served_model,
+                "base_model": spec.model,
+                "parameters": spec.model_parameters(),
+                "verify": report.to_dict(),
+            }
+        )
         return
     click.echo(
         f"Ollama container {outcome.container_name} {outcome.action}, healthy after "
-        f"{outcome.seconds_to_healthy:.1f} s, at {outcome.url}; model {spec.model} ready."
+        f"{outcome.seconds_to_healthy:.1f} s, at {outcome.url}; model {spec.served_model} ready "
+        f"({spec.model} with {_parameters_text(spec)}): use this name in every client."
     )
     if "memlock" in outcome.refused:
         click.echo("  The engine refused the memlock ulimit; the container was started without it.")
     print_verify(report)
+
+
+def _parameters_text(spec: OllamaServiceSpec) -> str:
+    return ", ".join(f"{key} {value}" for key, value in spec.model_parameters().items())
 
 
 def _file_spec(path: Path) -> OllamaServiceSpec:

@@ -16,21 +16,20 @@ import yaml
 from toolkit.core.catalog import machine_from_profile
 from toolkit.core.compose import (
     HEALTHCHECK_TEST,
-    KNOBS,
     LABEL_FINGERPRINT,
     LABEL_SPEC,
     OllamaServiceSpec,
     build_spec,
-    render_compose_yaml,
+    served_model,
     spec_fingerprint,
     spec_from_json,
-    spec_from_recommendation,
     spec_to_json,
     to_docker_kwargs,
 )
-from toolkit.core.compose_read import read_compose_text
+from toolkit.core.compose_read import read_compose_text, unescape_dollars
+from toolkit.core.compose_yaml import KNOBS, init_script, render_compose_yaml, why
 from toolkit.core.hardware import DockerEngineInfo
-from toolkit.core.recommend import recommend
+from toolkit.core.plan import PlanRequest, plan_service
 from toolkit.engine.resources import load_catalog, load_shipped_profiles
 from toolkit.errors import UsageError
 
@@ -48,6 +47,10 @@ DESKTOP = DockerEngineInfo(
     reachable=True, os_type="linux", operating_system="Docker Desktop", is_desktop=True,
     ncpu=4, mem_total_bytes=8 * GIB, cgroup_version="2", swap_limit=True,
 )  # fmt: skip
+#: This machine's engine: rootful, cgroup v1, started with --bridge=none.
+NO_BRIDGE = dataclasses.replace(LINUX_V1, has_bridge=False)
+ROOTLESS = dataclasses.replace(LINUX_V2, rootless=True, has_bridge=True)
+PODMAN = dataclasses.replace(LINUX_V2, is_podman=True, has_bridge=True, operating_system="fedora")
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +72,9 @@ def variants() -> dict[str, OllamaServiceSpec]:
     base: dict[str, Any] = {"model": "qwen2.5:1.5b", "context_length": 8192, "num_parallel": 2}
     return {
         "linux-v1": build_spec(**base, engine=LINUX_V1, mem_limit_bytes=4 * GIB, cpus=2),
+        "no-bridge": build_spec(**base, engine=NO_BRIDGE, mem_limit_bytes=4 * GIB, cpus=2),
+        "rootless": build_spec(**base, engine=ROOTLESS, mem_limit_bytes=4 * GIB, cpus=2),
+        "podman": build_spec(**base, engine=PODMAN, mem_limit_bytes=4 * GIB, cpus=2),
         "linux-v2-q8": build_spec(
             **base, engine=LINUX_V2, mem_limit_bytes=6 * GIB, cpus=6, kv_cache_type="q8_0"
         ),
@@ -76,8 +82,9 @@ def variants() -> dict[str, OllamaServiceSpec]:
         "desktop-exposed": build_spec(**base, engine=DESKTOP, expose=True, port=11500),
         "linux-exposed": build_spec(**base, engine=LINUX_V2, expose=True),
         "unknown-engine": build_spec(model="smollm2:135m"),
-        "no-memlock-fa-off": build_spec(model="llama3.2:1b", engine=LINUX_V2, flash_attention=False,
-                                        memlock_unlimited=False, mem_limit_bytes=1536 * 1024**2),
+        "memlock-forced-fa-off": build_spec(model="llama3.2:1b", engine=LINUX_V2, flash_attention=False,
+                                            memlock=True, mem_limit_bytes=1536 * 1024**2),
+        "dollar-model": build_spec(model="my$model:1b", engine=NO_BRIDGE, keep_alive="1h"),
     }  # fmt: skip
 
 
@@ -100,7 +107,7 @@ def test_the_schema_rejects_a_broken_file(validator: jsonschema.protocols.Valida
 @pytest.mark.parametrize("name", list(variants()))
 def test_file_and_docker_kwargs_describe_the_same_container(name: str) -> None:
     spec = variants()[name]
-    service = yaml.safe_load(render_compose_yaml(spec))["services"]["ollama"]
+    service = unescape_dollars(yaml.safe_load(render_compose_yaml(spec)))["services"]["ollama"]  # as compose
     kwargs = to_docker_kwargs(spec)
     host = kwargs["host_config"]
     assert service["image"] == kwargs["image"]
@@ -129,7 +136,8 @@ def test_file_and_docker_kwargs_describe_the_same_container(name: str) -> None:
         assert "cpus" not in service and "nano_cpus" not in host
     else:
         assert round(service["cpus"] * 1e9) == host["nano_cpus"]
-    assert service.get("mem_swappiness") == host.get("mem_swappiness") == 0
+    assert service.get("mem_swappiness") == host.get("mem_swappiness") == spec.mem_swappiness
+    assert service["security_opt"] == host["security_opt"] == ["no-new-privileges:true"]
     if spec.memlock_unlimited:
         assert service["ulimits"] == {"memlock": {"soft": -1, "hard": -1}}
         assert host["ulimits"] == [{"name": "memlock", "soft": -1, "hard": -1}]
@@ -147,36 +155,118 @@ def _bytes(text: str) -> int:
     return int(text[:-1]) * units[text[-1]]
 
 
+def _flat(text: str) -> str:
+    """The file's words with comment marks and line breaks removed (comments are wrapped)."""
+    return " ".join(line.strip().removeprefix("#").strip() for line in text.splitlines())
+
+
+def _comment_above(lines: list[str], index: int) -> str:
+    """The comment block right above line ``index``, joined back into one text."""
+    block: list[str] = []
+    while index > 0 and lines[index - 1].strip().startswith("#"):
+        index -= 1
+        block.insert(0, lines[index].strip()[2:])
+    return " ".join(block)
+
+
 def test_every_knob_is_commented_above_its_line() -> None:
     spec = variants()["linux-v2-q8"]
     lines = render_compose_yaml(spec).splitlines()
     key_of = {
         "OLLAMA_HOST": "OLLAMA_HOST:", "network_mode": "network_mode:", "restart": "restart:",
         "volumes": "volumes:", "mem_limit": "mem_limit:", "memswap_limit": "memswap_limit:",
-        "mem_swappiness": "mem_swappiness:", "cpus": "cpus:", "memlock": "ulimits:",
-        "healthcheck": "healthcheck:", "labels": "labels:",
+        "mem_swappiness": "# mem_swappiness: 0", "cpus": "cpus:", "memlock": "# ulimits:",
+        "healthcheck": "healthcheck:", "labels": "labels:", "security_opt": "security_opt:",
+        "init": "image:",
     }  # fmt: skip
+    skipped = ("ports", "network_mode", "no_mem_limit")  # not in this variant (checked below)
     for knob in KNOBS:
-        if knob in ("ports", "num_thread"):
+        if knob in skipped:
             continue
         prefix = key_of.get(knob, f"{knob}:")
-        index = next(i for i, line in enumerate(lines) if line.strip().startswith(prefix))
-        above = lines[index - 1].strip()
-        assert above.startswith("# "), f"{knob} has no comment above it"
-        assert above[2:] == spec.why(knob).splitlines()[-1], knob
+        start = lines.index("  ollama-init:") if knob == "init" else 0
+        index = next(i for i, line in enumerate(lines) if i > start and line.strip().startswith(prefix))
+        assert _comment_above(lines, index).endswith(why(spec, knob)), knob
     text = "\n".join(lines)
-    assert "There is no OLLAMA_NUM_THREADS variable" in text and "options.num_thread=6" in text
-    assert "OLLAMA_NUM_THREADS:" not in text  # written as a comment only, never as a setting
-    assert "DISCARDS it" in text  # cgroup v2: the swappiness comment tells the truth
+    assert "OLLAMA_NUM_THREADS" not in text  # there is no such variable
+    assert "PARAMETER num_thread 6" in text  # the served model carries the thread count
+    assert "this cgroup v2 engine discards mem_swappiness" in _flat(
+        text
+    )  # the swappiness comment tells the truth
+
+
+def test_inactive_knobs_are_commented_lines_that_say_why() -> None:
+    v2 = yaml.safe_load(render_compose_yaml(variants()["linux-v2-q8"]))["services"]["ollama"]
+    assert "mem_swappiness" not in v2 and "ulimits" not in v2
+    v1_text = render_compose_yaml(variants()["linux-v1"])
+    v1 = yaml.safe_load(v1_text)["services"]["ollama"]
+    assert v1["mem_swappiness"] == 0 and "Compose v2 drops it silently" in _flat(v1_text)
+    rootless = render_compose_yaml(variants()["rootless"])
+    assert "this rootless engine refuses it" in _flat(rootless)
+    assert "mem_swappiness" not in yaml.safe_load(rootless)["services"]["ollama"]
+    assert "Podman refuses it" in _flat(render_compose_yaml(variants()["podman"]))
+    forced = render_compose_yaml(variants()["memlock-forced-fa-off"])
+    assert yaml.safe_load(forced)["services"]["ollama"]["ulimits"] == {"memlock": {"soft": -1, "hard": -1}}
+    assert "Forced with --memlock" in _flat(forced)
+
+
+def test_networking_follows_the_engine() -> None:
+    def network(name: str) -> str:
+        return variants()[name].network
+
+    assert network("no-bridge") == "host"  # dockerd --bridge=none: published ports cannot work
+    assert network("linux-v1") == "ports"  # bridge unknown or present: 127.0.0.1 ports
+    assert network("rootless") == network("podman") == network("desktop") == "ports"
+    assert "no bridge network" in _flat(render_compose_yaml(variants()["no-bridge"]))
+    forced = build_spec(model="m:1b", engine=ROOTLESS, network="host")
+    assert "asked for with --network host" in _flat(render_compose_yaml(forced))
+
+
+def test_every_dollar_is_escaped_for_compose_and_read_back() -> None:
+    spec = variants()["dollar-model"]
+    text = render_compose_yaml(spec)
+    values = "\n".join(line for line in text.splitlines() if not line.strip().startswith("#"))
+    assert "my$$model:1b" in values and "my$model" not in values.replace("$$", "")  # comments are free
+    assert read_compose_text(text).spec.model == "my$model:1b"
+    assert not read_compose_text(text).edited
+
+
+def test_the_served_model_carries_the_tuned_parameters() -> None:
+    assert served_model("qwen2.5:1.5b") == "qwen2.5:1.5b-gpuless"
+    assert served_model("llama3") == "llama3:gpuless"
+    assert served_model("user/m:7b") == "user/m:7b-gpuless"
+    assert served_model("qwen2.5:1.5b-gpuless") == "qwen2.5:1.5b-gpuless"
+    spec = variants()["linux-v1"]
+    assert spec.model_parameters() == {"num_ctx": 8192, "num_thread": 2}
+    script = init_script(spec)
+    assert script.startswith("ollama pull qwen2.5:1.5b && printf")
+    assert "'PARAMETER num_thread 2'" in script and script.endswith("-f /tmp/Modelfile")
+    document = yaml.safe_load(render_compose_yaml(spec))
+    init = document["services"]["ollama-init"]
+    assert init["depends_on"] == {"ollama": {"condition": "service_healthy"}}
+    assert init["command"] == [script] and init["restart"] == "no"
+    assert init["environment"]["OLLAMA_HOST"] == "ollama:11434"  # ports mode: the service name
+    host = yaml.safe_load(render_compose_yaml(variants()["no-bridge"]))["services"]["ollama-init"]
+    assert host["network_mode"] == "host" and host["environment"]["OLLAMA_HOST"] == "127.0.0.1:11434"
+
+
+def test_an_unknown_model_says_no_memory_limit_was_set() -> None:
+    machine = machine_from_profile(next(p for p in load_shipped_profiles() if p.name == "laptop-16gb-ddr5"))
+    plan = plan_service(machine, load_catalog(), PlanRequest(model="mystery-model:3b"))
+    assert plan.candidate is None and plan.spec.mem_limit_bytes is None
+    assert any("no memory limit was set" in note for note in plan.notes)
+    text = render_compose_yaml(plan.spec)
+    assert "No memory limit: gpuless does not know the size of mystery-model:3b" in _flat(text)
+    assert "mem_limit:" not in text
 
 
 def test_swappiness_comment_follows_the_cgroup_version() -> None:
     v1 = render_compose_yaml(variants()["linux-v1"])
-    assert "Swap avoidance on cgroup v1" in v1 and "DISCARDS" not in v1
+    assert "Swap avoidance: this cgroup v1 engine" in _flat(v1) and "discards" not in v1
 
 
 def test_linux_engine_gets_host_network_and_loopback_listen() -> None:
-    spec = variants()["linux-v1"]
+    spec = variants()["no-bridge"]
     service = yaml.safe_load(render_compose_yaml(spec))["services"]["ollama"]
     assert service["network_mode"] == "host"
     assert service["environment"]["OLLAMA_HOST"] == "127.0.0.1:11434"
@@ -193,18 +283,23 @@ def test_expose_publishes_on_all_addresses_with_a_loud_comment() -> None:
     text = render_compose_yaml(variants()["desktop-exposed"])
     service = yaml.safe_load(text)["services"]["ollama"]
     assert service["ports"] == ["0.0.0.0:11500:11434"]
-    assert "EXPOSED" in text and "no authentication" in text
-    host_text = render_compose_yaml(variants()["linux-exposed"])
-    assert yaml.safe_load(host_text)["services"]["ollama"]["environment"]["OLLAMA_HOST"] == "0.0.0.0:11434"
-    assert "EXPOSED" in host_text
+    assert "EXPOSED" in text and "no authentication" in _flat(text)
+    exposed_text = render_compose_yaml(variants()["linux-exposed"])
+    assert yaml.safe_load(exposed_text)["services"]["ollama"]["ports"] == ["0.0.0.0:11434:11434"]
+    assert "EXPOSED" in exposed_text
     assert "EXPOSED" not in render_compose_yaml(variants()["linux-v1"])
+    exposed_host = build_spec(model="m:1b", engine=NO_BRIDGE, expose=True)
+    assert (
+        yaml.safe_load(render_compose_yaml(exposed_host))["services"]["ollama"]["environment"]["OLLAMA_HOST"]
+        == "0.0.0.0:11434"
+    )
 
 
 def test_quantized_kv_cache_forces_flash_attention_and_says_so() -> None:
     spec = build_spec(model="m:1b", kv_cache_type="q8_0", flash_attention=False)
     assert spec.flash_attention and spec.environment()["OLLAMA_FLASH_ATTENTION"] == "1"
     assert any("flash attention turned on" in note for note in spec.adjustments)
-    assert "# Adjusted: flash attention turned on" in render_compose_yaml(spec)
+    assert "Note: flash attention turned on" in _flat(render_compose_yaml(spec))
     with pytest.raises(UsageError, match="no effect without flash attention"):
         OllamaServiceSpec(model="m:1b", kv_cache_type="q4_0", flash_attention=False)
 
@@ -245,14 +340,14 @@ def test_fingerprint_is_stable_and_tracks_container_shaping_fields() -> None:
     # ... everything the container is made of does.
     changes: list[dict[str, Any]] = [
         {"context_length": 4096}, {"port": 11500}, {"image": "other:1"}, {"cpus": 1.0},
-        {"model": "other:1b"}, {"kv_cache_type": "q8_0"}, {"memlock_unlimited": False},
+        {"model": "other:1b"}, {"kv_cache_type": "q8_0"}, {"memlock_unlimited": True},
     ]  # fmt: skip
     for change in changes:
         assert spec_fingerprint(dataclasses.replace(spec, **change)) != spec_fingerprint(spec), change
 
 
 def test_dropping_memlock_keeps_the_fingerprint_and_records_the_refusal() -> None:
-    spec = variants()["linux-v1"]
+    spec = variants()["memlock-forced-fa-off"]
     normal, reduced = to_docker_kwargs(spec), to_docker_kwargs(spec, drop_memlock=True)
     assert "ulimits" not in reduced["host_config"]
     assert reduced["labels"][LABEL_FINGERPRINT] == normal["labels"][LABEL_FINGERPRINT]
@@ -280,9 +375,8 @@ def golden_texts() -> dict[str, str]:
     catalog = load_catalog()
     texts = {}
     for profile in load_shipped_profiles():
-        machine = machine_from_profile(profile)
-        spec = spec_from_recommendation(recommend(machine, catalog), machine)
-        texts[f"{profile.name}.yaml"] = render_compose_yaml(spec)
+        plan = plan_service(machine_from_profile(profile), catalog, PlanRequest())
+        texts[f"{profile.name}.yaml"] = render_compose_yaml(plan.spec)
     return texts
 
 
@@ -313,10 +407,13 @@ def test_golden_files_validate_and_ship_in_the_package(validator: jsonschema.pro
         assert not read.edited and read.spec.mem_limit_bytes and read.spec.num_thread
 
 
-def test_desktop_profiles_publish_ports_and_native_linux_ones_use_host_network() -> None:
+def test_every_profile_publishes_on_loopback() -> None:
+    """Profiles do not say whether the engine has a bridge network; a laptop's does, so ports."""
     texts = golden_texts()
     mac = yaml.safe_load(texts["apple-m2-16gb.yaml"])["services"]["ollama"]
     assert mac["ports"] == ["127.0.0.1:11434:11434"] and "network_mode" not in mac
     assert float(mac["cpus"]) <= 8  # never more than the Docker VM has
     linux = yaml.safe_load(texts["laptop-16gb-ddr5.yaml"])["services"]["ollama"]
-    assert linux["network_mode"] == "host" and linux["environment"]["OLLAMA_HOST"] == "127.0.0.1:11434"
+    assert (
+        linux["ports"] == ["127.0.0.1:11434:11434"] and linux["environment"]["OLLAMA_HOST"] == "0.0.0.0:11434"
+    )

@@ -11,15 +11,18 @@ import yaml
 from toolkit.core.compose import (
     OllamaServiceSpec,
     build_spec,
-    render_compose_yaml,
     spec_fingerprint,
     spec_to_json,
 )
 from toolkit.core.compose_read import read_compose_text
+from toolkit.core.compose_yaml import render_compose_yaml
 from toolkit.core.hardware import DockerEngineInfo
 from toolkit.errors import UsageError
 
-LINUX = DockerEngineInfo(reachable=True, os_type="linux", ncpu=8, mem_total_bytes=16 * 1024**3)
+#: A rootful Linux engine with no bridge network (like dockerd --bridge=none): host networking by default.
+LINUX = DockerEngineInfo(
+    reachable=True, os_type="linux", ncpu=8, mem_total_bytes=16 * 1024**3, has_bridge=False
+)
 
 
 def _linux_spec(**overrides: object) -> OllamaServiceSpec:
@@ -39,7 +42,7 @@ def _edit(text: str, old: str, new: str) -> str:
         _linux_spec(),
         _linux_spec(network="ports", port=11500),
         _linux_spec(expose=True),
-        _linux_spec(mem_limit_bytes=None, cpus=None, memlock_unlimited=False),
+        _linux_spec(mem_limit_bytes=None, cpus=None, memlock=True),
         _linux_spec(kv_cache_type="q8_0", num_parallel=3, context_length=8192, keep_alive="-1"),
     ],
     ids=["host", "ports", "exposed", "unlimited", "q8-kv"],
@@ -59,7 +62,7 @@ def test_every_shipped_example_reads_back_unchanged() -> None:
 
 
 def test_edits_are_what_up_starts() -> None:
-    spec = _linux_spec()
+    spec = _linux_spec(memlock=True)
     text = render_compose_yaml(spec)
     text = _edit(
         text, 'OLLAMA_CONTEXT_LENGTH: "4096"', "OLLAMA_CONTEXT_LENGTH: 8192"

@@ -25,10 +25,10 @@ from toolkit.core.compose import (
     LABEL_REFUSED,
     OllamaServiceSpec,
     build_spec,
-    render_compose_yaml,
     spec_to_json,
 )
 from toolkit.core.compose_read import read_compose_text
+from toolkit.core.compose_yaml import render_compose_yaml
 from toolkit.engine import ollama_admin
 from toolkit.engine.compose_file import write_compose
 from toolkit.engine.docker_runner import DockerRunner, connect, up_and_pull

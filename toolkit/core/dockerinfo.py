@@ -42,10 +42,29 @@ def is_docker_desktop(info: Mapping[str, Any]) -> bool:
     return any(mark in kernel for mark in _DESKTOP_KERNEL_MARKS)
 
 
-def parse_docker_info(info: Mapping[str, Any]) -> DockerEngineInfo:
-    """``/info`` dict → ``DockerEngineInfo`` (reachable by definition: the engine answered)."""
+def is_rootless(info: Mapping[str, Any]) -> bool:
+    """A rootless engine lists ``name=rootless`` among its security options (Docker and Podman)."""
+    return any("name=rootless" in str(option) for option in info.get("SecurityOptions") or [])
+
+
+def is_podman(info: Mapping[str, Any]) -> bool:
+    """Podman's compatible API names itself in ``Components`` (or in the version string's product)."""
+    components = info.get("Components") or []
+    names = [str(c.get("Name", "")) for c in components if isinstance(c, Mapping)]
+    return any("podman" in name.lower() for name in names) or "podman" in str(info.get("Name", "")).lower()
+
+
+def parse_docker_info(
+    info: Mapping[str, Any], networks: list[Mapping[str, Any]] | None = None
+) -> DockerEngineInfo:
+    """``/info`` dict (and, when listed, ``/networks``) → ``DockerEngineInfo`` (the engine answered)."""
     cgroup = info.get("CgroupVersion")
     swap = info.get("SwapLimit")
+    has_bridge = (
+        None
+        if networks is None
+        else any(str(n.get("Name")) in ("bridge", "podman") for n in networks if isinstance(n, Mapping))
+    )
     return DockerEngineInfo(
         reachable=True,
         error=None,
@@ -57,6 +76,9 @@ def parse_docker_info(info: Mapping[str, Any]) -> DockerEngineInfo:
         mem_total_bytes=_int_or_none(info.get("MemTotal")),
         cgroup_version=str(cgroup) if cgroup not in (None, "") else None,
         swap_limit=swap if isinstance(swap, bool) else None,
+        rootless=is_rootless(info),
+        is_podman=is_podman(info),
+        has_bridge=has_bridge,
     )
 
 

@@ -109,6 +109,11 @@ class DockerEngineInfo:
         mem_total_bytes: memory the engine can use.
         cgroup_version: "1" or "2".
         swap_limit: the engine can limit swap (needed for memswap_limit to take effect).
+        rootless: a rootless engine (``name=rootless`` in its security options): no memlock ulimit, ports
+            through its user-mode network.
+        is_podman: Podman's Docker-compatible API, not Docker's engine.
+        has_bridge: the engine has a "bridge" network (published ports work); None if not asked. A
+            ``dockerd --bridge=none`` engine has none, and only host networking reaches the server.
     """
 
     reachable: bool = False
@@ -121,6 +126,9 @@ class DockerEngineInfo:
     mem_total_bytes: int | None = None
     cgroup_version: str | None = None
     swap_limit: bool | None = None
+    rootless: bool = False
+    is_podman: bool = False
+    has_bridge: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ whether it was applied, ignored or refused — never assuming.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -20,15 +21,15 @@ from toolkit.core.compose import (
     LABEL_REFUSED,
     MODELS_PATH,
     OllamaServiceSpec,
-    format_bytes,
 )
+from toolkit.core.units import format_bytes
 
 Status = Literal["applied", "ignored", "refused", "unknown"]
 
 #: Environment variables people set that no Ollama reads (or that are obsolete), with the reason.
 BOGUS_ENV = {
-    "OLLAMA_NUM_THREADS": "no such variable: threads are set per request with options.num_thread",
-    "OLLAMA_NUM_THREAD": "no such variable: threads are set per request with options.num_thread",
+    "OLLAMA_NUM_THREADS": "no such variable: threads are a model parameter (num_thread)",
+    "OLLAMA_NUM_THREAD": "no such variable: threads are a model parameter (num_thread)",
     "OLLAMA_USE_MLOCK": "no such variable; use_mlock was removed in Ollama 0.7",
 }
 
@@ -107,6 +108,44 @@ def parse_ulimit_l(output: str | None) -> int | None:
     return int(text) if text.isdigit() else None
 
 
+@dataclass(frozen=True)
+class RunnerArgs:
+    """What a running llama.cpp runner was started with, read from its command line.
+
+    Ollama starts one runner per loaded model (``ollama runner …`` before v0.30, ``llama-server …``
+    since) and passes ``--threads`` only when num_thread > 0; without it llama.cpp uses the host's
+    physical cores, whatever the container's CPU quota.
+
+    Attributes:
+        threads: the ``--threads``/``-t`` value, None when not given (llama.cpp's default).
+        ctx_size: the ``--ctx-size``/``-c`` value (all slots together), None when not given.
+        parallel: the ``--parallel``/``-np`` value, None when not given.
+    """
+
+    threads: int | None
+    ctx_size: int | None
+    parallel: int | None
+
+
+_RUNNER_FLAGS = {"--threads": "threads", "-t": "threads", "--ctx-size": "ctx_size", "-c": "ctx_size",
+                 "--parallel": "parallel", "-np": "parallel"}  # fmt: skip
+
+
+def parse_runner_args(cmdlines: str | None) -> RunnerArgs | None:
+    """The first llama.cpp runner among process command lines (one per line, arguments separated by
+    spaces, as ``tr '\\0' ' ' < /proc/PID/cmdline`` prints them); None if none runs."""
+    for line in (cmdlines or "").splitlines():
+        words = line.split()
+        if not ({"--model", "-m"} & set(words)) or not ({"--ctx-size", "-c"} & set(words)):
+            continue
+        values: dict[str, int | None] = {"threads": None, "ctx_size": None, "parallel": None}
+        for flag, value in itertools.pairwise(words):
+            if flag in _RUNNER_FLAGS and value.isdigit():
+                values[_RUNNER_FLAGS[flag]] = int(value)
+        return RunnerArgs(**values)
+    return None
+
+
 def verify(
     spec: OllamaServiceSpec,
     inspect: Mapping[str, Any],
@@ -115,6 +154,8 @@ def verify(
     ulimit_l: str | None = None,
     ps: Mapping[str, Any] | None = None,
     cgroup_version: str | None = None,
+    runner: RunnerArgs | None = None,
+    served_parameters: Mapping[str, str] | None = None,
 ) -> VerifyReport:
     """Compare ``spec`` with a container's inspect attrs (``container.attrs``) and related readings.
 
@@ -125,6 +166,8 @@ def verify(
         ulimit_l: stdout of ``sh -c 'ulimit -l'`` inside the container, None if it could not be run.
         ps: the ``/api/ps`` JSON, None if the server did not answer.
         cgroup_version: the engine's cgroup version ("1"/"2"); falls back to the spec's.
+        runner: the running model's runner arguments (``parse_runner_args``), None if none runs.
+        served_parameters: ``/api/show`` parameters of the served model, None if it is not there.
     """
     host = inspect.get("HostConfig") or {}
     config = inspect.get("Config") or {}
@@ -149,6 +192,8 @@ def verify(
         rows.append(_cpus(spec, host))
     if spec.memlock_unlimited:
         rows.append(_memlock(host, refused, ulimit_l))
+    rows.append(_served_model(spec, served_parameters))
+    rows.append(_threads(spec, runner, served_parameters))
     rows.append(_healthcheck(config, inspect.get("State") or {}))
     return VerifyReport(
         container=str(inspect.get("Name", spec.container_name)).lstrip("/"),
@@ -216,7 +261,7 @@ def _env_row(
 
 def _context_row(value: str, spec: OllamaServiceSpec, ps: Mapping[str, Any] | None) -> VerifyRow:
     key = "OLLAMA_CONTEXT_LENGTH"
-    loaded = _loaded_context(ps, spec.model)
+    loaded = _loaded_context(ps, spec.served_model) or _loaded_context(ps, spec.model)
     if loaded is None:
         return VerifyRow(
             key, value, value, "applied", f"Config.Env; {spec.model} not loaded, /api/ps can't confirm"
@@ -232,6 +277,34 @@ def _context_row(value: str, spec: OllamaServiceSpec, ps: Mapping[str, Any] | No
         "ignored",
         f"/api/ps: {spec.model} runs with {loaded} tokens (capped at what the model was trained for?)",
     )
+
+
+def _served_model(spec: OllamaServiceSpec, params: Mapping[str, str] | None) -> VerifyRow:
+    wanted = ", ".join(f"{key} {value}" for key, value in spec.model_parameters().items())
+    if params is None:
+        return VerifyRow(
+            "served model", spec.served_model, "missing", "unknown", "/api/show: not on the server"
+        )
+    actual = ", ".join(f"{key} {params.get(key, '-')}" for key in spec.model_parameters())
+    status: Status = "applied" if actual == wanted else "ignored"
+    return VerifyRow("served model", f"{spec.served_model}: {wanted}", actual, status, "/api/show parameters")
+
+
+def _threads(
+    spec: OllamaServiceSpec, runner: RunnerArgs | None, params: Mapping[str, str] | None
+) -> VerifyRow:
+    wanted = str(spec.num_thread) if spec.num_thread is not None else "llama.cpp default"
+    if runner is None:
+        set_on = params.get("num_thread") if params else None
+        why = f"no model loaded; the served model sets {set_on}" if set_on else "no model loaded"
+        return VerifyRow("threads", wanted, "-", "unknown", why)
+    if runner.threads is None:
+        status: Status = "applied" if spec.num_thread is None else "ignored"
+        return VerifyRow(
+            "threads", wanted, "default", status, "runner has no --threads: llama.cpp uses the host's cores"
+        )
+    status = "applied" if spec.num_thread in (None, runner.threads) else "ignored"
+    return VerifyRow("threads", wanted, str(runner.threads), status, "runner command line --threads")
 
 
 def _loaded_context(ps: Mapping[str, Any] | None, model: str) -> int | None:
@@ -302,7 +375,7 @@ def _cpus(spec: OllamaServiceSpec, host: Mapping[str, Any]) -> VerifyRow:
     wanted = spec.cpus or 0.0
     nano = int(host.get("NanoCpus") or 0)
     actual = nano / 1e9
-    threads = f"; gpuless sends options.num_thread={spec.num_thread}" if spec.num_thread else ""
+    threads = f"; num_thread {spec.num_thread} on the served model" if spec.num_thread else ""
     if nano and abs(actual - wanted) < 0.005:
         return VerifyRow("cpus", f"{wanted:g}", f"{actual:g}", "applied", f"HostConfig.NanoCpus{threads}")
     return VerifyRow(

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import platform
 import socket
 import time
 from collections.abc import Iterator
@@ -36,10 +35,10 @@ from toolkit.core.compose import (
     spec_from_json,
     to_docker_kwargs,
 )
-from toolkit.core.dockerinfo import describe_unreachable, parse_docker_info
 from toolkit.core.hardware import DockerEngineInfo
-from toolkit.core.verify import VerifyReport, verify
+from toolkit.core.verify import VerifyReport, parse_runner_args, verify
 from toolkit.engine import ollama_admin
+from toolkit.engine.docker_connect import connect, read_engine_info, unavailable_hint
 from toolkit.engine.progress import LayerTotals, Progress, ProgressCallback
 from toolkit.errors import (
     ContainerError,
@@ -52,6 +51,8 @@ from toolkit.errors import (
 )
 
 _HEALTH_POLL_SECONDS = 0.5
+#: Every process's command line, one per line (the runner's shows the threads it was started with).
+_CMDLINES = "for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < \"$f\"; echo; done 2>/dev/null"
 _STOP_TIMEOUT_SECONDS = 10
 
 UpAction = Literal["created", "recreated", "reused", "started"]
@@ -109,43 +110,6 @@ class ContainerStatus:
 
 
 # --- connecting ------------------------------------------------------------------------------------
-
-
-def unavailable_hint(system: str | None = None) -> str:
-    """What to do when the engine does not answer, for this OS."""
-    system = (system or platform.system()).lower()
-    if system == "darwin":
-        return (
-            "Start Docker Desktop (or `colima start`) and wait until it says the engine is running; "
-            "check `docker context ls` and DOCKER_HOST."
-        )
-    if system == "windows":
-        return (
-            "Start Docker Desktop and wait for 'Engine running' (WSL 2 backend); "
-            "check DOCKER_HOST, or use --runtime native / --url."
-        )
-    return (
-        "Start the engine (`sudo systemctl start docker`), and make sure you may use its socket "
-        "(`sudo usermod -aG docker $USER`, then log in again); check DOCKER_HOST. "
-        "Or use --runtime native / --url."
-    )
-
-
-def connect(timeout: float = 30.0) -> docker.DockerClient:
-    """A docker-py client from the environment; DockerUnavailableError when the engine does not answer."""
-    try:
-        client = docker.from_env(timeout=int(max(1, timeout)))
-        client.ping()
-    except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as error:
-        endpoint = _endpoint_from_env()
-        raise DockerUnavailableError(describe_unreachable(str(error), endpoint), unavailable_hint()) from None
-    return client
-
-
-def _endpoint_from_env() -> str | None:
-    import os
-
-    return os.environ.get("DOCKER_HOST")
 
 
 @contextlib.contextmanager
@@ -209,7 +173,7 @@ class DockerRunner:
     def engine_info(self) -> DockerEngineInfo:
         if self._engine is None:
             with _translate("reading the engine's info"):
-                self._engine = parse_docker_info(self.client.info())
+                self._engine = read_engine_info(self.client)
         return self._engine
 
     # --- image ---------------------------------------------------------------------------------
@@ -574,7 +538,10 @@ class DockerRunner:
                 return
 
     def verify(self, name: str, *, warnings: tuple[str, ...] = ()) -> VerifyReport:
-        """Read back which settings took effect (see ``toolkit.core.verify``)."""
+        """Read back which settings took effect (see ``toolkit.core.verify``): from the container's
+        inspect data, ``ulimit -l`` inside it, the served model's parameters (``/api/show``), and the
+        thread count and context the loaded model really runs with (its runner's command line and
+        ``/api/ps``). The served model is loaded first when it is not (as a first request would)."""
         attrs = self.find(name)
         if attrs is None:
             raise ContainerError(f"no container named {name}", "Start it with `gpuless up`.")
@@ -587,7 +554,11 @@ class DockerRunner:
         spec = _spec_of(attrs)
         running = bool((attrs.get("State") or {}).get("Running"))
         ulimit_l = self._exec(attrs["Id"], ["sh", "-c", "ulimit -l"]) if running else None
+        params = ollama_admin.served_parameters(spec.url, spec.served_model) if running else None
+        if params is not None:
+            ollama_admin.load_model(spec.url, spec.served_model)
         ps = ollama_admin.loaded_models(spec.url) if running else None
+        cmdlines = self._exec(attrs["Id"], ["sh", "-c", _CMDLINES]) if running else None
         return verify(
             spec,
             attrs,
@@ -595,6 +566,8 @@ class DockerRunner:
             ulimit_l=ulimit_l,
             ps=ps,
             cgroup_version=self.engine_info().cgroup_version,
+            runner=parse_runner_args(cmdlines),
+            served_parameters=params,
         )
 
     def _exec(self, container_id: str, cmd: list[str]) -> str | None:
@@ -659,16 +632,17 @@ def up_and_pull(
     progress: ProgressCallback | None = None,
     health_timeout: float = 120.0,
 ) -> UpResult:
-    """``up``, then pull the spec's model through ``/api/pull`` (skipped when already there).
+    """``up``, then pull the spec's model through ``/api/pull`` (skipped when already there) and create
+    the served model with the tuned parameters (what the compose file's init service does).
 
     If the model pull fails, a container this call created is removed again (and a volume it created),
     so a failed ``gpuless up`` leaves nothing behind; a reused container is left as it was.
     """
     result = runner.up(spec, pull_image=pull_image, progress=progress, health_timeout=health_timeout)
-    if not pull_model or ollama_admin.has_model(result.url, spec.model):
+    if not pull_model:
         return result
     try:
-        ollama_admin.pull_model(result.url, spec.model, progress)
+        ollama_admin.prepare_served_model(result.url, spec, progress)
     except BaseException:
         if result.action in ("created", "recreated"):
             runner.remove_quietly(result.container_id)

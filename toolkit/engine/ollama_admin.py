@@ -2,7 +2,9 @@
 
 Synchronous, because ``gpuless up`` is a sequence of blocking steps; streaming traffic (chat, bench)
 lives in ``toolkit.engine.ollama_client``, whose pull this module reuses so the error translation is
-written once. Every URL here is the one gpuless itself started or was given with ``--url``.
+written once (and ``has_model`` its model list, so a list of the wrong shape is one clear error);
+the version and pull status it reports are made terminal-safe. Every URL here is the one gpuless
+itself started or was given with ``--url``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from typing import Any
 
 import httpx
 
+from toolkit.core.compose import OllamaServiceSpec
+from toolkit.core.safe_text import terminal_safe
 from toolkit.engine.ollama_client import OllamaClient, normalize_url
 from toolkit.engine.progress import LayerTotals, Progress, ProgressCallback
 from toolkit.errors import OllamaError, OllamaUnreachableError
@@ -42,7 +46,8 @@ def api_version(url: str, *, timeout: float = 3.0) -> str:
         raise OllamaUnreachableError(
             f"{base}/api/version did not answer JSON: not an Ollama server"
         ) from None
-    return str(data.get("version", "unknown")) if isinstance(data, dict) else "unknown"
+    version = str(data.get("version", "unknown")) if isinstance(data, dict) else "unknown"
+    return terminal_safe(version, one_line=True)[:40]
 
 
 def wait_until_answers(url: str, *, timeout: float) -> str:
@@ -68,15 +73,16 @@ def loaded_models(url: str, *, timeout: float = 3.0) -> dict[str, Any] | None:
 
 
 def has_model(url: str, model: str, *, timeout: float = 5.0) -> bool:
-    """Whether ``/api/tags`` lists the model (a missing ":tag" means ":latest")."""
+    """Whether ``/api/tags`` lists the model (a missing ":tag" means ":latest"); OllamaError subclasses
+    when the server does not answer or answers something that is not a model list."""
     wanted = model if ":" in model else f"{model}:latest"
-    try:
-        response = httpx.get(f"{normalize_url(url)}/api/tags", timeout=timeout, trust_env=False)
-        data = response.json()
-    except (httpx.HTTPError, ValueError):
-        return False
-    names = {str(m.get("name") or m.get("model")) for m in data.get("models", []) if isinstance(m, dict)}
-    return wanted in names
+
+    async def names() -> list[str]:
+        client = OllamaClient(url, timeout=timeout, connect_timeout=timeout, total_timeout=timeout)
+        async with client:
+            return await client.list_models()
+
+    return wanted in asyncio.run(names())
 
 
 def pull_model(url: str, model: str, progress: ProgressCallback | None = None) -> None:
@@ -86,7 +92,7 @@ def pull_model(url: str, model: str, progress: ProgressCallback | None = None) -
     def relay(line: Mapping[str, Any]) -> None:
         if progress is None:
             return
-        status = str(line.get("status", ""))
+        status = terminal_safe(str(line.get("status", "")), one_line=True)[:80]
         digest = line.get("digest")
         completed, total = None, None
         if isinstance(digest, str):
@@ -107,3 +113,59 @@ def pull_model(url: str, model: str, progress: ProgressCallback | None = None) -
 
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def create_served_model(url: str, served: str, base: str, parameters: Mapping[str, Any]) -> None:
+    """Create ``served`` from ``base`` with load-time ``parameters`` (``POST /api/create`` with ``from``
+    and ``parameters``: a Modelfile's ``FROM`` and ``PARAMETER`` lines). Every client that names
+    ``served`` then gets those parameters, whatever options it sends or cannot send."""
+    body = {"model": served, "from": base, "parameters": dict(parameters), "stream": False}
+    try:
+        response = httpx.post(f"{normalize_url(url)}/api/create", json=body, timeout=120.0, trust_env=False)
+    except httpx.HTTPError as error:
+        raise OllamaUnreachableError(
+            f"creating {served} failed: {type(error).__name__}", "Is the server still running?"
+        ) from None
+    if response.status_code != 200:
+        try:
+            message = str(response.json().get("error") or response.reason_phrase)
+        except (ValueError, AttributeError):
+            message = response.reason_phrase
+        raise OllamaError(f"creating {served} from {base} failed: {message[:200]}")
+
+
+def served_parameters(url: str, model: str, *, timeout: float = 5.0) -> dict[str, str] | None:
+    """The parameters ``/api/show`` reports for ``model`` (name → value text), None if it cannot say."""
+    try:
+        response = httpx.post(
+            f"{normalize_url(url)}/api/show", json={"model": model}, timeout=timeout, trust_env=False
+        )
+        data = response.json() if response.status_code == 200 else None
+    except (httpx.HTTPError, ValueError):
+        return None
+    text = data.get("parameters") if isinstance(data, dict) else None
+    if not isinstance(text, str):
+        return None
+    pairs = (line.split(None, 1) for line in text.splitlines() if line.strip())
+    return {pair[0]: pair[1].strip() for pair in pairs if len(pair) == 2}
+
+
+def prepare_served_model(url: str, spec: OllamaServiceSpec, progress: ProgressCallback | None = None) -> None:
+    """Pull the spec's model if the server lacks it, then (re)create the served model from it."""
+    if not has_model(url, spec.model):
+        pull_model(url, spec.model, progress)
+    if progress is not None:
+        progress(Progress("model", f"creating {spec.served_model}"))
+    create_served_model(url, spec.served_model, spec.model, spec.model_parameters())
+
+
+def load_model(url: str, model: str, *, timeout: float = 120.0) -> bool:
+    """Load ``model`` without generating (``/api/generate`` with no prompt, as Ollama documents);
+    False when the server could not."""
+    try:
+        response = httpx.post(
+            f"{normalize_url(url)}/api/generate", json={"model": model}, timeout=timeout, trust_env=False
+        )
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200

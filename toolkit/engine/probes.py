@@ -31,7 +31,7 @@ from toolkit.core.cpuinfo import (
     parse_sysctl,
     parse_windows_probe,
 )
-from toolkit.core.dockerinfo import parse_docker_info, unreachable
+from toolkit.core.dockerinfo import unreachable
 from toolkit.core.hardware import (
     Bandwidth,
     CgroupLimits,
@@ -43,6 +43,7 @@ from toolkit.core.hardware import (
     PowerInfo,
 )
 from toolkit.engine import bandwidth as bandwidth_probe
+from toolkit.errors import DockerUnavailableError
 from toolkit.settings import Settings
 
 #: How long the Docker engine gets to answer ``/info`` during detection.
@@ -227,48 +228,26 @@ def probe_cgroup(root: Path = Path("/")) -> CgroupLimits:
 # --- Docker -------------------------------------------------------------------------------------
 
 
-def docker_endpoint() -> str | None:
-    """Where docker-py will connect: ``DOCKER_HOST``, else the current Docker CLI context's host."""
-    if os.environ.get("DOCKER_HOST"):
-        return os.environ["DOCKER_HOST"]
-    try:
-        from docker.context import ContextAPI
-        from docker.errors import DockerException
-
-        context = ContextAPI.get_current_context()
-        host = getattr(context, "Host", None) if context is not None else None
-    except (ImportError, DockerException, OSError, ValueError, KeyError, TypeError):
-        return None  # a broken ~/.docker/config.json must not stop detection
-    return str(host) if host else None
-
-
 def probe_docker(timeout: float = DOCKER_TIMEOUT_S) -> DockerEngineInfo:
     """Ask the Docker engine for ``/info``; an unreachable engine is a value, not an exception.
 
-    docker-py ≤ 7.1 ignores Docker CLI contexts (Docker Desktop on macOS without /var/run/docker.sock), so
-    when ``DOCKER_HOST`` is unset and ``from_env`` fails, the current context's host is tried as well.
+    It connects the way ``gpuless up`` does (``toolkit.engine.docker_connect``: DOCKER_HOST, else the
+    current Docker CLI context), so an engine ``detect`` finds is the one ``up`` uses.
     """
     try:
-        import docker
-        from docker.errors import DockerException
+        from toolkit.engine import docker_connect
     except ImportError:
         return unreachable("the docker Python package is not installed")
-    endpoint = docker_endpoint()
-    seconds = math.ceil(timeout)
     try:
-        try:
-            client = docker.from_env(timeout=seconds)
-        except DockerException:
-            if not endpoint or os.environ.get("DOCKER_HOST"):
-                raise
-            client = docker.DockerClient(base_url=endpoint, timeout=seconds)
-        try:
-            info = client.info()
-        finally:
-            client.close()
-    except (DockerException, OSError, ValueError) as error:  # requests' errors are OSErrors
-        return unreachable(f"{type(error).__name__}: {error}", endpoint)
-    return parse_docker_info(info)
+        client = docker_connect.connect(timeout)
+    except DockerUnavailableError as error:
+        return DockerEngineInfo(reachable=False, error=error.message)
+    try:
+        return docker_connect.read_engine_info(client)
+    except docker_connect.ENGINE_ERRORS as error:
+        return unreachable(f"{type(error).__name__}: {error}", docker_connect.endpoint())
+    finally:
+        client.close()
 
 
 # --- everything ---------------------------------------------------------------------------------

@@ -1,17 +1,20 @@
-"""Thin adapter: from what the wizard knows (machine, chosen model) to the ``OllamaServiceSpec``.
+"""Thin adapter: from what the wizard knows (machine, chosen model) to the one plan.
 
-The numbers come from the recommendation when the Model step produced one (memory limit, CPUs,
-context); otherwise ``build_spec``'s defaults apply. The port comes from the wizard's Ollama URL, so a
-test server on another loopback port gets a container on that port.
+The wizard's Compose and Launch steps call ``toolkit.core.plan.plan_service`` with the same request
+``gpuless compose --model TAG`` builds, so both write byte-identical compose.yaml files for the same
+choice. The Model step's pick supplies context, users and KV cache type; the port comes from the
+wizard's Ollama URL, so a test server on another loopback port gets a container on that port.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, get_args
 from urllib.parse import urlsplit
 
-from toolkit.core.compose import OllamaServiceSpec, build_spec
+from toolkit.core.compose import DEFAULT_PORT, KvCacheType, OllamaServiceSpec
+from toolkit.core.hardware import DockerEngineInfo
+from toolkit.core.plan import Plan, PlanRequest, plan_service
 
 if TYPE_CHECKING:
     from toolkit.core.hardware import Machine
@@ -42,26 +45,44 @@ class Pick:
 
 def port_of(url: str) -> int:
     parts = urlsplit(url if "://" in url else f"http://{url}")
-    return parts.port or 11434
+    return parts.port or DEFAULT_PORT
 
 
-def spec_for(
-    services: Services, machine: Machine | None, model: str, choice: Any = None
-) -> OllamaServiceSpec:
-    """The service spec for ``model`` on ``machine`` (``choice``: the Model step's pick, if any)."""
+def _kv(value: str) -> KvCacheType:
+    for allowed in get_args(KvCacheType):
+        if value == allowed:
+            return allowed  # type: ignore[no-any-return]
+    return "f16"
+
+
+def plan_for(services: Services, machine: Machine | None, model: str, choice: Pick | None = None) -> Plan:
+    """The plan for ``model`` on ``machine`` (``choice``: the Model step's pick, if any)."""
+    from toolkit.engine.probes import detect_machine
+
     settings = services.settings
-    tuning: dict[str, Any] = {}
-    service = getattr(choice, "service", None)  # a recommendation may carry its own tuned settings
-    for key in ("context_length", "num_parallel", "mem_limit_bytes", "cpus", "kv_cache_type", "num_thread"):
-        value = getattr(service, key, None) if service is not None else getattr(choice, key, None)
-        if value is not None:
-            tuning[key] = value
-    return build_spec(
+    request = PlanRequest(
         model=model,
-        engine=machine.docker if machine is not None and machine.docker.reachable else None,
         image=services.ollama_image,
         container_name=settings.container_name,
         volume_name=settings.volume_name,
         port=port_of(services.url),
-        **tuning,
     )
+    if choice is not None:
+        request = replace(
+            request,
+            context_length=choice.context_length,
+            users=choice.num_parallel,
+            kv_cache_type=_kv(choice.kv_cache_type),
+        )
+    if machine is None:
+        machine = detect_machine(measure_bandwidth=False, docker=False)
+    if not machine.docker.reachable:
+        machine = replace(machine, docker=DockerEngineInfo())
+    return plan_service(machine, services.catalog(), request)
+
+
+def spec_for(
+    services: Services, machine: Machine | None, model: str, choice: Pick | None = None
+) -> OllamaServiceSpec:
+    """The service spec of ``plan_for`` (what the Compose step writes and the Launch step starts)."""
+    return plan_for(services, machine, model, choice).spec

@@ -1,7 +1,8 @@
 """The server's settings, read from the environment the way Ollama reads them.
 
 OLLAMA_HOST, OLLAMA_NUM_PARALLEL, OLLAMA_CONTEXT_LENGTH, OLLAMA_KEEP_ALIVE, OLLAMA_MAX_QUEUE,
-OLLAMA_MAX_LOADED_MODELS and OLLAMA_MODELS have Ollama's names, defaults and parsing rules.
+OLLAMA_MAX_LOADED_MODELS, OLLAMA_MODELS, OLLAMA_FLASH_ATTENTION and OLLAMA_KV_CACHE_TYPE have Ollama's
+names, defaults and parsing rules.
 """
 
 from __future__ import annotations
@@ -62,6 +63,17 @@ def parse_host(value: str | None) -> tuple[str, int]:
     return host or "127.0.0.1", port
 
 
+def parse_flash_attention(value: str | None) -> str:
+    """OLLAMA_FLASH_ATTENTION as Ollama (v0.30+) hands it to llama-server: unset = "auto", else on/off.
+
+    Go's strconv.ParseBool spellings; like Ollama's envconfig.Bool, any other non-empty value means on.
+    """
+    text = (value or "").strip()
+    if not text:
+        return "auto"
+    return "off" if text in ("0", "f", "F", "false", "FALSE", "False") else "on"
+
+
 def _int_env(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name, "").strip()
     if not raw:
@@ -91,6 +103,8 @@ class Settings:
     max_loaded_models: int
     models_dir: Path
     registry_dir: Path | None
+    flash_attention: str = "auto"
+    kv_cache_type: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -110,6 +124,8 @@ class Settings:
             max_loaded_models=_int_env(env, "OLLAMA_MAX_LOADED_MODELS", 0) or 3,
             models_dir=Path(models),
             registry_dir=Path(registry) if registry else None,
+            flash_attention=parse_flash_attention(env.get("OLLAMA_FLASH_ATTENTION")),
+            kv_cache_type=env.get("OLLAMA_KV_CACHE_TYPE", "").strip(),
         )
 
     def env_map(self) -> str:
@@ -117,6 +133,8 @@ class Settings:
         keep = "-1ns" if self.keep_alive == FOREVER else f"{self.keep_alive:g}s"
         items = {
             "OLLAMA_CONTEXT_LENGTH": str(self.context_length),
+            "OLLAMA_FLASH_ATTENTION": {"auto": "", "on": "true", "off": "false"}[self.flash_attention],
+            "OLLAMA_KV_CACHE_TYPE": self.kv_cache_type,
             "OLLAMA_HOST": f"http://{self.host}:{self.port}",
             "OLLAMA_KEEP_ALIVE": keep,
             "OLLAMA_MAX_LOADED_MODELS": str(self.max_loaded_models),

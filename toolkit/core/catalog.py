@@ -289,6 +289,45 @@ class ModelSpec:
         )
 
 
+#: Relative size difference above which a server's file counts as another file than the catalog's tag.
+SERVED_SIZE_TOLERANCE = 0.02
+
+
+def served_variant(
+    spec: ModelSpec, variant: QuantVariant, *, size_bytes: int | None, quant: str | None
+) -> QuantVariant:
+    """``variant`` as a server really has it: the catalog describes the public tag, but a server may
+    hold another file under the same name (gpuless's test server serves its own Q4_1 / Q4_K_M files
+    as smollm2:135m / gemma3:270m, whose public tags are F16 / Q8_0). When the server's size
+    (``/api/tags``) differs by more than ``SERVED_SIZE_TOLERANCE`` or its quantisation
+    (``/api/show`` ``details.quantization_level``) differs, the size and quantisation are the
+    server's; the geometry stays the catalog's. Otherwise ``variant`` unchanged."""
+    served_quant = (quant or "").strip().upper().replace("FP16", "F16")
+    quant_differs = bool(served_quant) and served_quant != variant.quant.upper()
+    size_differs = (
+        size_bytes is not None
+        and size_bytes > 0
+        and abs(size_bytes - variant.size_bytes) > SERVED_SIZE_TOLERANCE * variant.size_bytes
+    )
+    if not (quant_differs or size_differs):
+        return variant
+    known_size = size_bytes is not None and size_bytes > 0
+    if known_size:
+        assert size_bytes is not None
+        size = size_bytes
+    else:  # only the quantisation is known: the size from its nominal bits per weight
+        size = int(spec.params * QUANT_BITS.get(served_quant, 4.85) / 8)
+    return QuantVariant(
+        tag=variant.tag,
+        quant=served_quant or variant.quant,
+        size_bytes=size,
+        size_verified=known_size,
+        bits_per_weight=round(size * 8 / spec.params, 2),
+        note="as the server has it (not the catalog's public file)",
+        source="the server's /api/tags size and /api/show quantization_level",
+    )
+
+
 def _parse_parameter_size(text: str) -> int:
     """ "8.0B" → 8_000_000_000, "270M" → 270_000_000; 0 if unparseable."""
     match = re.fullmatch(r"\s*([0-9.]+)\s*([KMBT]?)\s*", text.upper())
@@ -693,6 +732,7 @@ __all__ = [
     "FILE_TYPES",
     "NAME_ESTIMATE_UNCERTAINTY",
     "QUANT_BITS",
+    "SERVED_SIZE_TOLERANCE",
     "USE_CASES",
     "Catalog",
     "HardwareProfile",
@@ -704,5 +744,6 @@ __all__ = [
     "parse_hardware_profile",
     "parse_model",
     "parse_tag_name",
+    "served_variant",
     "spec_from_tag",
 ]

@@ -43,7 +43,7 @@ from toolkit.core.benchstats import (
     streams_label,
     users_per_grade,
 )
-from toolkit.core.catalog import Catalog, ModelSpec, QuantVariant
+from toolkit.core.catalog import Catalog, ModelSpec, QuantVariant, served_variant
 from toolkit.core.hardware import Machine
 from toolkit.engine.history import History, Status
 from toolkit.engine.ollama_client import Api, OllamaClient, Recorder, normalize_url
@@ -408,15 +408,27 @@ class BenchRunner:
         return make_predictor(spec, variant, self.machine, self._context())
 
     async def _predictor_from_show(self, client: OllamaClient, show: Mapping[str, Any]) -> Predictor | None:
-        found = self._predictor_from_catalog()
-        if found is not None or self.machine is None:
-            return found
+        """The catalog's geometry with the file the server really has (its size and quantisation may
+        not be the public tag's, see ``served_variant``); a model the catalog lacks from ``/api/show``."""
+        if self.machine is None:
+            return None
         sizes = {m.get("name"): m.get("size") for m in await client.tags()}
         size = sizes.get(self.config.model)
+        size_bytes = int(size) if isinstance(size, int) else None
+        details = show.get("details")
+        quant = details.get("quantization_level") if isinstance(details, Mapping) else None
+        if self.catalog is not None:
+            try:
+                spec, variant = self.catalog.find(self.config.model)
+            except UsageError:
+                pass
+            else:
+                served = served_variant(
+                    spec, variant, size_bytes=size_bytes, quant=quant if isinstance(quant, str) else None
+                )
+                return make_predictor(spec, served, self.machine, self._context())
         try:
-            spec = ModelSpec.from_ollama_show(
-                show, name=self.config.model, size_bytes=int(size) if isinstance(size, int) else None
-            )
+            spec = ModelSpec.from_ollama_show(show, name=self.config.model, size_bytes=size_bytes)
         except ProfileError as error:
             self.progress(f"no prediction: {error.message}")
             return None

@@ -96,6 +96,10 @@ class ModelNotFoundError(OllamaError):
     """The server does not have the model (HTTP 404 or a pull that ends in an error)."""
 
 
+class NotOllamaError(OllamaError):
+    """The server answered, but not as Ollama does (a 404 without Ollama's JSON error body)."""
+
+
 class ServerBusyError(OllamaError):
     """The server's queue is full (HTTP 503)."""
 

@@ -1,28 +1,50 @@
-"""A lean HTTP/1.1 POST whose response is read line by line: the benchmark's hot path.
+"""The one HTTP seam of the Ollama client: two transports, one set of guards, one set of errors.
 
-Why not httpx here: on the test machine httpx (httpcore + anyio + h11) costs about 0.5 ms of CPU per
-streamed token, which is 6% of a core at 120 tokens/s and would make the benchmark client disturb
-what it measures. asyncio's own stream reader does the same job for about 0.2 ms. This module only
-handles plain ``http://`` (loopback or the user's own server), one request per connection
-(``Connection: close``), identity or chunked bodies, and no redirects; everything else — TLS, the
-non-streaming helpers, test transports — stays on httpx.
+Every request of ``toolkit.engine.ollama_client`` goes through ``request()`` here, whichever transport
+carries it, the way httpx puts its transports behind one client:
 
-Failures are reported as the ``LineStreamError`` subclasses below; ``ollama_client`` translates them
-into ``toolkit.errors`` next to its httpx translation.
+* ``LeanTransport`` — plain ``http://``, asyncio streams, one request per connection. It exists for the
+  benchmark's hot path: httpx (httpcore + anyio + h11) costs about 0.5 ms of CPU per streamed token on
+  the test machine, 6% of a core at 120 tokens/s, enough to disturb what the benchmark measures;
+  asyncio's stream reader does the same job for about 0.2 ms.
+* ``HttpxTransport`` — TLS and httpx test transports (``httpx.MockTransport``).
+
+Each transport only turns its own library's failures into the ``LineStreamError`` classes below (like
+httpx's ``map_httpcore_exceptions``). The guards that must hold whatever the server sends live once,
+in ``Response``: a gap timeout per read, a total deadline per request, a cap on one line (split in
+linear time), a cap on a body read whole, and on the response head. A declared size (Content-Length,
+a chunk size) is never allocated up front: bodies are read in pieces of at most 64 KiB.
+``ollama_client`` translates ``LineStreamError`` into ``toolkit.errors`` in one place.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import AsyncGenerator, Awaitable, Mapping
-from typing import Any, TypeVar
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Iterator, Mapping
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+import httpx
 
 T = TypeVar("T")
 
+#: Longest line of a streamed body (an NDJSON line or an SSE field); Ollama's are well under 4 KiB.
+MAX_LINE = 1 << 20
+#: Largest body read whole (``/api/tags``, ``/api/show``): a show with a long license is ~100 KiB.
+MAX_BODY = 32 << 20
+#: Largest error body kept (the rest is not read): plenty for ``{"error": ...}`` or an HTML page.
+MAX_ERROR_BODY = 64 << 10
+#: Response head (status line and headers together), and one line of it.
+MAX_HEAD = 64 << 10
+_READ_SIZE = 64 << 10
+
 
 class LineStreamError(Exception):
-    """Base of the failures of one streamed request."""
+    """Base of the failures of one request."""
 
 
 class ConnectFailed(LineStreamError):
@@ -30,138 +52,360 @@ class ConnectFailed(LineStreamError):
 
 
 class ReadTimedOut(LineStreamError):
-    """No bytes arrived for ``timeout`` seconds."""
+    """No bytes arrived for the gap timeout."""
+
+
+class DeadlineExceeded(LineStreamError):
+    """The request as a whole ran past its deadline (bytes may still have been trickling in)."""
 
 
 class Broken(LineStreamError):
-    """The connection closed or reset before the response was complete, or the framing was invalid."""
+    """The connection closed or reset before the response was complete."""
+
+
+class BadResponse(LineStreamError):
+    """The response is not HTTP this client can read: bad status line, framing, Content-Length."""
+
+
+class TooLarge(BadResponse):
+    """A line, a body or the response head went over its cap."""
 
 
 class HttpStatus(LineStreamError):
-    """The server answered with an error status; ``body`` is its (short) body."""
+    """The server answered with an error status; ``body`` is the start of its body."""
 
-    def __init__(self, status: int, body: bytes) -> None:
+    def __init__(self, status: int, body: bytes, content_type: str) -> None:
         super().__init__(f"HTTP {status}")
         self.status = status
         self.body = body
+        self.content_type = content_type
 
 
-def split_lines(pending: bytes, data: bytes) -> tuple[list[str], bytes]:
-    """The complete lines of ``pending + data`` (decoded, CR stripped) and the unfinished rest.
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The bounds of one request.
 
-    Splitting bytes rather than text skips a decoder layer per token; "\n" never occurs inside a
-    UTF-8 sequence, so each complete line decodes on its own.
+    Attributes:
+        gap: seconds to wait for the next bytes (the head included).
+        connect: seconds to wait for the connection.
+        deadline: ``time.monotonic()`` by which the whole request must have ended; None for no bound.
+        max_line: longest line ``Response.lines`` accepts, in bytes.
     """
-    *complete, rest = (pending + data if pending else data).split(b"\n")
-    return [line.rstrip(b"\r").decode("utf-8", "replace") for line in complete], rest
+
+    gap: float
+    connect: float
+    deadline: float | None = None
+    max_line: int = MAX_LINE
 
 
-async def post_lines(
-    host: str,
-    port: int,
-    path: str,
-    body: Mapping[str, Any],
-    *,
-    timeout: float,
-    connect_timeout: float,
-) -> AsyncGenerator[str, None]:
-    """POST ``body`` as JSON and yield the response body's lines (without line endings) as they arrive."""
+@dataclass(frozen=True, slots=True)
+class RawResponse:
+    """What a transport hands over: the status, the content type and the body as byte pieces."""
+
+    status: int
+    content_type: str
+    chunks: AsyncIterator[bytes]
+
+
+class Transport(Protocol):
+    """Carries one request; raises only ``LineStreamError`` (its library's errors mapped)."""
+
+    def open(
+        self, method: str, path: str, body: Mapping[str, Any] | None, limits: Limits
+    ) -> AbstractAsyncContextManager[RawResponse]: ...
+
+    async def aclose(self) -> None: ...
+
+
+# --- the guards ---------------------------------------------------------------------------------------
+
+
+class LineSplitter:
+    """Bytes in, complete lines out (decoded, CR stripped), in time linear in the bytes.
+
+    An unfinished line is kept as a list of pieces, not re-concatenated per read (which cost quadratic
+    time on a long line), and refused once it passes ``max_line``. "\\n" never occurs inside a UTF-8
+    sequence, so each complete line decodes on its own.
+    """
+
+    def __init__(self, max_line: int = MAX_LINE) -> None:
+        self.max_line = max_line
+        self._parts: list[bytes] = []
+        self._size = 0
+
+    def feed(self, data: bytes) -> list[str]:
+        pieces = data.split(b"\n")
+        rest = pieces.pop()
+        if pieces and self._parts:
+            self._parts.append(pieces[0])
+            pieces[0] = b"".join(self._parts)
+            self._parts, self._size = [], 0
+        for piece in pieces:
+            if len(piece) > self.max_line:
+                raise TooLarge(f"a line longer than {_size(self.max_line)}")
+        if rest:
+            self._size += len(rest)
+            if self._size > self.max_line:
+                raise TooLarge(f"a line longer than {_size(self.max_line)}")
+            self._parts.append(rest)
+        return [piece.rstrip(b"\r").decode("utf-8", "replace") for piece in pieces]
+
+    def finish(self) -> str | None:
+        """The last line when the body did not end with a newline (None if it was blank)."""
+        tail = b"".join(self._parts).rstrip(b"\r")
+        self._parts, self._size = [], 0
+        return tail.decode("utf-8", "replace") if tail.strip() else None
+
+
+async def _guarded(awaitable: Awaitable[T], limits: Limits) -> T:
+    # One timeout per read (the gap, shortened to what is left of the deadline), never one scope
+    # around a generator: a scope would span its ``yield``s and could fire inside the consumer's code.
+    timeout = limits.gap
+    if limits.deadline is not None:
+        timeout = min(timeout, limits.deadline - time.monotonic())
+        if timeout <= 0:  # also when the data is already buffered and the await would not suspend
+            close = getattr(awaitable, "close", None)
+            if close is not None:
+                close()  # never awaited: close it so Python does not warn
+            raise DeadlineExceeded("the request ran past its time limit")
     try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), connect_timeout)
-    except (OSError, TimeoutError) as error:
-        raise ConnectFailed(str(error) or type(error).__name__) from None
-    try:
-        payload = json.dumps(body).encode()
-        authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        writer.write(
-            f"POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\n"
-            f"Accept: application/x-ndjson, text/event-stream\r\nContent-Length: {len(payload)}\r\n"
-            "Connection: close\r\n\r\n".encode()
-            + payload
-        )
-        await asyncio.wait_for(writer.drain(), timeout)
-        status_line = await _timed(reader.readline(), timeout)
-        parts = status_line.split(None, 2)
-        if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
-            raise Broken(f"not an HTTP response: {status_line[:60]!r}")
-        status = int(parts[1])
-        headers: dict[bytes, bytes] = {}
-        while True:
-            line = await _timed(reader.readline(), timeout)
-            if line in (b"\r\n", b"\n"):
-                break
-            if not line:
-                raise Broken("connection closed in the response headers")
-            name, _, value = line.partition(b":")
-            headers[name.strip().lower()] = value.strip().lower()
-        chunked = b"chunked" in headers.get(b"transfer-encoding", b"")
-        length = int(headers[b"content-length"]) if b"content-length" in headers and not chunked else None
-
-        if status >= 400:
-            error_body = await _timed(_read_small_body(reader, chunked, length), timeout)
-            raise HttpStatus(status, error_body)
-
-        pending = b""
-        remaining = length
-        while True:
-            if chunked:
-                size_line = await _timed(reader.readline(), timeout)
-                if not size_line:
-                    raise Broken("connection closed before the end of the chunked body")
-                try:
-                    size = int(size_line.split(b";", 1)[0].strip(), 16)
-                except ValueError:
-                    raise Broken(f"invalid chunk size {size_line[:20]!r}") from None
-                if size == 0:
-                    break
-                data = (await _timed(reader.readexactly(size + 2), timeout))[:-2]
-            else:
-                if remaining == 0:
-                    break
-                want = 65536 if remaining is None else min(65536, remaining)
-                data = await _timed(reader.read(want), timeout)
-                if not data:
-                    if remaining is not None:
-                        raise Broken("connection closed before the end of the body")
-                    break
-                if remaining is not None:
-                    remaining -= len(data)
-            complete, pending = split_lines(pending, data)
-            for text in complete:
-                yield text
-        if pending.strip():
-            yield pending.rstrip(b"\r").decode("utf-8", "replace")
+        async with asyncio.timeout(timeout):
+            return await awaitable
     except TimeoutError:
-        raise ReadTimedOut(f"no data for {timeout:g} s") from None
+        if limits.deadline is not None and time.monotonic() >= limits.deadline - 0.001:
+            raise DeadlineExceeded("the request ran past its time limit") from None
+        raise ReadTimedOut(f"no data for {limits.gap:g} s") from None
+
+
+class Response:
+    """An answer with a success status: its body as lines (``lines``) or whole (``read``)."""
+
+    def __init__(self, raw: RawResponse, limits: Limits) -> None:
+        self.status = raw.status
+        self.content_type = raw.content_type
+        self._chunks = raw.chunks
+        self._limits = limits
+
+    async def _next(self) -> bytes | None:
+        try:
+            return await _guarded(self._chunks.__anext__(), self._limits)
+        except StopAsyncIteration:
+            return None
+
+    async def lines(self) -> AsyncGenerator[str, None]:
+        """The body's lines (without line endings) as they arrive."""
+        splitter = LineSplitter(self._limits.max_line)
+        while (data := await self._next()) is not None:
+            for line in splitter.feed(data):
+                yield line
+        tail = splitter.finish()
+        if tail is not None:
+            yield tail
+
+    async def read(self, cap: int = MAX_BODY, *, truncate: bool = False) -> bytes:
+        """The whole body; over ``cap`` bytes it is TooLarge (or cut at ``cap`` with ``truncate``)."""
+        parts: list[bytes] = []
+        size = 0
+        while (data := await self._next()) is not None:
+            size += len(data)
+            if size > cap:
+                if truncate:
+                    parts.append(data[: cap - size])
+                    break
+                raise TooLarge(f"a body over {_size(cap)}")
+            parts.append(data)
+        return b"".join(parts)
+
+
+@asynccontextmanager
+async def request(
+    transport: Transport, method: str, path: str, body: Mapping[str, Any] | None, limits: Limits
+) -> AsyncIterator[Response]:
+    """Send one request; an error status becomes HttpStatus (with the start of its body)."""
+    async with AsyncExitStack() as stack:
+        raw = await _guarded(stack.enter_async_context(transport.open(method, path, body, limits)), limits)
+        response = Response(raw, limits)
+        if raw.status >= 400:
+            raise HttpStatus(raw.status, await response.read(MAX_ERROR_BODY, truncate=True), raw.content_type)
+        yield response
+
+
+def _size(n: int) -> str:
+    return f"{n >> 20} MiB" if n >= 1 << 20 else f"{n >> 10} KiB"
+
+
+# --- the lean transport -------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _socket_errors() -> Iterator[None]:
+    try:
+        yield
     except asyncio.IncompleteReadError:
-        raise Broken("connection closed in the middle of a chunk") from None
+        raise Broken("the connection closed in the middle of the body") from None
+    except asyncio.LimitOverrunError:
+        raise TooLarge(f"a response header or chunk-size line longer than {_size(MAX_HEAD)}") from None
+    except ValueError as error:  # StreamReader.readline past its limit
+        raise TooLarge(f"a response header or chunk-size line longer than {_size(MAX_HEAD)}") from error
     except (ConnectionError, OSError) as error:
         raise Broken(str(error) or type(error).__name__) from None
-    finally:
-        writer.close()
 
 
-async def _timed(awaitable: Awaitable[T], timeout: float) -> T:
-    # A timeout per read, not one scope around the generator: a scope would span the ``yield``s and
-    # could fire inside the consumer's code.
-    async with asyncio.timeout(timeout):
-        return await awaitable
+class LeanTransport:
+    """HTTP/1.1 over asyncio streams: plain http, ``Connection: close``, identity or chunked bodies."""
 
+    def __init__(self, host: str, port: int, base_path: str = "") -> None:
+        self.host = host
+        self.port = port
+        self.base_path = base_path.rstrip("/")
 
-async def _read_small_body(reader: asyncio.StreamReader, chunked: bool, length: int | None) -> bytes:
-    """An error body (bounded to 64 KiB, which is plenty for ``{"error": ...}``)."""
-    if length is not None:
-        return await reader.readexactly(min(length, 65536))
-    if not chunked:
-        return await reader.read(65536)
-    out = b""
-    while len(out) < 65536:
-        size_line = await reader.readline()
+    async def aclose(self) -> None:
+        """Nothing to close: every request has its own connection."""
+
+    @asynccontextmanager
+    async def open(
+        self, method: str, path: str, body: Mapping[str, Any] | None, limits: Limits
+    ) -> AsyncIterator[RawResponse]:
         try:
-            size = int(size_line.split(b";", 1)[0].strip() or b"0", 16)
-        except ValueError:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(self.host, self.port, limit=MAX_HEAD), limits.connect
+            )
+        except (OSError, TimeoutError) as error:
+            raise ConnectFailed(str(error) or "the connection timed out") from None
+        try:
+            with _socket_errors():
+                writer.write(self._head(method, path, body))
+                await writer.drain()
+                status, headers = await _read_head(reader)
+            yield RawResponse(status, headers.get("content-type", ""), _body(reader, headers))
+        finally:
+            writer.close()
+
+    def _head(self, method: str, path: str, body: Mapping[str, Any] | None) -> bytes:
+        authority = f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+        head = (
+            f"{method} {self.base_path}{path} HTTP/1.1\r\nHost: {authority}\r\n"
+            "Accept: application/json, application/x-ndjson, text/event-stream\r\nConnection: close\r\n"
+        )
+        if body is None:
+            return (head + "\r\n").encode()
+        payload = json.dumps(body).encode()
+        head += f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+        return head.encode() + payload
+
+
+async def _read_head(reader: asyncio.StreamReader) -> tuple[int, dict[str, str]]:
+    status_line = await reader.readline()
+    parts = status_line.split(None, 2)
+    if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
+        if not status_line:
+            raise Broken("the connection closed before any answer")
+        raise BadResponse(f"not an HTTP response: {status_line[:40]!r}")
+    size = len(status_line)
+    headers: dict[str, str] = {}
+    while True:
+        line = await reader.readline()
+        size += len(line)
+        if size > MAX_HEAD:
+            raise TooLarge(f"response headers over {_size(MAX_HEAD)}")
+        if line in (b"\r\n", b"\n"):
             break
-        if size == 0:
-            break
-        out += (await reader.readexactly(size + 2))[:-2]
-    return out
+        if not line:
+            raise Broken("the connection closed in the response headers")
+        name, _, value = line.partition(b":")
+        key = name.strip().lower().decode("latin-1")
+        text = value.strip().decode("latin-1")
+        if key == "content-length" and key in headers and headers[key] != text:
+            raise BadResponse("two different Content-Length headers")
+        headers[key] = text
+    return int(parts[1]), headers
+
+
+async def _body(reader: asyncio.StreamReader, headers: Mapping[str, str]) -> AsyncGenerator[bytes, None]:
+    """The body in pieces of at most 64 KiB; a declared size bounds the reads, never a buffer."""
+    with _socket_errors():
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            while True:
+                size_line = await reader.readline()
+                if not size_line:
+                    raise Broken("the connection closed before the end of the chunked body")
+                digits = size_line.split(b";", 1)[0].strip()
+                if not digits or len(digits) > 16 or any(c not in b"0123456789abcdefABCDEF" for c in digits):
+                    raise BadResponse(f"an invalid chunk size {size_line[:20]!r}")
+                remaining = int(digits, 16)
+                if remaining == 0:
+                    return
+                while remaining:
+                    data = await reader.read(min(remaining, _READ_SIZE))
+                    if not data:
+                        raise Broken("the connection closed in the middle of a chunk")
+                    remaining -= len(data)
+                    yield data
+                if await reader.readexactly(2) != b"\r\n":
+                    raise BadResponse("a chunk longer than its declared size")
+        declared = headers.get("content-length")
+        if declared is None:
+            while data := await reader.read(_READ_SIZE):
+                yield data
+            return
+        if not declared.isdigit() or not declared.isascii():
+            raise BadResponse(f"an invalid Content-Length {declared[:20]!r}")
+        remaining = int(declared)
+        while remaining:
+            data = await reader.read(min(remaining, _READ_SIZE))
+            if not data:
+                raise Broken("the connection closed before the end of the body")
+            remaining -= len(data)
+            yield data
+
+
+# --- the httpx transport ------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _httpx_errors() -> Iterator[None]:
+    """httpx's exceptions as this module's (the map ``map_httpcore_exceptions`` is to httpcore)."""
+    try:
+        yield
+    except httpx.ConnectTimeout:
+        raise ConnectFailed("the connection timed out") from None
+    except httpx.ConnectError as error:
+        raise ConnectFailed(str(error) or type(error).__name__) from None
+    except httpx.TimeoutException:
+        raise ReadTimedOut("no data in time") from None
+    except (httpx.ReadError, httpx.WriteError, httpx.CloseError) as error:
+        raise Broken(str(error) or type(error).__name__) from None
+    except httpx.HTTPError as error:  # RemoteProtocolError, DecodingError, ...
+        raise BadResponse(str(error).splitlines()[0] if str(error) else type(error).__name__) from None
+
+
+class HttpxTransport:
+    """Requests through an ``httpx.AsyncClient`` (TLS; ``httpx.MockTransport`` in protocol tests)."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    @asynccontextmanager
+    async def open(
+        self, method: str, path: str, body: Mapping[str, Any] | None, limits: Limits
+    ) -> AsyncIterator[RawResponse]:
+        timeout = httpx.Timeout(limits.gap, connect=limits.connect)
+        with _httpx_errors():
+            stream = self._client.stream(method, path, json=body, timeout=timeout)
+            response = await stream.__aenter__()
+        try:
+            chunks = _httpx_chunks(response)
+            yield RawResponse(response.status_code, response.headers.get("content-type", ""), chunks)
+        finally:
+            with _httpx_errors():
+                await stream.__aexit__(None, None, None)
+
+
+async def _httpx_chunks(response: httpx.Response) -> AsyncGenerator[bytes, None]:
+    with _httpx_errors():
+        async for data in response.aiter_bytes():
+            if data:
+                yield data

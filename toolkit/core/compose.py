@@ -106,7 +106,8 @@ class OllamaServiceSpec:
             mlock, and rootless, Podman and some rootful engines refuse it). Off unless forced.
         mem_swappiness: 0 asks the kernel not to swap the container; it takes effect only on a cgroup v1
             engine (cgroup v2 engines and Compose v2 discard it). None = a commented line in the file.
-        no_new_privileges: ``security_opt: no-new-privileges:true`` (Ollama needs no setuid binaries).
+        no_new_privileges: ``security_opt: no-new-privileges:true`` and ``cap_drop: [ALL]`` (Ollama runs as
+            root in its own files and listens on an unprivileged port: it needs no capability).
         context_length: OLLAMA_CONTEXT_LENGTH, tokens per request slot.
         num_parallel: OLLAMA_NUM_PARALLEL, concurrent requests per model (KV memory × this).
         keep_alive: OLLAMA_KEEP_ALIVE, how long an idle model stays in memory (Go duration).
@@ -457,6 +458,7 @@ def _docker_kwargs(spec: OllamaServiceSpec, *, labels: dict[str, str]) -> dict[s
         host_config["ulimits"] = [{"name": "memlock", "soft": -1, "hard": -1}]
     if spec.no_new_privileges:
         host_config["security_opt"] = ["no-new-privileges:true"]
+        host_config["cap_drop"] = ["ALL"]
     kwargs["host_config"] = host_config
     return kwargs
 

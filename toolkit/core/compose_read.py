@@ -38,7 +38,7 @@ _SPEC_KEYS = frozenset(
     {
         "image", "container_name", "restart", "network_mode", "ports", "volumes", "environment",
         "mem_limit", "memswap_limit", "mem_swappiness", "cpus", "ulimits", "healthcheck", "labels",
-        "security_opt",
+        "security_opt", "cap_drop",
     }
 )  # fmt: skip
 _OWN_LABELS = frozenset({LABEL_MANAGED, LABEL_FINGERPRINT, LABEL_MODEL, LABEL_NUM_THREAD, LABEL_SPEC})
@@ -121,7 +121,7 @@ def _read_service(name: str, service: dict[str, Any], base: OllamaServiceSpec) -
     values["volume_name"] = _read_volume(service.get("volumes"), base.volume_name, unsupported)
     values.update(_read_resources(service, unsupported))
     values.update(_read_healthcheck(service.get("healthcheck"), unsupported))
-    values.update(_read_security(service.get("security_opt"), unsupported))
+    values.update(_read_security(service.get("security_opt"), service.get("cap_drop"), unsupported))
     values.update(_read_labels(service.get("labels"), base, unsupported))
     spec = _build(base, values)
     unsupported.extend(
@@ -287,13 +287,16 @@ def _read_healthcheck(raw: Any, unsupported: list[str]) -> dict[str, Any]:
     return out
 
 
-def _read_security(raw: Any, unsupported: list[str]) -> dict[str, Any]:
+def _read_security(raw: Any, cap_drop: Any, unsupported: list[str]) -> dict[str, Any]:
     options = [str(item).strip() for item in raw] if isinstance(raw, list) else []
     if raw is not None and not isinstance(raw, list):
         raise UsageError(f"security_opt: expected a list, got {raw!r}")
     new_privileges_off = {"no-new-privileges:true", "no-new-privileges=true", "no-new-privileges"}
     unsupported.extend(f"security_opt: {item}" for item in options if item not in new_privileges_off)
-    return {"no_new_privileges": any(item in new_privileges_off for item in options)}
+    hardened = any(item in new_privileges_off for item in options)
+    if hardened and [str(cap).upper() for cap in cap_drop or []] != ["ALL"]:
+        unsupported.append("cap_drop (gpuless up drops ALL capabilities with no-new-privileges)")
+    return {"no_new_privileges": hardened}
 
 
 def _read_labels(raw: Any, base: OllamaServiceSpec, unsupported: list[str]) -> dict[str, Any]:

@@ -33,7 +33,7 @@ def render_compose_yaml(spec: OllamaServiceSpec) -> str:
     out.push()
     out.line(f"{spec.service_name}:")
     out.push()
-    out.kv("image", spec.image)
+    out.kv("image", spec.image, why=why(spec, "image"))
     out.kv("container_name", spec.container_name)
     out.kv("restart", spec.restart, why=why(spec, "restart"))
     _network(out, spec)
@@ -145,17 +145,25 @@ def _resources(out: _Emitter, spec: OllamaServiceSpec) -> None:
         out.line(text if spec.memlock_unlimited else f"# {text}")
     if spec.no_new_privileges:
         out.comment(why(spec, "security_opt"))
-        out.line("security_opt:")
-        out.push()
-        out.item("no-new-privileges:true")
-        out.pop()
+        _hardening(out)
+
+
+def _hardening(out: _Emitter) -> None:
+    out.line("security_opt:")
+    out.push()
+    out.item("no-new-privileges:true")
+    out.pop()
+    out.line("cap_drop:")
+    out.push()
+    out.item("ALL")
+    out.pop()
 
 
 def _init_service(out: _Emitter, spec: OllamaServiceSpec) -> None:
     out.line(f"{init_service_name(spec)}:")
     out.push()
     out.comment(why(spec, "init"))
-    out.kv("image", spec.image)
+    out.kv("image", spec.image, why="The server's image, for its `ollama` client (CL-0004: see above).")
     out.kv("container_name", f"{spec.container_name}-init")
     out.kv("restart", "no")
     if spec.network == "host":
@@ -176,11 +184,11 @@ def _init_service(out: _Emitter, spec: OllamaServiceSpec) -> None:
     out.pop()
     out.line('entrypoint: ["/bin/sh", "-c"]')
     out.line(f"command: [{_scalar(init_script(spec))}]")
+    out.kv("mem_limit", "256m", why="A client only: it asks the server to pull and create.")
+    out.kv("memswap_limit", "256m")
+    out.kv("cpus", 0.5)
     if spec.no_new_privileges:
-        out.line("security_opt:")
-        out.push()
-        out.item("no-new-privileges:true")
-        out.pop()
+        _hardening(out)
     out.line("labels:")
     out.push()
     out.kv(LABEL_MANAGED, "true")
@@ -373,7 +381,16 @@ _TEXTS: dict[str, Callable[[OllamaServiceSpec], str]] = {
         else "CPU quota (capped at the engine's CPUs)."
     ),
     "memlock": _memlock,
-    "security_opt": lambda s: "No process in the container may gain privileges (Ollama needs none).",
+    "security_opt": lambda s: (
+        "No process may gain privileges, and every capability is dropped: Ollama runs as root in its own "
+        "files and listens on an unprivileged port, so it needs none."
+    ),
+    "image": lambda s: (
+        "A moving tag (compose-lint CL-0004 asks for a pinned version): new models need a recent Ollama. "
+        "Pin one with `gpuless compose --image ollama/ollama:<version>` for reproducible setups."
+        if s.image.endswith(":latest") or ":" not in s.image.rsplit("/", 1)[-1]
+        else "The image pinned with --image (or GPULESS_IMAGE)."
+    ),
     "healthcheck": lambda s: (
         "`ollama list` fails when the server is down (`ollama --version` does not). "
         "The first start may take a while."

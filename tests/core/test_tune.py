@@ -1,0 +1,140 @@
+"""The tuning rules over fixtures: objectives, candidates from the estimator, pruning, budget, winner."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from tests.core.test_estimate import machine
+from toolkit.core import tune
+from toolkit.core.tune import Budget, Candidate, Knobs, Measurement, Objective, Trial
+from toolkit.engine.resources import load_catalog
+from toolkit.errors import UsageError
+
+START = Knobs(num_parallel=1, num_thread=2, flash_attention=True, kv_cache_type="f16", context_length=4096)
+
+
+def _memory(knobs: Knobs) -> int:
+    # 500 MiB of weights + 100 MiB of KV per slot per 4k of context (halved by q8_0).
+    kv = 100 * 1024**2 * knobs.num_parallel * knobs.context_length // 4096
+    return 500 * 1024**2 + (kv // 2 if knobs.kv_cache_type == "q8_0" else kv)
+
+
+def _m(decode: float = 50.0, agg: float = 50.0, p95: float = 1.0, mem: int | None = None) -> Measurement:
+    return Measurement(
+        streams=1, requests=4, decode_tps=decode, aggregate_tps=agg, ttft_p50_s=p95 / 2, ttft_p95_s=p95,
+        memory_bytes=mem, seconds=5.0,
+    )  # fmt: skip
+
+
+def _trial(knobs: Knobs, *runs: Measurement) -> Trial:
+    return Trial(Candidate(knobs, "test"), runs)
+
+
+def test_objective_rules() -> None:
+    assert Objective.for_users(1).kind == "single"
+    assert Objective.for_users(4).kind == "users"
+    assert Objective.for_users(1, ttft_p95_limit_s=2).kind == "users"
+    with pytest.raises(UsageError):
+        Objective("users", 0)
+    with pytest.raises(UsageError):
+        Objective.for_users(4, ttft_p95_limit_s=0)
+    with pytest.raises(UsageError):
+        Budget(0)
+
+
+def test_users_candidates_most_slots_first_and_never_more_than_users() -> None:
+    cands, pruned = tune.generate_candidates(
+        START, Objective.for_users(4), physical_cores=2, logical_cores=2, memory_of=_memory
+    )
+    assert cands[0].knobs == replace(START, num_parallel=4)
+    assert {c.knobs.num_parallel for c in cands} == {1, 2, 4}
+    assert START not in {c.knobs for c in cands}
+    assert all(c.knobs.kv_cache_type == "f16" or c.knobs.flash_attention for c in cands)
+    assert {c.knobs.num_thread for c in cands} == {1, 2}
+    assert not pruned
+
+
+def test_single_user_never_tries_more_slots() -> None:
+    cands, _ = tune.generate_candidates(
+        START, Objective.for_users(1), physical_cores=4, logical_cores=8, memory_of=_memory
+    )
+    assert {c.knobs.num_parallel for c in cands} == {1}
+    assert {c.knobs.num_thread for c in cands} == {2, 3, 4, 8}  # the start's, and around the cores
+
+
+def test_memory_cap_prunes_or_halves_the_context() -> None:
+    cap = _memory(replace(START, num_parallel=2))  # 4 slots at 4k do not fit, 4 slots at 2k do
+    cands, pruned = tune.generate_candidates(
+        START, Objective.for_users(4, mem_cap_bytes=cap), physical_cores=2, logical_cores=2, memory_of=_memory
+    )
+    assert any(p.knobs.num_parallel == 4 and p.reason.startswith("cannot fit") for p in pruned)
+    halved = [c for c in cands if c.knobs.num_parallel == 4 and c.knobs.kv_cache_type == "f16"]
+    assert halved and halved[0].knobs.context_length == 2048
+    assert all((c.estimated_bytes or 0) <= cap for c in cands)
+
+
+def test_estimator_memory_grows_with_slots_and_shrinks_with_q8() -> None:
+    model, variant = load_catalog().find("smollm2:135m")
+    memory_of = tune.memory_estimator(model, variant, machine())
+    one, four = memory_of(START), memory_of(replace(START, num_parallel=4))
+    q8 = memory_of(replace(START, num_parallel=4, kv_cache_type="q8_0"))
+    assert one is not None and four is not None and q8 is not None
+    assert one < q8 < four
+    assert tune.memory_estimator(None, None, machine())(START) is None
+
+
+def test_budget_keeps_time_to_finish() -> None:
+    budget = Budget(180)
+    assert budget.may_try_another(elapsed_s=60, per_candidate_s=20)  # 60 + 20·4 = 140
+    assert not budget.may_try_another(elapsed_s=110, per_candidate_s=20)  # 110 + 80 > 180
+    assert budget.may_remeasure(elapsed_s=140, per_candidate_s=20)
+    assert not budget.may_remeasure(elapsed_s=150, per_candidate_s=20)
+
+
+def test_users_winner_must_beat_spread_and_keep_throughput() -> None:
+    objective = Objective.for_users(4)
+    start = _trial(START, _m(p95=4.0, agg=50), _m(p95=3.6, agg=48))
+    four = _trial(replace(START, num_parallel=4), _m(p95=0.8, agg=60), _m(p95=0.7, agg=62))
+    verdict = tune.decide([four], start, objective)
+    assert verdict.winner is four
+    assert verdict.gain > 3 and verdict.spread == pytest.approx(0.1 / 0.75)  # the largest of both
+    # The same TTFT gain bought with half the throughput is no win.
+    slow = _trial(replace(START, num_parallel=4), _m(p95=0.8, agg=20))
+    assert tune.decide([slow], start, objective).winner is None
+
+
+def test_no_winner_inside_the_spread() -> None:
+    objective = Objective.for_users(1)
+    start = _trial(START, _m(decode=50), _m(decode=40))  # 22% spread
+    close = _trial(replace(START, num_thread=1), _m(decode=52), _m(decode=53))
+    verdict = tune.decide([close], start, objective)
+    assert verdict.winner is None and "spread" in verdict.reason
+    assert verdict.spread == pytest.approx(10 / 45)
+
+
+def test_failed_candidates_are_skipped_and_ttft_limit_ranks_by_throughput() -> None:
+    objective = Objective.for_users(4, ttft_p95_limit_s=2.0)
+    start = _trial(START, _m(p95=4.0, agg=50), _m(p95=4.2, agg=50))
+    broken = Trial(Candidate(replace(START, num_parallel=4), "x"), error="failed to start")
+    two = _trial(replace(START, num_parallel=2), _m(p95=1.9, agg=55))
+    four = _trial(replace(START, num_parallel=4, kv_cache_type="q8_0"), _m(p95=1.0, agg=58))
+    assert tune.top([broken, two, four], start, objective) == [four, two]
+    verdict = tune.decide([broken, two, four], start, objective)
+    assert verdict.winner is four and "meets the objective" in verdict.reason
+    assert tune.decide([broken], start, objective).winner is None
+
+
+def test_memory_cap_rules_out_a_measured_candidate() -> None:
+    objective = Objective.for_users(1, mem_cap_bytes=1000)
+    start = _trial(START, _m(decode=50, mem=900), _m(decode=50, mem=900))
+    fat = _trial(replace(START, num_thread=1), _m(decode=90, mem=2000))
+    assert tune.decide([fat], start, objective).winner is None
+
+
+def test_before_after_ratios() -> None:
+    rows = {r.metric: r for r in tune.before_after(_m(p95=4.0, agg=50, mem=1024**2), _m(p95=1.0, agg=60))}
+    assert rows["TTFT p95 s"].ratio == pytest.approx(0.25)
+    assert rows["aggregate tok/s"].ratio == pytest.approx(1.2)
+    assert rows["memory MiB"].after is None and rows["memory MiB"].ratio is None

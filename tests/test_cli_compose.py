@@ -22,7 +22,7 @@ def no_engine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/absent.sock")
 
 
-def test_compose_writes_a_file_then_refuses_to_overwrite_then_backs_up(
+def test_compose_replaces_its_own_file_refuses_an_edited_one_and_backs_up(
     tmp_path: Path, no_engine: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     target = tmp_path / "compose.yaml"
@@ -34,17 +34,27 @@ def test_compose_writes_a_file_then_refuses_to_overwrite_then_backs_up(
     read = read_compose_text(target.read_text())
     assert read.spec.model == "smollm2:135m" and read.spec.mem_limit_bytes == 2 * 1024**3 and not read.edited
 
+    # Nobody edited it: a new plan (another model) replaces it, with the diff shown and a backup kept.
+    code, out, err = run(["compose", "--model", "gemma3:270m", "-o", str(target)], capsys)
+    assert code == 0, err
+    assert "Replaced" in out and '+      io.gpuless.model: "gemma3:270m"' in out
+    backups = sorted(tmp_path.glob("compose.yaml.*.bak"))
+    assert len(backups) == 1 and read_compose_text(backups[0].read_text()).spec.model == "smollm2:135m"
+    assert read_compose_text(target.read_text()).spec.model == "gemma3:270m"
+
+    # Edited by hand, it is the user's: a different plan is refused, the file left as it is.
+    target.write_text(target.read_text().replace('OLLAMA_NUM_PARALLEL: "1"', 'OLLAMA_NUM_PARALLEL: "2"'))
     code, out, err = run(["compose", "--model", "smollm2:135m", "--ctx", "8192", "-o", str(target)], capsys)
     assert code == 2
     assert '+      OLLAMA_CONTEXT_LENGTH: "8192"' in out  # the diff is shown
     assert "not overwriting" in err and "--force" in err and "Traceback" not in err
-    assert read_compose_text(target.read_text()).spec.context_length == 4096  # untouched
+    assert read_compose_text(target.read_text()).spec.num_parallel == 2  # untouched
 
     forced = ["compose", "--model", "smollm2:135m", "--ctx", "8192", "-o", str(target), "--force"]
     code, out, err = run(forced, capsys)
     assert code == 0, err
     backups = sorted(tmp_path.glob("compose.yaml.*.bak"))
-    assert len(backups) == 1 and read_compose_text(backups[0].read_text()).spec.context_length == 4096
+    assert len(backups) == 2 and any(read_compose_text(b.read_text()).spec.num_parallel == 2 for b in backups)
     assert read_compose_text(target.read_text()).spec.context_length == 8192
 
 
@@ -83,7 +93,8 @@ def test_compose_with_a_catalog_model_is_sized_and_an_unknown_one_is_not(
 ) -> None:
     code, out, _ = run(["compose", "--model", "qwen2.5:0.5b", "--print"], capsys)
     sized = read_compose_text(out).spec
-    assert code == 0 and sized.model == "qwen2.5:0.5b" and sized.mem_limit_bytes and sized.cpus
+    assert code == 0 and sized.model == "qwen2.5:0.5b-instruct-q4_K_M"  # the exact file that was sized
+    assert sized.mem_limit_bytes and sized.cpus
     code, out, _ = run(["compose", "--model", "somebody/custom:7b", "--print"], capsys)
     unsized = read_compose_text(out).spec
     # Not sized (no memory limit), but its threads still match the cores, like any model's.

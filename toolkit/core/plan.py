@@ -146,9 +146,9 @@ def plan_service(machine: Machine, catalog: Catalog, request: PlanRequest) -> Pl
     limit = request.mem_limit_bytes
     if limit is None:
         limit = container_memory_limit(pick.total_bytes, result.budget.usable_bytes)
-    # A tag the user typed is served as typed (``qwen2.5:1.5b`` pulls Ollama's default quant, which the
-    # catalog resolved to size it); the recommendation's pick is served by its full tag.
-    spec = _build(machine, request, request.model or pick.tag, limit, threads, ())
+    # The catalog's full tag is served (``qwen2.5:1.5b`` → ``qwen2.5:1.5b-instruct-q4_K_M``): the exact
+    # file that was sized, which a registry's moving default tag is not.
+    spec = _build(machine, request, pick.tag, limit, threads, ())
     return Plan(spec, pick, tuple(notes))
 
 

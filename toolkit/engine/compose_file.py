@@ -1,8 +1,9 @@
 """Write compose.yaml without ever losing the user's file, and read it back.
 
-An existing file that differs is not overwritten unless ``force`` is given; the refusal carries a
-unified diff so the user sees what would change. With ``force`` the old file is first copied to a
-timestamped backup next to it. The new text goes to a temporary file in the same directory and is
+An existing file that differs is not overwritten unless ``force`` is given or it is a gpuless file
+nobody edited (a new plan, e.g. another model, then replaces it); the refusal carries a unified diff
+so the user sees what would change. Before a replacement the old file is copied to a timestamped
+backup next to it. The new text goes to a temporary file in the same directory and is
 moved into place with ``os.replace``, so a crash leaves either the old file or the new one, never half.
 """
 
@@ -18,7 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from toolkit.core.compose import OllamaServiceSpec
 from toolkit.core.compose_read import ComposeFileSpec, read_compose_text
+from toolkit.core.compose_yaml import render_compose_yaml
 from toolkit.errors import ComposeFileExistsError, UsageError
 
 
@@ -74,7 +77,7 @@ def write_compose(path: Path, text: str, *, force: bool = False) -> WriteResult:
         if old == text:
             return WriteResult(path, "unchanged")
         diff = unified_diff(old, text, path)
-        if not force:
+        if not force and not _unedited_gpuless_file(old):
             raise ComposeFileExistsError(
                 f"{path} exists and differs from the generated file; not overwriting it",
                 "Review the diff above, then run again with --force (a backup is kept), "
@@ -82,11 +85,27 @@ def write_compose(path: Path, text: str, *, force: bool = False) -> WriteResult:
                 diff=diff,
             )
         backup = backup_path(path)
-        shutil.copy2(path, backup)
+        try:
+            shutil.copy2(path, backup)
+        except OSError as error:
+            raise UsageError(
+                f"cannot keep a backup of {path} as {backup.name}: {error.strerror or error};"
+                " nothing was changed",
+                "Make its directory writable, or write elsewhere with --output.",
+            ) from None
         _atomic_write(path, text)
         return WriteResult(path, "replaced", backup, diff)
     _atomic_write(path, text)
     return WriteResult(path, "created")
+
+
+def _unedited_gpuless_file(text: str) -> bool:
+    """A file gpuless generated and nobody edited since: replacing it (with a backup) loses nothing of
+    the user's, so a new plan (another model, say) may update it without --force."""
+    try:
+        return not read_compose_text(text).edited
+    except UsageError:
+        return False
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -116,6 +135,11 @@ def read_compose_file(path: Path) -> ComposeFileSpec:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise UsageError(f"cannot read {path}: {error.strerror or error}") from None
+    except UnicodeDecodeError as error:
+        raise UsageError(
+            f"{path} is not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset {error.start})",
+            "Save it as UTF-8, or point -f at another compose file.",
+        ) from None
     try:
         return read_compose_text(text)
     except UsageError as error:
@@ -139,3 +163,31 @@ def managed_names(path: Path | None, default: tuple[str, str]) -> tuple[str, str
     else:
         spec = read_compose_file(path).spec
     return spec.container_name, spec.volume_name
+
+
+def sync_compose_file(path: Path, spec: OllamaServiceSpec) -> str | None:
+    """After a server was started from ``spec`` without its file (a model switch in the wizard, or
+    ``gpuless up --model``): bring the compose file at ``path`` in line through the safe write, or say
+    plainly why not. Returns one line for the user, None when there is no file or nothing to say."""
+    if not path.is_file():
+        return None
+    try:
+        current = read_compose_file(path).spec
+    except UsageError:
+        return None  # not a gpuless file: it does not describe this server
+    if current.container_name != spec.container_name:
+        return None  # another server's file
+    text = render_compose_yaml(spec)
+    try:
+        result = write_compose(path, text)
+    except ComposeFileExistsError:
+        return (
+            f"The running server ({spec.served_model}) differs from your edited {path}; "
+            f"`gpuless up` would start the file's {current.model} again. "
+            f"Regenerate it with `gpuless compose --model {spec.model} --force` (a backup is kept)."
+        )
+    except UsageError as error:
+        return f"{path} was not updated: {error.message}"
+    if result.outcome == "replaced":
+        return f"Updated {path} for {spec.model} (the previous file is kept as {result.backup})."
+    return None

@@ -170,13 +170,12 @@ class LaunchScreen(WizardScreen):
 
     @work(thread=True, exclusive=True, group="launch", exit_on_error=False)
     def launch_docker(self, model: str) -> None:
-        from dataclasses import replace
-
+        from toolkit.engine.compose_file import sync_compose_file
         from toolkit.engine.docker_runner import DockerRunner, up_and_pull
 
-        spec = self.wizard.spec or self.wizard.default_spec(model)
-        if spec.model != model:
-            spec = replace(spec, model=model)
+        spec = self.wizard.spec
+        if spec is None or spec.model != model:
+            spec = self.wizard.default_spec(model)  # the one plan, for the model typed here
         runner = DockerRunner()
         if runner.has_image(spec.image):
             self.app.call_from_thread(
@@ -191,9 +190,13 @@ class LaunchScreen(WizardScreen):
             self.query_one("#launch-health", Transfer).finish,
             f"healthy after {result.seconds_to_healthy:.1f} s",
         )
-        self.app.call_from_thread(self.query_one("#launch-pull", Transfer).finish, f"{model} ready")
+        served = spec.served_model
+        self.app.call_from_thread(self.query_one("#launch-pull", Transfer).finish, f"{served} ready")
         report = runner.verify(spec.container_name, warnings=result.warnings)
-        self.app.call_from_thread(self.launched, result.url, model, f"Container {result.action}.", report)
+        # A model switch here must not leave compose.yaml naming the old model.
+        note = sync_compose_file(self.services.compose_path, spec)
+        summary = f"Container {result.action}; clients use {served}." + (f" {note}" if note else "")
+        self.app.call_from_thread(self.launched, result.url, served, summary, report)
 
     @work(thread=True, exclusive=True, group="launch", exit_on_error=False)
     def launch_attach(self, model: str) -> None:

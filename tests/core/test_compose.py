@@ -19,6 +19,7 @@ from toolkit.core.compose import (
     LABEL_FINGERPRINT,
     LABEL_SPEC,
     OllamaServiceSpec,
+    base_model,
     build_spec,
     served_model,
     spec_fingerprint,
@@ -237,6 +238,9 @@ def test_the_served_model_carries_the_tuned_parameters() -> None:
     assert served_model("llama3") == "llama3:gpuless"
     assert served_model("user/m:7b") == "user/m:7b-gpuless"
     assert served_model("qwen2.5:1.5b-gpuless") == "qwen2.5:1.5b-gpuless"
+    for name in ("qwen2.5:1.5b", "llama3", "user/m:7b-instruct-q4_K_M"):
+        assert base_model(served_model(name)) == name  # the bench sizes a served model by its base
+    assert base_model("smollm2:135m") == "smollm2:135m"
     spec = variants()["linux-v1"]
     assert spec.model_parameters() == {"num_ctx": 8192, "num_thread": 2}
     script = init_script(spec)

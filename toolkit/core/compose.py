@@ -72,6 +72,18 @@ def served_model(model: str) -> str:
     return f"{name}:{tag}-{SERVED_SUFFIX}"
 
 
+def base_model(name: str) -> str:
+    """The model a served model was created from (``served_model`` reversed); other names unchanged."""
+    head, _, tag = name.rpartition(":")
+    if not head:
+        return name
+    if tag == SERVED_SUFFIX:
+        return head
+    if tag.endswith("-" + SERVED_SUFFIX):
+        return f"{head}:{tag[: -len(SERVED_SUFFIX) - 1]}"
+    return name
+
+
 def engine_kind(engine: DockerEngineInfo | None) -> EngineKind | None:
     """What kind of engine runs the container, which decides which knobs take effect (None: unknown)."""
     if engine is None or not engine.reachable:

@@ -192,6 +192,11 @@ def detect(as_json: bool, no_bandwidth: bool, refresh: bool, no_docker: bool) ->
 )
 @click.option("--all", "show_all", is_flag=True, help="Show every candidate, not just the top 12.")
 @click.option("--list-profiles", is_flag=True, help="List the shipped hardware profiles and exit.")
+@click.option(
+    "--no-calibration",
+    is_flag=True,
+    help="Ignore this machine's benchmark calibration (to compare with the plain estimate).",
+)
 def recommend(
     as_json: bool,
     use_case: str,
@@ -205,11 +210,16 @@ def recommend(
     model_name: str | None,
     show_all: bool,
     list_profiles: bool,
+    no_calibration: bool,
 ) -> None:
     """Recommend a model and quant tag for this machine (or a what-if machine), with predicted RAM,
     tokens/s, time to first token and a grade."""
+    from dataclasses import replace
+
     from toolkit.core import recommend as rec
+    from toolkit.core.calibration import apply as calibrated
     from toolkit.core.catalog import machine_from_profile, normalise_use_case
+    from toolkit.core.estimate import DEFAULT_PARAMS
     from toolkit.engine import resources
 
     if list_profiles:
@@ -235,6 +245,7 @@ def recommend(
 
         machine = detect_machine()
     machine = rec.what_if(machine, ram_gb=ram_gb, cores=cores, bandwidth_gbps=bandwidth_gbps)
+    calibration, calibration_note = _calibration(profile is None, no_calibration, machine)
     result = rec.recommend(
         machine,
         catalog,
@@ -243,11 +254,30 @@ def recommend(
         context=context,
         users=users,
         only=only,
+        params=calibrated(DEFAULT_PARAMS, calibration),
     )
+    if calibration_note:
+        result = replace(result, reasons=(*result.reasons, calibration_note))
     if as_json:
-        emit_json(result.to_dict())
+        calibration_dict = calibration.to_dict() if calibration is not None else None
+        emit_json({**result.to_dict(), "calibration": calibration_dict})
         return
     click.echo(_recommend_text(result, show_all))
+
+
+def _calibration(this_machine: bool, ignore: bool, machine: Any) -> tuple[Any, str | None]:
+    """(this machine's benchmark calibration or None, the sentence saying which was used)."""
+    if not this_machine:
+        return None, None  # a hardware profile is not this machine: its benchmarks say nothing there
+    from toolkit.engine.calibration import load
+    from toolkit.settings import Settings
+
+    calibration = load(Settings().calibration_path, machine)
+    if calibration is None:
+        return None, "Not calibrated on this machine yet: a `gpuless bench` run measures it."
+    if ignore:
+        return None, f"Calibration ignored (--no-calibration); its speeds would be {calibration.note()}."
+    return calibration, f"Speeds {calibration.note()}."
 
 
 def _recommend_text(result: Any, show_all: bool) -> str:

@@ -248,11 +248,27 @@ def bench(
     finally:
         if history is not None:
             history.close()
+    if not no_history:  # --no-history stores nothing, the calibration included
+        _calibrate(settings.calibration_path, machine, result, quiet=as_json)
     if as_json:
         emit_json(result.to_dict())
         return
     for line in format_result(result):
         click.echo(line)
+
+
+def _calibrate(path: Any, machine: Any, result: Any, *, quiet: bool) -> None:
+    """Store the run's measured ÷ predicted as this machine's calibration (used by ``recommend``)."""
+    from toolkit.engine.calibration import record_comparisons
+
+    stored = record_comparisons(path, machine, result.model, result.comparisons)
+    if stored is not None and not quiet:
+        ratios = ", ".join(
+            f"{name} ×{value:.2f}"
+            for name, value in (("decode", stored.decode), ("prefill", stored.prefill))
+            if value is not None
+        )
+        click.echo(f"  calibration of this machine updated: measured ÷ predicted {ratios}", err=True)
 
 
 def _catalog() -> Catalog | None:

@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     def history_path(self) -> Path:
         return self.data_dir / "history.sqlite3"
 
+    @property
+    def calibration_path(self) -> Path:
+        """This machine's benchmark calibration (``toolkit.engine.calibration``), beside the history."""
+        return self.data_dir / "calibration.json"
+
     def ensure_data_dir(self) -> Path:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return self.data_dir

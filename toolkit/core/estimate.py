@@ -190,6 +190,12 @@ class EstimatorParams:
             9–10 MiB for the test models at ubatch 512, small beside the measured totals.
         ubatch: llama.cpp's physical batch (``-ub``, 512): sizes the compute buffer.
         exact_kv_sizes: use ggml's true q8_0/q4_0 block sizes instead of Ollama's ½ / ¼.
+        decode_speed_factor: this machine's measured ÷ predicted decode speed (1.0 uncalibrated). It
+            multiplies every machine term of a decode step alike (effective bandwidth and decode FLOP
+            rate up, per-token overhead and attention time down), so it belongs to the machine and
+            carries over from a benchmarked model to every other (``toolkit.core.calibration``).
+        prefill_speed_factor: the same for prefill (FLOP rate and prompt attention time).
+        runtime_memory_factor: the same for the runtime memory term (weights and KV are exact sizes).
     """
 
     eta_theoretical: float = 0.6
@@ -206,6 +212,9 @@ class EstimatorParams:
     activation_floats_per_hidden: int = 8
     ubatch: int = 512
     exact_kv_sizes: bool = False
+    decode_speed_factor: float = 1.0
+    prefill_speed_factor: float = 1.0
+    runtime_memory_factor: float = 1.0
 
 
 DEFAULT_PARAMS = EstimatorParams()
@@ -219,7 +228,7 @@ class EstimateFactors:
         bandwidth_gbps: the bandwidth figure before η (GB/s).
         bandwidth_source: "measured", "profile" or "assumed".
         eta: the share of it decode is expected to reach.
-        effective_bandwidth_gbps: ``eta × bandwidth_gbps``.
+        effective_bandwidth_gbps: ``eta × bandwidth_gbps`` (× ``decode_speed_factor`` when calibrated).
         threads: cores llama.cpp computes on (P-cores on hybrid CPUs, capped by CPU limits).
         clock_ghz: clock used for the FLOP rates.
         simd: the SIMD class that picked the FLOPs-per-cycle factors.
@@ -371,7 +380,8 @@ def runtime_overhead_bytes(model: ModelSpec, context: int, params: EstimatorPara
     del context
     vocab = VOCAB_SIZE_BY_FAMILY.get(model.family, DEFAULT_VOCAB_SIZE)
     compute = 4 * params.ubatch * params.activation_floats_per_hidden * model.embedding_length
-    return params.runtime_base_bytes + params.vocab_bytes_per_token * vocab + compute
+    runtime = params.runtime_base_bytes + params.vocab_bytes_per_token * vocab + compute
+    return int(runtime * params.runtime_memory_factor)
 
 
 def compute_threads(machine: Machine) -> int:
@@ -506,17 +516,19 @@ def estimate(
     overhead = runtime_overhead_bytes(model, context, params)
 
     bandwidth, eta, source = effective_bandwidth(machine, params)
-    effective = bandwidth * eta
+    speed = params.decode_speed_factor  # 1.0 unless calibrated on this machine
+    effective = bandwidth * eta * speed
     decode_rate, prefill_rate = flop_rates(machine, params)
+    decode_rate *= speed
     depth = min(prompt_tokens + 128, context)  # KV history a step reads: the prompt plus part of the answer
     kv_read = _kv_read_per_token(model, depth, kv_cache_type, params)
-    attention_s = attention_seconds(model, machine, depth, params.decode_attention_cycles, params)
+    attention_s = attention_seconds(model, machine, depth, params.decode_attention_cycles, params) / speed
     decode_width = decode_width_efficiency(model, params)
 
     def step(streams: int) -> tuple[float, float, float]:
         memory_s = (weights + streams * kv_read) / (effective * 1e9)
         compute_s = streams * 2 * model.params / (decode_rate * decode_width)
-        fixed = params.per_token_overhead_s + streams * attention_s
+        fixed = params.per_token_overhead_s / speed + streams * attention_s
         return max(memory_s, compute_s) + fixed, memory_s, compute_s
 
     single_step, _, _ = step(1)
@@ -526,7 +538,7 @@ def estimate(
     prompt_s = prefill_matmul_flops_per_token(model) / (prefill_rate * width) + attention_seconds(
         model, machine, max(prompt_tokens, 1) / 2, params.prefill_attention_cycles, params
     )
-    prefill_tps = 1 / prompt_s
+    prefill_tps = params.prefill_speed_factor / prompt_s
     ttft = prompt_tokens / prefill_tps + single_step
     factors = EstimateFactors(
         bandwidth_gbps=bandwidth,
@@ -541,7 +553,7 @@ def estimate(
         bytes_per_token=weights + kv_read,
         memory_time_s=memory_s,
         compute_time_s=compute_s,
-        per_token_overhead_s=params.per_token_overhead_s,
+        per_token_overhead_s=params.per_token_overhead_s / speed,
         attention_time_s=attention_s,
         prefill_width_efficiency=width,
         decode_width_efficiency=decode_width,

@@ -1,0 +1,49 @@
+"""The calibration math: ratios, their median over recent runs, and factors that move every model."""
+
+from __future__ import annotations
+
+import pytest
+
+from toolkit.core.calibration import RECENT_RUNS, CalibrationRun, apply, combine, ratio, run_from_pairs
+from toolkit.core.catalog import machine_from_profile
+from toolkit.core.estimate import DEFAULT_PARAMS, estimate
+from toolkit.engine.resources import load_catalog, resolve_profile
+
+
+def test_ratio_rejects_what_is_not_a_calibration() -> None:
+    assert ratio(45.0, 50.0) == pytest.approx(0.9)
+    assert ratio(None, 50.0) is None and ratio(45.0, None) is None
+    assert ratio(float("nan"), 50.0) is None and ratio(45.0, 0.0) is None
+    assert ratio(1.0, 50.0) is None  # 0.02: a fault, not a calibration
+    assert run_from_pairs("m", "2026-01-01", {"decode": (None, 3.0)}) is None
+
+
+def test_median_of_recent_runs_and_the_note() -> None:
+    runs = [CalibrationRun("old", "2025-01-01", decode=3.9)] * 5
+    runs += [
+        CalibrationRun("a", "2026-11-28", decode=0.8, prefill=1.2),
+        CalibrationRun("b", "2026-11-29", decode=0.9),
+        CalibrationRun("a", "2026-11-29", decode=1.0, prefill=1.0),
+    ]
+    cal = combine(runs, recent=3)
+    assert cal is not None
+    assert (cal.decode, cal.prefill, cal.memory, cal.runs) == (0.9, 1.1, 1.0, 3)
+    assert cal.models == ("a", "b")
+    assert cal.note().startswith("calibrated on this machine from 3 runs on 2026-11-28 to 2026-11-29")
+    assert combine([]) is None
+    assert RECENT_RUNS >= 3
+
+
+def test_one_models_calibration_moves_every_model_on_the_machine() -> None:
+    catalog = load_catalog()
+    machine = machine_from_profile(resolve_profile("laptop-16gb-ddr5"))
+    cal = combine([CalibrationRun("smollm2:135m", "2026-11-29", decode=0.8, prefill=1.25)])
+    params = apply(DEFAULT_PARAMS, cal)
+    for tag in ("qwen2.5:3b-instruct-q4_K_M", "llama3.1:8b"):
+        spec, variant = catalog.find(tag)
+        plain = estimate(spec, variant, machine)
+        calibrated = estimate(spec, variant, machine, params=params)
+        assert calibrated.decode_tps == pytest.approx(plain.decode_tps * 0.8)
+        assert calibrated.prefill_tps == pytest.approx(plain.prefill_tps * 1.25)
+        assert calibrated.total_bytes == plain.total_bytes
+    assert apply(DEFAULT_PARAMS, None) is DEFAULT_PARAMS

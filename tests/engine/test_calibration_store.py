@@ -1,0 +1,48 @@
+"""The calibration store: runs recorded per machine, read back, a broken file read as none."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from dataclasses import replace
+from pathlib import Path
+
+from toolkit.core.benchstats import Comparison
+from toolkit.core.catalog import machine_from_profile
+from toolkit.engine.calibration import KEEP_RUNS, load, record_comparisons, runs
+from toolkit.engine.resources import resolve_profile
+
+MACHINE = machine_from_profile(resolve_profile("laptop-16gb-ddr5"))
+ROWS = [
+    Comparison("decode tok/s", "tok/s", 50.0, 40.0),
+    Comparison("prefill tok/s", "tok/s", 100.0, 130.0),
+    Comparison("TTFT (s)", "s", 1.0, 1.2),
+]
+
+
+def test_record_and_load(tmp_path: Path) -> None:
+    path = tmp_path / "calibration.json"
+    assert load(path, MACHINE) is None
+    day = datetime.date(2026, 11, 29)
+    run = record_comparisons(path, MACHINE, "smollm2:135m", ROWS, today=day)
+    assert run is not None and run.decode == 0.8 and run.prefill == 1.3
+    cal = load(path, MACHINE)
+    assert cal is not None and cal.runs == 1 and cal.last_date == "2026-11-29"
+    other = replace(MACHINE, cpu=replace(MACHINE.cpu, model="another CPU"))
+    assert load(path, other) is None  # a calibration belongs to its hardware
+    for _ in range(KEEP_RUNS + 5):
+        record_comparisons(path, MACHINE, "m", ROWS, today=day)
+    assert len(runs(path, MACHINE)) == KEEP_RUNS
+
+
+def test_nothing_usable_and_broken_files(tmp_path: Path) -> None:
+    path = tmp_path / "calibration.json"
+    assert record_comparisons(path, MACHINE, "m", [Comparison("decode tok/s", "tok/s", None, 3.0)]) is None
+    assert not path.exists()
+    for text in ("{", "[]", json.dumps({"format": 1, "machines": {"x": 1}}), "NaN"):
+        path.write_text(text)
+        assert load(path, MACHINE) is None
+    key = f"{MACHINE.cpu.model.strip()}|{MACHINE.memory.total_bytes}"
+    entries = [{"measured_at": "2026-11-29", "decode": float("nan")}, {"decode": 0.9}, "junk"]
+    path.write_text(json.dumps({"format": 1, "machines": {key: entries}}))
+    assert load(path, MACHINE) is None

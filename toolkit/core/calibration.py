@@ -1,0 +1,178 @@
+"""This machine's calibration: how far its benchmarks landed from the estimator, as factors.
+
+Every benchmark stores measured ÷ predicted for decode, prefill and (when measured) memory. Later
+estimates on the same machine multiply the estimator's *machine* terms by the median of the recent
+ratios (``apply``): decode's bandwidth, FLOP rate, per-token overhead and attention time together, and
+prefill's FLOP rate and attention time together; memory's runtime term. The factors belong to the machine,
+not to a model, so one benchmark of a small model moves the predictions of every other model: a laptop
+that reaches less of its bandwidth than assumed, or shares its cores with other work, does so for all.
+
+Pure: the store (a JSON file next to the history) is ``toolkit.engine.calibration``.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+
+from toolkit.core.estimate import EstimatorParams
+
+#: Ratios outside this range are not a calibration but a fault (a wrong model, a server under other
+#: load, a unit mix-up): they are dropped, not clamped, so one bad run cannot swing every prediction.
+RATIO_RANGE = (0.25, 4.0)
+#: The calibration uses this many most recent runs: a machine changes (a new OS, a BIOS update, other
+#: software), and the median of the last few follows it while ignoring one odd run.
+RECENT_RUNS = 10
+
+
+@dataclass(frozen=True)
+class CalibrationRun:
+    """One benchmark's measured ÷ predicted.
+
+    Attributes:
+        model: the model benchmarked (for display: the factors apply to every model).
+        measured_at: the date of the run, ISO "YYYY-MM-DD".
+        decode: measured ÷ predicted decode tok/s (one stream, chat prompt), None if not measured.
+        prefill: measured ÷ predicted prefill tok/s (~1k-token prompt), None if not measured.
+        memory: measured ÷ predicted runtime memory besides weights and KV, None if not measured.
+    """
+
+    model: str
+    measured_at: str
+    decode: float | None = None
+    prefill: float | None = None
+    memory: float | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "model": self.model,
+            "measured_at": self.measured_at,
+            "decode": self.decode,
+            "prefill": self.prefill,
+            "memory": self.memory,
+        }
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The factors a machine's recent benchmarks give (1.0 where a quantity was never measured).
+
+    Attributes:
+        decode: multiplies every decode time term's speed (median of the runs' decode ratios).
+        prefill: multiplies prefill speed.
+        memory: multiplies the runtime memory term.
+        runs: how many runs the factors come from.
+        first_date / last_date: the oldest and newest of those runs, ISO dates.
+        models: the models benchmarked, newest first, without repeats.
+    """
+
+    decode: float
+    prefill: float
+    memory: float
+    runs: int
+    first_date: str
+    last_date: str
+    models: tuple[str, ...]
+
+    def note(self) -> str:
+        """ "calibrated on this machine from 3 runs on 2026-11-29 (decode ×0.88, prefill ×1.02)"."""
+        when = self.last_date
+        if self.first_date != self.last_date:
+            when = f"{self.first_date} to {self.last_date}"
+        runs = f"{self.runs} run{'s' if self.runs != 1 else ''}"
+        return (
+            f"calibrated on this machine from {runs} on {when} "
+            f"(decode ×{self.decode:.2f}, prefill ×{self.prefill:.2f}; benchmarked: {', '.join(self.models)})"
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "decode": self.decode,
+            "prefill": self.prefill,
+            "memory": self.memory,
+            "runs": self.runs,
+            "first_date": self.first_date,
+            "last_date": self.last_date,
+            "models": list(self.models),
+            "note": self.note(),
+        }
+
+
+def ratio(measured: float | None, predicted: float | None) -> float | None:
+    """measured ÷ predicted when both are usable and the ratio is within ``RATIO_RANGE``, else None."""
+    if measured is None or predicted is None:
+        return None
+    if not (math.isfinite(measured) and math.isfinite(predicted)) or measured <= 0 or predicted <= 0:
+        return None
+    value = measured / predicted
+    low, high = RATIO_RANGE
+    return value if low <= value <= high else None
+
+
+def run_from_pairs(
+    model: str, measured_at: str, pairs: Mapping[str, tuple[float | None, float | None]]
+) -> CalibrationRun | None:
+    """A run from (predicted, measured) pairs keyed "decode" / "prefill" / "memory"; None when no pair
+    gives a usable ratio (nothing to learn from)."""
+    values = {name: ratio(measured, predicted) for name, (predicted, measured) in pairs.items()}
+    run = CalibrationRun(
+        model=model,
+        measured_at=measured_at,
+        decode=values.get("decode"),
+        prefill=values.get("prefill"),
+        memory=values.get("memory"),
+    )
+    return None if run.decode is None and run.prefill is None and run.memory is None else run
+
+
+def combine(runs: Iterable[CalibrationRun], recent: int = RECENT_RUNS) -> Calibration | None:
+    """The calibration of the ``recent`` newest runs (oldest first in ``runs``); None without any."""
+    kept = [r for r in runs if r.decode is not None or r.prefill is not None or r.memory is not None]
+    kept = kept[-recent:]
+    if not kept:
+        return None
+
+    def median(values: list[float | None]) -> float:
+        usable = [v for v in values if v is not None]
+        return statistics.median(usable) if usable else 1.0
+
+    models: list[str] = []
+    for run in reversed(kept):
+        if run.model not in models:
+            models.append(run.model)
+    dates = sorted(r.measured_at for r in kept)
+    return Calibration(
+        decode=median([r.decode for r in kept]),
+        prefill=median([r.prefill for r in kept]),
+        memory=median([r.memory for r in kept]),
+        runs=len(kept),
+        first_date=dates[0],
+        last_date=dates[-1],
+        models=tuple(models),
+    )
+
+
+def apply(params: EstimatorParams, calibration: Calibration | None) -> EstimatorParams:
+    """``params`` with this machine's factors (unchanged without a calibration)."""
+    if calibration is None:
+        return params
+    return replace(
+        params,
+        decode_speed_factor=params.decode_speed_factor * calibration.decode,
+        prefill_speed_factor=params.prefill_speed_factor * calibration.prefill,
+        runtime_memory_factor=params.runtime_memory_factor * calibration.memory,
+    )
+
+
+__all__ = [
+    "RATIO_RANGE",
+    "RECENT_RUNS",
+    "Calibration",
+    "CalibrationRun",
+    "apply",
+    "combine",
+    "ratio",
+    "run_from_pairs",
+]

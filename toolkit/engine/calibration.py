@@ -1,0 +1,118 @@
+"""Store this machine's calibration runs next to the history, and read them back.
+
+A benchmark (``gpuless bench``, the wizard's Benchmark step) records measured ÷ predicted for decode and
+prefill here; ``recommend`` reads the machine's calibration from it (``toolkit.core.calibration``). One
+JSON file, ``calibration.json`` in the data directory beside ``history.sqlite3``, keyed by the hardware
+(CPU model and RAM, as the bandwidth cache) so a copied home directory does not calibrate another machine.
+Written atomically; an unreadable or malformed file reads as "not calibrated", never as an error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import json
+import math
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from toolkit.core.benchstats import Comparison
+from toolkit.core.calibration import Calibration, CalibrationRun, combine, run_from_pairs
+from toolkit.core.hardware import Machine
+from toolkit.engine.bandwidth import cache_key
+
+CALIBRATION_FILE = "calibration.json"
+FORMAT = 1
+#: Runs kept per machine (the calibration uses the newest ``core.calibration.RECENT_RUNS``).
+KEEP_RUNS = 50
+
+
+def machine_key(machine: Machine) -> str:
+    """The hardware a calibration belongs to."""
+    return cache_key(machine.cpu.model, machine.memory.total_bytes)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        return {}
+    machines = data.get("machines")
+    return machines if isinstance(machines, dict) else {}
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def runs(path: Path, machine: Machine) -> list[CalibrationRun]:
+    """This machine's stored runs, oldest first; malformed entries are skipped."""
+    entries = _read(path).get(machine_key(machine))
+    out: list[CalibrationRun] = []
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("measured_at"), str):
+            continue
+        # A stored ratio is "measured" over a prediction of 1: the same range check as when it was made.
+        pairs = {name: (1.0, _number(entry.get(name))) for name in ("decode", "prefill", "memory")}
+        run = run_from_pairs(str(entry.get("model", "?")), entry["measured_at"], pairs)
+        if run is not None:
+            out.append(run)
+    return out
+
+
+def load(path: Path, machine: Machine) -> Calibration | None:
+    """This machine's calibration, None when it has no usable runs."""
+    return combine(runs(path, machine))
+
+
+def record(path: Path, machine: Machine, run: CalibrationRun) -> None:
+    """Append ``run`` to this machine's runs (the newest ``KEEP_RUNS`` are kept); atomic."""
+    machines = _read(path)
+    key = machine_key(machine)
+    existing = machines.get(key)
+    entries = existing if isinstance(existing, list) else []
+    machines[key] = [*entries, run.to_dict()][-KEEP_RUNS:]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp_name = tempfile.mkstemp(prefix=".calibration-", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as tmp:
+            json.dump({"format": FORMAT, "machines": machines}, tmp, indent=2)
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def record_comparisons(
+    path: Path,
+    machine: Machine,
+    model: str,
+    comparisons: Sequence[Comparison],
+    today: datetime.date | None = None,
+) -> CalibrationRun | None:
+    """Record a benchmark from its predicted-vs-measured rows (``benchstats.Comparison``: ``metric``,
+    ``predicted``, ``measured``); returns the run stored, None when the rows give nothing usable or the
+    file cannot be written (a calibration is a bonus, never a reason for a benchmark to fail)."""
+    by_metric = {c.metric: (c.predicted, c.measured) for c in comparisons}
+    pairs = {
+        "decode": by_metric.get("decode tok/s", (None, None)),
+        "prefill": by_metric.get("prefill tok/s", (None, None)),
+    }
+    date = (today or datetime.date.today()).isoformat()
+    run = run_from_pairs(model, date, pairs)
+    if run is None:
+        return None
+    with contextlib.suppress(OSError):
+        record(path, machine, run)
+        return run
+    return None
+
+
+__all__ = ["CALIBRATION_FILE", "KEEP_RUNS", "load", "machine_key", "record", "record_comparisons", "runs"]

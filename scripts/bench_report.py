@@ -3,8 +3,10 @@
 Starts the Ollama-API test server (tests/ollama_server) in its own process on a free loopback port with
 OLLAMA_NUM_PARALLEL=4, then for smollm2:135m and gemma3:270m prints: tokens/s per prompt shape, the
 concurrency table with users per speed grade and the NUM_PARALLEL to use, predicted vs measured with
-the error in percent, the client-vs-llama.cpp decode-rate agreement, and the benchmark client's own
-CPU use (process CPU time ÷ wall time while one stream runs; the server is another process).
+the error in percent (predicted as `gpuless bench` predicts: the catalog's geometry with the size and
+quantisation of the file the server really has), the client-vs-llama.cpp decode-rate agreement, and the
+benchmark client's own CPU use (process CPU time ÷ wall time while one stream runs; the server is another
+process).
 
     python scripts/bench_report.py [--reps 5] [--num-predict 128] [--out docs/bench-report.txt]
 """
@@ -31,6 +33,7 @@ from toolkit.core.benchstats import request_metrics  # noqa: E402
 from toolkit.engine.bench_runner import BenchConfig, BenchRunner  # noqa: E402
 from toolkit.engine.ollama_client import OllamaClient, Recorder  # noqa: E402
 from toolkit.engine.probes import detect_machine  # noqa: E402
+from toolkit.engine.resources import load_catalog  # noqa: E402
 
 
 async def client_cpu(url: str, model: str, num_predict: int) -> tuple[float, float, float, float]:
@@ -73,6 +76,7 @@ def main() -> int:
         lines.append(line)
 
     machine = detect_machine(docker=False)
+    catalog = load_catalog()
     load1, load5, _ = os.getloadavg()
     out("gpuless benchmark report")
     cpu_info = machine.cpu
@@ -105,7 +109,9 @@ def main() -> int:
                     max_seconds=1500,
                 )
                 progress = lambda line: print(f"  {line}", file=sys.stderr, flush=True)  # noqa: E731
-                result = asyncio.run(BenchRunner(config, machine=machine, progress=progress).run())
+                # The catalog, as `gpuless bench` passes it: its geometry with the server's own file.
+                runner = BenchRunner(config, machine=machine, catalog=catalog, progress=progress)
+                result = asyncio.run(runner.run())
                 for line in format_result(result):
                     out(line)
                 chat = result.shapes[0]

@@ -2,19 +2,24 @@
 
 Every subcommand prints a readable table by default and a JSON document with ``--json``. Errors from
 ``toolkit.errors`` become one line on stderr (plus a hint) and the error's exit code: 2 for bad
-input, 1 for everything else. No traceback reaches the user.
+input, 1 for everything else. No traceback reaches the user: anything unexpected is reported in one
+line by ``main``, with the traceback written to a crash log in the cache directory.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import time
+import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
 
 from toolkit import __version__
+from toolkit.core.safe_text import terminal_safe
 from toolkit.errors import GpulessError, UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -31,11 +36,37 @@ def json_option(func: F) -> F:
 
 
 def fail(error: GpulessError) -> NoReturn:
-    """Report an error the way every subcommand does and exit with its code."""
-    click.echo(f"gpuless: error: {error.message}", err=True)
+    """Report an error the way every subcommand does and exit with its code.
+
+    The message may quote a server or a file, so it is made terminal-safe and kept on one line.
+    """
+    click.echo(f"gpuless: error: {terminal_safe(error.message, one_line=True)}", err=True)
     if error.hint:
-        click.echo(f"  hint: {error.hint}", err=True)
+        click.echo(f"  hint: {terminal_safe(error.hint, one_line=True)}", err=True)
     sys.exit(error.exit_code)
+
+
+def write_crash_log(error: BaseException) -> Path | None:
+    """Write the traceback of an unexpected error to a new file in the cache directory (or the
+    temporary directory when that is not writable); None when neither can be written."""
+    import tempfile
+
+    from toolkit.settings import Settings
+
+    text = f"gpuless {__version__}\nargv: {sys.argv!r}\n\n" + "".join(traceback.format_exception(error))
+    name = f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{id(error) % 10000:04d}.log"
+    places: list[Callable[[], Path]] = [
+        lambda: Settings().ensure_cache_dir(),
+        lambda: Path(tempfile.gettempdir()),
+    ]
+    for place in places:
+        try:
+            path = place() / name
+            path.write_text(text, encoding="utf-8")
+        except Exception:  # a broken setting or a full disk: try the next place
+            continue
+        return path
+    return None
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -330,6 +361,12 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(done.exit_code)
     except BrokenPipeError:
         sys.exit(0)
+    except Exception as error:  # the last resort: one line and a crash log, never a traceback
+        log = write_crash_log(error)
+        where = f"; details in {log}" if log else ""
+        summary = terminal_safe(f"{type(error).__name__}: {error}", one_line=True)[:200]
+        click.echo(f"gpuless: internal error: {summary}{where}", err=True)
+        sys.exit(1)
 
 
 __all__ = ["UsageError", "cli", "emit_json", "fail", "json_option", "main"]

@@ -3,21 +3,24 @@
 Kept out of ``toolkit/cli.py`` (which imports this module to register them) like the lifecycle
 commands. The work happens in ``toolkit.engine.bench_runner`` (method), ``toolkit.engine.history``
 (storage), ``toolkit.engine.chat`` (the REPL) and ``toolkit.core.benchstats`` (arithmetic);
-``format_result`` is reused by ``scripts/bench_report.py``.
+``format_result`` is reused by ``scripts/bench_report.py``. Text that came from a server (model
+names, errors), live or stored in the history, passes through ``terminal_safe`` before it is printed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 from typing import Any
 
 import click
 
 from toolkit.cli import F, cli, emit_json, fail, json_option
-from toolkit.core.benchstats import DEFAULT_TTFT_LIMIT_S
+from toolkit.core.benchstats import DEFAULT_TTFT_LIMIT_S, streams_label
 from toolkit.core.catalog import Catalog
-from toolkit.engine.server_url import server_url
+from toolkit.core.safe_text import terminal_safe
+from toolkit.engine.server_url import check_target, server_url
 from toolkit.errors import GpulessError, UsageError
 from toolkit.settings import Settings
 
@@ -27,6 +30,7 @@ def _num(value: float | None, digits: int = 1, suffix: str = "") -> str:
 
 
 def _table(rows: list[list[str]]) -> list[str]:
+    rows = [[terminal_safe(cell, one_line=True) for cell in row] for row in rows]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
 
@@ -38,7 +42,9 @@ def format_result(result: Any) -> list[str]:
     head += f", {result.quantization}" if result.quantization else ""
     head += ")"
     run = f"run #{result.run_id}" if result.run_id is not None else "not stored"
-    lines = [f"{head}: {result.status}, {run}"]
+    if result.history_error and result.run_id is not None:
+        run += " (stored up to a failed history write)"
+    lines = [terminal_safe(f"{head}: {result.status}, {run}", one_line=True)]
     if result.cold_load_s is not None:
         lines.append(f"model load (preload, kept out of TTFT): {result.cold_load_s:.2f} s")
     if result.shapes:
@@ -71,7 +77,7 @@ def format_result(result: Any) -> list[str]:
                     _num(lv.aggregate_tps),
                     f"{_num(per.median if per else None)} / {_num(per.min if per else None)}",
                     f"{_num(lv.ttft_p50_s, 3)} / {_num(lv.ttft_p95_s, 3)}",
-                    str(lv.requests),
+                    f"{lv.requests} ({lv.errors} refused: busy)" if lv.saturated else str(lv.requests),
                 ]
             )
         lines += ["", *_table(rows)]
@@ -91,10 +97,18 @@ def format_result(result: Any) -> list[str]:
                 ]
             )
         lines += ["", *_table(rows)]
-    if result.stopped_by:
+    saturated = [lv.streams for lv in result.concurrency if lv.saturated]
+    if saturated:
+        lines.append(
+            f"saturated at {streams_label(saturated[0])}: the server's queue was full (HTTP 503); "
+            "higher levels were not tried"
+        )
+    elif result.stopped_by:
         lines.append(f"stopped early: {result.stopped_by} reached")
     if result.error:
-        lines.append(f"stopped by an error: {result.error}")
+        lines.append(terminal_safe(f"stopped by an error: {result.error}", one_line=True))
+    if result.history_error:
+        lines.append(terminal_safe(f"history: {result.history_error}", one_line=True))
     return lines
 
 
@@ -168,7 +182,8 @@ def server_options(func: F) -> F:
     help="Start no request after this many seconds.",
 )
 @click.option("--timeout", type=click.FloatRange(0.01), default=120.0, show_default=True,
-              help="Seconds to wait for the next bytes of an answer.")  # fmt: skip
+              help="Seconds to wait for the next bytes of an answer; no request runs past "
+                   "--max-seconds plus this.")  # fmt: skip
 @click.option(
     "--ttft-slo",
     type=click.FloatRange(0.01),
@@ -196,18 +211,19 @@ def bench(
     no_history: bool,
 ) -> None:
     """Measure tokens/s, TTFT and concurrency of a model with streaming requests."""
-    from toolkit.engine.bench_runner import BenchConfig, BenchRunner, check_target
+    from toolkit.engine.bench_runner import BenchConfig, BenchRunner
     from toolkit.engine.history import History
     from toolkit.engine.ollama_client import OllamaClient
     from toolkit.engine.probes import detect_machine
 
     settings = Settings()
-    target = check_target(server_url(url, settings), explicit=url is not None)
+    target = check_target(server_url(url, settings), explicit=url is not None, command="bench")
     levels = _parse_levels(concurrency, max_concurrency)
     if model is None:
 
         async def first() -> list[str]:
-            async with OllamaClient(target, api) as client:  # type: ignore[arg-type]
+            client = OllamaClient(target, api, timeout=timeout, total_timeout=timeout)  # type: ignore[arg-type]
+            async with client:
                 return await client.list_models()
 
         names = asyncio.run(first())
@@ -232,18 +248,20 @@ def bench(
     history = None if no_history else History(settings.history_path)
     progress = None if as_json else (lambda line: click.echo(f"  {line}", err=True))
     runner = BenchRunner(config, history=history, machine=machine, catalog=_catalog(), progress=progress)
+    received: list[signal.Signals] = []
     try:
-        result = asyncio.run(runner.run())
-    except (GpulessError, KeyboardInterrupt) as error:
+        result = asyncio.run(_run_cancellable(runner, received))
+    except (GpulessError, KeyboardInterrupt, asyncio.CancelledError) as error:
         partial = runner.result
         if as_json:
             emit_json(partial.to_dict())
         else:
             for line in format_result(partial):
                 click.echo(line)
-        if isinstance(error, KeyboardInterrupt):
-            click.echo("gpuless: interrupted; finished requests were kept", err=True)
-            sys.exit(130)
+        if not isinstance(error, GpulessError):
+            name = received[0].name if received else "Ctrl-C"
+            click.echo(f"gpuless: interrupted ({name}); finished requests were kept", err=True)
+            sys.exit(128 + received[0] if received else 130)
         fail(error)
     finally:
         if history is not None:
@@ -255,6 +273,33 @@ def bench(
         return
     for line in format_result(result):
         click.echo(line)
+
+
+async def _run_cancellable(runner: Any, received: list[signal.Signals]) -> Any:
+    """``runner.run()`` where SIGTERM and SIGHUP end the run the way Ctrl-C does: the run task is
+    cancelled with the signal's name as the reason (stored with the run); ``received`` gets the signal."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    installed = []
+
+    def stop(sig: signal.Signals) -> None:
+        received.append(sig)
+        task.cancel(sig.name)
+
+    for sig in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)):
+        if sig is None:
+            continue
+        try:
+            loop.add_signal_handler(sig, stop, sig)
+        except (NotImplementedError, RuntimeError, ValueError):  # not on this platform or thread
+            continue
+        installed.append(sig)
+    try:
+        return await runner.run()
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
 
 
 def _calibrate(path: Any, machine: Any, result: Any, *, quiet: bool) -> None:
@@ -290,7 +335,7 @@ def _catalog() -> Catalog | None:
 )
 def history(as_json: bool, as_csv: bool, compare: tuple[int, int] | None, limit: int) -> None:
     """List stored benchmark runs, compare two, or export them as JSON or CSV."""
-    from toolkit.engine.history import History, compare_runs
+    from toolkit.engine.history import History, compare_runs, median_of
 
     if as_json and as_csv:
         raise UsageError("--json and --csv are two output formats: choose one")
@@ -301,8 +346,9 @@ def history(as_json: bool, as_csv: bool, compare: tuple[int, int] | None, limit:
             if as_json:
                 emit_json({"a": a.to_dict(), "b": b.to_dict(), "rows": rows})
                 return
-            click.echo(f"A = run #{a.id} {a.name} ({a.started_at}, {a.status}, power {a.power_source})")
-            click.echo(f"B = run #{b.id} {b.name} ({b.started_at}, {b.status}, power {b.power_source})")
+            for label, run in (("A", a), ("B", b)):
+                text = f"{label} = run #{run.id} {run.name} ({run.started_at}, {run.status}"
+                click.echo(terminal_safe(f"{text}, power {run.power_source})", one_line=True))
             table = [["metric", "A", "B", "change"]]
             for row in rows:
                 table.append(
@@ -325,13 +371,13 @@ def history(as_json: bool, as_csv: bool, compare: tuple[int, int] | None, limit:
         for run in runs:
             shapes: dict[str, dict[str, Any]] = {s["shape"]: s for s in (run.summary or {}).get("shapes", [])}
             chat_shape = shapes.get("chat") or next(iter(shapes.values()), {})
-            decode = (chat_shape.get("client_decode_tps") or {}).get("median")
-            ttft = (chat_shape.get("ttft_s") or {}).get("median")
+            decode = median_of(chat_shape.get("client_decode_tps"))
+            ttft = median_of(chat_shape.get("ttft_s"))
             table.append(
                 [
                     str(run.id),
-                    run.started_at.replace("T", " ")[:19],
-                    run.status,
+                    str(run.started_at).replace("T", " ")[:19],
+                    f"{run.status} (damaged: {', '.join(run.damaged)})" if run.damaged else run.status,
                     run.name,
                     run.quantization or "—",
                     run.engine_version or "—",
@@ -348,19 +394,21 @@ def history(as_json: bool, as_csv: bool, compare: tuple[int, int] | None, limit:
 @click.option("--model", help="Model to chat with (default: the first one the server lists).")
 @server_options
 @click.option("--num-predict", type=click.IntRange(1), help="Cap on tokens per answer.")
-def chat(model: str | None, url: str | None, api: str, num_predict: int | None) -> None:
+@click.option("--timeout", type=click.FloatRange(0.01), default=300.0, show_default=True,
+              help="Seconds to wait for the next bytes of an answer (Ctrl-C stops one sooner).")  # fmt: skip
+def chat(model: str | None, url: str | None, api: str, num_predict: int | None, timeout: float) -> None:
     """Chat with a model in the terminal (Ctrl-C stops an answer, /help lists commands)."""
     from toolkit.engine.chat import ChatRepl
-    from toolkit.engine.ollama_client import normalize_url
 
     settings = Settings()
     options = {"num_predict": num_predict} if num_predict else {}
     repl = ChatRepl(
-        normalize_url(server_url(url, settings)),
+        check_target(server_url(url, settings), explicit=url is not None, command="chat"),
         model or "",
         api=api,  # type: ignore[arg-type]
         save_dir=settings.data_dir / "chats",
         options=options,
+        timeout=timeout,
     )
     try:
         if model is None:

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import click
 
 from toolkit.cli import cli, emit_json, json_option
+from toolkit.cli_options import CPUS, bound_cpus, check_duration, check_size
 from toolkit.core.compose import OllamaServiceSpec, parse_size
 from toolkit.core.compose_yaml import render_compose_yaml
 from toolkit.core.hardware import DockerEngineInfo
@@ -53,8 +54,8 @@ def spec_options(func: F) -> F:
             show_default=True,
             help="Concurrent requests (OLLAMA_NUM_PARALLEL).",
         ),
-        click.option("--mem-limit", help="Memory limit, e.g. 4g (no swap)."),
-        click.option("--cpus", type=click.FloatRange(0.01), help="CPU quota in cores."),
+        click.option("--mem-limit", callback=check_size, help="Memory limit, e.g. 4g (no swap)."),
+        click.option("--cpus", type=CPUS, help="CPU quota in cores."),
         click.option(
             "--kv-cache",
             type=click.Choice(["f16", "q8_0", "q4_0"]),
@@ -62,7 +63,13 @@ def spec_options(func: F) -> F:
             show_default=True,
             help="KV cache type (quantized turns flash attention on).",
         ),
-        click.option("--keep-alive", default="30m", show_default=True, help="Idle time before unload."),
+        click.option(
+            "--keep-alive",
+            default="30m",
+            show_default=True,
+            callback=check_duration,
+            help="Idle time before unload (30m, 1h, 0, -1 = never).",
+        ),
         click.option(
             "--port",
             type=click.IntRange(1, 65535),
@@ -131,6 +138,11 @@ def _spec(
         from toolkit.engine.probes import detect_machine
 
         machine = dataclasses.replace(detect_machine(docker=False), docker=engine or DockerEngineInfo())
+        if engine is None:  # no engine to cap the quota: this machine's CPUs do
+            cpus, note = bound_cpus(request.cpus, machine.cpu.logical_cores)
+            request = dataclasses.replace(request, cpus=cpus)
+            if note:
+                click.echo(f"gpuless: note: {note}", err=True)
     plan = plan_service(machine, resources.load_catalog(), request)
     for note in plan.notes:
         click.echo(f"gpuless: note: {note}", err=True)
@@ -319,12 +331,18 @@ def compose(
     _warn_exposed(spec)
     text = render_compose_yaml(spec)
     if print_only:
-        click.echo(text, nl=False)
+        if as_json:
+            emit_json({"compose_yaml": text, "url": spec.url})
+        else:
+            click.echo(text, nl=False)
         return
     try:
         result = write_compose(output, text, force=force)
     except ComposeFileExistsError as error:
-        click.echo(error.diff, nl=False)
+        if as_json:
+            emit_json({"path": str(output), "outcome": "refused", "diff": error.diff})
+        else:
+            click.echo(error.diff, nl=False)
         raise
     if as_json:
         emit_json({"path": str(result.path), "outcome": result.outcome,

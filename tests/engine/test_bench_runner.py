@@ -23,7 +23,6 @@ from toolkit.engine.probes import detect_machine
 from toolkit.errors import (
     ModelNotFoundError,
     RequestTimeoutError,
-    ServerBusyError,
     StreamError,
     UnsafeTargetError,
     UsageError,
@@ -168,15 +167,24 @@ async def test_unknown_model_stores_nothing(ollama_server: Any, tmp_path: Path) 
 
 
 @pytest.mark.engine
-async def test_queue_full_is_server_busy(ollama_server_factory: Callable[..., Any], tmp_path: Path) -> None:
+async def test_queue_full_marks_the_level_saturated(
+    ollama_server_factory: Callable[..., Any], tmp_path: Path
+) -> None:
     server = ollama_server_factory(num_parallel=1, max_queue=1)
     with History(tmp_path / "h.sqlite3") as history:
-        runner = BenchRunner(_config(server.url, reps=1, num_predict=64, concurrency=(4,)), history=history)
-        with pytest.raises(ServerBusyError, match="busy"):
-            await runner.run()
+        runner = BenchRunner(_config(server.url, reps=1, num_predict=64, concurrency=(4, 8)), history=history)
+        result = await runner.run()
         run = history.list_runs()[0]
-    # 4 streams, 1 running + 1 queued: the others are refused with 503; the chat rep was kept.
-    assert run.status == "incomplete" and run.requests >= 1
+        stored = history.requests(run.id)
+    # 4 streams, 1 running + 1 queued: the others are refused with 503. That is the sweep's finding:
+    # the level is recorded as saturated (holding no users), the sweep stops, and the run completes.
+    assert result.status == "complete" and result.stopped_by == "saturated"
+    [level] = result.concurrency
+    assert level.streams == 4 and level.saturated and level.errors == 2 and level.requests == 2
+    assert all(n == 0 for n in result.users.values())
+    refused = [r for r in stored if not r["ok"]]
+    assert len(refused) == 2 and all("busy" in r["error"] for r in refused)
+    assert run.status == "complete" and run.requests == 1 + 2  # the chat rep and the two that ran
 
 
 @pytest.mark.engine

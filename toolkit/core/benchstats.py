@@ -323,6 +323,8 @@ class ConcurrencyLevel:
         aggregate_tps: ``output_tokens / wall_s``, what the machine delivers in total.
         per_stream_tps: client decode tok/s of each stream (what one user sees while tokens flow).
         ttft_p50_s / ttft_p95_s: client TTFT, which grows with queueing and concurrent prefill.
+        saturated: the server refused requests of this level (HTTP 503, its queue full): the level
+            holds no users, and the sweep stops there.
     """
 
     streams: int
@@ -334,6 +336,7 @@ class ConcurrencyLevel:
     per_stream_tps: Summary | None
     ttft_p50_s: float | None
     ttft_p95_s: float | None
+    saturated: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         out = {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -347,9 +350,10 @@ def streams_label(streams: int) -> str:
 
 
 def concurrency_level(
-    streams: int, traces: Sequence[RequestTrace], wall_s: float, errors: int = 0
+    streams: int, traces: Sequence[RequestTrace], wall_s: float, errors: int = 0, saturated: bool = False
 ) -> ConcurrencyLevel:
-    """Build one table row from the finished requests of a level and its measured wall time."""
+    """Build one table row from the finished requests of a level and its measured wall time
+    (``errors`` requests failed; ``saturated`` when the server refused some as busy)."""
     metrics = [request_metrics(t) for t in traces]
     tokens = sum(m.output_tokens or 0 for m in metrics)
     ttfts = [m.ttft_s for m in metrics if m.ttft_s is not None]
@@ -363,6 +367,7 @@ def concurrency_level(
         per_stream_tps=summarize(m.client_decode_tps for m in metrics),
         ttft_p50_s=percentile(ttfts, 50) if ttfts else None,
         ttft_p95_s=percentile(ttfts, 95) if ttfts else None,
+        saturated=saturated,
     )
 
 

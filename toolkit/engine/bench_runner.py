@@ -7,24 +7,27 @@ Method (the reasons are in docs/shared reference, "Benchmark methodology"):
 * temperature 0, a fixed seed, a fixed ``num_predict`` and ``think: false``; load-time options are
   sent identically with every request so the model is never reloaded mid-run;
 * the sweep sends 1, 2, 4, ... simultaneous streams, bounded by ``max_concurrency``, ``max_requests``
-  and ``max_seconds``;
-* each finished request goes to the history at once; a fault or Ctrl-C leaves the run ``incomplete``
-  with everything that finished, and the error is raised again for the caller to report.
+  and ``max_seconds``; a level where the server refuses requests as busy (HTTP 503, its queue full)
+  is recorded as saturated and ends the sweep — that is the finding, not a failure;
+* no request starts after ``max_seconds`` and none runs past ``max_seconds + timeout``, however
+  slowly the server trickles its answer;
+* each finished request goes to the history at once; a fault, Ctrl-C or a cancellation (the CLI
+  cancels on SIGTERM/SIGHUP, with the signal as the reason) leaves the run ``incomplete`` with
+  everything that finished and the reason, and the error is raised again for the caller to report.
 
-Only loopback targets are accepted unless the user typed the URL themselves (``explicit=True``).
+Only loopback targets are accepted unless the user typed the URL themselves (``explicit=True``;
+``toolkit.engine.server_url.check_target``, the check chat and ``up --url`` share).
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import random
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from toolkit.core.benchstats import (
     DEFAULT_TTFT_LIMIT_S,
@@ -44,10 +47,19 @@ from toolkit.core.benchstats import (
     users_per_grade,
 )
 from toolkit.core.catalog import Catalog, ModelSpec, QuantVariant, served_variant
+from toolkit.core.compose import base_model
 from toolkit.core.hardware import Machine
 from toolkit.engine.history import History, Status
-from toolkit.engine.ollama_client import Api, OllamaClient, Recorder, normalize_url
-from toolkit.errors import GpulessError, ProfileError, RequestTimeoutError, UnsafeTargetError, UsageError
+from toolkit.engine.ollama_client import Api, OllamaClient, Recorder
+from toolkit.engine.server_url import check_target as check_target  # re-exported: the check lives there
+from toolkit.errors import (
+    GpulessError,
+    HistoryError,
+    ProfileError,
+    RequestTimeoutError,
+    ServerBusyError,
+    UsageError,
+)
 
 Shape = Literal["chat", "document"]
 SHAPES: tuple[Shape, ...] = ("chat", "document")
@@ -92,33 +104,6 @@ def build_messages(shape: Shape, nonce: str, document: str) -> list[dict[str, st
     system = f"Request {nonce}. You are a concise assistant."
     user = CHAT_QUESTION if shape == "chat" else f"{DOCUMENT_TASK}\n\n{document}"
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
-
-
-def is_loopback_host(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost.localdomain"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def check_target(url: str, *, explicit: bool) -> str:
-    """The normalised URL if gpuless may send benchmark load there.
-
-    Loopback is always fine. Anything else (a LAN host, a 172.16/12 Docker bridge, a hostname) only
-    when the user passed that URL themselves; a URL from a config or environment variable is refused.
-    """
-    normalized = normalize_url(url)
-    parts = urlsplit(normalized)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"not a server URL: {url!r}", hint="Use the form http://127.0.0.1:11434.")
-    if explicit or is_loopback_host(parts.hostname):
-        return normalized
-    raise UnsafeTargetError(
-        f"refusing to benchmark {normalized}: it is not a loopback address and was not given with --url",
-        hint="If this is your own server, pass it explicitly: gpuless bench --url " + normalized,
-    )
 
 
 def concurrency_levels(max_concurrency: int) -> tuple[int, ...]:
@@ -234,8 +219,10 @@ class BenchResult:
         num_parallel: recommended OLLAMA_NUM_PARALLEL, None without a sweep.
         ttft_slo_s: the TTFT p95 limit ``users`` and ``num_parallel`` were judged against.
         comparisons: predicted vs measured, empty without a predictor.
-        stopped_by: "max_requests" / "max_seconds" when a bound cut the plan short.
+        stopped_by: "max_requests" / "max_seconds" when a bound cut the plan short, "saturated" when
+            the server refused a concurrency level as busy.
         error: one-line reason when the run stopped early.
+        history_error: why the history holds only part of this run (a write failed), None if all of it.
     """
 
     run_id: int | None
@@ -254,6 +241,7 @@ class BenchResult:
     comparisons: tuple[Comparison, ...] = ()
     stopped_by: str | None = None
     error: str | None = None
+    history_error: str | None = None
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -278,6 +266,7 @@ class BenchResult:
             "quantization": self.quantization,
             **self.summary(),
             "error": self.error,
+            "history_error": self.history_error,
         }
 
 
@@ -419,7 +408,8 @@ class BenchRunner:
         quant = details.get("quantization_level") if isinstance(details, Mapping) else None
         if self.catalog is not None:
             try:
-                spec, variant = self.catalog.find(self.config.model)
+                # A served model (TAG-gpuless) has its base model's file and geometry.
+                spec, variant = self.catalog.find(base_model(self.config.model))
             except UsageError:
                 pass
             else:
@@ -441,6 +431,7 @@ class BenchRunner:
     async def _shapes(self, client: OllamaClient) -> None:
         config = self.config
         if config.api == "ollama":
+            self.progress(f"loading {config.model} (the first request waits for it)")
             timings = await client.load(
                 config.model, keep_alive=config.keep_alive, options=config.load_options
             )
@@ -466,8 +457,10 @@ class BenchRunner:
                     f" TTFT {_fmt(m.ttft_s, 3)} s, {m.output_tokens} tokens"
                 )
 
-    async def _level(self, client: OllamaClient, streams: int) -> None:
+    async def _level(self, client: OllamaClient, streams: int) -> bool:
+        """Measure one concurrency level; False when the server refused it as busy (saturated)."""
         traces: list[RequestTrace] = []
+        busy: list[ServerBusyError] = []
         wall = 0.0
         for _ in range(self.config.rounds):
             # All streams of a round must fit the request bound, or the level would not be what it says.
@@ -478,6 +471,11 @@ class BenchRunner:
             async def one() -> None:
                 try:
                     trace = await self._request(client, "chat")
+                except ServerBusyError as error:
+                    # A full queue is what a load test is looking for: the siblings run on.
+                    busy.append(error)
+                    self._store_error("concurrency", "chat", streams, error)
+                    return
                 except BaseException as error:
                     self._store_error("concurrency", "chat", streams, error)
                     raise
@@ -498,13 +496,22 @@ class BenchRunner:
                         break
                 raise first from None
             wall += time.perf_counter() - t0
-        level = concurrency_level(streams, traces, wall)
+            if busy:
+                break
+        level = concurrency_level(streams, traces, wall, errors=len(busy), saturated=bool(busy))
         self._levels.append(level)
+        if busy:
+            self.progress(
+                f"{streams_label(streams)}: saturated, the server refused {len(busy)} of the requests as"
+                f" busy ({busy[0].message})"
+            )
+            return False
         stream_tps = level.per_stream_tps.median if level.per_stream_tps else None
         self.progress(
             f"{streams_label(streams)}: {level.aggregate_tps:.1f} tok/s total, "
             f"{_fmt(stream_tps)} tok/s per stream, TTFT p95 {_fmt(level.ttft_p95_s, 3)} s"
         )
+        return True
 
     # --- the run --------------------------------------------------------------------------------
 
@@ -515,7 +522,10 @@ class BenchRunner:
         quantization: str | None = None
         stopped_by: str | None = None
         error: BaseException | None = None
-        async with OllamaClient(config.url, config.api, timeout=config.timeout) as client:
+        # No request may run past the end of the run plus one gap timeout, however it trickles.
+        end = time.monotonic() + config.max_seconds + config.timeout  # the client's clock
+        client = OllamaClient(config.url, config.api, timeout=config.timeout, deadline=end)
+        async with client:
             try:
                 version, quantization = await self._prepare(client)
                 if self.history is not None:
@@ -531,7 +541,9 @@ class BenchRunner:
                     )
                 await self._shapes(client)
                 for streams in config.concurrency:
-                    await self._level(client, streams)
+                    if not await self._level(client, streams):
+                        stopped_by = "saturated"
+                        break
             except _Bound as bound:
                 stopped_by = str(bound)
                 self.progress(f"stopped early: {stopped_by} reached")
@@ -540,9 +552,11 @@ class BenchRunner:
                 error.__cause__ = timeout
             except (GpulessError, asyncio.CancelledError, KeyboardInterrupt) as fault:
                 error = fault
-        self.result = self._finish(version, quantization, stopped_by, error)
+        self.result, history_error = self._finish(version, quantization, stopped_by, error)
         if error is not None:
             raise error
+        if history_error is not None:
+            raise history_error
         return self.result
 
     def _comparisons(
@@ -600,15 +614,23 @@ class BenchRunner:
         quantization: str | None,
         stopped_by: str | None,
         error: BaseException | None,
-    ) -> BenchResult:
+    ) -> tuple[BenchResult, HistoryError | None]:
+        """The result of the run, closed in the history; a HistoryError from that last write is
+        returned (the result says the history holds only part of the run) rather than lost."""
         shapes = tuple(shape_result(name, traces) for name, traces in self._traces.items() if traces)
         levels = tuple(self._levels)
         finished = sum(len(t) for t in self._traces.values()) + sum(lv.requests for lv in levels)
         status: Status = "complete" if error is None else ("incomplete" if finished else "failed")
         message = None
-        if error is not None:
+        if isinstance(error, GpulessError):
+            message = error.message
+        elif error is not None:
+            # A cancellation may carry its reason (the CLI cancels with the signal's name).
+            reason = str(error) if isinstance(error, asyncio.CancelledError) else ""
             message = (
-                error.message if isinstance(error, GpulessError) else "interrupted before the run finished"
+                f"interrupted ({reason}) before the run finished"
+                if reason
+                else ("interrupted before the run finished")
             )
         comparisons, predicted = self._comparisons(shapes, levels)
         result = BenchResult(
@@ -630,12 +652,16 @@ class BenchRunner:
             comparisons=comparisons,
             stopped_by=stopped_by,
             error=message,
+            history_error=error.message if isinstance(error, HistoryError) else None,
         )
         if self.history is not None and self._run_id is not None:
-            self.history.finish_run(
-                self._run_id, status=status, summary=result.summary(), error=message, predicted=predicted
-            )
-        return result
+            try:
+                self.history.finish_run(
+                    self._run_id, status=status, summary=result.summary(), error=message, predicted=predicted
+                )
+            except HistoryError as write_error:
+                return replace(result, history_error=write_error.message), write_error
+        return result, None
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:

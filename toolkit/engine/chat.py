@@ -4,7 +4,8 @@ Tokens are shown as they arrive with a live tokens/s line. On a terminal the ans
 Markdown (rich) while it streams; when stdout is a pipe the raw text is written as it comes, so the
 transcript stays greppable. Ctrl-C stops the current answer (the partial answer stays in the
 conversation) and returns to the prompt; at the prompt, Ctrl-D or ``/exit`` leaves.
-Commands: ``/model NAME``, ``/clear``, ``/save [FILE]``, ``/help``, ``/exit``.
+Commands: ``/model NAME``, ``/clear``, ``/save [FILE]``, ``/help``, ``/exit``. What the server sends
+(answers, model names, errors) is shown through ``terminal_safe``: no escape sequence reaches the terminal.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from rich.markdown import Markdown
 from rich.text import Text
 
 from toolkit.core.benchstats import RequestTrace, request_metrics
+from toolkit.core.safe_text import terminal_safe
 from toolkit.engine.ollama_client import Api, Chunk, OllamaClient, Recorder
 from toolkit.errors import GpulessError, ModelNotFoundError
 
@@ -65,7 +67,7 @@ class _LiveAnswer:
         elapsed = time.perf_counter() - self.started
         count = len(self.recorder.times)
         rate = count / elapsed if elapsed > 0 else 0.0
-        yield Markdown("".join(self.recorder.parts))
+        yield Markdown(terminal_safe("".join(self.recorder.parts)))
         yield Text(f"{count} chunks · {rate:.1f} tok/s", style="dim")
 
 
@@ -95,6 +97,7 @@ class ChatRepl:
         url / api / model: the server and the model to talk to.
         save_dir: where ``/save`` without a file name writes.
         options: extra Ollama options sent with every request (e.g. ``num_predict``).
+        timeout: seconds to wait for the next bytes of an answer.
     """
 
     def __init__(
@@ -107,12 +110,14 @@ class ChatRepl:
         options: dict[str, Any] | None = None,
         stdin: IO[str] | None = None,
         stdout: IO[str] | None = None,
+        timeout: float = 300.0,
     ) -> None:
         self.url = url
         self.api: Api = api
         self.conversation = Conversation(model)
         self.save_dir = save_dir
         self.options = options or {}
+        self.timeout = timeout
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.console = Console(file=self.stdout, highlight=False, soft_wrap=True)
@@ -124,7 +129,7 @@ class ChatRepl:
 
     def _client(self) -> OllamaClient:
         if self.client is None:
-            self.client = OllamaClient(self.url, self.api, timeout=300.0)
+            self.client = OllamaClient(self.url, self.api, timeout=self.timeout)
         return self.client
 
     def close(self) -> None:
@@ -134,16 +139,18 @@ class ChatRepl:
         self.loop.close()
 
     def error(self, error: GpulessError) -> None:
-        self.err.print(f"gpuless: error: {error.message}", markup=False, style="red")
+        self.err.print(
+            f"gpuless: error: {terminal_safe(error.message, one_line=True)}", markup=False, style="red"
+        )
         if error.hint:
-            self.err.print(f"  hint: {error.hint}", markup=False)
+            self.err.print(f"  hint: {terminal_safe(error.hint, one_line=True)}", markup=False)
 
     def check_model(self, model: str) -> None:
         """ModelNotFoundError unless the server lists ``model`` (``:latest`` may be left out)."""
         names = self.loop.run_until_complete(self._client().list_models())
         if model in names or f"{model}:latest" in names:
             return
-        listed = ", ".join(names) or "none"
+        listed = terminal_safe(", ".join(names), one_line=True) or "none"
         raise ModelNotFoundError(
             f"model '{model}' not found on {self._client().url}",
             hint=f"Models there: {listed}.",
@@ -231,7 +238,7 @@ class ChatRepl:
 
         def on_chunk(chunk: Chunk) -> None:
             if live is None:
-                self.stdout.write(chunk.text)
+                self.stdout.write(terminal_safe(chunk.text))
                 self.stdout.flush()
             # In a terminal, Live redraws _LiveAnswer at its own pace: parsing the Markdown per token
             # would cost CPU the model needs, more the longer the answer.
@@ -266,7 +273,7 @@ class ChatRepl:
             if installed:
                 self.loop.remove_signal_handler(signal.SIGINT)
             if live is not None:
-                live.update(Group(Markdown("".join(recorder.parts))))
+                live.update(Group(Markdown(terminal_safe("".join(recorder.parts)))))
                 live.stop()
         text = "".join(recorder.parts)
         self.conversation.messages.append({"role": "assistant", "content": text})
@@ -279,7 +286,9 @@ class ChatRepl:
 
     def run(self) -> int:
         self.console.print(
-            f"Chatting with {self.conversation.model} at {self._client().url}. /help for commands.",
+            terminal_safe(
+                f"Chatting with {self.conversation.model} at {self._client().url}. /help for commands."
+            ),
             markup=False,
         )
         try:

@@ -2,8 +2,14 @@
 
 A run is written when it starts (status ``incomplete``), each finished request is appended and
 committed at once, and the run is marked ``complete`` (or keeps ``incomplete``/``failed`` with the
-error) at the end, so a crash or Ctrl-C never loses a finished measurement. WAL mode lets
-``gpuless history`` read while a benchmark writes. ``PRAGMA user_version`` holds the schema version.
+error) at the end, so a crash or Ctrl-C never loses a finished measurement. WAL mode (set by the
+first write) lets ``gpuless history`` read while a benchmark writes. ``PRAGMA user_version`` holds
+the schema version.
+
+Reading changes nothing: it opens the file read-only (no WAL switch, no schema creation), so it works
+in a directory the user cannot write. A JSON cell that does not decode, or decodes to the wrong
+shape, is left out of its run (named in ``RunRow.damaged``) instead of failing every run. The hint
+of a failure says what the SQLite error means (damaged file, no permission, disk full, locked).
 """
 
 from __future__ import annotations
@@ -123,6 +129,7 @@ class RunRow:
         summary: the computed results (shapes, concurrency table, comparisons), None until finished.
         error: why the run stopped early, if it did.
         requests: finished requests stored for the run.
+        damaged: the JSON columns that could not be read (left out as None; the rest of the run stands).
     """
 
     id: int
@@ -142,6 +149,7 @@ class RunRow:
     summary: dict[str, Any] | None
     error: str | None
     requests: int
+    damaged: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -152,7 +160,62 @@ class RunRow:
 
 
 def _loads(text: str | None) -> Any:
-    return json.loads(text) if text else None
+    """A JSON cell; a cell that does not decode reads as None (callers that care use ``_cell``)."""
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
+
+
+def _cell(row: sqlite3.Row, column: str, damaged: list[str]) -> dict[str, Any] | None:
+    """A JSON object cell; one that does not decode to an object is named in ``damaged``."""
+    text = row[column]
+    if not text:
+        return None
+    value = _loads(text)
+    if not isinstance(value, dict):
+        damaged.append(column.removesuffix("_json"))
+        return None
+    return value
+
+
+def _clean_summary(summary: dict[str, Any] | None, damaged: list[str]) -> dict[str, Any] | None:
+    """The summary with its shape and concurrency rows kept only when they are objects with their key
+    (what ``history`` and ``compare_runs`` index into); anything else counts as damaged."""
+    if summary is None:
+        return None
+    out = dict(summary)
+    for key, ident, kind in (("shapes", "shape", str), ("concurrency", "streams", int)):
+        rows = summary.get(key, [])
+        good = (
+            [r for r in rows if isinstance(r, dict) and isinstance(r.get(ident), kind)]
+            if isinstance(rows, list)
+            else []
+        )
+        if not isinstance(rows, list) or len(good) != len(rows):
+            damaged.append(f"summary.{key}")
+        out[key] = good
+    return out
+
+
+def median_of(metric: Any) -> float | None:
+    """The ``median`` of a stored summary (``{"median": ..., ...}``), None when absent or not a number."""
+    value = metric.get("median") if isinstance(metric, dict) else None
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _hint(error: sqlite3.Error, path: Path) -> str:
+    """What a SQLite error most likely means for the user, and what to do."""
+    text = str(error).lower()
+    if "not a database" in text or "malformed" in text:
+        return f"The file is damaged; move {path} aside to start a new history."
+    if "locked" in text or "busy" in text:
+        return "Another gpuless is writing the history; retry in a moment."
+    if "full" in text:
+        return "The disk is full; free some space (the runs stored so far are kept)."
+    if "readonly" in text or "unable to open" in text or "permission" in text or "access" in text:
+        return f"gpuless may not write {path.parent}; fix its permissions or set GPULESS_DATA_DIR."
+    return f"Check {path} (its permissions and the free disk space)."
 
 
 class History:
@@ -161,6 +224,7 @@ class History:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._conn: sqlite3.Connection | None = None
+        self._writable = False
 
     def close(self) -> None:
         if self._conn is not None:
@@ -176,8 +240,11 @@ class History:
     # --- connection ---------------------------------------------------------------------------------
 
     def _connect(self, create: bool) -> sqlite3.Connection | None:
-        if self._conn is not None:
+        if self._conn is not None and (self._writable or not create):
             return self._conn
+        if not create:
+            return self._connect_read_only()
+        self.close()
         if not self.path.exists():
             if not create:
                 return None
@@ -207,10 +274,41 @@ class History:
                 conn.commit()
         except sqlite3.Error as error:
             raise HistoryError(
-                f"cannot open the history at {self.path}: {error}",
-                hint="The file may be damaged or locked; move it aside to start a new history.",
+                f"cannot open the history at {self.path}: {error}", hint=_hint(error, self.path)
             ) from None
-        self._conn = conn
+        self._conn, self._writable = conn, True
+        return conn
+
+    def _connect_read_only(self) -> sqlite3.Connection | None:
+        """A connection that cannot change the file; None when there is no history yet."""
+        if not self.path.exists():
+            return None
+        uri = self.path.resolve().as_uri()
+        try:
+            try:
+                conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=10.0)
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+            except sqlite3.OperationalError:
+                # A WAL file in a directory we may not write: SQLite cannot make its -shm file there.
+                # Reading the file as it stands is the best a reader can do.
+                conn = sqlite3.connect(f"{uri}?immutable=1", uri=True, timeout=10.0)
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.Error as error:
+            raise HistoryError(
+                f"cannot read the history at {self.path}: {error}", hint=_hint(error, self.path)
+            ) from None
+        if version > SCHEMA_VERSION:
+            conn.close()
+            raise HistoryError(
+                f"{self.path} was written by a newer gpuless"
+                f" (schema {version}, this one knows {SCHEMA_VERSION})",
+                hint="Upgrade gpuless, or point GPULESS_DATA_DIR elsewhere.",
+            )
+        if version < 1:  # an empty file: no run was ever written
+            conn.close()
+            return None
+        conn.row_factory = sqlite3.Row
+        self._conn, self._writable = conn, False
         return conn
 
     @contextmanager
@@ -218,10 +316,12 @@ class History:
         conn = self._connect(create=True)
         assert conn is not None
         try:
-            with conn:  # one transaction, committed on exit
+            with conn:  # one transaction, committed on exit (rolled back on an error: all or nothing)
                 yield conn
         except sqlite3.Error as error:
-            raise HistoryError(f"writing the history at {self.path} failed: {error}") from None
+            raise HistoryError(
+                f"writing the history at {self.path} failed: {error}", hint=_hint(error, self.path)
+            ) from None
 
     # --- writes -------------------------------------------------------------------------------------
 
@@ -323,6 +423,11 @@ class History:
     # --- reads --------------------------------------------------------------------------------------
 
     def _row(self, row: sqlite3.Row) -> RunRow:
+        damaged: list[str] = []
+        settings = _cell(row, "settings_json", damaged) or {}
+        machine = _cell(row, "machine_json", damaged)
+        predicted = _cell(row, "predicted_json", damaged)
+        summary = _clean_summary(_cell(row, "summary_json", damaged), damaged)
         return RunRow(
             id=row["id"],
             started_at=row["started_at"],
@@ -335,12 +440,13 @@ class History:
             api=row["api"],
             url=row["url"],
             power_source=row["power_source"],
-            settings=_loads(row["settings_json"]) or {},
-            machine=_loads(row["machine_json"]),
-            predicted=_loads(row["predicted_json"]),
-            summary=_loads(row["summary_json"]),
+            settings=settings,
+            machine=machine,
+            predicted=predicted,
+            summary=summary,
             error=row["error"],
             requests=row["n_requests"],
+            damaged=tuple(damaged),
         )
 
     _SELECT = (
@@ -356,7 +462,9 @@ class History:
         try:
             rows = conn.execute(f"{self._SELECT} ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
         except sqlite3.Error as error:
-            raise HistoryError(f"reading the history at {self.path} failed: {error}") from None
+            raise HistoryError(
+                f"reading the history at {self.path} failed: {error}", hint=_hint(error, self.path)
+            ) from None
         return [self._row(r) for r in rows]
 
     def get_run(self, run_id: int) -> RunRow:
@@ -366,7 +474,9 @@ class History:
             try:
                 row = conn.execute(f"{self._SELECT} WHERE id = ?", (run_id,)).fetchone()
             except sqlite3.Error as error:
-                raise HistoryError(f"reading the history at {self.path} failed: {error}") from None
+                raise HistoryError(
+                    f"reading the history at {self.path} failed: {error}", hint=_hint(error, self.path)
+                ) from None
         if row is None:
             from toolkit.errors import UsageError
 
@@ -382,7 +492,9 @@ class History:
         try:
             rows = conn.execute("SELECT * FROM requests WHERE run_id = ? ORDER BY id", (run_id,)).fetchall()
         except sqlite3.Error as error:
-            raise HistoryError(f"reading the history at {self.path} failed: {error}") from None
+            raise HistoryError(
+                f"reading the history at {self.path} failed: {error}", hint=_hint(error, self.path)
+            ) from None
         out = []
         for row in rows:
             item = {key: row[key] for key in row.keys() if key != "server_json"}  # noqa: SIM118 (sqlite3.Row)
@@ -421,6 +533,7 @@ def compare_runs(a: RunRow, b: RunRow) -> list[dict[str, Any]]:
 
     shapes_a = {s["shape"]: s for s in (a.summary or {}).get("shapes", [])}
     shapes_b = {s["shape"]: s for s in (b.summary or {}).get("shapes", [])}
+    number = median_of  # a stored figure: None unless a number
     for shape in [s for s in shapes_a if s in shapes_b]:
         for key, label in (
             ("client_decode_tps", "decode tok/s"),
@@ -428,14 +541,17 @@ def compare_runs(a: RunRow, b: RunRow) -> list[dict[str, Any]]:
             ("prompt_tps", "prompt tok/s"),
             ("ttft_s", "TTFT s"),
         ):
-            sa, sb = shapes_a[shape].get(key), shapes_b[shape].get(key)
-            add(f"{shape} {label} (median)", sa["median"] if sa else None, sb["median"] if sb else None)
+            add(
+                f"{shape} {label} (median)",
+                number(shapes_a[shape].get(key)),
+                number(shapes_b[shape].get(key)),
+            )
     levels_a = {lv["streams"]: lv for lv in (a.summary or {}).get("concurrency", [])}
     levels_b = {lv["streams"]: lv for lv in (b.summary or {}).get("concurrency", [])}
     for streams in sorted(set(levels_a) & set(levels_b)):
         add(
             f"{streams_label(streams)} aggregate tok/s",
-            levels_a[streams]["aggregate_tps"],
-            levels_b[streams]["aggregate_tps"],
+            number({"median": levels_a[streams].get("aggregate_tps")}),
+            number({"median": levels_b[streams].get("aggregate_tps")}),
         )
     return rows

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from toolkit.core.compose import OllamaServiceSpec
 from toolkit.engine import ollama_admin
 from toolkit.engine.docker_runner import check_port_free
+from toolkit.engine.server_url import check_target
 from toolkit.errors import OllamaError, OllamaUnreachableError
 
 
@@ -47,7 +48,9 @@ class NativeResult:
 
 
 def attach(url: str) -> NativeResult:
-    """Check that an Ollama answers at ``url``."""
+    """Check that ``url`` is a server URL gpuless may talk to (``check_target``: the user typed it, so
+    any host is allowed, as for bench) and that an Ollama answers there."""
+    check_target(url, explicit=True, command="up")
     return NativeResult(url=url, action="attached", version=ollama_admin.api_version(url))
 
 

@@ -1,0 +1,1 @@
+"""A loopback HTTP server that misbehaves on demand (see ``server.py``)."""

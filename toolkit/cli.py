@@ -375,3 +375,4 @@ __all__ = ["UsageError", "cli", "emit_json", "fail", "json_option", "main"]
 from toolkit import cli_bench  # noqa: E402, F401, I001  (bench, history, chat)
 from toolkit import cli_lifecycle  # noqa: E402, F401  (compose, up, down, status, logs, verify)
 from toolkit import cli_connect  # noqa: E402, F401  (connect)
+from toolkit import cli_tune  # noqa: E402, F401  (tune)

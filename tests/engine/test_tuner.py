@@ -1,0 +1,74 @@
+"""The tuner's loop against the real test server (llama.cpp): a candidate that fails to start is reported
+and skipped, the budget is honoured, and Ctrl-C restores the configuration that ran before.
+
+The restart is a callback here (``CallbackTarget``) that records what it was asked to run and refuses
+q8_0, so these tests check the loop's promises on real streaming measurements; restarting a container
+with each candidate is covered by the Docker test of ``gpuless tune``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+import pytest
+
+from tests.ollama_server.fixtures import ServerHandle
+from toolkit.core.tune import Budget, Candidate, Knobs, Objective
+from toolkit.engine.tuner import CallbackTarget, Tuner
+from toolkit.errors import GpulessError
+
+pytestmark = pytest.mark.engine
+START = Knobs(num_parallel=1, num_thread=None, flash_attention=True, kv_cache_type="f16", context_length=4096)
+
+
+def _target(handle: ServerHandle, applied: list[Knobs], interrupt_on: Knobs | None = None) -> CallbackTarget:
+    def restart(knobs: Knobs) -> None:
+        applied.append(knobs)
+        if knobs == interrupt_on:
+            raise KeyboardInterrupt
+        if knobs.kv_cache_type == "q8_0":
+            raise GpulessError("the server refused OLLAMA_KV_CACHE_TYPE=q8_0")
+
+    return CallbackTarget(handle.url, "smollm2:135m", restart)
+
+
+def test_failed_candidate_skipped_budget_honoured(
+    ollama_server_factory: Callable[..., ServerHandle],
+) -> None:
+    handle = ollama_server_factory()
+    applied: list[Knobs] = []
+    q8 = Candidate(replace(START, kv_cache_type="q8_0"), "KV q8_0")
+    many = [Candidate(replace(START, num_thread=n), f"{n} threads") for n in (1, 2, 3, 4, 5, 6)]
+    budget = Budget(90)
+    t0 = time.monotonic()
+    result = Tuner(_target(handle, applied), Objective.for_users(1), START, [q8, *many], (), budget).run()
+    assert time.monotonic() - t0 <= budget.total_s + 5
+    assert result.start.ok and len(result.start.runs) == 2
+    assert result.trials[0].error is not None and "refused" in result.trials[0].error
+    assert result.skipped_for_budget > 0  # 90 s cannot hold seven candidates plus the finish
+    assert result.verdict is not None
+    if result.verdict.winner is None:
+        assert applied[-1] == START  # nothing won: the start runs again
+    else:
+        assert applied[-1] == result.verdict.winner.candidate.knobs
+    payload = result.to_dict()
+    assert payload["candidates"][0]["error"] and payload["reason"]
+
+
+def test_ctrl_c_restores_the_start(ollama_server_factory: Callable[..., ServerHandle]) -> None:
+    handle = ollama_server_factory()
+    applied: list[Knobs] = []
+    first, second = replace(START, num_thread=1), replace(START, num_thread=2)
+    tuner = Tuner(
+        _target(handle, applied, interrupt_on=second),
+        Objective.for_users(1),
+        START,
+        [Candidate(first, "1 thread"), Candidate(second, "2 threads")],
+        (),
+        Budget(120),
+    )
+    with pytest.raises(KeyboardInterrupt):
+        tuner.run()
+    assert applied == [first, second, START]

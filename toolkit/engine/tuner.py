@@ -1,0 +1,380 @@
+"""Run `gpuless tune`: restart the server with each candidate, measure it, keep the winner or the start.
+
+The rules (what to try, the budget, who won) are in ``toolkit.core.tune``; this module does the I/O:
+
+* a ``Target`` restarts the server with given knobs: ``ComposeTarget`` recreates the container of
+  ./compose.yaml through ``DockerRunner`` (the served model re-created with the candidate's
+  ``num_thread``/``num_ctx``), ``CallbackTarget`` calls a restart function (a native or test server);
+* each measurement is a short streaming run — one warm-up request after the restart, then ``rounds`` ×
+  ``streams`` requests, each prompt made unique by a nonce (no prompt-cache flattery);
+* the start is measured twice (its spread is the noise floor), the top two candidates are re-measured;
+* any exception, Ctrl-C or SIGTERM (which the CLI turns into ``KeyboardInterrupt``) restores the
+  configuration that was running before, then propagates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from statistics import median
+from typing import Any, Protocol
+
+from toolkit.core.benchstats import percentile, request_metrics
+from toolkit.core.compose import OllamaServiceSpec
+from toolkit.core.plan import container_memory_limit
+from toolkit.core.tune import (
+    Budget,
+    Candidate,
+    Comparison,
+    Knobs,
+    Measurement,
+    MemoryOf,
+    Objective,
+    Pruned,
+    Trial,
+    Verdict,
+    before_after,
+    decide,
+    top,
+)
+from toolkit.engine.ollama_client import OllamaClient, Recorder
+from toolkit.errors import GpulessError
+
+Progress = Callable[[str], None]
+
+QUESTIONS = (
+    "Explain in two short paragraphs how a lighthouse keeper kept the lamp burning through a storm.",
+    "Describe in two short paragraphs how a village mill ground grain when the river ran low.",
+    "Tell in two short paragraphs how a harbour crew unloaded cargo before the tide turned.",
+)
+
+
+class Target(Protocol):
+    """The server being tuned."""
+
+    url: str
+    model: str
+
+    def apply(self, knobs: Knobs) -> None:
+        """Restart the server with ``knobs``; raise ``GpulessError`` when it cannot start with them."""
+
+    def memory_bytes(self) -> int | None:
+        """The server's memory in use now, or None."""
+
+
+class ComposeTarget:
+    """The container of a compose file, recreated through the Docker SDK for each candidate."""
+
+    def __init__(
+        self,
+        runner: Any,
+        spec: OllamaServiceSpec,
+        memory_of: MemoryOf,
+        *,
+        mem_cap_bytes: int | None = None,
+        health_timeout: float = 120.0,
+    ) -> None:
+        self.runner = runner
+        self.start_spec = spec
+        self.memory_of = memory_of
+        self.mem_cap_bytes = mem_cap_bytes
+        self.health_timeout = health_timeout
+        self.url = spec.url
+        self.model = spec.served_model
+        self.current = spec
+
+    def spec_for(self, knobs: Knobs) -> OllamaServiceSpec:
+        """The start spec with ``knobs``; the memory limit grows with the KV cache the knobs need (never
+        past the cap), so a candidate is not killed by a limit sized for fewer slots."""
+        if knobs == Knobs.of(self.start_spec):
+            return self.start_spec
+        limit = self.start_spec.mem_limit_bytes
+        need = self.memory_of(knobs)
+        if limit is not None and need is not None:
+            limit = max(limit, container_memory_limit(need))
+            if self.mem_cap_bytes is not None:
+                limit = min(limit, max(self.mem_cap_bytes, self.start_spec.mem_limit_bytes or 0))
+        return knobs.apply_to(self.start_spec, limit)
+
+    def apply(self, knobs: Knobs) -> None:
+        from toolkit.engine.docker_runner import up_and_pull
+
+        spec = self.spec_for(knobs)
+        self.current = spec
+        up_and_pull(self.runner, spec, pull_image=False, health_timeout=self.health_timeout)
+
+    def memory_bytes(self) -> int | None:
+        try:
+            stats = self.runner.client.api.stats(self.current.container_name, stream=False)
+            return int(stats["memory_stats"]["usage"])
+        except Exception:  # no stats on this engine: memory is then simply not shown
+            return None
+
+
+@dataclass
+class CallbackTarget:
+    """A server restarted by a function (a native ``ollama serve``, a test server)."""
+
+    url: str
+    model: str
+    restart: Callable[[Knobs], None]
+    memory: Callable[[], int | None] | None = None
+
+    def apply(self, knobs: Knobs) -> None:
+        self.restart(knobs)
+
+    def memory_bytes(self) -> int | None:
+        return self.memory() if self.memory is not None else None
+
+
+# --- measuring ------------------------------------------------------------------------------------
+
+
+async def _measure(
+    url: str, model: str, streams: int, rounds: int, num_predict: int, knobs: Knobs, timeout: float
+) -> Measurement:
+    nonce = secrets.token_hex(4)
+    options = {"temperature": 0.0, "seed": 42, "num_predict": num_predict}
+    counter = 0
+
+    async with OllamaClient(url, timeout=timeout) as client:
+
+        async def one() -> Any:
+            nonlocal counter
+            counter += 1
+            question = QUESTIONS[counter % len(QUESTIONS)]
+            messages = [{"role": "user", "content": f"[{nonce}-{counter}] {question}"}]
+            events = client.stream_chat(model, messages, options=options, think=False, keep_alive="30m")
+            return request_metrics(await Recorder(time.perf_counter()).consume(events))
+
+        await one()  # warm-up: the load after a restart stays out of the figures
+        metrics = []
+        tokens = 0
+        wall = 0.0
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            done = await asyncio.gather(*(one() for _ in range(streams)))
+            wall += time.perf_counter() - t0
+            metrics.extend(done)
+            tokens += sum(m.output_tokens or 0 for m in done)
+    ttfts = sorted(m.ttft_s for m in metrics if m.ttft_s is not None)
+    decodes = [m.client_decode_tps for m in metrics if m.client_decode_tps is not None]
+    if not ttfts or not decodes:
+        raise GpulessError(f"the server streamed no tokens with {knobs.label()}")
+    return Measurement(
+        streams=streams,
+        requests=len(metrics),
+        decode_tps=median(decodes),
+        aggregate_tps=tokens / wall if wall > 0 else 0.0,
+        ttft_p50_s=median(ttfts),
+        ttft_p95_s=float(percentile(ttfts, 95)),
+        memory_bytes=None,
+        seconds=wall,
+    )
+
+
+@dataclass(frozen=True)
+class TuneSettings:
+    """How each configuration is measured.
+
+    Attributes:
+        num_predict: tokens per answer (short: the figures are rates).
+        rounds: rounds of ``objective.users`` simultaneous streams per measurement.
+        timeout: seconds to wait for the next bytes of an answer.
+    """
+
+    num_predict: int = 24
+    rounds: int = 1
+    timeout: float = 120.0
+
+
+@dataclass
+class TuneResult:
+    """What a tune did.
+
+    Attributes:
+        objective: what was tuned for.
+        start: the starting configuration's trial (measured twice).
+        trials: every candidate tried, in order (failed ones carry their error).
+        pruned: candidates not measured, and why.
+        skipped_for_budget: candidates left untried when the budget ran out.
+        verdict: the winner (or none) and the reason.
+        after: the applied winner measured again after the final restart; None when nothing changed.
+        seconds: the whole tune's wall time.
+        interrupted: the tune was stopped (Ctrl-C, SIGTERM) and the start restored.
+    """
+
+    objective: Objective
+    start: Trial
+    trials: list[Trial] = field(default_factory=list)
+    pruned: tuple[Pruned, ...] = ()
+    skipped_for_budget: int = 0
+    verdict: Verdict | None = None
+    after: Measurement | None = None
+    seconds: float = 0.0
+    interrupted: bool = False
+
+    def table(self) -> tuple[Comparison, ...]:
+        if self.after is None or not self.start.ok:
+            return ()
+        return before_after(self.start.mean(), self.after)
+
+    def to_dict(self) -> dict[str, Any]:
+        verdict = self.verdict
+        return {
+            "objective": self.objective.describe(),
+            "start": self.start.to_dict(),
+            "candidates": [t.to_dict() for t in self.trials],
+            "pruned": [{"label": p.knobs.label(), "reason": p.reason} for p in self.pruned],
+            "skipped_for_budget": self.skipped_for_budget,
+            "winner": verdict.winner.to_dict() if verdict and verdict.winner else None,
+            "reason": verdict.reason if verdict else "interrupted",
+            "gain": verdict.gain if verdict else None,
+            "spread": verdict.spread if verdict else None,
+            "after": None if self.after is None else self.after.__dict__,
+            "before_after": [c.__dict__ for c in self.table()],
+            "seconds": round(self.seconds, 1),
+            "interrupted": self.interrupted,
+        }
+
+
+class Tuner:
+    """One tune of one target (see the module docstring)."""
+
+    def __init__(
+        self,
+        target: Target,
+        objective: Objective,
+        start: Knobs,
+        candidates: Sequence[Candidate],
+        pruned: Sequence[Pruned],
+        budget: Budget,
+        *,
+        settings: TuneSettings | None = None,
+        progress: Progress | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.target = target
+        self.objective = objective
+        self.start_knobs = start
+        self.candidates = list(candidates)
+        self.pruned = tuple(pruned)
+        self.budget = budget
+        self.settings = settings or TuneSettings()
+        self.progress = progress or (lambda _text: None)
+        self.clock = clock
+        self._running = start
+        self._t0 = clock()
+
+    def _measure(self, knobs: Knobs) -> Measurement:
+        """One measurement, cut off where the budget ends (``TimeoutError`` → ``GpulessError``)."""
+        s = self.settings
+        left = max(self.budget.total_s - (self.clock() - self._t0), 1.0)
+        run = _measure(
+            self.target.url,
+            self.target.model,
+            self.objective.users,
+            s.rounds,
+            s.num_predict,
+            knobs,
+            s.timeout,
+        )
+        try:
+            m = asyncio.run(asyncio.wait_for(run, left))
+        except TimeoutError:
+            raise GpulessError(f"measuring {knobs.label()} ran past the budget") from None
+        mem = self.target.memory_bytes()
+        return Measurement(**{**m.__dict__, "memory_bytes": mem})
+
+    def _apply(self, knobs: Knobs) -> float:
+        t0 = self.clock()
+        self._running = knobs  # a failed start still leaves the server changed: restore from here
+        self.target.apply(knobs)
+        return self.clock() - t0
+
+    def _say(self, trial: Trial, what: str) -> None:
+        if trial.error:
+            self.progress(f"{what}{trial.candidate.knobs.label()}: skipped, {trial.error}")
+            return
+        m = trial.runs[-1]
+        self.progress(
+            f"{what}{trial.candidate.knobs.label()}: {m.decode_tps:.1f} tok/s per stream,"
+            f" {m.aggregate_tps:.1f} total, TTFT p95 {m.ttft_p95_s:.2f} s"
+        )
+
+    def _try(self, candidate: Candidate) -> Trial:
+        try:
+            restart = self._apply(candidate.knobs)
+            return Trial(candidate, (self._measure(candidate.knobs),), restart_s=restart)
+        except GpulessError as error:
+            return Trial(candidate, error=error.message)
+
+    def run(self) -> TuneResult:
+        t0 = self._t0 = self.clock()
+        start = Trial(Candidate(self.start_knobs, "the configuration running now"))
+        result = TuneResult(self.objective, start, pruned=self.pruned)
+        try:
+            self._run(result, t0)
+        except BaseException:
+            result.interrupted = True
+            self.restore()
+            raise
+        result.seconds = self.clock() - t0
+        return result
+
+    def restore(self) -> None:
+        """Put the starting configuration back if something else is running."""
+        if self._running != self.start_knobs:
+            self.progress(f"restoring the configuration that ran before: {self.start_knobs.label()}")
+            self._running = self.start_knobs
+            self.target.apply(self.start_knobs)
+
+    def _run(self, result: TuneResult, t0: float) -> None:
+
+        def elapsed() -> float:
+            return self.clock() - t0
+
+        try:
+            start_runs = (self._measure(self.start_knobs), self._measure(self.start_knobs))
+        except GpulessError as error:
+            result.start = Trial(result.start.candidate, error=error.message)
+            result.skipped_for_budget = len(self.candidates)
+            result.verdict = decide([], result.start, self.objective)
+            self.progress(f"start: {error.message}")
+            return
+        result.start = Trial(result.start.candidate, start_runs)
+        self._say(result.start, "start: ")
+        per_candidate = start_runs[0].seconds
+        for index, candidate in enumerate(self.candidates):
+            if not self.budget.may_try_another(elapsed(), per_candidate):
+                result.skipped_for_budget = len(self.candidates) - index
+                self.progress(f"budget: {result.skipped_for_budget} candidate(s) left untried")
+                break
+            t_c = self.clock()
+            trial = self._try(candidate)
+            per_candidate = max(per_candidate, self.clock() - t_c)
+            result.trials.append(trial)
+            self._say(trial, "")
+        for best in top(result.trials, result.start, self.objective, 2):
+            if not self.budget.may_remeasure(elapsed(), per_candidate):
+                break
+            index = result.trials.index(best)
+            try:
+                self._apply(best.candidate.knobs)
+                again = self._measure(best.candidate.knobs)
+            except GpulessError as error:
+                result.trials[index] = Trial(best.candidate, best.runs, f"re-measure failed: {error.message}")
+                continue
+            result.trials[index] = Trial(best.candidate, (*best.runs, again), restart_s=best.restart_s)
+            self._say(result.trials[index], "again: ")
+        result.verdict = decide(result.trials, result.start, self.objective)
+        winner = result.verdict.winner
+        if winner is None:
+            self.restore()
+            return
+        if self._running != winner.candidate.knobs:
+            self._apply(winner.candidate.knobs)
+        result.after = self._measure(winner.candidate.knobs)

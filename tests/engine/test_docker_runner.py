@@ -71,6 +71,7 @@ def make_spec(runner: DockerRunner, image: str, names: tuple[str, str], **change
         cpus=1,
         engine=runner.engine_info(),
         network="host",  # the only networking this engine has (--bridge=none)
+        memlock=True,  # forced: this engine refuses it, which these tests exercise
         port=free_port(),
         image=image,
         container_name=container,
@@ -123,7 +124,9 @@ def test_compose_up_generate_verify_down_leaves_nothing(
     # The model came through /api/pull with progress, and is now listed.
     assert ollama_admin.has_model(result.url, MODEL)
     model_events = [e for e in events if e.phase == "model"]
-    assert model_events and model_events[-1].status == "success"
+    statuses = [e.status for e in model_events]
+    assert "success" in statuses and statuses[-1] == f"creating {spec.served_model}"
+    assert ollama_admin.has_model(result.url, spec.served_model)  # the tuned model every client uses
 
     # A streamed generation over loopback with the official client, threads as the spec says.
     client = ollama.Client(host=result.url, timeout=120)

@@ -19,7 +19,8 @@ import hashlib
 import json
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any, Literal, get_args
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from toolkit.core.hardware import DockerEngineInfo
 from toolkit.core.units import format_bytes
@@ -400,10 +401,43 @@ def spec_from_json(text: str) -> OllamaServiceSpec:
         raise UsageError("the spec label is not a JSON object")
     known = {f.name for f in fields(OllamaServiceSpec)} - COMMENT_ONLY_FIELDS
     values = {key: value for key, value in raw.items() if key in known}
+    hints = get_type_hints(OllamaServiceSpec)
+    for key, value in values.items():
+        if not _matches(value, hints[key]):
+            raise UsageError(
+                f"the spec label has {key}={value!r}, which is not of type {_type_name(hints[key])}",
+                "The container or file was changed by hand; recreate it with `gpuless up`.",
+            )
     try:
         return OllamaServiceSpec(**values)
     except TypeError as error:
         raise UsageError(f"the spec label is incomplete: {error}") from error
+
+
+def _type_name(hint: Any) -> str:
+    return str(getattr(hint, "__name__", hint)) if get_origin(hint) is None else str(hint)
+
+
+def _matches(value: Any, hint: Any) -> bool:
+    """Whether a JSON value has the type a spec field declares (bool is not an int here)."""
+    origin = get_origin(hint)
+    if origin is Literal:
+        return value in get_args(hint)
+    if origin in (Union, UnionType):
+        return any(_matches(value, arm) for arm in get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    if origin is tuple:
+        return isinstance(value, list | tuple) and all(isinstance(item, str) for item in value)
+    return get_origin(hint) is not None or isinstance(value, hint)
 
 
 def spec_fingerprint(spec: OllamaServiceSpec) -> str:

@@ -18,6 +18,7 @@ import socket
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import docker
@@ -40,6 +41,7 @@ from toolkit.core.verify import VerifyReport, parse_runner_args, verify
 from toolkit.engine import ollama_admin
 from toolkit.engine.docker_connect import connect, read_engine_info, unavailable_hint
 from toolkit.engine.progress import LayerTotals, Progress, ProgressCallback
+from toolkit.engine.project_lock import exclusive
 from toolkit.errors import (
     ContainerError,
     DockerError,
@@ -166,8 +168,15 @@ def check_port_free(address: str, port: int) -> None:
 class DockerRunner:
     """Ollama's container lifecycle on one Docker engine."""
 
-    def __init__(self, client: docker.DockerClient | None = None, *, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        client: docker.DockerClient | None = None,
+        *,
+        timeout: float = 30.0,
+        lock_dir: Path | None = None,
+    ) -> None:
         self.client = client if client is not None else connect(timeout)
+        self.lock_dir = lock_dir
         self._engine: DockerEngineInfo | None = None
 
     def engine_info(self) -> DockerEngineInfo:
@@ -248,7 +257,20 @@ class DockerRunner:
         progress: ProgressCallback | None = None,
         health_timeout: float = 120.0,
     ) -> UpResult:
-        """Start the spec's container (or reuse it), wait until healthy. Leaves nothing behind on failure."""
+        """Start the spec's container (or reuse it), wait until healthy. Leaves nothing behind on failure:
+        only what this call created is removed, by id (never a container of the same name someone else
+        started). One ``up``/``down`` per container name at a time (``project_lock``)."""
+        with exclusive(spec.container_name, self.lock_dir):
+            return self._up(spec, pull_image=pull_image, progress=progress, health_timeout=health_timeout)
+
+    def _up(
+        self,
+        spec: OllamaServiceSpec,
+        *,
+        pull_image: bool,
+        progress: ProgressCallback | None,
+        health_timeout: float,
+    ) -> UpResult:
         wanted = spec_fingerprint(spec)
         existing = self.find(spec.container_name)
         action: UpAction = "created"
@@ -277,10 +299,9 @@ class DockerRunner:
             container_id, warnings, refused = self._create_and_start(spec)
             seconds = self._wait_healthy(container_id, spec.container_name, health_timeout, progress)
         except BaseException:
+            # Only what this call created, by id: a container of the same name may be someone else's.
             if container_id is not None:
                 self.remove_quietly(container_id)
-            else:
-                self.remove_quietly(spec.container_name)
             if created_volume:
                 self.remove_volume_quietly(spec.volume_name)
             raise
@@ -329,7 +350,7 @@ class DockerRunner:
     def _create(self, spec: OllamaServiceSpec, *, drop_memlock: bool) -> tuple[str, tuple[str, ...]]:
         kwargs = to_docker_kwargs(spec, drop_memlock=drop_memlock)
         host_config = self.client.api.create_host_config(**kwargs.pop("host_config"))
-        with _translate(f"creating container {spec.container_name}"):
+        with _translate(f"creating container {spec.container_name}"), _name_conflict(spec.container_name):
             # use_config_proxy=False: proxies from ~/.docker/config.json would be injected as HTTP_PROXY,
             # which Ollama's FAQ says breaks client connections; pass HTTPS_PROXY in a compose file instead.
             response = self.client.api.create_container(
@@ -439,11 +460,17 @@ class DockerRunner:
             self.client.api.remove_container(container, force=True, v=False)
 
     def remove_volume_quietly(self, name: str) -> None:
+        """Remove a volume this run created; the engine refuses while a container still uses it."""
         with contextlib.suppress(GpulessError, docker.errors.DockerException, requests.RequestException):
-            self.client.api.remove_volume(name, force=True)
+            self.client.api.remove_volume(name, force=False)
 
     def down(self, name: str, *, volume: str | None = None) -> dict[str, Any]:
-        """Stop and remove the container (only one gpuless created); with ``volume`` remove that too."""
+        """Stop and remove the container (only one gpuless created); with ``volume`` remove that too
+        (only one gpuless created: it carries the managed label)."""
+        with exclusive(name, self.lock_dir):
+            return self._down(name, volume=volume)
+
+    def _down(self, name: str, *, volume: str | None) -> dict[str, Any]:
         result: dict[str, Any] = {
             "container": name,
             "removed": False,
@@ -461,6 +488,15 @@ class DockerRunner:
             result["removed"] = True
         if volume:
             with _translate(f"removing volume {volume}"):
+                try:
+                    labels = self.client.api.inspect_volume(volume).get("Labels") or {}
+                except docker.errors.NotFound:
+                    return result
+                if labels.get(LABEL_MANAGED) != "true":
+                    raise ContainerError(
+                        f"volume {volume} was not created by gpuless; not removing it (its models stay)",
+                        f"Remove it yourself with `docker volume rm {volume}` if you mean to.",
+                    )
                 try:
                     self.client.api.remove_volume(volume)
                     result["volume_removed"] = True
@@ -493,7 +529,10 @@ class DockerRunner:
             return ContainerStatus(name=name, exists=False)
         state = attrs.get("State") or {}
         labels = attrs.get("Config", {}).get("Labels") or {}
-        url = _spec_of(attrs).url if LABEL_SPEC in labels else None
+        try:
+            url = _spec_of(attrs).url if LABEL_SPEC in labels else None
+        except UsageError:  # a label changed by hand: show the rest rather than nothing
+            url = None
         version = None
         if url and state.get("Running"):
             with contextlib.suppress(GpulessError):
@@ -589,6 +628,21 @@ class DockerRunner:
         return sorted(str(c["Names"][0]).lstrip("/") for c in found)
 
 
+@contextlib.contextmanager
+def _name_conflict(name: str) -> Iterator[None]:
+    """A create refused because the name is taken (someone started it meanwhile) is said plainly."""
+    try:
+        yield
+    except docker.errors.APIError as error:
+        if error.status_code == 409:
+            raise ContainerError(
+                f"a container named {name} appeared while this one was being created "
+                "(another `gpuless up` or `docker compose up`?); nothing of it was touched",
+                "Check it with `gpuless status`; run `gpuless up` again once it has settled.",
+            ) from None
+        raise
+
+
 def _holds_port(attrs: dict[str, Any] | None, spec: OllamaServiceSpec) -> bool:
     """Whether a running container of ours already listens where ``spec`` will (it frees it on removal)."""
     if attrs is None or not (attrs.get("State") or {}).get("Running"):
@@ -636,8 +690,11 @@ def up_and_pull(
     the served model with the tuned parameters (what the compose file's init service does).
 
     If the model pull fails, a container this call created is removed again (and a volume it created),
-    so a failed ``gpuless up`` leaves nothing behind; a reused container is left as it was.
+    so a failed ``gpuless up`` leaves nothing behind; a reused container is left as it was. A server
+    that runs already is asked for the new model first, so a mistyped tag fails before it is replaced.
     """
+    if pull_model:
+        _pull_before_replacing(runner, spec, progress)
     result = runner.up(spec, pull_image=pull_image, progress=progress, health_timeout=health_timeout)
     if not pull_model:
         return result
@@ -650,3 +707,25 @@ def up_and_pull(
                 runner.remove_volume_quietly(spec.volume_name)
         raise
     return result
+
+
+def _pull_before_replacing(
+    runner: DockerRunner, spec: OllamaServiceSpec, progress: ProgressCallback | None
+) -> None:
+    """When our server already runs with another configuration on the same models volume, pull the new
+    model through it: the models volume is shared, so the new container finds it, and a tag that does
+    not exist (or a registry that cannot be reached) fails while the running server is still there."""
+    attrs = runner.find(spec.container_name)
+    if attrs is None or not (attrs.get("State") or {}).get("Running"):
+        return
+    labels = attrs.get("Config", {}).get("Labels") or {}
+    if labels.get(LABEL_MANAGED) != "true" or labels.get(LABEL_FINGERPRINT) == spec_fingerprint(spec):
+        return
+    try:
+        running = _spec_of(attrs)
+    except (KeyError, UsageError):
+        return
+    if running.volume_name != spec.volume_name:
+        return
+    if not ollama_admin.has_model(running.url, spec.model):
+        ollama_admin.pull_model(running.url, spec.model, progress)

@@ -1,0 +1,175 @@
+"""Faults around the container's life, on the real engine (issue 11 items 1, 2, 9, 14, 15).
+
+Each runs gpuless as a user would (a separate process) and asserts: the exit code, one clear line on
+stderr, no traceback, and that nothing of the user's was lost (a running server, a volume).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import pytest
+
+from tests.ollama_server.fixtures import free_port
+from toolkit.core.compose import LABEL_MANAGED, LABEL_SPEC, build_spec, spec_to_json
+
+pytestmark = pytest.mark.docker
+
+
+class Project:
+    """A container/volume name pair, a port and a directory, cleaned up at the end."""
+
+    def __init__(self, image: str, tmp_path: Path) -> None:
+        tag = uuid.uuid4().hex[:8]
+        self.name = f"gpuless-t-fault-{tag}"
+        self.volume = f"{self.name}-models"
+        self.port = free_port()
+        self.dir = tmp_path
+        self.env = {
+            **os.environ,
+            "GPULESS_IMAGE": image,
+            "GPULESS_CONTAINER_NAME": self.name,
+            "GPULESS_VOLUME_NAME": self.volume,
+            "GPULESS_CACHE_DIR": str(tmp_path / "cache"),
+            "GPULESS_DATA_DIR": str(tmp_path / "data"),
+        }
+
+    def command(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "toolkit", *args]
+
+    def run(self, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            self.command(*args), cwd=self.dir, env=self.env, capture_output=True, text=True, timeout=timeout
+        )
+
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            self.command(*args), cwd=self.dir, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+
+    def up_args(self, model: str = "smollm2:135m") -> list[str]:
+        return [
+            "up",
+            "--model",
+            model,
+            "--port",
+            str(self.port),
+            "--cpus",
+            "1",
+            "--no-pull",
+            "--timeout",
+            "120",
+        ]
+
+
+@pytest.fixture
+def project(ollama_test_image: str, tmp_path: Path) -> Iterator[Project]:
+    made = Project(ollama_test_image, tmp_path)
+    yield made
+    client = docker.from_env()
+    for container in client.containers.list(all=True, filters={"name": made.name}):
+        container.remove(force=True)
+    for volume in client.volumes.list(filters={"name": made.name}):
+        volume.remove(force=True)
+
+
+def _clean(stderr: str) -> None:
+    assert "Traceback" not in stderr, stderr
+    assert stderr.strip(), "a failure must say what happened"
+
+
+def _container(name: str) -> dict[str, object] | None:
+    try:
+        attrs: dict[str, object] = docker.from_env().api.inspect_container(name)
+    except docker.errors.NotFound:
+        return None
+    return attrs
+
+
+def test_two_ups_at_once_the_second_touches_nothing(project: Project) -> None:
+    first = project.start(*project.up_args())
+    try:
+        deadline = time.monotonic() + 60
+        while _container(project.name) is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        second = project.run(*project.up_args(), timeout=120)
+        assert second.returncode == 1, second.stderr
+        _clean(second.stderr)
+        assert "another `gpuless up` or `gpuless down` is working on" in second.stderr
+        _, err = first.communicate(timeout=240)
+        assert first.returncode == 0, err
+    finally:
+        if first.poll() is None:
+            first.kill()
+    attrs = _container(project.name)
+    assert attrs is not None and attrs["State"]["Health"]["Status"] == "healthy"  # type: ignore[index]
+    assert docker.from_env().volumes.get(project.volume)
+
+
+def test_a_mistyped_model_leaves_the_running_server_alone(project: Project) -> None:
+    done = project.run(*project.up_args())
+    assert done.returncode == 0, done.stderr
+    before = _container(project.name)
+    assert before is not None
+    typo = project.run(*project.up_args("smollm2:135mm"))
+    assert typo.returncode != 0
+    _clean(typo.stderr)
+    after = _container(project.name)
+    assert after is not None and after["Id"] == before["Id"]
+    assert after["State"]["Running"]  # type: ignore[index]
+
+
+def test_down_volumes_keeps_a_volume_gpuless_did_not_create(project: Project) -> None:
+    docker.from_env().volumes.create(project.volume)  # the user's own, unlabelled
+    done = project.run("down", "--volumes")
+    assert done.returncode == 1
+    _clean(done.stderr)
+    assert "was not created by gpuless" in done.stderr
+    assert docker.from_env().volumes.get(project.volume)
+
+
+def test_a_label_of_the_wrong_type_is_one_line_not_a_crash(project: Project, ollama_test_image: str) -> None:
+    spec = build_spec(model="smollm2:135m", container_name=project.name, volume_name=project.volume)
+    label = json.loads(spec_to_json(spec))
+    label["port"] = "eleven"
+    docker.from_env().containers.run(
+        ollama_test_image, entrypoint=["sh", "-c", "sleep 120"], name=project.name, detach=True,
+        network_mode="none", labels={LABEL_MANAGED: "true", LABEL_SPEC: json.dumps(label)},
+    )  # fmt: skip
+    status = project.run("status", "--json")
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["exists"] is True
+    done = project.run("verify")
+    assert done.returncode == 2, done.stderr
+    _clean(done.stderr)
+    assert len(done.stderr.strip().splitlines()) <= 2, done.stderr  # the error and its hint
+    assert "port='eleven'" in done.stderr
+    # `up` replaces the damaged container of its own (managed label) with a good one.
+    done = project.run(*project.up_args())
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_during_up_removes_what_it_created(project: Project, signum: signal.Signals) -> None:
+    process = project.start(*project.up_args())
+    deadline = time.monotonic() + 60
+    while _container(project.name) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _container(project.name) is not None, "up never created its container"
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 128 + signum, err
+    assert f"stopped by {signum.name}" in err and "Traceback" not in err
+    assert _container(project.name) is None
+    assert not docker.from_env().volumes.list(filters={"name": project.volume})

@@ -8,7 +8,9 @@ line by ``main``, with the traceback written to a crash log in the cache directo
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import sys
 import time
 import traceback
@@ -341,22 +343,52 @@ def _recommend_text(result: Any, show_all: bool) -> str:
     return "\n".join(lines)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where Ctrl-C would be, so every command cleans up the same way."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum: int, _frame: object) -> None:
+    raise Terminated(signum)
+
+
+def _handle_termination() -> None:
+    """SIGTERM and SIGHUP (a closed terminal) interrupt like Ctrl-C: what a command created is removed
+    and the run is stored as interrupted. Commands with an event loop override this while it runs."""
+    for name in ("SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        if number is not None:
+            with contextlib.suppress(ValueError, OSError):  # not the main thread (tests): leave it
+                signal.signal(number, _raise_terminated)
+
+
+def _interrupted(cause: BaseException | None) -> NoReturn:
+    """One line and the shell's exit code: 130 for Ctrl-C, 128 + N for signal N."""
+    if isinstance(cause, Terminated):
+        click.echo(f"gpuless: stopped by {signal.Signals(cause.signum).name}", err=True)
+        sys.exit(128 + cause.signum)
+    click.echo("gpuless: interrupted", err=True)
+    sys.exit(130)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``gpuless`` script: run the CLI and turn errors into exit codes."""
+    _handle_termination()
     try:
         cli.main(args=argv, prog_name="gpuless", standalone_mode=False)
     except GpulessError as error:
         fail(error)
-    except click.exceptions.Abort:
-        click.echo("gpuless: interrupted", err=True)
-        sys.exit(130)
+    except click.exceptions.Abort as abort:  # click turns KeyboardInterrupt (and Terminated) into Abort
+        _interrupted(abort.__cause__)
     except click.ClickException as error:
         # click's own usage errors (bad option values, missing arguments) are bad input: exit 2.
         error.show()
         sys.exit(2 if isinstance(error, click.UsageError | click.BadParameter) else error.exit_code)
-    except KeyboardInterrupt:
-        click.echo("gpuless: interrupted", err=True)
-        sys.exit(130)
+    except KeyboardInterrupt as stop:
+        _interrupted(stop)
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
     except BrokenPipeError:

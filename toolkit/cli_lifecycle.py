@@ -394,6 +394,7 @@ def up(
 ) -> None:
     """Start Ollama (Docker by default), pull the model, and verify the settings."""
     from toolkit.engine import ollama_admin
+    from toolkit.engine.compose_file import sync_compose_file
     from toolkit.engine.docker_runner import DockerRunner, up_and_pull
     from toolkit.engine.native_runner import attach, start_native
 
@@ -436,6 +437,10 @@ def up(
         if progress:
             progress.close()
     report = runner.verify(spec.container_name, warnings=outcome.warnings)
+    # Started from options, not from the file: ./compose.yaml must not go on naming another model.
+    synced = None if file_spec else sync_compose_file(Path("compose.yaml"), spec)
+    if synced and not as_json:
+        click.echo(f"gpuless: {synced}", err=True)
     if as_json:
         emit_json(
             {
@@ -443,6 +448,7 @@ def up(
                 "model": spec.served_model,
                 "base_model": spec.model,
                 "parameters": spec.model_parameters(),
+                "compose_file": synced,
                 "verify": report.to_dict(),
             }
         )

@@ -173,3 +173,18 @@ def test_a_signal_during_up_removes_what_it_created(project: Project, signum: si
     assert f"stopped by {signum.name}" in err and "Traceback" not in err
     assert _container(project.name) is None
     assert not docker.from_env().volumes.list(filters={"name": project.volume})
+
+
+def test_a_model_switch_with_up_updates_the_compose_file(project: Project) -> None:
+    made = project.run("compose", "--model", "smollm2:135m", "--port", str(project.port), "--cpus", "1")
+    assert made.returncode == 0, made.stderr
+    done = project.run("up", "--model", "gemma3:270m", "--port", str(project.port), "--cpus", "1", "--no-pull")
+    assert done.returncode == 0, done.stderr
+    assert "Updated compose.yaml for gemma3:270m" in done.stderr
+    text = (project.dir / "compose.yaml").read_text()
+    assert '"gemma3:270m"' in text and "gemma3:270m-gpuless" in text
+    backups = list(project.dir.glob("compose.yaml.*.bak"))
+    assert len(backups) == 1 and '"smollm2:135m"' in backups[0].read_text()
+    # The file and the server agree: a plain `up` reuses what runs.
+    again = project.run("up", "--no-pull")
+    assert again.returncode == 0 and "reused" in again.stdout, again.stderr

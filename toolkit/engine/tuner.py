@@ -18,7 +18,7 @@ import asyncio
 import secrets
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from statistics import median
 from typing import Any, Protocol
 
@@ -371,6 +371,12 @@ class Tuner:
             result.trials[index] = Trial(best.candidate, (*best.runs, again), restart_s=best.restart_s)
             self._say(result.trials[index], "again: ")
         result.verdict = decide(result.trials, result.start, self.objective)
+        if not result.trials and result.skipped_for_budget:
+            reason = (
+                f"the budget left no time for a candidate after measuring the start"
+                f" ({per_candidate:.0f} s per measurement); keeping the configuration that runs"
+            )
+            result.verdict = replace(result.verdict, reason=reason)
         winner = result.verdict.winner
         if winner is None:
             self.restore()

@@ -39,7 +39,9 @@ def test_history_is_empty_at_first(tmp_path: Path) -> None:
 
 @pytest.mark.engine
 def test_bench_json_then_history(ollama_server: Any, tmp_path: Path) -> None:
+    # --max-seconds: the quick plan's 15 s bound would cut a run short on a busy machine
     args = ("--url", ollama_server.url, "--model", "smollm2:135m", "--reps", "1", "--num-predict", "16")
+    args += ("--max-seconds", "300")
     proc = _gpuless(tmp_path, "bench", *args, "--shape", "chat", "--concurrency", "1", "--json")
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
@@ -51,11 +53,11 @@ def test_bench_json_then_history(ollama_server: Any, tmp_path: Path) -> None:
     # A TTFT limit no real request meets (10 ms): no level holds any user, one slot is suggested.
     strict = _gpuless(tmp_path, "bench", *args, "--shape", "chat", "--concurrency", "1", "--ttft-slo", "0.01")
     assert strict.returncode == 0, strict.stderr
-    assert (
-        "users held per speed grade (TTFT p95 ≤ 0.01 s): 70 tok/s: 0 · 30 tok/s: 0 · 15 tok/s: 0"
-        in strict.stdout
-    )
-    assert "recommended OLLAMA_NUM_PARALLEL=1" in strict.stdout
+    assert "users held: 0 at ≥ 70 tok/s · 0 at ≥ 30 tok/s · 0 at ≥ 15 tok/s" in strict.stdout
+    assert "TTFT p95 ≤ 0.01 s" in strict.stdout
+    # the grade agrees with the users held (none) and says why; the advice gives its reason too
+    assert "grade below C's 15 tok/s: no level held the C line" in strict.stdout
+    assert "OLLAMA_NUM_PARALLEL=1: no level held the C line" in strict.stdout
 
     table = _gpuless(tmp_path, "history")
     assert table.returncode == 0 and "smollm2:135m" in table.stdout and "complete" in table.stdout
@@ -63,6 +65,31 @@ def test_bench_json_then_history(ollama_server: Any, tmp_path: Path) -> None:
     assert len(rows) == 4 and {r["phase"] for r in rows} == {"shape", "concurrency"}
     exported = json.loads(_gpuless(tmp_path, "history", "--json").stdout)
     assert exported[0]["machine"]["cpu"]["model"]
+
+
+@pytest.mark.engine
+def test_default_bench_is_the_quick_plan_with_live_progress(ollama_server: Any, tmp_path: Path) -> None:
+    proc = _gpuless(tmp_path, "bench", "--url", ollama_server.url, "--model", "smollm2:135m", "--no-history")
+    assert proc.returncode == 0, proc.stderr
+    # 3 reps × 2 shapes + 1 + 2 + 4 streams: every live line counts against that plan, with the time
+    assert "[0/13 · " in proc.stderr and "loading smollm2:135m" in proc.stderr
+    counted = [line for line in proc.stderr.splitlines() if line.strip().startswith("[")]
+    assert len(counted) >= 3 and all("/13 · " in line for line in counted)
+    # once a request has finished, the time left is estimated (a busy machine may stop at the bound first)
+    assert all("s left]" in line for line in counted if not line.strip().startswith("[0/"))
+    # the result reads the grade from what finished, or says the 15 s bound came first (a busy machine)
+    assert "grade " in proc.stdout or "stopped early: max_seconds reached" in proc.stdout
+    assert "Traceback" not in proc.stderr
+
+
+def test_bench_help_offers_thorough() -> None:
+    from click.testing import CliRunner
+
+    from toolkit.cli import cli
+
+    text = " ".join(CliRunner().invoke(cli, ["bench", "--help"]).output.split())
+    assert "--thorough" in text and "The full sweep: 5 reps of 128 tokens" in text
+    assert "default: a quick run, 3 reps of 64 tokens" in text
 
 
 @pytest.mark.engine

@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from toolkit.cli import F, cli, emit_json, fail, json_option
+from toolkit.core.benchplan import QUICK, THOROUGH
 from toolkit.core.benchstats import DEFAULT_TTFT_LIMIT_S, streams_label
 from toolkit.core.catalog import Catalog
 from toolkit.core.safe_text import terminal_safe
@@ -33,6 +34,14 @@ def _table(rows: list[list[str]]) -> list[str]:
     rows = [[terminal_safe(cell, one_line=True) for cell in row] for row in rows]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+
+
+def verdict_lines(result: Any) -> list[str]:
+    """Grade, users held and OLLAMA_NUM_PARALLEL of a ``BenchResult``, each with its reason."""
+    from toolkit.core.benchverdict import verdict
+
+    read = verdict(result.shapes, result.concurrency, result.users, result.num_parallel, result.ttft_slo_s)
+    return read.lines()
 
 
 def format_result(result: Any) -> list[str]:
@@ -81,9 +90,6 @@ def format_result(result: Any) -> list[str]:
                 ]
             )
         lines += ["", *_table(rows)]
-        users = " · ".join(f"{int(g)} tok/s: {n}" for g, n in sorted(result.users.items(), reverse=True))
-        lines.append(f"users held per speed grade (TTFT p95 ≤ {result.ttft_slo_s:g} s): {users}")
-        lines.append(f"recommended OLLAMA_NUM_PARALLEL={result.num_parallel}")
     if result.comparisons:
         rows = [["predicted vs measured", "predicted", "measured", "error"]]
         for c in result.comparisons:
@@ -97,6 +103,8 @@ def format_result(result: Any) -> list[str]:
                 ]
             )
         lines += ["", *_table(rows)]
+    if result.shapes or result.concurrency:
+        lines += ["", *verdict_lines(result)]
     saturated = [lv.streams for lv in result.concurrency if lv.saturated]
     if saturated:
         lines.append(
@@ -149,14 +157,21 @@ def server_options(func: F) -> F:
 @click.option("--model", help="Model to benchmark (default: the first one the server lists).")
 @server_options
 @click.option(
-    "--reps", type=click.IntRange(1, 100), default=5, show_default=True, help="Repetitions per shape."
+    "--thorough",
+    is_flag=True,
+    help=f"The full sweep: {THOROUGH.reps} reps of {THOROUGH.num_predict} tokens, up to "
+    f"{THOROUGH.max_seconds:g} s (default: a quick run, {QUICK.reps} reps of {QUICK.num_predict} tokens, "
+    f"no request started after {QUICK.max_seconds:g} s).",
+)
+@click.option(
+    "--reps",
+    type=click.IntRange(1, 100),
+    help=f"Repetitions per shape [quick {QUICK.reps}, thorough {THOROUGH.reps}].",
 )
 @click.option(
     "--num-predict",
     type=click.IntRange(2, 4096),
-    default=128,
-    show_default=True,
-    help="Tokens to generate per request.",
+    help=f"Tokens to generate per request [quick {QUICK.num_predict}, thorough {THOROUGH.num_predict}].",
 )
 @click.option(
     "--shape",
@@ -170,16 +185,14 @@ def server_options(func: F) -> F:
 @click.option(
     "--max-requests",
     type=click.IntRange(1, 10000),
-    default=200,
-    show_default=True,
-    help="Send at most this many requests (warm-up included).",
+    help=f"Send at most this many requests, warm-up included [quick {QUICK.max_requests}, "
+    f"thorough {THOROUGH.max_requests}].",
 )
 @click.option(
     "--max-seconds",
     type=click.FloatRange(1),
-    default=900.0,
-    show_default=True,
-    help="Start no request after this many seconds.",
+    help=f"Start no request after this many seconds [quick {QUICK.max_seconds:g}, "
+    f"thorough {THOROUGH.max_seconds:g}].",
 )
 @click.option("--timeout", type=click.FloatRange(0.01), default=120.0, show_default=True,
               help="Seconds to wait for the next bytes of an answer; no request runs past "
@@ -199,18 +212,24 @@ def bench(
     model: str | None,
     url: str | None,
     api: str,
-    reps: int,
-    num_predict: int,
+    thorough: bool,
+    reps: int | None,
+    num_predict: int | None,
     shape: str,
     concurrency: str | None,
     max_concurrency: int | None,
-    max_requests: int,
-    max_seconds: float,
+    max_requests: int | None,
+    max_seconds: float | None,
     timeout: float,
     ttft_slo: float,
     no_history: bool,
 ) -> None:
-    """Measure tokens/s, TTFT and concurrency of a model with streaming requests."""
+    """Measure tokens/s, TTFT and concurrency of a model with streaming requests.
+
+    By default a quick run (seconds on a small model) with live progress and time left on stderr;
+    --thorough for the full sweep.
+    """
+    from toolkit.engine.bench_progress import LiveProgress
     from toolkit.engine.bench_runner import BenchConfig, BenchRunner
     from toolkit.engine.history import History
     from toolkit.engine.ollama_client import OllamaClient
@@ -218,7 +237,12 @@ def bench(
 
     settings = Settings()
     target = check_target(server_url(url, settings), explicit=url is not None, command="bench")
-    levels = _parse_levels(concurrency, max_concurrency)
+    plan = THOROUGH if thorough else QUICK
+    levels = (
+        plan.concurrency
+        if concurrency is None and max_concurrency is None
+        else _parse_levels(concurrency, max_concurrency)
+    )
     if model is None:
 
         async def first() -> list[str]:
@@ -235,19 +259,26 @@ def bench(
         url=target,
         explicit_url=url is not None,
         api=api,  # type: ignore[arg-type]
-        reps=reps,
-        num_predict=num_predict,
+        reps=reps or plan.reps,
+        num_predict=num_predict or plan.num_predict,
         shapes=("chat", "document") if shape == "both" else (shape,),  # type: ignore[arg-type]
         concurrency=levels,
-        max_requests=max_requests,
-        max_seconds=max_seconds,
+        max_requests=max_requests or plan.max_requests,
+        max_seconds=max_seconds or plan.max_seconds,
         timeout=timeout,
         ttft_slo_s=ttft_slo,
     )
     machine = detect_machine(docker=False)
     history = None if no_history else History(settings.history_path)
-    progress = None if as_json else (lambda line: click.echo(f"  {line}", err=True))
-    runner = BenchRunner(config, history=history, machine=machine, catalog=_catalog(), progress=progress)
+    live = LiveProgress(config, lambda line: click.echo(f"  {line}", err=True))
+    runner = BenchRunner(
+        config,
+        history=history,
+        machine=machine,
+        catalog=_catalog(),
+        progress=None if as_json else live.line,
+        on_request=None if as_json else live.request,
+    )
     received: list[signal.Signals] = []
     try:
         result = asyncio.run(_run_cancellable(runner, received))

@@ -25,7 +25,13 @@ async def test_from_detection_to_a_streamed_chat_answer(
         services,
         ollama_url=ollama_server.url,
         history_path=tmp_path / "history.sqlite3",
-        bench_overrides={"reps": 1, "num_predict": 8, "concurrency": (1,), "warmup": False},
+        bench_overrides={
+            "reps": 1,
+            "num_predict": 8,
+            "shapes": ("chat",),
+            "concurrency": (1,),
+            "warmup": False,
+        },
     )
     app = create_app(svc)
     async with app.run_test(size=(100, 32)) as pilot:

@@ -1,9 +1,11 @@
 """Step 5, Benchmark: run ``BenchRunner`` (the same run as ``gpuless bench``) and show it as it goes.
 
-The run is an async worker on the UI loop (it is HTTP streaming). Live numbers arrive through the
-runner's ``on_request`` callback, so the charts fill per repetition from the same metrics dicts the
-history stores. Esc cancels: the runner closes its
-streams and leaves the stored run marked incomplete.
+The run is the quick plan of ``gpuless bench`` (``toolkit.core.benchplan.QUICK``), an async worker
+on the UI loop (it is HTTP streaming). Live numbers arrive through the runner's ``on_request``
+callback, so the charts fill per repetition from the same metrics dicts the history stores; a
+counter with the time elapsed and left (``LiveProgress``) is redrawn every second. The result's
+grade, users held and NUM_PARALLEL advice are the CLI's lines (``toolkit.core.benchverdict``).
+Esc cancels: the runner closes its streams and leaves the stored run marked incomplete.
 """
 
 from __future__ import annotations
@@ -20,29 +22,17 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
+from toolkit.core.benchplan import QUICK
 from toolkit.core.benchstats import streams_label
-from toolkit.core.estimate import grade
+from toolkit.core.benchverdict import verdict
+from toolkit.engine.bench_progress import LiveProgress
 from toolkit.engine.history import History
 from toolkit.tui import fmt
 from toolkit.tui.screens.base import WizardScreen
 from toolkit.tui.widgets.benchchart import ConcurrencyChart, RepetitionChart
 
-#: A short run for the wizard (the CLI's ``gpuless bench`` defaults are longer); tests shorten it more.
-WIZARD_BENCH: dict[str, Any] = {
-    "reps": 3,
-    "num_predict": 48,
-    "shapes": ("chat",),
-    "concurrency": (1, 2),
-    "max_requests": 20,
-    "max_seconds": 120.0,
-}
-
-
-def grade_of(tps: float | None) -> str:
-    """The estimator's letter grade (``toolkit.core.estimate.grade``) for a measured decode speed."""
-    if tps is None:
-        return "– (nothing measured)"
-    return f"{grade(tps)} (measured {tps:.1f} tok/s; A ≥ 70, B ≥ 30, C ≥ 15)"
+#: The run of the default ``gpuless bench`` (the quick plan); tests shorten it more.
+WIZARD_BENCH: dict[str, Any] = QUICK.as_config()
 
 
 def history_table(runs: list[Any], model: str | None) -> Table:
@@ -77,6 +67,7 @@ class BenchmarkScreen(WizardScreen):
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(classes="step-body"):
             yield Static(id="bench-status", classes="status")
+            yield Static("", id="bench-progress", classes="status")
             yield Static("", id="bench-live", classes="status")
             with Horizontal(id="bench-chart"):
                 yield RepetitionChart(id="bench-reps")
@@ -86,6 +77,14 @@ class BenchmarkScreen(WizardScreen):
 
     def on_mount(self) -> None:
         self.watch(self.wizard, "engine", self.engine_changed)
+        self.live: LiveProgress | None = None
+        self._last_line = ""
+        self.set_interval(1.0, self.tick)
+
+    def tick(self) -> None:
+        """Redraw the counter (elapsed, time left) while a run goes, even between requests."""
+        if self.live is not None and self.busy:
+            self.query_one("#bench-progress", Static).update(f"{self.live.prefix()} {self._last_line}")
 
     def engine_changed(self, engine: tuple[str, str] | None) -> None:
         target = (
@@ -94,7 +93,8 @@ class BenchmarkScreen(WizardScreen):
             else f"the server at {self.services.url} (its first model)"
         )
         self.query_one("#bench-status", Static).update(
-            f"Target: {target}. b runs a short benchmark, esc cancels."
+            f"Target: {target}. b runs a quick benchmark (about {QUICK.max_seconds:g} s, "
+            "like `gpuless bench`; `gpuless bench --thorough` for the full sweep), esc cancels."
         )
         self.show_history(engine[1] if engine else None)
 
@@ -137,6 +137,8 @@ class BenchmarkScreen(WizardScreen):
         self.workers.cancel_group(self, "bench")
 
     def on_request(self, phase: str, shape: str, streams: int, metrics: Mapping[str, Any]) -> None:
+        if self.live is not None:
+            self.live.request(phase, shape, streams, metrics)
         tps, ttft = metrics.get("client_decode_tps"), metrics.get("ttft_s")
         self.query_one(RepetitionChart).add(tps, ttft)
         where = f"{shape} rep" if phase == "shape" else streams_label(streams)
@@ -146,7 +148,9 @@ class BenchmarkScreen(WizardScreen):
         )
 
     def on_progress(self, line: str) -> None:
-        self.query_one("#bench-status", Static).update(line)
+        self._last_line = line
+        prefix = f"{self.live.prefix()} " if self.live is not None else ""
+        self.query_one("#bench-progress", Static).update(prefix + line)
 
     @work(exclusive=True, group="bench", exit_on_error=False)
     async def run_bench(self, url: str, model: str | None) -> None:
@@ -162,6 +166,8 @@ class BenchmarkScreen(WizardScreen):
         config = BenchConfig(model=model, url=url, **{**WIZARD_BENCH, **services.bench_overrides})
         history = History(services.history_path) if services.history_path is not None else None
         machine = self.wizard.machine
+        self.live = LiveProgress(config)
+        self.on_progress(f"starting: {self.live.planned} requests to {model}")
         runner = BenchRunner(
             config,
             history=history,
@@ -203,15 +209,11 @@ class BenchmarkScreen(WizardScreen):
         if not result.comparisons:
             table.add_row("decode tok/s", "–", fmt.tps(decode), "–")
             table.add_row("TTFT", "–", fmt.seconds(ttft), "–")
-        users = ", ".join(f"{n} at ≥{g:g} tok/s" for g, n in result.users.items())
-        lines = [f"Grade: {grade_of(decode)}"]
-        if users:
-            lines.append(
-                f"Users held (TTFT p95 ≤ {result.ttft_slo_s:g} s): {users}; "
-                f"suggested OLLAMA_NUM_PARALLEL={result.num_parallel}"
-            )
+        read = verdict(
+            result.shapes, result.concurrency, result.users, result.num_parallel, result.ttft_slo_s
+        )
         self.query_one("#bench-result", Static).update(table)
-        self.query_one("#bench-live", Static).update("\n".join(lines))
+        self.query_one("#bench-live", Static).update("\n".join(read.lines()))
 
     def show_history(self, model: str | None) -> None:
         path = self.services.history_path

@@ -1,0 +1,141 @@
+"""What a benchmark result means, in lines that agree with each other.
+
+The grade, the users held and the OLLAMA_NUM_PARALLEL advice are all read from the same concurrency
+levels with the same rule (``benchstats.level_holds``: the slowest stream at or above a grade line,
+no failed request, TTFT p95 within the limit), and each comes with the figures it was read from.
+The CLI (``gpuless bench``) and the wizard's Benchmark step print these lines unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from toolkit.core.benchstats import ConcurrencyLevel, ShapeResult, level_holds, streams_label
+from toolkit.core.estimate import BELOW_C, GRADE_LINES, grade_meaning
+
+#: Shown wherever the aggregate and per-stream figures stand side by side.
+FIGURES_NOTE = (
+    "aggregate tok/s = every token of a level ÷ its wall time (prefill and waiting included); "
+    "per stream = one stream's decode rate once its tokens flow — so at 1 stream the aggregate is lower"
+)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The reading of one run.
+
+    Attributes:
+        grade: "A", "B", "C", "<C", or None when nothing was measured.
+        grade_reason: the figures the grade was read from.
+        users: grade line (tok/s) → most simultaneous users a level held (the runner's ``users``).
+        users_reason: the rule and the levels measured.
+        num_parallel: the OLLAMA_NUM_PARALLEL advice, None without a sweep.
+        num_parallel_reason: the totals it was chosen from.
+    """
+
+    grade: str | None
+    grade_reason: str
+    users: Mapping[float, int]
+    users_reason: str
+    num_parallel: int | None
+    num_parallel_reason: str
+
+    def lines(self) -> list[str]:
+        grade = "— (nothing measured)" if self.grade is None else grade_meaning(self.grade)
+        out = [f"grade {grade}: {self.grade_reason}"]
+        if self.users:
+            held = " · ".join(f"{n} at ≥ {g:g} tok/s" for g, n in sorted(self.users.items(), reverse=True))
+            out.append(f"users held: {held} — {self.users_reason}")
+        if self.num_parallel is not None:
+            out.append(f"OLLAMA_NUM_PARALLEL={self.num_parallel}: {self.num_parallel_reason}")
+            out.append(FIGURES_NOTE)
+        return out
+
+
+def _letter(users: Mapping[float, int]) -> str:
+    for line, letter in GRADE_LINES:
+        if users.get(line, 0) >= 1:
+            return letter
+    return BELOW_C
+
+
+def _fmt(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _grade(
+    shapes: Sequence[ShapeResult], levels: Sequence[ConcurrencyLevel], users: Mapping[float, int], slo: float
+) -> tuple[str | None, str]:
+    if levels:
+        letter = _letter(users)
+        if letter != BELOW_C:
+            line = next(g for g, lt in GRADE_LINES if lt == letter)
+            best = max(lv.streams for lv in levels if level_holds(lv, line, slo))
+            level = next(lv for lv in levels if lv.streams == best)
+            slowest = level.per_stream_tps.min if level.per_stream_tps else None
+            return letter, (
+                f"at {streams_label(best)} the slowest stream decoded {_fmt(slowest)} tok/s "
+                f"(line {line:g}) and TTFT p95 was {_fmt(level.ttft_p95_s, 2)} s (limit {slo:g} s)"
+            )
+        first = levels[0]
+        slowest = first.per_stream_tps.min if first.per_stream_tps else None
+        why = (
+            f"{first.errors} request(s) failed"
+            if first.errors
+            else f"slowest stream {_fmt(slowest)} tok/s, "
+            f"TTFT p95 {_fmt(first.ttft_p95_s, 2)} s (limit {slo:g} s)"
+        )
+        return BELOW_C, f"no level held the C line of 15 tok/s; at {streams_label(first.streams)}: {why}"
+    chat = next((s for s in shapes if s.shape == "chat"), shapes[0] if shapes else None)
+    if chat is None or chat.client_decode_tps is None:
+        return None, "no request finished"
+    slowest = chat.client_decode_tps.min
+    ttft = chat.ttft_s.p95 if chat.ttft_s else None
+    letter = (
+        BELOW_C if ttft is None or ttft > slo else _letter({g: 1 for g, _ in GRADE_LINES if slowest >= g})
+    )
+    return letter, (
+        f"the slowest of {chat.requests} {chat.shape} requests decoded {_fmt(slowest)} tok/s, "
+        f"TTFT p95 {_fmt(ttft, 2)} s (limit {slo:g} s); no concurrency sweep"
+    )
+
+
+def _num_parallel_reason(
+    levels: Sequence[ConcurrencyLevel], advice: int, users: Mapping[float, int], slo: float
+) -> str:
+    floor = GRADE_LINES[-1][0]
+    usable = [lv for lv in levels if level_holds(lv, floor, slo)]
+    if not usable:
+        return f"no level held the C line ({floor:g} tok/s per stream, TTFT p95 ≤ {slo:g} s), so one slot"
+    totals = ", ".join(f"{streams_label(lv.streams)} {lv.aggregate_tps:.1f}" for lv in usable)
+    text = (
+        f"the fewest streams within 10% of the best aggregate tok/s among levels holding C ({totals}); "
+        "each slot costs KV-cache memory"
+    )
+    most = max(users.values(), default=0)
+    if most > advice:
+        text += (
+            f"; the {most} users held were measured with the server's current slots — with {advice}, "
+            "users beyond it wait their turn for the first token"
+        )
+    return text
+
+
+def verdict(
+    shapes: Sequence[ShapeResult],
+    levels: Sequence[ConcurrencyLevel],
+    users: Mapping[float, int],
+    num_parallel: int | None,
+    ttft_slo_s: float,
+) -> Verdict:
+    """Read a run: ``users`` and ``num_parallel`` are the runner's (``users_per_grade`` and
+    ``recommend_num_parallel`` over ``levels``); the grade is the best line at least one level held."""
+    grade, grade_reason = _grade(shapes, levels, users, ttft_slo_s)
+    measured = ", ".join(str(lv.streams) for lv in levels)
+    users_reason = (
+        f"the most simultaneous streams (of {measured} measured) whose slowest stream stayed at or above "
+        f"the line with no failure and TTFT p95 ≤ {ttft_slo_s:g} s"
+    )
+    reason = _num_parallel_reason(levels, num_parallel, users, ttft_slo_s) if num_parallel is not None else ""
+    return Verdict(grade, grade_reason, dict(users), users_reason, num_parallel, reason)

@@ -40,8 +40,8 @@ def test_history_is_empty_at_first(tmp_path: Path) -> None:
 @pytest.mark.engine
 def test_bench_json_then_history(ollama_server: Any, tmp_path: Path) -> None:
     # --max-seconds: the quick plan's 15 s bound would cut a run short on a busy machine
-    args = ("--url", ollama_server.url, "--model", "smollm2:135m", "--reps", "1", "--num-predict", "16")
-    args += ("--max-seconds", "300")
+    args = ("--url", ollama_server.url, "--model", "smollm2:135m", "--reps", "1", "--num-predict", "16",
+            "--max-seconds", "300")  # fmt: skip
     proc = _gpuless(tmp_path, "bench", *args, "--shape", "chat", "--concurrency", "1", "--json")
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)

@@ -54,10 +54,6 @@ class ComposeFileExistsError(UsageError):
 # --- the machine --------------------------------------------------------------------------------
 
 
-class DetectionError(GpulessError):
-    """A probe of the machine failed in a way that leaves no usable answer."""
-
-
 # --- Docker ---------------------------------------------------------------------------------------
 
 

@@ -2,7 +2,7 @@
 
 Read from ``GPULESS_*`` environment variables (pydantic-settings); paths default to the
 platform's user directories (platformdirs). Nothing is created on import: callers ask for a
-directory with ``ensure_data_dir()`` when they are about to write.
+directory when they are about to write (``ensure_cache_dir()`` for the cache).
 """
 
 from __future__ import annotations
@@ -36,10 +36,6 @@ class Settings(BaseSettings):
     def calibration_path(self) -> Path:
         """This machine's benchmark calibration (``toolkit.engine.calibration``), beside the history."""
         return self.data_dir / "calibration.json"
-
-    def ensure_data_dir(self) -> Path:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        return self.data_dir
 
     def ensure_cache_dir(self) -> Path:
         self.cache_dir.mkdir(parents=True, exist_ok=True)

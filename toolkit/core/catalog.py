@@ -204,10 +204,6 @@ class ModelSpec:
         """K and V elements stored per token over all layers (2 × layers × kv_heads × head_dim)."""
         return 2 * self.layers * self.kv_heads * self.head_dim
 
-    @property
-    def params_billions(self) -> float:
-        return self.params / 1e9
-
     @classmethod
     def from_ollama_show(
         cls, show: Mapping[str, Any], *, name: str, size_bytes: int | None = None

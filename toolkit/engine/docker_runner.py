@@ -621,12 +621,6 @@ class DockerRunner:
             return None
         return output.decode("utf-8", "replace")
 
-    def managed_containers(self) -> list[str]:
-        """Names of every container gpuless created on this engine."""
-        with _translate("listing containers"):
-            found = self.client.api.containers(all=True, filters={"label": f"{LABEL_MANAGED}=true"})
-        return sorted(str(c["Names"][0]).lstrip("/") for c in found)
-
 
 @contextlib.contextmanager
 def _name_conflict(name: str) -> Iterator[None]:

@@ -73,6 +73,8 @@ def main() -> int:
         out(line.replace(server.url, "http://127.0.0.1:PORT"))
     out()
     verdict = "within" if wall <= TARGET_S else "OVER"
+    if "stopped early" in stdout:
+        verdict = "cut short by its time bound: NOT a full quick run, so not"
     out(f"wall time of the default `gpuless bench` ({args.model}): {wall:.1f} s, exit {code} "
         f"({verdict} the {TARGET_S:g} s target)")  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)

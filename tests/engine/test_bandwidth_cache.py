@@ -1,14 +1,18 @@
-"""The bandwidth cache never hands out a non-finite figure (issue 11 item 10: no "nan GB/s")."""
+"""The bandwidth probe and its cache: never a non-finite figure (issue 11 item 10: no "nan GB/s"); a stable
+figure (a re-measurement replaces it only beyond the spread); buffers sized from the reported caches
+(issue 12)."""
 
 from __future__ import annotations
 
 import json
 import math
+import time
 from pathlib import Path
 
 import pytest
 
 from toolkit.core.hardware import Bandwidth
+from toolkit.core.probe_sizing import FALLBACK_LLC_BYTES, MIB, last_level_cache_bytes
 from toolkit.engine import bandwidth
 
 
@@ -30,3 +34,96 @@ def test_non_finite_cached_figures_are_measured_again(tmp_path: Path, raw: str) 
     assert result.gbps == 9.5 and calls == [1]
     written = json.loads((tmp_path / bandwidth.CACHE_FILE).read_text(encoding="utf-8"))
     assert math.isfinite(written["entries"][key]["gbps"])
+
+
+# --- stability: a re-measurement replaces the figure only beyond the spread (issue 12) ------------
+
+
+class _Probe:
+    """Returns the next scripted figure at each call."""
+
+    def __init__(self, *figures: tuple[float, float]) -> None:
+        self.figures = list(figures)
+        self.calls = 0
+
+    def __call__(self) -> Bandwidth:
+        gbps, spread = self.figures[self.calls]
+        self.calls += 1
+        return Bandwidth(gbps=gbps, source="measured", detail=f"probe {gbps}", spread=spread)
+
+
+def _get(tmp_path: Path, probe: _Probe, *, refresh: bool, at: float, load: float = 0.0) -> Bandwidth:
+    return bandwidth.cached_bandwidth(
+        "CPU", 16, cache_dir=tmp_path, refresh=refresh, measure=probe, load=lambda: load, now=lambda: at
+    )
+
+
+def test_a_remeasure_within_the_spread_keeps_the_stored_figure(tmp_path: Path) -> None:
+    probe = _Probe((20.0, 0.08), (21.2, 0.05), (20.5, 0.02))
+    assert _get(tmp_path, probe, refresh=True, at=10.0).gbps == 20.0
+    again = _get(tmp_path, probe, refresh=True, at=20.0)
+    assert probe.calls == 2 and again.gbps == 20.0 and again.spread == 0.08
+    assert "confirmed now (21.2 GB/s" in again.detail
+    # an expired entry is re-measured, and a figure within the spread still keeps it, with a new date
+    late = 20.0 + bandwidth.CACHE_MAX_AGE_S + 1
+    assert _get(tmp_path, probe, refresh=False, at=late).gbps == 20.0 and probe.calls == 3
+    stored = bandwidth.read_cache(tmp_path / bandwidth.CACHE_FILE)[bandwidth.cache_key("CPU", 16)]
+    assert stored["gbps"] == 20.0 and stored["measured_at"] == late
+
+
+def test_a_remeasure_beyond_the_spread_replaces_the_stored_figure(tmp_path: Path) -> None:
+    probe = _Probe((20.0, 0.03), (26.0, 0.04))
+    _get(tmp_path, probe, refresh=True, at=10.0)
+    new = _get(tmp_path, probe, refresh=True, at=20.0)
+    assert new.gbps == 26.0 and new.detail == "probe 26.0"
+    assert _get(tmp_path, probe, refresh=False, at=30.0).gbps == 26.0 and probe.calls == 2
+
+
+def test_a_busy_remeasure_keeps_the_stored_figure(tmp_path: Path) -> None:
+    probe = _Probe((20.0, 0.03), (12.8, 0.2), (12.8, 0.2))
+    _get(tmp_path, probe, refresh=True, at=10.0)
+    busy = _get(tmp_path, probe, refresh=True, at=20.0, load=3.0)
+    assert busy.gbps == 20.0 and "busy" in busy.detail and "12.8" in busy.detail
+    # with nothing stored, the busy figure is returned with a note and not stored
+    other = tmp_path / "other"
+    first = bandwidth.cached_bandwidth(
+        "CPU", 16, cache_dir=other, measure=probe, load=lambda: 3.0, now=lambda: 1.0
+    )
+    assert first.gbps == 12.8 and "not cached" in first.detail
+    assert not (other / bandwidth.CACHE_FILE).exists()
+
+
+# --- the caches the OS reports, and a real short probe -------------------------------------------
+
+
+def _sysfs(root: Path, cpu: int, index: int, level: int, kind: str, size: str, shared: str) -> None:
+    directory = root / f"cpu{cpu}" / "cache" / f"index{index}"
+    directory.mkdir(parents=True)
+    for name, value in (("level", str(level)), ("type", kind), ("size", size), ("shared_cpu_list", shared)):
+        (directory / name).write_text(value + "\n", encoding="utf-8")
+
+
+def test_sysfs_caches_give_the_last_level_cache(tmp_path: Path) -> None:
+    for cpu in range(4):  # two L3 instances of 16 MiB, each shared by two CPUs
+        _sysfs(tmp_path, cpu, 0, 1, "Data", "48K", str(cpu))
+        _sysfs(tmp_path, cpu, 1, 1, "Instruction", "32K", str(cpu))
+        _sysfs(tmp_path, cpu, 2, 2, "Unified", "1280K", str(cpu))
+        _sysfs(tmp_path, cpu, 3, 3, "Unified", "16384K", "0-1" if cpu < 2 else "2-3")
+    (tmp_path / "cpufreq").mkdir()  # other sysfs entries are ignored
+    caches = bandwidth.read_sysfs_caches(tmp_path)
+    assert len(caches) == 16
+    assert last_level_cache_bytes(caches) == 32 * MIB
+    assert bandwidth.read_sysfs_caches(tmp_path / "absent") == []
+
+
+def test_real_short_probe_reports_median_spread_and_memory_sized_buffers() -> None:
+    llc = bandwidth.last_level_cache()
+    started = time.perf_counter()
+    result = bandwidth.measure_bandwidth(threads=2, budget_s=0.8)
+    took = time.perf_counter() - started
+    assert result.gbps > 0.5 and result.source == "measured"
+    assert 0.0 <= result.spread < 1.0
+    assert "median of" in result.detail and "spread ±" in result.detail
+    assert took < 1.5
+    per_thread_mib = int(result.detail.split(" × ")[1].split(" MiB")[0])
+    assert per_thread_mib * MIB * 2 >= 4 * (llc or FALLBACK_LLC_BYTES) or llc is None

@@ -138,12 +138,16 @@ class Bandwidth:
     Attributes:
         gbps: gigabytes (1e9) per second.
         source: "measured" (the short probe), "profile" (a hardware profile), or "assumed" (a default).
-        detail: how it was obtained, for display (e.g. "numpy copy, 4 × 64 MiB, 1.1 s").
+        detail: how it was obtained, for display (e.g. "numpy max-reduce, 2 threads × 64 MiB, median of
+            5 passes, spread ±3%").
+        spread: the probe's passes' half-range relative to their median (0.03 = ±3%); 0.0 when not
+            measured or unknown.
     """
 
     gbps: float
     source: Literal["measured", "profile", "assumed"] = "measured"
     detail: str = ""
+    spread: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -35,9 +35,7 @@ class WizardScreen(Screen[None]):
 
     @property
     def wizard(self) -> GpulessApp:
-        from toolkit.tui.app import GpulessApp
-
-        return cast(GpulessApp, self.app)
+        return cast("GpulessApp", self.app)
 
     @property
     def services(self) -> Services:

@@ -71,9 +71,7 @@ class ConnectScreen(Screen[None]):
 
     @property
     def wizard(self) -> GpulessApp:
-        from toolkit.tui.app import GpulessApp
-
-        return cast(GpulessApp, self.app)
+        return cast("GpulessApp", self.app)
 
     def compose(self) -> ComposeResult:
         self.title = "gpuless"

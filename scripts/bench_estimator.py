@@ -1,0 +1,323 @@
+"""Fit the estimator's named terms on published CPU measurements and report the error on held-out ones.
+
+Reads tests/data/published_cpu_speeds.toml (cited points: machine, memory, model, quant, threads, decode
+and prefill tok/s), splits the points deterministically into a fit half and a held-out half (by a CRC32 of
+each point's id, so adding a point never reshuffles the others), fits on the fit half
+
+- bandwidth efficiency η per platform class (share of the theoretical bandwidth decode reaches),
+- decode attention cycles per layer·head·token and the per-token overhead,
+- prefill efficiency (a factor on the prefill FLOP rate) and prefill attention cycles,
+
+by minimising the median |log(predicted / published)| with a coordinate search over each term, then prints
+predicted vs published for both halves under the shipped parameters and the fitted ones, and the median
+|pred/meas − 1| of each. Nothing is measured here; the output is docs/estimator-fit.txt.
+
+    python scripts/bench_estimator.py [--out docs/estimator-fit.txt]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+import tomllib
+import zlib
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from toolkit.core.catalog import ModelSpec, QuantVariant  # noqa: E402
+from toolkit.core.estimate import DEFAULT_PARAMS, EstimatorParams, estimate  # noqa: E402
+from toolkit.core.hardware import Bandwidth, CgroupLimits, CpuInfo, Machine, MemoryInfo  # noqa: E402
+
+DATA = ROOT / "tests" / "data" / "published_cpu_speeds.toml"
+GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class Point:
+    id: str
+    platform: str
+    machine: Machine
+    model: ModelSpec
+    variant: QuantVariant
+    decode_depth: int | None
+    prompt_tokens: int
+    decode_tps: float | None
+    prefill_tps: float | None
+    held_out: bool
+
+
+@dataclass(frozen=True)
+class Terms:
+    """The fitted terms: η per platform class plus the estimator's global terms."""
+
+    eta: dict[str, float]
+    params: EstimatorParams
+
+
+def load_points(path: Path = DATA) -> list[Point]:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    models: dict[str, Any] = data["model"]
+    points = []
+    for raw in data["point"]:
+        geo = models[raw["model"]]
+        spec = ModelSpec(
+            name=raw["model"],
+            family=geo["family"],
+            architecture="llama",
+            params=geo["params"],
+            layers=geo["layers"],
+            heads=geo["heads"],
+            kv_heads=geo["kv_heads"],
+            head_dim=geo["head_dim"],
+            embedding_length=geo["hidden"],
+            context_length=131072,
+            tied_embeddings=geo["tied_embeddings"],
+        )
+        size = geo["q4_k_m_bytes"]
+        variant = QuantVariant(
+            tag=raw["model"],
+            quant="Q4_K_M",
+            size_bytes=size,
+            size_verified=True,
+            bits_per_weight=size * 8 / geo["params"],
+        )
+        threads = raw["threads"]
+        cpu = CpuInfo(
+            model=raw["machine"],
+            arch="arm64" if "neon" in raw["simd"] else "x86_64",
+            physical_cores=raw["physical_cores"],
+            logical_cores=raw["physical_cores"],
+            simd=tuple(sorted(raw["simd"])),
+            performance_cores=threads,  # the threads the source ran with are the cores that computed
+        )
+        machine = Machine(
+            os="linux",
+            os_release="published",
+            cpu=cpu,
+            memory=MemoryInfo(total_bytes=32 * GIB, available_bytes=32 * GIB),
+            cgroup=CgroupLimits(),
+            bandwidth=Bandwidth(gbps=raw["bandwidth_gbps"], source="profile", detail=raw["memory"]),
+        )
+        points.append(
+            Point(
+                id=raw["id"],
+                platform=raw["platform"],
+                machine=machine,
+                model=spec,
+                variant=variant,
+                decode_depth=raw.get("decode_depth"),
+                prompt_tokens=raw["prompt_tokens"],
+                decode_tps=raw.get("decode_tps"),
+                prefill_tps=raw.get("prefill_tps"),
+                held_out=zlib.crc32(raw["id"].encode()) % 2 == 1,
+            )
+        )
+    return points
+
+
+def predict(point: Point, terms: Terms) -> tuple[float | None, float | None]:
+    """(decode tok/s, prefill tok/s) the estimator predicts for the point under ``terms``."""
+    params = replace(
+        terms.params, eta_theoretical=terms.eta.get(point.platform, terms.params.eta_theoretical)
+    )
+    decode = prefill = None
+    if point.decode_tps is not None and point.decode_depth is not None:
+        # estimate() reads KV and attends at prompt + 128 tokens of history
+        depth_prompt = max(point.decode_depth - 128, 0)
+        est = estimate(
+            point.model, point.variant, point.machine, context=8192, prompt_tokens=depth_prompt, params=params
+        )
+        decode = est.single_stream_tps
+    if point.prefill_tps is not None:
+        est = estimate(
+            point.model,
+            point.variant,
+            point.machine,
+            context=8192,
+            prompt_tokens=point.prompt_tokens,
+            params=params,
+        )
+        prefill = est.prefill_tps
+    return decode, prefill
+
+
+def errors(points: list[Point], terms: Terms, kind: str) -> list[float]:
+    """|log(pred / meas)| of every point that has a ``kind`` ("decode" / "prefill") figure."""
+    out = []
+    for point in points:
+        decode, prefill = predict(point, terms)
+        pred, meas = (decode, point.decode_tps) if kind == "decode" else (prefill, point.prefill_tps)
+        if pred is not None and meas is not None:
+            out.append(abs(math.log(pred / meas)))
+    return out
+
+
+def median_ratio_error(points: list[Point], terms: Terms, kind: str) -> float:
+    """Median |pred/meas − 1| (the issue's measure)."""
+    values = []
+    for point in points:
+        decode, prefill = predict(point, terms)
+        pred, meas = (decode, point.decode_tps) if kind == "decode" else (prefill, point.prefill_tps)
+        if pred is not None and meas is not None:
+            values.append(abs(pred / meas - 1))
+    return statistics.median(values) if values else float("nan")
+
+
+def _search(value: float, loss: Any, lo: float, hi: float) -> float:
+    """Best of a multiplicative grid around ``value`` within [lo, hi], refined twice."""
+    best, best_loss = value, loss(value)
+    for step in (1.5, 1.15, 1.04):
+        for factor in (step**k for k in range(-6, 7)):
+            candidate = min(hi, max(lo, value * factor))
+            current = loss(candidate)
+            if current < best_loss - 1e-12:
+                best, best_loss = candidate, current
+        value = best
+    return best
+
+
+def with_param(terms: Terms, field: str, value: float) -> Terms:
+    """``terms`` with one global estimator term changed."""
+    changes: dict[str, Any] = {field: value}
+    return Terms(terms.eta, replace(terms.params, **changes))
+
+
+def with_eta(terms: Terms, platform: str, value: float) -> Terms:
+    """``terms`` with one platform's η changed."""
+    return Terms({**terms.eta, platform: value}, terms.params)
+
+
+def fit(points: list[Point], start: Terms) -> Terms:
+    """Coordinate search: decode terms on the decode errors, prefill terms on the prefill errors."""
+    terms = start
+    platforms = sorted({p.platform for p in points if p.decode_tps is not None})
+
+    def loss(t: Terms, kind: str, subset: list[Point]) -> float:
+        return statistics.median(errors(subset, t, kind) or [0.0])
+
+    for _ in range(3):
+        for name in platforms:
+            members = [p for p in points if p.platform == name]
+            base = terms
+            best = _search(
+                base.eta.get(name, 0.6),
+                lambda v, b=base, n=name, m=members: loss(with_eta(b, n, v), "decode", m),
+                0.15,
+                1.0,
+            )
+            terms = with_eta(terms, name, best)
+        for field, lo, hi in (("decode_attention_cycles", 5.0, 2000.0), ("per_token_overhead_s", 1e-5, 0.02)):
+            base = terms
+            best = _search(
+                getattr(base.params, field),
+                lambda v, b=base, f=field: loss(with_param(b, f, v), "decode", points),
+                lo,
+                hi,
+            )
+            terms = with_param(terms, field, best)
+    for _ in range(3):
+        for field, lo, hi in (("prefill_speed_factor", 0.1, 3.0), ("prefill_attention_cycles", 1.0, 2000.0)):
+            base = terms
+            best = _search(
+                getattr(base.params, field),
+                lambda v, b=base, f=field: loss(with_param(b, f, v), "prefill", points),
+                lo,
+                hi,
+            )
+            terms = with_param(terms, field, best)
+    return terms
+
+
+def table(points: list[Point], terms: Terms, title: str) -> list[str]:
+    lines = [
+        title,
+        f"  {'point':<24} {'platform':<13} {'model':<15} {'decode pred/pub':>18} {'prefill pred/pub':>20}",
+    ]
+    for p in points:
+        decode, prefill = predict(p, terms)
+        d = (
+            f"{decode:6.1f}/{p.decode_tps:<6.1f} {decode / p.decode_tps:4.2f}"
+            if decode and p.decode_tps
+            else "-"
+        )
+        f = (
+            f"{prefill:6.1f}/{p.prefill_tps:<6.1f} {prefill / p.prefill_tps:4.2f}"
+            if prefill and p.prefill_tps
+            else "-"
+        )
+        lines.append(f"  {p.id:<24} {p.platform:<13} {p.model.name:<15} {d:>18} {f:>20}")
+    return lines
+
+
+def summary(fit_set: list[Point], held: list[Point], terms: Terms, label: str) -> list[str]:
+    out = [f"{label}: median |pred/meas - 1|"]
+    for kind in ("decode", "prefill"):
+        out.append(
+            f"  {kind:<8} fit half {median_ratio_error(fit_set, terms, kind):5.3f}"
+            f"   held-out half {median_ratio_error(held, terms, kind):5.3f}"
+        )
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=None, help="also write the report to this file")
+    args = parser.parse_args()
+    points = load_points()
+    fit_set = [p for p in points if not p.held_out]
+    held = [p for p in points if p.held_out]
+    shipped = Terms({}, DEFAULT_PARAMS)
+    fitted = fit(fit_set, shipped)
+    # the same fit with one η for every platform: how much the per-platform gap explains
+    pooled = [replace(p, platform="all") for p in points]
+    fitted_one_eta = fit([p for p in pooled if not p.held_out], shipped)
+    lines = [
+        "gpuless estimator vs published CPU-only measurements (scripts/bench_estimator.py)",
+        f"data: tests/data/published_cpu_speeds.toml, {len(points)} points "
+        f"({sum(p.decode_tps is not None for p in points)} decode, "
+        f"{sum(p.prefill_tps is not None for p in points)} prefill); "
+        f"fit half {len(fit_set)}, held-out half {len(held)} (CRC32 of the id)",
+        "",
+        *summary(fit_set, held, shipped, "shipped EstimatorParams"),
+        *summary(fit_set, held, fitted, "fitted on the fit half"),
+        *summary(
+            [p for p in pooled if not p.held_out],
+            [p for p in pooled if p.held_out],
+            fitted_one_eta,
+            f"fitted with one eta for all platforms ({fitted_one_eta.eta.get('all', 0):.3f})",
+        ),
+        "",
+        "fitted terms:",
+        *(f"  eta_theoretical[{k}] = {v:.3f}" for k, v in sorted(fitted.eta.items())),
+        f"  decode_attention_cycles = {fitted.params.decode_attention_cycles:.1f}"
+        f" (shipped {DEFAULT_PARAMS.decode_attention_cycles:g})",
+        f"  per_token_overhead_s = {fitted.params.per_token_overhead_s:.5f}"
+        f" (shipped {DEFAULT_PARAMS.per_token_overhead_s:g})",
+        f"  prefill_speed_factor = {fitted.params.prefill_speed_factor:.3f}"
+        f" (shipped {DEFAULT_PARAMS.prefill_speed_factor:g})",
+        f"  prefill_attention_cycles = {fitted.params.prefill_attention_cycles:.1f}"
+        f" (shipped {DEFAULT_PARAMS.prefill_attention_cycles:g})",
+        "",
+        *table(fit_set, shipped, "fit half, shipped parameters (predicted/published tok/s, ratio):"),
+        "",
+        *table(held, shipped, "held-out half, shipped parameters:"),
+        "",
+        *table(fit_set, fitted, "fit half, fitted parameters:"),
+        "",
+        *table(held, fitted, "held-out half, fitted parameters:"),
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text, end="")
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,40 @@
+"""The published CPU speed data set (tests/data/published_cpu_speeds.toml) is complete and cited."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "published_cpu_speeds.toml"
+REQUIRED = (
+    "id",
+    "machine",
+    "platform",
+    "memory",
+    "bandwidth_gbps",
+    "model",
+    "quant",
+    "threads",
+    "source",
+    "quote",
+)
+
+
+def test_every_point_is_cited_and_complete() -> None:
+    data = tomllib.loads(DATA.read_text(encoding="utf-8"))
+    points = data["point"]
+    assert len(points) >= 30
+    assert len({p["id"] for p in points}) == len(points)
+    for point in points:
+        missing = [key for key in REQUIRED if key not in point]
+        assert not missing, f"{point.get('id')}: missing {missing}"
+        assert point["source"].startswith("https://github.com/"), point["id"]
+        assert point["quote"].strip(), point["id"]
+        assert point["model"] in data["model"], point["id"]
+        assert "decode_tps" in point or "prefill_tps" in point, point["id"]
+        assert point["bandwidth_basis"] in ("spec", "assumed"), point["id"]
+        if "decode_tps" in point:
+            assert point["decode_tps"] > 0 and point["decode_depth"] >= 0
+            assert str(point["decode_tps"]).rstrip("0").rstrip(".") in point["quote"], point["id"]
+        if "prefill_tps" in point:
+            assert point["prefill_tps"] > 0 and point["prompt_tokens"] > 0

@@ -70,7 +70,7 @@ def test_compose_print_and_expose_warning(no_engine: None, capsys: pytest.Captur
 
 def test_compose_bad_input_exits_2(no_engine: None, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(["compose", "--model", "m:1b", "--mem-limit", "lots", "--print"], capsys)
-    assert code == 2 and "cannot read the size" in err and "Traceback" not in err
+    assert code == 2 and "is not a size" in err and "Traceback" not in err
     code, _, err = run(["compose", "--profile", "no-such-profile", "--print"], capsys)
     assert code == 2 and err.startswith("gpuless: error:")
 

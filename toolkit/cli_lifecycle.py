@@ -8,7 +8,6 @@ set of spec options, a progress bar and the verify table. The work itself happen
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import sys
 import textwrap
@@ -20,7 +19,7 @@ from typing import Any, TypeVar
 import click
 
 from toolkit.cli import cli, emit_json, json_option
-from toolkit.cli_options import CPUS, bound_cpus, check_duration, check_size
+from toolkit.cli_options import CPUS, check_duration, check_size
 from toolkit.core.compose import OllamaServiceSpec, parse_size
 from toolkit.core.compose_yaml import render_compose_yaml
 from toolkit.core.hardware import DockerEngineInfo
@@ -111,9 +110,8 @@ def _spec(
     one) still sizes the memory limit; explicit options win. ``engine`` is the engine it will run on
     (with ``profile``: the profile's own machine and engine, for a what-if file).
     """
-    from toolkit.core.catalog import machine_from_profile
-    from toolkit.core.plan import PlanRequest, plan_service
-    from toolkit.engine import resources
+    from toolkit.core.plan import PlanRequest
+    from toolkit.services.planning import plan as make_plan
 
     request = PlanRequest(
         model=opts.get("model") or None,
@@ -132,18 +130,7 @@ def _spec(
         memlock=opts.get("memlock"),
         swappiness=opts.get("swappiness"),
     )
-    if profile is not None:
-        machine = machine_from_profile(resources.resolve_profile(profile))
-    else:
-        from toolkit.engine.probes import detect_machine
-
-        machine = dataclasses.replace(detect_machine(docker=False), docker=engine or DockerEngineInfo())
-        if engine is None:  # no engine to cap the quota: this machine's CPUs do
-            cpus, note = bound_cpus(request.cpus, machine.cpu.logical_cores)
-            request = dataclasses.replace(request, cpus=cpus)
-            if note:
-                click.echo(f"gpuless: note: {note}", err=True)
-    plan = plan_service(machine, resources.load_catalog(), request)
+    plan = make_plan(request, profile=profile, engine=engine)
     for note in plan.notes:
         click.echo(f"gpuless: note: {note}", err=True)
     return plan.spec
@@ -394,9 +381,9 @@ def up(
 ) -> None:
     """Start Ollama (Docker by default), pull the model, and verify the settings."""
     from toolkit.engine import ollama_admin
-    from toolkit.engine.compose_file import sync_compose_file
-    from toolkit.engine.docker_runner import DockerRunner, up_and_pull
+    from toolkit.engine.docker_runner import DockerRunner
     from toolkit.engine.native_runner import attach, start_native
+    from toolkit.services.launch import launch
 
     settings = Settings()
     progress = ProgressLine() if not as_json else None
@@ -425,9 +412,11 @@ def up(
     spec = file_spec or _spec(opts, runner.engine_info(), settings)
     _warn_exposed(spec)
     try:
-        outcome = up_and_pull(
+        # Started from options, not from the file: ./compose.yaml must not go on naming another model.
+        launched = launch(
             runner,
             spec,
+            compose_path=None if file_spec else Path("compose.yaml"),
             pull_image=not no_pull,
             pull_model=not no_model,
             progress=progress,
@@ -436,9 +425,7 @@ def up(
     finally:
         if progress:
             progress.close()
-    report = runner.verify(spec.container_name, warnings=outcome.warnings)
-    # Started from options, not from the file: ./compose.yaml must not go on naming another model.
-    synced = None if file_spec else sync_compose_file(Path("compose.yaml"), spec)
+    outcome, report, synced = launched.up, launched.report, launched.compose_note
     if synced and not as_json:
         click.echo(f"gpuless: {synced}", err=True)
     if as_json:

@@ -67,13 +67,3 @@ def check_duration(ctx: click.Context, param: click.Parameter, value: str | None
 #: The most CPUs a container quota may name (Docker rejects more than the engine has anyway).
 MAX_CPUS = 1024.0
 CPUS = FiniteFloat(0.01, MAX_CPUS)
-
-
-def bound_cpus(cpus: float | None, available: int | None) -> tuple[float | None, str | None]:
-    """``cpus`` lowered to ``available`` (the CPUs of the machine the file is for) with a note saying
-    so, for when the engine that will run it is unknown and cannot cap the quota itself."""
-    if cpus is None or not available or cpus <= available:
-        return cpus, None
-    return float(
-        available
-    ), f"--cpus lowered from {cpus:g} to {available}: the machine has only {available} CPUs"

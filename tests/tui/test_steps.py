@@ -135,9 +135,10 @@ async def test_launch_docker_starts_verifies_and_cleans_up(
             app.screen.query_one("#launch-model", Input).value = MODEL
             await pilot.press("ctrl+s")
             await settle(pilot, 240)
-            assert app.engine == (svc.url, MODEL), [n.message for n in app._notifications]
+            # Chat and Benchmark get the served model: the one carrying the tuned threads and context.
+            assert app.engine == (svc.url, f"{MODEL}-gpuless"), [n.message for n in app._notifications]
             verify = text_of(app.screen.query_one("#launch-verify", Static))
-            assert "OLLAMA_CONTEXT_LENGTH" in verify and "applied" in verify
+            assert "OLLAMA_CONTEXT_LENGTH" in verify and "applied" in verify and "threads" in verify
     finally:
         DockerRunner().down(settings.container_name, volume=settings.volume_name)
 

@@ -161,6 +161,11 @@ def _build(
     notes: tuple[str, ...],
 ) -> OllamaServiceSpec:
     cpus = request.cpus if request.cpus is not None else (float(threads) if threads else None)
+    available = machine.cpu.logical_cores
+    if not machine.docker.reachable and cpus is not None and available and cpus > available:
+        # No engine to cap the quota (it would refuse more than it has): this machine's CPUs do.
+        notes = (*notes, f"cpus lowered from {cpus:g} to {available}: the machine has only {available} CPUs")
+        cpus = float(available)
     return build_spec(
         model=model,
         context_length=request.context_length,

@@ -1,6 +1,6 @@
 """Thin adapter: from what the wizard knows (machine, chosen model) to the one plan.
 
-The wizard's Compose and Launch steps call ``toolkit.core.plan.plan_service`` with the same request
+The wizard's Compose and Launch steps call ``toolkit.services.planning.plan`` with the same request
 ``gpuless compose --model TAG`` builds, so both write byte-identical compose.yaml files for the same
 choice. The Model step's pick supplies context, users and KV cache type; the port comes from the
 wizard's Ollama URL, so a test server on another loopback port gets a container on that port.
@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, get_args
 from urllib.parse import urlsplit
 
 from toolkit.core.compose import DEFAULT_PORT, KvCacheType, OllamaServiceSpec
-from toolkit.core.hardware import DockerEngineInfo
-from toolkit.core.plan import Plan, PlanRequest, plan_service
+from toolkit.core.plan import Plan, PlanRequest
+from toolkit.services.planning import plan
 
 if TYPE_CHECKING:
     from toolkit.core.hardware import Machine
@@ -74,11 +74,9 @@ def plan_for(services: Services, machine: Machine | None, model: str, choice: Pi
             users=choice.num_parallel,
             kv_cache_type=_kv(choice.kv_cache_type),
         )
-    if machine is None:
+    if machine is None:  # the Machine step has not answered yet: a quick look, no bandwidth probe
         machine = detect_machine(measure_bandwidth=False, docker=False)
-    if not machine.docker.reachable:
-        machine = replace(machine, docker=DockerEngineInfo())
-    return plan_service(machine, services.catalog(), request)
+    return plan(request, machine=machine, catalog=services.catalog())
 
 
 def spec_for(

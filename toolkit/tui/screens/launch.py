@@ -170,8 +170,8 @@ class LaunchScreen(WizardScreen):
 
     @work(thread=True, exclusive=True, group="launch", exit_on_error=False)
     def launch_docker(self, model: str) -> None:
-        from toolkit.engine.compose_file import sync_compose_file
-        from toolkit.engine.docker_runner import DockerRunner, up_and_pull
+        from toolkit.engine.docker_runner import DockerRunner
+        from toolkit.services.launch import launch
 
         spec = self.wizard.spec
         if spec is None or spec.model != model:
@@ -184,7 +184,11 @@ class LaunchScreen(WizardScreen):
         self.app.call_from_thread(
             self.query_one("#launch-health", Transfer).detail, "starting, waiting for health…"
         )
-        result = up_and_pull(runner, spec, progress=self.progress_callback())
+        # The compose file is kept in line: a model switch here must not leave it naming the old model.
+        done = launch(
+            runner, spec, compose_path=self.services.compose_path, progress=self.progress_callback()
+        )
+        result = done.up
         self.app.call_from_thread(self.query_one("#launch-image", Transfer).finish, spec.image)
         self.app.call_from_thread(
             self.query_one("#launch-health", Transfer).finish,
@@ -192,11 +196,9 @@ class LaunchScreen(WizardScreen):
         )
         served = spec.served_model
         self.app.call_from_thread(self.query_one("#launch-pull", Transfer).finish, f"{served} ready")
-        report = runner.verify(spec.container_name, warnings=result.warnings)
-        # A model switch here must not leave compose.yaml naming the old model.
-        note = sync_compose_file(self.services.compose_path, spec)
+        note = done.compose_note
         summary = f"Container {result.action}; clients use {served}." + (f" {note}" if note else "")
-        self.app.call_from_thread(self.launched, result.url, served, summary, report)
+        self.app.call_from_thread(self.launched, result.url, served, summary, done.report)
 
     @work(thread=True, exclusive=True, group="launch", exit_on_error=False)
     def launch_attach(self, model: str) -> None:

@@ -1,0 +1,42 @@
+"""Plan a server for a request: the machine (detected, a profile's, or given), the catalog, the one plan.
+
+``gpuless compose``, ``gpuless up`` and the wizard's Compose and Launch steps all call ``plan``, so the
+same choice gives the same spec (and the same compose.yaml, byte for byte) from every front end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from toolkit.core.catalog import Catalog, machine_from_profile
+from toolkit.core.hardware import DockerEngineInfo, Machine
+from toolkit.core.plan import Plan, PlanRequest, plan_service
+
+
+def plan(
+    request: PlanRequest,
+    *,
+    machine: Machine | None = None,
+    profile: str | None = None,
+    engine: DockerEngineInfo | None = None,
+    catalog: Catalog | None = None,
+) -> Plan:
+    """The plan for ``request``.
+
+    The machine is ``machine`` when given (the wizard's, as detected in its Machine step), else the
+    hardware ``profile``'s (a what-if, with the profile's own engine), else this machine as detected,
+    running on ``engine`` (None: an engine that could not be reached, so nothing engine-specific is
+    assumed).
+    """
+    from toolkit.engine import resources
+
+    if machine is None:
+        if profile is not None:
+            machine = machine_from_profile(resources.resolve_profile(profile))
+        else:
+            from toolkit.engine.probes import detect_machine
+
+            machine = dataclasses.replace(detect_machine(docker=False), docker=engine or DockerEngineInfo())
+    if not machine.docker.reachable:
+        machine = dataclasses.replace(machine, docker=DockerEngineInfo())
+    return plan_service(machine, catalog or resources.load_catalog(), request)

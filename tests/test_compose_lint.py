@@ -23,7 +23,10 @@ def _lint(path: Path) -> list[dict[str, object]]:
     if binary is None:
         pytest.fail("compose-lint is not installed (it is in the test extra: pip install -e '.[test]')")
     done = subprocess.run(
-        [binary, "check", "--format", "json", "--no-env", str(path)], capture_output=True, text=True, timeout=60
+        [binary, "check", "--format", "json", "--no-env", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     report = json.loads(done.stdout)
     assert not report["errors"], report["errors"]

@@ -20,9 +20,10 @@ import click
 
 from toolkit.cli import cli, emit_json, json_option
 from toolkit.cli_options import CPUS, check_duration, check_size
-from toolkit.core.compose import OllamaServiceSpec, parse_size
+from toolkit.core.compose import OllamaServiceSpec
 from toolkit.core.compose_yaml import render_compose_yaml
 from toolkit.core.hardware import DockerEngineInfo
+from toolkit.core.units import parse_size
 from toolkit.core.verify import VerifyReport
 from toolkit.engine.progress import Progress
 from toolkit.errors import ComposeFileExistsError, DockerUnavailableError

@@ -17,8 +17,8 @@ import click
 
 from toolkit.cli import cli, emit_json, json_option
 from toolkit.cli_options import check_size
-from toolkit.core.compose import parse_size
 from toolkit.core.tune import Budget, Knobs, Objective, generate_candidates, memory_estimator
+from toolkit.core.units import parse_size
 from toolkit.errors import GpulessError, UsageError
 from toolkit.settings import Settings
 

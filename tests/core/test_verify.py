@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from toolkit.core.compose import LABEL_SPEC, spec_from_json
+from toolkit.core.compose import LABEL_SPEC
+from toolkit.core.docker_args import spec_from_json
 from toolkit.core.verify import parse_env, parse_ulimit_l, verify
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "docker"

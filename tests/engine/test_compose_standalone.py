@@ -51,7 +51,10 @@ def compose_v1() -> str | None:
 
 @pytest.fixture
 def project(
-    ollama_test_image: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ollama_test_image: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> Iterator[tuple[Path, str, int]]:
     """A compose.yaml written by `gpuless compose` for the test image on a free loopback port."""
     tag = uuid.uuid4().hex[:8]
@@ -131,5 +134,7 @@ def test_plain_docker_compose_serves_the_tuned_model(
     assert not client.containers.list(all=True, filters={"name": name})
     assert not client.volumes.list(filters={"name": name})
     assert not [
-        c for c in client.containers.list(all=True, filters={"label": f"{LABEL_MANAGED}=true"}) if name in c.name
+        c
+        for c in client.containers.list(all=True, filters={"label": f"{LABEL_MANAGED}=true"})
+        if name in c.name
     ]

@@ -20,15 +20,10 @@ import pytest
 import yaml
 
 from tests.ollama_server.fixtures import free_port
-from toolkit.core.compose import (
-    LABEL_MANAGED,
-    LABEL_REFUSED,
-    OllamaServiceSpec,
-    build_spec,
-    spec_to_json,
-)
+from toolkit.core.compose import LABEL_MANAGED, LABEL_REFUSED, OllamaServiceSpec, build_spec
 from toolkit.core.compose_read import read_compose_text
 from toolkit.core.compose_yaml import render_compose_yaml
+from toolkit.core.docker_args import spec_to_json
 from toolkit.engine import ollama_admin
 from toolkit.engine.compose_file import write_compose
 from toolkit.engine.docker_runner import DockerRunner, connect, up_and_pull

@@ -20,7 +20,8 @@ import docker
 import pytest
 
 from tests.ollama_server.fixtures import free_port
-from toolkit.core.compose import LABEL_MANAGED, LABEL_SPEC, build_spec, spec_to_json
+from toolkit.core.compose import LABEL_MANAGED, LABEL_SPEC, build_spec
+from toolkit.core.docker_args import spec_to_json
 
 pytestmark = pytest.mark.docker
 
@@ -178,7 +179,9 @@ def test_a_signal_during_up_removes_what_it_created(project: Project, signum: si
 def test_a_model_switch_with_up_updates_the_compose_file(project: Project) -> None:
     made = project.run("compose", "--model", "smollm2:135m", "--port", str(project.port), "--cpus", "1")
     assert made.returncode == 0, made.stderr
-    done = project.run("up", "--model", "gemma3:270m", "--port", str(project.port), "--cpus", "1", "--no-pull")
+    done = project.run(
+        "up", "--model", "gemma3:270m", "--port", str(project.port), "--cpus", "1", "--no-pull"
+    )
     assert done.returncode == 0, done.stderr
     assert "Updated compose.yaml for gemma3:270m" in done.stderr
     text = (project.dir / "compose.yaml").read_text()

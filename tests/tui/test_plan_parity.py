@@ -13,7 +13,7 @@ import pytest
 from textual.widgets import Input
 
 from tests.cli_run import run
-from toolkit.core.catalog import machine_from_profile
+from toolkit.core.hwprofile import machine_from_profile
 from toolkit.engine.resources import resolve_profile
 from toolkit.settings import Settings
 from toolkit.tui.app import create_app
@@ -31,7 +31,11 @@ CASES = [
 
 @pytest.mark.parametrize(("profile", "model"), CASES)
 async def test_wizard_and_cli_write_the_same_file(
-    profile: str, model: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    profile: str,
+    model: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.delenv("GPULESS_IMAGE", raising=False)
     monkeypatch.delenv("GPULESS_CONTAINER_NAME", raising=False)

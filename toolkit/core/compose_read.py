@@ -24,11 +24,10 @@ from toolkit.core.compose import (
     MODELS_PATH,
     KvCacheType,
     OllamaServiceSpec,
-    parse_size,
-    spec_from_json,
 )
 from toolkit.core.compose_yaml import KNOBS
-from toolkit.core.units import format_bytes
+from toolkit.core.docker_args import spec_from_json
+from toolkit.core.units import format_bytes, parse_size
 from toolkit.errors import UsageError
 
 #: Environment variables the spec owns (written by gpuless, read back here).

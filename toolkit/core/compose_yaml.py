@@ -23,6 +23,7 @@ from toolkit.core.compose import (
     MODELS_PATH,
     OllamaServiceSpec,
 )
+from toolkit.core.docker_args import container_labels
 
 
 def render_compose_yaml(spec: OllamaServiceSpec) -> str:
@@ -60,7 +61,7 @@ def render_compose_yaml(spec: OllamaServiceSpec) -> str:
     out.comment(why(spec, "labels"))
     out.line("labels:")
     out.push()
-    for key, value in spec.labels().items():
+    for key, value in container_labels(spec).items():
         out.kv(key, value)
     out.pop()
     out.pop()

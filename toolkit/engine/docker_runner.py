@@ -32,10 +32,8 @@ from toolkit.core.compose import (
     LABEL_REFUSED,
     LABEL_SPEC,
     OllamaServiceSpec,
-    spec_fingerprint,
-    spec_from_json,
-    to_docker_kwargs,
 )
+from toolkit.core.docker_args import spec_fingerprint, spec_from_json, to_docker_kwargs
 from toolkit.core.hardware import DockerEngineInfo
 from toolkit.core.verify import VerifyReport, parse_runner_args, verify
 from toolkit.engine import ollama_admin

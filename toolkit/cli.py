@@ -251,8 +251,9 @@ def recommend(
 
     from toolkit.core import recommend as rec
     from toolkit.core.calibration import apply as calibrated
-    from toolkit.core.catalog import machine_from_profile, normalise_use_case
+    from toolkit.core.catalog import normalise_use_case
     from toolkit.core.estimate import DEFAULT_PARAMS
+    from toolkit.core.hwprofile import machine_from_profile
     from toolkit.engine import resources
 
     if list_profiles:

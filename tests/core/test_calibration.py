@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from toolkit.core.calibration import RECENT_RUNS, CalibrationRun, apply, combine, ratio, run_from_pairs
-from toolkit.core.catalog import machine_from_profile
 from toolkit.core.estimate import DEFAULT_PARAMS, estimate
+from toolkit.core.hwprofile import machine_from_profile
 from toolkit.engine.resources import load_catalog, resolve_profile
 
 

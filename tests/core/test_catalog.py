@@ -7,20 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.core.catalog import (
+from toolkit.core.catalog import QUANT_BITS, USE_CASES, ModelSpec, normalise_use_case
+from toolkit.core.catalog_parse import parse_catalog
+from toolkit.core.hardware import GIB
+from toolkit.core.hwprofile import machine_from_profile, parse_hardware_profile
+from toolkit.core.offcatalog import (
     ASSUMED_TAG_QUANT,
     NAME_ESTIMATE_UNCERTAINTY,
-    QUANT_BITS,
-    USE_CASES,
-    ModelSpec,
-    machine_from_profile,
-    normalise_use_case,
-    parse_catalog,
-    parse_hardware_profile,
     parse_tag_name,
     spec_from_tag,
 )
-from toolkit.core.hardware import GIB
 from toolkit.engine import resources
 from toolkit.errors import ProfileError, UnknownModelError, UsageError
 

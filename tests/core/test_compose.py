@@ -13,7 +13,6 @@ import jsonschema
 import pytest
 import yaml
 
-from toolkit.core.hwprofile import machine_from_profile
 from toolkit.core.compose import (
     HEALTHCHECK_TEST,
     LABEL_FINGERPRINT,
@@ -27,6 +26,7 @@ from toolkit.core.compose_read import read_compose_text, unescape_dollars
 from toolkit.core.compose_yaml import KNOBS, init_script, render_compose_yaml, why
 from toolkit.core.docker_args import spec_fingerprint, spec_from_json, spec_to_json, to_docker_kwargs
 from toolkit.core.hardware import DockerEngineInfo
+from toolkit.core.hwprofile import machine_from_profile
 from toolkit.core.plan import PlanRequest, plan_service
 from toolkit.engine.resources import load_catalog, load_shipped_profiles
 from toolkit.errors import UsageError

@@ -12,8 +12,9 @@ from dataclasses import replace
 
 import pytest
 
-from toolkit.core.catalog import Catalog, machine_from_profile
+from toolkit.core.catalog import Catalog
 from toolkit.core.hardware import GIB, CgroupLimits, CpuInfo, DockerEngineInfo, Machine, MemoryInfo
+from toolkit.core.hwprofile import machine_from_profile
 from toolkit.core.recommend import (
     ANSWER_TOKENS,
     COMFORT_SHARE,

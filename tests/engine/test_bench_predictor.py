@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from toolkit.core.catalog import served_variant
 from toolkit.core.estimate import estimate
+from toolkit.core.offcatalog import served_variant
 from toolkit.engine.bench_runner import BenchConfig, BenchRunner
 from toolkit.engine.ollama_client import OllamaClient
 from toolkit.engine.probes import detect_machine

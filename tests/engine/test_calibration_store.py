@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from toolkit.core.benchstats import Comparison
-from toolkit.core.catalog import machine_from_profile
+from toolkit.core.hwprofile import machine_from_profile
 from toolkit.engine.calibration import KEEP_RUNS, load, record_comparisons, runs
 from toolkit.engine.resources import resolve_profile
 

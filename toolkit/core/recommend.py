@@ -42,7 +42,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from toolkit.core.catalog import Catalog, ModelSpec, QuantVariant, normalise_use_case, spec_from_tag
+from toolkit.core.catalog import Catalog, ModelSpec, QuantVariant, normalise_use_case
 from toolkit.core.estimate import (
     DEFAULT_PARAMS,
     Estimate,
@@ -52,6 +52,7 @@ from toolkit.core.estimate import (
     grade_meaning,
 )
 from toolkit.core.hardware import GIB, Machine
+from toolkit.core.offcatalog import spec_from_tag
 from toolkit.errors import UnknownModelError, UsageError
 
 #: Tokens/s per user the pick must reach by default: about twice silent reading speed (~5–6 tok/s), the
@@ -404,7 +405,7 @@ def _rank_key(c: Candidate, use_case: str) -> tuple[Any, ...]:
 
 def resolve_model(catalog: Catalog, name: str) -> tuple[ModelSpec, QuantVariant]:
     """The catalog's model and variant for ``name``; a tag the catalog does not know is estimated from
-    its name (``toolkit.core.catalog.spec_from_tag``: parameter count and quantisation, uncertainty in
+    its name (``toolkit.core.offcatalog.spec_from_tag``: parameter count and quantisation, uncertainty in
     the spec's notes). A name with no size in it raises ``UnknownModelError`` with close matches."""
     try:
         return catalog.find(name)

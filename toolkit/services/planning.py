@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from toolkit.core.catalog import Catalog, machine_from_profile
+from toolkit.core.catalog import Catalog
 from toolkit.core.hardware import DockerEngineInfo, Machine
+from toolkit.core.hwprofile import machine_from_profile
 from toolkit.core.plan import Plan, PlanRequest, plan_service
 
 

@@ -19,6 +19,7 @@ import click
 from toolkit.cli import F, cli, emit_json, fail, json_option
 from toolkit.core.benchplan import QUICK, THOROUGH
 from toolkit.core.benchstats import DEFAULT_TTFT_LIMIT_S, streams_label
+from toolkit.core.benchverdict import model_step_lines
 from toolkit.core.catalog import Catalog
 from toolkit.core.safe_text import terminal_safe
 from toolkit.engine.server_url import check_target, server_url
@@ -103,6 +104,7 @@ def format_result(result: Any) -> list[str]:
                 ]
             )
         lines += ["", *_table(rows)]
+    lines += model_step_lines(result.model, result.model_step, result.served_file)
     if result.shapes or result.concurrency:
         lines += ["", *verdict_lines(result)]
     saturated = [lv.streams for lv in result.concurrency if lv.saturated]
@@ -159,9 +161,9 @@ def server_options(func: F) -> F:
 @click.option(
     "--thorough",
     is_flag=True,
-    help=f"The full sweep: {THOROUGH.reps} reps of {THOROUGH.num_predict} tokens, up to "
-    f"{THOROUGH.max_seconds:g} s (default: a quick run, {QUICK.reps} reps of {QUICK.num_predict} tokens, "
-    f"no request started after {QUICK.max_seconds:g} s).",
+    help=f"The full sweep: {THOROUGH.reps} reps of {THOROUGH.num_predict} tokens, a ~1k-token document, "
+    f"up to {THOROUGH.max_seconds:g} s (default: a quick run, {QUICK.reps} reps of {QUICK.num_predict} "
+    f"tokens, a ~250-token document, no request started after {QUICK.max_seconds:g} s).",
 )
 @click.option(
     "--reps",
@@ -178,7 +180,7 @@ def server_options(func: F) -> F:
     type=click.Choice(["chat", "document", "both"]),
     default="both",
     show_default=True,
-    help="Prompt shape: a short chat question, a long document, or both.",
+    help="Prompt shape: a short chat question, a document, or both.",
 )
 @click.option("--concurrency", help="Stream counts to sweep, e.g. 1,2,4 (none to skip).")
 @click.option("--max-concurrency", type=click.IntRange(1, 64), help="Sweep 1, 2, 4, ... up to this.")
@@ -262,6 +264,7 @@ def bench(
         reps=reps or plan.reps,
         num_predict=num_predict or plan.num_predict,
         shapes=("chat", "document") if shape == "both" else (shape,),  # type: ignore[arg-type]
+        document_words=plan.document_words,
         concurrency=levels,
         max_requests=max_requests or plan.max_requests,
         max_seconds=max_seconds or plan.max_seconds,

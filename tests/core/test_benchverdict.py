@@ -75,9 +75,11 @@ def test_nothing_measured() -> None:
 
 
 def test_quick_plan_is_small_and_thorough_is_the_full_sweep() -> None:
-    assert planned_requests(QUICK.reps, QUICK.shapes, QUICK.concurrency) == 13
+    assert planned_requests(QUICK.reps, QUICK.shapes, QUICK.concurrency) == 11
     assert planned_requests(THOROUGH.reps, THOROUGH.shapes, THOROUGH.concurrency) == 17
-    assert QUICK.num_predict * 13 < THOROUGH.num_predict * 17 / 2
+    assert QUICK.num_predict * 11 < THOROUGH.num_predict * 17 / 4
+    # the quick document's prefill (~250 tokens) is a quarter of the thorough one's (~1k)
+    assert QUICK.document_words * 4 <= THOROUGH.document_words
     assert QUICK.max_seconds <= 15
     assert planned_requests(5, ("chat",), (1, 2, 4), max_requests=6) == 6
 

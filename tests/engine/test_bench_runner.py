@@ -17,9 +17,12 @@ from toolkit.engine.bench_runner import (
     check_target,
     concurrency_levels,
     document_text,
+    make_predictor,
+    model_step_estimate,
 )
 from toolkit.engine.history import History
 from toolkit.engine.probes import detect_machine
+from toolkit.engine.resources import load_catalog
 from toolkit.errors import (
     ModelNotFoundError,
     RequestTimeoutError,
@@ -71,6 +74,55 @@ def test_prompts_are_unique_and_the_document_is_fixed() -> None:
 
 
 # --- real engine ----------------------------------------------------------------------------------
+
+
+@pytest.mark.engine
+async def test_quick_plan_warms_up_briefly_and_keeps_the_document_short(ollama_server: Any) -> None:
+    """The quick plan's time goes to measuring: an 8-token warm-up and a ~250-token document."""
+    from toolkit.core.benchplan import QUICK
+    from toolkit.engine.bench_runner import WARMUP_TOKENS
+
+    lines: list[str] = []
+    config = _config(
+        ollama_server.url, reps=1, num_predict=16, shapes=("document",), document_words=QUICK.document_words
+    )
+    machine = detect_machine(docker=False, measure_bandwidth=False)
+    catalog = load_catalog()
+    runner = BenchRunner(config, machine=machine, catalog=catalog, progress=lines.append)
+    result = await runner.run()
+    assert f"warm-up done ({WARMUP_TOKENS} tokens, excluded)" in lines
+    document = result.shapes[0]
+    assert document.prompt_tokens is not None and 150 <= document.prompt_tokens <= 400
+    assert document.output_tokens == 16
+    assert result.cold_load_s is not None and result.cold_load_s > 0  # timed even when not reported
+    # The Model step's figures for the tag, and the file the test server really holds (Q4_1, not F16).
+    spec, variant = catalog.find(MODEL)
+    assert result.model_step == model_step_estimate(catalog, spec, variant, machine)
+    assert result.served_file is not None and result.served_file.startswith("Q4_1")
+
+
+def test_the_benchmark_shows_the_model_steps_prediction() -> None:
+    """Same model, same machine: the Model step's row, the bench's reference line and the bench's
+    predictor at the Model step's inputs give the same figures."""
+    from toolkit.core.benchverdict import model_step_lines
+    from toolkit.core.hwprofile import machine_from_profile
+    from toolkit.core.recommend import DEFAULT_PROMPT_TOKENS, recommend
+    from toolkit.engine.resources import resolve_profile
+    from toolkit.tui.screens.model import candidate_details
+
+    machine = machine_from_profile(resolve_profile("laptop-16gb-ddr5"))
+    catalog = load_catalog()
+    spec, variant = catalog.find("qwen2.5:1.5b")
+    rec = recommend(machine, catalog, only=((spec, variant),))  # what the Model step runs for a row
+    shown = candidate_details(rec, rec.candidates[0])
+    step = model_step_estimate(catalog, spec, variant, machine)
+    assert step == rec.candidates[0].estimate
+    decode, prefill, ttft = make_predictor(spec, variant, machine)(DEFAULT_PROMPT_TOKENS, 1)
+    assert (decode, prefill, ttft) == (step.decode_tps, step.prefill_tps, step.ttft_s)
+    line = model_step_lines("qwen2.5:1.5b", step, None)[0]
+    assert f"decode {step.decode_tps:.1f} tok/s" in line and f"{step.decode_tps:.1f}" in shown
+    assert f"TTFT {step.ttft_s:.2f} s" in line
+    assert len(model_step_lines("qwen2.5:1.5b", step, "Q4_1, 0.09 GB")) == 2
 
 
 @pytest.mark.engine

@@ -19,7 +19,9 @@ class BenchPlan:
     Attributes:
         reps: measured repetitions per shape (the warm-up is extra).
         num_predict: tokens generated per request.
-        shapes: prompt shapes measured, "chat" (~45 tokens in) and/or "document" (~1k tokens in).
+        shapes: prompt shapes measured, "chat" (~45 tokens in) and/or "document" (a long prompt).
+        document_words: length of the document shape's text (830 words are ~1k tokens); its prefill
+            is most of a document request's time on a CPU.
         concurrency: stream counts of the sweep.
         max_requests: hard bound on requests sent.
         max_seconds: no request starts after this many seconds.
@@ -28,6 +30,7 @@ class BenchPlan:
     reps: int
     num_predict: int
     shapes: tuple[str, ...]
+    document_words: int
     concurrency: tuple[int, ...]
     max_requests: int
     max_seconds: float
@@ -38,11 +41,14 @@ class BenchPlan:
 
 
 #: The default: every figure the result shows (decode, prefill, TTFT, users at 1/2/4 streams), with
-#: few repetitions and short answers. 3 × 2 shape requests + 7 sweep requests of 64 tokens.
+#: few repetitions, short answers and a ~250-token document: 2 × 2 shape requests + 7 sweep requests
+#: of 32 tokens. A ~1k-token document alone takes ~8 s to prefill on 2 busy cores (measured with
+#: smollm2:135m, docs/bench-report.txt), which no 20 s run can afford three times.
 QUICK = BenchPlan(
-    reps=3,
-    num_predict=64,
+    reps=2,
+    num_predict=32,
     shapes=("chat", "document"),
+    document_words=200,
     concurrency=(1, 2, 4),
     max_requests=40,
     max_seconds=15.0,
@@ -53,6 +59,7 @@ THOROUGH = BenchPlan(
     reps=5,
     num_predict=128,
     shapes=("chat", "document"),
+    document_words=830,
     concurrency=(1, 2, 4),
     max_requests=200,
     max_seconds=900.0,

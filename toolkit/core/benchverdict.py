@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from toolkit.core.benchstats import ConcurrencyLevel, ShapeResult, level_holds, streams_label
-from toolkit.core.estimate import BELOW_C, GRADE_LINES, grade_meaning
+from toolkit.core.estimate import BELOW_C, GRADE_LINES, Estimate, grade_meaning
 
 #: Shown wherever the aggregate and per-stream figures stand side by side.
 FIGURES_NOTE = (
@@ -139,3 +139,21 @@ def verdict(
     )
     reason = _num_parallel_reason(levels, num_parallel, users, ttft_slo_s) if num_parallel is not None else ""
     return Verdict(grade, grade_reason, dict(users), users_reason, num_parallel, reason)
+
+
+def model_step_lines(model: str, estimate: Estimate | None, served_file: str | None) -> list[str]:
+    """The Model step's estimate of ``model`` beside a benchmark of it, and why the predictions of
+    the benchmark may differ from it (another prompt length; another file under the same name)."""
+    if estimate is None:
+        return []
+    lines = [
+        f"Model step's estimate for {model} ({estimate.prompt_tokens}-token prompt, {estimate.parallel} "
+        f"user): decode {estimate.decode_tps:.1f} tok/s · prefill {estimate.prefill_tps:.0f} tok/s · "
+        f"TTFT {estimate.ttft_s:.2f} s; the predictions above use the prompt lengths measured"
+    ]
+    if served_file is not None:
+        lines.append(
+            f"the server holds another file under this name ({served_file}) than the catalog's public "
+            "one the Model step estimated: the predictions above are for the served file"
+        )
+    return lines

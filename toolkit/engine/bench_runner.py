@@ -1,7 +1,8 @@
 """Run a benchmark against one server: repetitions per prompt shape, then a concurrency sweep.
 
 Method (the reasons are in docs/shared reference, "Benchmark methodology"):
-* the model is preloaded (its load time reported apart), then one warm-up request is sent and dropped;
+* the model is preloaded (its load time reported apart), then one short warm-up chat request
+  (``WARMUP_TOKENS`` answer tokens) is sent and dropped;
 * every request is made unique by a nonce at the very start of the prompt, so the server's prompt
   cache cannot flatter prefill speed or TTFT;
 * temperature 0, a fixed seed, a fixed ``num_predict`` and ``think: false``; load-time options are
@@ -46,9 +47,11 @@ from toolkit.core.benchstats import (
     streams_label,
     users_per_grade,
 )
-from toolkit.core.catalog import Catalog, ModelSpec, QuantVariant, served_variant
+from toolkit.core.catalog import Catalog, ModelSpec, QuantVariant
 from toolkit.core.compose import base_model
+from toolkit.core.estimate import Estimate
 from toolkit.core.hardware import Machine
+from toolkit.core.offcatalog import served_variant
 from toolkit.engine.history import History, Status
 from toolkit.engine.ollama_client import Api, OllamaClient, Recorder
 from toolkit.engine.server_url import check_target as check_target  # re-exported: the check lives there
@@ -62,6 +65,8 @@ from toolkit.errors import (
 )
 
 Shape = Literal["chat", "document"]
+#: Tokens the excluded warm-up request generates (a short chat prompt; it is not measured).
+WARMUP_TOKENS = 8
 SHAPES: tuple[Shape, ...] = ("chat", "document")
 
 #: (decode tok/s per stream, prefill tok/s, TTFT s) predicted for (prompt tokens, simultaneous streams).
@@ -133,6 +138,17 @@ def make_predictor(
     return predict
 
 
+def model_step_estimate(
+    catalog: Catalog, model: ModelSpec, variant: QuantVariant, machine: Machine
+) -> Estimate:
+    """The estimate the wizard's Model step shows for this catalog row on this machine: the same call
+    (``recommend`` for one row, its default context, prompt length and one user), so the two agree."""
+    from toolkit.core.recommend import recommend
+
+    ranked = recommend(machine, catalog, only=((model, variant),))
+    return ranked.candidates[0].estimate
+
+
 def power_source(machine: Machine | None) -> str:
     """The power source to record: "ac", "battery", "no battery" (mains: desktops, VMs) or "unknown"."""
     if machine is None:
@@ -158,6 +174,7 @@ class BenchConfig:
         reps: measured repetitions per shape (the warm-up is extra).
         num_predict: tokens to generate per request (a cap: EOS may end earlier).
         shapes: prompt shapes to measure.
+        document_words: words in the document shape's text (830 are ~1k tokens).
         concurrency: stream counts of the sweep; empty to skip it.
         rounds: rounds per concurrency level.
         max_requests: hard bound on requests sent (warm-up included).
@@ -177,6 +194,7 @@ class BenchConfig:
     reps: int = 5
     num_predict: int = 128
     shapes: tuple[Shape, ...] = SHAPES
+    document_words: int = 830
     concurrency: tuple[int, ...] = (1, 2, 4)
     rounds: int = 1
     max_requests: int = 200
@@ -219,6 +237,11 @@ class BenchResult:
         num_parallel: recommended OLLAMA_NUM_PARALLEL, None without a sweep.
         ttft_slo_s: the TTFT p95 limit ``users`` and ``num_parallel`` were judged against.
         comparisons: predicted vs measured, empty without a predictor.
+        model_step: the Model step's estimate for this catalog model on this machine (its inputs:
+            the catalog's public file, a 512-token prompt, one user), None for a model not in the
+            catalog or without a machine.
+        served_file: "Q4_1, 0.09 GB" when the server holds another file under the name than the
+            catalog's public one (the comparisons are then for the served file), else None.
         stopped_by: "max_requests" / "max_seconds" when a bound cut the plan short, "saturated" when
             the server refused a concurrency level as busy.
         error: one-line reason when the run stopped early.
@@ -239,6 +262,8 @@ class BenchResult:
     num_parallel: int | None = None
     ttft_slo_s: float = DEFAULT_TTFT_LIMIT_S
     comparisons: tuple[Comparison, ...] = ()
+    model_step: Estimate | None = None
+    served_file: str | None = None
     stopped_by: str | None = None
     error: str | None = None
     history_error: str | None = None
@@ -252,6 +277,15 @@ class BenchResult:
             "num_parallel": self.num_parallel,
             "ttft_slo_s": self.ttft_slo_s,
             "comparisons": [c.to_dict() for c in self.comparisons],
+            "model_step": None
+            if self.model_step is None
+            else {
+                "prompt_tokens": self.model_step.prompt_tokens,
+                "decode_tps": self.model_step.decode_tps,
+                "prefill_tps": self.model_step.prefill_tps,
+                "ttft_s": self.model_step.ttft_s,
+            },
+            "served_file": self.served_file,
             "stopped_by": self.stopped_by,
         }
 
@@ -301,7 +335,7 @@ class BenchRunner:
         on_request: RequestCallback | None = None,
     ) -> None:
         self.config = replace(config, url=check_target(config.url, explicit=config.explicit_url))
-        if config.reps < 1 or config.num_predict < 2:
+        if config.reps < 1 or config.num_predict < 2 or config.document_words < 1:
             raise UsageError("--reps must be at least 1 and --num-predict at least 2")
         self.history = history
         self.machine = machine
@@ -312,7 +346,7 @@ class BenchRunner:
         self.result = BenchResult(
             run_id=None, status="failed", model=config.model, api=config.api, url=self.url
         )
-        self._document = document_text()
+        self._document = document_text(config.document_words)
         self._nonce_prefix = secrets.token_hex(3)
         self._counter = 0
         self._sent = 0
@@ -321,6 +355,8 @@ class BenchRunner:
         self._traces: dict[str, list[RequestTrace]] = {}
         self._levels: list[ConcurrencyLevel] = []
         self._cold_load: float | None = None
+        self._model_step: Estimate | None = None
+        self._served_file: str | None = None
 
     @property
     def url(self) -> str:
@@ -334,15 +370,20 @@ class BenchRunner:
         if time.perf_counter() >= self._deadline:
             raise _Bound("max_seconds")
 
-    async def _request(self, client: OllamaClient, shape: Shape) -> RequestTrace:
+    async def _request(
+        self, client: OllamaClient, shape: Shape, num_predict: int | None = None
+    ) -> RequestTrace:
         self._check_bounds()
         self._sent += 1
         self._counter += 1
         messages = build_messages(shape, f"{self._nonce_prefix}-{self._counter}", self._document)
+        options = self.config.options()
+        if num_predict is not None:  # not a load-time option: the model is not reloaded
+            options["num_predict"] = num_predict
         events = client.stream_chat(
             self.config.model,
             messages,
-            options=self.config.options(),
+            options=options,
             think=False,
             keep_alive=self.config.keep_alive,
         )
@@ -394,6 +435,7 @@ class BenchRunner:
             spec, variant = self.catalog.find(self.config.model)
         except UsageError:
             return None
+        self._model_step = model_step_estimate(self.catalog, spec, variant, self.machine)
         return make_predictor(spec, variant, self.machine, self._context())
 
     async def _predictor_from_show(self, client: OllamaClient, show: Mapping[str, Any]) -> Predictor | None:
@@ -416,6 +458,9 @@ class BenchRunner:
                 served = served_variant(
                     spec, variant, size_bytes=size_bytes, quant=quant if isinstance(quant, str) else None
                 )
+                self._model_step = model_step_estimate(self.catalog, spec, variant, self.machine)
+                if served is not variant:
+                    self._served_file = f"{served.quant}, {served.size_bytes / 1e9:.2f} GB"
                 return make_predictor(spec, served, self.machine, self._context())
         try:
             spec = ModelSpec.from_ollama_show(show, name=self.config.model, size_bytes=size_bytes)
@@ -432,14 +477,18 @@ class BenchRunner:
         config = self.config
         if config.api == "ollama":
             self.progress(f"loading {config.model} (the first request waits for it)")
+            t0 = time.perf_counter()
             timings = await client.load(
                 config.model, keep_alive=config.keep_alive, options=config.load_options
             )
-            self._cold_load = (timings.load_duration_ns or 0) / 1e9
+            # A server that does not report the load (no load_duration) is timed by the client.
+            reported = (timings.load_duration_ns or 0) / 1e9
+            self._cold_load = reported if reported > 0 else time.perf_counter() - t0
             self.progress(f"loaded {config.model} in {self._cold_load:.2f} s")
         if config.warmup:
             self._check_bounds()
-            trace = await self._request(client, "chat")
+            # A short chat answer: it only has to pay the first request's one-off costs.
+            trace = await self._request(client, "chat", min(WARMUP_TOKENS, config.num_predict))
             self.progress(f"warm-up done ({request_metrics(trace).output_tokens} tokens, excluded)")
         for shape in config.shapes:
             traces = self._traces.setdefault(shape, [])
@@ -650,6 +699,8 @@ class BenchRunner:
             else None,
             ttft_slo_s=self.config.ttft_slo_s,
             comparisons=comparisons,
+            model_step=self._model_step,
+            served_file=self._served_file,
             stopped_by=stopped_by,
             error=message,
             history_error=error.message if isinstance(error, HistoryError) else None,

@@ -24,7 +24,7 @@ from textual.worker import Worker, WorkerState
 
 from toolkit.core.benchplan import QUICK
 from toolkit.core.benchstats import streams_label
-from toolkit.core.benchverdict import verdict
+from toolkit.core.benchverdict import model_step_lines, verdict
 from toolkit.engine.bench_progress import LiveProgress
 from toolkit.engine.history import History
 from toolkit.tui import fmt
@@ -213,7 +213,8 @@ class BenchmarkScreen(WizardScreen):
             result.shapes, result.concurrency, result.users, result.num_parallel, result.ttft_slo_s
         )
         self.query_one("#bench-result", Static).update(table)
-        self.query_one("#bench-live", Static).update("\n".join(read.lines()))
+        step = model_step_lines(result.model, result.model_step, result.served_file)
+        self.query_one("#bench-live", Static).update("\n".join([*read.lines(), *step]))
 
     def show_history(self, model: str | None) -> None:
         path = self.services.history_path

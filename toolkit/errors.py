@@ -92,6 +92,14 @@ class ModelNotFoundError(OllamaError):
     """The server does not have the model (HTTP 404 or a pull that ends in an error)."""
 
 
+class RegistryUnreachableError(OllamaError):
+    """A model pull could not reach the registry (network, DNS, proxy, TLS); the name may be right."""
+
+
+class DiskFullError(OllamaError):
+    """A model pull ran out of disk space."""
+
+
 class NotOllamaError(OllamaError):
     """The server answered, but not as Ollama does (a 404 without Ollama's JSON error body)."""
 

@@ -9,7 +9,7 @@ from textual.widgets import Static
 from toolkit.core.hardware import Machine
 from toolkit.errors import DockerUnavailableError
 from toolkit.tui.app import create_app
-from toolkit.tui.notify import describe_error
+from toolkit.tui.notify import TITLES, describe_error
 from toolkit.tui.screens.help import HelpScreen
 from toolkit.tui.services import Services
 from toolkit.tui.steps import STEP_IDS, STEPS
@@ -109,8 +109,17 @@ def test_unexpected_errors_are_described_without_a_traceback() -> None:
     assert "ValueError: bad value" in body
     assert "Traceback" not in body
     title, body = describe_error(DockerUnavailableError("no engine", hint="start it"))
-    assert title == "DockerUnavailable"
+    assert title == "Docker is not available"
     assert body == "no engine\nWhat to do: start it"
+
+
+def test_every_error_class_has_a_title_in_words() -> None:
+    import toolkit.errors as errors
+
+    classes = [c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.GpulessError)]
+    for cls in classes:
+        title, _ = describe_error(cls("x"))
+        assert title == TITLES[cls.__name__] and "Error" not in title, cls
 
 
 @pytest.mark.parametrize("no_color", [True, False])

@@ -29,13 +29,16 @@ from urllib.parse import urlsplit
 import httpx
 
 from toolkit.core.benchstats import RequestTrace, ServerTimings
+from toolkit.core.pullfailure import pull_failure
 from toolkit.core.safe_text import terminal_safe
 from toolkit.engine import linestream
 from toolkit.errors import (
+    DiskFullError,
     ModelNotFoundError,
     NotOllamaError,
     OllamaError,
     OllamaUnreachableError,
+    RegistryUnreachableError,
     RequestTimeoutError,
     ServerBusyError,
     StreamError,
@@ -497,18 +500,24 @@ class OllamaClient:
                 except ValueError:
                     raise unexpected(self.url, "pull progress line (not JSON)", line) from None
                 if "error" in data:
-                    text = terminal_safe(str(data["error"]), one_line=True)
-                    if "does not exist" in text or "not found" in text:
-                        raise ModelNotFoundError(
-                            f"model '{model}' is not in the registry ({text})",
-                            hint="Check the name and tag on ollama.com/library.",
-                        )
-                    raise OllamaError(f"pulling '{model}' failed: {text}")
+                    raise pull_error(model, terminal_safe(str(data["error"]), one_line=True))
                 if progress_cb is not None:
                     progress_cb(data)
                 if data.get("status") == "success":
                     return
         raise StreamError(f"the pull of '{model}' ended without success")
+
+
+def pull_error(model: str, text: str) -> OllamaError:
+    """The error for a failed pull of ``model``: an unknown tag, an unreachable registry and a full
+    disk each get their own class and advice (``toolkit.core.pullfailure``)."""
+    failure = pull_failure(model, text)
+    kind: type[OllamaError] = {
+        "unknown_tag": ModelNotFoundError,
+        "unreachable": RegistryUnreachableError,
+        "disk_full": DiskFullError,
+    }.get(failure.kind, OllamaError)
+    return kind(failure.message, hint=failure.advice)
 
 
 class Recorder:

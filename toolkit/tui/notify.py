@@ -1,8 +1,9 @@
 """Turn failures into notifications that say what went wrong and what to do, never a traceback.
 
 Every worker in the wizard ends in ``report_error`` when it fails: a ``GpulessError`` shows its one-line
-message and its hint; anything else (a bug, or a library error an adapter forgot to translate) shows its
-type and text with a pointer to the CLI, where the same step prints the same error.
+message and its hint under a title in words (``TITLES``: never an internal class name); anything else
+(a bug, or a library error an adapter forgot to translate) shows its type and text with a pointer to
+the CLI, where the same step prints the same error.
 """
 
 from __future__ import annotations
@@ -11,6 +12,31 @@ from textual.app import App
 
 #: How long an error stays on screen; long enough to read a hint.
 ERROR_TIMEOUT = 12.0
+
+#: Notification titles by error class name; a class not listed takes its nearest listed base's.
+TITLES: dict[str, str] = {
+    "GpulessError": "Something went wrong",
+    "UsageError": "Not accepted",
+    "ProfileError": "Hardware profile problem",
+    "UnknownModelError": "Unknown model",
+    "ComposeFileExistsError": "compose.yaml already exists",
+    "DockerError": "Docker problem",
+    "DockerUnavailableError": "Docker is not available",
+    "ImageError": "Image problem",
+    "ContainerError": "Container problem",
+    "PortInUseError": "Port in use",
+    "OllamaError": "Ollama problem",
+    "OllamaUnreachableError": "Ollama does not answer",
+    "ModelNotFoundError": "Model not found",
+    "RegistryUnreachableError": "Registry unreachable",
+    "DiskFullError": "Disk full",
+    "NotOllamaError": "Not an Ollama server",
+    "ServerBusyError": "Server busy",
+    "StreamError": "Answer broken off",
+    "RequestTimeoutError": "No answer in time",
+    "UnsafeTargetError": "Target refused",
+    "HistoryError": "History problem",
+}
 
 
 def describe_error(error: BaseException) -> tuple[str, str]:
@@ -21,7 +47,8 @@ def describe_error(error: BaseException) -> tuple[str, str]:
         body = error.message
         if error.hint:
             body += f"\nWhat to do: {error.hint}"
-        return type(error).__name__.removesuffix("Error") or "Error", body
+        title = next((TITLES[k.__name__] for k in type(error).__mro__ if k.__name__ in TITLES), "Error")
+        return title, body
     text = str(error) or type(error).__name__
     return (
         "Unexpected error",

@@ -1,4 +1,4 @@
-"""Start, inspect and stop the Ollama container through the Docker SDK (docker-py).
+"""Start and stop the Ollama container through the Docker SDK (docker-py).
 
 ``up`` starts exactly ``to_docker_kwargs(spec)`` — the same spec ``gpuless compose`` writes — and:
 checks the loopback port first, pulls the image only when it is missing, reuses a container whose
@@ -7,16 +7,14 @@ the engine refuses it (and labels the container so ``verify`` reports "refused")
 healthcheck with a deadline, and on any failure removes what this call created. The low-level
 ``client.api`` is used for create because the high-level API drops the engine's warnings (e.g.
 "swappiness discarded" on cgroup v2), which ``verify`` needs. Every docker-py or requests error leaves
-this module as a ``toolkit.errors`` class.
+this module as a ``toolkit.errors`` class (``docker_errors``); reading a container back (status, logs,
+verify) is ``docker_readback``, whose methods the runner inherits.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
-import socket
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -25,34 +23,31 @@ import docker
 import docker.errors
 import requests
 
-from toolkit.core.compose import (
-    LABEL_FINGERPRINT,
-    LABEL_MANAGED,
-    LABEL_MODEL,
-    LABEL_REFUSED,
-    LABEL_SPEC,
-    OllamaServiceSpec,
-)
-from toolkit.core.docker_args import spec_fingerprint, spec_from_json, to_docker_kwargs
+from toolkit.core.compose import LABEL_FINGERPRINT, LABEL_MANAGED, LABEL_REFUSED, OllamaServiceSpec
+from toolkit.core.docker_args import spec_fingerprint, to_docker_kwargs
 from toolkit.core.hardware import DockerEngineInfo
-from toolkit.core.verify import VerifyReport, parse_runner_args, verify
 from toolkit.engine import ollama_admin
 from toolkit.engine.docker_connect import connect, read_engine_info, unavailable_hint
-from toolkit.engine.progress import LayerTotals, Progress, ProgressCallback
+from toolkit.engine.docker_errors import (
+    check_port_free,
+    explain,
+    is_memlock_refusal,
+    name_conflict,
+    translate,
+)
+from toolkit.engine.docker_images import ImageStore
+from toolkit.engine.docker_readback import ContainerReadback, spec_of
+from toolkit.engine.progress import Progress, ProgressCallback
 from toolkit.engine.project_lock import exclusive
 from toolkit.errors import (
     ContainerError,
-    DockerError,
     DockerUnavailableError,
     GpulessError,
-    ImageError,
     PortInUseError,
     UsageError,
 )
 
 _HEALTH_POLL_SECONDS = 0.5
-#: Every process's command line, one per line (the runner's shows the threads it was started with).
-_CMDLINES = "for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < \"$f\"; echo; done 2>/dev/null"
 _STOP_TIMEOUT_SECONDS = 10
 
 UpAction = Literal["created", "recreated", "reused", "started"]
@@ -89,81 +84,10 @@ class UpResult:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class ContainerStatus:
-    """``gpuless status``: the container as the engine sees it (None fields when not applicable)."""
-
-    name: str
-    exists: bool
-    id: str | None = None
-    state: str | None = None
-    health: str | None = None
-    image: str | None = None
-    model: str | None = None
-    fingerprint: str | None = None
-    started_at: str | None = None
-    url: str | None = None
-    ollama_version: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-# --- connecting ------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _translate(action: str) -> Iterator[None]:
-    """Turn docker-py / requests errors raised while doing ``action`` into toolkit errors."""
-    try:
-        yield
-    except GpulessError:
-        raise
-    except docker.errors.ImageNotFound as error:
-        raise ImageError(
-            f"{action}: {_explain(error)}", "Pull the image or pass another with --image."
-        ) from None
-    except docker.errors.APIError as error:
-        raise ContainerError(f"{action}: {_explain(error)}") from None
-    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as error:
-        raise DockerUnavailableError(
-            f"{action}: the Docker engine stopped answering ({type(error).__name__})", unavailable_hint()
-        ) from None
-    except docker.errors.DockerException as error:
-        raise DockerError(f"{action}: {error}") from None
-
-
-def _explain(error: docker.errors.APIError) -> str:
-    text = error.explanation if isinstance(error.explanation, str) else str(error)
-    return " ".join(text.split())[:300]
-
-
-def is_memlock_refusal(text: str) -> bool:
-    """The engine's start error for a refused memlock ulimit (RLIMIT_MEMLOCK is rlimit type 8)."""
-    lowered = text.lower()
-    return "rlimit type 8" in lowered or "memlock" in lowered
-
-
-def check_port_free(address: str, port: int) -> None:
-    """Raise PortInUseError when something already listens on ``address:port``."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((address, port))
-        except OSError as error:
-            if error.errno in (errno.EADDRINUSE, errno.EACCES):
-                raise PortInUseError(
-                    f"port {port} on {address} is already in use",
-                    f"Stop whatever listens there (another Ollama? `ss -ltnp 'sport = :{port}'`), "
-                    f"or choose another port with --port.",
-                ) from None
-            raise
-
-
 # --- the runner ------------------------------------------------------------------------------------
 
 
-class DockerRunner:
+class DockerRunner(ContainerReadback, ImageStore):
     """Ollama's container lifecycle on one Docker engine."""
 
     def __init__(
@@ -179,73 +103,9 @@ class DockerRunner:
 
     def engine_info(self) -> DockerEngineInfo:
         if self._engine is None:
-            with _translate("reading the engine's info"):
+            with translate("reading the engine's info"):
                 self._engine = read_engine_info(self.client)
         return self._engine
-
-    # --- image ---------------------------------------------------------------------------------
-
-    def has_image(self, image: str) -> bool:
-        with _translate(f"looking up image {image}"):
-            try:
-                self.client.images.get(image)
-            except docker.errors.ImageNotFound:
-                return False
-        return True
-
-    def ensure_image(
-        self, image: str, *, pull: bool = True, progress: ProgressCallback | None = None
-    ) -> bool:
-        """Make sure ``image`` is present; returns True when it had to be pulled."""
-        if self.has_image(image):
-            return False
-        if not pull:
-            raise ImageError(
-                f"image {image} is not present and --no-pull was given",
-                f"Run without --no-pull, `docker pull {image}`, or pass a local image with --image.",
-            )
-        self._pull_image(image, progress)
-        if not self.has_image(image):
-            raise ImageError(f"pulling {image} finished but the image is not there")
-        return True
-
-    def _pull_image(self, image: str, progress: ProgressCallback | None) -> None:
-        repository, tag = docker.utils.parse_repository_tag(image)
-        totals = LayerTotals()
-        hint = (
-            "Check the network and the image name, `docker login` for private images, "
-            "or pass an image that is already present with --image."
-        )
-        try:
-            for event in self.client.api.pull(repository, tag=tag or "latest", stream=True, decode=True):
-                # Errors arrive inside the stream with HTTP 200.
-                error = event.get("errorDetail", {}).get("message") or event.get("error")
-                if error:
-                    raise ImageError(f"pulling {image} failed: {' '.join(str(error).split())[:300]}", hint)
-                if progress is None:
-                    continue
-                layer = str(event.get("id", ""))
-                detail = event.get("progressDetail") or {}
-                status = str(event.get("status", ""))
-                if status in ("Pull complete", "Already exists"):
-                    totals.finish(layer)
-                completed, total = totals.update(layer, detail.get("current"), detail.get("total"))
-                progress(Progress("image", status, completed, total))
-        except docker.errors.APIError as error:
-            raise ImageError(f"pulling {image} failed: {_explain(error)}", hint) from None
-        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as error:
-            raise ImageError(f"pulling {image} failed: {type(error).__name__}", hint) from None
-
-    # --- lifecycle -----------------------------------------------------------------------------
-
-    def find(self, name: str) -> dict[str, Any] | None:
-        """The inspect dict of container ``name``, or None."""
-        with _translate(f"inspecting container {name}"):
-            try:
-                attrs: dict[str, Any] = self.client.api.inspect_container(name)
-            except docker.errors.NotFound:
-                return None
-        return attrs
 
     def up(
         self,
@@ -327,7 +187,7 @@ class DockerRunner:
         action: UpAction = "reused"
         if not state.get("Running"):
             check_port_free(spec.bind_address, spec.port)
-            with _translate(f"starting container {spec.container_name}"):
+            with translate(f"starting container {spec.container_name}"):
                 self.client.api.start(container_id)
             action = "started"
         seconds = self._wait_healthy(container_id, spec.container_name, health_timeout, progress)
@@ -337,7 +197,7 @@ class DockerRunner:
 
     def _ensure_volume(self, name: str) -> bool:
         """Create the models volume if it does not exist; True when this call created it."""
-        with _translate(f"creating volume {name}"):
+        with translate(f"creating volume {name}"):
             try:
                 self.client.api.inspect_volume(name)
                 return False
@@ -348,7 +208,7 @@ class DockerRunner:
     def _create(self, spec: OllamaServiceSpec, *, drop_memlock: bool) -> tuple[str, tuple[str, ...]]:
         kwargs = to_docker_kwargs(spec, drop_memlock=drop_memlock)
         host_config = self.client.api.create_host_config(**kwargs.pop("host_config"))
-        with _translate(f"creating container {spec.container_name}"), _name_conflict(spec.container_name):
+        with translate(f"creating container {spec.container_name}"), name_conflict(spec.container_name):
             # use_config_proxy=False: proxies from ~/.docker/config.json would be injected as HTTP_PROXY,
             # which Ollama's FAQ says breaks client connections; pass HTTPS_PROXY in a compose file instead.
             response = self.client.api.create_container(
@@ -363,7 +223,7 @@ class DockerRunner:
             self.client.api.start(container_id)
             return container_id, warnings, ()
         except docker.errors.APIError as error:
-            text = _explain(error)
+            text = explain(error)
             if not (spec.memlock_unlimited and is_memlock_refusal(text)):
                 self.remove_quietly(container_id)
                 if "address already in use" in text:
@@ -382,7 +242,7 @@ class DockerRunner:
         self._remove(container_id)
         container_id, warnings = self._create(spec, drop_memlock=True)
         try:
-            with _translate(f"starting container {spec.container_name} without the memlock ulimit"):
+            with translate(f"starting container {spec.container_name} without the memlock ulimit"):
                 self.client.api.start(container_id)
         except BaseException:
             self.remove_quietly(container_id)
@@ -441,7 +301,7 @@ class DockerRunner:
         or that someone else is removing (a cancelled launch cleaning up: the engine answers 409),
         counts as removed once it is gone."""
         label = label or container[:12]
-        with _translate(f"{'stopping' if stop else 'removing'} container {label}"):
+        with translate(f"{'stopping' if stop else 'removing'} container {label}"):
             try:
                 if stop:
                     self.client.api.stop(container, timeout=_STOP_TIMEOUT_SECONDS)
@@ -449,7 +309,7 @@ class DockerRunner:
             except docker.errors.NotFound:
                 pass
             except docker.errors.APIError as error:
-                if "already in progress" not in _explain(error):
+                if "already in progress" not in explain(error):
                     raise
                 self._wait_gone(container, label)
 
@@ -485,7 +345,7 @@ class DockerRunner:
             self._remove(str(attrs["Id"]), label=name, stop=True)
             result["removed"] = True
         if volume:
-            with _translate(f"removing volume {volume}"):
+            with translate(f"removing volume {volume}"):
                 try:
                     labels = self.client.api.inspect_volume(volume).get("Labels") or {}
                 except docker.errors.NotFound:
@@ -513,160 +373,16 @@ class DockerRunner:
                 )
             time.sleep(_HEALTH_POLL_SECONDS)
 
-    def running_url(self, name: str) -> str | None:
-        """The loopback URL of gpuless's container ``name`` when it is running, else None."""
-        attrs = self.find(name)
-        if attrs is None or not (attrs.get("State") or {}).get("Running"):
-            return None
-        labels = attrs.get("Config", {}).get("Labels") or {}
-        return _spec_of(attrs).url if LABEL_SPEC in labels else None
-
-    def status(self, name: str) -> ContainerStatus:
-        attrs = self.find(name)
-        if attrs is None:
-            return ContainerStatus(name=name, exists=False)
-        state = attrs.get("State") or {}
-        labels = attrs.get("Config", {}).get("Labels") or {}
-        try:
-            url = _spec_of(attrs).url if LABEL_SPEC in labels else None
-        except UsageError:  # a label changed by hand: show the rest rather than nothing
-            url = None
-        version = None
-        if url and state.get("Running"):
-            with contextlib.suppress(GpulessError):
-                version = ollama_admin.api_version(url, timeout=2.0)
-        return ContainerStatus(
-            name=name,
-            exists=True,
-            id=str(attrs.get("Id", ""))[:12],
-            state=str(state.get("Status")),
-            health=(state.get("Health") or {}).get("Status"),
-            image=attrs.get("Config", {}).get("Image"),
-            model=labels.get(LABEL_MODEL),
-            fingerprint=labels.get(LABEL_FINGERPRINT),
-            started_at=state.get("StartedAt"),
-            url=url,
-            ollama_version=version,
-        )
-
-    def logs(
-        self, name: str, *, tail: int = 100, follow: bool = False, max_seconds: float = 60.0
-    ) -> Iterator[str]:
-        """Log lines of the container; with ``follow`` keep polling until it stops or ``max_seconds`` pass."""
-        if self.find(name) is None:
-            raise ContainerError(f"no container named {name}", "Start it with `gpuless up`.")
-        with _translate(f"reading logs of {name}"):
-            raw = self.client.api.logs(name, tail=tail, timestamps=True)
-        last = ""
-        for stamp, line in _split_stamped(raw):
-            last = stamp
-            yield line
-        deadline = time.monotonic() + max_seconds
-        while follow and time.monotonic() < deadline:
-            time.sleep(1.0)
-            attrs = self.find(name)
-            with _translate(f"reading logs of {name}"):
-                raw = self.client.api.logs(name, timestamps=True, since=_since(last))
-            for stamp, line in _split_stamped(raw):
-                if stamp > last:
-                    last = stamp
-                    yield line
-            if attrs is None or not (attrs.get("State") or {}).get("Running"):
-                return
-
-    def verify(self, name: str, *, warnings: tuple[str, ...] = ()) -> VerifyReport:
-        """Read back which settings took effect (see ``toolkit.core.verify``): from the container's
-        inspect data, ``ulimit -l`` inside it, the served model's parameters (``/api/show``), and the
-        thread count and context the loaded model really runs with (its runner's command line and
-        ``/api/ps``). The served model is loaded first when it is not (as a first request would)."""
-        attrs = self.find(name)
-        if attrs is None:
-            raise ContainerError(f"no container named {name}", "Start it with `gpuless up`.")
-        labels = attrs.get("Config", {}).get("Labels") or {}
-        if LABEL_SPEC not in labels:
-            raise ContainerError(
-                f"container {name} has no gpuless spec label; nothing to compare against",
-                "Start it with `gpuless up` or from a compose file gpuless generated.",
-            )
-        spec = _spec_of(attrs)
-        running = bool((attrs.get("State") or {}).get("Running"))
-        ulimit_l = self._exec(attrs["Id"], ["sh", "-c", "ulimit -l"]) if running else None
-        params = ollama_admin.served_parameters(spec.url, spec.served_model) if running else None
-        if params is not None:
-            ollama_admin.load_model(spec.url, spec.served_model)
-        ps = ollama_admin.loaded_models(spec.url) if running else None
-        cmdlines = self._exec(attrs["Id"], ["sh", "-c", _CMDLINES]) if running else None
-        return verify(
-            spec,
-            attrs,
-            warnings=warnings,
-            ulimit_l=ulimit_l,
-            ps=ps,
-            cgroup_version=self.engine_info().cgroup_version,
-            runner=parse_runner_args(cmdlines),
-            served_parameters=params,
-        )
-
-    def _exec(self, container_id: str, cmd: list[str]) -> str | None:
-        """stdout of ``cmd`` in the container, None if it cannot run or fails."""
-        try:
-            exec_id = self.client.api.exec_create(container_id, cmd, stdout=True, stderr=False)
-            output = self.client.api.exec_start(exec_id)
-            code = self.client.api.exec_inspect(exec_id).get("ExitCode")
-        except (docker.errors.DockerException, requests.exceptions.RequestException):
-            return None
-        if code != 0 or not isinstance(output, bytes):
-            return None
-        return output.decode("utf-8", "replace")
-
-
-@contextlib.contextmanager
-def _name_conflict(name: str) -> Iterator[None]:
-    """A create refused because the name is taken (someone started it meanwhile) is said plainly."""
-    try:
-        yield
-    except docker.errors.APIError as error:
-        if error.status_code == 409:
-            raise ContainerError(
-                f"a container named {name} appeared while this one was being created "
-                "(another `gpuless up` or `docker compose up`?); nothing of it was touched",
-                "Check it with `gpuless status`; run `gpuless up` again once it has settled.",
-            ) from None
-        raise
-
 
 def _holds_port(attrs: dict[str, Any] | None, spec: OllamaServiceSpec) -> bool:
     """Whether a running container of ours already listens where ``spec`` will (it frees it on removal)."""
     if attrs is None or not (attrs.get("State") or {}).get("Running"):
         return False
     try:
-        running = _spec_of(attrs)
+        running = spec_of(attrs)
     except (KeyError, UsageError):  # no spec label (made by an older gpuless) or an unreadable one
         return False
     return (running.bind_address, running.port) == (spec.bind_address, spec.port)
-
-
-def _spec_of(attrs: dict[str, Any]) -> OllamaServiceSpec:
-    labels = attrs.get("Config", {}).get("Labels") or {}
-    return spec_from_json(str(labels[LABEL_SPEC]))
-
-
-def _split_stamped(raw: bytes) -> Iterator[tuple[str, str]]:
-    for line in raw.decode("utf-8", "replace").splitlines():
-        stamp, _, text = line.partition(" ")
-        yield stamp, text
-
-
-def _since(stamp: str) -> float | None:
-    """An RFC 3339 log timestamp → Unix seconds (whole seconds are enough: lines are de-duplicated)."""
-    if not stamp:
-        return None
-    from datetime import datetime
-
-    try:
-        return datetime.fromisoformat(stamp[:19] + "+00:00").timestamp()
-    except ValueError:
-        return None
 
 
 def up_and_pull(
@@ -714,7 +430,7 @@ def _pull_before_replacing(
     if labels.get(LABEL_MANAGED) != "true" or labels.get(LABEL_FINGERPRINT) == spec_fingerprint(spec):
         return
     try:
-        running = _spec_of(attrs)
+        running = spec_of(attrs)
     except (KeyError, UsageError):
         return
     if running.volume_name != spec.volume_name:

@@ -1,0 +1,196 @@
+"""Reading a container back: its status, its logs, and which settings really took effect.
+
+``status``, ``logs`` and ``verify`` only look; they never change a container. ``verify`` asks the
+engine (inspect data, ``ulimit -l`` and the processes' command lines inside the container) and the
+server (``/api/show``, ``/api/ps``), so what it reports is what runs, not what gpuless meant to set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import docker
+import docker.errors
+import requests
+
+from toolkit.core.compose import LABEL_FINGERPRINT, LABEL_MODEL, LABEL_SPEC, OllamaServiceSpec
+from toolkit.core.docker_args import spec_from_json
+from toolkit.core.hardware import DockerEngineInfo
+from toolkit.core.verify import VerifyReport, parse_runner_args, verify
+from toolkit.engine import ollama_admin
+from toolkit.engine.docker_errors import translate
+from toolkit.errors import ContainerError, GpulessError, UsageError
+
+#: Every process's command line, one per line (the runner's shows the threads it was started with).
+_CMDLINES = "for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < \"$f\"; echo; done 2>/dev/null"
+
+
+@dataclass(frozen=True)
+class ContainerStatus:
+    """``gpuless status``: the container as the engine sees it (None fields when not applicable)."""
+
+    name: str
+    exists: bool
+    id: str | None = None
+    state: str | None = None
+    health: str | None = None
+    image: str | None = None
+    model: str | None = None
+    fingerprint: str | None = None
+    started_at: str | None = None
+    url: str | None = None
+    ollama_version: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class ContainerReadback:
+    """The read-only half of ``DockerRunner``: find, status, logs, verify."""
+
+    client: docker.DockerClient
+
+    def engine_info(self) -> DockerEngineInfo:
+        raise NotImplementedError
+
+    def find(self, name: str) -> dict[str, Any] | None:
+        """The inspect dict of container ``name``, or None."""
+        with translate(f"inspecting container {name}"):
+            try:
+                attrs: dict[str, Any] = self.client.api.inspect_container(name)
+            except docker.errors.NotFound:
+                return None
+        return attrs
+
+    def running_url(self, name: str) -> str | None:
+        """The loopback URL of gpuless's container ``name`` when it is running, else None."""
+        attrs = self.find(name)
+        if attrs is None or not (attrs.get("State") or {}).get("Running"):
+            return None
+        labels = attrs.get("Config", {}).get("Labels") or {}
+        return spec_of(attrs).url if LABEL_SPEC in labels else None
+
+    def status(self, name: str) -> ContainerStatus:
+        attrs = self.find(name)
+        if attrs is None:
+            return ContainerStatus(name=name, exists=False)
+        state = attrs.get("State") or {}
+        labels = attrs.get("Config", {}).get("Labels") or {}
+        try:
+            url = spec_of(attrs).url if LABEL_SPEC in labels else None
+        except UsageError:  # a label changed by hand: show the rest rather than nothing
+            url = None
+        version = None
+        if url and state.get("Running"):
+            with contextlib.suppress(GpulessError):
+                version = ollama_admin.api_version(url, timeout=2.0)
+        return ContainerStatus(
+            name=name,
+            exists=True,
+            id=str(attrs.get("Id", ""))[:12],
+            state=str(state.get("Status")),
+            health=(state.get("Health") or {}).get("Status"),
+            image=attrs.get("Config", {}).get("Image"),
+            model=labels.get(LABEL_MODEL),
+            fingerprint=labels.get(LABEL_FINGERPRINT),
+            started_at=state.get("StartedAt"),
+            url=url,
+            ollama_version=version,
+        )
+
+    def logs(
+        self, name: str, *, tail: int = 100, follow: bool = False, max_seconds: float = 60.0
+    ) -> Iterator[str]:
+        """Log lines of the container; with ``follow`` keep polling until it stops or ``max_seconds`` pass."""
+        if self.find(name) is None:
+            raise ContainerError(f"no container named {name}", "Start it with `gpuless up`.")
+        with translate(f"reading logs of {name}"):
+            raw = self.client.api.logs(name, tail=tail, timestamps=True)
+        last = ""
+        for stamp, line in _split_stamped(raw):
+            last = stamp
+            yield line
+        deadline = time.monotonic() + max_seconds
+        while follow and time.monotonic() < deadline:
+            time.sleep(1.0)
+            attrs = self.find(name)
+            with translate(f"reading logs of {name}"):
+                raw = self.client.api.logs(name, timestamps=True, since=_since(last))
+            for stamp, line in _split_stamped(raw):
+                if stamp > last:
+                    last = stamp
+                    yield line
+            if attrs is None or not (attrs.get("State") or {}).get("Running"):
+                return
+
+    def verify(self, name: str, *, warnings: tuple[str, ...] = ()) -> VerifyReport:
+        """Read back which settings took effect (see ``toolkit.core.verify``): from the container's
+        inspect data, ``ulimit -l`` inside it, the served model's parameters (``/api/show``), and the
+        thread count and context the loaded model really runs with (its runner's command line and
+        ``/api/ps``). The served model is loaded first when it is not (as a first request would)."""
+        attrs = self.find(name)
+        if attrs is None:
+            raise ContainerError(f"no container named {name}", "Start it with `gpuless up`.")
+        labels = attrs.get("Config", {}).get("Labels") or {}
+        if LABEL_SPEC not in labels:
+            raise ContainerError(
+                f"container {name} has no gpuless spec label; nothing to compare against",
+                "Start it with `gpuless up` or from a compose file gpuless generated.",
+            )
+        spec = spec_of(attrs)
+        running = bool((attrs.get("State") or {}).get("Running"))
+        ulimit_l = self._exec(attrs["Id"], ["sh", "-c", "ulimit -l"]) if running else None
+        params = ollama_admin.served_parameters(spec.url, spec.served_model) if running else None
+        if params is not None:
+            ollama_admin.load_model(spec.url, spec.served_model)
+        ps = ollama_admin.loaded_models(spec.url) if running else None
+        cmdlines = self._exec(attrs["Id"], ["sh", "-c", _CMDLINES]) if running else None
+        return verify(
+            spec,
+            attrs,
+            warnings=warnings,
+            ulimit_l=ulimit_l,
+            ps=ps,
+            cgroup_version=self.engine_info().cgroup_version,
+            runner=parse_runner_args(cmdlines),
+            served_parameters=params,
+        )
+
+    def _exec(self, container_id: str, cmd: list[str]) -> str | None:
+        """stdout of ``cmd`` in the container, None if it cannot run or fails."""
+        try:
+            exec_id = self.client.api.exec_create(container_id, cmd, stdout=True, stderr=False)
+            output = self.client.api.exec_start(exec_id)
+            code = self.client.api.exec_inspect(exec_id).get("ExitCode")
+        except (docker.errors.DockerException, requests.exceptions.RequestException):
+            return None
+        if code != 0 or not isinstance(output, bytes):
+            return None
+        return output.decode("utf-8", "replace")
+
+
+def spec_of(attrs: dict[str, Any]) -> OllamaServiceSpec:
+    labels = attrs.get("Config", {}).get("Labels") or {}
+    return spec_from_json(str(labels[LABEL_SPEC]))
+
+
+def _split_stamped(raw: bytes) -> Iterator[tuple[str, str]]:
+    for line in raw.decode("utf-8", "replace").splitlines():
+        stamp, _, text = line.partition(" ")
+        yield stamp, text
+
+
+def _since(stamp: str) -> float | None:
+    """An RFC 3339 log timestamp → Unix seconds (whole seconds are enough: lines are de-duplicated)."""
+    if not stamp:
+        return None
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(stamp[:19] + "+00:00").timestamp()
+    except ValueError:
+        return None

@@ -8,9 +8,13 @@ each point's id, so adding a point never reshuffles the others), fits on the fit
 - decode attention cycles per layer·head·token and the per-token overhead,
 - prefill efficiency (a factor on the prefill FLOP rate) and prefill attention cycles,
 
-by minimising the median |log(predicted / published)| with a coordinate search over each term, then prints
-predicted vs published for both halves under the shipped parameters and the fitted ones, and the median
-|pred/meas − 1| of each. Nothing is measured here; the output is docs/estimator-fit.txt.
+by minimising the median |log(predicted / published)| with a coordinate search over each term, starting from
+the estimator as it was before the fit (one η, the test machine's attention term for every CPU), then prints
+predicted vs published for both halves under the shipped parameters (``DEFAULT_PARAMS``, which carry the
+fitted η per platform class but not the fitted attention term), the pre-fit ones and the freshly fitted
+ones, and the median
+|pred/meas − 1| of each. Each point's machine is assigned to its class by ``toolkit.core.platform_class``,
+as a user's machine is. Nothing is measured here; the output is docs/estimator-fit.txt.
 
     python scripts/bench_estimator.py [--out docs/estimator-fit.txt]
 """
@@ -33,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from toolkit.core.catalog import ModelSpec, QuantVariant  # noqa: E402
 from toolkit.core.estimate import DEFAULT_PARAMS, EstimatorParams, estimate  # noqa: E402
 from toolkit.core.hardware import Bandwidth, CgroupLimits, CpuInfo, Machine, MemoryInfo  # noqa: E402
+from toolkit.core.platform_class import platform_class  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "published_cpu_speeds.toml"
 GIB = 1024**3
@@ -54,10 +59,19 @@ class Point:
 
 @dataclass(frozen=True)
 class Terms:
-    """The fitted terms: η per platform class plus the estimator's global terms."""
+    """Terms under test: ``params`` with η per point label and the decode attention cycles overridden.
+
+    ``eta`` maps a point's ``platform`` label ("all" in the pooled fit) to the η its machine's class gets;
+    ``attention``, when set, replaces the decode attention cycles.
+    """
 
     eta: dict[str, float]
     params: EstimatorParams
+    attention: float | None = None
+
+
+#: The estimator before the fit: one η for every class and the test machine's decode attention term.
+PRE_FIT = replace(DEFAULT_PARAMS, eta_theoretical_by_platform={})
 
 
 def load_points(path: Path = DATA) -> list[Point]:
@@ -123,9 +137,13 @@ def load_points(path: Path = DATA) -> list[Point]:
 
 def predict(point: Point, terms: Terms) -> tuple[float | None, float | None]:
     """(decode tok/s, prefill tok/s) the estimator predicts for the point under ``terms``."""
-    params = replace(
-        terms.params, eta_theoretical=terms.eta.get(point.platform, terms.params.eta_theoretical)
-    )
+    cls = platform_class(point.machine.cpu)
+    params = terms.params
+    if point.platform in terms.eta:
+        etas = {**params.eta_theoretical_by_platform, cls: terms.eta[point.platform]}
+        params = replace(params, eta_theoretical_by_platform=etas)
+    if terms.attention is not None:
+        params = replace(params, decode_attention_cycles=terms.attention)
     decode = prefill = None
     if point.decode_tps is not None and point.decode_depth is not None:
         # estimate() reads KV and attends at prompt + 128 tokens of history
@@ -185,12 +203,17 @@ def _search(value: float, loss: Any, lo: float, hi: float) -> float:
 def with_param(terms: Terms, field: str, value: float) -> Terms:
     """``terms`` with one global estimator term changed."""
     changes: dict[str, Any] = {field: value}
-    return Terms(terms.eta, replace(terms.params, **changes))
+    return Terms(terms.eta, replace(terms.params, **changes), terms.attention)
 
 
 def with_eta(terms: Terms, platform: str, value: float) -> Terms:
     """``terms`` with one platform's η changed."""
-    return Terms({**terms.eta, platform: value}, terms.params)
+    return Terms({**terms.eta, platform: value}, terms.params, terms.attention)
+
+
+def with_attention(terms: Terms, value: float) -> Terms:
+    """``terms`` with the decode attention cycles changed."""
+    return Terms(terms.eta, terms.params, value)
 
 
 def fit(points: list[Point], start: Terms) -> Terms:
@@ -206,13 +229,21 @@ def fit(points: list[Point], start: Terms) -> Terms:
             members = [p for p in points if p.platform == name]
             base = terms
             best = _search(
-                base.eta.get(name, 0.6),
+                base.eta.get(name, base.params.eta_theoretical),
                 lambda v, b=base, n=name, m=members: loss(with_eta(b, n, v), "decode", m),
                 0.15,
                 1.0,
             )
             terms = with_eta(terms, name, best)
-        for field, lo, hi in (("decode_attention_cycles", 5.0, 2000.0), ("per_token_overhead_s", 1e-5, 0.02)):
+        base = terms
+        best = _search(
+            base.attention if base.attention is not None else base.params.decode_attention_cycles,
+            lambda v, b=base: loss(with_attention(b, v), "decode", points),
+            5.0,
+            2000.0,
+        )
+        terms = with_attention(terms, best)
+        for field, lo, hi in (("per_token_overhead_s", 1e-5, 0.02),):
             base = terms
             best = _search(
                 getattr(base.params, field),
@@ -265,6 +296,22 @@ def summary(fit_set: list[Point], held: list[Point], terms: Terms, label: str) -
     return out
 
 
+def by_history(points: list[Point], named: list[tuple[str, Terms]]) -> list[str]:
+    """Held-out decode error split at 300 tokens of history: η shows in both, attention only in the long."""
+    held = [p for p in points if p.held_out and p.decode_tps is not None and p.decode_depth is not None]
+    short = [p for p in held if (p.decode_depth or 0) <= 300]
+    long = [p for p in held if (p.decode_depth or 0) > 300]
+    out = [
+        f"held-out decode by history: <= 300 tokens ({len(short)} points), > 300 tokens ({len(long)} points)"
+    ]
+    for label, terms in named:
+        out.append(
+            f"  {label:<44} {median_ratio_error(short, terms, 'decode'):5.3f}"
+            f"   {median_ratio_error(long, terms, 'decode'):5.3f}"
+        )
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=None, help="also write the report to this file")
@@ -273,10 +320,12 @@ def main() -> int:
     fit_set = [p for p in points if not p.held_out]
     held = [p for p in points if p.held_out]
     shipped = Terms({}, DEFAULT_PARAMS)
-    fitted = fit(fit_set, shipped)
+    pre_fit = Terms({}, PRE_FIT)
+    fitted = fit(fit_set, pre_fit)
     # the same fit with one η for every platform: how much the per-platform gap explains
     pooled = [replace(p, platform="all") for p in points]
-    fitted_one_eta = fit([p for p in pooled if not p.held_out], shipped)
+    fitted_one_eta = fit([p for p in pooled if not p.held_out], pre_fit)
+    mislabelled = [p.id for p in points if platform_class(p.machine.cpu) != p.platform]
     lines = [
         "gpuless estimator vs published CPU-only measurements (scripts/bench_estimator.py)",
         f"data: tests/data/published_cpu_speeds.toml, {len(points)} points "
@@ -284,7 +333,17 @@ def main() -> int:
         f"{sum(p.prefill_tps is not None for p in points)} prefill); "
         f"fit half {len(fit_set)}, held-out half {len(held)} (CRC32 of the id)",
         "",
-        *summary(fit_set, held, shipped, "shipped EstimatorParams"),
+        "classes from toolkit.core.platform_class; points whose label differs: "
+        + (", ".join(mislabelled) or "none"),
+        "",
+        *summary(fit_set, held, shipped, "shipped EstimatorParams (eta per class, attention 300)"),
+        *summary(fit_set, held, pre_fit, "before the fit (one eta 0.6, attention 300 for every class)"),
+        *summary(
+            fit_set,
+            held,
+            Terms({}, DEFAULT_PARAMS, fitted.attention),
+            f"shipped eta per class with the fit's attention ({fitted.attention or 0:.1f} cycles)",
+        ),
         *summary(fit_set, held, fitted, "fitted on the fit half"),
         *summary(
             [p for p in pooled if not p.held_out],
@@ -293,10 +352,23 @@ def main() -> int:
             f"fitted with one eta for all platforms ({fitted_one_eta.eta.get('all', 0):.3f})",
         ),
         "",
+        *by_history(
+            points,
+            [
+                ("before the fit", pre_fit),
+                ("shipped", shipped),
+                ("shipped with the fit's attention", Terms({}, DEFAULT_PARAMS, fitted.attention)),
+                ("fitted", fitted),
+            ],
+        ),
+        "",
         "fitted terms:",
-        *(f"  eta_theoretical[{k}] = {v:.3f}" for k, v in sorted(fitted.eta.items())),
-        f"  decode_attention_cycles = {fitted.params.decode_attention_cycles:.1f}"
-        f" (shipped {DEFAULT_PARAMS.decode_attention_cycles:g})",
+        *(
+            f"  eta_theoretical[{k}] = {v:.3f} (shipped {DEFAULT_PARAMS.eta_theoretical_for(k):g})"
+            for k, v in sorted(fitted.eta.items())
+        ),
+        f"  decode_attention_cycles = {fitted.attention or 0:.1f}"
+        f" (shipped {DEFAULT_PARAMS.decode_attention_cycles:g}: the test machine's own measurement)",
         f"  per_token_overhead_s = {fitted.params.per_token_overhead_s:.5f}"
         f" (shipped {DEFAULT_PARAMS.per_token_overhead_s:g})",
         f"  prefill_speed_factor = {fitted.params.prefill_speed_factor:.3f}"

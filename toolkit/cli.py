@@ -253,7 +253,8 @@ def recommend(
     from toolkit.core.calibration import apply as calibrated
     from toolkit.core.catalog import normalise_use_case
     from toolkit.core.estimate import DEFAULT_PARAMS
-    from toolkit.core.hwprofile import machine_from_profile
+    from toolkit.core.hwprofile import machine_from_profile, what_if
+    from toolkit.core.offcatalog import resolve_model
     from toolkit.engine import resources
 
     if list_profiles:
@@ -271,14 +272,14 @@ def recommend(
     catalog = resources.load_catalog()
     only = None
     if model_name is not None:
-        only = (rec.resolve_model(catalog, model_name),)
+        only = (resolve_model(catalog, model_name),)
     if profile is not None:
         machine = machine_from_profile(resources.resolve_profile(profile))
     else:
         from toolkit.engine.probes import detect_machine
 
         machine = detect_machine()
-    machine = rec.what_if(machine, ram_gb=ram_gb, cores=cores, bandwidth_gbps=bandwidth_gbps)
+    machine = what_if(machine, ram_gb=ram_gb, cores=cores, bandwidth_gbps=bandwidth_gbps)
     calibration, calibration_note = _calibration(profile is None, no_calibration, machine)
     result = rec.recommend(
         machine,

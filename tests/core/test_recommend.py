@@ -12,21 +12,13 @@ from dataclasses import replace
 
 import pytest
 
+from toolkit.core.budget import COMFORT_SHARE, VM_RESERVE_BYTES, memory_budget
+from toolkit.core.candidate import ANSWER_TOKENS, QUANT_UPGRADE_SPEED_MARGIN, THINKING_TOKENS
 from toolkit.core.catalog import Catalog
 from toolkit.core.hardware import GIB, CgroupLimits, CpuInfo, DockerEngineInfo, Machine, MemoryInfo
-from toolkit.core.hwprofile import machine_from_profile
-from toolkit.core.recommend import (
-    ANSWER_TOKENS,
-    COMFORT_SHARE,
-    DEFAULT_TARGET_TPS,
-    QUANT_UPGRADE_SPEED_MARGIN,
-    THINKING_TOKENS,
-    VM_RESERVE_BYTES,
-    memory_budget,
-    recommend,
-    resolve_model,
-    what_if,
-)
+from toolkit.core.hwprofile import machine_from_profile, what_if
+from toolkit.core.offcatalog import resolve_model
+from toolkit.core.recommend import DEFAULT_TARGET_TPS, recommend
 from toolkit.engine.resources import load_catalog, load_shipped_profile, shipped_profile_names
 from toolkit.errors import UnknownModelError, UsageError
 

@@ -1,15 +1,16 @@
-"""Hardware profiles: typical machines for what-if questions, and the ``Machine`` each describes.
+"""What-if machines: hardware profiles, the ``Machine`` each describes, and a machine with parts replaced.
 
 ``gpuless recommend --profile laptop-16gb-ddr5`` plans for a machine gpuless is not running on; the
 profile (TOML or JSON, shipped in ``profiles/hardware/`` or the user's own file) is validated here with
 one clear ``ProfileError`` line, and ``machine_from_profile`` turns it into the same ``Machine`` the
 probes produce, so the estimator and the planner need not know where a machine came from.
+``what_if`` answers ``--ram`` / ``--cores`` / ``--bandwidth``: the same machine with those replaced.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from toolkit.core.fields import optional, positive, required
@@ -25,7 +26,7 @@ from toolkit.core.hardware import (
     MemoryInfo,
     OsName,
 )
-from toolkit.errors import ProfileError
+from toolkit.errors import ProfileError, UsageError
 
 
 @dataclass(frozen=True)
@@ -175,4 +176,53 @@ def parse_hardware_profile(data: Mapping[str, Any], *, default_name: str = "prof
     )
 
 
-__all__ = ["HardwareProfile", "machine_from_profile", "parse_hardware_profile"]
+def what_if(
+    machine: Machine,
+    *,
+    ram_gb: float | None = None,
+    cores: int | None = None,
+    bandwidth_gbps: float | None = None,
+) -> Machine:
+    """``machine`` with RAM (GiB), physical cores or bandwidth (GB/s, a theoretical peak) replaced.
+
+    Replacing RAM drops the cgroup limit and a native engine's memory figure (they described the old
+    RAM); a Docker Desktop VM keeps its share of the new RAM.
+    """
+    for label, value in (("--ram", ram_gb), ("--cores", cores), ("--bandwidth", bandwidth_gbps)):
+        if value is not None and not value > 0:
+            raise UsageError(f"{label} must be positive, not {value:g}")
+    changed = []
+    if ram_gb is not None:
+        total = int(ram_gb * GIB)
+        docker = machine.docker
+        if docker.mem_total_bytes and machine.memory.total_bytes:
+            share = docker.mem_total_bytes / machine.memory.total_bytes if docker.is_desktop else 1.0
+            docker = replace(docker, mem_total_bytes=int(total * min(share, 1.0)))
+        machine = replace(
+            machine,
+            memory=replace(machine.memory, total_bytes=total, available_bytes=total),
+            cgroup=replace(machine.cgroup, memory_limit_bytes=None),
+            docker=docker,
+        )
+        changed.append(f"{ram_gb:g} GiB RAM")
+    if cores is not None:
+        cpu = replace(
+            machine.cpu,
+            physical_cores=cores,
+            logical_cores=max(cores, machine.cpu.logical_cores),
+            performance_cores=None,
+        )
+        machine = replace(machine, cpu=cpu, cgroup=replace(machine.cgroup, cpu_limit=None))
+        changed.append(f"{cores} cores")
+    if bandwidth_gbps is not None:
+        machine = replace(
+            machine,
+            bandwidth=Bandwidth(gbps=bandwidth_gbps, source="profile", detail="given on the command line"),
+        )
+        changed.append(f"{bandwidth_gbps:g} GB/s")
+    if changed:
+        machine = replace(machine, name=f"{machine.name} with {', '.join(changed)}")
+    return machine
+
+
+__all__ = ["HardwareProfile", "machine_from_profile", "parse_hardware_profile", "what_if"]

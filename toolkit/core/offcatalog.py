@@ -139,11 +139,26 @@ def spec_from_tag(tag: str, catalog: Catalog) -> ModelSpec:
     )
 
 
+def resolve_model(catalog: Catalog, name: str) -> tuple[ModelSpec, QuantVariant]:
+    """The catalog's model and variant for ``name``; a tag the catalog does not know is estimated from
+    its name (``toolkit.core.offcatalog.spec_from_tag``: parameter count and quantisation, uncertainty in
+    the spec's notes). A name with no size in it raises ``UnknownModelError`` with close matches."""
+    try:
+        return catalog.find(name)
+    except UnknownModelError as unknown:
+        try:
+            spec = spec_from_tag(name, catalog)
+        except UnknownModelError:
+            raise unknown from None
+        return spec, spec.default_variant
+
+
 __all__ = [
     "ASSUMED_TAG_QUANT",
     "NAME_ESTIMATE_UNCERTAINTY",
     "SERVED_SIZE_TOLERANCE",
     "parse_tag_name",
+    "resolve_model",
     "served_variant",
     "spec_from_tag",
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from toolkit.core.candidate import Candidate
 from toolkit.core.catalog import Catalog
 from toolkit.core.compose import (
     DEFAULT_CONTAINER,
@@ -25,7 +26,7 @@ from toolkit.core.compose import (
     build_spec,
 )
 from toolkit.core.hardware import Machine
-from toolkit.core.recommend import Candidate, recommend
+from toolkit.core.recommend import recommend
 from toolkit.errors import UnknownModelError, UsageError
 
 #: Container memory on top of the estimate: the Ollama server process, load-time buffers, estimate error.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from toolkit.core.hardware import GIB
 from toolkit.errors import UsageError
 
 
@@ -10,6 +11,13 @@ def format_bytes(value: int) -> str:
     if value >= 1024**3:
         return f"{value / 1024**3:.1f} GiB".replace(".0 GiB", " GiB")
     return f"{value / 1024**2:.0f} MiB"
+
+
+def gb(n_bytes: float) -> str:
+    """Bytes as "5.3 GiB" ("0.04 GiB" below 1 GiB, so small sizes do not read as zero): binary units, as
+    ``gpuless detect``, the TUI and ``free -h`` show memory."""
+    value = n_bytes / GIB
+    return f"{value:.2f} GiB" if value < 1 else f"{value:.1f} GiB"
 
 
 def parse_size(text: str) -> int:

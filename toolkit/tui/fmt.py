@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from toolkit.core.hardware import GIB
-from toolkit.core.recommend import gb
+from toolkit.core.units import gb
 
 MIB = 1024**2
 

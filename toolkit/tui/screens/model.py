@@ -19,9 +19,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Label, Select, Static
 
+from toolkit.core.candidate import Candidate
 from toolkit.core.catalog import USE_CASES, Catalog
 from toolkit.core.hardware import Machine
-from toolkit.core.recommend import DEFAULT_TARGET_TPS, Candidate, Recommendation, recommend
+from toolkit.core.recommend import DEFAULT_TARGET_TPS, Recommendation, recommend
 from toolkit.tui import fmt
 from toolkit.tui.messages import ModelChosen
 from toolkit.tui.plan import Pick

@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from toolkit.core.benchrun import Status
 from toolkit.core.benchstats import (
     DEFAULT_TTFT_LIMIT_S,
     GRADES,
@@ -52,7 +53,7 @@ from toolkit.core.compose import base_model
 from toolkit.core.estimate import Estimate
 from toolkit.core.hardware import Machine
 from toolkit.core.offcatalog import served_variant
-from toolkit.engine.history import History, Status
+from toolkit.engine.history import History
 from toolkit.engine.ollama_client import Api, OllamaClient, Recorder
 from toolkit.engine.server_url import check_target as check_target  # re-exported: the check lives there
 from toolkit.errors import (

@@ -20,16 +20,14 @@ import json
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from toolkit.core.benchstats import streams_label
+from toolkit.core.benchrun import RunRow, Status, clean_summary, split_model
 from toolkit.errors import HistoryError
 
 SCHEMA_VERSION = 1
-Status = Literal["complete", "incomplete", "failed"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -104,59 +102,8 @@ RUN_COLUMNS = (
 )
 
 
-def split_model(name: str) -> tuple[str, str]:
-    """``smollm2:135m`` → ("smollm2", "135m"); no tag → "latest" (Ollama's default)."""
-    head, sep, tag = name.rpartition(":")
-    if not sep or "/" in tag:
-        return name, "latest"
-    return head, tag
-
-
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-@dataclass(frozen=True)
-class RunRow:
-    """One stored run. JSON columns come back decoded.
-
-    Attributes:
-        id / started_at / finished_at / status: identity and outcome.
-        model / tag / quantization / engine_version / api / url / power_source: context columns.
-        settings: benchmark settings (reps, num_predict, options, concurrency bounds, ...).
-        machine: ``Machine.to_dict()`` at run time, None if detection was unavailable.
-        predicted: the estimator's numbers for this model, None if none.
-        summary: the computed results (shapes, concurrency table, comparisons), None until finished.
-        error: why the run stopped early, if it did.
-        requests: finished requests stored for the run.
-        damaged: the JSON columns that could not be read (left out as None; the rest of the run stands).
-    """
-
-    id: int
-    started_at: str
-    finished_at: str | None
-    status: Status
-    model: str
-    tag: str
-    quantization: str | None
-    engine_version: str | None
-    api: str
-    url: str
-    power_source: str | None
-    settings: dict[str, Any]
-    machine: dict[str, Any] | None
-    predicted: dict[str, Any] | None
-    summary: dict[str, Any] | None
-    error: str | None
-    requests: int
-    damaged: tuple[str, ...] = ()
-
-    @property
-    def name(self) -> str:
-        return f"{self.model}:{self.tag}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {key: getattr(self, key) for key in self.__dataclass_fields__}
 
 
 def _loads(text: str | None) -> Any:
@@ -177,31 +124,6 @@ def _cell(row: sqlite3.Row, column: str, damaged: list[str]) -> dict[str, Any] |
         damaged.append(column.removesuffix("_json"))
         return None
     return value
-
-
-def _clean_summary(summary: dict[str, Any] | None, damaged: list[str]) -> dict[str, Any] | None:
-    """The summary with its shape and concurrency rows kept only when they are objects with their key
-    (what ``history`` and ``compare_runs`` index into); anything else counts as damaged."""
-    if summary is None:
-        return None
-    out = dict(summary)
-    for key, ident, kind in (("shapes", "shape", str), ("concurrency", "streams", int)):
-        rows = summary.get(key, [])
-        good = (
-            [r for r in rows if isinstance(r, dict) and isinstance(r.get(ident), kind)]
-            if isinstance(rows, list)
-            else []
-        )
-        if not isinstance(rows, list) or len(good) != len(rows):
-            damaged.append(f"summary.{key}")
-        out[key] = good
-    return out
-
-
-def median_of(metric: Any) -> float | None:
-    """The ``median`` of a stored summary (``{"median": ..., ...}``), None when absent or not a number."""
-    value = metric.get("median") if isinstance(metric, dict) else None
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _hint(error: sqlite3.Error, path: Path) -> str:
@@ -427,7 +349,7 @@ class History:
         settings = _cell(row, "settings_json", damaged) or {}
         machine = _cell(row, "machine_json", damaged)
         predicted = _cell(row, "predicted_json", damaged)
-        summary = _clean_summary(_cell(row, "summary_json", damaged), damaged)
+        summary = clean_summary(_cell(row, "summary_json", damaged), damaged)
         return RunRow(
             id=row["id"],
             started_at=row["started_at"],
@@ -521,37 +443,3 @@ class History:
             for req in self.requests(run.id):
                 writer.writerow(head + [req[c] for c in request_cols])
         return buffer.getvalue()
-
-
-def compare_runs(a: RunRow, b: RunRow) -> list[dict[str, Any]]:
-    """Rows of (metric, value in a, value in b, change %) over what both runs measured."""
-    rows: list[dict[str, Any]] = []
-
-    def add(metric: str, va: float | None, vb: float | None) -> None:
-        change = (vb - va) / va * 100.0 if va and vb is not None else None
-        rows.append({"metric": metric, "a": va, "b": vb, "change_pct": change})
-
-    shapes_a = {s["shape"]: s for s in (a.summary or {}).get("shapes", [])}
-    shapes_b = {s["shape"]: s for s in (b.summary or {}).get("shapes", [])}
-    number = median_of  # a stored figure: None unless a number
-    for shape in [s for s in shapes_a if s in shapes_b]:
-        for key, label in (
-            ("client_decode_tps", "decode tok/s"),
-            ("server_decode_tps", "server decode tok/s"),
-            ("prompt_tps", "prompt tok/s"),
-            ("ttft_s", "TTFT s"),
-        ):
-            add(
-                f"{shape} {label} (median)",
-                number(shapes_a[shape].get(key)),
-                number(shapes_b[shape].get(key)),
-            )
-    levels_a = {lv["streams"]: lv for lv in (a.summary or {}).get("concurrency", [])}
-    levels_b = {lv["streams"]: lv for lv in (b.summary or {}).get("concurrency", [])}
-    for streams in sorted(set(levels_a) & set(levels_b)):
-        add(
-            f"{streams_label(streams)} aggregate tok/s",
-            number({"median": levels_a[streams].get("aggregate_tps")}),
-            number({"median": levels_b[streams].get("aggregate_tps")}),
-        )
-    return rows

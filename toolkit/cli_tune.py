@@ -160,5 +160,10 @@ def _print(result: Any, payload: dict[str, Any]) -> None:
         click.echo(
             f"Wrote {payload['compose_file']} (previous kept as {payload['backup']}); container recreated."
         )
+        counts = payload["verify"]["counts"]
+        click.echo(
+            "verify: " + ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+            + " (`gpuless verify` shows each setting)"
+        )  # fmt: skip
     elif rows == ():
         click.echo("Nothing changed: the configuration that was running keeps running.")

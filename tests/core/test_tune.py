@@ -87,8 +87,8 @@ def test_estimator_memory_grows_with_slots_and_shrinks_with_q8() -> None:
 
 def test_budget_keeps_time_to_finish() -> None:
     budget = Budget(180)
-    assert budget.may_try_another(elapsed_s=60, per_candidate_s=20)  # 60 + 20·4 = 140
-    assert not budget.may_try_another(elapsed_s=110, per_candidate_s=20)  # 110 + 80 > 180
+    assert budget.may_try_another(elapsed_s=110, per_candidate_s=20)  # 110 + 20·3 = 170
+    assert not budget.may_try_another(elapsed_s=130, per_candidate_s=20)  # 130 + 60 > 180
     assert budget.may_remeasure(elapsed_s=140, per_candidate_s=20)
     assert not budget.may_remeasure(elapsed_s=150, per_candidate_s=20)
 

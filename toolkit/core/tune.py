@@ -328,12 +328,13 @@ class Budget:
 
     Attributes:
         total_s: the whole tune, from the first restart to the verified winner.
-        finish_reserve_candidates: candidate-times kept back for re-measuring the top two and applying
-            (restart + verify + a final measurement) the winner.
+        finish_reserve_candidates: candidate-times kept back after the last candidate: one for
+            re-measuring the best (a restart and a measurement) and one for applying it (the final
+            measurement, the write-back and ``verify``); the second re-measure runs only if time is left.
     """
 
     total_s: float
-    finish_reserve_candidates: float = 3.0
+    finish_reserve_candidates: float = 2.0
 
     def __post_init__(self) -> None:
         if self.total_s <= 0:

@@ -5,9 +5,12 @@ The rules (what to try, the budget, who won) are in ``toolkit.core.tune``; this 
 * a ``Target`` restarts the server with given knobs: ``ComposeTarget`` recreates the container of
   ./compose.yaml through ``DockerRunner`` (the served model re-created with the candidate's
   ``num_thread``/``num_ctx``), ``CallbackTarget`` calls a restart function (a native or test server);
-* each measurement is a short streaming run — one warm-up request after the restart, then ``rounds`` ×
-  ``streams`` requests, each prompt made unique by a nonce (no prompt-cache flattery);
-* the start is measured twice (its spread is the noise floor), the top two candidates are re-measured;
+* each measurement is a short streaming run — after a restart a warm-up of ``streams`` one-token
+  requests (the model loaded, every slot holding the chat template's shared prefix, as on a server in
+  use), then ``rounds`` × ``streams`` requests of a few tokens each, every prompt made unique by a nonce
+  (no prompt-cache flattery);
+* the start is measured once plus a second repeat without the warm-up (its spread is the noise floor),
+  the top two candidates are re-measured (the best last, so it is the one left running);
 * any exception, Ctrl-C or SIGTERM (which the CLI turns into ``KeyboardInterrupt``) restores the
   configuration that was running before, then propagates.
 """
@@ -45,10 +48,12 @@ from toolkit.errors import GpulessError
 
 Progress = Callable[[str], None]
 
+# Short questions: the prompt is prefilled before the first token, so a long one would bury the slots'
+# effect on TTFT under prefill time.
 QUESTIONS = (
-    "Explain in two short paragraphs how a lighthouse keeper kept the lamp burning through a storm.",
-    "Describe in two short paragraphs how a village mill ground grain when the river ran low.",
-    "Tell in two short paragraphs how a harbour crew unloaded cargo before the tide turned.",
+    "Tell a short story about a lighthouse keeper.",
+    "Describe a village mill in a few sentences.",
+    "Tell a short story about a harbour crew.",
 )
 
 
@@ -134,29 +139,38 @@ class CallbackTarget:
 
 
 async def _measure(
-    url: str, model: str, streams: int, rounds: int, num_predict: int, knobs: Knobs, timeout: float
+    url: str,
+    model: str,
+    streams: int,
+    rounds: int,
+    num_predict: int,
+    knobs: Knobs,
+    timeout: float,
+    *,
+    warm_up: bool = True,
 ) -> Measurement:
     nonce = secrets.token_hex(4)
-    options = {"temperature": 0.0, "seed": 42, "num_predict": num_predict}
     counter = 0
 
     async with OllamaClient(url, timeout=timeout) as client:
 
-        async def one() -> Any:
+        async def one(tokens: int) -> Any:
             nonlocal counter
             counter += 1
             question = QUESTIONS[counter % len(QUESTIONS)]
             messages = [{"role": "user", "content": f"[{nonce}-{counter}] {question}"}]
+            options = {"temperature": 0.0, "seed": 42, "num_predict": tokens}
             events = client.stream_chat(model, messages, options=options, think=False, keep_alive="30m")
             return request_metrics(await Recorder(time.perf_counter()).consume(events))
 
-        await one()  # warm-up: the load after a restart stays out of the figures
+        if warm_up:  # the load after a restart and the template's prefill stay out of the figures
+            await asyncio.gather(*(one(1) for _ in range(streams)))
         metrics = []
         tokens = 0
         wall = 0.0
         for _ in range(rounds):
             t0 = time.perf_counter()
-            done = await asyncio.gather(*(one() for _ in range(streams)))
+            done = await asyncio.gather(*(one(num_predict) for _ in range(streams)))
             wall += time.perf_counter() - t0
             metrics.extend(done)
             tokens += sum(m.output_tokens or 0 for m in done)
@@ -181,14 +195,24 @@ class TuneSettings:
     """How each configuration is measured.
 
     Attributes:
-        num_predict: tokens per answer (short: the figures are rates).
+        num_predict: tokens per answer: long enough that N users served one after another wait for
+            each other's answers (what more slots remove), short enough for a 2-core laptop.
+        tokens_per_round: the most tokens one round asks for; with many users each answer gets
+            fewer (never under ``min_predict``), so a measurement stays a few seconds.
+        min_predict: the fewest tokens per answer.
         rounds: rounds of ``objective.users`` simultaneous streams per measurement.
         timeout: seconds to wait for the next bytes of an answer.
     """
 
-    num_predict: int = 24
+    num_predict: int = 48
+    tokens_per_round: int = 192
+    min_predict: int = 16
     rounds: int = 1
     timeout: float = 120.0
+
+    def predict_for(self, streams: int) -> int:
+        """Tokens per answer with ``streams`` simultaneous streams."""
+        return max(self.min_predict, min(self.num_predict, self.tokens_per_round // max(streams, 1)))
 
 
 @dataclass
@@ -269,18 +293,21 @@ class Tuner:
         self._running = start
         self._t0 = clock()
 
-    def _measure(self, knobs: Knobs) -> Measurement:
-        """One measurement, cut off where the budget ends (``TimeoutError`` → ``GpulessError``)."""
+    def _measure(self, knobs: Knobs, *, warm_up: bool = True, at_least_s: float = 1.0) -> Measurement:
+        """One measurement, cut off where the budget ends (but given ``at_least_s``; ``TimeoutError`` →
+        ``GpulessError``)."""
         s = self.settings
-        left = max(self.budget.total_s - (self.clock() - self._t0), 1.0)
+        left = max(self.budget.total_s - (self.clock() - self._t0), at_least_s)
+        users = self.objective.users
         run = _measure(
             self.target.url,
             self.target.model,
-            self.objective.users,
+            users,
             s.rounds,
-            s.num_predict,
+            s.predict_for(users),
             knobs,
             s.timeout,
+            warm_up=warm_up,
         )
         try:
             m = asyncio.run(asyncio.wait_for(run, left))
@@ -338,7 +365,8 @@ class Tuner:
             return self.clock() - t0
 
         try:
-            start_runs = (self._measure(self.start_knobs), self._measure(self.start_knobs))
+            first = self._measure(self.start_knobs)
+            start_runs = (first, self._measure(self.start_knobs, warm_up=False))
         except GpulessError as error:
             result.start = Trial(result.start.candidate, error=error.message)
             result.skipped_for_budget = len(self.candidates)
@@ -347,7 +375,9 @@ class Tuner:
             return
         result.start = Trial(result.start.candidate, start_runs)
         self._say(result.start, "start: ")
-        per_candidate = start_runs[0].seconds
+        # A candidate costs a restart, the warm-up and a measurement; until one has been timed, the
+        # start's measurement (with its warm-up) is the guess.
+        per_candidate = elapsed() / 2
         for index, candidate in enumerate(self.candidates):
             if not self.budget.may_try_another(elapsed(), per_candidate):
                 result.skipped_for_budget = len(self.candidates) - index
@@ -358,13 +388,18 @@ class Tuner:
             per_candidate = max(per_candidate, self.clock() - t_c)
             result.trials.append(trial)
             self._say(trial, "")
-        for best in top(result.trials, result.start, self.objective, 2):
+        best_two = top(result.trials, result.start, self.objective, 2)
+        if not self.budget.may_remeasure(elapsed() + per_candidate, per_candidate):
+            best_two = best_two[:1]  # time for one re-measure only: the best's
+        for best in reversed(best_two):  # the best last, so it is left running
             if not self.budget.may_remeasure(elapsed(), per_candidate):
                 break
             index = result.trials.index(best)
             try:
-                self._apply(best.candidate.knobs)
-                again = self._measure(best.candidate.knobs)
+                restarted = self._running != best.candidate.knobs
+                if restarted:
+                    self._apply(best.candidate.knobs)
+                again = self._measure(best.candidate.knobs, warm_up=restarted)
             except GpulessError as error:
                 result.trials[index] = Trial(best.candidate, best.runs, f"re-measure failed: {error.message}")
                 continue
@@ -383,4 +418,5 @@ class Tuner:
             return
         if self._running != winner.candidate.knobs:
             self._apply(winner.candidate.knobs)
-        result.after = self._measure(winner.candidate.knobs)
+        # The proof is not cut short by the budget: without it the winner would be applied unmeasured.
+        result.after = self._measure(winner.candidate.knobs, at_least_s=max(per_candidate, 30.0))

@@ -37,6 +37,16 @@ FAULTS = {
     "escapes": "answers, model names and errors carry terminal escape sequences",
     "busy_503": "chat answers 503 while another chat is in flight",
     "slow": "chat streams one token every 0.2 s (for up to 60 s)",
+    "pull_unreachable": "a pull ends with Ollama's error for a registry it cannot resolve (no network)",
+    "pull_disk_full": "a pull ends with Ollama's error for a full disk",
+}
+
+#: What Ollama 0.x streams as the last line of a pull that failed this way.
+PULL_ERRORS = {
+    "pull_unreachable": 'pull model manifest: Get "https://registry.ollama.ai/v2/library/{name}/manifests/{tag}":'
+    " dial tcp: lookup registry.ollama.ai on 127.0.0.11:53: no such host",
+    "pull_disk_full": "write /root/.ollama/models/blobs/sha256-6a0746a1ec1a-partial-0: "
+    "no space left on device",
 }
 
 MODEL = "m:latest"
@@ -129,7 +139,13 @@ class _Server(socketserver.ThreadingTCPServer):
             return h.send_json(_final())
         if path == "/api/pull":
             h.start_chunked()
-            h.chunk(b'{"status":"success"}\n')
+            if fault in PULL_ERRORS:
+                name, _, tag = str(body.get("model", "")).partition(":")
+                h.chunk(b'{"status":"pulling manifest"}\n')
+                error = PULL_ERRORS[fault].format(name=name, tag=tag or "latest")
+                h.chunk(json.dumps({"error": error}).encode() + b"\n")
+            else:
+                h.chunk(b'{"status":"success"}\n')
             return h.end_chunked()
         if path == "/api/chat":
             return self.chat(h)

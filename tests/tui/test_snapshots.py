@@ -55,3 +55,26 @@ def test_connect_snapshot(snap_compare: Any, services: Services) -> None:
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=ready)
+
+
+def test_launch_without_docker_snapshot(
+    snap_compare: Any, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The no-Docker panel at 80x24 (Linux advice, no `ollama` on PATH: both fixed here)."""
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent.sock")
+    monkeypatch.setattr("platform.system", lambda: "Linux")
+    monkeypatch.setattr("shutil.which", lambda _name: None)
+    fixed = dataclasses.replace(
+        services, launch_mode="docker", compose_dir=Path("/nonexistent/gpuless-project")
+    )
+    app = create_app(fixed, start="launch")
+
+    async def ready(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        pilot.app.screen.query_one("#launch-model").value = "qwen2.5:1.5b"  # type: ignore[attr-defined]
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        pilot.app.clear_notifications()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=ready)

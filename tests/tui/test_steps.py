@@ -155,9 +155,9 @@ async def test_launch_without_docker_notifies_and_frees_the_step_keys(
         await pilot.press("enter")
         await settle(pilot)
         errors = [n for n in app._notifications if n.severity == "error"]
-        assert errors and errors[-1].title == "Launch: DockerUnavailable"
+        assert errors and errors[-1].title == "Launch: Docker is not available"
         assert "What to do:" in errors[-1].message
-        assert "failed" in text_of(app.screen.query_one("#launch-result", Static))
+        assert "No Docker engine answers" in text_of(app.screen.query_one("#launch-result", Static))
         # Focus left the model field, so a step key moves on instead of landing in the tag.
         assert app.screen.focused is app.screen.query_one("#launch-start")
         await pilot.press("5")

@@ -8,8 +8,11 @@ is down sends them the wrong way, so the kinds are told apart here and the advic
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Literal
+
+from toolkit.core.candidate import Candidate
 
 PullFailureKind = Literal["unknown_tag", "unreachable", "disk_full", "other"]
 
@@ -95,3 +98,9 @@ def pull_failure(model: str, text: str) -> PullFailure:
             "disk image size), or pick a smaller model.",
         )
     return PullFailure(kind, f"pulling '{model}' failed: {text}", "Try again; `gpuless logs` shows why.")
+
+
+def next_candidate(candidates: Sequence[Candidate], tried: Collection[str]) -> Candidate | None:
+    """The best-ranked candidate that fits in memory and was not tried yet (``candidates`` in rank
+    order, as ``recommend`` gives them), or None."""
+    return next((c for c in candidates if c.fits and c.tag not in tried), None)

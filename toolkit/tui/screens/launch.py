@@ -7,10 +7,17 @@ a flag, the callback raises on its next event (the health wait reports twice a s
 cancelled thread worker reports CANCELLED at once while its thread is still cleaning up.
 Attach mode skips Docker and uses a server that already answers at the configured URL (the loopback
 test server, or an Ollama the user started).
+
+When it fails, the rows are redrawn from what is really there (the container, read back from the
+engine), a failed pull says why in the terms of ``toolkit.core.pullfailure`` and ``o`` offers the next
+candidate that fits; without a Docker engine the step offers ``r`` (``ollama serve`` here) and ``a``
+(an Ollama at a URL) with the install advice for this OS (``toolkit.core.nodocker``).
 """
 
 from __future__ import annotations
 
+import platform
+import shutil
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
@@ -26,14 +33,24 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Label, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from toolkit.core.nodocker import no_docker_advice
 from toolkit.core.verify import VerifyReport
+from toolkit.errors import DiskFullError, DockerUnavailableError, ModelNotFoundError, RegistryUnreachableError
 from toolkit.tui.messages import EngineReady
 from toolkit.tui.screens.base import StepCancelled, WizardScreen
 from toolkit.tui.widgets.transfer import Transfer
 
 if TYPE_CHECKING:
     from toolkit.core.compose import OllamaServiceSpec
+    from toolkit.engine.docker_runner import DockerRunner
     from toolkit.engine.progress import Progress
+
+#: Pull failures and the words for them on the Model row.
+PULL_FAILED = {
+    ModelNotFoundError: "failed: no such model in the registry",
+    RegistryUnreachableError: "failed: the registry could not be reached",
+    DiskFullError: "failed: the disk is full",
+}
 
 #: Seconds an attached server has to answer before the step gives up.
 ATTACH_TIMEOUT_S = 15.0
@@ -73,6 +90,9 @@ class LaunchScreen(WizardScreen):
         Binding("ctrl+s", "start", "Start"),
         Binding("escape", "cancel", "Cancel"),
         Binding("c", "app.connect", "Connect app"),
+        Binding("o", "try_offer", "Try the offered model"),
+        Binding("r", "native", "Run Ollama here"),
+        Binding("a", "attach", "Attach to a URL"),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -87,14 +107,33 @@ class LaunchScreen(WizardScreen):
             yield Transfer("Health", id="launch-health")
             yield Transfer("Model", id="launch-pull")
             yield Static(id="launch-result")
+            yield Static(id="launch-nodocker", classes="status")
+            yield Input(placeholder="Ollama URL, e.g. http://127.0.0.1:11434", id="launch-url")
             yield Static(id="launch-verify")
 
     def __init__(self) -> None:
         super().__init__()
         self.cancel_requested = threading.Event()
+        #: Tags whose pull failed in this session (not offered again).
+        self.failed_tags: set[str] = set()
+        #: The model ``o`` launches after a failed pull, None when nothing is offered.
+        self.offer: str | None = None
+        #: No Docker engine answered: ``r`` and ``a`` are offered.
+        self.no_docker = False
+        #: The launch under way starts a container (its Health row is the container's health).
+        self.docker_launch = False
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The offer keys are shown (and work) only while there is something to offer."""
+        if action == "try_offer":
+            return self.offer is not None and not self.busy
+        if action in ("native", "attach"):
+            return self.no_docker and not self.busy
+        return True
 
     def on_mount(self) -> None:
         self.watch(self.wizard, "spec", self.spec_changed)
+        self.query_one("#launch-url", Input).display = False
         self.show_mode()
 
     def show_mode(self) -> None:
@@ -127,17 +166,64 @@ class LaunchScreen(WizardScreen):
             return
         if self.busy:
             return
-        for transfer in self.query(Transfer):
-            if transfer.id != "launch-image" or self.services.launch_mode == "docker":
-                transfer.reset()
-        self.query_one("#launch-result", Static).update("")
-        self.query_one("#launch-verify", Static).update("")
-        self.query_one("#launch-start", Button).disabled = True
-        self.cancel_requested.clear()
+        self.prepare_rows(image=self.services.launch_mode == "docker")
         if self.services.launch_mode == "docker":
             self.launch_docker(model)
         else:
-            self.launch_attach(model)
+            self.launch_attach(model, self.services.url)
+
+    def prepare_rows(self, *, image: bool) -> None:
+        """Clear the rows, the result and the offers before a launch."""
+        for transfer in self.query(Transfer):
+            if transfer.id != "launch-image" or image:
+                transfer.reset()
+        if not image:
+            self.query_one("#launch-image", Transfer).reset("not used without Docker")
+        self.query_one("#launch-result", Static).update("")
+        self.query_one("#launch-verify", Static).update("")
+        self.query_one("#launch-start", Button).disabled = True
+        self.offer = None
+        self.docker_launch = image
+        self.cancel_requested.clear()
+        self.refresh_bindings()
+
+    def model_typed(self) -> str:
+        return self.query_one("#launch-model", Input).value.strip()
+
+    def action_try_offer(self) -> None:
+        if self.offer is None or self.busy:
+            return
+        self.query_one("#launch-model", Input).value = self.offer
+        self.action_start()
+
+    def action_native(self) -> None:
+        if not self.no_docker or self.busy or not self.model_typed():
+            return
+        self.prepare_rows(image=False)
+        self.launch_native(self.model_typed())
+
+    def action_attach(self) -> None:
+        if self.no_docker and not self.busy:
+            self.query_one("#launch-url", Input).focus()
+
+    @on(Input.Submitted, "#launch-url")
+    def attach_submitted(self) -> None:
+        url = self.query_one("#launch-url", Input).value.strip()
+        if not url or not self.model_typed() or self.busy:
+            return
+        self.prepare_rows(image=False)
+        self.launch_attach(self.model_typed(), url)
+
+    def show_no_docker(self) -> None:
+        """The ways on without a Docker engine, with the install advice for this OS."""
+        self.no_docker = True
+        advice = no_docker_advice(platform.system(), shutil.which("ollama") is not None)
+        self.query_one("#launch-nodocker", Static).update("\n".join(advice.lines()))
+        url = self.query_one("#launch-url", Input)
+        url.display = True
+        if not url.value:
+            url.value = self.services.url
+        self.refresh_bindings()
 
     def action_cancel(self) -> None:
         if self.busy:
@@ -165,7 +251,8 @@ class LaunchScreen(WizardScreen):
         elif event.phase == "health":
             self.query_one("#launch-health", Transfer).detail(event.status)
         else:
-            self.query_one("#launch-health", Transfer).finish("healthy")
+            if self.docker_launch:  # the container's health wait is over once the pull begins
+                self.query_one("#launch-health", Transfer).finish("healthy")
             self.query_one("#launch-pull", Transfer).advance_to(event.status, event.completed, event.total)
 
     @work(thread=True, exclusive=True, group="launch", exit_on_error=False)
@@ -185,9 +272,14 @@ class LaunchScreen(WizardScreen):
             self.query_one("#launch-health", Transfer).detail, "starting, waiting for health…"
         )
         # The compose file is kept in line: a model switch here must not leave it naming the old model.
-        done = launch(
-            runner, spec, compose_path=self.services.compose_path, progress=self.progress_callback()
-        )
+        try:
+            done = launch(
+                runner, spec, compose_path=self.services.compose_path, progress=self.progress_callback()
+            )
+        except BaseException as error:
+            self.app.call_from_thread(self.show_container, container_state(runner, spec.container_name))
+            self.failed_pull(model, error)
+            raise
         result = done.up
         self.app.call_from_thread(self.query_one("#launch-image", Transfer).finish, spec.image)
         self.app.call_from_thread(
@@ -200,11 +292,57 @@ class LaunchScreen(WizardScreen):
         summary = f"Container {result.action}; clients use {served}." + (f" {note}" if note else "")
         self.app.call_from_thread(self.launched, result.url, served, summary, done.report)
 
+    def show_container(self, state: str) -> None:
+        """The Health row as the engine has it now (after a failure the container may be gone)."""
+        self.query_one("#launch-health", Transfer).reset(state)
+
+    def failed_pull(self, model: str, error: BaseException) -> None:
+        """From the worker thread: after a pull failure, say why on the Model row and find the next
+        candidate that fits (offered with ``o``)."""
+        reason = next((text for kind, text in PULL_FAILED.items() if isinstance(error, kind)), None)
+        if reason is None:
+            return
+        self.failed_tags.add(model)
+        offer = None
+        if self.wizard.machine is not None:
+            from toolkit.core.pullfailure import next_candidate
+            from toolkit.core.recommend import recommend
+
+            ranked = recommend(self.wizard.machine, self.services.catalog())
+            found = next_candidate(ranked.candidates, self.failed_tags)
+            offer = found.tag if found is not None else None
+        self.app.call_from_thread(self.show_pull_failure, reason, error, offer)
+
+    def show_pull_failure(self, reason: str, error: BaseException, offer: str | None) -> None:
+        self.query_one("#launch-pull", Transfer).reset(reason)
+        self.offer = offer
+        self.refresh_bindings()
+
     @work(thread=True, exclusive=True, group="launch", exit_on_error=False)
-    def launch_attach(self, model: str) -> None:
+    def launch_native(self, model: str) -> None:
+        from toolkit.engine import ollama_admin
+        from toolkit.engine.native_runner import start_native
+
+        spec = self.wizard.default_spec(model)
+        health = self.query_one("#launch-health", Transfer)
+        self.app.call_from_thread(health.detail, f"starting `ollama serve` at {spec.url}…")
+        native = start_native(spec, log_dir=self.services.settings.cache_dir)
+        self.app.call_from_thread(health.finish, f"Ollama {native.version} answers ({native.action})")
+        try:
+            ollama_admin.prepare_served_model(spec.url, spec, self.progress_callback())
+        except BaseException as error:
+            self.failed_pull(model, error)
+            raise
+        pull = self.query_one("#launch-pull", Transfer)
+        self.app.call_from_thread(pull.finish, f"{spec.served_model} ready")
+        where = f"pid {native.pid}, log {native.log_path}" if native.pid else "it was running already"
+        summary = f"Ollama runs on this machine ({where}); it keeps running after gpuless quits."
+        self.app.call_from_thread(self.launched, spec.url, spec.served_model, summary, None)
+
+    @work(thread=True, exclusive=True, group="launch", exit_on_error=False)
+    def launch_attach(self, model: str, url: str) -> None:
         from toolkit.engine import ollama_admin
 
-        url = self.services.url
         health = self.query_one("#launch-health", Transfer)
         self.app.call_from_thread(health.detail, f"waiting for {url}…")
         version = ollama_admin.wait_until_answers(url, timeout=ATTACH_TIMEOUT_S)
@@ -213,7 +351,11 @@ class LaunchScreen(WizardScreen):
         if ollama_admin.has_model(url, model):
             self.app.call_from_thread(pull.finish, f"{model} already present")
         else:
-            ollama_admin.pull_model(url, model, self.progress_callback())
+            try:
+                ollama_admin.pull_model(url, model, self.progress_callback())
+            except BaseException as error:
+                self.failed_pull(model, error)
+                raise
             self.app.call_from_thread(pull.finish, f"{model} pulled")
         self.app.call_from_thread(
             self.launched,
@@ -244,13 +386,40 @@ class LaunchScreen(WizardScreen):
         start.disabled = False
         if state != WorkerState.SUCCESS:
             start.focus()  # out of the model field, so the step keys work and enter retries
+        self.refresh_bindings()
         if state == WorkerState.ERROR:
-            cancelled = isinstance(worker.error, LaunchCancelled)
-            self.query_one("#launch-result", Static).update(
-                "Cancelled; anything this launch created was removed."
-                if cancelled
-                else "Launch failed (see the notification)."
-            )
+            self.query_one("#launch-result", Static).update(self.failure_text(worker.error))
+            if isinstance(worker.error, DockerUnavailableError):
+                self.show_no_docker()
+
+    def failure_text(self, error: BaseException | None) -> str:
+        """What the result line says after a failed launch: why, what to do, and what ``o`` offers."""
+        if isinstance(error, LaunchCancelled):
+            return "Cancelled; anything this launch created was removed."
+        if isinstance(error, DockerUnavailableError):
+            return f"No Docker engine answers: {error.message}"
+        if not isinstance(error, tuple(PULL_FAILED)):
+            return "Launch failed (see the notification)."
+        assert isinstance(error, ModelNotFoundError | RegistryUnreachableError | DiskFullError)
+        text = f"{error.message}\nWhat to do: {error.hint}"
+        if self.offer is not None:
+            text += f"\nPress o to try {self.offer} instead (the next candidate that fits this machine)"
+            if isinstance(error, RegistryUnreachableError):
+                text += "; it needs the registry too, unless it is downloaded already"
+            text += "."
+        return text
+
+
+def container_state(runner: DockerRunner, name: str) -> str:
+    """The Health row's text for the container ``name`` as the engine has it now."""
+    try:
+        attrs = runner.find(name)
+    except Exception:  # the engine went away too: say so rather than guess
+        return "unknown: the Docker engine did not answer"
+    if attrs is None:
+        return "no container (this launch removed what it created)"
+    status = (attrs.get("State") or {}).get("Status") or "unknown"
+    return f"container {name} {status} (left as it was)"
 
 
 SCREEN = LaunchScreen

@@ -31,7 +31,10 @@ class Verdict:
         users: grade line (tok/s) → most simultaneous users a level held (the runner's ``users``).
         users_reason: the rule and the levels measured.
         num_parallel: the OLLAMA_NUM_PARALLEL advice, None without a sweep.
-        num_parallel_reason: the totals it was chosen from.
+        num_parallel_reason: the totals it was chosen from, or why the sweep cannot advise.
+        slots_capped: the server's own OLLAMA_NUM_PARALLEL was below the most streams swept: the
+            streams beyond its slots waited in a queue, so the sweep measured the slots the server
+            has, not what more would give; ``num_parallel`` is then no advice (``lines`` says so).
     """
 
     grade: str | None
@@ -40,6 +43,7 @@ class Verdict:
     users_reason: str
     num_parallel: int | None
     num_parallel_reason: str
+    slots_capped: bool = False
 
     def lines(self) -> list[str]:
         grade = "— (nothing measured)" if self.grade is None else grade_meaning(self.grade)
@@ -47,7 +51,10 @@ class Verdict:
         if self.users:
             held = " · ".join(f"{n} at ≥ {g:g} tok/s" for g, n in sorted(self.users.items(), reverse=True))
             out.append(f"users held: {held} — {self.users_reason}")
-        if self.num_parallel is not None:
+        if self.num_parallel is not None and self.slots_capped:
+            out.append(f"OLLAMA_NUM_PARALLEL: no advice from this sweep: {self.num_parallel_reason}")
+            out.append(FIGURES_NOTE)
+        elif self.num_parallel is not None:
             out.append(f"OLLAMA_NUM_PARALLEL={self.num_parallel}: {self.num_parallel_reason}")
             out.append(FIGURES_NOTE)
         return out
@@ -122,23 +129,46 @@ def _num_parallel_reason(
     return text
 
 
+def _capped_reason(levels: Sequence[ConcurrencyLevel], server_slots: int) -> str:
+    most = max(lv.streams for lv in levels)
+    return (
+        f"the server runs OLLAMA_NUM_PARALLEL={server_slots}, so at {streams_label(most)} the requests "
+        f"beyond {server_slots} waited for a free slot; the sweep cannot show what more slots would give. "
+        f"`gpuless tune --users {most}` restarts the server with more slots and measures them"
+    )
+
+
 def verdict(
     shapes: Sequence[ShapeResult],
     levels: Sequence[ConcurrencyLevel],
     users: Mapping[float, int],
     num_parallel: int | None,
     ttft_slo_s: float,
+    server_slots: int | None = None,
 ) -> Verdict:
     """Read a run: ``users`` and ``num_parallel`` are the runner's (``users_per_grade`` and
-    ``recommend_num_parallel`` over ``levels``); the grade is the best line at least one level held."""
+    ``recommend_num_parallel`` over ``levels``); the grade is the best line at least one level held.
+    ``server_slots`` is the server's OLLAMA_NUM_PARALLEL when known: below the most streams swept, the
+    sweep gives no slot advice (see ``Verdict.slots_capped``)."""
     grade, grade_reason = _grade(shapes, levels, users, ttft_slo_s)
     measured = ", ".join(str(lv.streams) for lv in levels)
     users_reason = (
         f"the most simultaneous streams (of {measured} measured) whose slowest stream stayed at or above "
         f"the line with no failure and TTFT p95 ≤ {ttft_slo_s:g} s"
     )
-    reason = _num_parallel_reason(levels, num_parallel, users, ttft_slo_s) if num_parallel is not None else ""
-    return Verdict(grade, grade_reason, dict(users), users_reason, num_parallel, reason)
+    capped = (
+        num_parallel is not None
+        and server_slots is not None
+        and bool(levels)
+        and max(lv.streams for lv in levels) > server_slots
+    )
+    if capped and server_slots is not None:
+        reason = _capped_reason(levels, server_slots)
+    elif num_parallel is not None:
+        reason = _num_parallel_reason(levels, num_parallel, users, ttft_slo_s)
+    else:
+        reason = ""
+    return Verdict(grade, grade_reason, dict(users), users_reason, num_parallel, reason, capped)
 
 
 def model_step_lines(model: str, estimate: Estimate | None, served_file: str | None) -> list[str]:

@@ -236,6 +236,9 @@ class BenchResult:
         concurrency: the concurrency table.
         users: grade (tok/s) → most simultaneous users that level held.
         num_parallel: recommended OLLAMA_NUM_PARALLEL, None without a sweep.
+        server_slots: the server's own OLLAMA_NUM_PARALLEL when it could be read (a gpuless
+            container); with fewer slots than streams swept, ``num_parallel`` is no advice
+            (``benchverdict.Verdict.slots_capped``). None = unknown or not read.
         ttft_slo_s: the TTFT p95 limit ``users`` and ``num_parallel`` were judged against.
         comparisons: predicted vs measured, empty without a predictor.
         model_step: the Model step's estimate for this catalog model on this machine (its inputs:
@@ -261,6 +264,7 @@ class BenchResult:
     concurrency: tuple[ConcurrencyLevel, ...] = ()
     users: dict[float, int] = field(default_factory=dict)
     num_parallel: int | None = None
+    server_slots: int | None = None
     ttft_slo_s: float = DEFAULT_TTFT_LIMIT_S
     comparisons: tuple[Comparison, ...] = ()
     model_step: Estimate | None = None
@@ -276,6 +280,7 @@ class BenchResult:
             "concurrency": [lv.to_dict() for lv in self.concurrency],
             "users_per_grade": {str(int(g)): n for g, n in self.users.items()},
             "num_parallel": self.num_parallel,
+            "server_slots": self.server_slots,
             "ttft_slo_s": self.ttft_slo_s,
             "comparisons": [c.to_dict() for c in self.comparisons],
             "model_step": None
@@ -334,6 +339,7 @@ class BenchRunner:
         predictor: Predictor | None = None,
         progress: Callable[[str], None] | None = None,
         on_request: RequestCallback | None = None,
+        slots_of: Callable[[str], int | None] | None = None,
     ) -> None:
         self.config = replace(config, url=check_target(config.url, explicit=config.explicit_url))
         if config.reps < 1 or config.num_predict < 2 or config.document_words < 1:
@@ -344,6 +350,7 @@ class BenchRunner:
         self.predictor = predictor
         self.progress = progress or (lambda _line: None)
         self.on_request = on_request
+        self.slots_of = slots_of  # the server's OLLAMA_NUM_PARALLEL by URL (``server_slots``), if asked
         self.result = BenchResult(
             run_id=None, status="failed", model=config.model, api=config.api, url=self.url
         )
@@ -698,6 +705,7 @@ class BenchRunner:
             num_parallel=recommend_num_parallel(levels, ttft_limit_s=self.config.ttft_slo_s)
             if levels
             else None,
+            server_slots=self.slots_of(self.config.url) if self.slots_of is not None and levels else None,
             ttft_slo_s=self.config.ttft_slo_s,
             comparisons=comparisons,
             model_step=self._model_step,

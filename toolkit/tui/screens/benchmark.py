@@ -155,6 +155,7 @@ class BenchmarkScreen(WizardScreen):
     @work(exclusive=True, group="bench", exit_on_error=False)
     async def run_bench(self, url: str, model: str | None) -> None:
         from toolkit.engine.bench_runner import BenchConfig, BenchRunner
+        from toolkit.engine.server_slots import server_slots
 
         if not url:
             url = await asyncio.to_thread(self.services.resolve_url)
@@ -175,6 +176,7 @@ class BenchmarkScreen(WizardScreen):
             catalog=services.catalog(),
             progress=self.on_progress,
             on_request=self.on_request,
+            slots_of=server_slots,
         )
         try:
             result = await runner.run()
@@ -210,7 +212,12 @@ class BenchmarkScreen(WizardScreen):
             table.add_row("decode tok/s", "–", fmt.tps(decode), "–")
             table.add_row("TTFT", "–", fmt.seconds(ttft), "–")
         read = verdict(
-            result.shapes, result.concurrency, result.users, result.num_parallel, result.ttft_slo_s
+            result.shapes,
+            result.concurrency,
+            result.users,
+            result.num_parallel,
+            result.ttft_slo_s,
+            result.server_slots,
         )
         self.query_one("#bench-result", Static).update(table)
         step = model_step_lines(result.model, result.model_step, result.served_file)

@@ -1,0 +1,41 @@
+"""How many request slots (OLLAMA_NUM_PARALLEL) the server behind a URL has, when gpuless runs it.
+
+The bench's concurrency sweep cannot show what more slots would give when the server has fewer slots
+than streams (the rest wait in a queue), so its advice needs the server's own value. Ollama does not
+report it over HTTP (``/api/ps`` has no slot count), so it is read from the environment of the running
+gpuless container whose spec serves that URL; for any other server it is unknown.
+"""
+
+from __future__ import annotations
+
+import docker
+import requests
+
+from toolkit.core.compose import LABEL_MANAGED
+from toolkit.core.verify import parse_env
+from toolkit.core.wire import normalize_url
+from toolkit.engine.docker_connect import connect
+from toolkit.engine.docker_readback import spec_of
+from toolkit.errors import GpulessError
+
+
+def server_slots(url: str, *, timeout: float = 5.0) -> int | None:
+    """OLLAMA_NUM_PARALLEL of the running gpuless container serving ``url``; None when none serves it,
+    the variable is not set, or the engine does not answer (the advice then stays as measured)."""
+    try:
+        client = connect(timeout)
+        containers = client.containers.list(filters={"label": LABEL_MANAGED, "status": "running"})
+    except (GpulessError, docker.errors.DockerException, requests.exceptions.RequestException):
+        return None
+    want = normalize_url(url)
+    for container in containers:
+        attrs = container.attrs
+        try:
+            served = normalize_url(spec_of(attrs).url)
+        except (KeyError, TypeError, ValueError, GpulessError):  # no or a damaged spec label
+            continue
+        if served != want:
+            continue
+        value = parse_env((attrs.get("Config") or {}).get("Env")).get("OLLAMA_NUM_PARALLEL", "")
+        return int(value) if value.isdigit() and int(value) > 0 else None
+    return None

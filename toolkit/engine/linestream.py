@@ -14,7 +14,7 @@ httpx's ``map_httpcore_exceptions``). The guards that must hold whatever the ser
 in ``Response``: a gap timeout per read, a total deadline per request, a cap on one line (split in
 linear time), a cap on a body read whole, and on the response head. A declared size (Content-Length,
 a chunk size) is never allocated up front: bodies are read in pieces of at most 64 KiB.
-``ollama_client`` translates ``LineStreamError`` into ``toolkit.errors`` in one place.
+``ollama_errors.translate`` turns ``LineStreamError`` into ``toolkit.errors`` in one place.
 """
 
 from __future__ import annotations

@@ -18,7 +18,8 @@ import httpx
 
 from toolkit.core.compose import OllamaServiceSpec
 from toolkit.core.safe_text import terminal_safe
-from toolkit.engine.ollama_client import OllamaClient, normalize_url
+from toolkit.core.wire import normalize_url
+from toolkit.engine.ollama_client import OllamaClient
 from toolkit.engine.progress import LayerTotals, Progress, ProgressCallback
 from toolkit.errors import OllamaError, OllamaUnreachableError
 

@@ -8,17 +8,15 @@ plain (bytes split into lines + ``json.loads``, no model validation per chunk) s
 
 Every request goes through one seam (``toolkit.engine.linestream``: transports, time and size
 guards) and every failure leaves here as a ``toolkit.errors`` class, translated in one place
-(``_translate``): nothing listening → OllamaUnreachableError, a JSON 404 → ModelNotFoundError, a 404
-that is not Ollama's → NotOllamaError, 503 → ServerBusyError, no bytes in time or past the deadline →
-RequestTimeoutError, and a broken stream (``{"error": ...}`` line, unreadable framing, connection
-dropped mid-answer) → StreamError. Data of the wrong shape (a line that is not JSON, a field of the
-wrong type) becomes a StreamError through ``unexpected``; server text in messages is terminal-safe.
+(``toolkit.engine.ollama_errors.translate``). Request bodies and the checks on every piece of server
+data are pure and live in ``toolkit.core.wire``: data of the wrong shape (a line that is not JSON, a
+field of the wrong type, an ``{"error": ...}`` line mid-answer) becomes a StreamError there; server
+text in messages is terminal-safe.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from contextlib import aclosing, asynccontextmanager
@@ -29,26 +27,24 @@ from urllib.parse import urlsplit
 import httpx
 
 from toolkit.core.benchstats import RequestTrace, ServerTimings
-from toolkit.core.pullfailure import pull_failure
 from toolkit.core.safe_text import terminal_safe
-from toolkit.engine import linestream
-from toolkit.errors import (
-    DiskFullError,
-    ModelNotFoundError,
-    NotOllamaError,
-    OllamaError,
-    OllamaUnreachableError,
-    RegistryUnreachableError,
-    RequestTimeoutError,
-    ServerBusyError,
-    StreamError,
+from toolkit.core.wire import (
+    as_items,
+    as_object,
+    as_text,
+    error_text,
+    native_body,
+    normalize_url,
+    openai_body,
+    stream_object,
+    unexpected,
 )
+from toolkit.engine import linestream
+from toolkit.engine.ollama_errors import pull_error, translate
+from toolkit.errors import ModelNotFoundError, NotOllamaError, StreamError
 
 Api = Literal["ollama", "openai"]
 Message = Mapping[str, str]
-
-#: Options that map onto OpenAI request fields; the rest (num_ctx, num_thread, ...) have no OpenAI form.
-_OPENAI_FIELDS = {"temperature": "temperature", "seed": "seed", "num_predict": "max_tokens", "top_p": "top_p"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,134 +64,6 @@ class Done:
 
 
 Event = Chunk | Done
-
-
-def normalize_url(url: str) -> str:
-    """``127.0.0.1:11434`` → ``http://127.0.0.1:11434``; trailing slashes removed."""
-    url = url.strip()
-    if "://" not in url:
-        url = "http://" + url
-    return url.rstrip("/")
-
-
-def _native_body(
-    model: str,
-    content: Mapping[str, Any],
-    options: Mapping[str, Any] | None,
-    think: bool | None,
-    keep_alive: str | int | None,
-) -> dict[str, Any]:
-    """A streaming request body of Ollama's native API: ``content`` (messages or prompt) plus the
-    options, think and keep_alive fields that were given."""
-    body: dict[str, Any] = {"model": model, **content, "stream": True}
-    if options:
-        body["options"] = dict(options)
-    if think is not None:
-        body["think"] = think
-    if keep_alive is not None:
-        body["keep_alive"] = keep_alive
-    return body
-
-
-def _preview(value: Any) -> str:
-    """A short, one-line, terminal-safe picture of a value from the wire, for an error message."""
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
-    text = terminal_safe(text, one_line=True)
-    return repr(text[:80] + ("…" if len(text) > 80 else ""))
-
-
-def unexpected(url: str, what: str, value: Any) -> StreamError:
-    """The one error for wire data of the wrong shape: a line that is not JSON, a field of the wrong
-    type, an object where a list belongs. Callers raise it; nothing else inspects malformed data."""
-    return StreamError(
-        f"unexpected data from {url}: {what} {_preview(value)}",
-        hint="The server is not speaking the API gpuless asked for; check --url and --api.",
-    )
-
-
-def _object(value: Any, url: str, what: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise unexpected(url, f"{what} (not an object)", value)
-    return value
-
-
-def _text(value: Any, url: str, what: str) -> str | None:
-    if value is not None and not isinstance(value, str):
-        raise unexpected(url, f"{what} (not a string)", value)
-    return value
-
-
-def _items(value: Any, url: str, what: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise unexpected(url, f"{what} (not a list)", value)
-    return value
-
-
-def _stream_object(text: str, url: str, what: str) -> dict[str, Any]:
-    """One streamed JSON object (an NDJSON line or an SSE ``data:`` payload) of either protocol.
-
-    A line that is not a JSON object, or an ``{"error": ...}`` object sent mid-answer, is a StreamError.
-    """
-    try:
-        data = json.loads(text)
-    except ValueError:
-        raise unexpected(url, f"malformed {what} (not JSON)", text) from None
-    data = _object(data, url, what)
-    if "error" in data:
-        raise StreamError(
-            f"the server reported an error mid-answer: {_error_text(text.encode())}",
-            hint="Check the server's logs; the answer so far was kept.",
-        )
-    return data
-
-
-_TAGS = re.compile(r"<[^>]*>")
-
-
-def _error_text(body: bytes, content_type: str = "") -> str:
-    """One terminal-safe line saying what an error body says: the message of an Ollama
-    ``{"error": "..."}`` or OpenAI ``{"error": {"message": ...}}`` body, the title of an HTML page,
-    else the start of the text."""
-    raw = body.decode("utf-8", "replace")
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        data = None
-        if "html" in content_type.lower() or raw.lstrip()[:1] == "<":
-            title = re.search(r"<title[^>]*>(.*?)</title>|<h1[^>]*>(.*?)</h1>", raw, re.I | re.S)
-            found = _TAGS.sub(" ", next(g for g in title.groups() if g is not None)) if title else ""
-            raw = f"an HTML page: {terminal_safe(found, one_line=True) or 'untitled'}"
-    if isinstance(data, dict):
-        err = data.get("error")
-        if isinstance(err, dict):
-            raw = str(err.get("message") or err)
-        elif err is not None:
-            raw = str(err)
-        else:
-            raw = str(data)
-    elif data is not None:
-        raw = str(data)
-    text = terminal_safe(raw, one_line=True)
-    return text[:200] + ("…" if len(text) > 200 else "")
-
-
-def _is_json_error(body: bytes) -> bool:
-    """Whether an error body is the JSON ``{"error": ...}`` Ollama and OpenAI servers answer with."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return False
-    return isinstance(data, dict) and "error" in data
-
-
-#: For "nothing answers": the server may be down, or up on another port than the one asked.
-UNREACHABLE_HINT = (
-    "Is the server running? `gpuless status` shows the URL of the one gpuless started (pass it with"
-    " --url); `gpuless up` starts one."
-)
-_TIMEOUT_HINT = "The model may be loading or the machine overloaded; retry or raise --timeout."
 
 
 class OllamaClient:
@@ -265,52 +133,6 @@ class OllamaClient:
             deadline = own if deadline is None else min(deadline, own)
         return linestream.Limits(gap=self.timeout, connect=self.connect_timeout, deadline=deadline)
 
-    def _translate(self, error: linestream.LineStreamError, path: str, model: str | None) -> OllamaError:
-        if isinstance(error, linestream.ConnectFailed):
-            return OllamaUnreachableError(f"nothing answers at {self.url} ({error})", hint=UNREACHABLE_HINT)
-        if isinstance(error, linestream.DeadlineExceeded):
-            return RequestTimeoutError(
-                f"{self.url} did not finish answering within the time limit",
-                hint="The server may be trickling its answer; raise --timeout (or --max-seconds).",
-            )
-        if isinstance(error, linestream.ReadTimedOut):
-            return RequestTimeoutError(f"{self.url} did not answer in time ({error})", hint=_TIMEOUT_HINT)
-        if isinstance(error, linestream.HttpStatus):
-            return self._status_error(error, path, model)
-        if isinstance(error, linestream.BadResponse):
-            return StreamError(
-                f"{self.url} sent a response gpuless cannot read ({error})",
-                hint="Check that --url is an Ollama (or OpenAI-compatible) server.",
-            )
-        return StreamError(
-            f"the connection to {self.url} broke mid-answer ({error})",
-            hint="The server may have crashed or run out of memory; check its logs.",
-        )
-
-    def _status_error(self, error: linestream.HttpStatus, path: str, model: str | None) -> OllamaError:
-        status, body = error.status, error.body
-        text = _error_text(body, error.content_type) or f"HTTP {status}, empty body"
-        if status == 404 and _is_json_error(body):
-            # Ollama (and OpenAI servers) say "model not found" in a JSON error body.
-            name = f"model '{model}'" if model else "the requested resource"
-            return ModelNotFoundError(
-                f"{name} not found on {self.url} ({text})",
-                hint=f"Pull it first: `gpuless up --url {self.url} --model {model or 'NAME'}`.",
-            )
-        if status == 404:
-            return NotOllamaError(
-                f"{self.url} has no {path} ({text})",
-                hint="It does not look like an Ollama server; check --url (and --api for OpenAI servers).",
-            )
-        if status == 503:
-            return ServerBusyError(
-                f"{self.url} is busy: {text}",
-                hint="The queue is full (OLLAMA_MAX_QUEUE); lower the concurrency or retry later.",
-            )
-        if status == 499:
-            return StreamError(f"the request was cancelled: {text}")
-        return OllamaError(f"{self.url} answered HTTP {status}: {text}")
-
     @asynccontextmanager
     async def _request(
         self, method: str, path: str, body: Mapping[str, Any] | None, model: str | None
@@ -320,7 +142,7 @@ class OllamaClient:
             async with linestream.request(self._transport, method, path, body, self._limits()) as response:
                 yield response
         except linestream.LineStreamError as error:
-            raise self._translate(error, path, model) from None
+            raise translate(error, self.url, path, model) from None
 
     @asynccontextmanager
     async def _line_stream(
@@ -337,7 +159,7 @@ class OllamaClient:
         try:
             return json.loads(content)
         except ValueError:
-            raise unexpected(self.url, f"answer to {path} (not JSON)", _error_text(content)) from None
+            raise unexpected(self.url, f"answer to {path} (not JSON)", error_text(content)) from None
 
     # --- streaming ------------------------------------------------------------------------------------
 
@@ -353,7 +175,7 @@ class OllamaClient:
         """Stream a chat answer as ``Chunk`` events closed by one ``Done``."""
         if self.api == "openai":
             return self._stream_openai(model, messages, options or {})
-        body = _native_body(model, {"messages": list(messages)}, options, think, keep_alive)
+        body = native_body(model, {"messages": list(messages)}, options, think, keep_alive)
         return self._stream_ndjson("/api/chat", body, model)
 
     def stream_generate(
@@ -366,7 +188,7 @@ class OllamaClient:
         keep_alive: str | int | None = None,
     ) -> AsyncGenerator[Event, None]:
         """Stream a completion from ``/api/generate`` (native API only)."""
-        body = _native_body(model, {"prompt": prompt}, options, think, keep_alive)
+        body = native_body(model, {"prompt": prompt}, options, think, keep_alive)
         return self._stream_ndjson("/api/generate", body, model)
 
     async def _stream_ndjson(
@@ -379,7 +201,7 @@ class OllamaClient:
                 t = perf()
                 if not line:
                     continue
-                data = _stream_object(line, url, "line")
+                data = stream_object(line, url, "line")
                 message = data.get("message")
                 if message is None:
                     text = data.get("response")
@@ -402,15 +224,7 @@ class OllamaClient:
     async def _stream_openai(
         self, model: str, messages: Sequence[Message], options: Mapping[str, Any]
     ) -> AsyncGenerator[Event, None]:
-        body: dict[str, Any] = {
-            "model": model,
-            "messages": list(messages),
-            "stream": True,
-            "stream_options": {"include_usage": True},
-        }
-        for key, field in _OPENAI_FIELDS.items():
-            if key in options:
-                body[field] = options[key]
+        body = openai_body(model, messages, options)
         perf = time.perf_counter
         url = self.url
         t_finish: float | None = None
@@ -424,19 +238,19 @@ class OllamaClient:
                 payload = line[5:].strip()
                 if payload == "[DONE]":
                     break
-                data = _stream_object(payload, url, "SSE data")
-                for choice in _items(data.get("choices"), url, "'choices'"):
-                    choice = _object(choice, url, "choice")
-                    delta = _object(choice.get("delta") or {}, url, "'delta'")
-                    text = _text(delta.get("content"), url, "'content'")
+                data = stream_object(payload, url, "SSE data")
+                for choice in as_items(data.get("choices"), url, "'choices'"):
+                    choice = as_object(choice, url, "choice")
+                    delta = as_object(choice.get("delta") or {}, url, "'delta'")
+                    text = as_text(delta.get("content"), url, "'content'")
                     if text:
                         yield Chunk(text, t)
                     reason = choice.get("finish_reason")
                     if reason and t_finish is None:
                         t_finish = t
-                        finish_reason = _text(reason, url, "'finish_reason'")
+                        finish_reason = as_text(reason, url, "'finish_reason'")
                 if data.get("usage"):
-                    usage = _object(data["usage"], url, "'usage'")
+                    usage = as_object(data["usage"], url, "'usage'")
                     if t_finish is None:
                         t_finish = t
         if t_finish is None or usage is None:
@@ -461,21 +275,21 @@ class OllamaClient:
     async def list_models(self) -> list[str]:
         """Names of the models the server has (``/api/tags``, or ``/v1/models`` for OpenAI servers)."""
         if self.api == "openai":
-            data = _object(await self._json("GET", "/v1/models"), self.url, "answer to /v1/models")
-            entries = _items(data.get("data"), self.url, "'data' of /v1/models")
+            data = as_object(await self._json("GET", "/v1/models"), self.url, "answer to /v1/models")
+            entries = as_items(data.get("data"), self.url, "'data' of /v1/models")
             return [str(m.get("id")) for m in entries if isinstance(m, dict)]
         return [str(m.get("name") or m.get("model")) for m in await self.tags()]
 
     async def tags(self) -> list[dict[str, Any]]:
         """The raw ``/api/tags`` entries (name, size in bytes, details)."""
-        data = _object(await self._json("GET", "/api/tags"), self.url, "answer to /api/tags")
+        data = as_object(await self._json("GET", "/api/tags"), self.url, "answer to /api/tags")
         return [
-            m for m in _items(data.get("models"), self.url, "'models' of /api/tags") if isinstance(m, dict)
+            m for m in as_items(data.get("models"), self.url, "'models' of /api/tags") if isinstance(m, dict)
         ]
 
     async def show(self, model: str) -> dict[str, Any]:
         """``/api/show`` for a model (details, model_info, capabilities); ModelNotFoundError if absent."""
-        return _object(
+        return as_object(
             await self._json("POST", "/api/show", {"model": model}), self.url, "answer to /api/show"
         )
 
@@ -486,7 +300,7 @@ class OllamaClient:
         body: dict[str, Any] = {"model": model, "prompt": "", "stream": False, "keep_alive": keep_alive}
         if options:
             body["options"] = dict(options)
-        data = _object(await self._json("POST", "/api/generate", body), self.url, "answer to /api/generate")
+        data = as_object(await self._json("POST", "/api/generate", body), self.url, "answer to /api/generate")
         return ServerTimings.from_ollama(data)
 
     async def pull(self, model: str, progress_cb: Callable[[Mapping[str, Any]], None] | None = None) -> None:
@@ -496,7 +310,7 @@ class OllamaClient:
                 if not line:
                     continue
                 try:
-                    data = _object(json.loads(line), self.url, "pull progress line")
+                    data = as_object(json.loads(line), self.url, "pull progress line")
                 except ValueError:
                     raise unexpected(self.url, "pull progress line (not JSON)", line) from None
                 if "error" in data:
@@ -506,18 +320,6 @@ class OllamaClient:
                 if data.get("status") == "success":
                     return
         raise StreamError(f"the pull of '{model}' ended without success")
-
-
-def pull_error(model: str, text: str) -> OllamaError:
-    """The error for a failed pull of ``model``: an unknown tag, an unreachable registry and a full
-    disk each get their own class and advice (``toolkit.core.pullfailure``)."""
-    failure = pull_failure(model, text)
-    kind: type[OllamaError] = {
-        "unknown_tag": ModelNotFoundError,
-        "unreachable": RegistryUnreachableError,
-        "disk_full": DiskFullError,
-    }.get(failure.kind, OllamaError)
-    return kind(failure.message, hint=failure.advice)
 
 
 class Recorder:

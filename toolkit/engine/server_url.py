@@ -12,6 +12,7 @@ import ipaddress
 import os
 from urllib.parse import urlsplit
 
+from toolkit.core.wire import normalize_url
 from toolkit.errors import GpulessError, UnsafeTargetError, UsageError
 from toolkit.settings import Settings
 
@@ -50,8 +51,6 @@ def check_target(url: str, *, explicit: bool, command: str = "bench") -> str:
     when the user passed that URL themselves; a URL from a config or environment variable is refused.
     ``command`` names the subcommand in the message (bench, chat and ``up --url`` share this check).
     """
-    from toolkit.engine.ollama_client import normalize_url
-
     normalized = normalize_url(url)
     parts = urlsplit(normalized)
     if parts.scheme not in ("http", "https") or not parts.hostname:

@@ -2,7 +2,7 @@
 
 Kept out of ``toolkit/cli.py`` (which imports this module to register them) like the lifecycle
 commands. The work happens in ``toolkit.engine.bench_runner`` (method), ``toolkit.engine.history``
-(storage), ``toolkit.engine.chat`` (the REPL) and ``toolkit.core.benchstats`` (arithmetic);
+(storage), ``toolkit.cli_chat`` (the REPL) and ``toolkit.core.benchstats`` (arithmetic);
 ``format_result`` is reused by ``scripts/bench_report.py``. Text that came from a server (model
 names, errors), live or stored in the history, passes through ``terminal_safe`` before it is printed.
 """
@@ -369,7 +369,8 @@ def _catalog() -> Catalog | None:
 )
 def history(as_json: bool, as_csv: bool, compare: tuple[int, int] | None, limit: int) -> None:
     """List stored benchmark runs, compare two, or export them as JSON or CSV."""
-    from toolkit.engine.history import History, compare_runs, median_of
+    from toolkit.core.benchrun import compare_runs, median_of
+    from toolkit.engine.history import History
 
     if as_json and as_csv:
         raise UsageError("--json and --csv are two output formats: choose one")
@@ -432,7 +433,7 @@ def history(as_json: bool, as_csv: bool, compare: tuple[int, int] | None, limit:
               help="Seconds to wait for the next bytes of an answer (Ctrl-C stops one sooner).")  # fmt: skip
 def chat(model: str | None, url: str | None, api: str, num_predict: int | None, timeout: float) -> None:
     """Chat with a model in the terminal (Ctrl-C stops an answer, /help lists commands)."""
-    from toolkit.engine.chat import ChatRepl
+    from toolkit.cli_chat import ChatRepl
 
     settings = Settings()
     options = {"num_predict": num_predict} if num_predict else {}

@@ -25,6 +25,7 @@ from textual.widgets import Input, Label, Markdown, Select, Static
 from textual.worker import Worker, WorkerState
 
 from toolkit.core.benchstats import RequestTrace, request_metrics
+from toolkit.core.conversation import Conversation
 from toolkit.tui import fmt
 from toolkit.tui.screens.base import WizardScreen
 
@@ -52,11 +53,14 @@ class ChatScreen(WizardScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.history: list[dict[str, str]] = []
+        #: The model and messages; its rules (what a stopped answer keeps) are the REPL's too.
+        self.conversation = Conversation("")
         self.url = ""
         self.last_trace: RequestTrace | None = None
-        #: The model the conversation in ``history`` is with.
-        self.chat_model: str | None = None
+
+    @property
+    def history(self) -> list[dict[str, str]]:
+        return self.conversation.messages
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(classes="toolbar"):
@@ -81,13 +85,14 @@ class ChatScreen(WizardScreen):
     @on(Select.Changed, "#chat-model")
     def model_switched(self) -> None:
         """Another model starts a new conversation: the old answers were another model's words."""
-        model, before = self.model, self.chat_model
+        model, before = self.model, self.conversation.model
         if model is None or model == before:
             return
-        self.chat_model = model
-        if before is not None and self.history:
+        had_turns = bool(self.history)
+        if had_turns:
             self.action_stop()
-            self.history.clear()
+        self.conversation.switch(model)
+        if before and had_turns:
             self.query_one("#chat-log", VerticalScroll).remove_children()
             self.set_status(f"Switched from {before} to {model}: new conversation. Type a question.")
 
@@ -133,22 +138,23 @@ class ChatScreen(WizardScreen):
             self.notify("An answer is still streaming; press esc to stop it first.", severity="warning")
             return
         event.input.value = ""
-        self.history.append({"role": "user", "content": prompt})
         log = self.query_one("#chat-log", VerticalScroll)
         log.mount(Static(prompt, classes="msg-user"))
         answer = Markdown("", classes="msg-bot")
         log.mount(answer)
         log.anchor()  # follow the answer as it grows, until the user scrolls up
-        self.stream_answer(self.model, answer)
+        self.stream_answer(prompt, answer)
 
     @property
     def is_streaming(self) -> bool:
         return any(w.group == "chat" and w.is_running for w in self.workers)
 
     @work(exclusive=True, group="chat", exit_on_error=False)
-    async def stream_answer(self, model: str, answer: Markdown) -> None:
+    async def stream_answer(self, question: str, answer: Markdown) -> None:
         from toolkit.engine.ollama_client import Chunk, OllamaClient, Recorder
+        from toolkit.services.chat import take_turn
 
+        model = self.conversation.model
         t_sent = time.perf_counter()
         recorder = Recorder(t_sent)
         pending: list[str] = []
@@ -171,40 +177,30 @@ class ChatScreen(WizardScreen):
                     f"{model}: streaming · TTFT {fmt.seconds(first - t_sent)} · ~{fmt.tps(rate)} (esc stops)"
                 )
 
-        async def pump() -> RequestTrace:
-            async with OllamaClient(self.url) as client:
-                events = client.stream_chat(model, self.history, options=CHAT_OPTIONS)
-
-                async def tee() -> AsyncGenerator[Event, None]:
-                    async for event in events:
-                        if isinstance(event, Chunk):
-                            pending.append(event.text)
-                        yield event  # the recorder times it before any redraw
-                        if pending and time.perf_counter() - last_redraw >= REDRAW_S:
-                            await redraw()
-
-                return await recorder.consume(tee())
+        async def tee(events: AsyncGenerator[Event, None]) -> AsyncGenerator[Event, None]:
+            async for event in events:
+                if isinstance(event, Chunk):
+                    pending.append(event.text)
+                yield event  # the recorder times it before any redraw
+                if pending and time.perf_counter() - last_redraw >= REDRAW_S:
+                    await redraw()
 
         try:
-            trace = await pump()
+            async with OllamaClient(self.url) as client:
+                trace = await take_turn(
+                    client, self.conversation, question, options=CHAT_OPTIONS, recorder=recorder, tee=tee
+                )
         except asyncio.CancelledError:
             await redraw()
-            partial = recorder.partial()
-            self.history.append({"role": "assistant", "content": partial.text})
             await answer.append("\n\n*(stopped)*")
-            self.set_status(f"{model}: stopped after {len(partial.content_times)} chunks.")
+            self.set_status(f"{model}: stopped after {len(recorder.times)} chunks.")
             raise
         except BaseException:
             await redraw()
-            if recorder.parts:
-                self.history.append({"role": "assistant", "content": "".join(recorder.parts)})
-            else:
-                self.history.pop()  # the question got no answer; do not send it twice
             self.set_status(f"{model}: the answer broke off (see the notification).")
             raise
         await redraw()
         self.last_trace = trace
-        self.history.append({"role": "assistant", "content": trace.text})
         metrics = request_metrics(trace)
         rate = metrics.server_decode_tps or metrics.client_decode_tps
         self.set_status(
@@ -229,7 +225,7 @@ class ChatScreen(WizardScreen):
 
     def action_new_chat(self) -> None:
         self.action_stop()
-        self.history.clear()
+        self.conversation.clear()
         self.query_one("#chat-log", VerticalScroll).remove_children()
         self.set_status("New chat. Type a question and press enter.")
         self.query_one("#chat-input", Input).focus()

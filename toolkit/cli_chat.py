@@ -4,8 +4,10 @@ Tokens are shown as they arrive with a live tokens/s line. On a terminal the ans
 Markdown (rich) while it streams; when stdout is a pipe the raw text is written as it comes, so the
 transcript stays greppable. Ctrl-C stops the current answer (the partial answer stays in the
 conversation) and returns to the prompt; at the prompt, Ctrl-D or ``/exit`` leaves.
-Commands: ``/model NAME``, ``/clear``, ``/save [FILE]``, ``/help``, ``/exit``. What the server sends
-(answers, model names, errors) is shown through ``terminal_safe``: no escape sequence reaches the terminal.
+Commands: ``/model NAME`` (another model: a new conversation), ``/clear``, ``/save [FILE]``, ``/help``,
+``/exit``. The turn itself (what is sent and kept) is ``toolkit.services.chat.take_turn``, as in the
+wizard. What the server sends (answers, model names, errors) is shown through ``terminal_safe``: no
+escape sequence reaches the terminal.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -27,33 +28,20 @@ from rich.markdown import Markdown
 from rich.text import Text
 
 from toolkit.core.benchstats import RequestTrace, request_metrics
+from toolkit.core.conversation import Conversation
 from toolkit.core.safe_text import terminal_safe
 from toolkit.engine.ollama_client import Api, Chunk, OllamaClient, Recorder
 from toolkit.errors import GpulessError, ModelNotFoundError
+from toolkit.services.chat import take_turn
 
 HELP = """Commands:
-  /model NAME   switch to another model the server has (/model alone shows the current one)
+  /model NAME   switch to another model the server has: a new conversation (/model alone shows it)
   /clear        forget the conversation so far
   /save [FILE]  write the conversation as Markdown (default: a new file in the data directory)
   /exit         leave (also /bye, /quit or Ctrl-D)
 Ctrl-C stops the current answer and keeps you in the chat."""
 
 PROMPT = ">>> "
-
-
-@dataclass
-class Conversation:
-    """The model and the messages sent so far (what ``/save`` writes and ``/clear`` empties)."""
-
-    model: str
-    messages: list[dict[str, str]] = field(default_factory=list)
-
-    def to_markdown(self) -> str:
-        lines = [f"# gpuless chat with {self.model}", ""]
-        for message in self.messages:
-            who = "You" if message["role"] == "user" else "Assistant"
-            lines += [f"**{who}:**", "", message["content"].rstrip(), ""]
-        return "\n".join(lines)
 
 
 class _LiveAnswer:
@@ -181,7 +169,7 @@ class ChatRepl:
         if name == "/help":
             self.console.print(HELP, markup=False)
         elif name == "/clear":
-            self.conversation.messages.clear()
+            self.conversation.clear()
             self.console.print("(conversation cleared)", markup=False)
         elif name == "/model":
             if not arg:
@@ -192,8 +180,8 @@ class ChatRepl:
                 except GpulessError as error:
                     self.error(error)
                 else:
-                    self.conversation.model = arg
-                    self.console.print(f"(now talking to {arg})", markup=False)
+                    fresh = self.conversation.switch(arg) and " (a new conversation)"
+                    self.console.print(f"(now talking to {arg}{fresh or ''})", markup=False)
         elif name == "/save":
             self.save(arg)
         else:
@@ -222,15 +210,17 @@ class ChatRepl:
 
     # --- one answer ---------------------------------------------------------------------------------
 
-    async def _answer(self, recorder: Recorder, on_chunk: Callable[[Chunk], None]) -> RequestTrace:
-        events = self._client().stream_chat(
-            self.conversation.model, self.conversation.messages, options=self.options, think=False
-        )
-        return await recorder.consume(events, on_chunk)
+    async def _answer(
+        self, question: str, recorder: Recorder, on_chunk: Callable[[Chunk], None]
+    ) -> RequestTrace:
+        return await take_turn(
+            self._client(), self.conversation, question, options=self.options, recorder=recorder,
+            on_chunk=on_chunk,
+        )  # fmt: skip
 
     def answer(self, question: str) -> None:
-        """Send ``question``, stream the answer; Ctrl-C stops it and keeps the part already shown."""
-        self.conversation.messages.append({"role": "user", "content": question})
+        """Send ``question``, stream the answer; Ctrl-C stops it and keeps the part already shown (the
+        conversation's rules are ``take_turn``'s)."""
         recorder = Recorder(time.perf_counter())
         live_mode = self.console.is_terminal
         live: Live | None = None
@@ -243,7 +233,7 @@ class ChatRepl:
             # In a terminal, Live redraws _LiveAnswer at its own pace: parsing the Markdown per token
             # would cost CPU the model needs, more the longer the answer.
 
-        task = self.loop.create_task(self._answer(recorder, on_chunk))
+        task = self.loop.create_task(self._answer(question, recorder, on_chunk))
         installed = _install_sigint(self.loop, task)
         stopped = False
         trace: RequestTrace | None = None
@@ -266,8 +256,7 @@ class ChatRepl:
             self.stdout.write("\n")
             self.error(error)
             if not recorder.parts:
-                self.conversation.messages.pop()  # nothing came back: forget the question
-                return
+                return  # nothing came back: take_turn forgot the question
             stopped = True
         finally:
             if installed:
@@ -275,8 +264,6 @@ class ChatRepl:
             if live is not None:
                 live.update(Group(Markdown(terminal_safe("".join(recorder.parts)))))
                 live.stop()
-        text = "".join(recorder.parts)
-        self.conversation.messages.append({"role": "assistant", "content": text})
         final = trace if trace is not None else recorder.partial()
         if not live_mode:
             self.stdout.write("\n")

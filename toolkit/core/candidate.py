@@ -22,7 +22,7 @@ from typing import Any
 from toolkit.core.budget import Budget
 from toolkit.core.catalog import ModelSpec, QuantVariant
 from toolkit.core.estimate import Estimate, grade_meaning
-from toolkit.core.units import gb
+from toolkit.core.units import format_memory
 
 #: Length of the answer the "answer takes N s" sentence uses.
 ANSWER_TOKENS = 300
@@ -194,13 +194,14 @@ def judge(
     if not context_ok:
         tier, why = 5, f"trained for {model.context_length} tokens of context, {context} asked"
     elif not fits:
-        tier, why = 5, f"needs {gb(est.total_bytes)}, {gb(budget.usable_bytes)} usable"
+        tier, why = 5, f"needs {format_memory(est.total_bytes)}, {format_memory(budget.usable_bytes)} usable"
     elif comfortable and meets:
         tier, why = 1, None
     elif meets:
         tier, why = (
             2,
-            f"needs {gb(est.total_bytes)}, more than the {gb(budget.comfortable_bytes)} comfortable",
+            f"needs {format_memory(est.total_bytes)}, "
+            f"more than the {format_memory(budget.comfortable_bytes)} comfortable",
         )
     elif comfortable:
         tier, why = 3, f"too slow: {_speed_words(est.decode_tps, visible)} < {target_tps:g}"

@@ -18,26 +18,28 @@ from toolkit.core.candidate import (
 )
 from toolkit.core.estimate import grade_meaning
 from toolkit.core.hardware import Machine
-from toolkit.core.units import gb
+from toolkit.core.units import format_memory
 
 
 def _budget_sentence(budget: Budget) -> str:
     if budget.limited_by == "Docker Desktop VM":
         where = (
-            f"Docker Desktop's VM has {gb(budget.docker_vm_bytes or 0)} "
-            f"({gb(budget.usable_bytes)} usable after its own {gb(budget.reserve_bytes)})"
+            f"Docker Desktop's VM has {format_memory(budget.docker_vm_bytes or 0)} "
+            f"({format_memory(budget.usable_bytes)} usable after its own "
+            f"{format_memory(budget.reserve_bytes)})"
         )
     elif budget.limited_by == "cgroup limit":
-        limit = gb(budget.cgroup_bytes or 0)
-        where = f"the container's memory limit is {limit} ({gb(budget.usable_bytes)} usable)"
+        limit = format_memory(budget.cgroup_bytes or 0)
+        where = f"the container's memory limit is {limit} ({format_memory(budget.usable_bytes)} usable)"
     else:
         where = (
-            f"of {gb(budget.host_bytes)} RAM, {gb(budget.usable_bytes)} is left after the OS "
-            f"and desktop ({gb(budget.reserve_bytes)})"
+            f"of {format_memory(budget.host_bytes)} RAM, {format_memory(budget.usable_bytes)} is left "
+            "after the OS "
+            f"and desktop ({format_memory(budget.reserve_bytes)})"
         )
     if budget.comfortable_bytes < budget.usable_bytes:
         return (
-            f"Memory: {where}; a model should take at most {gb(budget.comfortable_bytes)} "
+            f"Memory: {where}; a model should take at most {format_memory(budget.comfortable_bytes)} "
             "so your browser and other apps keep working."
         )
     return f"Memory: {where}."
@@ -77,16 +79,18 @@ def pick_reasons(
             )
         elif smallest is not None:
             reasons.append(
-                f"Nothing fits: even {smallest.tag} needs {gb(smallest.total_bytes)} with a {context}-token "
+                f"Nothing fits: even {smallest.tag} needs {format_memory(smallest.total_bytes)} "
+                f"with a {context}-token "
                 f"context for {users} user(s). Try a shorter --ctx, fewer --users, or more memory."
             )
         return reasons
     est = pick.estimate
     who = "1 user" if users == 1 else f"{users} users at once"
     reasons.append(
-        f"{pick.tag} needs about {gb(pick.total_bytes)} (weights {gb(est.weights_bytes)}, "
-        f"KV cache {gb(est.kv_bytes)} for a {context}-token context and {who}, "
-        f"runtime {gb(est.overhead_bytes)})."
+        f"{pick.tag} needs about {format_memory(pick.total_bytes)} "
+        f"(weights {format_memory(est.weights_bytes)}, "
+        f"KV cache {format_memory(est.kv_bytes)} for a {context}-token context and {who}, "
+        f"runtime {format_memory(est.overhead_bytes)})."
     )
     thinking = (
         f" after ~{THINKING_TOKENS} tokens of thinking (a thinking model writes its reasoning first)"
@@ -159,7 +163,7 @@ def pick_reasons(
         why = "is too slow" if not step_up.meets_target else "needs more memory than is comfortable"
         reasons.append(
             f"The next step up, {step_up.tag} ({step_up.decode_tps:.1f} tokens/s, "
-            f"{gb(step_up.total_bytes)}), {why}."
+            f"{format_memory(step_up.total_bytes)}), {why}."
         )
     reasons.append(_download_sentence(pick))
     if pick.test_model:

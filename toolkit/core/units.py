@@ -5,19 +5,29 @@ from __future__ import annotations
 from toolkit.core.hardware import GIB
 from toolkit.errors import UsageError
 
-
-def format_bytes(value: int) -> str:
-    """Bytes for people: "7.5 GiB", "512 MiB"."""
-    if value >= 1024**3:
-        return f"{value / 1024**3:.1f} GiB".replace(".0 GiB", " GiB")
-    return f"{value / 1024**2:.0f} MiB"
+MIB = 1024**2
 
 
-def gb(n_bytes: float) -> str:
-    """Bytes as "5.3 GiB" ("0.04 GiB" below 1 GiB, so small sizes do not read as zero): binary units, as
-    ``gpuless detect``, the TUI and ``free -h`` show memory."""
-    value = n_bytes / GIB
-    return f"{value:.2f} GiB" if value < 1 else f"{value:.1f} GiB"
+def format_bytes(value: float, *, in_gib: bool = False) -> str:
+    """Bytes for people, the one way gpuless writes a size.
+
+    ``in_gib``: memory (RAM, estimates, limits), always in GiB as ``gpuless detect``, the wizard and
+    ``free -h`` show it, with two decimals below 1 GiB so a small model does not read as zero. Otherwise
+    the unit that fits: "7.5 GiB", "512 MiB", "12 KiB" (downloads, transfers, compose comments).
+    """
+    if in_gib:
+        gib = value / GIB
+        return f"{gib:.2f} GiB" if gib < 1 else f"{gib:.1f} GiB"
+    if value >= GIB:
+        return f"{value / GIB:.1f} GiB".replace(".0 GiB", " GiB")
+    if value >= MIB:
+        return f"{value / MIB:.0f} MiB"
+    return f"{value / 1024:.0f} KiB"
+
+
+def format_memory(value: float) -> str:
+    """Memory in GiB: ``format_bytes(value, in_gib=True)``, short for the many memory sentences."""
+    return format_bytes(value, in_gib=True)
 
 
 def parse_size(text: str) -> int:

@@ -1,26 +1,22 @@
-"""Short human formats for the wizard's tables: memory, download sizes, speeds, durations."""
+"""Short human formats for the wizard's tables: memory, download sizes, speeds, durations.
+
+Sizes go through ``toolkit.core.units.format_bytes``, the one byte formatter; this module only adds
+the wizard's placeholder for an unknown value.
+"""
 
 from __future__ import annotations
 
-from toolkit.core.hardware import GIB
-from toolkit.core.units import gb
-
-MIB = 1024**2
+from toolkit.core.units import format_bytes, format_memory
 
 
 def size(n_bytes: float | None) -> str:
-    if n_bytes is None:
-        return "?"
-    if n_bytes >= GIB:
-        return f"{n_bytes / GIB:.1f} GiB"
-    if n_bytes >= MIB:
-        return f"{n_bytes / MIB:.0f} MiB"
-    return f"{n_bytes / 1024:.0f} KiB"
+    """A download or transfer size, in the unit that fits."""
+    return "?" if n_bytes is None else format_bytes(n_bytes)
 
 
 def gib(n_bytes: float | None) -> str:
     """Memory (RAM, estimates, limits) always in GiB, as the CLI and the explanations say it."""
-    return "?" if n_bytes is None else gb(n_bytes)
+    return "?" if n_bytes is None else format_memory(n_bytes)
 
 
 def rate(n_bytes_per_s: float | None) -> str:

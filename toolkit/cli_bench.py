@@ -41,7 +41,14 @@ def verdict_lines(result: Any) -> list[str]:
     """Grade, users held and OLLAMA_NUM_PARALLEL of a ``BenchResult``, each with its reason."""
     from toolkit.core.benchverdict import verdict
 
-    read = verdict(result.shapes, result.concurrency, result.users, result.num_parallel, result.ttft_slo_s)
+    read = verdict(
+        result.shapes,
+        result.concurrency,
+        result.users,
+        result.num_parallel,
+        result.ttft_slo_s,
+        result.server_slots,
+    )
     return read.lines()
 
 
@@ -236,6 +243,7 @@ def bench(
     from toolkit.engine.history import History
     from toolkit.engine.ollama_client import OllamaClient
     from toolkit.engine.probes import detect_machine
+    from toolkit.engine.server_slots import server_slots
 
     settings = Settings()
     target = check_target(server_url(url, settings), explicit=url is not None, command="bench")
@@ -281,6 +289,7 @@ def bench(
         catalog=_catalog(),
         progress=None if as_json else live.line,
         on_request=None if as_json else live.request,
+        slots_of=server_slots,
     )
     received: list[signal.Signals] = []
     try:

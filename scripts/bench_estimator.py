@@ -35,7 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from toolkit.core.catalog import ModelSpec, QuantVariant  # noqa: E402
-from toolkit.core.estimate import DEFAULT_PARAMS, EstimatorParams, estimate  # noqa: E402
+from toolkit.core.estimate import estimate  # noqa: E402
+from toolkit.core.estimator_params import DEFAULT_PARAMS, EstimatorParams  # noqa: E402
 from toolkit.core.hardware import Bandwidth, CgroupLimits, CpuInfo, Machine, MemoryInfo  # noqa: E402
 from toolkit.core.platform_class import platform_class  # noqa: E402
 

@@ -252,7 +252,7 @@ def recommend(
     from toolkit.core import recommend as rec
     from toolkit.core.calibration import apply as calibrated
     from toolkit.core.catalog import normalise_use_case
-    from toolkit.core.estimate import DEFAULT_PARAMS
+    from toolkit.core.estimator_params import DEFAULT_PARAMS
     from toolkit.core.hwprofile import machine_from_profile, what_if
     from toolkit.core.offcatalog import resolve_model
     from toolkit.engine import resources

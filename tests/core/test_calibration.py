@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from toolkit.core.calibration import RECENT_RUNS, CalibrationRun, apply, combine, ratio, run_from_pairs
-from toolkit.core.estimate import DEFAULT_PARAMS, estimate
+from toolkit.core.estimate import estimate
+from toolkit.core.estimator_params import DEFAULT_PARAMS
 from toolkit.core.hwprofile import machine_from_profile
 from toolkit.engine.resources import load_catalog, resolve_profile
 

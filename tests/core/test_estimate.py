@@ -11,7 +11,9 @@ from dataclasses import replace
 import pytest
 
 from toolkit.core import estimate as est
+from toolkit.core import grades, memory_terms, speed_terms
 from toolkit.core.catalog import Catalog, ModelSpec, QuantVariant
+from toolkit.core.estimator_params import DEFAULT_PARAMS, EstimatorParams
 from toolkit.core.hardware import Bandwidth, CgroupLimits, CpuInfo, DockerEngineInfo, Machine, MemoryInfo
 from toolkit.engine.resources import load_catalog
 from toolkit.errors import UsageError
@@ -89,32 +91,34 @@ def spec(catalog: Catalog, name: str) -> tuple[ModelSpec, QuantVariant]:
 )
 def test_kv_cache_matches_the_reference_table(catalog: Catalog, name: str, mib: int) -> None:
     model, _ = spec(catalog, name)
-    assert est.kv_cache_bytes(model, 4096) == mib * MIB
+    assert memory_terms.kv_cache_bytes(model, 4096) == mib * MIB
 
 
 def test_kv_cache_scales_with_slots_and_type(catalog: Catalog) -> None:
     model, _ = spec(catalog, "llama3.2:3b")
-    one = est.kv_cache_bytes(model, 4096)
-    assert est.kv_cache_bytes(model, 4096, parallel=4) == 4 * one
-    assert est.kv_cache_bytes(model, 8192) == 2 * one
-    assert est.kv_cache_bytes(model, 4096, kv_cache_type="q8_0") == one // 2
-    assert est.kv_cache_bytes(model, 4096, kv_cache_type="q4_0") == one // 4
-    exact = est.EstimatorParams(exact_kv_sizes=True)
-    assert est.kv_cache_bytes(model, 4096, kv_cache_type="q8_0", params=exact) == int(one / 2 * 34 / 32)
+    one = memory_terms.kv_cache_bytes(model, 4096)
+    assert memory_terms.kv_cache_bytes(model, 4096, parallel=4) == 4 * one
+    assert memory_terms.kv_cache_bytes(model, 8192) == 2 * one
+    assert memory_terms.kv_cache_bytes(model, 4096, kv_cache_type="q8_0") == one // 2
+    assert memory_terms.kv_cache_bytes(model, 4096, kv_cache_type="q4_0") == one // 4
+    exact = EstimatorParams(exact_kv_sizes=True)
+    assert memory_terms.kv_cache_bytes(model, 4096, kv_cache_type="q8_0", params=exact) == int(
+        one / 2 * 34 / 32
+    )
     with pytest.raises(UsageError, match="KV cache type"):
-        est.kv_cache_bytes(model, 4096, kv_cache_type="q3_k")
+        memory_terms.kv_cache_bytes(model, 4096, kv_cache_type="q3_k")
 
 
 def test_gemma3_sliding_window_kv_like_ollama(catalog: Catalog) -> None:
     # Ollama's GraphSize: every 6th layer global, the rest (slots × window + batch); §4 table: ~38 / ~254 MiB
     g1, _ = spec(catalog, "gemma3:1b")
     g4, _ = spec(catalog, "gemma3:4b")
-    assert est.kv_cache_bytes(g1, 4096) == 38 * MIB
-    assert est.kv_cache_bytes(g4, 4096) == 254 * MIB
+    assert memory_terms.kv_cache_bytes(g1, 4096) == 38 * MIB
+    assert memory_terms.kv_cache_bytes(g4, 4096) == 254 * MIB
     # all-global would be 104 MiB; long contexts grow only in the global layers
-    assert est.kv_cache_bytes(g1, 32768) < 26 * 2 * 256 * 2 * 32768 / 4
+    assert memory_terms.kv_cache_bytes(g1, 32768) < 26 * 2 * 256 * 2 * 32768 / 4
     # a short context is never charged more than the full context in local layers
-    assert est.kv_cache_bytes(g1, 256) == 26 * 2 * 256 * 2 * 256
+    assert memory_terms.kv_cache_bytes(g1, 256) == 26 * 2 * 256 * 2 * 256
 
 
 # --- decode -----------------------------------------------------------------------------------------
@@ -166,7 +170,7 @@ def test_peak_bandwidth_efficiency_follows_the_platform_class(catalog: Catalog) 
 
 def test_tiny_model_hits_the_overhead_ceiling(catalog: Catalog) -> None:
     model, variant = spec(catalog, "smollm2:135m")
-    ceiling = 1 / est.DEFAULT_PARAMS.per_token_overhead_s
+    ceiling = 1 / DEFAULT_PARAMS.per_token_overhead_s
     # a short history, so attention (which grows with depth) is negligible too
     fast = est.estimate(model, variant, machine(gbps=800, cores=64, simd=("avx512f",)), prompt_tokens=0)
     assert fast.decode_tps < ceiling
@@ -236,7 +240,7 @@ def test_depth_slows_decode_less_with_a_sliding_window(catalog: Catalog) -> None
         ratios[label] = long / short
     assert ratios["smol"] < 0.65 < 0.8 < ratios["gemma"] < 1.0
     # without the attention term the KV bytes alone explain only a few percent
-    no_attention = est.EstimatorParams(decode_attention_cycles=0)
+    no_attention = EstimatorParams(decode_attention_cycles=0)
     bare = [
         est.estimate(*smol, this_machine(), prompt_tokens=n, params=no_attention).decode_tps
         for n in (47, 976)
@@ -262,21 +266,21 @@ def test_concurrent_streams_on_two_cores_are_compute_bound(
         assert got == pytest.approx(measured, rel=0.25)
     assert predicted[2] < 1.6 * predicted[0]  # two cores: more streams add little
     wide, _ = spec(catalog, "qwen2.5:1.5b")
-    assert est.decode_width_efficiency(wide) == 1.0
-    assert est.decode_width_efficiency(model) < 0.7
+    assert speed_terms.decode_width_efficiency(wide) == 1.0
+    assert speed_terms.decode_width_efficiency(model) < 0.7
 
 
 def test_attention_cost_is_window_capped_and_scales_with_cores(catalog: Catalog) -> None:
     smol, _ = spec(catalog, "smollm2:135m")
     gemma, _ = spec(catalog, "gemma3:270m")
-    assert est.attended_head_tokens(smol, 1000) == 30 * 9 * 1000
-    assert est.attended_head_tokens(smol, 0) == 0
+    assert speed_terms.attended_head_tokens(smol, 1000) == 30 * 9 * 1000
+    assert speed_terms.attended_head_tokens(smol, 0) == 0
     # gemma3:270m: 3 global layers see the whole depth, 15 windowed ones at most window + ubatch cells
-    assert est.attended_head_tokens(gemma, 300) == 18 * 4 * 300
-    assert est.attended_head_tokens(gemma, 8000) == 4 * (3 * 8000 + 15 * (512 + 512))
-    two = est.attention_seconds(smol, this_machine(), 1000, 300)
+    assert speed_terms.attended_head_tokens(gemma, 300) == 18 * 4 * 300
+    assert speed_terms.attended_head_tokens(gemma, 8000) == 4 * (3 * 8000 + 15 * (512 + 512))
+    two = speed_terms.attention_seconds(smol, this_machine(), 1000, 300)
     assert two == pytest.approx(300 * 270_000 / (2 * 3.0e9))
-    four = est.attention_seconds(
+    four = speed_terms.attention_seconds(
         smol, replace(this_machine(), cpu=replace(this_machine().cpu, physical_cores=4)), 1000, 300
     )
     assert four == pytest.approx(two / 2)
@@ -285,14 +289,14 @@ def test_attention_cost_is_window_capped_and_scales_with_cores(catalog: Catalog)
 def test_prefill_leaves_out_embeddings_and_slows_for_narrow_models(catalog: Catalog) -> None:
     gemma, _ = spec(catalog, "gemma3:270m")
     # 262,144 × 640 tied embedding is looked up, not multiplied: ~100 M layer weights remain
-    assert est.prefill_matmul_flops_per_token(gemma) == 2 * (gemma.params - 262144 * 640)
-    assert 190e6 < est.prefill_matmul_flops_per_token(gemma) < 210e6
+    assert speed_terms.prefill_matmul_flops_per_token(gemma) == 2 * (gemma.params - 262144 * 640)
+    assert 190e6 < speed_terms.prefill_matmul_flops_per_token(gemma) < 210e6
     llama8b, _ = spec(catalog, "llama3.1:8b")  # untied: embedding and output head both leave
-    assert est.prefill_matmul_flops_per_token(llama8b) == 2 * (llama8b.params - 2 * 128256 * 4096)
+    assert speed_terms.prefill_matmul_flops_per_token(llama8b) == 2 * (llama8b.params - 2 * 128256 * 4096)
     unknown = replace(gemma, family="something-new")
-    assert est.prefill_matmul_flops_per_token(unknown) == 2 * gemma.params
-    assert est.prefill_width_efficiency(gemma) == pytest.approx(640 / 3072)
-    assert est.prefill_width_efficiency(llama8b) == 1.0
+    assert speed_terms.prefill_matmul_flops_per_token(unknown) == 2 * gemma.params
+    assert speed_terms.prefill_width_efficiency(gemma) == pytest.approx(640 / 3072)
+    assert speed_terms.prefill_width_efficiency(llama8b) == 1.0
 
 
 def test_reference_i7_8550u_ddr4_2400_llama31_8b(catalog: Catalog) -> None:
@@ -349,17 +353,17 @@ def test_simd_width_factors(catalog: Catalog) -> None:
 
 def test_threads_follow_p_cores_and_limits() -> None:
     hybrid = machine(cores=14, performance_cores=6)
-    assert est.compute_threads(hybrid) == 6
+    assert speed_terms.compute_threads(hybrid) == 6
     limited = replace(hybrid, cgroup=CgroupLimits(version=2, cpu_limit=2.5))
-    assert est.compute_threads(limited) == 2
+    assert speed_terms.compute_threads(limited) == 2
     vm = replace(machine(cores=8), docker=DockerEngineInfo(reachable=True, is_desktop=True, ncpu=4))
-    assert est.compute_threads(vm) == 4
+    assert speed_terms.compute_threads(vm) == 4
 
 
 def test_clock_from_name_only_raises_the_default() -> None:
-    assert est.clock_ghz(machine(clock=None, name="Intel(R) Core(TM) i5-8250U CPU @ 1.60GHz")) == 3.0
-    assert est.clock_ghz(machine(clock=None, name="Some Xeon @ 3.60GHz")) == 3.6
-    assert est.clock_ghz(machine(clock=4.2)) == 4.2
+    assert speed_terms.clock_ghz(machine(clock=None, name="Intel(R) Core(TM) i5-8250U CPU @ 1.60GHz")) == 3.0
+    assert speed_terms.clock_ghz(machine(clock=None, name="Some Xeon @ 3.60GHz")) == 3.6
+    assert speed_terms.clock_ghz(machine(clock=4.2)) == 4.2
 
 
 # --- memory total, users, grade ----------------------------------------------------------------------------
@@ -369,8 +373,8 @@ def test_total_memory_is_weights_plus_kv_plus_overhead(catalog: Catalog) -> None
     model, variant = spec(catalog, "qwen2.5:7b")
     result = est.estimate(model, variant, machine(), context=8192, parallel=2)
     assert result.weights_bytes == variant.size_bytes
-    assert result.kv_bytes == est.kv_cache_bytes(model, 8192, 2)
-    assert result.overhead_bytes == est.runtime_overhead_bytes(model, 8192)
+    assert result.kv_bytes == memory_terms.kv_cache_bytes(model, 8192, 2)
+    assert result.overhead_bytes == memory_terms.runtime_overhead_bytes(model, 8192)
     assert result.total_bytes == result.weights_bytes + result.kv_bytes + result.overhead_bytes
     assert 50 * MIB < result.overhead_bytes < 512 * MIB
 
@@ -392,9 +396,9 @@ def test_users_share_throughput(catalog: Catalog) -> None:
 )
 def test_grade_boundaries(tps: float, letter: str) -> None:
     """The project's grades are A/B/C at 70/30/15 tok/s; below C there is no failing letter."""
-    assert est.grade(tps) == letter
-    assert est.grade_meaning(letter)
-    assert "D" not in est.grade_meaning(letter)
+    assert grades.grade(tps) == letter
+    assert grades.grade_meaning(letter)
+    assert "D" not in grades.grade_meaning(letter)
 
 
 # resident memory of real llama.cpp for the two test models (scripts/measure_memory.py,

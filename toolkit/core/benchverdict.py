@@ -12,7 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from toolkit.core.benchstats import ConcurrencyLevel, ShapeResult, level_holds, streams_label
-from toolkit.core.estimate import BELOW_C, GRADE_LINES, Estimate, grade_meaning
+from toolkit.core.estimate import Estimate
+from toolkit.core.grades import BELOW_C, GRADE_LINES, grade_line, grade_meaning
 
 #: Shown wherever the aggregate and per-stream figures stand side by side.
 FIGURES_NOTE = (
@@ -77,7 +78,7 @@ def _grade(
     if levels:
         letter = _letter(users)
         if letter != BELOW_C:
-            line = next(g for g, lt in GRADE_LINES if lt == letter)
+            line = grade_line(letter)
             best = max(lv.streams for lv in levels if level_holds(lv, line, slo))
             level = next(lv for lv in levels if lv.streams == best)
             slowest = level.per_stream_tps.min if level.per_stream_tps else None
@@ -93,7 +94,8 @@ def _grade(
             else f"slowest stream {_fmt(slowest)} tok/s, "
             f"TTFT p95 {_fmt(first.ttft_p95_s, 2)} s (limit {slo:g} s)"
         )
-        return BELOW_C, f"no level held the C line of 15 tok/s; at {streams_label(first.streams)}: {why}"
+        at = streams_label(first.streams)
+        return BELOW_C, f"no level held the C line of {grade_line('C'):g} tok/s; at {at}: {why}"
     chat = next((s for s in shapes if s.shape == "chat"), shapes[0] if shapes else None)
     if chat is None or chat.client_decode_tps is None:
         return None, "no request finished"

@@ -17,7 +17,7 @@ import statistics
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
-from toolkit.core.estimate import EstimatorParams
+from toolkit.core.estimator_params import EstimatorParams
 
 #: Ratios outside this range are not a calibration but a fault (a wrong model, a server under other
 #: load, a unit mix-up): they are dropped, not clamped, so one bad run cannot swing every prediction.

@@ -26,7 +26,8 @@ from typing import Any
 from toolkit.core.budget import Budget, memory_budget
 from toolkit.core.candidate import Candidate, judge, rank_key
 from toolkit.core.catalog import Catalog, ModelSpec, QuantVariant, normalise_use_case
-from toolkit.core.estimate import DEFAULT_PARAMS, EstimatorParams, estimate
+from toolkit.core.estimate import estimate
+from toolkit.core.estimator_params import DEFAULT_PARAMS, EstimatorParams
 from toolkit.core.hardware import Machine
 from toolkit.core.reasons import pick_reasons
 from toolkit.errors import UsageError

@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Input, Label, Select, Static
 
 from toolkit.core.candidate import Candidate
 from toolkit.core.catalog import USE_CASES, Catalog
+from toolkit.core.grades import grade_line
 from toolkit.core.hardware import Machine
 from toolkit.core.recommend import DEFAULT_TARGET_TPS, Recommendation, recommend
 from toolkit.tui import fmt
@@ -28,7 +29,9 @@ from toolkit.tui.messages import ModelChosen
 from toolkit.tui.plan import Pick
 from toolkit.tui.screens.base import WizardScreen
 
-TARGETS: tuple[float, ...] = (5.0, DEFAULT_TARGET_TPS, 15.0, 30.0)
+#: Speed targets offered: a slow floor, the default, and the C and B grade lines (reading pace, faster
+#: than anyone reads), taken from ``toolkit.core.grades`` so the choices follow the grades.
+TARGETS: tuple[float, ...] = (5.0, DEFAULT_TARGET_TPS, grade_line("C"), grade_line("B"))
 
 HINT = "↑↓ move · Enter: use this model · not listed? type any Ollama tag below"
 

@@ -1,0 +1,199 @@
+"""`gpuless tune` on the real engine, run as a user runs it (a separate process), against the stand-in
+image: a winner written back, applied and verified; no winner → nothing changed; Ctrl-C → the previous
+configuration running again; the budget honoured.
+
+Each test writes compose.yaml with `gpuless compose --model smollm2:135m --cpus 1` (one llama.cpp
+thread: on this shared 2-core machine a 2-thread runner collapses whenever another process takes a
+core), starts it with `gpuless up`, and removes the container and volume at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+
+from tests.ollama_server.fixtures import free_port
+from toolkit.engine.server_slots import server_slots
+
+pytestmark = pytest.mark.docker
+
+#: What a tune may take past its --budget: the restart back to the start (or of the winner) after the
+#: last measurement, `verify`, and the process's own start-up. Measured: 5-8 s per restart here.
+MARGIN_S = 30.0
+
+
+class Project:
+    """A container/volume name pair, a port and a directory with compose.yaml, cleaned up at the end."""
+
+    def __init__(self, image: str, tmp_path: Path) -> None:
+        tag = uuid.uuid4().hex[:8]
+        self.name = f"gpuless-t-tune-{tag}"
+        self.volume = f"{self.name}-models"
+        self.port = free_port()
+        self.dir = tmp_path
+        self.env = {
+            **os.environ,
+            "GPULESS_IMAGE": image,
+            "GPULESS_CONTAINER_NAME": self.name,
+            "GPULESS_VOLUME_NAME": self.volume,
+            "GPULESS_CACHE_DIR": str(tmp_path / "cache"),
+            "GPULESS_DATA_DIR": str(tmp_path / "data"),
+        }
+
+    def command(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "toolkit", *args]
+
+    def run(self, *args: str, timeout: float = 400) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            self.command(*args), cwd=self.dir, env=self.env, capture_output=True, text=True, timeout=timeout
+        )
+
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            self.command(*args), cwd=self.dir, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+
+    @property
+    def compose(self) -> Path:
+        return self.dir / "compose.yaml"
+
+    def container(self) -> dict[str, Any]:
+        attrs: dict[str, Any] = docker.from_env().api.inspect_container(self.name)
+        return attrs
+
+    def env_of_container(self) -> dict[str, str]:
+        return dict(e.partition("=")[::2] for e in self.container()["Config"]["Env"])
+
+    def fingerprint(self) -> str:
+        return str(self.container()["Config"]["Labels"]["io.gpuless.fingerprint"])
+
+
+@pytest.fixture
+def project(ollama_test_image: str, tmp_path: Path) -> Iterator[Project]:
+    made = Project(ollama_test_image, tmp_path)
+    try:
+        done = made.run("compose", "--model", "smollm2:135m", "--cpus", "1", "--port", str(made.port))
+        assert done.returncode == 0, done.stderr
+        done = made.run("up", "--no-pull", "--timeout", "120")
+        assert done.returncode == 0, done.stderr
+        yield made
+    finally:
+        client = docker.from_env()
+        for container in client.containers.list(all=True, filters={"name": made.name}):
+            container.remove(force=True)
+        for volume in client.volumes.list(filters={"name": made.name}):
+            volume.remove(force=True)
+
+
+def _clean(stderr: str) -> None:
+    assert "Traceback" not in stderr, stderr
+
+
+def test_four_users_winner_written_applied_and_verified_within_budget(project: Project) -> None:
+    before = project.compose.read_text()
+    assert project.env_of_container()["OLLAMA_NUM_PARALLEL"] == "1"
+    url = f"http://127.0.0.1:{project.port}"
+    assert server_slots(url) == 1  # what bench reads to know its sweep is capped
+    assert server_slots(f"http://127.0.0.1:{free_port()}") is None  # no gpuless container there
+    budget = 100
+    t0 = time.monotonic()
+    done = project.run("tune", "--users", "4", "--budget", str(budget), "--json")
+    wall = time.monotonic() - t0
+    assert done.returncode == 0, done.stderr
+    _clean(done.stderr)
+    assert wall <= budget + MARGIN_S
+    payload = json.loads(done.stdout)
+    assert payload["winner"] is not None, payload["reason"]
+    knobs = payload["winner"]["knobs"]
+    assert knobs["num_parallel"] > 1
+    # Every candidate's measurements, the start's two runs, the reason and the proof after applying.
+    assert len(payload["start"]["runs"]) == 2 and payload["candidates"]
+    assert all(c["runs"] or c["error"] for c in payload["candidates"])
+    assert payload["after"]["ttft_p95_s"] < payload["start"]["runs"][0]["ttft_p95_s"]
+    # Written back through the safe write: the new file, the old one kept as the backup.
+    text = project.compose.read_text()
+    assert f'OLLAMA_NUM_PARALLEL: "{knobs["num_parallel"]}"' in text
+    assert (project.dir / payload["backup"]).read_text() == before  # relative to the working directory
+    # The container runs the new settings, and verify says so.
+    assert project.env_of_container()["OLLAMA_NUM_PARALLEL"] == str(knobs["num_parallel"])
+    assert project.container()["State"]["Running"]
+    assert server_slots(url) == knobs["num_parallel"]
+    rows = {row["knob"]: row for row in payload["verify"]["rows"]}
+    assert rows["OLLAMA_NUM_PARALLEL"]["status"] == "applied"
+    assert rows["OLLAMA_NUM_PARALLEL"]["actual"] == str(knobs["num_parallel"])
+    # A second `up` sees nothing to change: the file and the container agree.
+    again = project.run("up", "--no-pull", "--timeout", "120")
+    assert again.returncode == 0, again.stderr
+    assert project.env_of_container()["OLLAMA_NUM_PARALLEL"] == str(knobs["num_parallel"])
+
+
+def test_no_winner_changes_nothing_and_budget_honoured(project: Project) -> None:
+    before_text = project.compose.read_bytes()
+    before_id = project.container()["Id"]
+    budget = 20  # room for the start's measurement, none for a candidate
+    t0 = time.monotonic()
+    done = project.run("tune", "--users", "4", "--budget", str(budget))
+    wall = time.monotonic() - t0
+    assert done.returncode == 0, done.stderr
+    _clean(done.stderr)
+    assert wall <= budget + MARGIN_S
+    assert "keeping the configuration that runs" in done.stdout or "nothing changed" in done.stdout
+    assert "Nothing changed" in done.stdout
+    assert project.compose.read_bytes() == before_text
+    assert not list(project.dir.glob("compose.yaml.*.bak"))
+    assert project.container()["Id"] == before_id
+
+
+def test_ctrl_c_mid_tune_runs_the_previous_configuration_again(project: Project) -> None:
+    before_text = project.compose.read_bytes()
+    before = project.fingerprint()
+    tune = project.start("tune", "--users", "4", "--budget", "150")
+    try:
+        deadline = time.monotonic() + 120
+        changed = False
+        while time.monotonic() < deadline and tune.poll() is None:
+            try:
+                changed = project.fingerprint() != before
+            except docker.errors.NotFound:  # between remove and create
+                changed = True
+            if changed:
+                break
+            time.sleep(0.2)
+        assert changed, "the tune never restarted the container with a candidate"
+        time.sleep(2)  # mid-candidate: restarting or measuring
+        tune.send_signal(signal.SIGINT)
+        _, err = tune.communicate(timeout=120)
+    finally:
+        if tune.poll() is None:
+            tune.kill()
+    assert tune.returncode == 130, err
+    _clean(err)
+    assert "interrupted" in err and "running again" in err
+    assert project.fingerprint() == before
+    assert project.env_of_container()["OLLAMA_NUM_PARALLEL"] == "1"
+    assert project.container()["State"]["Running"]
+    assert project.compose.read_bytes() == before_text
+
+
+def test_bench_against_one_slot_points_to_tune(project: Project) -> None:
+    # The default sweep sends 1, 2 and 4 streams to a server with one slot: no advice, `tune` instead.
+    done = project.run("bench", "--no-history", timeout=240)
+    assert done.returncode == 0, done.stderr
+    _clean(done.stderr)
+    assert (
+        "OLLAMA_NUM_PARALLEL: no advice from this sweep: the server runs OLLAMA_NUM_PARALLEL=1" in done.stdout
+    )
+    assert "`gpuless tune --users 4`" in done.stdout
+    assert "OLLAMA_NUM_PARALLEL=1:" not in done.stdout

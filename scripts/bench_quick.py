@@ -75,6 +75,8 @@ def main() -> int:
     verdict = "within" if wall <= TARGET_S else "OVER"
     if "stopped early" in stdout:
         verdict = "cut short by its time bound: NOT a full quick run, so not"
+    if code != 0:
+        verdict = "the run FAILED, so not"
     out(f"wall time of the default `gpuless bench` ({args.model}): {wall:.1f} s, exit {code} "
         f"({verdict} the {TARGET_S:g} s target)")  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -39,6 +39,7 @@ FAULTS = {
     "slow": "chat streams one token every 0.2 s (for up to 60 s)",
     "pull_unreachable": "a pull ends with Ollama's error for a registry it cannot resolve (no network)",
     "pull_disk_full": "a pull ends with Ollama's error for a full disk",
+    "pull_slow": "a pull reports 1 MB more of 100 MB every 0.2 s (for up to 20 s)",
 }
 
 #: What Ollama 0.x streams as the last line of a pull that failed this way.
@@ -139,6 +140,17 @@ class _Server(socketserver.ThreadingTCPServer):
             return h.send_json(_final())
         if path == "/api/pull":
             h.start_chunked()
+            if fault == "pull_slow":
+                until = time.monotonic() + 20
+                done = 0
+                while time.monotonic() < until and not self.stopping.wait(0.2):
+                    done += 1_000_000
+                    line = {"status": "pulling 6a0746a1ec1a", "digest": "sha256:6a07", "total": 100_000_000}
+                    try:
+                        h.chunk(json.dumps({**line, "completed": done}).encode() + b"\n")
+                    except OSError:  # the client went away (a cancelled pull)
+                        return None
+                return h.end_chunked()
             if fault in PULL_ERRORS:
                 name, _, tag = str(body.get("model", "")).partition(":")
                 h.chunk(b'{"status":"pulling manifest"}\n')

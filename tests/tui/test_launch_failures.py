@@ -53,6 +53,26 @@ async def test_an_unreachable_registry_is_not_a_wrong_name_and_o_tries_the_next_
             assert app.engine is None
 
 
+async def test_a_cancelled_pull_leaves_no_progress_standing(services: Services) -> None:
+    import time
+
+    with FaultServer("pull_slow") as server:
+        app = create_app(dataclasses.replace(services, ollama_url=server.url), start="launch")
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            app.screen.query_one("#launch-model", Input).value = "qwen2.5:1.5b"
+            await pilot.press("ctrl+s")
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and "pulling" not in _detail(app, "pull"):
+                await pilot.pause(0.05)
+            assert "pulling" in _detail(app, "pull")
+            await pilot.press("escape")
+            await settle(pilot)
+            assert _detail(app, "pull") == "stopped: cancelled"
+            assert "Cancelled" in text_of(app.screen.query_one("#launch-result", Static))
+            assert app.engine is None and not _errors(app)
+
+
 async def test_a_full_disk_asks_for_space(services: Services) -> None:
     with FaultServer("pull_disk_full") as server:
         app = create_app(dataclasses.replace(services, ollama_url=server.url), start="launch")

@@ -122,6 +122,8 @@ class LaunchScreen(WizardScreen):
         self.no_docker = False
         #: The launch under way starts a container (its Health row is the container's health).
         self.docker_launch = False
+        #: The model row has shown pull progress in this launch.
+        self.pull_started = False
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The offer keys are shown (and work) only while there is something to offer."""
@@ -184,6 +186,7 @@ class LaunchScreen(WizardScreen):
         self.query_one("#launch-start", Button).disabled = True
         self.offer = None
         self.docker_launch = image
+        self.pull_started = False
         self.cancel_requested.clear()
         self.refresh_bindings()
 
@@ -251,6 +254,7 @@ class LaunchScreen(WizardScreen):
         elif event.phase == "health":
             self.query_one("#launch-health", Transfer).detail(event.status)
         else:
+            self.pull_started = True
             if self.docker_launch:  # the container's health wait is over once the pull begins
                 self.query_one("#launch-health", Transfer).finish("healthy")
             self.query_one("#launch-pull", Transfer).advance_to(event.status, event.completed, event.total)
@@ -388,6 +392,11 @@ class LaunchScreen(WizardScreen):
             start.focus()  # out of the model field, so the step keys work and enter retries
         self.refresh_bindings()
         if state == WorkerState.ERROR:
+            error = worker.error
+            if self.pull_started and not isinstance(error, tuple(PULL_FAILED)):
+                # No progress line is left standing for a pull that is over.
+                stopped = "cancelled" if isinstance(error, LaunchCancelled) else "the launch failed"
+                self.query_one("#launch-pull", Transfer).reset(f"stopped: {stopped}")
             self.query_one("#launch-result", Static).update(self.failure_text(worker.error))
             if isinstance(worker.error, DockerUnavailableError):
                 self.show_no_docker()

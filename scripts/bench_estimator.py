@@ -11,10 +11,11 @@ each point's id, so adding a point never reshuffles the others), fits on the fit
 by minimising the median |log(predicted / published)| with a coordinate search over each term, starting from
 the estimator as it was before the fit (one η, the test machine's attention term for every CPU), then prints
 predicted vs published for both halves under the shipped parameters (``DEFAULT_PARAMS``, which carry the
-fitted η per platform class but not the fitted attention term), the pre-fit ones and the freshly fitted
-ones, and the median
-|pred/meas − 1| of each. Each point's machine is assigned to its class by ``toolkit.core.platform_class``,
-as a user's machine is. Nothing is measured here; the output is docs/estimator-fit.txt.
+fitted η per platform class and the fitted decode attention term, rounded), the pre-fit ones and the freshly
+fitted ones, and the median |pred/meas − 1| of each. The prompt-length pairs (one machine and model
+prefilling a short and a long prompt) show the prefill attention slope on its own. Each point's machine
+is assigned to its class by ``toolkit.core.platform_class``, as a user's machine is. Nothing is measured
+here; the output is docs/estimator-fit.txt.
 
     python scripts/bench_estimator.py [--out docs/estimator-fit.txt]
 """
@@ -71,8 +72,13 @@ class Terms:
     attention: float | None = None
 
 
+#: The test machine's own decode attention term (docs/bench-report.txt), shipped before the fit.
+TEST_MACHINE_ATTENTION = 300.0
+
 #: The estimator before the fit: one η for every class and the test machine's decode attention term.
-PRE_FIT = replace(DEFAULT_PARAMS, eta_theoretical_by_platform={})
+PRE_FIT = replace(
+    DEFAULT_PARAMS, eta_theoretical_by_platform={}, decode_attention_cycles=TEST_MACHINE_ATTENTION
+)
 
 
 def load_points(path: Path = DATA) -> list[Point]:
@@ -313,6 +319,33 @@ def by_history(points: list[Point], named: list[tuple[str, Terms]]) -> list[str]
     return out
 
 
+def prompt_pairs(points: list[Point], named: list[tuple[str, Terms]]) -> list[str]:
+    """Prefill at the longest ÷ the shortest prompt for each machine and model measured at two lengths.
+
+    The ratio depends on the prefill attention term alone (the FLOP rate and the efficiency cancel), so
+    these pairs, not the median over single points, say what the term should be."""
+    groups: dict[tuple[str, str], list[Point]] = {}
+    for p in points:
+        if p.prefill_tps is not None:
+            groups.setdefault((p.machine.cpu.model, p.model.name), []).append(p)
+    pairs = [
+        (min(g, key=lambda p: p.prompt_tokens), max(g, key=lambda p: p.prompt_tokens))
+        for g in groups.values()
+        if len({p.prompt_tokens for p in g}) > 1
+    ]
+    head = f"  {'pair':<46} {'prompts':>11} {'published':>9}" + "".join(f" {label:>16}" for label, _ in named)
+    out = ["prefill at the long prompt / at the short one, same machine and model:", head]
+    for short, long in sorted(pairs, key=lambda pair: pair[0].id):
+        measured = (long.prefill_tps or 0) / (short.prefill_tps or 1)
+        cells = ""
+        for _, terms in named:
+            ratio = (predict(long, terms)[1] or 0) / (predict(short, terms)[1] or 1)
+            cells += f" {ratio:16.2f}"
+        prompts = f"{short.prompt_tokens}/{long.prompt_tokens}"
+        out.append(f"  {short.id + ' / ' + long.id:<46} {prompts:>11} {measured:9.2f}{cells}")
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=None, help="also write the report to this file")
@@ -323,6 +356,18 @@ def main() -> int:
     shipped = Terms({}, DEFAULT_PARAMS)
     pre_fit = Terms({}, PRE_FIT)
     fitted = fit(fit_set, pre_fit)
+    test_machine_attention = Terms({}, DEFAULT_PARAMS, TEST_MACHINE_ATTENTION)
+    fit_prefill = Terms(
+        {},
+        replace(
+            DEFAULT_PARAMS,
+            prefill_speed_factor=fitted.params.prefill_speed_factor,
+            prefill_attention_cycles=fitted.params.prefill_attention_cycles,
+        ),
+    )
+    fit_prefill_attention = Terms(
+        {}, replace(DEFAULT_PARAMS, prefill_attention_cycles=fitted.params.prefill_attention_cycles)
+    )
     # the same fit with one η for every platform: how much the per-platform gap explains
     pooled = [replace(p, platform="all") for p in points]
     fitted_one_eta = fit([p for p in pooled if not p.held_out], pre_fit)
@@ -337,13 +382,39 @@ def main() -> int:
         "classes from toolkit.core.platform_class; points whose label differs: "
         + (", ".join(mislabelled) or "none"),
         "",
-        *summary(fit_set, held, shipped, "shipped EstimatorParams (eta per class, attention 300)"),
-        *summary(fit_set, held, pre_fit, "before the fit (one eta 0.6, attention 300 for every class)"),
         *summary(
             fit_set,
             held,
-            Terms({}, DEFAULT_PARAMS, fitted.attention),
-            f"shipped eta per class with the fit's attention ({fitted.attention or 0:.1f} cycles)",
+            shipped,
+            "shipped EstimatorParams (eta per class, decode attention "
+            f"{DEFAULT_PARAMS.decode_attention_cycles:g}, prefill attention "
+            f"{DEFAULT_PARAMS.prefill_attention_cycles:g})",
+        ),
+        *summary(
+            fit_set,
+            held,
+            pre_fit,
+            f"before the fit (one eta 0.6, attention {TEST_MACHINE_ATTENTION:g} for every class)",
+        ),
+        *summary(
+            fit_set,
+            held,
+            test_machine_attention,
+            f"shipped with the test machine's decode attention ({TEST_MACHINE_ATTENTION:g} cycles)",
+        ),
+        *summary(
+            fit_set,
+            held,
+            fit_prefill,
+            f"shipped with the fit's prefill terms (factor {fitted.params.prefill_speed_factor:.2f}, "
+            f"attention {fitted.params.prefill_attention_cycles:.1f} cycles)",
+        ),
+        *summary(
+            fit_set,
+            held,
+            fit_prefill_attention,
+            "shipped with the fit's prefill attention only "
+            f"({fitted.params.prefill_attention_cycles:.1f} cycles)",
         ),
         *summary(fit_set, held, fitted, "fitted on the fit half"),
         *summary(
@@ -358,7 +429,16 @@ def main() -> int:
             [
                 ("before the fit", pre_fit),
                 ("shipped", shipped),
-                ("shipped with the fit's attention", Terms({}, DEFAULT_PARAMS, fitted.attention)),
+                ("shipped with the test machine's attention", test_machine_attention),
+                ("fitted", fitted),
+            ],
+        ),
+        "",
+        *prompt_pairs(
+            points,
+            [
+                ("shipped", shipped),
+                ("fit's prefill", fit_prefill),
                 ("fitted", fitted),
             ],
         ),
@@ -369,7 +449,8 @@ def main() -> int:
             for k, v in sorted(fitted.eta.items())
         ),
         f"  decode_attention_cycles = {fitted.attention or 0:.1f}"
-        f" (shipped {DEFAULT_PARAMS.decode_attention_cycles:g}: the test machine's own measurement)",
+        f" (shipped {DEFAULT_PARAMS.decode_attention_cycles:g}; the test machine's own slope says"
+        f" {TEST_MACHINE_ATTENTION:g})",
         f"  per_token_overhead_s = {fitted.params.per_token_overhead_s:.5f}"
         f" (shipped {DEFAULT_PARAMS.per_token_overhead_s:g})",
         f"  prefill_speed_factor = {fitted.params.prefill_speed_factor:.3f}"

@@ -197,6 +197,12 @@ def this_machine() -> Machine:
     )
 
 
+#: This machine's own decode attention slope (docs/bench-report.txt), ≈300 cycles per layer·head·token. The
+#: shipped 52 is the published laptops' fit (``EstimatorParams.decode_attention_cycles``); the tests of this
+#: machine's measurements use its own term, as its benchmark calibration would correct it.
+THIS_MACHINE_PARAMS = EstimatorParams(decode_attention_cycles=300)
+
+
 # docs/bench-report.txt, llama.cpp behind the Ollama API on this_machine(), 128-token answers, medians:
 # (model, chat prompt, document prompt, decode chat, decode document, prefill document, TTFT document)
 BENCH_REPORT = [
@@ -219,14 +225,33 @@ def test_this_machine_matches_the_bench_report(
     ttft: float,
 ) -> None:
     """Decode at both depths, prefill and TTFT of the ~1k-token prompt, within ±25% of the measurement
-    (before the attention and width factors: prefill +510% / +70%, TTFT -83% / -41%, decode at depth +91%)."""
+    with this machine's attention term (before the attention and width factors: prefill +510% / +70%,
+    TTFT -83% / -41%, decode at depth +91%)."""
     model, variant = spec(catalog, name)
-    short = est.estimate(model, variant, this_machine(), prompt_tokens=chat)
-    long = est.estimate(model, variant, this_machine(), prompt_tokens=document)
+    short = est.estimate(model, variant, this_machine(), prompt_tokens=chat, params=THIS_MACHINE_PARAMS)
+    long = est.estimate(model, variant, this_machine(), prompt_tokens=document, params=THIS_MACHINE_PARAMS)
     assert short.decode_tps == pytest.approx(decode_chat, rel=0.25)
     assert long.decode_tps == pytest.approx(decode_doc, rel=0.25)
     assert long.prefill_tps == pytest.approx(prefill, rel=0.25)
     assert long.ttft_s == pytest.approx(ttft, rel=0.25)
+    # the shipped (published-fit) term: short history, where attention hardly counts, still within 25%
+    shipped = est.estimate(model, variant, this_machine(), prompt_tokens=chat)
+    assert shipped.decode_tps == pytest.approx(decode_chat, rel=0.25)
+
+
+def test_shipped_attention_over_predicts_this_machine_at_long_history(catalog: Catalog) -> None:
+    """The known gap: at ~1k tokens of history SmolLM2-135M decodes 35.8 tok/s here, and the published
+    laptops' 52 cycles predict ~60% more (this machine's 300 cycles: within 10%). Calibration by a
+    benchmark on this machine is what closes it; if the shipped term changes, revisit the docstring of
+    ``EstimatorParams.decode_attention_cycles``."""
+    model, variant = spec(catalog, "smollm2:135m")
+    shipped = est.estimate(model, variant, this_machine(), prompt_tokens=976).decode_tps
+    own = est.estimate(
+        model, variant, this_machine(), prompt_tokens=976, params=THIS_MACHINE_PARAMS
+    ).decode_tps
+    assert shipped / 35.8 > 1.4
+    assert own == pytest.approx(35.8, rel=0.10)
+    assert DEFAULT_PARAMS.decode_attention_cycles < THIS_MACHINE_PARAMS.decode_attention_cycles / 4
 
 
 def test_depth_slows_decode_less_with_a_sliding_window(catalog: Catalog) -> None:
@@ -235,9 +260,9 @@ def test_depth_slows_decode_less_with_a_sliding_window(catalog: Catalog) -> None
     smol, gemma = (spec(catalog, name) for name in ("smollm2:135m", "gemma3:270m"))
     ratios = {}
     for label, (model, variant) in (("smol", smol), ("gemma", gemma)):
-        short = est.estimate(model, variant, this_machine(), prompt_tokens=47).decode_tps
-        long = est.estimate(model, variant, this_machine(), prompt_tokens=976).decode_tps
-        ratios[label] = long / short
+        short = est.estimate(model, variant, this_machine(), prompt_tokens=47, params=THIS_MACHINE_PARAMS)
+        long = est.estimate(model, variant, this_machine(), prompt_tokens=976, params=THIS_MACHINE_PARAMS)
+        ratios[label] = long.decode_tps / short.decode_tps
     assert ratios["smol"] < 0.65 < 0.8 < ratios["gemma"] < 1.0
     # without the attention term the KV bytes alone explain only a few percent
     no_attention = EstimatorParams(decode_attention_cycles=0)
@@ -259,7 +284,9 @@ def test_concurrent_streams_on_two_cores_are_compute_bound(
     (before the narrow-model decode efficiency the estimator promised 156 / 167 for SmolLM2)."""
     model, variant = spec(catalog, name)
     predicted = [
-        est.estimate(model, variant, this_machine(), prompt_tokens=47, parallel=n).aggregate_tps
+        est.estimate(
+            model, variant, this_machine(), prompt_tokens=47, parallel=n, params=THIS_MACHINE_PARAMS
+        ).aggregate_tps
         for n in (1, 2, 4)
     ]
     for got, measured in zip(predicted, aggregates, strict=True):

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 import tomllib
 from pathlib import Path
+
+from toolkit.core.estimator_params import DEFAULT_PARAMS
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "published_cpu_speeds.toml"
 REQUIRED = (
@@ -38,3 +42,18 @@ def test_every_point_is_cited_and_complete() -> None:
             assert str(point["decode_tps"]).rstrip("0").rstrip(".") in point["quote"], point["id"]
         if "prefill_tps" in point:
             assert point["prefill_tps"] > 0 and point["prompt_tokens"] > 0
+
+
+def test_shipped_estimator_meets_the_held_out_decode_target() -> None:
+    """Issue 12's measure on the held-out half of the published points: median |predicted/measured − 1|
+    ≤ 0.10 for decode with the shipped parameters (scripts/bench_estimator.py; 0.206 before the fitted
+    decode attention term). Prefill is reported, not yet held to its 0.20 (docs/estimator-fit.txt)."""
+    script = Path(__file__).resolve().parents[2] / "scripts" / "bench_estimator.py"
+    spec = importlib.util.spec_from_file_location("bench_estimator", script)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules["bench_estimator"] = bench  # dataclasses resolve their module by name
+    spec.loader.exec_module(bench)
+    held = [p for p in bench.load_points() if p.held_out]
+    shipped = bench.Terms({}, DEFAULT_PARAMS)
+    assert bench.median_ratio_error(held, shipped, "decode") <= 0.10

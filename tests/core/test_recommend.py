@@ -1,9 +1,9 @@
 """Recommendations over the shipped hardware profiles, the memory budget, and the pick's reasons.
 
-The rule of thumb (0.5–1.5B for 8 GB, 3–4B for 16 GB, 7–9B for 32 GB at the default target of 10 tok/s)
-is not written in the recommender; these tests check that it follows from the budget policy and the
-estimator, and that the pick is what a user would choose: Q4_K_M unless more is clearly affordable, no
-thinking model for chat, grades named A/B/C with "<C" below.
+The rule of thumb (issue 12: "≤ 8 GB: 0.5–1.5B; 8–16 GB: 3–4B; 16 GB+: 7–9B at ~8 tok/s", when the speed
+target allows; the default target is 10 tok/s) is not written in the recommender; these tests check that
+it follows from the budget policy and the estimator, and that the pick is what a user would choose:
+Q4_K_M unless more is clearly affordable, no thinking model for chat, grades named A/B/C with "<C" below.
 """
 
 from __future__ import annotations
@@ -22,16 +22,24 @@ from toolkit.core.recommend import DEFAULT_TARGET_TPS, recommend
 from toolkit.engine.resources import load_catalog, load_shipped_profile, shipped_profile_names
 from toolkit.errors import UnknownModelError, UsageError
 
-RULE_OF_THUMB = {  # profile → (min, max) parameters in billions of the pick at defaults
-    "laptop-8gb-ddr4": (0.5, 1.8),
-    "windows-8gb-wsl2": (0.5, 1.8),
-    "apple-m1-8gb": (0.5, 1.8),
-    "laptop-16gb-ddr4": (2.9, 4.5),
-    "laptop-16gb-ddr5": (2.9, 4.5),
-    "core-ultra-16gb-lpddr5x": (2.9, 4.5),
-    "apple-m2-16gb": (2.9, 4.5),
-    "laptop-32gb-ddr5": (6.5, 9.5),
-    "ryzen-7840u-32gb": (6.5, 9.5),
+#: Parameter ranges (billions) of the rule's three classes, with the catalog's sizes at their edges
+#: (qwen3:1.7b, phi4-mini's 3.8B, qwen2.5:7b's 7.6B).
+SMALL, MID, LARGE = (0.5, 1.8), (2.9, 4.5), (6.5, 9.5)
+
+RULE_OF_THUMB: dict[str, tuple[tuple[float, float], ...]] = {  # profile → ranges the pick may fall in
+    "laptop-8gb-ddr4": (SMALL,),
+    "windows-8gb-wsl2": (SMALL,),
+    "apple-m1-8gb": (SMALL,),
+    # 16 GB sits on the boundary of "8–16 GB: 3–4B" and "16 GB+: 7–9B": a 7–9B pick is within the rule
+    # there when it meets the speed target (every pick is checked against the target below)
+    "laptop-16gb-ddr4": (MID, LARGE),
+    "laptop-16gb-ddr5": (MID, LARGE),
+    "core-ultra-16gb-lpddr5x": (MID, LARGE),
+    "apple-m2-16gb": (MID, LARGE),
+    "apple-m3-pro-18gb": (LARGE,),
+    "apple-m4-24gb": (LARGE,),
+    "laptop-32gb-ddr5": (LARGE,),
+    "ryzen-7840u-32gb": (LARGE,),
 }
 
 
@@ -51,9 +59,9 @@ def test_every_rule_of_thumb_profile_is_shipped() -> None:
 @pytest.mark.parametrize("profile", sorted(RULE_OF_THUMB))
 def test_rule_of_thumb_emerges_at_defaults(catalog: Catalog, profile: str) -> None:
     result = recommend(profile_machine(profile), catalog)
-    low, high = RULE_OF_THUMB[profile]
     assert result.pick is not None
-    assert low <= result.pick.params_b <= high, (profile, result.pick.tag, result.pick.params_b)
+    in_rule = any(low <= result.pick.params_b <= high for low, high in RULE_OF_THUMB[profile])
+    assert in_rule, (profile, result.pick.tag, result.pick.params_b)
     assert result.pick.tier == 1
     assert result.pick.decode_tps >= DEFAULT_TARGET_TPS
     assert not result.pick.test_model
@@ -221,7 +229,9 @@ def test_chat_never_gets_a_thinking_model_and_q4_k_m_by_default(catalog: Catalog
 
 
 def test_q8_0_only_when_clearly_affordable(catalog: Catalog) -> None:
-    machine = profile_machine("laptop-32gb-ddr5")
+    # a 16 GB DDR5 laptop: llama3.2:3b fits comfortably at either quant, Q8_0 meets 10 tok/s but not 20
+    # (on the 32 GB profile Q8_0 reaches 2 × the target and is rightly picked there)
+    machine = profile_machine("laptop-16gb-ddr5")
     only = tuple((m, v) for m in catalog.models if m.name == "llama3.2:3b" for v in m.variants)
     both_meet = recommend(machine, catalog, only=only)
     q4, q8 = (next(c for c in both_meet.candidates if c.quant == q) for q in ("Q4_K_M", "Q8_0"))

@@ -29,17 +29,14 @@ The model, in one place:
     TTFT        = prompt tokens / prefill + one decode step
 
 Attention is a *time* per (layer × query head × context token), not FLOPs or KV bytes: llama.cpp's CPU
-attention without flash attention (Ollama's default on CPUs) runs a chain of small per-head ops (K·Q,
-mask, softmax, V·KQ, copies) whose cost per attended token dwarfs the KV bytes it reads. Measured on the
-test machine (docs/bench-report.txt: 2 × Xeon vCPU, AVX-512, llama.cpp behind the Ollama API): SmolLM2-135M
-(30 layers × 9 heads) decodes 65.8 tok/s at ~110 tokens of history but 35.8 at ~1,040, while Gemma3-270M
-(18 × 4 heads, 5 of 6 layers windowed) goes only 40.7 → 35.5. Both slopes fit ~300 core-cycles per
-layer·head·token in decode (≈0.05 µs on 2 cores at 3 GHz) and ~80 in prefill, where the batch shares the
-per-op cost. Flash attention (which gpuless's compose turns on) fuses these ops and is probably cheaper;
-no measurement with it exists yet, so the estimate keeps the unfused cost.
+attention runs a chain of small per-head ops (K·Q, mask, softmax, V·KQ, copies) whose cost per attended
+token dwarfs the KV bytes it reads. Its cycles per layer·head·token are fitted on published laptop and
+board measurements for decode (52) and measured on the test machine for prefill (80, where the batch
+shares the per-op cost); ``EstimatorParams`` gives the evidence for each, and why the test machine's own
+decode slope (≈300) is not the shipped one.
 
 Narrow models (hidden < 1024 in decode, < 3072 in prefill) do not reach the FLOP rates the SIMD tables
-give: the same test machine prefilled SmolLM2-135M / Gemma3-270M at 124 / 229 tok/s (the plain FLOP
+give: the test machine prefilled SmolLM2-135M / Gemma3-270M at 124 / 229 tok/s (the plain FLOP
 model said 755 / 390), and extra concurrent streams added almost no aggregate throughput. See
 ``EstimatorParams`` for each factor's anchors.
 """

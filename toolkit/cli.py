@@ -250,9 +250,7 @@ def recommend(
     from dataclasses import replace
 
     from toolkit.core import recommend as rec
-    from toolkit.core.calibration import apply as calibrated
     from toolkit.core.catalog import normalise_use_case
-    from toolkit.core.estimator_params import DEFAULT_PARAMS
     from toolkit.core.hwprofile import machine_from_profile, what_if
     from toolkit.core.offcatalog import resolve_model
     from toolkit.engine import resources
@@ -280,7 +278,13 @@ def recommend(
 
         machine = detect_machine()
     machine = what_if(machine, ram_gb=ram_gb, cores=cores, bandwidth_gbps=bandwidth_gbps)
-    calibration, calibration_note = _calibration(profile is None, no_calibration, machine)
+    from toolkit.services.estimating import machine_params
+    from toolkit.settings import Settings
+
+    chosen = machine_params(
+        Settings().calibration_path, machine, this_machine=profile is None, ignore=no_calibration
+    )
+    calibration, calibration_note = chosen.calibration, chosen.note
     result = rec.recommend(
         machine,
         catalog,
@@ -289,7 +293,7 @@ def recommend(
         context=context,
         users=users,
         only=only,
-        params=calibrated(DEFAULT_PARAMS, calibration),
+        params=chosen.params,
     )
     if calibration_note:
         result = replace(result, reasons=(*result.reasons, calibration_note))
@@ -298,21 +302,6 @@ def recommend(
         emit_json({**result.to_dict(), "calibration": calibration_dict})
         return
     click.echo(_recommend_text(result, show_all))
-
-
-def _calibration(this_machine: bool, ignore: bool, machine: Any) -> tuple[Any, str | None]:
-    """(this machine's benchmark calibration or None, the sentence saying which was used)."""
-    if not this_machine:
-        return None, None  # a hardware profile is not this machine: its benchmarks say nothing there
-    from toolkit.engine.calibration import load
-    from toolkit.settings import Settings
-
-    calibration = load(Settings().calibration_path, machine)
-    if calibration is None:
-        return None, "Not calibrated on this machine yet: a `gpuless bench` run measures it."
-    if ignore:
-        return None, f"Calibration ignored (--no-calibration); its speeds would be {calibration.note()}."
-    return calibration, f"Speeds {calibration.note()}."
 
 
 def _recommend_text(result: Any, show_all: bool) -> str:

@@ -131,7 +131,7 @@ def _spec(
         memlock=opts.get("memlock"),
         swappiness=opts.get("swappiness"),
     )
-    plan = make_plan(request, profile=profile, engine=engine)
+    plan = make_plan(request, profile=profile, engine=engine, calibration_path=settings.calibration_path)
     for note in plan.notes:
         click.echo(f"gpuless: note: {note}", err=True)
     return plan.spec

@@ -45,18 +45,31 @@ async def test_a_catalog_tag_gets_its_estimate_and_enter_uses_it(services: Servi
         assert app.current_mode == "compose"
 
 
-async def test_an_unknown_tag_says_no_estimate_and_is_used_as_typed(services: Services) -> None:
+async def test_a_tag_with_no_size_says_no_estimate_and_is_used_as_typed(services: Services) -> None:
     app = create_app(services, start="model")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         ranked = app.screen.recommendation  # type: ignore[attr-defined]
         app.screen.query_one("#model-tag", Input).focus()
-        await pilot.press(*"someone/tiny-model:42m")
+        await pilot.press(*"someone/tiny-model")
         assert "no estimate" in details(app)
         await pilot.press("enter")
         assert app.choice == TypedTag(
-            "someone/tiny-model:42m", ranked.context, ranked.users, ranked.kv_cache_type
+            "someone/tiny-model", ranked.context, ranked.users, ranked.kv_cache_type
         )
+
+
+async def test_an_unknown_tag_with_a_size_is_estimated_from_its_name(services: Services) -> None:
+    app = create_app(services, start="model")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.screen.query_one("#model-tag", Input).focus()
+        await pilot.press(*"someone/tiny-model:42m")
+        text = details(app)
+        assert "no estimate" not in text and "someone/tiny-model:42m" in text and "TTFT" in text
+        assert "Estimated from the name alone" in text  # and how rough that is
+        await pilot.press("enter")
+        assert isinstance(app.choice, Pick) and app.choice.tag == "someone/tiny-model:42m"
 
 
 async def test_digits_typed_in_the_launch_model_field_stay_there(services: Services) -> None:

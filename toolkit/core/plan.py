@@ -25,6 +25,7 @@ from toolkit.core.compose import (
     OllamaServiceSpec,
     build_spec,
 )
+from toolkit.core.estimator_params import DEFAULT_PARAMS, EstimatorParams
 from toolkit.core.hardware import Machine
 from toolkit.core.recommend import recommend
 from toolkit.errors import UnknownModelError, UsageError
@@ -106,14 +107,17 @@ def _round_up(value: int) -> int:
     return -(-value // _MEM_STEP) * _MEM_STEP
 
 
-def plan_service(machine: Machine, catalog: Catalog, request: PlanRequest) -> Plan:
+def plan_service(
+    machine: Machine, catalog: Catalog, request: PlanRequest, params: EstimatorParams = DEFAULT_PARAMS
+) -> Plan:
     """The spec for ``request`` on ``machine`` (whose ``docker`` is the engine it will run on).
 
     Without a model the recommendation's pick is served; a model the catalog knows is sized from its
     estimate (memory limit) and the cores (threads = performance cores, else physical cores: what
     llama.cpp itself would use, but pinned so a CPU quota cannot oversubscribe); a model it does not
     know gets the same threads but no memory limit, and a note that says so. Explicit values in
-    ``request`` always win.
+    ``request`` always win. ``params``: the estimator's (this machine's calibration applied, when the
+    caller has one), so the plan picks what ``recommend`` shows.
     """
     notes: list[str] = []
     threads = machine.cpu.performance_cores or machine.cpu.physical_cores
@@ -134,6 +138,7 @@ def plan_service(machine: Machine, catalog: Catalog, request: PlanRequest) -> Pl
         users=request.users,
         kv_cache_type=request.kv_cache_type,
         only=only,
+        params=params,
     )
     pick = result.pick
     if pick is None:

@@ -7,11 +7,14 @@ same choice gives the same spec (and the same compose.yaml, byte for byte) from 
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 from toolkit.core.catalog import Catalog
+from toolkit.core.estimator_params import DEFAULT_PARAMS
 from toolkit.core.hardware import DockerEngineInfo, Machine
 from toolkit.core.hwprofile import machine_from_profile
 from toolkit.core.plan import Plan, PlanRequest, plan_service
+from toolkit.services.estimating import machine_params
 
 
 def plan(
@@ -21,13 +24,15 @@ def plan(
     profile: str | None = None,
     engine: DockerEngineInfo | None = None,
     catalog: Catalog | None = None,
+    calibration_path: Path | None = None,
 ) -> Plan:
     """The plan for ``request``.
 
     The machine is ``machine`` when given (the wizard's, as detected in its Machine step), else the
     hardware ``profile``'s (a what-if, with the profile's own engine), else this machine as detected,
     running on ``engine`` (None: an engine that could not be reached, so nothing engine-specific is
-    assumed).
+    assumed). With ``calibration_path`` this machine's benchmark calibration is applied (never to a
+    profile), as ``gpuless recommend`` applies it.
     """
     from toolkit.engine import resources
 
@@ -40,4 +45,7 @@ def plan(
             machine = dataclasses.replace(detect_machine(docker=False), docker=engine or DockerEngineInfo())
     if not machine.docker.reachable:
         machine = dataclasses.replace(machine, docker=DockerEngineInfo())
-    return plan_service(machine, catalog or resources.load_catalog(), request)
+    params = DEFAULT_PARAMS
+    if calibration_path is not None and profile is None:
+        params = machine_params(calibration_path, machine, this_machine=True).params
+    return plan_service(machine, catalog or resources.load_catalog(), request, params)

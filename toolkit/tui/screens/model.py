@@ -21,8 +21,10 @@ from textual.widgets import DataTable, Input, Label, Select, Static
 
 from toolkit.core.candidate import Candidate
 from toolkit.core.catalog import USE_CASES, Catalog
+from toolkit.core.estimator_params import DEFAULT_PARAMS
 from toolkit.core.grades import grade_line
 from toolkit.core.hardware import Machine
+from toolkit.core.offcatalog import resolve_model
 from toolkit.core.recommend import DEFAULT_TARGET_TPS, Recommendation, recommend
 from toolkit.tui import fmt
 from toolkit.tui.messages import ModelChosen
@@ -83,6 +85,16 @@ def candidate_details(rec: Recommendation, candidate: Candidate) -> str:
     return "\n".join(lines)
 
 
+def _in_catalog(catalog: Catalog, tag: str) -> bool:
+    from toolkit.errors import UnknownModelError
+
+    try:
+        catalog.find(tag)
+    except UnknownModelError:
+        return False
+    return True
+
+
 class ModelScreen(WizardScreen):
     """Selectors, the ranked table, and the details of the highlighted row."""
 
@@ -94,6 +106,8 @@ class ModelScreen(WizardScreen):
         super().__init__()
         self.recommendation: Recommendation | None = None
         self.catalog: Catalog | None = None
+        #: The estimator's parameters the table was ranked with (calibrated on this machine, if it is).
+        self.params = DEFAULT_PARAMS
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(classes="toolbar"):
@@ -145,9 +159,18 @@ class ModelScreen(WizardScreen):
 
     @work(thread=True, exclusive=True, group="rank", exit_on_error=False)
     def rank(self, machine: Machine, use_case: str, target: float) -> None:
+        from dataclasses import replace
+
+        from toolkit.services.estimating import machine_params
+
         if self.catalog is None:
             self.catalog = self.services.catalog()
-        rec = recommend(machine, self.catalog, use_case=use_case, target_tps=target)
+        # This machine's benchmark calibration, as `gpuless recommend` and the plan apply it.
+        chosen = machine_params(self.services.settings.calibration_path, machine, this_machine=True)
+        self.params = chosen.params
+        rec = recommend(machine, self.catalog, use_case=use_case, target_tps=target, params=chosen.params)
+        if chosen.note:
+            rec = replace(rec, reasons=(*rec.reasons, chosen.note))
         self.app.call_from_thread(self.show, rec)
 
     def show(self, rec: Recommendation) -> None:
@@ -192,27 +215,35 @@ class ModelScreen(WizardScreen):
     # --- a typed tag ------------------------------------------------------------------------------
 
     def typed_candidate(self, tag: str) -> Candidate | None:
-        """The estimate for a typed tag the catalog knows (ranked for the table's request), else None."""
+        """The estimate for a typed tag (ranked for the table's request): the catalog's, or one from the
+        tag's name (parameters, quantisation) when the catalog lacks it; None when neither can say."""
         from toolkit.errors import UnknownModelError
 
         machine, catalog = self.wizard.machine, self.catalog
         if machine is None or catalog is None or not tag:
             return None
         try:
-            pair = catalog.find(tag)
+            pair = resolve_model(catalog, tag)  # a tag the catalog lacks is estimated from its name
         except UnknownModelError:
             return None
         use_case, target = self.request()
-        ranked = recommend(machine, catalog, use_case=use_case, target_tps=target, only=(pair,))
+        ranked = recommend(
+            machine, catalog, use_case=use_case, target_tps=target, only=(pair,), params=self.params
+        )
         return ranked.candidates[0] if ranked.candidates else None
 
     def typed_details(self, tag: str) -> str:
         candidate = self.typed_candidate(tag)
         if candidate is not None and self.recommendation is not None:
-            return candidate_details(self.recommendation, candidate)
+            text = candidate_details(self.recommendation, candidate)
+            catalog = self.catalog
+            if catalog is not None and not _in_catalog(catalog, tag):  # sized from its name: how roughly
+                spec, _ = resolve_model(catalog, tag)
+                text += f"\n{spec.notes}"
+            return text
         return (
-            f"{tag}: no estimate (not in gpuless's catalog). Enter uses it as typed; Launch pulls it,"
-            " and the Benchmark step measures it."
+            f"{tag}: no estimate (not in gpuless's catalog, and its name gives no size such as 3b)."
+            " Enter uses it as typed; Launch pulls it, and the Benchmark step measures it."
         )
 
     @on(Input.Changed, "#model-tag")

@@ -188,8 +188,12 @@ def test_ctrl_c_mid_tune_runs_the_previous_configuration_again(project: Project)
 
 
 def test_bench_against_one_slot_points_to_tune(project: Project) -> None:
-    # The default sweep sends 1, 2 and 4 streams to a server with one slot: no advice, `tune` instead.
-    done = project.run("bench", "--no-history", timeout=240)
+    # A sweep of 1 and 4 streams against a server with one slot: no advice, `tune` instead. (A short
+    # plan with a long time bound: the quick plan's 30 s can end before the sweep on a busy machine.)
+    done = project.run(
+        "bench", "--no-history", "--reps", "1", "--shape", "chat", "--num-predict", "16",
+        "--concurrency", "1,4", "--max-seconds", "150", timeout=300,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     _clean(done.stderr)
     assert (

@@ -280,6 +280,7 @@ class Tuner:
         settings: TuneSettings | None = None,
         progress: Progress | None = None,
         clock: Callable[[], float] = time.monotonic,
+        cancelled: Callable[[], bool] | None = None,
     ) -> None:
         self.target = target
         self.objective = objective
@@ -290,12 +291,16 @@ class Tuner:
         self.settings = settings or TuneSettings()
         self.progress = progress or (lambda _text: None)
         self.clock = clock
+        # Asked between steps (a thread cannot be interrupted like the CLI's main thread): True stops
+        # the tune as Ctrl-C does, the start restored.
+        self.cancelled = cancelled or (lambda: False)
         self._running = start
         self._t0 = clock()
 
     def _measure(self, knobs: Knobs, *, warm_up: bool = True, at_least_s: float = 1.0) -> Measurement:
         """One measurement, cut off where the budget ends (but given ``at_least_s``; ``TimeoutError`` →
         ``GpulessError``)."""
+        self._check_cancelled()
         s = self.settings
         left = max(self.budget.total_s - (self.clock() - self._t0), at_least_s)
         users = self.objective.users
@@ -316,7 +321,12 @@ class Tuner:
         mem = self.target.memory_bytes()
         return Measurement(**{**m.__dict__, "memory_bytes": mem})
 
+    def _check_cancelled(self) -> None:
+        if self.cancelled():
+            raise KeyboardInterrupt("cancelled")
+
     def _apply(self, knobs: Knobs) -> float:
+        self._check_cancelled()
         t0 = self.clock()
         self._running = knobs  # a failed start still leaves the server changed: restore from here
         self.target.apply(knobs)

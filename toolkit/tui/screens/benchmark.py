@@ -6,11 +6,19 @@ callback, so the charts fill per repetition from the same metrics dicts the hist
 counter with the time elapsed and left (``LiveProgress``) is redrawn every second. The result's
 grade, users held and NUM_PARALLEL advice are the CLI's lines (``toolkit.core.benchverdict``).
 Esc cancels: the runner closes its streams and leaves the stored run marked incomplete.
+
+Tune (t: one user, u: four users) runs ``gpuless tune``'s loop (``toolkit.engine.tune_session``) on
+the container of the Compose step's compose.yaml in a thread, with its progress lines and the time
+left of its budget; a winner is left running and the user chooses: a applies it (compose.yaml
+rewritten through the safe write, a backup kept, ``verify``), k keeps the configuration that ran
+before (restarted). Esc stops a tune between steps and restores the start.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -25,6 +33,7 @@ from textual.worker import Worker, WorkerState
 from toolkit.core.benchplan import QUICK
 from toolkit.core.benchstats import streams_label
 from toolkit.core.benchverdict import model_step_lines, verdict
+from toolkit.core.tune import Objective
 from toolkit.engine.bench_progress import LiveProgress
 from toolkit.engine.history import History
 from toolkit.tui import fmt
@@ -33,6 +42,8 @@ from toolkit.tui.widgets.benchchart import ConcurrencyChart, RepetitionChart
 
 #: The run of the default ``gpuless bench`` (the quick plan); tests shorten it more.
 WIZARD_BENCH: dict[str, Any] = QUICK.as_config()
+#: The tune's time box, as `gpuless tune`'s default.
+TUNE_BUDGET_S = 180.0
 
 
 def history_table(runs: list[Any], model: str | None) -> Table:
@@ -61,6 +72,10 @@ class BenchmarkScreen(WizardScreen):
     STEP_ID = "benchmark"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("b", "start", "Run benchmark"),
+        Binding("t", "tune(1)", "Tune (1 user)"),
+        Binding("u", "tune(4)", "Tune (4 users)"),
+        Binding("a", "apply_tune", "Apply tune", show=False),
+        Binding("k", "keep_tune", "Keep", show=False),
         Binding("escape", "cancel", "Cancel"),
     ]
 
@@ -73,18 +88,142 @@ class BenchmarkScreen(WizardScreen):
                 yield RepetitionChart(id="bench-reps")
                 yield ConcurrencyChart(id="bench-levels")
             yield Static(id="bench-result")
+            yield Static("", id="tune-status", classes="status")
+            yield Static(id="tune-result")
             yield Static(id="bench-history")
 
     def on_mount(self) -> None:
         self.watch(self.wizard, "engine", self.engine_changed)
         self.live: LiveProgress | None = None
         self._last_line = ""
+        self._tune_line = ""
+        self._tune_t0: float | None = None
+        self._tune_stop = threading.Event()
+        self._tune_pending: tuple[Any, Any] | None = None  # (session, result) awaiting Apply / Keep
         self.set_interval(1.0, self.tick)
 
     def tick(self) -> None:
         """Redraw the counter (elapsed, time left) while a run goes, even between requests."""
         if self.live is not None and self.busy:
             self.query_one("#bench-progress", Static).update(f"{self.live.prefix()} {self._last_line}")
+        if self._tune_t0 is not None and self.tuning:
+            self.query_one("#tune-status", Static).update(self._tune_prefix() + self._tune_line)
+
+    # --- tune ---------------------------------------------------------------------------------------
+
+    @property
+    def tuning(self) -> bool:
+        return any(w.group == "tune" and w.is_running for w in self.workers)
+
+    def _tune_prefix(self) -> str:
+        elapsed = time.monotonic() - (self._tune_t0 or time.monotonic())
+        left = max(TUNE_BUDGET_S - elapsed, 0.0)
+        return f"tune {elapsed:.0f} s, at most {left:.0f} s left (budget {TUNE_BUDGET_S:.0f} s): "
+
+    def on_tune_progress(self, line: str) -> None:
+        self._tune_line = line
+        self.query_one("#tune-status", Static).update(self._tune_prefix() + line)
+
+    def action_tune(self, users: int) -> None:
+        if self.busy or self.tuning or self._tune_pending is not None:
+            return
+        self._tune_stop.clear()
+        self._tune_t0 = time.monotonic()
+        self.query_one("#tune-result", Static).update("")
+        self.on_tune_progress(f"starting: {Objective.for_users(users).describe()}")
+        self.run_tune(users)
+
+    @work(thread=True, exclusive=True, group="tune", exit_on_error=False)
+    def run_tune(self, users: int) -> None:
+        from toolkit.engine.tune_session import prepare
+
+        def progress(line: str) -> None:
+            self.app.call_from_thread(self.on_tune_progress, line)
+
+        session = prepare(
+            self.services.compose_path,
+            Objective.for_users(users),
+            TUNE_BUDGET_S,
+            progress=progress,
+            cancelled=self._tune_stop.is_set,
+        )
+        progress(f"{session.candidates} candidate(s), {session.pruned} pruned")
+        try:
+            result = session.tuner.run()
+        except KeyboardInterrupt:
+            self.app.call_from_thread(
+                self._tune_done, "Tune stopped: the configuration that ran before runs again."
+            )
+            return
+        self.app.call_from_thread(self.show_tune, session, result)
+
+    def _tune_done(self, text: str) -> None:
+        self._tune_t0 = None
+        self.query_one("#tune-status", Static).update(text)
+
+    def show_tune(self, session: Any, result: Any) -> None:
+        from toolkit.engine.tune_session import store_history
+
+        winner = result.verdict.winner if result.verdict else None
+        table = Table(title=f"Tune: {result.objective.describe()}", expand=True, title_justify="left")
+        for column in ("", "before", "after", "after/before"):
+            table.add_column(column, no_wrap=True)
+        for row in result.table():
+            table.add_row(
+                row.metric,
+                "–" if row.before is None else f"{row.before:.2f}",
+                "–" if row.after is None else f"{row.after:.2f}",
+                "–" if row.ratio is None else f"{row.ratio:.2f}x",
+            )
+        self.query_one("#tune-result", Static).update(table if winner is not None else "")
+        reason = result.verdict.reason if result.verdict else "interrupted"
+        if winner is None:
+            store_history(
+                self.services.history_path, session.spec.served_model, session.spec.url, result.to_dict()
+            )
+            self._tune_done(f"Tune ({result.seconds:.0f} s): {reason}. Nothing changed.")
+            return
+        self._tune_pending = (session, result)
+        self._tune_done(
+            f"Tune ({result.seconds:.0f} s): {reason}. It runs now: a applies it (compose.yaml rewritten,"
+            " a backup kept, then verify), k keeps the configuration that ran before."
+        )
+
+    def action_apply_tune(self) -> None:
+        if self._tune_pending is not None and not self.tuning:
+            self.finish_tune(apply=True)
+
+    def action_keep_tune(self) -> None:
+        if self._tune_pending is not None and not self.tuning:
+            self.finish_tune(apply=False)
+
+    @work(thread=True, exclusive=True, group="tune", exit_on_error=False)
+    def finish_tune(self, apply: bool) -> None:
+        from toolkit.engine.tune_session import apply_winner, store_history
+
+        pending, self._tune_pending = self._tune_pending, None
+        if pending is None:
+            return
+        session, result = pending
+        payload = result.to_dict()
+        winner = result.verdict.winner
+        if apply:
+            self.app.call_from_thread(self.on_tune_progress, "writing compose.yaml and verifying")
+            applied = apply_winner(session, winner.candidate.knobs)
+            applied.pop("diff")
+            payload.update(applied)
+            counts = applied["verify"]["counts"]
+            text = (
+                f"Applied: {session.compose_path} rewritten (previous kept as {applied['backup']});"
+                f" verify: {counts['applied']} applied, {counts['refused']} refused."
+            )
+        else:
+            self.app.call_from_thread(self.on_tune_progress, "restarting the configuration that ran before")
+            session.tuner.restore()
+            payload["reason"] += "; kept the configuration that ran before"
+            text = "Kept: the configuration that ran before runs again; compose.yaml unchanged."
+        store_history(self.services.history_path, session.spec.served_model, session.spec.url, payload)
+        self.app.call_from_thread(self._tune_done, text)
 
     def engine_changed(self, engine: tuple[str, str] | None) -> None:
         target = (
@@ -135,6 +274,7 @@ class BenchmarkScreen(WizardScreen):
 
     def action_cancel(self) -> None:
         self.workers.cancel_group(self, "bench")
+        self._tune_stop.set()  # the tune stops at its next step and restores the start
 
     def on_request(self, phase: str, shape: str, streams: int, metrics: Mapping[str, Any]) -> None:
         if self.live is not None:
@@ -237,6 +377,8 @@ class BenchmarkScreen(WizardScreen):
         )
 
     def worker_changed(self, worker: Worker[object], state: WorkerState) -> None:
+        if worker.group == "tune" and state == WorkerState.ERROR:
+            self._tune_done(f"Tune failed: {getattr(worker.error, 'message', worker.error)}")
         if worker.group == "bench" and state == WorkerState.CANCELLED:
             self.query_one("#bench-status", Static).update(
                 "Cancelled: the finished requests are kept as an incomplete run."

@@ -1,0 +1,100 @@
+"""The wizard's Tune action in the Benchmark step: progress with the budget's time left, then Apply /
+Keep; without a compose file or a running container, one clear line and nothing touched."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+from textual.widgets import Static
+
+from tests.ollama_server.fixtures import free_port
+from toolkit.tui.app import create_app
+from toolkit.tui.services import Services
+
+from .conftest import settle, text_of
+
+
+async def test_tune_without_compose_file_says_so(services: Services) -> None:
+    app = create_app(services, start="benchmark")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        await settle(pilot, 30)
+        status = text_of(app.screen.query_one("#tune-status", Static))
+        assert status.startswith("Tune failed:") and "does not exist" in status
+        assert not services.compose_path.exists()
+
+
+@pytest.fixture
+def running(ollama_test_image: str, tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """compose.yaml (one CPU, NUM_PARALLEL=1) in tmp_path/project and its container running."""
+    name = f"gpuless-t-tunetui-{uuid.uuid4().hex[:8]}"
+    project = tmp_path / "project"
+    project.mkdir()
+    env = {
+        **os.environ,
+        "GPULESS_IMAGE": ollama_test_image,
+        "GPULESS_CONTAINER_NAME": name,
+        "GPULESS_VOLUME_NAME": f"{name}-models",
+        "GPULESS_DATA_DIR": str(tmp_path / "data"),
+        "GPULESS_CACHE_DIR": str(tmp_path / "cache"),
+    }
+
+    def gpuless(*argv: str) -> None:
+        done = subprocess.run(
+            [sys.executable, "-m", "toolkit", *argv], cwd=project, env=env, capture_output=True, text=True,
+            timeout=300,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+
+    try:
+        gpuless("compose", "--model", "smollm2:135m", "--cpus", "1", "--port", str(free_port()))
+        gpuless("up", "--no-pull", "--timeout", "120")
+        yield project, name
+    finally:
+        client = docker.from_env()
+        for container in client.containers.list(all=True, filters={"name": name}):
+            container.remove(force=True)
+        for volume in client.volumes.list(filters={"name": name}):
+            volume.remove(force=True)
+
+
+def _env(name: str) -> dict[str, str]:
+    attrs: dict[str, Any] = docker.from_env().api.inspect_container(name)
+    return dict(e.partition("=")[::2] for e in attrs["Config"]["Env"])
+
+
+@pytest.mark.docker
+async def test_tune_four_users_then_apply(services: Services, running: tuple[Path, str]) -> None:
+    project, name = running
+    before = (project / "compose.yaml").read_text()
+    svc = dataclasses.replace(services, compose_dir=project)
+    app = create_app(svc, start="benchmark")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("u")
+        await pilot.pause(3)
+        live = text_of(app.screen.query_one("#tune-status", Static))
+        assert live.startswith("tune ") and "left (budget 180 s)" in live
+        await settle(pilot, 300)
+        status = text_of(app.screen.query_one("#tune-status", Static))
+        assert "a applies it" in status, status
+        assert "TTFT p95 s" in text_of(app.screen.query_one("#tune-result", Static))
+        assert (project / "compose.yaml").read_text() == before  # nothing written before Apply
+        slots = _env(name)["OLLAMA_NUM_PARALLEL"]
+        assert int(slots) > 1  # the winner runs while the user decides
+        await pilot.press("a")
+        await settle(pilot, 120)
+        status = text_of(app.screen.query_one("#tune-status", Static))
+        assert status.startswith("Applied:") and "0 refused" in status, status
+    assert f'OLLAMA_NUM_PARALLEL: "{slots}"' in (project / "compose.yaml").read_text()
+    assert [p.read_text() for p in project.glob("compose.yaml.*.bak")] == [before]

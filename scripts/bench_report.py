@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from tests.ollama_server import MODEL_NAMES  # noqa: E402
 from tests.ollama_server.fixtures import engine_missing, start_server  # noqa: E402
 from tests.ollama_server.registry import default_registry_dir  # noqa: E402
-from toolkit.cli_bench import format_result  # noqa: E402
+from toolkit.cli.render_bench import format_result  # noqa: E402
 from toolkit.core.benchstats import request_metrics  # noqa: E402
 from toolkit.engine.bench_runner import BenchConfig, BenchRunner  # noqa: E402
 from toolkit.engine.ollama_client import OllamaClient, Recorder  # noqa: E402

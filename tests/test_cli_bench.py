@@ -71,10 +71,10 @@ def test_bench_json_then_history(ollama_server: Any, tmp_path: Path) -> None:
 def test_default_bench_is_the_quick_plan_with_live_progress(ollama_server: Any, tmp_path: Path) -> None:
     proc = _gpuless(tmp_path, "bench", "--url", ollama_server.url, "--model", "smollm2:135m", "--no-history")
     assert proc.returncode == 0, proc.stderr
-    # 3 reps × 2 shapes + 1 + 2 + 4 streams: every live line counts against that plan, with the time
-    assert "[0/13 · " in proc.stderr and "loading smollm2:135m" in proc.stderr
+    # 2 reps × 2 shapes + 1 + 2 + 4 streams: every live line counts against that plan, with the time
+    assert "[0/11 · " in proc.stderr and "loading smollm2:135m" in proc.stderr
     counted = [line for line in proc.stderr.splitlines() if line.strip().startswith("[")]
-    assert len(counted) >= 3 and all("/13 · " in line for line in counted)
+    assert len(counted) >= 3 and all("/11 · " in line for line in counted)
     # once a request has finished, the time left is estimated (a busy machine may stop at the bound first)
     assert all("s left]" in line for line in counted if not line.strip().startswith("[0/"))
     # the result reads the grade from what finished, or says the 15 s bound came first (a busy machine)
@@ -85,11 +85,11 @@ def test_default_bench_is_the_quick_plan_with_live_progress(ollama_server: Any, 
 def test_bench_help_offers_thorough() -> None:
     from click.testing import CliRunner
 
-    from toolkit.cli import cli
+    from toolkit.cli.main import cli
 
     text = " ".join(CliRunner().invoke(cli, ["bench", "--help"]).output.split())
     assert "--thorough" in text and "The full sweep: 5 reps of 128 tokens" in text
-    assert "default: a quick run, 3 reps of 64 tokens" in text
+    assert "default: a quick run, 2 reps of 32 tokens" in text
 
 
 @pytest.mark.engine

@@ -10,7 +10,7 @@ import pytest
 
 from tests.cli_run import run
 from tests.ollama_server.fixtures import free_port
-from toolkit.cli import cli
+from toolkit.cli.main import cli
 
 
 def test_every_option_of_every_command_has_help() -> None:
@@ -90,7 +90,7 @@ def test_up_says_which_options_a_compose_file_overrides(
 
 
 def test_bench_comparison_rows_name_each_unit_once() -> None:
-    from toolkit.cli_bench import format_result
+    from toolkit.cli.render_bench import format_result
     from toolkit.core.benchstats import Comparison
     from toolkit.engine.bench_runner import BenchResult
 

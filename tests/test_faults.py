@@ -286,7 +286,7 @@ def test_last_resort_handler_prints_one_line_and_a_crash_log(
 def test_item6_a_failed_history_write_is_reported_truthfully(tmp_path: Path) -> None:
     import asyncio
 
-    from toolkit.cli_bench import format_result
+    from toolkit.cli.render_bench import format_result
     from toolkit.engine.bench_runner import BenchConfig, BenchRunner
     from toolkit.errors import HistoryError
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.ollama_server.fixtures import free_port
-from toolkit.cli import main
+from toolkit.cli.main import main
 from toolkit.core.compose import build_spec
 from toolkit.engine import ollama_admin
 from toolkit.engine.native_runner import attach, native_environment, start_native

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -24,6 +24,9 @@ from toolkit.tui.messages import ComposeSaved, EngineReady, MachineDetected, Mod
 from toolkit.tui.notify import report_error
 from toolkit.tui.services import Services, default_services
 from toolkit.tui.steps import STEPS, next_step
+
+if TYPE_CHECKING:
+    from toolkit.settings import Settings
 
 
 def _lazy_screen(step_id: str) -> Callable[[], Screen[Any]]:
@@ -153,9 +156,10 @@ def create_app(services: Services | None = None, *, start: str = "machine") -> G
     return GpulessApp(services or default_services(), start=start)
 
 
-def run_app() -> None:
-    """Run the wizard in the terminal (what ``gpuless`` with no subcommand does)."""
-    app = create_app()
+def run_app(settings: Settings | None = None) -> None:
+    """Run the wizard in the terminal (what ``gpuless`` with no subcommand does), with the settings the
+    command line read."""
+    app = create_app(default_services(settings))
     app.run()
     note = still_running(app)
     if note:

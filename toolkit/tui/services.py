@@ -80,7 +80,8 @@ class Services:
         return self.compose_dir / "compose.yaml"
 
 
-def default_services() -> Services:
-    """The services of a real run: settings from the environment, history in the data dir."""
-    settings = Settings()
+def default_services(settings: Settings | None = None) -> Services:
+    """The services of a real run: the process's settings (read from the environment when not given),
+    history in the data dir."""
+    settings = settings or Settings()
     return Services(settings=settings, history_path=settings.history_path)

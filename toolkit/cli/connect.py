@@ -11,7 +11,8 @@ import asyncio
 
 import click
 
-from toolkit.cli import cli, emit_json, json_option
+from toolkit.cli.group import cli, current_settings
+from toolkit.cli.output import emit_json, json_option
 from toolkit.core.connect import SNIPPET_IDS, ConnectInfo, connect_info, server_root
 from toolkit.errors import UsageError
 
@@ -74,9 +75,8 @@ def format_info(info: ConnectInfo) -> list[str]:
 def connect(as_json: bool, model: str | None, url: str | None, snippet: str | None) -> None:
     """How to connect an app: Ollama and OpenAI-compatible URLs, model name, env lines, snippets."""
     from toolkit.engine.server_url import server_url
-    from toolkit.settings import Settings
 
-    target = server_root(server_url(url, Settings()))
+    target = server_root(server_url(url, current_settings()))
     info = connect_info(target, _served_model(target, model))
     if as_json:
         emit_json(info.snippet(snippet).to_dict() if snippet else info.to_dict())

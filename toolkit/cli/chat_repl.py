@@ -1,4 +1,4 @@
-"""``gpuless chat``: a streaming multi-turn chat in the plain terminal.
+"""The REPL of ``gpuless chat``: a streaming multi-turn chat in the plain terminal.
 
 Tokens are shown as they arrive with a live tokens/s line. On a terminal the answer is rendered as
 Markdown (rich) while it streams; when stdout is a pipe the raw text is written as it comes, so the

@@ -1,10 +1,8 @@
-"""The ``bench``, ``history`` and ``chat`` subcommands.
+"""The ``bench`` and ``history`` subcommands.
 
-Kept out of ``toolkit/cli.py`` (which imports this module to register them) like the lifecycle
-commands. The work happens in ``toolkit.engine.bench_runner`` (method), ``toolkit.engine.history``
-(storage), ``toolkit.cli_chat`` (the REPL) and ``toolkit.core.benchstats`` (arithmetic);
-``format_result`` is reused by ``scripts/bench_report.py``. Text that came from a server (model
-names, errors), live or stored in the history, passes through ``terminal_safe`` before it is printed.
+The work happens in ``toolkit.engine.bench_runner`` (method), ``toolkit.engine.history`` (storage) and
+``toolkit.core.benchstats`` (arithmetic); what is printed is ``toolkit.cli.render_bench``'s. Text that
+came from a server (model names, errors), live or stored in the history, is made terminal-safe first.
 """
 
 from __future__ import annotations
@@ -16,117 +14,15 @@ from typing import Any
 
 import click
 
-from toolkit.cli import F, cli, emit_json, fail, json_option
+from toolkit.cli.group import cli, current_settings
+from toolkit.cli.options import server_options
+from toolkit.cli.output import emit_json, fail, json_option
+from toolkit.cli.render_bench import compare_lines, format_result, history_lines
 from toolkit.core.benchplan import QUICK, THOROUGH
-from toolkit.core.benchstats import DEFAULT_TTFT_LIMIT_S, streams_label
-from toolkit.core.benchverdict import model_step_lines
+from toolkit.core.benchstats import DEFAULT_TTFT_LIMIT_S
 from toolkit.core.catalog import Catalog
-from toolkit.core.safe_text import terminal_safe
 from toolkit.engine.server_url import check_target, server_url
 from toolkit.errors import GpulessError, UsageError
-from toolkit.settings import Settings
-
-
-def _num(value: float | None, digits: int = 1, suffix: str = "") -> str:
-    return "—" if value is None else f"{value:.{digits}f}{suffix}"
-
-
-def _table(rows: list[list[str]]) -> list[str]:
-    rows = [[terminal_safe(cell, one_line=True) for cell in row] for row in rows]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
-
-
-def verdict_lines(result: Any) -> list[str]:
-    """Grade, users held and OLLAMA_NUM_PARALLEL of a ``BenchResult``, each with its reason."""
-    from toolkit.core.benchverdict import verdict
-
-    read = verdict(
-        result.shapes,
-        result.concurrency,
-        result.users,
-        result.num_parallel,
-        result.ttft_slo_s,
-        result.server_slots,
-    )
-    return read.lines()
-
-
-def format_result(result: Any) -> list[str]:
-    """Readable lines for a ``BenchResult``: shapes, concurrency, users per grade, predicted vs measured."""
-    head = f"{result.model} at {result.url} ({result.api}"
-    head += f", engine {result.engine_version}" if result.engine_version else ""
-    head += f", {result.quantization}" if result.quantization else ""
-    head += ")"
-    run = f"run #{result.run_id}" if result.run_id is not None else "not stored"
-    if result.history_error and result.run_id is not None:
-        run += " (stored up to a failed history write)"
-    lines = [terminal_safe(f"{head}: {result.status}, {run}", one_line=True)]
-    if result.cold_load_s is not None:
-        lines.append(f"model load (preload, kept out of TTFT): {result.cold_load_s:.2f} s")
-    if result.shapes:
-        rows = [["shape", "reps", "decode tok/s", "spread", "server tok/s", "TTFT p50/p95 s", "prompt tok/s",
-                 "ITL p50/p95 ms", "tokens in/out"]]  # fmt: skip
-        for s in result.shapes:
-            dec, srv, ttft, ptps = s.client_decode_tps, s.server_decode_tps, s.ttft_s, s.prompt_tps
-            rows.append(
-                [
-                    s.shape,
-                    str(s.requests),
-                    _num(dec.median if dec else None),
-                    _num(dec.spread_pct if dec else None, 0, "%"),
-                    _num(srv.median if srv else None),
-                    f"{_num(ttft.median if ttft else None, 3)} / {_num(ttft.p95 if ttft else None, 3)}",
-                    _num(ptps.median if ptps else None, 0),
-                    f"{_num(s.itl_p50_s * 1e3 if s.itl_p50_s else None)} / "
-                    f"{_num(s.itl_p95_s * 1e3 if s.itl_p95_s else None)}",
-                    f"{_num(s.prompt_tokens, 0)} / {_num(s.output_tokens, 0)}",
-                ]
-            )
-        lines += ["", *_table(rows)]
-    if result.concurrency:
-        rows = [["streams", "aggregate tok/s", "per-stream tok/s p50/min", "TTFT p50/p95 s", "requests"]]
-        for lv in result.concurrency:
-            per = lv.per_stream_tps
-            rows.append(
-                [
-                    str(lv.streams),
-                    _num(lv.aggregate_tps),
-                    f"{_num(per.median if per else None)} / {_num(per.min if per else None)}",
-                    f"{_num(lv.ttft_p50_s, 3)} / {_num(lv.ttft_p95_s, 3)}",
-                    f"{lv.requests} ({lv.errors} refused: busy)" if lv.saturated else str(lv.requests),
-                ]
-            )
-        lines += ["", *_table(rows)]
-    if result.comparisons:
-        rows = [["predicted vs measured", "predicted", "measured", "error"]]
-        for c in result.comparisons:
-            digits = 3 if c.unit == "s" else 1
-            rows.append(
-                [
-                    c.metric if c.unit in c.metric.split() else f"{c.metric} ({c.unit})",
-                    _num(c.predicted, digits),
-                    _num(c.measured, digits),
-                    _num(c.error_pct, 1, "%") if c.error_pct is not None else "—",
-                ]
-            )
-        lines += ["", *_table(rows)]
-    lines += model_step_lines(result.model, result.model_step, result.served_file)
-    if result.shapes or result.concurrency:
-        lines += ["", *verdict_lines(result)]
-    saturated = [lv.streams for lv in result.concurrency if lv.saturated]
-    if saturated:
-        lines.append(
-            f"saturated at {streams_label(saturated[0])}: the server's queue was full (HTTP 503); "
-            "higher levels were not tried"
-        )
-    elif result.stopped_by:
-        lines.append(f"stopped early: {result.stopped_by} reached")
-    if result.error:
-        lines.append(terminal_safe(f"stopped by an error: {result.error}", one_line=True))
-    if result.history_error:
-        lines.append(terminal_safe(f"history: {result.history_error}", one_line=True))
-    return lines
 
 
 def _parse_levels(text: str | None, max_concurrency: int | None) -> tuple[int, ...]:
@@ -143,22 +39,6 @@ def _parse_levels(text: str | None, max_concurrency: int | None) -> tuple[int, .
             raise UsageError("--concurrency levels must be between 1 and 64")
         return levels
     return concurrency_levels(max_concurrency or 4)
-
-
-def server_options(func: F) -> F:
-    """--url and --api: which server bench and chat talk to, and in which protocol."""
-    func = click.option(
-        "--api",
-        type=click.Choice(["ollama", "openai"]),
-        default="ollama",
-        show_default=True,
-        help="Ollama's native API or its OpenAI-compatible one (/v1).",
-    )(func)
-    return click.option(
-        "--url",
-        help="Server URL (default: GPULESS_OLLAMA_URL, else the container `gpuless up` started, "
-        "else http://127.0.0.1:11434).",
-    )(func)
 
 
 @cli.command()
@@ -245,7 +125,7 @@ def bench(
     from toolkit.engine.probes import detect_machine
     from toolkit.engine.server_slots import server_slots
 
-    settings = Settings()
+    settings = current_settings()
     target = check_target(server_url(url, settings), explicit=url is not None, command="bench")
     plan = THOROUGH if thorough else QUICK
     levels = (
@@ -378,27 +258,19 @@ def _catalog() -> Catalog | None:
 )
 def history(as_json: bool, as_csv: bool, compare: tuple[int, int] | None, limit: int) -> None:
     """List stored benchmark runs, compare two, or export them as JSON or CSV."""
-    from toolkit.core.benchrun import compare_runs, median_of
+    from toolkit.core.benchrun import compare_runs
     from toolkit.engine.history import History
 
     if as_json and as_csv:
         raise UsageError("--json and --csv are two output formats: choose one")
-    with History(Settings().history_path) as store:
+    with History(current_settings().history_path) as store:
         if compare:
             a, b = (store.get_run(i) for i in compare)
             rows = compare_runs(a, b)
             if as_json:
                 emit_json({"a": a.to_dict(), "b": b.to_dict(), "rows": rows})
                 return
-            for label, run in (("A", a), ("B", b)):
-                text = f"{label} = run #{run.id} {run.name} ({run.started_at}, {run.status}"
-                click.echo(terminal_safe(f"{text}, power {run.power_source})", one_line=True))
-            table = [["metric", "A", "B", "change"]]
-            for row in rows:
-                table.append(
-                    [row["metric"], _num(row["a"], 2), _num(row["b"], 2), _num(row["change_pct"], 1, "%")]
-                )
-            for line in _table(table):
+            for line in compare_lines(a, b, rows):
                 click.echo(line)
             return
         if as_csv:
@@ -411,60 +283,5 @@ def history(as_json: bool, as_csv: bool, compare: tuple[int, int] | None, limit:
         if not runs:
             click.echo(f"no benchmark runs yet ({store.path}); run `gpuless bench`")
             return
-        table = [["id", "started", "status", "model", "quant", "engine", "decode tok/s", "TTFT s", "power"]]
-        for run in runs:
-            shapes: dict[str, dict[str, Any]] = {s["shape"]: s for s in (run.summary or {}).get("shapes", [])}
-            chat_shape = shapes.get("chat") or next(iter(shapes.values()), {})
-            decode = median_of(chat_shape.get("client_decode_tps"))
-            ttft = median_of(chat_shape.get("ttft_s"))
-            table.append(
-                [
-                    str(run.id),
-                    str(run.started_at).replace("T", " ")[:19],
-                    f"{run.status} (damaged: {', '.join(run.damaged)})" if run.damaged else run.status,
-                    run.name,
-                    run.quantization or "—",
-                    run.engine_version or "—",
-                    _num(decode),
-                    _num(ttft, 3),
-                    run.power_source or "—",
-                ]
-            )
-        for line in _table(table):
+        for line in history_lines(runs):
             click.echo(line)
-
-
-@cli.command()
-@click.option("--model", help="Model to chat with (default: the first one the server lists).")
-@server_options
-@click.option("--num-predict", type=click.IntRange(1), help="Cap on tokens per answer.")
-@click.option("--timeout", type=click.FloatRange(0.01), default=300.0, show_default=True,
-              help="Seconds to wait for the next bytes of an answer (Ctrl-C stops one sooner).")  # fmt: skip
-def chat(model: str | None, url: str | None, api: str, num_predict: int | None, timeout: float) -> None:
-    """Chat with a model in the terminal (Ctrl-C stops an answer, /help lists commands)."""
-    from toolkit.cli_chat import ChatRepl
-
-    settings = Settings()
-    options = {"num_predict": num_predict} if num_predict else {}
-    repl = ChatRepl(
-        check_target(server_url(url, settings), explicit=url is not None, command="chat"),
-        model or "",
-        api=api,  # type: ignore[arg-type]
-        save_dir=settings.data_dir / "chats",
-        options=options,
-        timeout=timeout,
-    )
-    try:
-        if model is None:
-            names = repl.loop.run_until_complete(repl._client().list_models())
-            if not names:
-                raise UsageError(
-                    f"{repl.url} has no models", hint="Pull one first, e.g. `gpuless up --model ...`."
-                )
-            repl.conversation.model = names[0]
-        else:
-            repl.check_model(model)
-    except BaseException:
-        repl.close()
-        raise
-    sys.exit(repl.run())

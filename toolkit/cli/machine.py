@@ -1,104 +1,14 @@
-"""The ``gpuless`` command line: one subcommand per wizard step; no subcommand opens the TUI.
-
-Every subcommand prints a readable table by default and a JSON document with ``--json``. Errors from
-``toolkit.errors`` become one line on stderr (plus a hint) and the error's exit code: 2 for bad
-input, 1 for everything else. No traceback reaches the user: anything unexpected is reported in one
-line by ``main``, with the traceback written to a crash log in the cache directory.
-"""
+"""``gpuless detect`` and ``gpuless recommend``: the machine, and the model that suits it."""
 
 from __future__ import annotations
 
-import contextlib
-import json
-import signal
-import sys
-import time
-import traceback
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any
 
 import click
 
-from toolkit import __version__
-from toolkit.core.safe_text import terminal_safe
-from toolkit.errors import GpulessError, UsageError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def emit_json(payload: Any) -> None:
-    """Print a JSON document to stdout (the machine-readable output of every ``--json``)."""
-    click.echo(json.dumps(payload, indent=2, sort_keys=False, default=str))
-
-
-def json_option(func: F) -> F:
-    """The ``--json`` flag every subcommand takes."""
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(func)
-
-
-def fail(error: GpulessError) -> NoReturn:
-    """Report an error the way every subcommand does and exit with its code.
-
-    The message may quote a server or a file, so it is made terminal-safe and kept on one line.
-    """
-    click.echo(f"gpuless: error: {terminal_safe(error.message, one_line=True)}", err=True)
-    if error.hint:
-        click.echo(f"  hint: {terminal_safe(error.hint, one_line=True)}", err=True)
-    sys.exit(error.exit_code)
-
-
-def write_crash_log(error: BaseException) -> Path | None:
-    """Write the traceback of an unexpected error to a new file in the cache directory (or the
-    temporary directory when that is not writable); None when neither can be written."""
-    import tempfile
-
-    from toolkit.settings import Settings
-
-    text = f"gpuless {__version__}\nargv: {sys.argv!r}\n\n" + "".join(traceback.format_exception(error))
-    name = f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{id(error) % 10000:04d}.log"
-    places: list[Callable[[], Path]] = [
-        lambda: Settings().ensure_cache_dir(),
-        lambda: Path(tempfile.gettempdir()),
-    ]
-    for place in places:
-        try:
-            path = place() / name
-            path.write_text(text, encoding="utf-8")
-        except Exception:  # a broken setting or a full disk: try the next place
-            continue
-        return path
-    return None
-
-
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="gpuless")
-@click.pass_context
-def cli(ctx: click.Context) -> None:
-    """gpuless: pick, tune, start, benchmark and chat with a local LLM on a laptop with no GPU.
-
-    Run without a subcommand to open the interactive wizard.
-
-    \b
-    Environment variables gpuless reads:
-      GPULESS_OLLAMA_URL      server for bench, chat, connect and the wizard
-                              (default: the `gpuless up` container, else
-                              http://127.0.0.1:11434)
-      GPULESS_IMAGE           Ollama image (default: ollama/ollama:latest)
-      GPULESS_CONTAINER_NAME  container name (default: gpuless-ollama)
-      GPULESS_VOLUME_NAME     model volume (default: gpuless-ollama-models)
-      GPULESS_DATA_DIR        benchmark history, saved chats
-      GPULESS_CACHE_DIR       bandwidth probe cache, native server log
-      DOCKER_HOST             Docker engine, as for the docker CLI (with
-                              DOCKER_TLS_VERIFY, DOCKER_CERT_PATH)
-      NO_COLOR                any value: no colours
-      OLLAMA_*                passed on to `ollama serve` by
-                              `up --runtime native` (compose settings win)
-    """
-    if ctx.invoked_subcommand is None:
-        from toolkit.tui.app import run_app
-
-        run_app()
+from toolkit.cli.group import cli, current_settings
+from toolkit.cli.output import emit_json, json_option
+from toolkit.errors import UsageError
 
 
 def _detect_rows(machine: Any) -> list[tuple[str, str]]:
@@ -279,10 +189,9 @@ def recommend(
         machine = detect_machine()
     machine = what_if(machine, ram_gb=ram_gb, cores=cores, bandwidth_gbps=bandwidth_gbps)
     from toolkit.services.estimating import machine_params
-    from toolkit.settings import Settings
 
     chosen = machine_params(
-        Settings().calibration_path, machine, this_machine=profile is None, ignore=no_calibration
+        current_settings().calibration_path, machine, this_machine=profile is None, ignore=no_calibration
     )
     calibration, calibration_note = chosen.calibration, chosen.note
     result = rec.recommend(
@@ -332,70 +241,3 @@ def _recommend_text(result: Any, show_all: bool) -> str:
     lines.append(f"Pick: {result.pick.tag}" if result.pick else "Pick: none")
     lines.extend(f"  - {reason}" for reason in result.reasons)
     return "\n".join(lines)
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM or SIGHUP, raised where Ctrl-C would be, so every command cleans up the same way."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-def _raise_terminated(signum: int, _frame: object) -> None:
-    raise Terminated(signum)
-
-
-def _handle_termination() -> None:
-    """SIGTERM and SIGHUP (a closed terminal) interrupt like Ctrl-C: what a command created is removed
-    and the run is stored as interrupted. Commands with an event loop override this while it runs."""
-    for name in ("SIGTERM", "SIGHUP"):
-        number = getattr(signal, name, None)
-        if number is not None:
-            with contextlib.suppress(ValueError, OSError):  # not the main thread (tests): leave it
-                signal.signal(number, _raise_terminated)
-
-
-def _interrupted(cause: BaseException | None) -> NoReturn:
-    """One line and the shell's exit code: 130 for Ctrl-C, 128 + N for signal N."""
-    if isinstance(cause, Terminated):
-        click.echo(f"gpuless: stopped by {signal.Signals(cause.signum).name}", err=True)
-        sys.exit(128 + cause.signum)
-    click.echo("gpuless: interrupted", err=True)
-    sys.exit(130)
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Entry point of the ``gpuless`` script: run the CLI and turn errors into exit codes."""
-    _handle_termination()
-    try:
-        cli.main(args=argv, prog_name="gpuless", standalone_mode=False)
-    except GpulessError as error:
-        fail(error)
-    except click.exceptions.Abort as abort:  # click turns KeyboardInterrupt (and Terminated) into Abort
-        _interrupted(abort.__cause__)
-    except click.ClickException as error:
-        # click's own usage errors (bad option values, missing arguments) are bad input: exit 2.
-        error.show()
-        sys.exit(2 if isinstance(error, click.UsageError | click.BadParameter) else error.exit_code)
-    except KeyboardInterrupt as stop:
-        _interrupted(stop)
-    except click.exceptions.Exit as done:
-        sys.exit(done.exit_code)
-    except BrokenPipeError:
-        sys.exit(0)
-    except Exception as error:  # the last resort: one line and a crash log, never a traceback
-        log = write_crash_log(error)
-        where = f"; details in {log}" if log else ""
-        summary = terminal_safe(f"{type(error).__name__}: {error}", one_line=True)[:200]
-        click.echo(f"gpuless: internal error: {summary}{where}", err=True)
-        sys.exit(1)
-
-
-__all__ = ["UsageError", "cli", "emit_json", "fail", "json_option", "main"]
-
-# Subcommands that live in their own modules register themselves on ``cli`` when imported.
-from toolkit import cli_bench  # noqa: E402, F401, I001  (bench, history, chat)
-from toolkit import cli_lifecycle  # noqa: E402, F401  (compose, up, down, status, logs, verify)
-from toolkit import cli_connect  # noqa: E402, F401  (connect)
-from toolkit import cli_tune  # noqa: E402, F401  (tune)

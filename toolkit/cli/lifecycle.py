@@ -1,105 +1,27 @@
-"""The ``compose``, ``up``, ``down``, ``status``, ``logs`` and ``verify`` subcommands.
+"""The ``compose``, ``up``, ``down``, ``status``, ``logs`` and ``verify`` subcommands: the server's life.
 
-Kept out of ``toolkit/cli.py`` (which imports this module to register them) because they share a
-set of spec options, a progress bar and the verify table. The work itself happens in
-``toolkit.core.compose`` (the spec), ``toolkit.engine.compose_file`` (writing it safely),
-``toolkit.engine.docker_runner`` and ``toolkit.engine.native_runner``.
+The plan is ``toolkit.services.planning``'s, the launch ``toolkit.services.launch``'s; the file is
+written by ``toolkit.engine.compose_file`` (safely) and read back by ``toolkit.core.compose_read``.
+What these commands draw (progress, the verify table) is ``toolkit.cli.render_lifecycle``'s.
 """
 
 from __future__ import annotations
 
-import shutil
-import sys
-import textwrap
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from toolkit.cli import cli, emit_json, json_option
-from toolkit.cli_options import CPUS, check_duration, check_size
+from toolkit.cli.group import cli, current_settings
+from toolkit.cli.options import SPEC_PARAMS, file_option, spec_options
+from toolkit.cli.output import emit_json, json_option
+from toolkit.cli.render_lifecycle import ProgressLine, print_verify
 from toolkit.core.compose import OllamaServiceSpec
 from toolkit.core.compose_yaml import render_compose_yaml
 from toolkit.core.hardware import DockerEngineInfo
 from toolkit.core.units import parse_size
-from toolkit.core.verify import VerifyReport
-from toolkit.engine.progress import Progress
 from toolkit.errors import ComposeFileExistsError, DockerUnavailableError
 from toolkit.settings import Settings
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def spec_options(func: F) -> F:
-    """The options that shape the Ollama service, shared by ``compose`` and ``up``."""
-    options = [
-        click.option(
-            "--model",
-            help="Ollama model tag to serve and pull, e.g. qwen2.5:1.5b "
-            "(default: what `gpuless recommend` picks).",
-        ),
-        click.option(
-            "--ctx",
-            type=click.IntRange(256),
-            default=4096,
-            show_default=True,
-            help="Context length (tokens).",
-        ),
-        click.option(
-            "--users",
-            type=click.IntRange(1, 64),
-            default=1,
-            show_default=True,
-            help="Concurrent requests (OLLAMA_NUM_PARALLEL).",
-        ),
-        click.option("--mem-limit", callback=check_size, help="Memory limit, e.g. 4g (no swap)."),
-        click.option("--cpus", type=CPUS, help="CPU quota in cores."),
-        click.option(
-            "--kv-cache",
-            type=click.Choice(["f16", "q8_0", "q4_0"]),
-            default="f16",
-            show_default=True,
-            help="KV cache type (quantized turns flash attention on).",
-        ),
-        click.option(
-            "--keep-alive",
-            default="30m",
-            show_default=True,
-            callback=check_duration,
-            help="Idle time before unload (30m, 1h, 0, -1 = never).",
-        ),
-        click.option(
-            "--port",
-            type=click.IntRange(1, 65535),
-            default=11434,
-            show_default=True,
-            help="Host port Ollama answers on.",
-        ),
-        click.option("--expose", is_flag=True, help="Listen beyond loopback (Ollama has NO authentication)."),
-        click.option("--image", help="Container image (default: GPULESS_IMAGE or ollama/ollama:latest)."),
-        click.option(
-            "--network",
-            type=click.Choice(["host", "ports"]),
-            help="host networking, or ports published on 127.0.0.1 [default: ports where the engine has a "
-            "bridge network, else host].",
-        ),
-        click.option(
-            "--memlock/--no-memlock",
-            default=None,
-            help="Force `ulimits: memlock: -1` (off by default: Ollama >= 0.7 never calls mlock, and "
-            "rootless, Podman and some engines refuse it).",
-        ),
-        click.option(
-            "--swappiness/--no-swappiness",
-            default=None,
-            help="Force `mem_swappiness: 0` on or off [default: on for cgroup v1 engines, where it works].",
-        ),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
 
 
 def _spec(
@@ -158,24 +80,6 @@ def _warn_exposed(spec: OllamaServiceSpec) -> None:
         )
 
 
-#: The parameters of ``spec_options``: a compose file replaces all of them.
-SPEC_PARAMS = (
-    "model",
-    "ctx",
-    "users",
-    "mem_limit",
-    "cpus",
-    "kv_cache",
-    "keep_alive",
-    "port",
-    "expose",
-    "image",
-    "network",
-    "memlock",
-    "swappiness",
-)
-
-
 def _warn_ignored_options(path: Path) -> None:
     """Service options typed next to a compose file do nothing (the file wins): say so, not silently."""
     context = click.get_current_context()
@@ -192,101 +96,10 @@ def _warn_ignored_options(path: Path) -> None:
         )
 
 
-# --- progress bar ------------------------------------------------------------------------------
-
-
-class ProgressLine:
-    """One self-overwriting line on stderr (or a line per status change when not a terminal)."""
-
-    def __init__(self) -> None:
-        self._tty = sys.stderr.isatty()
-        self._last = ""
-        self._last_draw = 0.0
-
-    def __call__(self, event: Progress) -> None:
-        fraction = event.fraction
-        label = f"{event.phase}: {event.status}"
-        if not self._tty:
-            if event.status != self._last:
-                click.echo(label, err=True)
-                self._last = event.status
-            return
-        now = time.monotonic()
-        if now - self._last_draw < 0.1 and event.status == self._last:
-            return
-        self._last, self._last_draw = event.status, now
-        if fraction is None:
-            text = label
-        else:
-            filled = int(fraction * 30)
-            size = f"{(event.completed or 0) / 1e6:.0f}/{(event.total or 0) / 1e6:.0f} MB"
-            text = (
-                f"{event.phase} [{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%} {size} {event.status}"
-            )
-        click.echo("\r\033[K" + text[:120], err=True, nl=False)
-
-    def close(self) -> None:
-        if self._tty and self._last:
-            click.echo("", err=True)
-
-
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
-
-
-def verify_lines(report: VerifyReport, width: int) -> list[tuple[str, str]]:
-    """The verify table as lines that fit ``width`` columns: (text, status) where a knob's row ends
-    in its status (for the caller to colour) and other lines have an empty status.
-
-    One row per knob; the reason goes on its own wrapped line under each row that is not "applied"
-    (``--json`` carries the reason of every row). Values too long for their column end in "…".
-    """
-    width = max(width, 60)
-    knob_w = min(max(len(row.knob) for row in report.rows) + 2, 28) if report.rows else 10
-    status_w = 8
-    value_w = max((width - 2 - knob_w - status_w) // 2, 10)
-    title = f"Settings of {report.container} as the engine and server report them:"
-    lines: list[tuple[str, str]] = [(part, "") for part in textwrap.wrap(title, width)]
-    lines += [
-        ("  " + "knob".ljust(knob_w) + "wanted".ljust(value_w) + "actual".ljust(value_w) + "status", ""),
-    ]
-    for row in report.rows:
-        cells = _clip(row.knob, knob_w - 1).ljust(knob_w)
-        cells += _clip(row.wanted, value_w - 1).ljust(value_w) + _clip(row.actual, value_w - 1).ljust(value_w)
-        lines.append(("  " + cells, row.status))
-        if row.status != "applied":
-            lines.extend(("      " + part, "") for part in textwrap.wrap(row.why, width - 6))
-    counts = report.counts()
-    lines.append(("  " + ", ".join(f"{n} {status}" for status, n in counts.items() if n), ""))
-    for warning in report.warnings:
-        lines.extend(("  " + part, "") for part in textwrap.wrap(f"engine warning: {warning}", width - 2))
-    return lines
-
-
-def print_verify(report: VerifyReport) -> None:
-    """The verify table, as wide as the terminal (at least 60 columns, at most 120)."""
-    width = min(shutil.get_terminal_size((100, 24)).columns, 120)
-    colours = {"applied": "green", "ignored": "yellow", "refused": "red", "unknown": "white"}
-    for text, status in verify_lines(report, width):
-        click.echo(text + click.style(status, fg=colours[status]) if status else text)
-
-
-def file_option(func: F) -> F:
-    """``--file/-f``: the compose file whose container to act on (default: ./compose.yaml when gpuless
-    wrote it, else the configured container name)."""
-    return click.option(
-        "--file",
-        "-f",
-        "compose_path",
-        type=click.Path(path_type=Path),
-        help="The gpuless compose file whose container to use (default: ./compose.yaml if gpuless wrote it).",
-    )(func)
-
-
 def _names(compose_path: Path | None) -> tuple[str, str]:
     from toolkit.engine.compose_file import managed_names
 
-    settings = Settings()
+    settings = current_settings()
     return managed_names(compose_path, (settings.container_name, settings.volume_name))
 
 
@@ -313,7 +126,7 @@ def compose(
     """Write a tuned compose.yaml for Ollama (every setting commented with why)."""
     from toolkit.engine.compose_file import write_compose
 
-    settings = Settings()
+    settings = current_settings()
     engine = None if profile else _engine_or_none()
     spec = _spec(opts, engine, settings, profile)
     _warn_exposed(spec)
@@ -386,7 +199,7 @@ def up(
     from toolkit.engine.native_runner import attach, start_native
     from toolkit.services.launch import launch
 
-    settings = Settings()
+    settings = current_settings()
     progress = ProgressLine() if not as_json else None
     if url:
         result = attach(url)

@@ -1,0 +1,48 @@
+"""``gpuless chat``: the command; its REPL (rich, the streaming client) is imported when it runs."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from toolkit.cli.group import cli, current_settings
+from toolkit.cli.options import server_options
+from toolkit.engine.server_url import check_target, server_url
+from toolkit.errors import UsageError
+
+
+@cli.command()
+@click.option("--model", help="Model to chat with (default: the first one the server lists).")
+@server_options
+@click.option("--num-predict", type=click.IntRange(1), help="Cap on tokens per answer.")
+@click.option("--timeout", type=click.FloatRange(0.01), default=300.0, show_default=True,
+              help="Seconds to wait for the next bytes of an answer (Ctrl-C stops one sooner).")  # fmt: skip
+def chat(model: str | None, url: str | None, api: str, num_predict: int | None, timeout: float) -> None:
+    """Chat with a model in the terminal (Ctrl-C stops an answer, /help lists commands)."""
+    from toolkit.cli.chat_repl import ChatRepl
+
+    settings = current_settings()
+    options = {"num_predict": num_predict} if num_predict else {}
+    repl = ChatRepl(
+        check_target(server_url(url, settings), explicit=url is not None, command="chat"),
+        model or "",
+        api=api,  # type: ignore[arg-type]
+        save_dir=settings.data_dir / "chats",
+        options=options,
+        timeout=timeout,
+    )
+    try:
+        if model is None:
+            names = repl.loop.run_until_complete(repl._client().list_models())
+            if not names:
+                raise UsageError(
+                    f"{repl.url} has no models", hint="Pull one first, e.g. `gpuless up --model ...`."
+                )
+            repl.conversation.model = names[0]
+        else:
+            repl.check_model(model)
+    except BaseException:
+        repl.close()
+        raise
+    sys.exit(repl.run())

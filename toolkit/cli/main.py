@@ -1,0 +1,113 @@
+"""The entry point of the ``gpuless`` command: every command module registered, errors to exit codes.
+
+Every subcommand prints a readable table by default and a JSON document with ``--json``. Errors from
+``toolkit.errors`` become one line on stderr (plus a hint) and the error's exit code: 2 for bad
+input, 1 for everything else. No traceback reaches the user: anything unexpected is reported in one
+line by ``main``, with the traceback written to a crash log in the cache directory. SIGTERM and SIGHUP
+interrupt a command the way Ctrl-C does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from toolkit import __version__
+from toolkit.cli.group import cli
+from toolkit.cli.output import fail
+from toolkit.core.safe_text import terminal_safe
+from toolkit.errors import GpulessError
+
+
+def write_crash_log(error: BaseException) -> Path | None:
+    """Write the traceback of an unexpected error to a new file in the cache directory (or the
+    temporary directory when that is not writable); None when neither can be written."""
+    import tempfile
+
+    from toolkit.settings import Settings
+
+    text = f"gpuless {__version__}\nargv: {sys.argv!r}\n\n" + "".join(traceback.format_exception(error))
+    name = f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{id(error) % 10000:04d}.log"
+    places: list[Callable[[], Path]] = [
+        lambda: Settings().ensure_cache_dir(),
+        lambda: Path(tempfile.gettempdir()),
+    ]
+    for place in places:
+        try:
+            path = place() / name
+            path.write_text(text, encoding="utf-8")
+        except Exception:  # a broken setting or a full disk: try the next place
+            continue
+        return path
+    return None
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where Ctrl-C would be, so every command cleans up the same way."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum: int, _frame: object) -> None:
+    raise Terminated(signum)
+
+
+def _handle_termination() -> None:
+    """SIGTERM and SIGHUP (a closed terminal) interrupt like Ctrl-C: what a command created is removed
+    and the run is stored as interrupted. Commands with an event loop override this while it runs."""
+    for name in ("SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        if number is not None:
+            with contextlib.suppress(ValueError, OSError):  # not the main thread (tests): leave it
+                signal.signal(number, _raise_terminated)
+
+
+def _interrupted(cause: BaseException | None) -> NoReturn:
+    """One line and the shell's exit code: 130 for Ctrl-C, 128 + N for signal N."""
+    if isinstance(cause, Terminated):
+        click.echo(f"gpuless: stopped by {signal.Signals(cause.signum).name}", err=True)
+        sys.exit(128 + cause.signum)
+    click.echo("gpuless: interrupted", err=True)
+    sys.exit(130)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``gpuless`` script: run the CLI and turn errors into exit codes."""
+    _handle_termination()
+    try:
+        cli.main(args=argv, prog_name="gpuless", standalone_mode=False)
+    except GpulessError as error:
+        fail(error)
+    except click.exceptions.Abort as abort:  # click turns KeyboardInterrupt (and Terminated) into Abort
+        _interrupted(abort.__cause__)
+    except click.ClickException as error:
+        # click's own usage errors (bad option values, missing arguments) are bad input: exit 2.
+        error.show()
+        sys.exit(2 if isinstance(error, click.UsageError | click.BadParameter) else error.exit_code)
+    except KeyboardInterrupt as stop:
+        _interrupted(stop)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except BrokenPipeError:
+        sys.exit(0)
+    except Exception as error:  # the last resort: one line and a crash log, never a traceback
+        log = write_crash_log(error)
+        where = f"; details in {log}" if log else ""
+        summary = terminal_safe(f"{type(error).__name__}: {error}", one_line=True)[:200]
+        click.echo(f"gpuless: internal error: {summary}{where}", err=True)
+        sys.exit(1)
+
+
+# Each command module registers its subcommands on the group when imported (none imports another).
+from toolkit.cli import bench, chat, connect, lifecycle, machine  # noqa: E402, F401, I001
+from toolkit import cli_tune  # noqa: E402, F401  (tune)

@@ -34,6 +34,7 @@ from toolkit.engine.bench_runner import BenchConfig, BenchRunner  # noqa: E402
 from toolkit.engine.ollama_client import OllamaClient, Recorder  # noqa: E402
 from toolkit.engine.probes import detect_machine  # noqa: E402
 from toolkit.engine.resources import load_catalog  # noqa: E402
+from toolkit.settings import Settings  # noqa: E402
 
 
 async def client_cpu(url: str, model: str, num_predict: int) -> tuple[float, float, float, float]:
@@ -75,7 +76,7 @@ def main() -> int:
         print(line, flush=True)
         lines.append(line)
 
-    machine = detect_machine(docker=False)
+    machine = detect_machine(docker=False, cache_dir=Settings().cache_dir)
     catalog = load_catalog()
     load1, load5, _ = os.getloadavg()
     out("gpuless benchmark report")

@@ -13,6 +13,8 @@ from platformdirs import user_cache_dir, user_data_dir
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from toolkit import defaults
+
 APP_NAME = "gpuless"
 
 
@@ -23,10 +25,10 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default_factory=lambda: Path(user_data_dir(APP_NAME)))
     cache_dir: Path = Field(default_factory=lambda: Path(user_cache_dir(APP_NAME)))
-    ollama_url: str = "http://127.0.0.1:11434"
-    image: str = "ollama/ollama:latest"
-    container_name: str = "gpuless-ollama"
-    volume_name: str = "gpuless-ollama-models"
+    ollama_url: str = defaults.OLLAMA_URL
+    image: str = defaults.IMAGE
+    container_name: str = defaults.CONTAINER_NAME
+    volume_name: str = defaults.VOLUME_NAME
 
     @property
     def history_path(self) -> Path:

@@ -22,7 +22,7 @@ linux_only = pytest.mark.skipif(platform.system() != "Linux", reason="reads /pro
 
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Never touch the user's real cache: detection reads Settings().cache_dir."""
+    """Never touch the user's real cache (the CLI passes Settings().cache_dir to detection)."""
     cache = tmp_path / "cache"
     monkeypatch.setenv("GPULESS_CACHE_DIR", str(cache))
     return cache
@@ -140,10 +140,10 @@ def test_bandwidth_probe_measures_within_its_budget() -> None:
 
 def test_detect_with_bandwidth_caches_it(_private_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bandwidth, "BUSY_LOAD_PER_CPU", float("inf"))  # cache even on a busy shared box
-    first = detect_machine(measure_bandwidth=True, docker=False)
+    first = detect_machine(measure_bandwidth=True, docker=False, cache_dir=_private_cache)
     assert first.bandwidth is not None and first.bandwidth.gbps > 0
     assert (_private_cache / bandwidth.CACHE_FILE).exists()
-    second = detect_machine(measure_bandwidth=True, docker=False)
+    second = detect_machine(measure_bandwidth=True, docker=False, cache_dir=_private_cache)
     assert second.bandwidth is not None
     assert second.bandwidth.gbps == first.bandwidth.gbps
     assert "cached" in second.bandwidth.detail

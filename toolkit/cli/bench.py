@@ -159,7 +159,7 @@ def bench(
         timeout=timeout,
         ttft_slo_s=ttft_slo,
     )
-    machine = detect_machine(docker=False)
+    machine = detect_machine(docker=False, cache_dir=settings.cache_dir)
     history = None if no_history else History(settings.history_path)
     live = LiveProgress(config, lambda line: click.echo(f"  {line}", err=True))
     runner = BenchRunner(

@@ -53,7 +53,7 @@ def _spec(
         memlock=opts.get("memlock"),
         swappiness=opts.get("swappiness"),
     )
-    plan = make_plan(request, profile=profile, engine=engine, calibration_path=settings.calibration_path)
+    plan = make_plan(request, profile=profile, engine=engine, settings=settings)
     for note in plan.notes:
         click.echo(f"gpuless: note: {note}", err=True)
     return plan.spec

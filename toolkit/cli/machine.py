@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from toolkit import defaults
 from toolkit.cli.group import cli, current_settings
 from toolkit.cli.output import emit_json, json_option
 from toolkit.errors import UsageError
@@ -85,7 +86,10 @@ def detect(as_json: bool, no_bandwidth: bool, refresh: bool, no_docker: bool) ->
     from toolkit.engine.probes import detect_machine
 
     machine = detect_machine(
-        measure_bandwidth=not no_bandwidth, docker=not no_docker, refresh_bandwidth=refresh
+        measure_bandwidth=not no_bandwidth,
+        docker=not no_docker,
+        refresh_bandwidth=refresh,
+        cache_dir=current_settings().cache_dir,
     )
     warnings = describe_machine_warnings(machine)
     if as_json:
@@ -111,7 +115,12 @@ def detect(as_json: bool, no_bandwidth: bool, refresh: bool, no_docker: bool) ->
 )
 @click.option("--target-tps", type=float, default=None, help="Tokens/s each user should see [default: 10].")
 @click.option(
-    "--ctx", "context", type=int, default=4096, show_default=True, help="Context length per user, tokens."
+    "--ctx",
+    "context",
+    type=int,
+    default=defaults.CONTEXT_LENGTH,
+    show_default=True,
+    help="Context length per user, tokens.",
 )
 @click.option(
     "--users", type=int, default=1, show_default=True, help="Concurrent users (each gets a KV cache)."
@@ -186,7 +195,7 @@ def recommend(
     else:
         from toolkit.engine.probes import detect_machine
 
-        machine = detect_machine()
+        machine = detect_machine(cache_dir=current_settings().cache_dir)
     machine = what_if(machine, ram_gb=ram_gb, cores=cores, bandwidth_gbps=bandwidth_gbps)
     from toolkit.services.estimating import machine_params
 

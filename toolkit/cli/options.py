@@ -19,6 +19,7 @@ from typing import Any
 
 import click
 
+from toolkit import defaults
 from toolkit.cli.output import F
 
 #: Go's time.ParseDuration grammar (what Ollama reads keep_alive with), or whole seconds (-1 = forever).
@@ -87,7 +88,7 @@ def spec_options(func: F) -> F:
         click.option(
             "--ctx",
             type=click.IntRange(256),
-            default=4096,
+            default=defaults.CONTEXT_LENGTH,
             show_default=True,
             help="Context length (tokens).",
         ),
@@ -117,7 +118,7 @@ def spec_options(func: F) -> F:
         click.option(
             "--port",
             type=click.IntRange(1, 65535),
-            default=11434,
+            default=defaults.OLLAMA_PORT,
             show_default=True,
             help="Host port Ollama answers on.",
         ),

@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
+from toolkit import defaults
 from toolkit.core.hardware import DockerEngineInfo
 from toolkit.core.units import format_bytes
 from toolkit.errors import UsageError
@@ -27,14 +28,14 @@ NetworkMode = Literal["host", "ports"]
 KvCacheType = Literal["f16", "q8_0", "q4_0"]
 
 #: Port Ollama listens on (inside the container when ports are published; the default host port too).
-CONTAINER_PORT = 11434
-DEFAULT_PORT = 11434
+CONTAINER_PORT = defaults.OLLAMA_PORT
+DEFAULT_PORT = defaults.OLLAMA_PORT
 #: Context length per request slot when nothing else is asked (Ollama's CPU default).
-DEFAULT_CONTEXT = 4096
-DEFAULT_IMAGE = "ollama/ollama:latest"
-DEFAULT_CONTAINER = "gpuless-ollama"
-DEFAULT_VOLUME = "gpuless-ollama-models"
-DEFAULT_KEEP_ALIVE = "30m"
+DEFAULT_CONTEXT = defaults.CONTEXT_LENGTH
+DEFAULT_IMAGE = defaults.IMAGE
+DEFAULT_CONTAINER = defaults.CONTAINER_NAME
+DEFAULT_VOLUME = defaults.VOLUME_NAME
+DEFAULT_KEEP_ALIVE = defaults.KEEP_ALIVE
 #: Where the image keeps its models (and keys); a named volume is mounted here.
 MODELS_PATH = "/root/.ollama"
 #: The healthcheck that fails when the server is down (``ollama --version`` exits 0 even then).

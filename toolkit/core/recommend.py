@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from toolkit import defaults
 from toolkit.core.budget import Budget, memory_budget
 from toolkit.core.candidate import Candidate, judge, rank_key
 from toolkit.core.catalog import Catalog, ModelSpec, QuantVariant, normalise_use_case
@@ -38,7 +39,7 @@ from toolkit.errors import UsageError
 #: default of 15 would never offer a 7B model to anyone on a laptop.
 DEFAULT_TARGET_TPS = 10.0
 #: Ollama's default context on a machine without a GPU (OLLAMA_CONTEXT_LENGTH=0 ⇒ 4096).
-DEFAULT_CONTEXT = 4096
+DEFAULT_CONTEXT = defaults.CONTEXT_LENGTH
 DEFAULT_USE_CASE = "chat"
 #: Length of the prompt TTFT is quoted for (the answer's length is ``candidate.ANSWER_TOKENS``).
 DEFAULT_PROMPT_TOKENS = 512

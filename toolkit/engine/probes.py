@@ -44,7 +44,6 @@ from toolkit.core.hardware import (
 )
 from toolkit.engine import bandwidth as bandwidth_probe
 from toolkit.errors import DockerUnavailableError
-from toolkit.settings import Settings
 
 #: How long the Docker engine gets to answer ``/info`` during detection.
 DOCKER_TIMEOUT_S = 3.0
@@ -254,25 +253,33 @@ def probe_docker(timeout: float = DOCKER_TIMEOUT_S) -> DockerEngineInfo:
 
 
 def probe_bandwidth(
-    cpu: CpuInfo, memory: MemoryInfo, limits: CgroupLimits, *, refresh: bool
+    cpu: CpuInfo, memory: MemoryInfo, limits: CgroupLimits, *, refresh: bool, cache_dir: Path | None
 ) -> Bandwidth | None:
-    """The cached or freshly measured bandwidth; None if the probe cannot run here."""
+    """The cached (in ``cache_dir``; None: no cache) or freshly measured bandwidth; None if the probe
+    cannot run here."""
     threads = cpu.physical_cores
     if limits.cpu_limit is not None:
         threads = max(1, min(threads, math.ceil(limits.cpu_limit)))
     try:
+        if cache_dir is None:
+            return bandwidth_probe.measure_bandwidth(threads=threads)
         return bandwidth_probe.cached_bandwidth(
-            cpu.model, memory.total_bytes, cache_dir=Settings().cache_dir, refresh=refresh, threads=threads
+            cpu.model, memory.total_bytes, cache_dir=cache_dir, refresh=refresh, threads=threads
         )
     except (ImportError, MemoryError, RuntimeError):
         return None
 
 
 def detect_machine(
-    *, measure_bandwidth: bool = True, docker: bool = True, refresh_bandwidth: bool = False
+    *,
+    measure_bandwidth: bool = True,
+    docker: bool = True,
+    refresh_bandwidth: bool = False,
+    cache_dir: Path | None = None,
 ) -> Machine:
     """Everything gpuless can learn about this machine (see ``Machine``). Never raises for a missing
-    optional source; with ``docker=False`` the engine is not contacted and reported as not probed."""
+    optional source; with ``docker=False`` the engine is not contacted and reported as not probed.
+    ``cache_dir`` (the settings' cache directory) keeps the bandwidth figure between runs."""
     os_name, os_release = detect_os()
     cpu = probe_cpu()
     memory = probe_memory()
@@ -285,7 +292,7 @@ def detect_machine(
         power=probe_power(),
         cgroup=limits,
         docker=probe_docker() if docker else DockerEngineInfo(),
-        bandwidth=probe_bandwidth(cpu, memory, limits, refresh=refresh_bandwidth)
+        bandwidth=probe_bandwidth(cpu, memory, limits, refresh=refresh_bandwidth, cache_dir=cache_dir)
         if measure_bandwidth
         else None,
     )

@@ -9,7 +9,6 @@ of where gpuless may send traffic at all, shared by bench, chat and ``up --url``
 from __future__ import annotations
 
 import ipaddress
-import os
 from urllib.parse import urlsplit
 
 from toolkit.core.wire import normalize_url
@@ -22,7 +21,7 @@ def server_url(url: str | None, settings: Settings) -> str:
     configured container name); else the configured URL. Blocking (asks the Docker engine, ≤ 2 s)."""
     if url:
         return url
-    if "GPULESS_OLLAMA_URL" in os.environ:
+    if "ollama_url" in settings.model_fields_set:  # set explicitly (GPULESS_OLLAMA_URL)
         return settings.ollama_url
     from toolkit.engine.compose_file import managed_names
     from toolkit.engine.docker_runner import DockerRunner

@@ -7,7 +7,6 @@ same choice gives the same spec (and the same compose.yaml, byte for byte) from 
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 from toolkit.core.catalog import Catalog
 from toolkit.core.estimator_params import DEFAULT_PARAMS
@@ -15,6 +14,7 @@ from toolkit.core.hardware import DockerEngineInfo, Machine
 from toolkit.core.hwprofile import machine_from_profile
 from toolkit.core.plan import Plan, PlanRequest, plan_service
 from toolkit.services.estimating import machine_params
+from toolkit.settings import Settings
 
 
 def plan(
@@ -24,15 +24,15 @@ def plan(
     profile: str | None = None,
     engine: DockerEngineInfo | None = None,
     catalog: Catalog | None = None,
-    calibration_path: Path | None = None,
+    settings: Settings | None = None,
 ) -> Plan:
     """The plan for ``request``.
 
     The machine is ``machine`` when given (the wizard's, as detected in its Machine step), else the
     hardware ``profile``'s (a what-if, with the profile's own engine), else this machine as detected,
     running on ``engine`` (None: an engine that could not be reached, so nothing engine-specific is
-    assumed). With ``calibration_path`` this machine's benchmark calibration is applied (never to a
-    profile), as ``gpuless recommend`` applies it.
+    assumed). With ``settings`` this machine's benchmark calibration is applied (never to a profile),
+    as ``gpuless recommend`` applies it, and its bandwidth figure is the cached one.
     """
     from toolkit.engine import resources
 
@@ -42,10 +42,12 @@ def plan(
         else:
             from toolkit.engine.probes import detect_machine
 
-            machine = dataclasses.replace(detect_machine(docker=False), docker=engine or DockerEngineInfo())
+            cache_dir = settings.cache_dir if settings is not None else None
+            detected = detect_machine(docker=False, cache_dir=cache_dir)
+            machine = dataclasses.replace(detected, docker=engine or DockerEngineInfo())
     if not machine.docker.reachable:
         machine = dataclasses.replace(machine, docker=DockerEngineInfo())
     params = DEFAULT_PARAMS
-    if calibration_path is not None and profile is None:
-        params = machine_params(calibration_path, machine, this_machine=True).params
+    if settings is not None and profile is None:
+        params = machine_params(settings.calibration_path, machine, this_machine=True).params
     return plan_service(machine, catalog or resources.load_catalog(), request, params)

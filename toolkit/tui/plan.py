@@ -77,7 +77,7 @@ def plan_for(services: Services, machine: Machine | None, model: str, choice: Pi
     if machine is None:  # the Machine step has not answered yet: a quick look, no bandwidth probe
         machine = detect_machine(measure_bandwidth=False, docker=False)
     return plan(
-        request, machine=machine, catalog=services.catalog(), calibration_path=settings.calibration_path
+        request, machine=machine, catalog=services.catalog(), settings=settings
     )
 
 

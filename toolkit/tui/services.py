@@ -25,10 +25,10 @@ def _load_catalog() -> Catalog:
     return load_catalog()
 
 
-def _detect_this_machine() -> Machine:
+def _detect_this_machine(cache_dir: Path | None = None) -> Machine:
     from toolkit.engine.probes import detect_machine
 
-    return detect_machine()
+    return detect_machine(cache_dir=cache_dir)
 
 
 @dataclass(frozen=True)
@@ -84,4 +84,7 @@ def default_services(settings: Settings | None = None) -> Services:
     """The services of a real run: the process's settings (read from the environment when not given),
     history in the data dir."""
     settings = settings or Settings()
-    return Services(settings=settings, history_path=settings.history_path)
+    cache_dir = settings.cache_dir
+    return Services(
+        settings=settings, history_path=settings.history_path, detect=lambda: _detect_this_machine(cache_dir)
+    )

@@ -1,8 +1,9 @@
 """The ``tune`` subcommand: find, apply and prove the best settings for the container of compose.yaml.
 
 The rules live in ``toolkit.core.tune``, the restarts and measurements in ``toolkit.engine.tuner``; this
-module wires them to the compose file: the winner is written back through the safe write (diff shown, a
-backup kept), the container recreated and verified, and the tune stored in the history.
+module wires them to the compose file through ``toolkit.engine.tune_session`` (shared with the wizard):
+the winner is written back through the safe write (diff shown, a backup kept), the container (already
+running it) verified, and the tune stored in the history.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from typing import Any
 
 import click
 
-from toolkit.cli import cli, emit_json, json_option
-from toolkit.cli_options import check_size
-from toolkit.core.tune import Budget, Knobs, Objective, generate_candidates, memory_estimator
+from toolkit.cli.group import cli
+from toolkit.cli.options import check_size
+from toolkit.cli.output import emit_json, json_option
+from toolkit.core.tune import Objective
 from toolkit.core.units import parse_size
-from toolkit.errors import GpulessError, UsageError
 from toolkit.settings import Settings
 
 DEFAULT_BUDGET_S = 180.0
@@ -53,51 +54,22 @@ def tune(
     as_json: bool,
 ) -> None:
     """Try settings on the running container, keep the fastest for your objective, and prove it."""
-    from toolkit.engine.compose_file import read_compose_file
-    from toolkit.engine.docker_runner import DockerRunner
-    from toolkit.engine.probes import detect_machine
-    from toolkit.engine.resources import load_catalog
-    from toolkit.engine.tuner import ComposeTarget, Tuner
+    from toolkit.engine.tune_session import apply_winner, prepare, store_history
 
-    if not compose_path.exists():
-        raise UsageError(
-            f"{compose_path} does not exist", "Write one with `gpuless compose`, start it with `up`."
-        )
-    spec = read_compose_file(compose_path).spec
-    runner = DockerRunner()
-    attrs = runner.find(spec.container_name)
-    if attrs is None or not (attrs.get("State") or {}).get("Running"):
-        raise UsageError(
-            f"the container {spec.container_name} of {compose_path} is not running",
-            "Start it with `gpuless up` first; tune measures the server you run.",
-        )
     objective = Objective.for_users(users, ttft_p95, parse_size(mem_cap) if mem_cap else None)
-    machine = detect_machine(docker=False)
-    try:
-        memory_of = memory_estimator(*load_catalog().find(spec.model), machine)
-    except GpulessError:  # a model the catalog does not know: no estimate, no memory pruning
-        memory_of = memory_estimator(None, None, machine)
-    start = Knobs.of(spec)
-    candidates, pruned = generate_candidates(
-        start,
-        objective,
-        physical_cores=machine.cpu.physical_cores,
-        logical_cores=machine.cpu.logical_cores,
-        memory_of=memory_of,
-    )
-    target = ComposeTarget(runner, spec, memory_of, mem_cap_bytes=objective.mem_cap_bytes)
     say = (
         (lambda text: click.echo(f"  {text}", err=True))
         if as_json
         else (lambda text: click.echo(f"  {text}"))
     )
+    session = prepare(compose_path, objective, budget, progress=say)
+    spec = session.spec
     if not as_json:
         click.echo(f"Tuning {spec.container_name} ({spec.served_model}) for {objective.describe()};")
-        click.echo(f"  {len(candidates)} candidate(s), {len(pruned)} pruned, budget {budget:.0f} s")
-    tuner = Tuner(target, objective, start, candidates, pruned, Budget(budget), progress=say)
+        click.echo(f"  {session.candidates} candidate(s), {session.pruned} pruned, budget {budget:.0f} s")
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        result = tuner.run()
+        result = session.tuner.run()
     except KeyboardInterrupt as stop:
         name = str(stop) or "Ctrl-C"
         click.echo(f"gpuless: tune interrupted ({name}); the configuration that ran before is running again",
@@ -109,43 +81,18 @@ def tune(
     payload = result.to_dict()
     winner = result.verdict.winner if result.verdict else None
     if winner is not None:
-        payload.update(_apply_winner(compose_path, target, winner.candidate.knobs, runner, as_json))
-    _store_history(spec.served_model, spec.url, payload)
+        applied = apply_winner(session, winner.candidate.knobs)
+        diff = applied.pop("diff")
+        if not as_json and diff:
+            click.echo(diff.rstrip("\n"))
+        payload.update(applied)
+    warning = store_history(Settings().history_path, spec.served_model, spec.url, payload)
+    if warning is not None:
+        click.echo(f"gpuless: warning: the tune was not stored in the history: {warning}", err=True)
     if as_json:
         emit_json(payload)
         return
     _print(result, payload)
-
-
-def _apply_winner(path: Path, target: Any, knobs: Knobs, runner: Any, as_json: bool) -> dict[str, Any]:
-    from toolkit.core.compose_yaml import render_compose_yaml
-    from toolkit.engine.compose_file import write_compose
-
-    spec = target.spec_for(knobs)
-    written = write_compose(path, render_compose_yaml(spec), force=True)
-    if not as_json and written.diff:
-        click.echo(written.diff.rstrip("\n"))
-    report = runner.verify(spec.container_name)
-    return {
-        "compose_file": str(path),
-        "backup": str(written.backup) if written.backup else None,
-        "verify": report.to_dict(),
-    }
-
-
-def _store_history(model: str, url: str, payload: dict[str, Any]) -> None:
-    from toolkit.engine.history import History
-
-    try:
-        with History(Settings().history_path) as store:
-            run_id = store.start_run(
-                model=model, api="tune", url=url, settings={"objective": payload["objective"]}
-            )
-            status = "interrupted" if payload["interrupted"] else "complete"
-            summary = {"reason": payload["reason"], "before_after": payload["before_after"]}
-            store.finish_run(run_id, status=status, summary=summary)  # type: ignore[arg-type]
-    except GpulessError as error:
-        click.echo(f"gpuless: warning: the tune was not stored in the history: {error.message}", err=True)
 
 
 def _print(result: Any, payload: dict[str, Any]) -> None:

@@ -48,6 +48,9 @@ from toolkit.errors import GpulessError
 
 Progress = Callable[[str], None]
 
+#: The most the final measurement of the winner may run past the budget.
+AFTER_GRACE_S = 20.0
+
 # Short questions: the prompt is prefilled before the first token, so a long one would bury the slots'
 # effect on TTFT under prefill time.
 QUESTIONS = (
@@ -428,5 +431,11 @@ class Tuner:
             return
         if self._running != winner.candidate.knobs:
             self._apply(winner.candidate.knobs)
-        # The proof is not cut short by the budget: without it the winner would be applied unmeasured.
-        result.after = self._measure(winner.candidate.knobs, at_least_s=max(per_candidate, 30.0))
+        # The proof gets the time of one measurement of the start even when the budget is spent (at most
+        # AFTER_GRACE_S past it); cut off there, the winner (it won on its own measurements) stays
+        # applied without an after figure, and the tune says so.
+        grace = min(max(result.start.runs[0].seconds * 2, 5.0), AFTER_GRACE_S)
+        try:
+            result.after = self._measure(winner.candidate.knobs, at_least_s=grace)
+        except GpulessError as error:
+            self.progress(f"after: {error.message}; no before → after figures")

@@ -287,7 +287,8 @@ def test_item6_a_failed_history_write_is_reported_truthfully(tmp_path: Path) -> 
     import asyncio
 
     from toolkit.cli.render_bench import format_result
-    from toolkit.engine.bench_runner import BenchConfig, BenchRunner
+    from toolkit.core.benchconfig import BenchConfig
+    from toolkit.engine.bench_runner import BenchRunner
     from toolkit.errors import HistoryError
 
     store = History(tmp_path / "history.sqlite3")

@@ -7,8 +7,9 @@ verdict says the sweep cannot show what more slots would give and points to `gpu
 
 from __future__ import annotations
 
-from toolkit.core.benchstats import ConcurrencyLevel, recommend_num_parallel, summarize, users_per_grade
+from toolkit.core.benchconcurrency import ConcurrencyLevel, recommend_num_parallel, users_per_grade
 from toolkit.core.benchverdict import FIGURES_NOTE, Verdict, verdict
+from toolkit.core.stats import summarize
 
 
 def level(streams: int, aggregate: float, per_stream: list[float], ttft_p95: float) -> ConcurrencyLevel:

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
+from toolkit.core.benchconfig import BenchConfig
 from toolkit.core.estimate import estimate
 from toolkit.core.offcatalog import served_variant
-from toolkit.engine.bench_runner import BenchConfig, BenchRunner
+from toolkit.engine.bench_runner import BenchRunner
 from toolkit.engine.ollama_client import OllamaClient
 from toolkit.engine.probes import detect_machine
 from toolkit.engine.resources import load_catalog

@@ -10,16 +10,12 @@ from typing import Any
 
 import pytest
 
-from toolkit.engine.bench_runner import (
-    BenchConfig,
-    BenchRunner,
-    build_messages,
-    check_target,
-    concurrency_levels,
-    document_text,
-    make_predictor,
-    model_step_estimate,
-)
+from toolkit.core.benchconcurrency import concurrency_levels
+from toolkit.core.benchconfig import BenchConfig
+from toolkit.core.benchpredict import make_predictor, model_step_estimate
+from toolkit.core.benchworkload import build_messages, document_text
+from toolkit.core.target import check_target
+from toolkit.engine.bench_runner import BenchRunner
 from toolkit.engine.history import History
 from toolkit.engine.probes import detect_machine
 from toolkit.engine.resources import load_catalog
@@ -80,7 +76,7 @@ def test_prompts_are_unique_and_the_document_is_fixed() -> None:
 async def test_quick_plan_warms_up_briefly_and_keeps_the_document_short(ollama_server: Any) -> None:
     """The quick plan's time goes to measuring: an 8-token warm-up and a ~250-token document."""
     from toolkit.core.benchplan import QUICK
-    from toolkit.engine.bench_runner import WARMUP_TOKENS
+    from toolkit.core.benchworkload import WARMUP_TOKENS
 
     lines: list[str] = []
     config = _config(

@@ -7,7 +7,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from toolkit.core.benchstats import Comparison
+from toolkit.core.benchcompare import Comparison
 from toolkit.core.hwprofile import machine_from_profile
 from toolkit.engine.calibration import KEEP_RUNS, load, record_comparisons, runs
 from toolkit.engine.resources import resolve_profile

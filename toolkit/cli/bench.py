@@ -1,8 +1,9 @@
 """The ``bench`` and ``history`` subcommands.
 
 The work happens in ``toolkit.engine.bench_runner`` (method), ``toolkit.engine.history`` (storage) and
-``toolkit.core.benchstats`` (arithmetic); what is printed is ``toolkit.cli.render_bench``'s. Text that
-came from a server (model names, errors), live or stored in the history, is made terminal-safe first.
+``toolkit.core``'s bench modules (workload, arithmetic, verdict); what is printed is
+``toolkit.cli.render_bench``'s. Text that came from a server (model names, errors), live or stored in
+the history, is made terminal-safe first.
 """
 
 from __future__ import annotations
@@ -18,15 +19,16 @@ from toolkit.cli.group import cli, current_settings
 from toolkit.cli.options import server_options
 from toolkit.cli.output import emit_json, fail, json_option
 from toolkit.cli.render_bench import compare_lines, format_result, history_lines
+from toolkit.core.benchconcurrency import DEFAULT_TTFT_LIMIT_S
 from toolkit.core.benchplan import QUICK, THOROUGH
-from toolkit.core.benchstats import DEFAULT_TTFT_LIMIT_S
 from toolkit.core.catalog import Catalog
-from toolkit.engine.server_url import check_target, server_url
+from toolkit.core.target import check_target
+from toolkit.engine.server_url import server_url
 from toolkit.errors import GpulessError, UsageError
 
 
 def _parse_levels(text: str | None, max_concurrency: int | None) -> tuple[int, ...]:
-    from toolkit.engine.bench_runner import concurrency_levels
+    from toolkit.core.benchconcurrency import concurrency_levels
 
     if text is not None:
         if text.strip().lower() in ("none", "0", ""):
@@ -118,8 +120,9 @@ def bench(
     By default a quick run (seconds on a small model) with live progress and time left on stderr;
     --thorough for the full sweep.
     """
+    from toolkit.core.benchconfig import BenchConfig
     from toolkit.engine.bench_progress import LiveProgress
-    from toolkit.engine.bench_runner import BenchConfig, BenchRunner
+    from toolkit.engine.bench_runner import BenchRunner
     from toolkit.engine.history import History
     from toolkit.engine.ollama_client import OllamaClient
     from toolkit.engine.probes import detect_machine

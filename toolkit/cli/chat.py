@@ -8,7 +8,8 @@ import click
 
 from toolkit.cli.group import cli, current_settings
 from toolkit.cli.options import server_options
-from toolkit.engine.server_url import check_target, server_url
+from toolkit.core.target import check_target
+from toolkit.engine.server_url import server_url
 from toolkit.errors import UsageError
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from toolkit.core.benchstats import streams_label
+from toolkit.core.benchconcurrency import streams_label
 from toolkit.core.benchverdict import model_step_lines
 from toolkit.core.safe_text import terminal_safe
 

@@ -1,8 +1,9 @@
 """A stored benchmark run as the rest of gpuless reads it, and the pure comparisons over runs.
 
-``toolkit.engine.history`` keeps runs in SQLite; what a run *is* (``RunRow``), how a model name splits
-into name and tag, which parts of a stored summary can be trusted, and how two runs compare are
-questions about data, not about the store, so they live here, testable without a database.
+``toolkit.engine.history`` keeps runs in SQLite; what a run *is* (``RunRow``), which power source it
+records, how a model name splits into name and tag, which parts of a stored summary can be trusted, and
+how two runs compare are questions about data, not about the store, so they live here, testable without
+a database.
 """
 
 from __future__ import annotations
@@ -10,9 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from toolkit.core.benchstats import streams_label
+from toolkit.core.benchconcurrency import streams_label
+from toolkit.core.hardware import Machine
 
 Status = Literal["complete", "incomplete", "failed"]
+
+
+def power_source(machine: Machine | None) -> str:
+    """The power source to record: "ac", "battery", "no battery" (mains: desktops, VMs) or "unknown"."""
+    if machine is None:
+        return "unknown"
+    if machine.power.on_ac is None:
+        return "unknown" if machine.power.has_battery else "no battery"
+    return "ac" if machine.power.on_ac else "battery"
 
 
 def split_model(name: str) -> tuple[str, str]:

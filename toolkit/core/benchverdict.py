@@ -1,7 +1,7 @@
 """What a benchmark result means, in lines that agree with each other.
 
 The grade, the users held and the OLLAMA_NUM_PARALLEL advice are all read from the same concurrency
-levels with the same rule (``benchstats.level_holds``: the slowest stream at or above a grade line,
+levels with the same rule (``benchconcurrency.level_holds``: the slowest stream at or above a grade line,
 no failed request, TTFT p95 within the limit), and each comes with the figures it was read from.
 The CLI (``gpuless bench``) and the wizard's Benchmark step print these lines unchanged.
 """
@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from toolkit.core.benchstats import ConcurrencyLevel, ShapeResult, level_holds, streams_label
+from toolkit.core.benchconcurrency import ConcurrencyLevel, level_holds, streams_label
+from toolkit.core.benchmetrics import ShapeResult
 from toolkit.core.estimate import Estimate
 from toolkit.core.grades import BELOW_C, GRADE_LINES, grade_line, grade_meaning
 

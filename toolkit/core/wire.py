@@ -11,10 +11,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from toolkit.core.safe_text import terminal_safe
 from toolkit.errors import StreamError
+
+#: The two protocols gpuless speaks: Ollama's native API (with server timings) and the OpenAI-compatible one.
+Api = Literal["ollama", "openai"]
 
 #: Options that map onto OpenAI request fields; the rest (num_ctx, num_thread, ...) have no OpenAI form.
 _OPENAI_FIELDS = {"temperature": "temperature", "seed": "seed", "num_predict": "max_tokens", "top_p": "top_p"}

@@ -17,297 +17,45 @@ Method (the reasons are in docs/shared reference, "Benchmark methodology"):
   everything that finished and the reason, and the error is raised again for the caller to report.
 
 Only loopback targets are accepted unless the user typed the URL themselves (``explicit=True``;
-``toolkit.engine.server_url.check_target``, the check chat and ``up --url`` share).
+``toolkit.core.target.check_target``, the check chat and ``up --url`` share). What is sent is
+``toolkit.core.benchworkload``'s; the arithmetic over what came back is in ``toolkit.core``
+(``benchmetrics``, ``benchconcurrency``, ``benchcompare``), and the predictions come from
+``toolkit.core.benchpredict``: this module sends the requests, keeps time and writes the history.
 """
 
 from __future__ import annotations
 
 import asyncio
-import random
 import secrets
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
 
-from toolkit.core.benchrun import Status
-from toolkit.core.benchstats import (
-    DEFAULT_TTFT_LIMIT_S,
+from toolkit.core.benchcompare import Predictor, comparisons
+from toolkit.core.benchconcurrency import (
     GRADES,
-    Comparison,
     ConcurrencyLevel,
-    RequestTrace,
-    ShapeResult,
-    compare,
     concurrency_level,
-    predicted_aggregate_tps,
-    predicted_vs_measured,
     recommend_num_parallel,
-    request_metrics,
-    shape_result,
     streams_label,
     users_per_grade,
 )
-from toolkit.core.catalog import Catalog, ModelSpec, QuantVariant
-from toolkit.core.compose import base_model
+from toolkit.core.benchconfig import BenchConfig, BenchResult
+from toolkit.core.benchmetrics import RequestTrace, request_metrics, shape_result
+from toolkit.core.benchpredict import PredictorChoice, predictor_from_catalog, predictor_from_show
+from toolkit.core.benchrun import Status, power_source
+from toolkit.core.benchworkload import WARMUP_TOKENS, Shape, build_messages, document_text
+from toolkit.core.catalog import Catalog
 from toolkit.core.estimate import Estimate
 from toolkit.core.hardware import Machine
-from toolkit.core.offcatalog import served_variant
+from toolkit.core.target import check_target
 from toolkit.engine.history import History
-from toolkit.engine.ollama_client import Api, OllamaClient, Recorder
-from toolkit.engine.server_url import check_target as check_target  # re-exported: the check lives there
-from toolkit.errors import (
-    GpulessError,
-    HistoryError,
-    ProfileError,
-    RequestTimeoutError,
-    ServerBusyError,
-    UsageError,
-)
-
-Shape = Literal["chat", "document"]
-#: Tokens the excluded warm-up request generates (a short chat prompt; it is not measured).
-WARMUP_TOKENS = 8
-SHAPES: tuple[Shape, ...] = ("chat", "document")
-
-#: (decode tok/s per stream, prefill tok/s, TTFT s) predicted for (prompt tokens, simultaneous streams).
-Predictor = Callable[[int, int], tuple[float | None, float | None, float | None]]
-
-CHAT_QUESTION = (
-    "Explain in a few short paragraphs how a lighthouse keeper kept the lamp burning through a storm."
-)
-DOCUMENT_TASK = "Summarise the following field report in five bullet points."
-
-_WORDS = (
-    "the river valley harbour station engineer report morning evening signal cable tower north south east "
-    "west water stone bridge road market village council weather storm wind rain season harvest grain mill "
-    "boat crew cargo light lamp keeper shift record ledger inspection repair pump valve pressure gauge level "
-    "measure sample survey team leader route path field fence gate barn supply delivery schedule delay "
-    "increase decrease steady careful quick slow heavy light early late before after during while because "
-    "although therefore however meanwhile later again often rarely never always several many few most"
-)
-
-
-def document_text(words: int = 830, seed: int = 1234) -> str:
-    """A deterministic plain-English document of ``words`` words (~1k tokens at 830 words for
-    common tokenizers); the same text every run, so runs stay comparable."""
-    rng = random.Random(seed)
-    vocabulary = _WORDS.split()
-    sentences: list[str] = []
-    count = 0
-    while count < words:
-        length = rng.randint(8, 16)
-        chosen = [rng.choice(vocabulary) for _ in range(length)]
-        sentences.append(" ".join(chosen).capitalize() + ".")
-        count += length
-    paragraphs = [" ".join(sentences[i : i + 6]) for i in range(0, len(sentences), 6)]
-    return "\n\n".join(paragraphs)
-
-
-def build_messages(shape: Shape, nonce: str, document: str) -> list[dict[str, str]]:
-    """The prompt of a shape, made unique by ``nonce`` in its first tokens (a system message comes
-    first in every chat template, so the cacheable shared prefix is only the template's opening)."""
-    system = f"Request {nonce}. You are a concise assistant."
-    user = CHAT_QUESTION if shape == "chat" else f"{DOCUMENT_TASK}\n\n{document}"
-    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
-
-
-def concurrency_levels(max_concurrency: int) -> tuple[int, ...]:
-    """1, 2, 4, ... up to and including ``max_concurrency`` (which is added if not a power of two)."""
-    if max_concurrency < 1:
-        raise UsageError("--max-concurrency must be at least 1")
-    levels = [1]
-    while levels[-1] * 2 <= max_concurrency:
-        levels.append(levels[-1] * 2)
-    if levels[-1] != max_concurrency:
-        levels.append(max_concurrency)
-    return tuple(levels)
-
-
-def make_predictor(
-    model: ModelSpec, variant: QuantVariant, machine: Machine, context: int = 4096
-) -> Predictor:
-    """The estimator of the recommendation, bound to one model on one machine."""
-    from toolkit.core.estimate import estimate
-
-    def predict(prompt_tokens: int, streams: int) -> tuple[float | None, float | None, float | None]:
-        result = estimate(
-            model, variant, machine, context=context, parallel=streams, prompt_tokens=prompt_tokens
-        )
-        return result.decode_tps, result.prefill_tps, result.ttft_s
-
-    return predict
-
-
-def model_step_estimate(
-    catalog: Catalog, model: ModelSpec, variant: QuantVariant, machine: Machine
-) -> Estimate:
-    """The estimate the wizard's Model step shows for this catalog row on this machine: the same call
-    (``recommend`` for one row, its default context, prompt length and one user), so the two agree."""
-    from toolkit.core.recommend import recommend
-
-    ranked = recommend(machine, catalog, only=((model, variant),))
-    return ranked.candidates[0].estimate
-
-
-def power_source(machine: Machine | None) -> str:
-    """The power source to record: "ac", "battery", "no battery" (mains: desktops, VMs) or "unknown"."""
-    if machine is None:
-        return "unknown"
-    if machine.power.on_ac is None:
-        return "unknown" if machine.power.has_battery else "no battery"
-    return "ac" if machine.power.on_ac else "battery"
-
+from toolkit.engine.ollama_client import OllamaClient, Recorder
+from toolkit.errors import GpulessError, HistoryError, RequestTimeoutError, ServerBusyError, UsageError
 
 #: Told about each finished request: (phase, shape, streams, metrics dict).
 RequestCallback = Callable[[str, str, int, Mapping[str, Any]], None]
-
-
-@dataclass(frozen=True)
-class BenchConfig:
-    """What to run.
-
-    Attributes:
-        model: model name as the server knows it, e.g. "smollm2:135m".
-        url: server base URL (checked by ``check_target``).
-        explicit_url: the user typed ``url`` (allows non-loopback targets).
-        api: "ollama" (native, server timings) or "openai" (SSE, counts only).
-        reps: measured repetitions per shape (the warm-up is extra).
-        num_predict: tokens to generate per request (a cap: EOS may end earlier).
-        shapes: prompt shapes to measure.
-        document_words: words in the document shape's text (830 are ~1k tokens).
-        concurrency: stream counts of the sweep; empty to skip it.
-        rounds: rounds per concurrency level.
-        max_requests: hard bound on requests sent (warm-up included).
-        max_seconds: hard bound on wall time; no request starts after it.
-        timeout: seconds to wait for the next bytes of an answer.
-        seed / temperature: sampling, fixed.
-        load_options: load-time options (num_ctx, num_thread, ...) sent unchanged with every request.
-        keep_alive: how long the server keeps the model loaded between requests.
-        warmup: send one excluded warm-up request first.
-        ttft_slo_s: a concurrency level holds users only while its TTFT p95 stays at or under this.
-    """
-
-    model: str
-    url: str
-    explicit_url: bool = False
-    api: Api = "ollama"
-    reps: int = 5
-    num_predict: int = 128
-    shapes: tuple[Shape, ...] = SHAPES
-    document_words: int = 830
-    concurrency: tuple[int, ...] = (1, 2, 4)
-    rounds: int = 1
-    max_requests: int = 200
-    max_seconds: float = 900.0
-    timeout: float = 120.0
-    seed: int = 42
-    temperature: float = 0.0
-    load_options: Mapping[str, Any] = field(default_factory=dict)
-    keep_alive: str = "30m"
-    warmup: bool = True
-    ttft_slo_s: float = DEFAULT_TTFT_LIMIT_S
-
-    def options(self) -> dict[str, Any]:
-        return {
-            **self.load_options,
-            "temperature": self.temperature,
-            "seed": self.seed,
-            "num_predict": self.num_predict,
-        }
-
-    def to_dict(self) -> dict[str, Any]:
-        out = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        out["load_options"] = dict(self.load_options)
-        return out
-
-
-@dataclass(frozen=True)
-class BenchResult:
-    """What a run measured (possibly partial).
-
-    Attributes:
-        run_id: id in the history, None with ``--no-history``.
-        status: "complete", "incomplete" (stopped by a fault or Ctrl-C) or "failed" (nothing finished).
-        engine_version: the server's version when it says (Ollama only).
-        quantization: from ``/api/show`` when available.
-        cold_load_s: load time of the preload request (0 when the model was already loaded).
-        shapes: one result per measured shape.
-        concurrency: the concurrency table.
-        users: grade (tok/s) → most simultaneous users that level held.
-        num_parallel: recommended OLLAMA_NUM_PARALLEL, None without a sweep.
-        server_slots: the server's own OLLAMA_NUM_PARALLEL when it could be read (a gpuless
-            container); with fewer slots than streams swept, ``num_parallel`` is no advice
-            (``benchverdict.Verdict.slots_capped``). None = unknown or not read.
-        ttft_slo_s: the TTFT p95 limit ``users`` and ``num_parallel`` were judged against.
-        comparisons: predicted vs measured, empty without a predictor.
-        model_step: the Model step's estimate for this catalog model on this machine (its inputs:
-            the catalog's public file, a 512-token prompt, one user), None for a model not in the
-            catalog or without a machine.
-        served_file: "Q4_1, 0.09 GB" when the server holds another file under the name than the
-            catalog's public one (the comparisons are then for the served file), else None.
-        stopped_by: "max_requests" / "max_seconds" when a bound cut the plan short, "saturated" when
-            the server refused a concurrency level as busy.
-        error: one-line reason when the run stopped early.
-        history_error: why the history holds only part of this run (a write failed), None if all of it.
-    """
-
-    run_id: int | None
-    status: Status
-    model: str
-    api: Api
-    url: str
-    engine_version: str | None = None
-    quantization: str | None = None
-    cold_load_s: float | None = None
-    shapes: tuple[ShapeResult, ...] = ()
-    concurrency: tuple[ConcurrencyLevel, ...] = ()
-    users: dict[float, int] = field(default_factory=dict)
-    num_parallel: int | None = None
-    server_slots: int | None = None
-    ttft_slo_s: float = DEFAULT_TTFT_LIMIT_S
-    comparisons: tuple[Comparison, ...] = ()
-    model_step: Estimate | None = None
-    served_file: str | None = None
-    stopped_by: str | None = None
-    error: str | None = None
-    history_error: str | None = None
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "cold_load_s": self.cold_load_s,
-            "shapes": [s.to_dict() for s in self.shapes],
-            "concurrency": [lv.to_dict() for lv in self.concurrency],
-            "users_per_grade": {str(int(g)): n for g, n in self.users.items()},
-            "num_parallel": self.num_parallel,
-            "server_slots": self.server_slots,
-            "ttft_slo_s": self.ttft_slo_s,
-            "comparisons": [c.to_dict() for c in self.comparisons],
-            "model_step": None
-            if self.model_step is None
-            else {
-                "prompt_tokens": self.model_step.prompt_tokens,
-                "decode_tps": self.model_step.decode_tps,
-                "prefill_tps": self.model_step.prefill_tps,
-                "ttft_s": self.model_step.ttft_s,
-            },
-            "served_file": self.served_file,
-            "stopped_by": self.stopped_by,
-        }
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "status": self.status,
-            "model": self.model,
-            "api": self.api,
-            "url": self.url,
-            "engine_version": self.engine_version,
-            "quantization": self.quantization,
-            **self.summary(),
-            "error": self.error,
-            "history_error": self.history_error,
-        }
 
 
 class _Bound(Exception):
@@ -431,55 +179,30 @@ class BenchRunner:
             details = show.get("details") or {}
             quantization = details.get("quantization_level") if isinstance(details, dict) else None
             if self.predictor is None and self.machine is not None:
-                self.predictor = await self._predictor_from_show(client, show)
+                sizes = {m.get("name"): m.get("size") for m in await client.tags()}
+                size = sizes.get(self.config.model)
+                self._use(
+                    predictor_from_show(
+                        self.catalog,
+                        self.machine,
+                        self.config.model,
+                        show,
+                        size_bytes=int(size) if isinstance(size, int) else None,
+                        context=self.config.context(),
+                    )
+                )
         elif self.predictor is None and self.machine is not None and self.catalog is not None:
-            self.predictor = self._predictor_from_catalog()
+            self._use(
+                predictor_from_catalog(self.catalog, self.machine, self.config.model, self.config.context())
+            )
         return version, quantization
 
-    def _predictor_from_catalog(self) -> Predictor | None:
-        if self.catalog is None or self.machine is None:
-            return None
-        try:
-            spec, variant = self.catalog.find(self.config.model)
-        except UsageError:
-            return None
-        self._model_step = model_step_estimate(self.catalog, spec, variant, self.machine)
-        return make_predictor(spec, variant, self.machine, self._context())
-
-    async def _predictor_from_show(self, client: OllamaClient, show: Mapping[str, Any]) -> Predictor | None:
-        """The catalog's geometry with the file the server really has (its size and quantisation may
-        not be the public tag's, see ``served_variant``); a model the catalog lacks from ``/api/show``."""
-        if self.machine is None:
-            return None
-        sizes = {m.get("name"): m.get("size") for m in await client.tags()}
-        size = sizes.get(self.config.model)
-        size_bytes = int(size) if isinstance(size, int) else None
-        details = show.get("details")
-        quant = details.get("quantization_level") if isinstance(details, Mapping) else None
-        if self.catalog is not None:
-            try:
-                # A served model (TAG-gpuless) has its base model's file and geometry.
-                spec, variant = self.catalog.find(base_model(self.config.model))
-            except UsageError:
-                pass
-            else:
-                served = served_variant(
-                    spec, variant, size_bytes=size_bytes, quant=quant if isinstance(quant, str) else None
-                )
-                self._model_step = model_step_estimate(self.catalog, spec, variant, self.machine)
-                if served is not variant:
-                    self._served_file = f"{served.quant}, {served.size_bytes / 1e9:.2f} GB"
-                return make_predictor(spec, served, self.machine, self._context())
-        try:
-            spec = ModelSpec.from_ollama_show(show, name=self.config.model, size_bytes=size_bytes)
-        except ProfileError as error:
-            self.progress(f"no prediction: {error.message}")
-            return None
-        return make_predictor(spec, spec.variants[0], self.machine, self._context())
-
-    def _context(self) -> int:
-        value = self.config.load_options.get("num_ctx")
-        return int(value) if isinstance(value, int) and value > 0 else 4096
+    def _use(self, choice: PredictorChoice) -> None:
+        self.predictor = choice.predictor
+        self._model_step = choice.model_step
+        self._served_file = choice.served_file
+        if choice.problem is not None:
+            self.progress(choice.problem)
 
     async def _shapes(self, client: OllamaClient) -> None:
         config = self.config
@@ -616,55 +339,6 @@ class BenchRunner:
             raise history_error
         return self.result
 
-    def _comparisons(
-        self, shapes: Sequence[ShapeResult], levels: Sequence[ConcurrencyLevel]
-    ) -> tuple[tuple[Comparison, ...], dict[str, Any] | None]:
-        """Predicted vs measured: decode from the chat shape, prefill and TTFT from the document shape
-        (the estimator is asked about the prompt length the server actually counted), and the
-        aggregate tok/s of each concurrency level, prefill included as in the measurement."""
-        if self.predictor is None or not shapes:
-            return (), None
-        by_name = {s.shape: s for s in shapes}
-        decode_shape = by_name.get("chat") or shapes[0]
-        prefill_shape = by_name.get("document") or shapes[-1]
-        tokens = int(prefill_shape.prompt_tokens or 0)
-        # Decode speed falls with context depth, so it is predicted at the depth it was measured at.
-        decode, _, _ = self.predictor(int(decode_shape.prompt_tokens or 0), 1)
-        _, prefill, ttft = self.predictor(tokens, 1)
-        measured_decode = decode_shape.client_decode_tps.median if decode_shape.client_decode_tps else None
-        measured_prefill = prefill_shape.prompt_tps.median if prefill_shape.prompt_tps else None
-        measured_ttft = prefill_shape.ttft_s.median if prefill_shape.ttft_s else None
-        rows = list(
-            predicted_vs_measured(
-                decode_tps=(decode, measured_decode),
-                prefill_tps=(prefill, measured_prefill),
-                ttft_s=(ttft, measured_ttft),
-            )
-        )
-        predicted: dict[str, Any] = {
-            "prompt_tokens": tokens,
-            "decode_tps": decode,
-            "prefill_tps": prefill,
-            "ttft_s": ttft,
-            "aggregate_tps": {},
-        }
-        chat_prompt = int(decode_shape.prompt_tokens or 0)  # the sweep sends the chat shape
-        for level in levels:
-            per_stream, _, _ = self.predictor(chat_prompt, level.streams)
-            _, _, prefill_all = self.predictor(chat_prompt * level.streams, 1)
-            generated = level.output_tokens / level.requests if level.requests else self.config.num_predict
-            aggregate = predicted_aggregate_tps(level.streams, generated, per_stream, prefill_all)
-            predicted["aggregate_tps"][str(level.streams)] = aggregate
-            rows.append(
-                compare(
-                    f"aggregate tok/s @ {streams_label(level.streams)}",
-                    "tok/s",
-                    aggregate,
-                    level.aggregate_tps,
-                )
-            )
-        return tuple(rows), predicted
-
     def _finish(
         self,
         version: str | None,
@@ -689,7 +363,7 @@ class BenchRunner:
                 if reason
                 else ("interrupted before the run finished")
             )
-        comparisons, predicted = self._comparisons(shapes, levels)
+        rows, predicted = comparisons(self.predictor, shapes, levels, self.config.num_predict)
         result = BenchResult(
             run_id=self._run_id,
             status=status,
@@ -707,7 +381,7 @@ class BenchRunner:
             else None,
             server_slots=self.slots_of(self.config.url) if self.slots_of is not None and levels else None,
             ttft_slo_s=self.config.ttft_slo_s,
-            comparisons=comparisons,
+            comparisons=rows,
             model_step=self._model_step,
             served_file=self._served_file,
             stopped_by=stopped_by,

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from toolkit.core.benchstats import Comparison
+from toolkit.core.benchcompare import Comparison
 from toolkit.core.calibration import Calibration, CalibrationRun, combine, run_from_pairs
 from toolkit.core.hardware import Machine
 from toolkit.engine.bandwidth import cache_key
@@ -97,7 +97,7 @@ def record_comparisons(
     comparisons: Sequence[Comparison],
     today: datetime.date | None = None,
 ) -> CalibrationRun | None:
-    """Record a benchmark from its predicted-vs-measured rows (``benchstats.Comparison``: ``metric``,
+    """Record a benchmark from its predicted-vs-measured rows (``benchcompare.Comparison``: ``metric``,
     ``predicted``, ``measured``); returns the run stored, None when the rows give nothing usable or the
     file cannot be written (a calibration is a bonus, never a reason for a benchmark to fail)."""
     by_metric = {c.metric: (c.predicted, c.measured) for c in comparisons}

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from toolkit.core.compose import OllamaServiceSpec
+from toolkit.core.target import check_target
 from toolkit.engine import ollama_admin
 from toolkit.engine.docker_errors import check_port_free
-from toolkit.engine.server_url import check_target
 from toolkit.errors import OllamaError, OllamaUnreachableError
 
 

@@ -2,7 +2,7 @@
 
 One client, two protocol adapters, so the same benchmark and chat run against Ollama, llama.cpp's
 server, LM Studio or vLLM. It yields typed events stamped with ``time.perf_counter()`` at the moment
-each line arrives; the arithmetic lives in ``toolkit.core.benchstats``. The hot path is deliberately
+each line arrives; the arithmetic lives in ``toolkit.core.benchmetrics``. The hot path is deliberately
 plain (bytes split into lines + ``json.loads``, no model validation per chunk) so the client stays far below
 5% of one core while a model streams.
 
@@ -21,14 +21,15 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
-from toolkit.core.benchstats import RequestTrace, ServerTimings
+from toolkit.core.benchmetrics import RequestTrace, ServerTimings
 from toolkit.core.safe_text import terminal_safe
 from toolkit.core.wire import (
+    Api,
     as_items,
     as_object,
     as_text,
@@ -43,7 +44,6 @@ from toolkit.engine import linestream
 from toolkit.engine.ollama_errors import pull_error, translate
 from toolkit.errors import ModelNotFoundError, NotOllamaError, StreamError
 
-Api = Literal["ollama", "openai"]
 Message = Mapping[str, str]
 
 

@@ -2,17 +2,13 @@
 
 The user's own ``--url`` first; then an explicit ``GPULESS_OLLAMA_URL``; then the container that
 ``gpuless up`` started here (it may listen on another ``--port`` than the default); then the default.
-One rule for the CLI and the TUI, so both reach the same server; and one check (``check_target``)
-of where gpuless may send traffic at all, shared by bench, chat and ``up --url``.
+One rule for the CLI and the TUI, so both reach the same server. Whether gpuless may send traffic to
+the URL at all is ``toolkit.core.target.check_target``'s question.
 """
 
 from __future__ import annotations
 
-import ipaddress
-from urllib.parse import urlsplit
-
-from toolkit.core.wire import normalize_url
-from toolkit.errors import GpulessError, UnsafeTargetError, UsageError
+from toolkit.errors import GpulessError
 from toolkit.settings import Settings
 
 
@@ -32,32 +28,3 @@ def server_url(url: str | None, settings: Settings) -> str:
     except GpulessError:  # no engine, or it does not answer: nothing of ours runs there
         running = None
     return running or settings.ollama_url
-
-
-def is_loopback_host(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost.localdomain"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def check_target(url: str, *, explicit: bool, command: str = "bench") -> str:
-    """The normalised URL if gpuless may send traffic there (benchmark load, a chat, an attach).
-
-    Loopback is always fine. Anything else (a LAN host, a 172.16/12 Docker bridge, a hostname) only
-    when the user passed that URL themselves; a URL from a config or environment variable is refused.
-    ``command`` names the subcommand in the message (bench, chat and ``up --url`` share this check).
-    """
-    normalized = normalize_url(url)
-    parts = urlsplit(normalized)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"not a server URL: {url!r}", hint="Use the form http://127.0.0.1:11434.")
-    if explicit or is_loopback_host(parts.hostname):
-        return normalized
-    raise UnsafeTargetError(
-        f"refusing to connect `gpuless {command}` to {normalized}: it is not a loopback address and was"
-        " not given with --url",
-        hint=f"If this is your own server, pass it explicitly: gpuless {command} --url {normalized}",
-    )

@@ -25,9 +25,10 @@ from dataclasses import dataclass, field, replace
 from statistics import median
 from typing import Any, Protocol
 
-from toolkit.core.benchstats import percentile, request_metrics
+from toolkit.core.benchmetrics import request_metrics
 from toolkit.core.compose import OllamaServiceSpec
 from toolkit.core.plan import container_memory_limit
+from toolkit.core.stats import percentile
 from toolkit.core.tune import (
     Budget,
     Candidate,

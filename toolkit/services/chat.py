@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Any
 
-from toolkit.core.benchstats import RequestTrace
+from toolkit.core.benchmetrics import RequestTrace
 from toolkit.core.conversation import Conversation
 from toolkit.engine.ollama_client import Chunk, Event, OllamaClient, Recorder
 

@@ -30,8 +30,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
+from toolkit.core.benchconcurrency import streams_label
 from toolkit.core.benchplan import QUICK
-from toolkit.core.benchstats import streams_label
 from toolkit.core.benchverdict import model_step_lines, verdict
 from toolkit.core.tune import Objective
 from toolkit.engine.bench_progress import LiveProgress
@@ -294,7 +294,8 @@ class BenchmarkScreen(WizardScreen):
 
     @work(exclusive=True, group="bench", exit_on_error=False)
     async def run_bench(self, url: str, model: str | None) -> None:
-        from toolkit.engine.bench_runner import BenchConfig, BenchRunner
+        from toolkit.core.benchconfig import BenchConfig
+        from toolkit.engine.bench_runner import BenchRunner
         from toolkit.engine.server_slots import server_slots
 
         if not url:

@@ -2,7 +2,7 @@
 
 The answer streams in an async worker (``OllamaClient.stream_chat``), so the screen keeps taking keys;
 esc cancels the worker, which closes the HTTP stream and keeps the text so far. Speed figures come from
-``toolkit.core.benchstats.request_metrics`` once the server's counters arrive; while streaming, a live
+``toolkit.core.benchmetrics.request_metrics`` once the server's counters arrive; while streaming, a live
 estimate from chunk arrival times is shown.
 
 The text and the status line are redrawn at most every ``REDRAW_S`` rather than per token. On a laptop
@@ -24,7 +24,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, Markdown, Select, Static
 from textual.worker import Worker, WorkerState
 
-from toolkit.core.benchstats import RequestTrace, request_metrics
+from toolkit.core.benchmetrics import RequestTrace, request_metrics
 from toolkit.core.conversation import Conversation
 from toolkit.tui import fmt
 from toolkit.tui.screens.base import WizardScreen

@@ -7,21 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.core.benchstats import (
+from toolkit.core.benchcompare import compare, predicted_aggregate_tps, predicted_vs_measured
+from toolkit.core.benchconcurrency import (
     ConcurrencyLevel,
-    RequestTrace,
-    ServerTimings,
-    compare,
     concurrency_level,
-    percentile,
-    predicted_aggregate_tps,
-    predicted_vs_measured,
     recommend_num_parallel,
-    request_metrics,
-    shape_result,
-    summarize,
     users_per_grade,
 )
+from toolkit.core.benchmetrics import RequestTrace, ServerTimings, request_metrics, shape_result
+from toolkit.core.stats import percentile, summarize
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "ollama"
 

@@ -27,6 +27,7 @@ from toolkit.core.compose import LABEL_FINGERPRINT, LABEL_MANAGED, LABEL_REFUSED
 from toolkit.core.docker_args import spec_fingerprint, to_docker_kwargs
 from toolkit.core.hardware import DockerEngineInfo
 from toolkit.engine import ollama_admin
+from toolkit.engine.critical import signals_deferred
 from toolkit.engine.docker_connect import connect, read_engine_info, unavailable_hint
 from toolkit.engine.docker_errors import (
     check_port_free,
@@ -150,16 +151,18 @@ class DockerRunner(ContainerReadback, ImageStore):
         pulled = self.ensure_image(spec.image, pull=pull_image, progress=progress)
         if existing is not None:
             self._remove(existing["Id"])
-        created_volume = False
-        container_id: str | None = None
+        created: list[str] = []  # ids of containers this call created, noted as the engine answers
+        created_volume: list[bool] = []
         try:
-            created_volume = self._ensure_volume(spec.volume_name)
-            container_id, warnings, refused = self._create_and_start(spec)
+            with signals_deferred():
+                if self._ensure_volume(spec.volume_name):
+                    created_volume.append(True)
+            container_id, warnings, refused = self._create_and_start(spec, created)
             seconds = self._wait_healthy(container_id, spec.container_name, health_timeout, progress)
         except BaseException:
             # Only what this call created, by id: a container of the same name may be someone else's.
-            if container_id is not None:
-                self.remove_quietly(container_id)
+            for own in created:
+                self.remove_quietly(own)
             if created_volume:
                 self.remove_volume_quietly(spec.volume_name)
             raise
@@ -172,7 +175,7 @@ class DockerRunner(ContainerReadback, ImageStore):
             warnings=warnings,
             image_pulled=pulled,
             seconds_to_healthy=seconds,
-            created_volume=created_volume,
+            created_volume=bool(created_volume),
         )
 
     def _reuse(
@@ -205,20 +208,30 @@ class DockerRunner(ContainerReadback, ImageStore):
                 self.client.api.create_volume(name, labels={LABEL_MANAGED: "true"})
                 return True
 
-    def _create(self, spec: OllamaServiceSpec, *, drop_memlock: bool) -> tuple[str, tuple[str, ...]]:
+    def _create(
+        self, spec: OllamaServiceSpec, created: list[str], *, drop_memlock: bool
+    ) -> tuple[str, tuple[str, ...]]:
+        """Create the container; its id joins ``created`` before any signal can interrupt."""
         kwargs = to_docker_kwargs(spec, drop_memlock=drop_memlock)
         host_config = self.client.api.create_host_config(**kwargs.pop("host_config"))
-        with translate(f"creating container {spec.container_name}"), name_conflict(spec.container_name):
+        with (
+            signals_deferred(),
+            translate(f"creating container {spec.container_name}"),
+            name_conflict(spec.container_name),
+        ):
             # use_config_proxy=False: proxies from ~/.docker/config.json would be injected as HTTP_PROXY,
             # which Ollama's FAQ says breaks client connections; pass HTTPS_PROXY in a compose file instead.
             response = self.client.api.create_container(
                 **kwargs, host_config=host_config, use_config_proxy=False
             )
+            created.append(str(response["Id"]))
         warnings = tuple(str(w) for w in (response.get("Warnings") or []) if w)
         return str(response["Id"]), warnings
 
-    def _create_and_start(self, spec: OllamaServiceSpec) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
-        container_id, warnings = self._create(spec, drop_memlock=False)
+    def _create_and_start(
+        self, spec: OllamaServiceSpec, created: list[str]
+    ) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+        container_id, warnings = self._create(spec, created, drop_memlock=False)
         try:
             self.client.api.start(container_id)
             return container_id, warnings, ()
@@ -240,7 +253,7 @@ class DockerRunner(ContainerReadback, ImageStore):
             ) from None
         # The engine refused the memlock ulimit; docker-py leaves the created container behind.
         self._remove(container_id)
-        container_id, warnings = self._create(spec, drop_memlock=True)
+        container_id, warnings = self._create(spec, created, drop_memlock=True)
         try:
             with translate(f"starting container {spec.container_name} without the memlock ulimit"):
                 self.client.api.start(container_id)

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from tests.core.test_estimate import machine
-from toolkit.core import tune
+from toolkit.core import tune, tune_verdict
 from toolkit.core.tune import Budget, Candidate, Knobs, Measurement, Objective, Trial
 from toolkit.engine.resources import load_catalog
 from toolkit.errors import UsageError
@@ -97,19 +97,19 @@ def test_users_winner_must_beat_spread_and_keep_throughput() -> None:
     objective = Objective.for_users(4)
     start = _trial(START, _m(p95=4.0, agg=50), _m(p95=3.6, agg=48))
     four = _trial(replace(START, num_parallel=4), _m(p95=0.8, agg=60), _m(p95=0.7, agg=62))
-    verdict = tune.decide([four], start, objective)
+    verdict = tune_verdict.decide([four], start, objective)
     assert verdict.winner is four
     assert verdict.gain > 3 and verdict.spread == pytest.approx(0.1 / 0.75)  # the largest of both
     # The same TTFT gain bought with half the throughput is no win.
     slow = _trial(replace(START, num_parallel=4), _m(p95=0.8, agg=20))
-    assert tune.decide([slow], start, objective).winner is None
+    assert tune_verdict.decide([slow], start, objective).winner is None
 
 
 def test_no_winner_inside_the_spread() -> None:
     objective = Objective.for_users(1)
     start = _trial(START, _m(decode=50), _m(decode=40))  # 22% spread
     close = _trial(replace(START, num_thread=1), _m(decode=52), _m(decode=53))
-    verdict = tune.decide([close], start, objective)
+    verdict = tune_verdict.decide([close], start, objective)
     assert verdict.winner is None and "spread" in verdict.reason
     assert verdict.spread == pytest.approx(10 / 45)
 
@@ -120,21 +120,22 @@ def test_failed_candidates_are_skipped_and_ttft_limit_ranks_by_throughput() -> N
     broken = Trial(Candidate(replace(START, num_parallel=4), "x"), error="failed to start")
     two = _trial(replace(START, num_parallel=2), _m(p95=1.9, agg=55))
     four = _trial(replace(START, num_parallel=4, kv_cache_type="q8_0"), _m(p95=1.0, agg=58))
-    assert tune.top([broken, two, four], start, objective) == [four, two]
-    verdict = tune.decide([broken, two, four], start, objective)
+    assert tune_verdict.top([broken, two, four], start, objective) == [four, two]
+    verdict = tune_verdict.decide([broken, two, four], start, objective)
     assert verdict.winner is four and "meets the objective" in verdict.reason
-    assert tune.decide([broken], start, objective).winner is None
+    assert tune_verdict.decide([broken], start, objective).winner is None
 
 
 def test_memory_cap_rules_out_a_measured_candidate() -> None:
     objective = Objective.for_users(1, mem_cap_bytes=1000)
     start = _trial(START, _m(decode=50, mem=900), _m(decode=50, mem=900))
     fat = _trial(replace(START, num_thread=1), _m(decode=90, mem=2000))
-    assert tune.decide([fat], start, objective).winner is None
+    assert tune_verdict.decide([fat], start, objective).winner is None
 
 
 def test_before_after_ratios() -> None:
-    rows = {r.metric: r for r in tune.before_after(_m(p95=4.0, agg=50, mem=1024**2), _m(p95=1.0, agg=60))}
+    pairs = tune_verdict.before_after(_m(p95=4.0, agg=50, mem=1024**2), _m(p95=1.0, agg=60))
+    rows = {r.metric: r for r in pairs}
     assert rows["TTFT p95 s"].ratio == pytest.approx(0.25)
     assert rows["aggregate tok/s"].ratio == pytest.approx(1.2)
     assert rows["memory MiB"].after is None and rows["memory MiB"].ratio is None

@@ -29,21 +29,8 @@ from toolkit.core.benchmetrics import request_metrics
 from toolkit.core.compose import OllamaServiceSpec
 from toolkit.core.plan import container_memory_limit
 from toolkit.core.stats import percentile
-from toolkit.core.tune import (
-    Budget,
-    Candidate,
-    Comparison,
-    Knobs,
-    Measurement,
-    MemoryOf,
-    Objective,
-    Pruned,
-    Trial,
-    Verdict,
-    before_after,
-    decide,
-    top,
-)
+from toolkit.core.tune import Budget, Candidate, Knobs, Measurement, MemoryOf, Objective, Pruned, Trial
+from toolkit.core.tune_verdict import Comparison, Verdict, before_after, decide, top
 from toolkit.engine.ollama_client import OllamaClient, Recorder
 from toolkit.errors import GpulessError
 

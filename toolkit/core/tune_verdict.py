@@ -1,0 +1,143 @@
+"""Who won a tune, and by how much: the winner rule and the before → after ratios.
+
+The best candidate (its measurements averaged) must beat the starting configuration by more than the
+run-to-run spread measured on the configurations measured twice; otherwise the start is kept, and the
+verdict says so. Pure logic over the tuner's measurements (``toolkit.core.tune``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from statistics import fmean
+
+from toolkit.core.tune import MIN_SPREAD, Measurement, Objective, Trial
+
+
+def _feasible(m: Measurement, objective: Objective) -> bool:
+    cap = objective.mem_cap_bytes
+    if cap is not None and m.memory_bytes is not None and m.memory_bytes > cap:
+        return False
+    if objective.kind == "users" and objective.ttft_p95_limit_s is not None:
+        return m.ttft_p95_s <= objective.ttft_p95_limit_s
+    return True
+
+
+def gain(candidate: Measurement, start: Measurement, objective: Objective) -> float:
+    """The candidate's relative gain over the start in the objective's figure (0.25 = 25% better)."""
+    if objective.kind == "single":
+        return candidate.decode_tps / start.decode_tps - 1 if start.decode_tps > 0 else 0.0
+    both_ok = _feasible(candidate, objective) and _feasible(start, objective)
+    if objective.ttft_p95_limit_s is not None and both_ok:
+        return candidate.aggregate_tps / start.aggregate_tps - 1 if start.aggregate_tps > 0 else 0.0
+    return start.ttft_p95_s / candidate.ttft_p95_s - 1 if candidate.ttft_p95_s > 0 else 0.0
+
+
+def _rank_key(m: Measurement, start: Measurement, objective: Objective) -> tuple[bool, float]:
+    return (_feasible(m, objective), gain(m, start, objective))
+
+
+def relative_spread(trials: Sequence[Trial], objective: Objective) -> float:
+    """The run-to-run spread of the objective's figure: the largest (max − min) ÷ mean over every
+    configuration measured more than once, at least ``MIN_SPREAD``."""
+    spreads = [MIN_SPREAD]
+    for trial in trials:
+        if len(trial.runs) < 2:
+            continue
+        if objective.kind == "single":
+            values = [r.decode_tps for r in trial.runs]
+        elif objective.ttft_p95_limit_s is not None:
+            values = [r.aggregate_tps for r in trial.runs]
+        else:
+            values = [r.ttft_p95_s for r in trial.runs]
+        mean = fmean(values)
+        if mean > 0:
+            spreads.append((max(values) - min(values)) / mean)
+    return max(spreads)
+
+
+def top(trials: Sequence[Trial], start: Trial, objective: Objective, count: int = 2) -> list[Trial]:
+    """The best ``count`` measured candidates (the start excluded)."""
+    base = start.mean()
+    ok = [t for t in trials if t.ok and t is not start]
+    return sorted(ok, key=lambda t: _rank_key(t.mean(), base, objective), reverse=True)[:count]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Who won and why.
+
+    Attributes:
+        winner: the trial to apply; None = keep the start.
+        reason: one sentence for the user.
+        gain: the winner's (or best candidate's) relative gain in the objective's figure.
+        spread: the run-to-run spread the gain had to beat.
+    """
+
+    winner: Trial | None
+    reason: str
+    gain: float
+    spread: float
+
+
+def decide(trials: Sequence[Trial], start: Trial, objective: Objective) -> Verdict:
+    """The winner rule (see the module docstring). ``trials`` may include ``start``."""
+    spread = relative_spread([*trials, start], objective)
+    if not start.ok:
+        return Verdict(None, "the starting configuration could not be measured; nothing changed", 0.0, spread)
+    base = start.mean()
+    best = top(trials, start, objective, 1)
+    if not best:
+        return Verdict(
+            None, "no candidate could be measured; keeping the configuration that runs", 0.0, spread
+        )
+    m = best[0].mean()
+    g = gain(m, base, objective)
+    label = best[0].candidate.knobs.label()
+    if not _feasible(m, objective):
+        return Verdict(None, f"no candidate met the objective (best: {label}); keeping what runs", g, spread)
+    if _feasible(m, objective) and not _feasible(base, objective):
+        return Verdict(best[0], f"{label} meets the objective and the start does not", g, spread)
+    if objective.kind == "users" and m.aggregate_tps < base.aggregate_tps * (1 - spread):
+        return Verdict(
+            None,
+            f"the best candidate ({label}) lowers aggregate tok/s beyond the spread; keeping what runs",
+            g,
+            spread,
+        )
+    if g <= spread:
+        return Verdict(
+            None,
+            f"no candidate beat the start by more than the run-to-run spread ({spread:.0%});"
+            f" best: {label}, {g:+.0%}; keeping the configuration that runs",
+            g,
+            spread,
+        )
+    return Verdict(best[0], f"{label} beats the start by {g:+.0%} (spread {spread:.0%})", g, spread)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One row of the before → after table: a figure, its values and after ÷ before."""
+
+    metric: str
+    before: float | None
+    after: float | None
+    ratio: float | None = field(default=None)
+
+
+def before_after(before: Measurement, after: Measurement) -> tuple[Comparison, ...]:
+    """Decode tok/s, aggregate tok/s, TTFT p50/p95 and memory, before and after, with ratios."""
+
+    def row(metric: str, a: float | None, b: float | None) -> Comparison:
+        return Comparison(metric, a, b, b / a if a and b is not None else None)
+
+    mem_a = before.memory_bytes / 1024**2 if before.memory_bytes is not None else None
+    mem_b = after.memory_bytes / 1024**2 if after.memory_bytes is not None else None
+    return (
+        row("decode tok/s per stream", before.decode_tps, after.decode_tps),
+        row("aggregate tok/s", before.aggregate_tps, after.aggregate_tps),
+        row("TTFT p50 s", before.ttft_p50_s, after.ttft_p50_s),
+        row("TTFT p95 s", before.ttft_p95_s, after.ttft_p95_s),
+        row("memory MiB", mem_a, mem_b),
+    )

@@ -23,8 +23,11 @@ from toolkit.core.hardware import DockerEngineInfo
 from toolkit.core.verify import VerifyReport, parse_runner_args, verify
 from toolkit.engine import ollama_admin
 from toolkit.engine.docker_errors import translate
+from toolkit.engine.progress import Progress, ProgressCallback
 from toolkit.errors import ContainerError, GpulessError, UsageError
 
+#: Seconds between two looks at a starting container's health (and at a removal under way).
+HEALTH_POLL_SECONDS = 0.5
 #: Every process's command line, one per line (the runner's shows the threads it was started with).
 _CMDLINES = "for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < \"$f\"; echo; done 2>/dev/null"
 
@@ -50,7 +53,7 @@ class ContainerStatus:
 
 
 class ContainerReadback:
-    """The read-only half of ``DockerRunner``: find, status, logs, verify."""
+    """The read-only half of ``DockerRunner``: find, wait for health, status, logs, verify."""
 
     client: docker.DockerClient
 
@@ -65,6 +68,53 @@ class ContainerReadback:
             except docker.errors.NotFound:
                 return None
         return attrs
+
+    def wait_healthy(
+        self, container_id: str, name: str, timeout: float, progress: ProgressCallback | None = None
+    ) -> float:
+        """Poll the healthcheck until healthy; fail early if the container stops or restarts.
+
+        Each poll reports a "health" progress event, so a caller can show the wait and cancel it by
+        raising from the callback (the caller of ``wait_healthy`` then removes what it created).
+        """
+        started = time.monotonic()
+        deadline = started + timeout
+        status = "starting"
+        restarts: int | None = None  # a count from an earlier life of a reused container is not a failure
+        while time.monotonic() < deadline:
+            attrs = self.find(container_id)
+            if attrs is None:
+                raise ContainerError(f"container {name} disappeared while starting")
+            state = attrs.get("State") or {}
+            count = int(attrs.get("RestartCount") or 0)
+            restarts = count if restarts is None else restarts
+            if not state.get("Running") or state.get("Restarting") or count > restarts:
+                raise ContainerError(
+                    f"container {name} stopped while starting (exit code {state.get('ExitCode')}): "
+                    f"{self._last_log_line(container_id)}",
+                    "The container was removed; run the image by hand (`docker run --rm IMAGE`) to see why.",
+                )
+            status = str((state.get("Health") or {}).get("Status") or "none")
+            if status == "healthy":
+                return time.monotonic() - started
+            if status == "unhealthy":
+                break
+            if progress is not None:
+                progress(Progress("health", f"waiting for health ({status})"))
+            time.sleep(HEALTH_POLL_SECONDS)
+        raise ContainerError(
+            f"container {name} did not become healthy within {timeout:.0f} s (health: {status}): "
+            f"{self._last_log_line(container_id)}",
+            "A slow first start? Raise --timeout. Otherwise read the server log with `docker logs`.",
+        )
+
+    def _last_log_line(self, container_id: str) -> str:
+        try:
+            raw = self.client.api.logs(container_id, tail=5)
+        except (docker.errors.DockerException, requests.exceptions.RequestException):
+            return "no log"
+        lines = [line for line in raw.decode("utf-8", "replace").splitlines() if line.strip()]
+        return lines[-1][:200] if lines else "no log output"
 
     def running_url(self, name: str) -> str | None:
         """The loopback URL of gpuless's container ``name`` when it is running, else None."""

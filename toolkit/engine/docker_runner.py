@@ -37,8 +37,8 @@ from toolkit.engine.docker_errors import (
     translate,
 )
 from toolkit.engine.docker_images import ImageStore
-from toolkit.engine.docker_readback import ContainerReadback, spec_of
-from toolkit.engine.progress import Progress, ProgressCallback
+from toolkit.engine.docker_readback import HEALTH_POLL_SECONDS, ContainerReadback, spec_of
+from toolkit.engine.progress import ProgressCallback
 from toolkit.engine.project_lock import exclusive
 from toolkit.errors import (
     ContainerError,
@@ -48,7 +48,6 @@ from toolkit.errors import (
     UsageError,
 )
 
-_HEALTH_POLL_SECONDS = 0.5
 _STOP_TIMEOUT_SECONDS = 10
 
 UpAction = Literal["created", "recreated", "reused", "started"]
@@ -158,7 +157,7 @@ class DockerRunner(ContainerReadback, ImageStore):
                 if self._ensure_volume(spec.volume_name):
                     created_volume.append(True)
             container_id, warnings, refused = self._create_and_start(spec, created)
-            seconds = self._wait_healthy(container_id, spec.container_name, health_timeout, progress)
+            seconds = self.wait_healthy(container_id, spec.container_name, health_timeout, progress)
         except BaseException:
             # Only what this call created, by id: a container of the same name may be someone else's.
             for own in created:
@@ -193,7 +192,7 @@ class DockerRunner(ContainerReadback, ImageStore):
             with translate(f"starting container {spec.container_name}"):
                 self.client.api.start(container_id)
             action = "started"
-        seconds = self._wait_healthy(container_id, spec.container_name, health_timeout, progress)
+        seconds = self.wait_healthy(container_id, spec.container_name, health_timeout, progress)
         labels = attrs.get("Config", {}).get("Labels") or {}
         refused = tuple(filter(None, str(labels.get(LABEL_REFUSED, "")).split(",")))
         return UpResult(container_id, spec.container_name, spec.url, action, refused, (), False, seconds)
@@ -261,53 +260,6 @@ class DockerRunner(ContainerReadback, ImageStore):
             self.remove_quietly(container_id)
             raise
         return container_id, warnings, ("memlock",)
-
-    def _wait_healthy(
-        self, container_id: str, name: str, timeout: float, progress: ProgressCallback | None = None
-    ) -> float:
-        """Poll the healthcheck until healthy; fail early if the container stops or restarts.
-
-        Each poll reports a "health" progress event, so a caller can show the wait and cancel it by
-        raising from the callback (the caller of ``_wait_healthy`` then removes what it created).
-        """
-        started = time.monotonic()
-        deadline = started + timeout
-        status = "starting"
-        restarts: int | None = None  # a count from an earlier life of a reused container is not a failure
-        while time.monotonic() < deadline:
-            attrs = self.find(container_id)
-            if attrs is None:
-                raise ContainerError(f"container {name} disappeared while starting")
-            state = attrs.get("State") or {}
-            count = int(attrs.get("RestartCount") or 0)
-            restarts = count if restarts is None else restarts
-            if not state.get("Running") or state.get("Restarting") or count > restarts:
-                raise ContainerError(
-                    f"container {name} stopped while starting (exit code {state.get('ExitCode')}): "
-                    f"{self._last_log_line(container_id)}",
-                    "The container was removed; run the image by hand (`docker run --rm IMAGE`) to see why.",
-                )
-            status = str((state.get("Health") or {}).get("Status") or "none")
-            if status == "healthy":
-                return time.monotonic() - started
-            if status == "unhealthy":
-                break
-            if progress is not None:
-                progress(Progress("health", f"waiting for health ({status})"))
-            time.sleep(_HEALTH_POLL_SECONDS)
-        raise ContainerError(
-            f"container {name} did not become healthy within {timeout:.0f} s (health: {status}): "
-            f"{self._last_log_line(container_id)}",
-            "A slow first start? Raise --timeout. Otherwise read the server log with `docker logs`.",
-        )
-
-    def _last_log_line(self, container_id: str) -> str:
-        try:
-            raw = self.client.api.logs(container_id, tail=5)
-        except (docker.errors.DockerException, requests.exceptions.RequestException):
-            return "no log"
-        lines = [line for line in raw.decode("utf-8", "replace").splitlines() if line.strip()]
-        return lines[-1][:200] if lines else "no log output"
 
     def _remove(self, container: str, *, label: str | None = None, stop: bool = False) -> None:
         """Remove a container (stopping it first, gracefully, with ``stop``). One that is already gone,
@@ -384,7 +336,7 @@ class DockerRunner(ContainerReadback, ImageStore):
                     f"container {name} is still being removed after {timeout:.0f} s",
                     "Check `docker ps -a`; run `gpuless down` again when it is gone.",
                 )
-            time.sleep(_HEALTH_POLL_SECONDS)
+            time.sleep(HEALTH_POLL_SECONDS)
 
 
 def _holds_port(attrs: dict[str, Any] | None, spec: OllamaServiceSpec) -> bool:

@@ -1,0 +1,174 @@
+"""The layer map, checked over the source with ``ast``, and what importing costs.
+
+From the top: the front ends (``toolkit.cli*`` and ``toolkit.tui``), the service layer
+(``toolkit.services``), the adapters (``toolkit.engine``), the pure core (``toolkit.core``), and the
+base (``toolkit.errors``, ``toolkit.settings``). A module imports only its own layer or lower ones; the
+two front ends do not import each other (the CLI opens the wizard through ``toolkit.tui.app`` only);
+the adapters import no UI library. ``gpuless --help`` and importing the core load no Textual, Docker
+SDK or httpx (checked in a fresh interpreter, as harlequin checks its import cost).
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1] / "toolkit"
+
+#: Layer of each toolkit module prefix, higher numbers above lower ones.
+LAYERS = (
+    ("toolkit.cli", 4),
+    ("toolkit.tui", 4),
+    ("toolkit.__main__", 4),
+    ("toolkit.services", 3),
+    ("toolkit.engine", 2),
+    ("toolkit.core", 1),
+    ("toolkit.errors", 0),
+    ("toolkit.settings", 0),
+    ("toolkit", 0),  # the package itself: its version
+)
+UI_LIBRARIES = ("rich", "textual", "click")
+
+
+def layer_of(module: str) -> int:
+    for prefix, layer in LAYERS:
+        if module == prefix or module.startswith(prefix + ".") or module.startswith(prefix + "_"):
+            return layer
+    raise AssertionError(f"{module} is in no layer")
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _type_checking_blocks(tree: ast.AST) -> set[int]:
+    """Ids of nodes under ``if TYPE_CHECKING:``: imports for the type checker only, never run."""
+    inside: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            for child in node.body:
+                inside.update(id(n) for n in ast.walk(child))
+    return inside
+
+
+def imports(path: Path) -> list[tuple[int, str]]:
+    """The toolkit and library modules a file imports when it runs (``TYPE_CHECKING`` blocks left out)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    skipped = _type_checking_blocks(tree)
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.lineno, node.module))
+    return found
+
+
+def violations(path: Path) -> list[str]:
+    me = module_name(path)
+    mine = layer_of(me)
+    front = "cli" if me.startswith("toolkit.cli") or me == "toolkit.__main__" else "tui"
+    found = []
+    for line, name in imports(path):
+        where = f"{me}:{line} imports {name}"
+        if name.split(".")[0] in UI_LIBRARIES and mine < 4:
+            found.append(f"{where} (a UI library below the front ends)")
+        if not (name == "toolkit" or name.startswith("toolkit.")):
+            continue
+        if layer_of(name) > mine:
+            found.append(f"{where} (a higher layer)")
+        elif mine == 4 and layer_of(name) == 4:
+            other = "cli" if name.startswith("toolkit.cli") or name == "toolkit.__main__" else "tui"
+            if other != front and not (front == "cli" and name == "toolkit.tui.app"):
+                found.append(f"{where} (the other front end)")
+    return found
+
+
+@pytest.mark.parametrize("path", sorted(ROOT.rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
+def test_each_module_imports_only_its_layer_or_lower(path: Path) -> None:
+    assert violations(path) == []
+
+
+def test_the_layer_checker_catches_violations(tmp_path: Path) -> None:
+    core = ROOT / "core" / "_probe_for_test.py"
+    try:
+        core.write_text("from toolkit.engine import docker_runner\nimport rich\n")
+        found = violations(core)
+    finally:
+        core.unlink()
+    assert any("a higher layer" in f for f in found) and any("UI library" in f for f in found)
+
+
+def _loaded_after(code: str) -> set[str]:
+    probe = (
+        f"import sys\n{code}\n"
+        "sys.stderr.write('MODULES ' + ' '.join(sorted({m.split('.')[0] for m in sys.modules})) + '\\n')"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    line = next(line for line in done.stderr.splitlines() if line.startswith("MODULES "))
+    return set(line.split()[1:])
+
+
+HEAVY = {"textual", "docker", "httpx"}
+
+
+def test_gpuless_help_loads_no_textual_docker_or_httpx() -> None:
+    loaded = _loaded_after(
+        "from toolkit.cli.main import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass"
+    )
+    assert not loaded & HEAVY, loaded & HEAVY
+
+
+def test_importing_the_core_loads_no_textual_docker_or_httpx() -> None:
+    loaded = _loaded_after(
+        "import importlib, pkgutil, toolkit.core\n"
+        "for m in pkgutil.iter_modules(toolkit.core.__path__):\n"
+        "    importlib.import_module('toolkit.core.' + m.name)"
+    )
+    assert not loaded & (HEAVY | {"rich", "click", "psutil"}), loaded
+
+
+def test_no_import_circle_among_toolkit_modules() -> None:
+    graph: dict[str, set[str]] = {}
+    for path in ROOT.rglob("*.py"):
+        me = module_name(path)
+        graph[me] = {name for _, name in imports(path) if name.startswith("toolkit.") and name != me}
+    names = set(graph)
+    for me in graph:  # a target named by attribute (toolkit.engine.x.y) counts as its module
+        graph[me] = {next((n for n in (t, t.rsplit(".", 1)[0]) if n in names), t) for t in graph[me]}
+    seen: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> None:
+        seen[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if seen.get(nxt) == 1:
+                raise AssertionError(" → ".join([*stack[stack.index(nxt) :], nxt]))
+            if nxt not in seen:
+                visit(nxt)
+        stack.pop()
+        seen[node] = 2
+
+    for node in sorted(graph):
+        if node not in seen:
+            visit(node)
+
+
+def test_no_module_is_over_450_lines() -> None:
+    long = {
+        str(p.relative_to(ROOT)): n
+        for p in ROOT.rglob("*.py")
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > 450
+    }
+    assert not long, long

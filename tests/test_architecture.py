@@ -35,7 +35,7 @@ FORBIDDEN_IN_CORE = {
     "shutil",
     "tempfile",
     "platform",
-    "toolkit.engine",
+    "toolkit.adapters",
     "toolkit.tui",
     "toolkit.cli",
     "toolkit.settings",

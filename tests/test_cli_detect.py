@@ -80,8 +80,8 @@ def test_detect_human_output_shows_the_docker_fix(cache_env: dict[str, str]) -> 
 
 
 def test_refresh_measures_again(cache_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from toolkit.adapters import bandwidth
     from toolkit.cli.main import cli
-    from toolkit.engine import bandwidth
 
     monkeypatch.setenv("GPULESS_CACHE_DIR", cache_env["GPULESS_CACHE_DIR"])
     monkeypatch.setattr(bandwidth, "BUSY_LOAD_PER_CPU", float("inf"))  # cache even on a busy shared box

@@ -1,7 +1,7 @@
 """The layer map, checked over the source with ``ast``, and what importing costs.
 
 From the top: the front ends (``toolkit.cli*`` and ``toolkit.tui``), the service layer
-(``toolkit.services``), the adapters (``toolkit.engine``), the pure core (``toolkit.core``), and the
+(``toolkit.services``), the adapters (``toolkit.adapters``), the pure core (``toolkit.core``), and the
 base (``toolkit.errors``, ``toolkit.settings``). A module imports only its own layer or lower ones; the
 two front ends do not import each other (the CLI opens the wizard through ``toolkit.tui.app`` only);
 the adapters import no UI library. ``gpuless --help`` and importing the core load no Textual, Docker
@@ -25,7 +25,7 @@ LAYERS = (
     ("toolkit.tui", 4),
     ("toolkit.__main__", 4),
     ("toolkit.services", 3),
-    ("toolkit.engine", 2),
+    ("toolkit.adapters", 2),
     ("toolkit.core", 1),
     ("toolkit.errors", 0),
     ("toolkit.settings", 0),
@@ -101,7 +101,7 @@ def test_each_module_imports_only_its_layer_or_lower(path: Path) -> None:
 def test_the_layer_checker_catches_violations(tmp_path: Path) -> None:
     core = ROOT / "core" / "_probe_for_test.py"
     try:
-        core.write_text("from toolkit.engine import docker_runner\nimport rich\n")
+        core.write_text("from toolkit.adapters import docker_runner\nimport rich\n")
         found = violations(core)
     finally:
         core.unlink()
@@ -144,7 +144,7 @@ def test_no_import_circle_among_toolkit_modules() -> None:
         me = module_name(path)
         graph[me] = {name for _, name in imports(path) if name.startswith("toolkit.") and name != me}
     names = set(graph)
-    for me in graph:  # a target named by attribute (toolkit.engine.x.y) counts as its module
+    for me in graph:  # a target named by attribute (toolkit.adapters.x.y) counts as its module
         graph[me] = {next((n for n in (t, t.rsplit(".", 1)[0]) if n in names), t) for t in graph[me]}
     seen: dict[str, int] = {}
     stack: list[str] = []

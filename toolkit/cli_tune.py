@@ -1,7 +1,7 @@
 """The ``tune`` subcommand: find, apply and prove the best settings for the container of compose.yaml.
 
-The rules live in ``toolkit.core.tune``, the restarts and measurements in ``toolkit.engine.tuner``; this
-module wires them to the compose file through ``toolkit.engine.tune_session`` (shared with the wizard):
+The rules live in ``toolkit.core.tune``, the restarts and measurements in ``toolkit.adapters.tuner``; this
+module wires them to the compose file through ``toolkit.adapters.tune_session`` (shared with the wizard):
 the winner is written back through the safe write (diff shown, a backup kept), the container (already
 running it) verified, and the tune stored in the history.
 """
@@ -54,7 +54,7 @@ def tune(
     as_json: bool,
 ) -> None:
     """Try settings on the running container, keep the fastest for your objective, and prove it."""
-    from toolkit.engine.tune_session import apply_winner, prepare, store_history
+    from toolkit.adapters.tune_session import apply_winner, prepare, store_history
 
     objective = Objective.for_users(users, ttft_p95, parse_size(mem_cap) if mem_cap else None)
     say = (

@@ -1,6 +1,6 @@
 """One exception tree for everything gpuless can fail at.
 
-Adapters in ``toolkit.engine`` translate library errors (docker-py, httpx, ollama, sqlite, OS errors)
+Adapters in ``toolkit.adapters`` translate library errors (docker-py, httpx, ollama, sqlite, OS errors)
 into these classes, so the CLI and the TUI handle failure in one place: print ``message`` and
 ``hint`` and exit with ``exit_code``, never a traceback.
 """

@@ -36,7 +36,7 @@ class Settings(BaseSettings):
 
     @property
     def calibration_path(self) -> Path:
-        """This machine's benchmark calibration (``toolkit.engine.calibration``), beside the history."""
+        """This machine's benchmark calibration (``toolkit.adapters.calibration``), beside the history."""
         return self.data_dir / "calibration.json"
 
     def ensure_cache_dir(self) -> Path:

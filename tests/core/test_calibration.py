@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from toolkit.adapters.resources import load_catalog, resolve_profile
 from toolkit.core.calibration import RECENT_RUNS, CalibrationRun, apply, combine, ratio, run_from_pairs
 from toolkit.core.estimate import estimate
 from toolkit.core.estimator_params import DEFAULT_PARAMS
 from toolkit.core.hwprofile import machine_from_profile
-from toolkit.engine.resources import load_catalog, resolve_profile
 
 
 def test_ratio_rejects_what_is_not_a_calibration() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from toolkit.adapters import resources
 from toolkit.core.catalog import QUANT_BITS, USE_CASES, ModelSpec, normalise_use_case
 from toolkit.core.catalog_parse import parse_catalog
 from toolkit.core.hardware import GIB
@@ -17,7 +18,6 @@ from toolkit.core.offcatalog import (
     parse_tag_name,
     spec_from_tag,
 )
-from toolkit.engine import resources
 from toolkit.errors import ProfileError, UnknownModelError, UsageError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "profiles"

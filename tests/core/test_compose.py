@@ -13,6 +13,7 @@ import jsonschema
 import pytest
 import yaml
 
+from toolkit.adapters.resources import load_catalog, load_shipped_profiles
 from toolkit.core.compose import (
     HEALTHCHECK_TEST,
     LABEL_FINGERPRINT,
@@ -28,7 +29,6 @@ from toolkit.core.docker_args import spec_fingerprint, spec_from_json, spec_to_j
 from toolkit.core.hardware import DockerEngineInfo
 from toolkit.core.hwprofile import machine_from_profile
 from toolkit.core.plan import PlanRequest, plan_service
-from toolkit.engine.resources import load_catalog, load_shipped_profiles
 from toolkit.errors import UsageError
 
 GIB = 1024**3

@@ -10,12 +10,12 @@ from dataclasses import replace
 
 import pytest
 
+from toolkit.adapters.resources import load_catalog
 from toolkit.core import estimate as est
 from toolkit.core import grades, memory_terms, speed_terms
 from toolkit.core.catalog import Catalog, ModelSpec, QuantVariant
 from toolkit.core.estimator_params import DEFAULT_PARAMS, EstimatorParams
 from toolkit.core.hardware import Bandwidth, CgroupLimits, CpuInfo, DockerEngineInfo, Machine, MemoryInfo
-from toolkit.engine.resources import load_catalog
 from toolkit.errors import UsageError
 
 MIB = 1024**2

@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import pytest
 
+from toolkit.adapters.resources import load_catalog, load_shipped_profile, shipped_profile_names
 from toolkit.core.budget import COMFORT_SHARE, VM_RESERVE_BYTES, memory_budget
 from toolkit.core.candidate import ANSWER_TOKENS, QUANT_UPGRADE_SPEED_MARGIN, THINKING_TOKENS
 from toolkit.core.catalog import Catalog
@@ -19,7 +20,6 @@ from toolkit.core.hardware import GIB, CgroupLimits, CpuInfo, DockerEngineInfo, 
 from toolkit.core.hwprofile import machine_from_profile, what_if
 from toolkit.core.offcatalog import resolve_model
 from toolkit.core.recommend import DEFAULT_TARGET_TPS, recommend
-from toolkit.engine.resources import load_catalog, load_shipped_profile, shipped_profile_names
 from toolkit.errors import UnknownModelError, UsageError
 
 #: Parameter ranges (billions) of the rule's three classes, with the catalog's sizes at their edges

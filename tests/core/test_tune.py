@@ -7,9 +7,9 @@ from dataclasses import replace
 import pytest
 
 from tests.core.test_estimate import machine
+from toolkit.adapters.resources import load_catalog
 from toolkit.core import tune, tune_verdict
 from toolkit.core.tune import Budget, Candidate, Knobs, Measurement, Objective, Trial
-from toolkit.engine.resources import load_catalog
 from toolkit.errors import UsageError
 
 START = Knobs(num_parallel=1, num_thread=2, flash_attention=True, kv_cache_type="f16", context_length=4096)

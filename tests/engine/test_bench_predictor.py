@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
+from toolkit.adapters.bench_runner import BenchRunner
+from toolkit.adapters.ollama_client import OllamaClient
+from toolkit.adapters.probes import detect_machine
+from toolkit.adapters.resources import load_catalog
 from toolkit.core.benchconfig import BenchConfig
 from toolkit.core.estimate import estimate
 from toolkit.core.offcatalog import served_variant
-from toolkit.engine.bench_runner import BenchRunner
-from toolkit.engine.ollama_client import OllamaClient
-from toolkit.engine.probes import detect_machine
-from toolkit.engine.resources import load_catalog
 
 
 def test_served_variant_keeps_a_matching_file_and_replaces_another() -> None:

@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 
+from toolkit.adapters.bench_runner import BenchRunner
+from toolkit.adapters.history import History
+from toolkit.adapters.probes import detect_machine
+from toolkit.adapters.resources import load_catalog
 from toolkit.core.benchconcurrency import concurrency_levels
 from toolkit.core.benchconfig import BenchConfig
 from toolkit.core.benchpredict import make_predictor, model_step_estimate
 from toolkit.core.benchworkload import build_messages, document_text
 from toolkit.core.target import check_target
-from toolkit.engine.bench_runner import BenchRunner
-from toolkit.engine.history import History
-from toolkit.engine.probes import detect_machine
-from toolkit.engine.resources import load_catalog
 from toolkit.errors import (
     ModelNotFoundError,
     RequestTimeoutError,
@@ -100,10 +100,10 @@ async def test_quick_plan_warms_up_briefly_and_keeps_the_document_short(ollama_s
 def test_the_benchmark_shows_the_model_steps_prediction() -> None:
     """Same model, same machine: the Model step's row, the bench's reference line and the bench's
     predictor at the Model step's inputs give the same figures."""
+    from toolkit.adapters.resources import resolve_profile
     from toolkit.core.benchverdict import model_step_lines
     from toolkit.core.hwprofile import machine_from_profile
     from toolkit.core.recommend import DEFAULT_PROMPT_TOKENS, recommend
-    from toolkit.engine.resources import resolve_profile
     from toolkit.tui.screens.model import candidate_details
 
     machine = machine_from_profile(resolve_profile("laptop-16gb-ddr5"))

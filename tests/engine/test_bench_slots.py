@@ -13,9 +13,9 @@ from collections.abc import Callable
 import pytest
 
 from tests.ollama_server.fixtures import ServerHandle
+from toolkit.adapters.bench_runner import BenchRunner
 from toolkit.core.benchconfig import BenchConfig
 from toolkit.core.benchverdict import verdict
-from toolkit.engine.bench_runner import BenchRunner
 
 pytestmark = pytest.mark.engine
 

@@ -7,10 +7,10 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+from toolkit.adapters.calibration import KEEP_RUNS, load, record_comparisons, runs
+from toolkit.adapters.resources import resolve_profile
 from toolkit.core.benchcompare import Comparison
 from toolkit.core.hwprofile import machine_from_profile
-from toolkit.engine.calibration import KEEP_RUNS, load, record_comparisons, runs
-from toolkit.engine.resources import resolve_profile
 
 MACHINE = machine_from_profile(resolve_profile("laptop-16gb-ddr5"))
 ROWS = [

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from toolkit.adapters.history import SCHEMA_VERSION, History
 from toolkit.core.benchrun import compare_runs, split_model
-from toolkit.engine.history import SCHEMA_VERSION, History
 from toolkit.errors import HistoryError, UsageError
 
 

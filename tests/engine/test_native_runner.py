@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from tests.ollama_server.fixtures import free_port
+from toolkit.adapters import ollama_admin
+from toolkit.adapters.native_runner import attach, native_environment, start_native
 from toolkit.cli.main import main
 from toolkit.core.compose import build_spec
-from toolkit.engine import ollama_admin
-from toolkit.engine.native_runner import attach, native_environment, start_native
 from toolkit.errors import OllamaUnreachableError, PortInUseError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

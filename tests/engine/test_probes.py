@@ -11,10 +11,16 @@ from pathlib import Path
 import psutil
 import pytest
 
+from toolkit.adapters import bandwidth
+from toolkit.adapters.probes import (
+    detect_machine,
+    probe_cgroup,
+    probe_docker,
+    probe_power,
+    windows_probe_json,
+)
 from toolkit.core.cpuinfo import WINDOWS_PROBE_FORMAT, parse_windows_probe
 from toolkit.core.hardware import Bandwidth, CgroupLimits
-from toolkit.engine import bandwidth
-from toolkit.engine.probes import detect_machine, probe_cgroup, probe_docker, probe_power, windows_probe_json
 
 CGROUP_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "detect" / "cgroup"
 linux_only = pytest.mark.skipif(platform.system() != "Linux", reason="reads /proc and /sys/fs/cgroup")

@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 from tests.ollama_server import MODEL_NAMES
+from toolkit.adapters.ollama_client import OllamaClient, Recorder
 from toolkit.core.benchmetrics import RequestTrace, request_metrics
 from toolkit.core.wire import Api
-from toolkit.engine.ollama_client import OllamaClient, Recorder
 from toolkit.errors import ModelNotFoundError, OllamaUnreachableError, StreamError
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "ollama"

@@ -24,7 +24,7 @@ import docker
 import pytest
 
 from tests.ollama_server.fixtures import free_port
-from toolkit.engine.server_slots import server_slots
+from toolkit.adapters.server_slots import server_slots
 
 pytestmark = pytest.mark.docker
 

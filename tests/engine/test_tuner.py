@@ -15,8 +15,8 @@ from dataclasses import replace
 import pytest
 
 from tests.ollama_server.fixtures import ServerHandle
+from toolkit.adapters.tuner import CallbackTarget, Tuner, TuneSettings
 from toolkit.core.tune import Budget, Candidate, Knobs, Objective
-from toolkit.engine.tuner import CallbackTarget, Tuner, TuneSettings
 from toolkit.errors import GpulessError
 
 pytestmark = pytest.mark.engine

@@ -103,7 +103,7 @@ def _docker_services(services: Services, machine: Machine, image: str) -> Servic
     """Services for a real Docker launch: this engine, the test image, a free port, and container and
     volume names of this test's own."""
     from tests.ollama_server.fixtures import free_port
-    from toolkit.engine.probes import probe_docker
+    from toolkit.adapters.probes import probe_docker
 
     suffix = uuid.uuid4().hex[:8]
     settings = services.settings.model_copy(
@@ -124,7 +124,7 @@ def _docker_services(services: Services, machine: Machine, image: str) -> Servic
 async def test_launch_docker_starts_verifies_and_cleans_up(
     services: Services, machine: Machine, ollama_test_image: str
 ) -> None:
-    from toolkit.engine.docker_runner import DockerRunner
+    from toolkit.adapters.docker_runner import DockerRunner
 
     svc = _docker_services(services, machine, ollama_test_image)
     settings = svc.settings
@@ -170,7 +170,7 @@ async def test_launch_docker_cancel_in_the_health_wait_removes_what_it_created(
 ) -> None:
     import docker
 
-    from toolkit.engine.docker_runner import DockerRunner
+    from toolkit.adapters.docker_runner import DockerRunner
 
     svc = _docker_services(services, machine, ollama_test_image)
     settings = svc.settings

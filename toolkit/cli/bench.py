@@ -1,6 +1,6 @@
 """The ``bench`` and ``history`` subcommands.
 
-The work happens in ``toolkit.engine.bench_runner`` (method), ``toolkit.engine.history`` (storage) and
+The work happens in ``toolkit.adapters.bench_runner`` (method), ``toolkit.adapters.history`` (storage) and
 ``toolkit.core``'s bench modules (workload, arithmetic, verdict); what is printed is
 ``toolkit.cli.render_bench``'s. Text that came from a server (model names, errors), live or stored in
 the history, is made terminal-safe first.
@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from toolkit.adapters.server_url import server_url
 from toolkit.cli.group import cli, current_settings
 from toolkit.cli.options import server_options
 from toolkit.cli.output import emit_json, fail, json_option
@@ -23,7 +24,6 @@ from toolkit.core.benchconcurrency import DEFAULT_TTFT_LIMIT_S
 from toolkit.core.benchplan import QUICK, THOROUGH
 from toolkit.core.catalog import Catalog
 from toolkit.core.target import check_target
-from toolkit.engine.server_url import server_url
 from toolkit.errors import GpulessError, UsageError
 
 
@@ -120,13 +120,13 @@ def bench(
     By default a quick run (seconds on a small model) with live progress and time left on stderr;
     --thorough for the full sweep.
     """
+    from toolkit.adapters.bench_progress import LiveProgress
+    from toolkit.adapters.bench_runner import BenchRunner
+    from toolkit.adapters.history import History
+    from toolkit.adapters.ollama_client import OllamaClient
+    from toolkit.adapters.probes import detect_machine
+    from toolkit.adapters.server_slots import server_slots
     from toolkit.core.benchconfig import BenchConfig
-    from toolkit.engine.bench_progress import LiveProgress
-    from toolkit.engine.bench_runner import BenchRunner
-    from toolkit.engine.history import History
-    from toolkit.engine.ollama_client import OllamaClient
-    from toolkit.engine.probes import detect_machine
-    from toolkit.engine.server_slots import server_slots
 
     settings = current_settings()
     target = check_target(server_url(url, settings), explicit=url is not None, command="bench")
@@ -230,7 +230,7 @@ async def _run_cancellable(runner: Any, received: list[signal.Signals]) -> Any:
 
 def _calibrate(path: Any, machine: Any, result: Any, *, quiet: bool) -> None:
     """Store the run's measured ÷ predicted as this machine's calibration (used by ``recommend``)."""
-    from toolkit.engine.calibration import record_comparisons
+    from toolkit.adapters.calibration import record_comparisons
 
     stored = record_comparisons(path, machine, result.model, result.comparisons)
     if stored is not None and not quiet:
@@ -244,7 +244,7 @@ def _calibrate(path: Any, machine: Any, result: Any, *, quiet: bool) -> None:
 
 def _catalog() -> Catalog | None:
     """The shipped catalog when it can be read; None falls back to estimating from /api/show."""
-    from toolkit.engine.resources import load_catalog
+    from toolkit.adapters.resources import load_catalog
 
     try:
         return load_catalog()
@@ -261,8 +261,8 @@ def _catalog() -> Catalog | None:
 )
 def history(as_json: bool, as_csv: bool, compare: tuple[int, int] | None, limit: int) -> None:
     """List stored benchmark runs, compare two, or export them as JSON or CSV."""
+    from toolkit.adapters.history import History
     from toolkit.core.benchrun import compare_runs
-    from toolkit.engine.history import History
 
     if as_json and as_csv:
         raise UsageError("--json and --csv are two output formats: choose one")

@@ -6,10 +6,10 @@ import sys
 
 import click
 
+from toolkit.adapters.server_url import server_url
 from toolkit.cli.group import cli, current_settings
 from toolkit.cli.options import server_options
 from toolkit.core.target import check_target
-from toolkit.engine.server_url import server_url
 from toolkit.errors import UsageError
 
 

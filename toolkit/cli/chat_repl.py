@@ -27,11 +27,11 @@ from rich.live import Live
 from rich.markdown import Markdown
 from rich.text import Text
 
+from toolkit.adapters.ollama_client import Chunk, OllamaClient, Recorder
 from toolkit.core.benchmetrics import RequestTrace, request_metrics
 from toolkit.core.conversation import Conversation
 from toolkit.core.safe_text import terminal_safe
 from toolkit.core.wire import Api
-from toolkit.engine.ollama_client import Chunk, OllamaClient, Recorder
 from toolkit.errors import GpulessError, ModelNotFoundError
 from toolkit.services.chat import take_turn
 

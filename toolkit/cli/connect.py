@@ -1,6 +1,6 @@
 """The ``connect`` subcommand: how an app reaches the model gpuless runs (URLs, env lines, snippets).
 
-The server is found as ``bench`` and ``chat`` find it (``toolkit.engine.server_url``) and asked which
+The server is found as ``bench`` and ``chat`` find it (``toolkit.adapters.server_url``) and asked which
 models it has, so what is printed works right now; the text itself comes from ``toolkit.core.connect``,
 which the wizard's Connect panel shows too.
 """
@@ -19,7 +19,7 @@ from toolkit.errors import UsageError
 
 def _served_model(url: str, model: str | None) -> str:
     """``model`` if the server has it (``name`` also matches ``name:latest``), else its first model."""
-    from toolkit.engine.ollama_client import OllamaClient
+    from toolkit.adapters.ollama_client import OllamaClient
 
     async def names() -> list[str]:
         async with OllamaClient(url, timeout=10.0, connect_timeout=2.0) as client:
@@ -74,7 +74,7 @@ def format_info(info: ConnectInfo) -> list[str]:
 )
 def connect(as_json: bool, model: str | None, url: str | None, snippet: str | None) -> None:
     """How to connect an app: Ollama and OpenAI-compatible URLs, model name, env lines, snippets."""
-    from toolkit.engine.server_url import server_url
+    from toolkit.adapters.server_url import server_url
 
     target = server_root(server_url(url, current_settings()))
     info = connect_info(target, _served_model(target, model))

@@ -1,7 +1,7 @@
 """The ``compose``, ``up``, ``down``, ``status``, ``logs`` and ``verify`` subcommands: the server's life.
 
 The plan is ``toolkit.services.planning``'s, the launch ``toolkit.services.launch``'s; the file is
-written by ``toolkit.engine.compose_file`` (safely) and read back by ``toolkit.core.compose_read``.
+written by ``toolkit.adapters.compose_file`` (safely) and read back by ``toolkit.core.compose_read``.
 What these commands draw (progress, the verify table) is ``toolkit.cli.render_lifecycle``'s.
 """
 
@@ -60,7 +60,7 @@ def _spec(
 
 
 def _engine_or_none() -> DockerEngineInfo | None:
-    from toolkit.engine.docker_runner import DockerRunner
+    from toolkit.adapters.docker_runner import DockerRunner
 
     try:
         return DockerRunner(timeout=5).engine_info()
@@ -97,7 +97,7 @@ def _warn_ignored_options(path: Path) -> None:
 
 
 def _names(compose_path: Path | None) -> tuple[str, str]:
-    from toolkit.engine.compose_file import managed_names
+    from toolkit.adapters.compose_file import managed_names
 
     settings = current_settings()
     return managed_names(compose_path, (settings.container_name, settings.volume_name))
@@ -124,7 +124,7 @@ def compose(
     output: Path, force: bool, print_only: bool, profile: str | None, as_json: bool, **opts: Any
 ) -> None:
     """Write a tuned compose.yaml for Ollama (every setting commented with why)."""
-    from toolkit.engine.compose_file import write_compose
+    from toolkit.adapters.compose_file import write_compose
 
     settings = current_settings()
     engine = None if profile else _engine_or_none()
@@ -194,9 +194,9 @@ def up(
     **opts: Any,
 ) -> None:
     """Start Ollama (Docker by default), pull the model, and verify the settings."""
-    from toolkit.engine import ollama_admin
-    from toolkit.engine.docker_runner import DockerRunner
-    from toolkit.engine.native_runner import attach, start_native
+    from toolkit.adapters import ollama_admin
+    from toolkit.adapters.docker_runner import DockerRunner
+    from toolkit.adapters.native_runner import attach, start_native
     from toolkit.services.launch import launch
 
     settings = current_settings()
@@ -269,7 +269,7 @@ def _parameters_text(spec: OllamaServiceSpec) -> str:
 
 
 def _file_spec(path: Path) -> OllamaServiceSpec:
-    from toolkit.engine.compose_file import read_compose_file
+    from toolkit.adapters.compose_file import read_compose_file
 
     read = read_compose_file(path)
     if read.edits:
@@ -302,7 +302,7 @@ def _finish_native(payload: dict[str, Any], progress: ProgressLine | None, as_js
 @json_option
 def down(volumes: bool, compose_path: Path | None, as_json: bool) -> None:
     """Stop and remove the Ollama container (models are kept unless --volumes)."""
-    from toolkit.engine.docker_runner import DockerRunner
+    from toolkit.adapters.docker_runner import DockerRunner
 
     container, volume = _names(compose_path)
     result = DockerRunner().down(container, volume=volume if volumes else None)
@@ -321,7 +321,7 @@ def down(volumes: bool, compose_path: Path | None, as_json: bool) -> None:
 @json_option
 def status(compose_path: Path | None, as_json: bool) -> None:
     """Show the Ollama container's state and health."""
-    from toolkit.engine.docker_runner import DockerRunner
+    from toolkit.adapters.docker_runner import DockerRunner
 
     info = DockerRunner().status(_names(compose_path)[0])
     if as_json:
@@ -361,7 +361,7 @@ def status(compose_path: Path | None, as_json: bool) -> None:
 )
 def logs(tail: int, follow: bool, max_seconds: float, compose_path: Path | None) -> None:
     """Print the Ollama container's log."""
-    from toolkit.engine.docker_runner import DockerRunner
+    from toolkit.adapters.docker_runner import DockerRunner
 
     for line in DockerRunner().logs(
         _names(compose_path)[0], tail=tail, follow=follow, max_seconds=max_seconds
@@ -374,7 +374,7 @@ def logs(tail: int, follow: bool, max_seconds: float, compose_path: Path | None)
 @json_option
 def verify_command(compose_path: Path | None, as_json: bool) -> None:
     """Show which settings of the running container really took effect."""
-    from toolkit.engine.docker_runner import DockerRunner
+    from toolkit.adapters.docker_runner import DockerRunner
 
     report = DockerRunner().verify(_names(compose_path)[0])
     if as_json:

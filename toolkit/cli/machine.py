@@ -82,8 +82,8 @@ def _detect_rows(machine: Any) -> list[tuple[str, str]]:
 @click.option("--no-docker", is_flag=True, help="Do not contact the Docker engine.")
 def detect(as_json: bool, no_bandwidth: bool, refresh: bool, no_docker: bool) -> None:
     """Detect this machine: CPU and SIMD, memory, power, container limits, Docker engine, bandwidth."""
+    from toolkit.adapters.probes import detect_machine
     from toolkit.core.warnings import describe_machine_warnings
-    from toolkit.engine.probes import detect_machine
 
     machine = detect_machine(
         measure_bandwidth=not no_bandwidth,
@@ -168,11 +168,11 @@ def recommend(
     tokens/s, time to first token and a grade."""
     from dataclasses import replace
 
+    from toolkit.adapters import resources
     from toolkit.core import recommend as rec
     from toolkit.core.catalog import normalise_use_case
     from toolkit.core.hwprofile import machine_from_profile, what_if
     from toolkit.core.offcatalog import resolve_model
-    from toolkit.engine import resources
 
     if list_profiles:
         profiles = resources.load_shipped_profiles()
@@ -193,7 +193,7 @@ def recommend(
     if profile is not None:
         machine = machine_from_profile(resources.resolve_profile(profile))
     else:
-        from toolkit.engine.probes import detect_machine
+        from toolkit.adapters.probes import detect_machine
 
         machine = detect_machine(cache_dir=current_settings().cache_dir)
     machine = what_if(machine, ram_gb=ram_gb, cores=cores, bandwidth_gbps=bandwidth_gbps)

@@ -9,8 +9,8 @@ import time
 
 import click
 
+from toolkit.adapters.progress import Progress
 from toolkit.core.verify import VerifyReport
-from toolkit.engine.progress import Progress
 
 
 class ProgressLine:

@@ -7,7 +7,7 @@ prefill's FLOP rate and attention time together; memory's runtime term. The fact
 not to a model, so one benchmark of a small model moves the predictions of every other model: a laptop
 that reaches less of its bandwidth than assumed, or shares its cores with other work, does so for all.
 
-Pure: the store (a JSON file next to the history) is ``toolkit.engine.calibration``.
+Pure: the store (a JSON file next to the history) is ``toolkit.adapters.calibration``.
 """
 
 from __future__ import annotations

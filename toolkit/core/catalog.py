@@ -2,7 +2,7 @@
 
 The data lives in ``profiles/models/`` (TOML, shipped as package ``toolkit.profiles``) and is validated
 by ``toolkit.core.catalog_parse``; this module holds what the rest of gpuless reads from it. It is pure:
-reading the files is ``toolkit.engine.resources``' job.
+reading the files is ``toolkit.adapters.resources``' job.
 
 API used by other modules:
 

@@ -1,7 +1,7 @@
 """Catalog TOML (``profiles/models/*.toml``, ``[[model]]`` tables) → a validated ``Catalog``.
 
 A bad file fails here with one clear line (``ProfileError``) naming the model and key, instead of a
-``KeyError`` deep inside an estimate. Pure: reading the files is ``toolkit.engine.resources``' job.
+``KeyError`` deep inside an estimate. Pure: reading the files is ``toolkit.adapters.resources``' job.
 """
 
 from __future__ import annotations

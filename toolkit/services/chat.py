@@ -11,9 +11,9 @@ import time
 from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Any
 
+from toolkit.adapters.ollama_client import Chunk, Event, OllamaClient, Recorder
 from toolkit.core.benchmetrics import RequestTrace
 from toolkit.core.conversation import Conversation
-from toolkit.engine.ollama_client import Chunk, Event, OllamaClient, Recorder
 
 Tee = Callable[[AsyncGenerator[Event, None]], AsyncGenerator[Event, None]]
 

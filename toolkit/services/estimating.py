@@ -39,7 +39,7 @@ def machine_params(
     """This machine's calibrated parameters (``ignore``: the plain estimate, to compare)."""
     if not this_machine:
         return MachineParams(DEFAULT_PARAMS, None, None)  # a profile: its benchmarks are not ours
-    from toolkit.engine.calibration import load
+    from toolkit.adapters.calibration import load
 
     calibration = load(calibration_path, machine)
     if calibration is None:

@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from toolkit.adapters.compose_file import sync_compose_file
+from toolkit.adapters.docker_runner import DockerRunner, UpResult, up_and_pull
+from toolkit.adapters.progress import ProgressCallback
 from toolkit.core.compose import OllamaServiceSpec
 from toolkit.core.verify import VerifyReport
-from toolkit.engine.compose_file import sync_compose_file
-from toolkit.engine.docker_runner import DockerRunner, UpResult, up_and_pull
-from toolkit.engine.progress import ProgressCallback
 
 
 @dataclass(frozen=True)

@@ -34,13 +34,13 @@ def plan(
     assumed). With ``settings`` this machine's benchmark calibration is applied (never to a profile),
     as ``gpuless recommend`` applies it, and its bandwidth figure is the cached one.
     """
-    from toolkit.engine import resources
+    from toolkit.adapters import resources
 
     if machine is None:
         if profile is not None:
             machine = machine_from_profile(resources.resolve_profile(profile))
         else:
-            from toolkit.engine.probes import detect_machine
+            from toolkit.adapters.probes import detect_machine
 
             cache_dir = settings.cache_dir if settings is not None else None
             detected = detect_machine(docker=False, cache_dir=cache_dir)

@@ -57,7 +57,7 @@ def _kv(value: str) -> KvCacheType:
 
 def plan_for(services: Services, machine: Machine | None, model: str, choice: Pick | None = None) -> Plan:
     """The plan for ``model`` on ``machine`` (``choice``: the Model step's pick, if any)."""
-    from toolkit.engine.probes import detect_machine
+    from toolkit.adapters.probes import detect_machine
 
     settings = services.settings
     request = PlanRequest(
@@ -76,9 +76,7 @@ def plan_for(services: Services, machine: Machine | None, model: str, choice: Pi
         )
     if machine is None:  # the Machine step has not answered yet: a quick look, no bandwidth probe
         machine = detect_machine(measure_bandwidth=False, docker=False)
-    return plan(
-        request, machine=machine, catalog=services.catalog(), settings=settings
-    )
+    return plan(request, machine=machine, catalog=services.catalog(), settings=settings)
 
 
 def spec_for(

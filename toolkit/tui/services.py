@@ -20,13 +20,13 @@ LaunchMode = Literal["docker", "attach"]
 
 
 def _load_catalog() -> Catalog:
-    from toolkit.engine.resources import load_catalog
+    from toolkit.adapters.resources import load_catalog
 
     return load_catalog()
 
 
 def _detect_this_machine(cache_dir: Path | None = None) -> Machine:
-    from toolkit.engine.probes import detect_machine
+    from toolkit.adapters.probes import detect_machine
 
     return detect_machine(cache_dir=cache_dir)
 
@@ -39,7 +39,7 @@ class Services:
         settings: user settings (data dir, image, container and volume names).
         ollama_url: the Ollama server the Launch, Benchmark and Chat steps talk to.
         detect: returns the machine to plan for; runs in a thread worker, may be slow.
-        catalog: returns the model catalog (shipped TOML files, read by ``toolkit.engine.resources``).
+        catalog: returns the model catalog (shipped TOML files, read by ``toolkit.adapters.resources``).
         compose_dir: where the Compose step saves ``compose.yaml``.
         launch_mode: "docker" starts Ollama through the Docker SDK; "attach" uses a server that is
             already running at ``ollama_url`` (the loopback test server, or an Ollama you started).
@@ -67,7 +67,7 @@ class Services:
         one the CLI would pick (a running ``gpuless up`` container first). Blocking: call it in a thread."""
         if self.ollama_url:
             return self.ollama_url
-        from toolkit.engine.server_url import server_url
+        from toolkit.adapters.server_url import server_url
 
         return server_url(None, self.settings)
 

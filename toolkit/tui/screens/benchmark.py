@@ -7,7 +7,7 @@ counter with the time elapsed and left (``LiveProgress``) is redrawn every secon
 grade, users held and NUM_PARALLEL advice are the CLI's lines (``toolkit.core.benchverdict``).
 Esc cancels: the runner closes its streams and leaves the stored run marked incomplete.
 
-Tune (t: one user, u: four users) runs ``gpuless tune``'s loop (``toolkit.engine.tune_session``) on
+Tune (t: one user, u: four users) runs ``gpuless tune``'s loop (``toolkit.adapters.tune_session``) on
 the container of the Compose step's compose.yaml in a thread, with its progress lines and the time
 left of its budget; a winner is left running and the user chooses: a applies it (compose.yaml
 rewritten through the safe write, a backup kept, ``verify``), k keeps the configuration that ran
@@ -30,12 +30,12 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
+from toolkit.adapters.bench_progress import LiveProgress
+from toolkit.adapters.history import History
 from toolkit.core.benchconcurrency import streams_label
 from toolkit.core.benchplan import QUICK
 from toolkit.core.benchverdict import model_step_lines, verdict
 from toolkit.core.tune import Objective
-from toolkit.engine.bench_progress import LiveProgress
-from toolkit.engine.history import History
 from toolkit.tui import fmt
 from toolkit.tui.screens.base import WizardScreen
 from toolkit.tui.widgets.benchchart import ConcurrencyChart, RepetitionChart
@@ -135,7 +135,7 @@ class BenchmarkScreen(WizardScreen):
 
     @work(thread=True, exclusive=True, group="tune", exit_on_error=False)
     def run_tune(self, users: int) -> None:
-        from toolkit.engine.tune_session import prepare
+        from toolkit.adapters.tune_session import prepare
 
         def progress(line: str) -> None:
             self.app.call_from_thread(self.on_tune_progress, line)
@@ -162,7 +162,7 @@ class BenchmarkScreen(WizardScreen):
         self.query_one("#tune-status", Static).update(text)
 
     def show_tune(self, session: Any, result: Any) -> None:
-        from toolkit.engine.tune_session import store_history
+        from toolkit.adapters.tune_session import store_history
 
         winner = result.verdict.winner if result.verdict else None
         table = Table(title=f"Tune: {result.objective.describe()}", expand=True, title_justify="left")
@@ -199,7 +199,7 @@ class BenchmarkScreen(WizardScreen):
 
     @work(thread=True, exclusive=True, group="tune", exit_on_error=False)
     def finish_tune(self, apply: bool) -> None:
-        from toolkit.engine.tune_session import apply_winner, store_history
+        from toolkit.adapters.tune_session import apply_winner, store_history
 
         pending, self._tune_pending = self._tune_pending, None
         if pending is None:
@@ -253,7 +253,7 @@ class BenchmarkScreen(WizardScreen):
         self.run_bench(url, model)
 
     async def _model_at(self, url: str) -> str | None:
-        from toolkit.engine.ollama_client import OllamaClient
+        from toolkit.adapters.ollama_client import OllamaClient
         from toolkit.errors import GpulessError
 
         try:
@@ -294,9 +294,9 @@ class BenchmarkScreen(WizardScreen):
 
     @work(exclusive=True, group="bench", exit_on_error=False)
     async def run_bench(self, url: str, model: str | None) -> None:
+        from toolkit.adapters.bench_runner import BenchRunner
+        from toolkit.adapters.server_slots import server_slots
         from toolkit.core.benchconfig import BenchConfig
-        from toolkit.engine.bench_runner import BenchRunner
-        from toolkit.engine.server_slots import server_slots
 
         if not url:
             url = await asyncio.to_thread(self.services.resolve_url)

@@ -30,7 +30,7 @@ from toolkit.tui import fmt
 from toolkit.tui.screens.base import WizardScreen
 
 if TYPE_CHECKING:
-    from toolkit.engine.ollama_client import Event
+    from toolkit.adapters.ollama_client import Event
 
 #: Options for chat answers: a bounded answer length keeps a runaway generation from running forever.
 CHAT_OPTIONS = {"num_predict": 512}
@@ -103,7 +103,7 @@ class ChatScreen(WizardScreen):
 
     @work(exclusive=True, group="models", exit_on_error=False)
     async def load_models(self, prefer: str | None) -> None:
-        from toolkit.engine.ollama_client import OllamaClient
+        from toolkit.adapters.ollama_client import OllamaClient
 
         if self.wizard.engine is None:
             self.url = await asyncio.to_thread(self.services.resolve_url)
@@ -151,7 +151,7 @@ class ChatScreen(WizardScreen):
 
     @work(exclusive=True, group="chat", exit_on_error=False)
     async def stream_answer(self, question: str, answer: Markdown) -> None:
-        from toolkit.engine.ollama_client import Chunk, OllamaClient, Recorder
+        from toolkit.adapters.ollama_client import Chunk, OllamaClient, Recorder
         from toolkit.services.chat import take_turn
 
         model = self.conversation.model

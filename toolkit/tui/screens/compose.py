@@ -1,5 +1,5 @@
 """Step 3, Compose: the generated compose.yaml with its comments, a diff against the file on disk, and
-a save that never loses the user's file (``toolkit.engine.compose_file``: refuse, then backup + replace).
+a save that never loses the user's file (``toolkit.adapters.compose_file``: refuse, then backup + replace).
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ class ComposeScreen(WizardScreen):
         self.set_status(f"{spec.model} → {self.path_text}: {state}. s saves.")
 
     def action_toggle_diff(self) -> None:
-        from toolkit.engine.compose_file import unified_diff
+        from toolkit.adapters.compose_file import unified_diff
 
         path = self.services.compose_path
         view = self.query_one("#compose-yaml", Static)
@@ -93,7 +93,7 @@ class ComposeScreen(WizardScreen):
         view.update(Syntax(diff, "diff", theme="ansi_dark", word_wrap=True))
 
     def action_save(self, force: bool) -> None:
-        from toolkit.engine.compose_file import write_compose
+        from toolkit.adapters.compose_file import write_compose
 
         if not self.text:
             return

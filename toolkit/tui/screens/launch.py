@@ -41,9 +41,9 @@ from toolkit.tui.screens.base import StepCancelled, WizardScreen
 from toolkit.tui.widgets.transfer import Transfer
 
 if TYPE_CHECKING:
+    from toolkit.adapters.docker_runner import DockerRunner
+    from toolkit.adapters.progress import Progress
     from toolkit.core.compose import OllamaServiceSpec
-    from toolkit.engine.docker_runner import DockerRunner
-    from toolkit.engine.progress import Progress
 
 #: Pull failures and the words for them on the Model row.
 PULL_FAILED = {
@@ -261,7 +261,7 @@ class LaunchScreen(WizardScreen):
 
     @work(thread=True, exclusive=True, group="launch", exit_on_error=False)
     def launch_docker(self, model: str) -> None:
-        from toolkit.engine.docker_runner import DockerRunner
+        from toolkit.adapters.docker_runner import DockerRunner
         from toolkit.services.launch import launch
 
         spec = self.wizard.spec
@@ -324,8 +324,8 @@ class LaunchScreen(WizardScreen):
 
     @work(thread=True, exclusive=True, group="launch", exit_on_error=False)
     def launch_native(self, model: str) -> None:
-        from toolkit.engine import ollama_admin
-        from toolkit.engine.native_runner import start_native
+        from toolkit.adapters import ollama_admin
+        from toolkit.adapters.native_runner import start_native
 
         spec = self.wizard.default_spec(model)
         health = self.query_one("#launch-health", Transfer)
@@ -345,7 +345,7 @@ class LaunchScreen(WizardScreen):
 
     @work(thread=True, exclusive=True, group="launch", exit_on_error=False)
     def launch_attach(self, model: str, url: str) -> None:
-        from toolkit.engine import ollama_admin
+        from toolkit.adapters import ollama_admin
 
         health = self.query_one("#launch-health", Transfer)
         self.app.call_from_thread(health.detail, f"waiting for {url}…")

@@ -1,6 +1,6 @@
 """docker-py and requests errors in ``toolkit.errors`` terms, and the checks made before creating.
 
-Every Docker SDK call of ``toolkit.engine`` runs inside ``translate(action)``, so one table turns an
+Every Docker SDK call of ``toolkit.adapters`` runs inside ``translate(action)``, so one table turns an
 engine refusal, a missing image or an engine that stopped answering into one clear error.
 """
 
@@ -15,7 +15,7 @@ import docker
 import docker.errors
 import requests
 
-from toolkit.engine.docker_connect import unavailable_hint
+from toolkit.adapters.docker_connect import unavailable_hint
 from toolkit.errors import (
     ContainerError,
     DockerError,

@@ -11,11 +11,11 @@ from __future__ import annotations
 import docker
 import requests
 
+from toolkit.adapters.docker_connect import connect
+from toolkit.adapters.docker_readback import spec_of
 from toolkit.core.compose import LABEL_MANAGED
 from toolkit.core.verify import parse_env
 from toolkit.core.wire import normalize_url
-from toolkit.engine.docker_connect import connect
-from toolkit.engine.docker_readback import spec_of
 from toolkit.errors import GpulessError
 
 

@@ -6,9 +6,9 @@ each line arrives; the arithmetic lives in ``toolkit.core.benchmetrics``. The ho
 plain (bytes split into lines + ``json.loads``, no model validation per chunk) so the client stays far below
 5% of one core while a model streams.
 
-Every request goes through one seam (``toolkit.engine.linestream``: transports, time and size
+Every request goes through one seam (``toolkit.adapters.linestream``: transports, time and size
 guards) and every failure leaves here as a ``toolkit.errors`` class, translated in one place
-(``toolkit.engine.ollama_errors.translate``). Request bodies and the checks on every piece of server
+(``toolkit.adapters.ollama_errors.translate``). Request bodies and the checks on every piece of server
 data are pure and live in ``toolkit.core.wire``: data of the wrong shape (a line that is not JSON, a
 field of the wrong type, an ``{"error": ...}`` line mid-answer) becomes a StreamError there; server
 text in messages is terminal-safe.
@@ -26,6 +26,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from toolkit.adapters import linestream
+from toolkit.adapters.ollama_errors import pull_error, translate
 from toolkit.core.benchmetrics import RequestTrace, ServerTimings
 from toolkit.core.safe_text import terminal_safe
 from toolkit.core.wire import (
@@ -40,8 +42,6 @@ from toolkit.core.wire import (
     stream_object,
     unexpected,
 )
-from toolkit.engine import linestream
-from toolkit.engine.ollama_errors import pull_error, translate
 from toolkit.errors import ModelNotFoundError, NotOllamaError, StreamError
 
 Message = Mapping[str, str]

@@ -32,6 +32,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from toolkit.adapters.history import History
+from toolkit.adapters.ollama_client import OllamaClient, Recorder
 from toolkit.core.benchcompare import Predictor, comparisons
 from toolkit.core.benchconcurrency import (
     GRADES,
@@ -50,8 +52,6 @@ from toolkit.core.catalog import Catalog
 from toolkit.core.estimate import Estimate
 from toolkit.core.hardware import Machine
 from toolkit.core.target import check_target
-from toolkit.engine.history import History
-from toolkit.engine.ollama_client import OllamaClient, Recorder
 from toolkit.errors import GpulessError, HistoryError, RequestTimeoutError, ServerBusyError, UsageError
 
 #: Told about each finished request: (phase, shape, streams, metrics dict).

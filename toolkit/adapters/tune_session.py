@@ -2,7 +2,7 @@
 
 Shared by `gpuless tune` (which applies a winner at once) and the wizard's Benchmark step (which asks:
 Apply writes the winner into compose.yaml, Keep restarts the configuration that ran before). The rules
-are ``toolkit.core.tune``'s, the loop ``toolkit.engine.tuner``'s; this module finds the container,
+are ``toolkit.core.tune``'s, the loop ``toolkit.adapters.tuner``'s; this module finds the container,
 builds the candidates from the estimator, and does the safe write, ``verify`` and the history entry.
 """
 
@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from toolkit.adapters.tuner import ComposeTarget, Progress, Tuner
 from toolkit.core.compose import OllamaServiceSpec
 from toolkit.core.tune import Budget, Knobs, Objective, generate_candidates, memory_estimator
-from toolkit.engine.tuner import ComposeTarget, Progress, Tuner
 from toolkit.errors import GpulessError, UsageError
 
 
@@ -51,10 +51,10 @@ def prepare(
 ) -> TuneSession:
     """The session for the running container of ``compose_path``; ``UsageError`` when there is no file
     or its container is not running."""
-    from toolkit.engine.compose_file import read_compose_file
-    from toolkit.engine.docker_runner import DockerRunner
-    from toolkit.engine.probes import detect_machine
-    from toolkit.engine.resources import load_catalog
+    from toolkit.adapters.compose_file import read_compose_file
+    from toolkit.adapters.docker_runner import DockerRunner
+    from toolkit.adapters.probes import detect_machine
+    from toolkit.adapters.resources import load_catalog
 
     if not compose_path.exists():
         raise UsageError(
@@ -91,8 +91,8 @@ def prepare(
 def apply_winner(session: TuneSession, knobs: Knobs) -> dict[str, Any]:
     """Write ``knobs`` into the compose file through the safe write (diff, backup) and ``verify`` the
     container (already running them: the tuner left the winner running)."""
+    from toolkit.adapters.compose_file import write_compose
     from toolkit.core.compose_yaml import render_compose_yaml
-    from toolkit.engine.compose_file import write_compose
 
     spec = session.target.spec_for(knobs)
     written = write_compose(session.compose_path, render_compose_yaml(spec), force=True)
@@ -108,7 +108,7 @@ def apply_winner(session: TuneSession, knobs: Knobs) -> dict[str, Any]:
 def store_history(path: Path | None, model: str, url: str, payload: dict[str, Any]) -> str | None:
     """Store the tune in the history at ``path`` (api "tune"; None = history off); the reason it could
     not be, or None."""
-    from toolkit.engine.history import History
+    from toolkit.adapters.history import History
 
     if path is None:
         return None

@@ -19,10 +19,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from toolkit.adapters.bandwidth import cache_key
 from toolkit.core.benchcompare import Comparison
 from toolkit.core.calibration import Calibration, CalibrationRun, combine, run_from_pairs
 from toolkit.core.hardware import Machine
-from toolkit.engine.bandwidth import cache_key
 
 CALIBRATION_FILE = "calibration.json"
 FORMAT = 1

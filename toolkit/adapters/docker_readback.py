@@ -17,13 +17,13 @@ import docker
 import docker.errors
 import requests
 
+from toolkit.adapters import ollama_admin
+from toolkit.adapters.docker_errors import translate
+from toolkit.adapters.progress import Progress, ProgressCallback
 from toolkit.core.compose import LABEL_FINGERPRINT, LABEL_MODEL, LABEL_SPEC, OllamaServiceSpec
 from toolkit.core.docker_args import spec_from_json
 from toolkit.core.hardware import DockerEngineInfo
 from toolkit.core.verify import VerifyReport, parse_runner_args, verify
-from toolkit.engine import ollama_admin
-from toolkit.engine.docker_errors import translate
-from toolkit.engine.progress import Progress, ProgressCallback
 from toolkit.errors import ContainerError, GpulessError, UsageError
 
 #: Seconds between two looks at a starting container's health (and at a removal under way).

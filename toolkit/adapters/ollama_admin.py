@@ -1,7 +1,7 @@
 """The few Ollama calls that starting a server needs: does it answer, pull a model, what is loaded.
 
 Synchronous, because ``gpuless up`` is a sequence of blocking steps; streaming traffic (chat, bench)
-lives in ``toolkit.engine.ollama_client``, whose pull this module reuses so the error translation is
+lives in ``toolkit.adapters.ollama_client``, whose pull this module reuses so the error translation is
 written once (and ``has_model`` its model list, so a list of the wrong shape is one clear error);
 the version and pull status it reports are made terminal-safe. Every URL here is the one gpuless
 itself started or was given with ``--url``.
@@ -16,11 +16,11 @@ from typing import Any
 
 import httpx
 
+from toolkit.adapters.ollama_client import OllamaClient
+from toolkit.adapters.progress import LayerTotals, Progress, ProgressCallback
 from toolkit.core.compose import OllamaServiceSpec
 from toolkit.core.safe_text import terminal_safe
 from toolkit.core.wire import normalize_url
-from toolkit.engine.ollama_client import OllamaClient
-from toolkit.engine.progress import LayerTotals, Progress, ProgressCallback
 from toolkit.errors import OllamaError, OllamaUnreachableError
 
 _POLL_SECONDS = 0.25

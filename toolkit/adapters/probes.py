@@ -22,6 +22,7 @@ from pathlib import Path
 
 import psutil
 
+from toolkit.adapters import bandwidth as bandwidth_probe
 from toolkit.core import cgroup as cgroup_core
 from toolkit.core.cpuinfo import (
     WINDOWS_PF_FEATURES,
@@ -42,7 +43,6 @@ from toolkit.core.hardware import (
     OsName,
     PowerInfo,
 )
-from toolkit.engine import bandwidth as bandwidth_probe
 from toolkit.errors import DockerUnavailableError
 
 #: How long the Docker engine gets to answer ``/info`` during detection.
@@ -230,11 +230,11 @@ def probe_cgroup(root: Path = Path("/")) -> CgroupLimits:
 def probe_docker(timeout: float = DOCKER_TIMEOUT_S) -> DockerEngineInfo:
     """Ask the Docker engine for ``/info``; an unreachable engine is a value, not an exception.
 
-    It connects the way ``gpuless up`` does (``toolkit.engine.docker_connect``: DOCKER_HOST, else the
+    It connects the way ``gpuless up`` does (``toolkit.adapters.docker_connect``: DOCKER_HOST, else the
     current Docker CLI context), so an engine ``detect`` finds is the one ``up`` uses.
     """
     try:
-        from toolkit.engine import docker_connect
+        from toolkit.adapters import docker_connect
     except ImportError:
         return unreachable("the docker Python package is not installed")
     try:

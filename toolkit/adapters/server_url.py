@@ -19,8 +19,8 @@ def server_url(url: str | None, settings: Settings) -> str:
         return url
     if "ollama_url" in settings.model_fields_set:  # set explicitly (GPULESS_OLLAMA_URL)
         return settings.ollama_url
-    from toolkit.engine.compose_file import managed_names
-    from toolkit.engine.docker_runner import DockerRunner
+    from toolkit.adapters.compose_file import managed_names
+    from toolkit.adapters.docker_runner import DockerRunner
 
     container, _ = managed_names(None, (settings.container_name, settings.volume_name))
     try:

@@ -25,13 +25,13 @@ from dataclasses import dataclass, field, replace
 from statistics import median
 from typing import Any, Protocol
 
+from toolkit.adapters.ollama_client import OllamaClient, Recorder
 from toolkit.core.benchmetrics import request_metrics
 from toolkit.core.compose import OllamaServiceSpec
 from toolkit.core.plan import container_memory_limit
 from toolkit.core.stats import percentile
 from toolkit.core.tune import Budget, Candidate, Knobs, Measurement, MemoryOf, Objective, Pruned, Trial
 from toolkit.core.tune_verdict import Comparison, Verdict, before_after, decide, top
-from toolkit.engine.ollama_client import OllamaClient, Recorder
 from toolkit.errors import GpulessError
 
 Progress = Callable[[str], None]
@@ -96,7 +96,7 @@ class ComposeTarget:
         return knobs.apply_to(self.start_spec, limit)
 
     def apply(self, knobs: Knobs) -> None:
-        from toolkit.engine.docker_runner import up_and_pull
+        from toolkit.adapters.docker_runner import up_and_pull
 
         spec = self.spec_for(knobs)
         self.current = spec

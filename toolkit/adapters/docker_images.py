@@ -10,8 +10,8 @@ import docker
 import docker.errors
 import requests
 
-from toolkit.engine.docker_errors import explain, translate
-from toolkit.engine.progress import LayerTotals, Progress, ProgressCallback
+from toolkit.adapters.docker_errors import explain, translate
+from toolkit.adapters.progress import LayerTotals, Progress, ProgressCallback
 from toolkit.errors import ImageError
 
 

@@ -1,4 +1,4 @@
-"""The one map from transport failures (``toolkit.engine.linestream``) to ``toolkit.errors``.
+"""The one map from transport failures (``toolkit.adapters.linestream``) to ``toolkit.errors``.
 
 Nothing listening → OllamaUnreachableError, a JSON 404 → ModelNotFoundError, a 404 that is not
 Ollama's → NotOllamaError, 503 → ServerBusyError, no bytes in time or past the deadline →
@@ -8,9 +8,9 @@ pull gets the class its cause calls for (``pull_error``). Each error says what t
 
 from __future__ import annotations
 
+from toolkit.adapters import linestream
 from toolkit.core.pullfailure import pull_failure
 from toolkit.core.wire import error_text, is_json_error
-from toolkit.engine import linestream
 from toolkit.errors import (
     DiskFullError,
     ModelNotFoundError,

@@ -18,10 +18,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from toolkit.adapters import ollama_admin
+from toolkit.adapters.docker_errors import check_port_free
 from toolkit.core.compose import OllamaServiceSpec
 from toolkit.core.target import check_target
-from toolkit.engine import ollama_admin
-from toolkit.engine.docker_errors import check_port_free
 from toolkit.errors import OllamaError, OllamaUnreachableError
 
 

@@ -23,23 +23,23 @@ import docker
 import docker.errors
 import requests
 
-from toolkit.core.compose import LABEL_FINGERPRINT, LABEL_MANAGED, LABEL_REFUSED, OllamaServiceSpec
-from toolkit.core.docker_args import spec_fingerprint, to_docker_kwargs
-from toolkit.core.hardware import DockerEngineInfo
-from toolkit.engine import ollama_admin
-from toolkit.engine.critical import signals_deferred
-from toolkit.engine.docker_connect import connect, read_engine_info, unavailable_hint
-from toolkit.engine.docker_errors import (
+from toolkit.adapters import ollama_admin
+from toolkit.adapters.critical import signals_deferred
+from toolkit.adapters.docker_connect import connect, read_engine_info, unavailable_hint
+from toolkit.adapters.docker_errors import (
     check_port_free,
     explain,
     is_memlock_refusal,
     name_conflict,
     translate,
 )
-from toolkit.engine.docker_images import ImageStore
-from toolkit.engine.docker_readback import HEALTH_POLL_SECONDS, ContainerReadback, spec_of
-from toolkit.engine.progress import ProgressCallback
-from toolkit.engine.project_lock import exclusive
+from toolkit.adapters.docker_images import ImageStore
+from toolkit.adapters.docker_readback import HEALTH_POLL_SECONDS, ContainerReadback, spec_of
+from toolkit.adapters.progress import ProgressCallback
+from toolkit.adapters.project_lock import exclusive
+from toolkit.core.compose import LABEL_FINGERPRINT, LABEL_MANAGED, LABEL_REFUSED, OllamaServiceSpec
+from toolkit.core.docker_args import spec_fingerprint, to_docker_kwargs
+from toolkit.core.hardware import DockerEngineInfo
 from toolkit.errors import (
     ContainerError,
     DockerUnavailableError,

@@ -109,5 +109,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 # Each command module registers its subcommands on the group when imported (none imports another).
-from toolkit.cli import bench, chat, connect, lifecycle, machine  # noqa: E402, F401, I001
-from toolkit import cli_tune  # noqa: E402, F401  (tune)
+from toolkit.cli import bench, chat, connect, lifecycle, machine, tune  # noqa: E402, F401

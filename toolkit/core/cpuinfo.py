@@ -2,8 +2,8 @@
 
 Linux publishes ``/proc/cpuinfo`` (x86 ``flags``, Arm ``Features``), macOS answers ``sysctl`` and Windows
 has no text file at all, so the Windows probe (``toolkit.adapters.probes``) serialises what it learns to a
-small JSON document (``WINDOWS_PROBE_FORMAT``) that ``parse_windows_probe`` reads. Keeping every parser pure and
-text-in means each path is tested over fixture text on any machine.
+small JSON document (``WINDOWS_PROBE_FORMAT``) that ``parse_windows_probe`` reads. Keeping every parser
+pure and text-in means each path is tested over fixture text on any machine.
 """
 
 from __future__ import annotations

@@ -137,16 +137,14 @@ def bench(
         else _parse_levels(concurrency, max_concurrency)
     )
     if model is None:
+        from toolkit.services.models import server_default_model
 
-        async def first() -> list[str]:
+        async def default() -> str:
             client = OllamaClient(target, api, timeout=timeout, total_timeout=timeout)  # type: ignore[arg-type]
             async with client:
-                return await client.list_models()
+                return await server_default_model(client)
 
-        names = asyncio.run(first())
-        if not names:
-            raise UsageError(f"{target} has no models", hint="Pull one first, e.g. `gpuless up --model ...`.")
-        model = names[0]
+        model = asyncio.run(default())
     config = BenchConfig(
         model=model,
         url=target,

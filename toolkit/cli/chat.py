@@ -10,7 +10,6 @@ from toolkit.adapters.server_url import server_url
 from toolkit.cli.group import cli, current_settings
 from toolkit.cli.options import server_options
 from toolkit.core.target import check_target
-from toolkit.errors import UsageError
 
 
 @cli.command()
@@ -35,12 +34,9 @@ def chat(model: str | None, url: str | None, api: str, num_predict: int | None, 
     )
     try:
         if model is None:
-            names = repl.loop.run_until_complete(repl._client().list_models())
-            if not names:
-                raise UsageError(
-                    f"{repl.url} has no models", hint="Pull one first, e.g. `gpuless up --model ...`."
-                )
-            repl.conversation.model = names[0]
+            from toolkit.services.models import server_default_model
+
+            repl.conversation.model = repl.loop.run_until_complete(server_default_model(repl._client()))
         else:
             repl.check_model(model)
     except BaseException:

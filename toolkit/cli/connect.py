@@ -14,11 +14,13 @@ import click
 from toolkit.cli.group import cli, current_settings
 from toolkit.cli.output import emit_json, json_option
 from toolkit.core.connect import SNIPPET_IDS, ConnectInfo, connect_info, server_root
+from toolkit.core.model_choice import default_model
 from toolkit.errors import UsageError
 
 
 def _served_model(url: str, model: str | None) -> str:
-    """``model`` if the server has it (``name`` also matches ``name:latest``), else its first model."""
+    """``model`` if the server has it (``name`` also matches ``name:latest``), else the one rule's default
+    (``core.model_choice.default_model``: a served model gpuless made first)."""
     from toolkit.adapters.ollama_client import OllamaClient
 
     async def names() -> list[str]:
@@ -27,9 +29,10 @@ def _served_model(url: str, model: str | None) -> str:
 
     served = asyncio.run(names())
     if model is None:
-        if not served:
+        chosen = default_model(served)
+        if chosen is None:
             raise UsageError(f"{url} has no models", hint="Pull one first, e.g. `gpuless up --model ...`.")
-        return served[0]
+        return chosen
     for candidate in (model, f"{model}:latest"):
         if candidate in served:
             return candidate

@@ -35,6 +35,7 @@ from toolkit.adapters.history import History
 from toolkit.core.benchconcurrency import streams_label
 from toolkit.core.benchplan import QUICK
 from toolkit.core.benchverdict import model_step_lines, verdict
+from toolkit.core.model_choice import default_model
 from toolkit.core.tune import Objective
 from toolkit.tui import fmt
 from toolkit.tui.screens.base import WizardScreen
@@ -261,10 +262,9 @@ class BenchmarkScreen(WizardScreen):
                 names = await client.list_models()
         except GpulessError:
             names = []
-        choice = self.wizard.choice
-        picked = getattr(choice, "tag", None)
+        picked = getattr(self.wizard.choice, "tag", None)
         if names:
-            return picked if picked in names else names[0]
+            return default_model(names, picked)
         self.notify(
             f"No model to benchmark at {url}.\nWhat to do: start one in the Launch step (4) first.",
             title="Benchmark",

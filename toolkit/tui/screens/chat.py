@@ -26,6 +26,7 @@ from textual.worker import Worker, WorkerState
 
 from toolkit.core.benchmetrics import RequestTrace, request_metrics
 from toolkit.core.conversation import Conversation
+from toolkit.core.model_choice import default_model
 from toolkit.tui import fmt
 from toolkit.tui.screens.base import WizardScreen
 
@@ -116,7 +117,7 @@ class ChatScreen(WizardScreen):
         if not names:
             self.set_status(f"{self.url} has no models yet: pull one in the Launch step (4).")
             return
-        select.value = prefer if prefer in names else names[0]
+        select.value = default_model(names, prefer) or names[0]
         self.set_status(f"Connected to {self.url}. Type a question and press enter.")
 
     # --- chatting -------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
 from toolkit.core.connect import ConnectInfo, connect_info
+from toolkit.core.model_choice import default_model
 from toolkit.tui.steps import STEPS
 
 if TYPE_CHECKING:
@@ -100,10 +101,11 @@ class ConnectScreen(Screen[None]):
         if model is None:
             async with OllamaClient(url, timeout=10.0, connect_timeout=2.0) as client:
                 names = await client.list_models()
-            if not names:
+            chosen = default_model(names)
+            if chosen is None:
                 self.summary(f"{url} answers but has no models yet: pull one in the Launch step (4).")
                 return
-            model = self.model = names[0]
+            model = self.model = chosen
         self.show(connect_info(url, model))
 
     def worker_changed(self, worker: Worker[object], state: WorkerState) -> None:

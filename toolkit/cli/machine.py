@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,8 +11,12 @@ from toolkit.cli.group import cli, current_settings
 from toolkit.cli.output import emit_json, json_option
 from toolkit.errors import UsageError
 
+if TYPE_CHECKING:
+    from toolkit.core.hardware import Machine
+    from toolkit.core.recommend import Recommendation
 
-def _detect_rows(machine: Any) -> list[tuple[str, str]]:
+
+def _detect_rows(machine: Machine) -> list[tuple[str, str]]:
     """The compact human summary of a detected ``Machine``: (label, text) rows."""
     from toolkit.core.hardware import GIB
 
@@ -222,7 +226,7 @@ def recommend(
     click.echo(_recommend_text(result, show_all))
 
 
-def _recommend_text(result: Any, show_all: bool) -> str:
+def _recommend_text(result: Recommendation, show_all: bool) -> str:
     """The readable table of ``gpuless recommend``."""
     shown = result.candidates if show_all else result.candidates[:12]
     # The tag column is as wide as the longest tag shown, so the table fits 80 columns where it can.

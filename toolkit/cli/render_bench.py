@@ -6,11 +6,15 @@ came from a server (model names, errors) is made terminal-safe here.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from toolkit.core.benchconcurrency import streams_label
 from toolkit.core.benchverdict import model_step_lines
 from toolkit.core.safe_text import terminal_safe
+
+if TYPE_CHECKING:
+    from toolkit.core.benchconfig import BenchResult
+    from toolkit.core.benchrun import RunRow
 
 
 def _num(value: float | None, digits: int = 1, suffix: str = "") -> str:
@@ -23,7 +27,7 @@ def _table(rows: list[list[str]]) -> list[str]:
     return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
 
 
-def verdict_lines(result: Any) -> list[str]:
+def verdict_lines(result: BenchResult) -> list[str]:
     """Grade, users held and OLLAMA_NUM_PARALLEL of a ``BenchResult``, each with its reason."""
     from toolkit.core.benchverdict import verdict
 
@@ -38,7 +42,7 @@ def verdict_lines(result: Any) -> list[str]:
     return read.lines()
 
 
-def format_result(result: Any) -> list[str]:
+def format_result(result: BenchResult) -> list[str]:
     """Readable lines for a ``BenchResult``: shapes, concurrency, users per grade, predicted vs measured."""
     head = f"{result.model} at {result.url} ({result.api}"
     head += f", engine {result.engine_version}" if result.engine_version else ""
@@ -115,7 +119,7 @@ def format_result(result: Any) -> list[str]:
     return lines
 
 
-def compare_lines(a: Any, b: Any, rows: list[dict[str, Any]]) -> list[str]:
+def compare_lines(a: RunRow, b: RunRow, rows: list[dict[str, Any]]) -> list[str]:
     """``history --compare``: which runs, then one row per metric with its change."""
     lines = []
     for label, run in (("A", a), ("B", b)):
@@ -129,7 +133,7 @@ def compare_lines(a: Any, b: Any, rows: list[dict[str, Any]]) -> list[str]:
     return lines + _table(rows_text)
 
 
-def history_lines(runs: list[Any]) -> list[str]:
+def history_lines(runs: list[RunRow]) -> list[str]:
     """``history``: one row per stored run (damaged ones say so)."""
     from toolkit.core.benchrun import median_of
 

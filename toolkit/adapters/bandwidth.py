@@ -31,6 +31,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from toolkit.adapters.json_file import read_section
 from toolkit.core.hardware import Bandwidth
 from toolkit.core.probe_sizing import (
     CacheInfo,
@@ -203,14 +204,7 @@ def cache_key(cpu_model: str, memory_total_bytes: int) -> str:
 
 def read_cache(path: Path) -> dict[str, Any]:
     """The cache's entries; an absent, unreadable or malformed file reads as empty."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT:
-        return {}
-    entries = data.get("entries")
-    return entries if isinstance(entries, dict) else {}
+    return read_section(path, CACHE_FORMAT, "entries")
 
 
 def write_cache(path: Path, entries: dict[str, Any]) -> None:

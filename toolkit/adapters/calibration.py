@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.adapters.bandwidth import cache_key
+from toolkit.adapters.json_file import read_section
 from toolkit.core.benchcompare import Comparison
 from toolkit.core.calibration import Calibration, CalibrationRun, combine, run_from_pairs
 from toolkit.core.hardware import Machine
@@ -36,14 +37,7 @@ def machine_key(machine: Machine) -> str:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        return {}
-    machines = data.get("machines")
-    return machines if isinstance(machines, dict) else {}
+    return read_section(path, FORMAT, "machines")
 
 
 def _number(value: Any) -> float | None:

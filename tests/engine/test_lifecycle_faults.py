@@ -7,56 +7,26 @@ stderr, no traceback, and that nothing of the user's was lost (a running server,
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import docker
 import pytest
 
-from tests.ollama_server.fixtures import free_port
+from tests.engine.cli_project import CliProject
 from toolkit.core.compose import LABEL_MANAGED, LABEL_SPEC, build_spec
 from toolkit.core.docker_args import spec_to_json
 
 pytestmark = pytest.mark.docker
 
 
-class Project:
-    """A container/volume name pair, a port and a directory, cleaned up at the end."""
+class Project(CliProject):
+    """A project of the fault tests, with the `up` they run."""
 
     def __init__(self, image: str, tmp_path: Path) -> None:
-        tag = uuid.uuid4().hex[:8]
-        self.name = f"gpuless-t-fault-{tag}"
-        self.volume = f"{self.name}-models"
-        self.port = free_port()
-        self.dir = tmp_path
-        self.env = {
-            **os.environ,
-            "GPULESS_IMAGE": image,
-            "GPULESS_CONTAINER_NAME": self.name,
-            "GPULESS_VOLUME_NAME": self.volume,
-            "GPULESS_CACHE_DIR": str(tmp_path / "cache"),
-            "GPULESS_DATA_DIR": str(tmp_path / "data"),
-        }
-
-    def command(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "toolkit", *args]
-
-    def run(self, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            self.command(*args), cwd=self.dir, env=self.env, capture_output=True, text=True, timeout=timeout
-        )
-
-    def start(self, *args: str) -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            self.command(*args), cwd=self.dir, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
+        super().__init__(image, tmp_path, "fault")
 
     def up_args(self, model: str = "smollm2:135m") -> list[str]:
         return [
@@ -77,11 +47,7 @@ class Project:
 def project(ollama_test_image: str, tmp_path: Path) -> Iterator[Project]:
     made = Project(ollama_test_image, tmp_path)
     yield made
-    client = docker.from_env()
-    for container in client.containers.list(all=True, filters={"name": made.name}):
-        container.remove(force=True)
-    for volume in client.volumes.list(filters={"name": made.name}):
-        volume.remove(force=True)
+    made.remove_all()
 
 
 def _clean(stderr: str) -> None:

@@ -10,12 +10,8 @@ core), starts it with `gpuless up`, and removes the container and volume at the 
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +19,7 @@ from typing import Any
 import docker
 import pytest
 
+from tests.engine.cli_project import CliProject
 from tests.ollama_server.fixtures import free_port
 from toolkit.adapters.server_slots import server_slots
 
@@ -34,37 +31,13 @@ pytestmark = pytest.mark.docker
 MARGIN_S = 40.0
 
 
-class Project:
-    """A container/volume name pair, a port and a directory with compose.yaml, cleaned up at the end."""
+class Project(CliProject):
+    """A project of the tune tests, with what they read back from its container."""
+
+    run_timeout = 400.0
 
     def __init__(self, image: str, tmp_path: Path) -> None:
-        tag = uuid.uuid4().hex[:8]
-        self.name = f"gpuless-t-tune-{tag}"
-        self.volume = f"{self.name}-models"
-        self.port = free_port()
-        self.dir = tmp_path
-        self.env = {
-            **os.environ,
-            "GPULESS_IMAGE": image,
-            "GPULESS_CONTAINER_NAME": self.name,
-            "GPULESS_VOLUME_NAME": self.volume,
-            "GPULESS_CACHE_DIR": str(tmp_path / "cache"),
-            "GPULESS_DATA_DIR": str(tmp_path / "data"),
-        }
-
-    def command(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "toolkit", *args]
-
-    def run(self, *args: str, timeout: float = 400) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            self.command(*args), cwd=self.dir, env=self.env, capture_output=True, text=True, timeout=timeout
-        )
-
-    def start(self, *args: str) -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            self.command(*args), cwd=self.dir, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
+        super().__init__(image, tmp_path, "tune")
 
     @property
     def compose(self) -> Path:
@@ -91,11 +64,7 @@ def project(ollama_test_image: str, tmp_path: Path) -> Iterator[Project]:
         assert done.returncode == 0, done.stderr
         yield made
     finally:
-        client = docker.from_env()
-        for container in client.containers.list(all=True, filters={"name": made.name}):
-            container.remove(force=True)
-        for volume in client.volumes.list(filters={"name": made.name}):
-            volume.remove(force=True)
+        made.remove_all()
 
 
 def _clean(stderr: str) -> None:

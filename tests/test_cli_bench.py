@@ -98,3 +98,58 @@ def test_bench_unknown_model_exits_1(ollama_server: Any, tmp_path: Path) -> None
     assert proc.returncode == 1
     assert "model 'nope:1b' not found" in proc.stderr and "hint:" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def _decode(recommendation: dict[str, Any]) -> float:
+    return float(recommendation["pick"]["decode_tps"])
+
+
+def _measured_over_predicted(result: dict[str, Any], metric: str) -> float:
+    row = next(r for r in result["comparisons"] if r["metric"] == metric)
+    return float(row["measured"]) / float(row["predicted"])
+
+
+#: Keeps one core busy for at most this long: a laptop whose cores are shared with other work.
+_BUSY = "import time\nend = time.monotonic() + 180\nwhile time.monotonic() < end:\n    pass\n"
+
+
+@pytest.mark.engine
+def test_one_bench_calibrates_recommend_for_another_model(ollama_server: Any, tmp_path: Path) -> None:
+    # Issue 12: a benchmark of smollm2 on this machine moves recommend's prediction for gemma3 toward what
+    # gemma3 then measures. The machine is made to differ from the estimator the way a laptop with other
+    # work running does (one of its two cores kept busy), so the difference is the machine's, not noise:
+    # on an idle run both toy models land within ~10% of the estimator, inside their run-to-run spread.
+    # The catalog's gemma3:270m is the public Q8_0 tag while the test server serves a Q4_K_M file, so
+    # "toward" is compared as factors: recommend's calibrated ÷ plain prediction against gemma3's own
+    # measured ÷ predicted on the server (both are factors on the same estimator).
+    run = ("--url", ollama_server.url, "--reps", "2", "--num-predict", "32", "--shape", "chat",
+           "--concurrency", "1", "--max-seconds", "300", "--json")  # fmt: skip
+    plain = json.loads(_gpuless(tmp_path, "recommend", "--model", "gemma3:270m", "--json").stdout)
+    assert plain["calibration"] is None
+    assert "Not calibrated on this machine yet" in " ".join(plain["reasons"])
+
+    busy = subprocess.Popen([sys.executable, "-c", _BUSY])
+    try:
+        smol = _gpuless(tmp_path, "bench", "--model", "smollm2:135m", *run)
+        gemma = _gpuless(tmp_path, "bench", "--model", "gemma3:270m", *run, "--no-history")
+    finally:
+        busy.kill()
+        busy.wait()
+    assert smol.returncode == 0, smol.stderr
+    smol_factor = _measured_over_predicted(json.loads(smol.stdout), "decode tok/s")
+    assert gemma.returncode == 0, gemma.stderr
+    gemma_factor = _measured_over_predicted(json.loads(gemma.stdout), "decode tok/s")
+
+    after = _gpuless(tmp_path, "recommend", "--model", "gemma3:270m")
+    assert after.returncode == 0, after.stderr
+    assert "calibrated on this machine from 1 run on " in after.stdout and "smollm2:135m" in after.stdout
+    calibrated = json.loads(_gpuless(tmp_path, "recommend", "--model", "gemma3:270m", "--json").stdout)
+    assert calibrated["calibration"]["runs"] == 1
+    moved = _decode(calibrated) / _decode(plain)
+    assert moved == pytest.approx(smol_factor, rel=0.02)  # the machine's factor, applied to another model
+    # toward the measurement: the calibrated factor is nearer gemma3's own than the plain estimate's 1.0
+    assert abs(moved - gemma_factor) < abs(1.0 - gemma_factor), (smol_factor, gemma_factor)
+    # --no-calibration shows the plain estimate again, and says a calibration exists
+    compare = _gpuless(tmp_path, "recommend", "--model", "gemma3:270m", "--no-calibration", "--json")
+    assert _decode(json.loads(compare.stdout)) == pytest.approx(_decode(plain), rel=0.001)
+    assert "Calibration ignored (--no-calibration)" in " ".join(json.loads(compare.stdout)["reasons"])

@@ -245,6 +245,15 @@ async def test_benchmark_runs_live_and_stores_history(
         assert progress.startswith("[5/5 · ") and "s left]" in progress  # requests done of planned, ETA
         history = text_of(screen.query_one("#bench-history", Static))
         assert "Earlier runs" in history and MODEL in history
+        # the run calibrates this machine, as `gpuless bench` does (unless its ratios are out of range)
+        from toolkit.adapters.calibration import runs
+
+        stored = runs(services.settings.calibration_path, app.machine)
+        if stored:
+            assert [r.model for r in stored] == [MODEL]
+            assert "Calibration of this machine updated: measured ÷ predicted decode ×" in live
+        else:
+            assert "Calibration" not in live
 
 
 @pytest.mark.engine

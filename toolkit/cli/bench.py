@@ -228,16 +228,11 @@ async def _run_cancellable(runner: Any, received: list[signal.Signals]) -> Any:
 
 def _calibrate(path: Any, machine: Any, result: Any, *, quiet: bool) -> None:
     """Store the run's measured ÷ predicted as this machine's calibration (used by ``recommend``)."""
-    from toolkit.adapters.calibration import record_comparisons
+    from toolkit.services.estimating import record_benchmark
 
-    stored = record_comparisons(path, machine, result.model, result.comparisons)
+    stored = record_benchmark(path, machine, result.model, result.comparisons)
     if stored is not None and not quiet:
-        ratios = ", ".join(
-            f"{name} ×{value:.2f}"
-            for name, value in (("decode", stored.decode), ("prefill", stored.prefill))
-            if value is not None
-        )
-        click.echo(f"  calibration of this machine updated: measured ÷ predicted {ratios}", err=True)
+        click.echo(f"  {stored.summary()}", err=True)
 
 
 def _catalog() -> Catalog | None:

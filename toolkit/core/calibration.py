@@ -45,6 +45,15 @@ class CalibrationRun:
     prefill: float | None = None
     memory: float | None = None
 
+    def summary(self) -> str:
+        """ "calibration of this machine updated: measured ÷ predicted decode ×0.80, prefill ×1.30"."""
+        ratios = ", ".join(
+            f"{name} ×{value:.2f}"
+            for name, value in (("decode", self.decode), ("prefill", self.prefill))
+            if value is not None
+        )
+        return f"calibration of this machine updated: measured ÷ predicted {ratios}"
+
     def to_dict(self) -> dict[str, object]:
         return {
             "model": self.model,

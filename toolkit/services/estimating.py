@@ -8,10 +8,12 @@ say nothing about another one.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from toolkit.core.calibration import Calibration
+from toolkit.core.benchcompare import Comparison
+from toolkit.core.calibration import Calibration, CalibrationRun
 from toolkit.core.calibration import apply as calibrated
 from toolkit.core.estimator_params import DEFAULT_PARAMS, EstimatorParams
 from toolkit.core.hardware import Machine
@@ -52,3 +54,13 @@ def machine_params(
     return MachineParams(
         calibrated(DEFAULT_PARAMS, calibration), calibration, f"Speeds {calibration.note()}."
     )
+
+
+def record_benchmark(
+    calibration_path: Path, machine: Machine, model: str, comparisons: Sequence[Comparison]
+) -> CalibrationRun | None:
+    """Store one benchmark's measured ÷ predicted as this machine's calibration (``gpuless bench`` and
+    the wizard's Benchmark step both do, so a later ``recommend`` uses it); the run stored, or None."""
+    from toolkit.adapters.calibration import record_comparisons
+
+    return record_comparisons(calibration_path, machine, model, comparisons)

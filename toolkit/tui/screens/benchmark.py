@@ -326,7 +326,18 @@ class BenchmarkScreen(WizardScreen):
                 history.close()
             partial = runner.result
             self.show_levels(partial)
-        self.show_result(result)
+        calibrated = None
+        if history is not None and machine is not None:  # history off stores nothing, as in the CLI
+            from toolkit.services.estimating import record_benchmark
+
+            calibrated = await asyncio.to_thread(
+                record_benchmark,
+                services.settings.calibration_path,
+                machine,
+                result.model,
+                result.comparisons,
+            )
+        self.show_result(result, calibrated.summary() if calibrated is not None else None)
         self.show_history(model)
 
     def show_levels(self, result: Any) -> None:
@@ -336,7 +347,7 @@ class BenchmarkScreen(WizardScreen):
         ]
         self.query_one(ConcurrencyChart).set_levels(levels)
 
-    def show_result(self, result: Any) -> None:
+    def show_result(self, result: Any, calibration: str | None = None) -> None:
         table = Table(title=f"Result: {result.model} ({result.status})", expand=True, title_justify="left")
         table.add_column("metric", no_wrap=True)
         table.add_column("predicted")
@@ -362,7 +373,8 @@ class BenchmarkScreen(WizardScreen):
         )
         self.query_one("#bench-result", Static).update(table)
         step = model_step_lines(result.model, result.model_step, result.served_file)
-        self.query_one("#bench-live", Static).update("\n".join([*read.lines(), *step]))
+        notes = [calibration[:1].upper() + calibration[1:]] if calibration else []
+        self.query_one("#bench-live", Static).update("\n".join([*read.lines(), *step, *notes]))
 
     def show_history(self, model: str | None) -> None:
         path = self.services.history_path

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.cli_run import run
@@ -48,20 +49,29 @@ def test_without_model_it_picks_the_first_the_server_lists(
 def test_the_python_snippet_gets_an_answer_from_the_server(
     ollama_server: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = run(
-        ["connect", "--url", ollama_server.url, "--model", MODEL, "--snippet", "python"], capsys
-    )
-    assert code == 0, err
-    script = tmp_path / "app.py"
-    script.write_text(out)
-    env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
-    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY"):  # the snippet must work without them
-        env.pop(name, None)
-    done = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=180, env=env, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip(), "the model's answer was empty"
+    # The snippet sets no answer length, and Ollama's default is "until the context is full": a toy model
+    # that rambles held this test for two minutes. A model whose Modelfile caps the answer (as
+    # `PARAMETER num_predict 48` does in Ollama) keeps it short without changing the snippet.
+    capped = "smollm2:135m-short"
+    create = {"model": capped, "from": MODEL, "parameters": {"num_predict": 48}, "stream": False}
+    assert httpx.post(f"{ollama_server.url}/api/create", json=create, timeout=60).status_code == 200
+    try:
+        code, out, err = run(
+            ["connect", "--url", ollama_server.url, "--model", capped, "--snippet", "python"], capsys
+        )
+        assert code == 0, err
+        script = tmp_path / "app.py"
+        script.write_text(out)
+        env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
+        for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY"):  # the snippet must work without them
+            env.pop(name, None)
+        done = subprocess.run(
+            [sys.executable, str(script)], capture_output=True, text=True, timeout=180, env=env, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip(), "the model's answer was empty"
+    finally:  # the server is shared by the session: leave only the models it started with
+        httpx.request("DELETE", f"{ollama_server.url}/api/delete", json={"model": capped}, timeout=30)
 
 
 @pytest.mark.engine

@@ -181,8 +181,9 @@ def test_item15_signal_during_bench_stores_the_run_as_interrupted(
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(tmp_path, cache_dir),
         )  # fmt: skip
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and server.requests.count("POST /api/chat") < 2:
-            time.sleep(0.1)  # the warm-up is done and the measured request streams
+        while time.monotonic() < deadline and "POST /api/chat" not in server.requests:
+            time.sleep(0.1)  # the warm-up (/api/generate) is done and the measured request streams
+        assert "POST /api/generate" in server.requests
         proc.send_signal(sig)
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 128 + sig, err

@@ -44,10 +44,11 @@ def test_every_point_is_cited_and_complete() -> None:
             assert point["prefill_tps"] > 0 and point["prompt_tokens"] > 0
 
 
-def test_shipped_estimator_meets_the_held_out_decode_target() -> None:
+def test_shipped_estimator_meets_the_held_out_targets() -> None:
     """Issue 12's measure on the held-out half of the published points: median |predicted/measured − 1|
-    ≤ 0.10 for decode with the shipped parameters (scripts/bench_estimator.py; 0.206 before the fitted
-    decode attention term). Prefill is reported, not yet held to its 0.20 (docs/estimator-fit.txt)."""
+    ≤ 0.10 for decode and ≤ 0.20 for prefill with the shipped parameters (scripts/bench_estimator.py,
+    docs/estimator-fit.txt: 0.073 and 0.103; 0.206 before the fitted decode attention term, 0.382 before
+    the fitted prefill η per class, width and attention terms)."""
     script = Path(__file__).resolve().parents[2] / "scripts" / "bench_estimator.py"
     spec = importlib.util.spec_from_file_location("bench_estimator", script)
     assert spec is not None and spec.loader is not None
@@ -57,3 +58,4 @@ def test_shipped_estimator_meets_the_held_out_decode_target() -> None:
     held = [p for p in bench.load_points() if p.held_out]
     shipped = bench.Terms({}, DEFAULT_PARAMS)
     assert bench.median_ratio_error(held, shipped, "decode") <= 0.10
+    assert bench.median_ratio_error(held, shipped, "prefill") <= 0.20

@@ -25,17 +25,18 @@ The model, in one place:
                   (η: ``eta_measured`` for the probe's figure, else the CPU's platform class's)
                   + per-token overhead + slots · attention(depth)
     attention   = cycles · Σ_layers heads · tokens attended (window-capped) / (threads · clock)
-    prefill     = 1 / (2·N_matmul / (prefill FLOP rate · width efficiency) + attention(prompt / 2))
+    prefill     = η_prefill / (2·N_matmul / (prefill FLOP rate · width efficiency) + attention(prompt / 2))
+                  (η_prefill: the CPU's platform class's share of the SIMD table's rate)
     TTFT        = prompt tokens / prefill + one decode step
 
 Attention is a *time* per (layer × query head × context token), not FLOPs or KV bytes: llama.cpp's CPU
 attention runs a chain of small per-head ops (K·Q, mask, softmax, V·KQ, copies) whose cost per attended
 token dwarfs the KV bytes it reads. Its cycles per layer·head·token are fitted on published laptop and
-board measurements for decode (52) and measured on the test machine for prefill (80, where the batch
-shares the per-op cost); ``EstimatorParams`` gives the evidence for each, and why the test machine's own
-decode slope (≈300) is not the shipped one.
+board measurements, for decode (52) and for prefill (38, where the batch shares the per-op cost);
+``EstimatorParams`` gives the evidence for each, and why the test machine's own slopes (≈300 and 80) are
+not the shipped ones.
 
-Narrow models (hidden < 1024 in decode, < 3072 in prefill) do not reach the FLOP rates the SIMD tables
+Narrow models (hidden < 1024 in decode, < 2048 in prefill) do not reach the FLOP rates the SIMD tables
 give: the test machine prefilled SmolLM2-135M / Gemma3-270M at 124 / 229 tok/s (the plain FLOP
 model said 755 / 390), and extra concurrent streams added almost no aggregate throughput. See
 ``EstimatorParams`` for each factor's anchors.
@@ -86,10 +87,12 @@ class EstimateFactors:
         attention_time_s: one stream's attention time per decode step at the estimate's depth
             (added once per stream).
         prefill_width_efficiency: share of ``prefill_gflops`` a model this narrow reaches.
+        prefill_eta: share of ``prefill_gflops`` (and of the clock prompt attention runs on) the CPU's
+            platform class sustains in prefill (``EstimatorParams.prefill_eta_by_platform``).
         decode_width_efficiency: share of ``decode_gflops`` a model this narrow reaches.
         bound: which of memory / compute sets the step time.
         platform: the CPU's platform class (``toolkit.core.platform_class``), which chose η for a
-            theoretical bandwidth.
+            theoretical bandwidth and the prefill η.
     """
 
     bandwidth_gbps: float
@@ -107,6 +110,7 @@ class EstimateFactors:
     per_token_overhead_s: float
     attention_time_s: float
     prefill_width_efficiency: float
+    prefill_eta: float
     decode_width_efficiency: float
     bound: Literal["memory", "compute"]
     platform: str
@@ -180,6 +184,7 @@ def estimate(
     kv = kv_cache_bytes(model, context, parallel, kv_cache_type, params)
     overhead = runtime_overhead_bytes(model, context, params)
 
+    platform = platform_class(machine.cpu)
     bandwidth, eta, source = effective_bandwidth(machine, params)
     speed = params.decode_speed_factor  # 1.0 unless calibrated on this machine
     effective = bandwidth * eta * speed
@@ -203,7 +208,8 @@ def estimate(
     prompt_s = prefill_matmul_flops_per_token(model) / (prefill_rate * width) + attention_seconds(
         model, machine, max(prompt_tokens, 1) / 2, params.prefill_attention_cycles, params
     )
-    prefill_tps = params.prefill_speed_factor / prompt_s
+    prefill_eta = params.prefill_eta_for(platform)
+    prefill_tps = params.prefill_speed_factor * prefill_eta / prompt_s
     ttft = prompt_tokens / prefill_tps + single_step
     factors = EstimateFactors(
         bandwidth_gbps=bandwidth,
@@ -221,9 +227,10 @@ def estimate(
         per_token_overhead_s=params.per_token_overhead_s / speed,
         attention_time_s=attention_s,
         prefill_width_efficiency=width,
+        prefill_eta=prefill_eta,
         decode_width_efficiency=decode_width,
         bound="memory" if memory_s >= compute_s else "compute",
-        platform=platform_class(machine.cpu),
+        platform=platform,
     )
     return Estimate(
         model=model.name,

@@ -31,6 +31,17 @@ FITTED_ETA_THEORETICAL: dict[str, float] = {
     INTEL_PRE12: 0.58,
 }
 
+#: Prefill η per platform class: the share of the ``PREFILL_FLOPS_PER_CYCLE`` rate (at the assumed clock)
+#: the class's cores sustain in llama.cpp's batched matmul, fitted by scripts/bench_estimator.py on the fit
+#: half of tests/data/published_cpu_speeds.toml (docs/estimator-fit.txt); classes not listed (Apple and Arm
+#: boards, which have no prefill point in the fit half, and ``other``) get 1, the table's rate.
+FITTED_PREFILL_ETA: dict[str, float] = {
+    AMD_ZEN2_3: 0.91,
+    AMD_ZEN4: 1.03,
+    INTEL_12PLUS: 0.97,
+    INTEL_PRE12: 0.65,
+}
+
 
 @dataclass(frozen=True)
 class EstimatorParams:
@@ -77,22 +88,50 @@ class EstimatorParams:
             laptops is corrected by its own benchmarks: ``toolkit.core.calibration`` scales this term with
             the rest of the decode step by the measured ÷ predicted speed.
         prefill_attention_cycles: the same for each prompt token over the prompt's average depth (half its
-            length). Batched, the per-op cost is shared: SmolLM2-135M's prefill falls from 163 tok/s at 47
-            prompt tokens to 124 at 976 and Gemma3-270M's from 249 to 229, slopes of 0.011–0.016 µs at
-            2 × 3 GHz → 80 cycles. Kept although the published fit prefers 16.4 (held-out prefill error
-            0.340 with it, 0.382 at 80; docs/estimator-fit.txt): the three published pairs of one machine
-            and model at a 512- and a 4,096-token prompt, the only points whose ratio depends on this
-            term alone, fall to 0.60 / 0.79 / 0.83, which 80 cycles gives as 0.54 / 0.71 / 0.68 and 16.4
-            as 0.84 / 0.92 / 0.91. A lower value mostly raises prefill at 512-token prompts, where attention
-            is ~10% of the time, i.e. it moves the level, not the slope. The fit's factor 1.04 is not
-            shipped either: with it the held-out prefill error rises (0.340 → 0.354).
+            length). 38 is the fit on the fit half of tests/data/published_cpu_speeds.toml
+            (scripts/bench_estimator.py: 37.8, rounded, fitted with the prefill η and width below). With the
+            prefill η refitted the fit half's error hardly moves with it (0.233–0.243 from 10 to 80 cycles: it
+            mostly shifts the level, which the η takes up); the evidence is the three published pairs of one
+            machine and model at a 512- and a 4,096-token prompt, whose ratio depends on this term alone:
+            published 0.60 / 0.79 / 0.83, 38 cycles give 0.62 / 0.84 / 0.81 and the earlier 80 give 0.46 /
+            0.71 / 0.68 with the width term below (docs/estimator-fit.txt; held-out prefill error 0.103 at 38,
+            0.155 at 80). 80 is the test machine's own slope: SmolLM2-135M's prefill falls from 163 tok/s at
+            47 prompt tokens to 124 at 976 and Gemma3-270M's from 249 to 229, 0.011–0.016 µs per
+            layer·head·token at 2 × 3 GHz. At 38 the shipped term predicts SmolLM2-135M's 976-token prefill
+            there at ~163 tok/s (+31%; 141 with its own 80); as for decode, its benchmark calibration corrects
+            that.
+        prefill_eta_by_platform: prefill η per platform class (``toolkit.core.platform_class``): the share
+            of the ``PREFILL_FLOPS_PER_CYCLE`` rate at the assumed clock (and of the clock prompt
+            attention runs on) the class's cores sustain, i.e. their sustained all-core clock under a
+            long vector load and their int8 dot-product throughput against the table's. Each value is the
+            median published ÷ predicted prefill of the class's points in the fit half of
+            tests/data/published_cpu_speeds.toml (scripts/bench_estimator.py, with the width and attention
+            terms fitted with it): Zen 2/3 0.91, Zen 4/5 1.03, Intel 12th gen+ 0.97, older Intel 0.65
+            (its fit-half points are 15–28 W Skylake-family, Tiger Lake and Haswell laptops and an N100
+            mini PC; 0.65 is what ~2 GHz sustained instead of the assumed 3 GHz would give). Classes
+            without a prefill point in the fit half (Apple, Arm boards) and ``other`` get 1, the table's
+            rate: the held-out Cix CP8180 points are predicted at 2.3–2.5× their published prefill and the
+            Apple M4 at 0.68× (the NEON rate comes from Apple chips at their own clocks, not from an Arm
+            board's Cortex cores at the assumed 3 GHz). Held-out prefill error 0.103 with this table,
+            0.465 with 1 for every class and 0.282 when the fit uses one value for all classes.
         prefill_full_width: hidden size from which llama.cpp's batched matmul reaches the
-            ``PREFILL_FLOPS_PER_CYCLE`` rate; narrower models get ``hidden / prefill_full_width`` of it.
-            Small matrices (576–640 wide) split into few blocks per thread and spend their time in
-            quantising activations, barriers and non-matmul ops: SmolLM2-135M and Gemma3-270M prefill at
-            35–50 GFLOP/s of layer weights on the test machine, ~0.16–0.23 of the 216 GFLOP/s an
-            AVX-512 laptop's 8B model reaches (§3a anchors, all hidden ≥ 3072). Calibrated only at the two
-            ends; the straight line in between is an assumption.
+            ``PREFILL_FLOPS_PER_CYCLE`` rate; narrower models get ``(hidden / prefill_full_width) **
+            prefill_width_exponent`` of it. Small matrices (576–640 wide) split into few blocks per thread
+            and spend their time in quantising activations, barriers and non-matmul ops: SmolLM2-135M and
+            Gemma3-270M prefill at 35–50 GFLOP/s of layer weights on the test machine, ~0.16–0.23 of the
+            216 GFLOP/s an AVX-512 laptop's 8B model reaches. 2048 is where the published models stop
+            losing: one machine prefilling a 2048- and a 4096-wide model (LocalScore: Llama 3.2 1B and 3.1
+            8B) runs them 5.6–8.7× apart against 7.2× their matmul FLOPs, and the Cix CP8180 TinyLlama
+            1.1B and Llama 3.2 3B 2.39× against 2.56×, so a 2048-wide model is not slower per FLOP than
+            a wider one; the earlier straight line to 3072 predicted 4.4–4.5× and 1.66×
+            (docs/estimator-fit.txt; held-out prefill error 0.246 with it). The fit on the fit half's one
+            such pair takes the widest width that reproduces it best; the fit half's median error alone
+            hardly tells 1536–2560 apart (0.234–0.243; held-out 0.106 at 2048, 0.208 at 2560). No
+            published model is narrower, so below 2048 only the test machine's anchor speaks.
+        prefill_width_exponent: the exponent of that power law, set so that the test machine's narrow
+            models keep the efficiency their prefill measurements gave them (576 / 640 wide: 0.185 /
+            0.213, where the earlier straight line had 0.188 / 0.208): ln(608 / 3072) / ln(608 / 2048)
+            = 1.33.
         decode_full_width: the same for decode's matrix-vector products, from ``DECODE_FLOPS_PER_CYCLE``
             at this hidden size down to ``hidden / decode_full_width`` below it. A single stream of a
             tiny model is memory- or overhead-bound, so this shows when streams share a step: on the
@@ -133,8 +172,10 @@ class EstimatorParams:
     per_token_overhead_s: float = 0.0016
     default_clock_ghz: float = 3.0
     decode_attention_cycles: float = 52.0
-    prefill_attention_cycles: float = 80.0
-    prefill_full_width: int = 3072
+    prefill_attention_cycles: float = 38.0
+    prefill_eta_by_platform: Mapping[str, float] = field(default_factory=lambda: dict(FITTED_PREFILL_ETA))
+    prefill_full_width: int = 2048
+    prefill_width_exponent: float = 1.33
     decode_full_width: int = 1024
     runtime_base_bytes: int = 56 * MIB
     vocab_bytes_per_token: int = 231
@@ -150,8 +191,12 @@ class EstimatorParams:
         shipped ``eta_theoretical``)."""
         return self.eta_theoretical_by_platform.get(platform, self.eta_theoretical)
 
+    def prefill_eta_for(self, platform: str) -> float:
+        """Prefill η on ``platform`` (the class's fitted value, else 1: the SIMD table's rate)."""
+        return self.prefill_eta_by_platform.get(platform, 1.0)
+
 
 DEFAULT_PARAMS = EstimatorParams()
 
 
-__all__ = ["DEFAULT_PARAMS", "FITTED_ETA_THEORETICAL", "EstimatorParams"]
+__all__ = ["DEFAULT_PARAMS", "FITTED_ETA_THEORETICAL", "FITTED_PREFILL_ETA", "EstimatorParams"]

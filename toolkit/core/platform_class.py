@@ -1,10 +1,11 @@
 """Assign a CPU to the platform class the estimator's fitted terms are kept by.
 
 Laptop platforms reach very different shares of their theoretical memory bandwidth (an older Intel
-laptop ~0.58, an Alder Lake one ~0.9; scripts/bench_estimator.py, docs/estimator-fit.txt), so the
-estimator keeps some terms per class (``EstimatorParams.eta_theoretical_by_platform``). The classes are
-those of the published data set tests/data/published_cpu_speeds.toml, and this function is what assigns
-its points to them (tests/core/test_platform_class.py checks every point's label).
+laptop ~0.58, an Alder Lake one ~0.9; scripts/bench_estimator.py, docs/estimator-fit.txt) and of the SIMD
+table's prefill rate (older Intel ~0.65, the other fitted classes 0.91–1.03), so the estimator keeps
+some terms per class (``EstimatorParams.eta_theoretical_by_platform``, ``prefill_eta_by_platform``). The
+classes are those of the published data set tests/data/published_cpu_speeds.toml, and this function is
+what assigns its points to them (tests/core/test_platform_class.py checks every point's label).
 
 The CPU's marketing name decides where it is specific enough (vendor, "Core Ultra", "12th Gen", Apple
 "M1"); otherwise the SIMD set does: among AMD CPUs only Zen 4 and newer have AVX-512, and among Intel

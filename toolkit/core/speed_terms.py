@@ -10,7 +10,7 @@ token dwarfs the KV bytes it reads. ``attention_seconds`` takes the cycles per l
 (``EstimatorParams.decode_attention_cycles`` / ``prefill_attention_cycles``, where the evidence for each
 value is given) and divides them over the cores' clock.
 
-Narrow models (hidden < 1024 in decode, < 3072 in prefill) do not reach the FLOP rates the SIMD tables
+Narrow models (hidden < 1024 in decode, < 2048 in prefill) do not reach the FLOP rates the SIMD tables
 give: the test machine prefilled SmolLM2-135M / Gemma3-270M at 124 / 229 tok/s (the plain FLOP model
 said 755 / 390), and extra concurrent streams added almost no aggregate throughput
 (``prefill_width_efficiency``, ``decode_width_efficiency``).
@@ -48,7 +48,8 @@ DECODE_FLOPS_PER_CYCLE: dict[str, float] = {
 #: Prefill (batched matrix-matrix) FLOPs per cycle per core. Anchors, §3 pp rates ÷ (2·N) ÷ threads at an
 #: assumed 3 GHz sustained clock: AVX2 laptops 55–96 GFLOP/s per core (i5-4278U, i7-8550U, i7-7820HQ,
 #: i3-1315U, i7-13700H) → 25; AVX-512 Zen 4/5 100–132 (Ryzen 7 8840U, Ryzen AI 9 HX 370) → 36;
-#: Apple NEON 103–145 (M2 Pro, M4) → 31 at their higher clocks.
+#: Apple NEON 103–145 (M2 Pro, M4) → 31 at their higher clocks. The share of it each platform class's cores
+#: sustain is fitted on published measurements (``EstimatorParams.prefill_eta_by_platform``).
 PREFILL_FLOPS_PER_CYCLE: dict[str, float] = {
     "amx": 36.0,
     "avx512f": 36.0,
@@ -152,8 +153,10 @@ def attention_seconds(
 
 
 def prefill_width_efficiency(model: ModelSpec, params: EstimatorParams = DEFAULT_PARAMS) -> float:
-    """Share of the prefill FLOP rate a model of this hidden size reaches (see ``prefill_full_width``)."""
-    return min(1.0, model.embedding_length / params.prefill_full_width)
+    """Share of the prefill FLOP rate a model of this hidden size reaches: ``(hidden / full width) **
+    exponent`` below ``prefill_full_width``, 1 from it (see ``prefill_full_width``)."""
+    share = min(1.0, model.embedding_length / params.prefill_full_width)
+    return math.pow(share, params.prefill_width_exponent)
 
 
 def decode_width_efficiency(model: ModelSpec, params: EstimatorParams = DEFAULT_PARAMS) -> float:

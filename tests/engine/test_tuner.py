@@ -43,9 +43,9 @@ def test_failed_candidate_skipped_budget_honoured(
     handle = ollama_server_factory()
     applied: list[Knobs] = []
     q8 = Candidate(replace(START, kv_cache_type="q8_0"), "KV q8_0")
-    # Twelve candidates with a 6 s restart each cannot all fit in 60 s, however fast the machine.
+    # Twelve candidates with a 6 s restart each cannot all fit in 30 s, however fast the machine.
     many = [Candidate(replace(START, num_thread=n), f"{n} threads") for n in range(1, 13)]
-    budget = Budget(60)
+    budget = Budget(30)
     t0 = time.monotonic()
     target = _target(handle, applied, restart_s=6.0)
     # Answers of 16 tokens: the start must be measured well inside the budget even on a busy machine.
@@ -55,7 +55,7 @@ def test_failed_candidate_skipped_budget_honoured(
     assert time.monotonic() - t0 <= budget.total_s + 15
     assert result.start.ok and len(result.start.runs) == 2
     assert result.trials[0].error is not None and "refused" in result.trials[0].error
-    # Thirteen candidates of ≥ 6 s each plus a reserve of two do not fit in 60 s with the start.
+    # Thirteen candidates of ≥ 6 s each plus a reserve of two do not fit in 30 s with the start.
     assert result.skipped_for_budget > 0
     assert result.verdict is not None
     if result.verdict.winner is None:

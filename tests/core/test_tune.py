@@ -105,6 +105,23 @@ def test_users_winner_must_beat_spread_and_keep_throughput() -> None:
     assert tune_verdict.decide([slow], start, objective).winner is None
 
 
+def test_once_the_top_are_measured_again_a_candidate_measured_once_cannot_win() -> None:
+    # The demo's case: the top two's second runs pulled their averages back, and a third candidate with
+    # one (lucky) run would have ranked first on it.
+    objective = Objective.for_users(4)
+    start = _trial(START, _m(p95=2.4, agg=62), _m(p95=2.1, agg=60))
+    f16 = _trial(replace(START, num_parallel=4), _m(p95=0.56, agg=67), _m(p95=0.86, agg=48))
+    q8 = _trial(
+        replace(START, num_parallel=4, kv_cache_type="q8_0"), _m(p95=0.65, agg=58), _m(p95=0.87, agg=48)
+    )
+    once = _trial(replace(START, num_parallel=4, flash_attention=False), _m(p95=0.69, agg=56))
+    verdict = tune_verdict.decide([f16, q8, once], start, objective)
+    assert verdict.winner is f16
+    # With no second run anywhere (a budget that left no time for one), the best single run competes.
+    single = [_trial(t.candidate.knobs, t.runs[0]) for t in (f16, q8)] + [once]
+    assert tune_verdict.decide(single, start, objective).winner is single[0]
+
+
 def test_no_winner_inside_the_spread() -> None:
     objective = Objective.for_users(1)
     start = _trial(START, _m(decode=50), _m(decode=40))  # 22% spread

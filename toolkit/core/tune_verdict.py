@@ -2,7 +2,9 @@
 
 The best candidate (its measurements averaged) must beat the starting configuration by more than the
 run-to-run spread measured on the configurations measured twice; otherwise the start is kept, and the
-verdict says so. Pure logic over the tuner's measurements (``toolkit.core.tune``).
+verdict says so. Once the top candidates have been measured a second time, only those compete: a
+candidate measured once would win on its one lucky run against candidates whose second run pulled their
+average back (the winner's curse). Pure logic over the tuner's measurements (``toolkit.core.tune``).
 """
 
 from __future__ import annotations
@@ -86,7 +88,8 @@ def decide(trials: Sequence[Trial], start: Trial, objective: Objective) -> Verdi
     if not start.ok:
         return Verdict(None, "the starting configuration could not be measured; nothing changed", 0.0, spread)
     base = start.mean()
-    best = top(trials, start, objective, 1)
+    confirmed = [t for t in trials if t is not start and t.ok and len(t.runs) >= 2]
+    best = top(confirmed or list(trials), start, objective, 1)
     if not best:
         return Verdict(
             None, "no candidate could be measured; keeping the configuration that runs", 0.0, spread

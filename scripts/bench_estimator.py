@@ -80,7 +80,7 @@ class Terms:
     prefill_eta: dict[str, float] = field(default_factory=dict)
 
 
-#: The test machine's own decode attention term (docs/bench-report.txt), shipped before the fit.
+#: The test machine's own decode attention term (docs/bench-report-xeon.txt), shipped before the fit.
 TEST_MACHINE_ATTENTION = 300.0
 
 #: The test machine's own prefill attention term (``EstimatorParams.prefill_attention_cycles``), shipped

@@ -56,7 +56,7 @@ def machine(
 
 
 #: The files the test server serves under the two test models' names (the catalog describes the public
-#: tags, F16 and Q8_0): its measurements (docs/bench-report.txt) were made with these.
+#: tags, F16 and Q8_0): its measurements (docs/bench-report-xeon.txt) were made with these.
 TEST_SERVER_FILES = {"smollm2:135m": ("Q4_1", 98_362_432), "gemma3:270m": ("Q4_K_M", 253_113_024)}
 
 
@@ -185,7 +185,7 @@ def test_tiny_model_hits_the_overhead_ceiling(catalog: Catalog) -> None:
 
 
 def this_machine() -> Machine:
-    """The test machine of docs/bench-report.txt: 2 × Xeon vCPU (AVX-512, "@ 2.50GHz" in the name, no
+    """The test machine of docs/bench-report-xeon.txt: 2 × Xeon vCPU (AVX-512, "@ 2.50GHz" in the name, no
     clock known) with the bandwidth probe's 11.2 GB/s."""
     return machine(
         cores=2,
@@ -197,14 +197,14 @@ def this_machine() -> Machine:
     )
 
 
-#: This machine's own attention slopes (docs/bench-report.txt), ≈300 cycles per layer·head·token in decode and
-#: 80 in prefill. The shipped 52 and 38 are the published laptops' fit (``EstimatorParams``
+#: This machine's own attention slopes (docs/bench-report-xeon.txt), ≈300 cycles per layer·head·token in
+#: decode and 80 in prefill. The shipped 52 and 38 are the published laptops' fit (``EstimatorParams``
 #: ``decode_attention_cycles`` / ``prefill_attention_cycles``); the tests of this machine's measurements use
 #: its own terms, as its benchmark calibration would correct them.
 THIS_MACHINE_PARAMS = EstimatorParams(decode_attention_cycles=300, prefill_attention_cycles=80)
 
 
-# docs/bench-report.txt, llama.cpp behind the Ollama API on this_machine(), 128-token answers, medians:
+# docs/bench-report-xeon.txt, llama.cpp behind the Ollama API on this_machine(), 128-token answers, medians:
 # (model, chat prompt, document prompt, decode chat, decode document, prefill document, TTFT document)
 BENCH_REPORT = [
     ("smollm2:135m", 47, 976, 65.8, 35.8, 124.0, 7.9),
@@ -324,7 +324,7 @@ def test_depth_slows_decode_less_with_a_sliding_window(catalog: Catalog) -> None
 def test_concurrent_streams_on_two_cores_are_compute_bound(
     catalog: Catalog, name: str, aggregates: tuple[float, float, float]
 ) -> None:
-    """docs/bench-report.txt, chat shape, OLLAMA_NUM_PARALLEL=4: aggregate tok/s at 1 / 2 / 4 streams
+    """docs/bench-report-xeon.txt, chat shape, OLLAMA_NUM_PARALLEL=4: aggregate tok/s at 1 / 2 / 4 streams
     (before the narrow-model decode efficiency the estimator promised 156 / 167 for SmolLM2)."""
     model, variant = spec(catalog, name)
     predicted = [

@@ -43,7 +43,7 @@ class BenchPlan:
 #: The default: every figure the result shows (decode, prefill, TTFT, users at 1/2/4 streams), with
 #: few repetitions, short answers and a ~250-token document: 2 × 2 shape requests + 7 sweep requests
 #: of 32 tokens. A ~1k-token document alone takes ~8 s to prefill on 2 busy cores (measured with
-#: smollm2:135m, docs/bench-report.txt), which no 20 s run can afford three times.
+#: smollm2:135m, docs/bench-report-xeon.txt), which no 20 s run can afford three times.
 QUICK = BenchPlan(
     reps=2,
     num_predict=32,

@@ -81,7 +81,7 @@ class EstimatorParams:
             more than 300 tokens of history from 0.27 to 0.07 (docs/estimator-fit.txt); at 300 the
             predictions of the long-history points were 0.3–0.7× the published speeds (Apple M4 0.33×,
             now 0.57×, the rest of its gap being its unfitted η). This machine's own small-model
-            measurement suggested more (docs/bench-report.txt, 2 vCPUs at 3 GHz assumed): SmolLM2-135M's
+            measurement suggested more (docs/bench-report-xeon.txt, 2 vCPUs at 3 GHz assumed): SmolLM2-135M's
             step grows 15.2 → 27.9 ms from ~175 to ~1,100 tokens of history (270 layer·heads: 0.045–0.06
             µs each, ≈300 cycles) and Gemma3-270M's 24.6 → 28.2 ms; why it differs (a 2-vCPU VM, models
             only 576–640 wide, the engine build) is not known. A machine that differs from the published
@@ -136,7 +136,7 @@ class EstimatorParams:
             at this hidden size down to ``hidden / decode_full_width`` below it. A single stream of a
             tiny model is memory- or overhead-bound, so this shows when streams share a step: on the
             test machine SmolLM2-135M's aggregate went 73 → 82 → 78 tok/s of decode at 1 / 2 / 4 streams
-            and Gemma3-270M's 41 → 53 → 54 (docs/bench-report.txt), i.e. each extra stream cost
+            and Gemma3-270M's 41 → 53 → 54 (docs/bench-report-xeon.txt), i.e. each extra stream cost
             9.5 ms / 17.5 ms of arithmetic: 2·N at 28–31 GFLOP/s, 0.58–0.64 of the 48 the table gives
             2 × 3 GHz AVX-512 at hidden 576 / 640. Only models narrower than 1024 are affected.
         runtime_base_bytes: resident memory of the runner process besides the model's own buffers:

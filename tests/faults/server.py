@@ -35,6 +35,7 @@ FAULTS = {
     "html_500": "chat answers 500 with a multi-line HTML page",
     "html_404": "every path answers 404 with an HTML page (not Ollama)",
     "escapes": "answers, model names and errors carry terminal escape sequences",
+    "markup": "model names, answers and errors carry Textual/Rich markup brackets ([/], [b], list[int])",
     "busy_503": "chat answers 503 while another chat is in flight",
     "slow": "chat streams one token every 0.2 s (for up to 60 s)",
     "pull_unreachable": "a pull ends with Ollama's error for a registry it cannot resolve (no network)",
@@ -51,6 +52,7 @@ PULL_ERRORS = {
 }
 
 MODEL = "m:latest"
+MARKUP_MODEL = "[/]m[b]:latest"
 _ESC_ANSWER = "\x1b]0;pwned\x07Hello \x1b[2J\x1b[31mworld\x1b[0m\r"
 _HTML = (
     "<html>\n<head><title>502 Bad Gateway</title></head>\n<body>\n<center><h1>502 Bad Gateway</h1></center>\n"
@@ -132,7 +134,7 @@ class _Server(socketserver.ThreadingTCPServer):
         if path == "/api/tags":
             if fault == "tags_list":
                 return h.send_json([{"name": MODEL}])
-            name = "m\x1b[31m:latest" if fault == "escapes" else MODEL
+            name = {"escapes": "m\x1b[31m:latest", "markup": MARKUP_MODEL}.get(fault, MODEL)
             return h.send_json({"models": [{"name": name, "model": name, "size": 1000}]})
         if path == "/api/show":
             return h.send_json({"details": {"quantization_level": "Q4_0"}, "model_info": {}})
@@ -178,8 +180,12 @@ class _Server(socketserver.ThreadingTCPServer):
             return h.send(200, token, extra=f"X-Pad: {'a' * 70_000}\r\n")
         if fault == "html_500":
             return h.send(500, _HTML.encode(), "text/html")
-        if fault == "escapes":
-            error = {"error": "model crashed\x1b[31m\nsecond line\x1b]0;pwned\x07"}
+        if fault in ("escapes", "markup"):
+            error = {
+                "error": "model crashed [/] at list[int]"
+                if fault == "markup"
+                else "model crashed\x1b[31m\nsecond line\x1b]0;pwned\x07"
+            }
             if self.requests.count("POST /api/chat") > 1:  # the first answer is fine, then an error
                 return h.send_json(error, 500)
         if fault == "busy_503":
@@ -214,7 +220,7 @@ class _Server(socketserver.ThreadingTCPServer):
             while time.monotonic() < until and not self.stopping.wait(min(pause, until - time.monotonic())):
                 h.chunk(b" " if fault == "trickle" else token)
             return None
-        text = _ESC_ANSWER if fault == "escapes" else "Hi there"
+        text = {"escapes": _ESC_ANSWER, "markup": "It is list[int] [/] ok"}.get(fault, "Hi there")
         h.chunk(
             json.dumps({"message": {"role": "assistant", "content": text}, "done": False}).encode() + b"\n"
         )

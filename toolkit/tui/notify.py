@@ -61,4 +61,4 @@ def report_error(app: App[object], error: BaseException, *, step: str = "") -> N
     title, body = describe_error(error)
     if step:
         title = f"{step}: {title}"
-    app.notify(body, title=title, severity="error", timeout=ERROR_TIMEOUT)
+    app.notify(body, title=title, severity="error", timeout=ERROR_TIMEOUT, markup=False)

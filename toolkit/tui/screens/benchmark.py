@@ -38,6 +38,7 @@ from toolkit.core.benchverdict import model_step_lines, verdict
 from toolkit.core.model_choice import default_model
 from toolkit.core.tune import Objective
 from toolkit.tui import fmt
+from toolkit.tui.plain import plain
 from toolkit.tui.screens.base import WizardScreen
 from toolkit.tui.widgets.benchchart import ConcurrencyChart, RepetitionChart
 
@@ -48,7 +49,8 @@ TUNE_BUDGET_S = 180.0
 
 
 def history_table(runs: list[Any], model: str | None) -> Table:
-    table = Table(title="Earlier runs" + (f" of {model}" if model else ""), expand=True, title_justify="left")
+    title = plain("Earlier runs" + (f" of {model}" if model else ""))
+    table = Table(title=title, expand=True, title_justify="left")
     for column in ("run", "when", "model", "status", "decode tok/s", "TTFT"):
         table.add_column(column, no_wrap=True)
     for run in runs:
@@ -58,9 +60,9 @@ def history_table(runs: list[Any], model: str | None) -> Table:
         ttft = (chat.get("ttft_s") or {}).get("median")
         table.add_row(
             str(run.id),
-            run.started_at[:16].replace("T", " "),
-            run.name,
-            run.status,
+            plain(run.started_at[:16].replace("T", " ")),
+            plain(run.name),
+            plain(run.status),
             fmt.tps(tps),
             fmt.seconds(ttft),
         )
@@ -82,16 +84,16 @@ class BenchmarkScreen(WizardScreen):
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(classes="step-body"):
-            yield Static(id="bench-status", classes="status")
-            yield Static("", id="bench-progress", classes="status")
-            yield Static("", id="bench-live", classes="status")
+            yield Static(id="bench-status", classes="status", markup=False)
+            yield Static("", id="bench-progress", classes="status", markup=False)
+            yield Static("", id="bench-live", classes="status", markup=False)
             with Horizontal(id="bench-chart"):
                 yield RepetitionChart(id="bench-reps")
                 yield ConcurrencyChart(id="bench-levels")
-            yield Static(id="bench-result")
-            yield Static("", id="tune-status", classes="status")
-            yield Static(id="tune-result")
-            yield Static(id="bench-history")
+            yield Static(id="bench-result", markup=False)
+            yield Static("", id="tune-status", classes="status", markup=False)
+            yield Static(id="tune-result", markup=False)
+            yield Static(id="bench-history", markup=False)
 
     def on_mount(self) -> None:
         self.watch(self.wizard, "engine", self.engine_changed)
@@ -269,6 +271,7 @@ class BenchmarkScreen(WizardScreen):
             f"No model to benchmark at {url}.\nWhat to do: start one in the Launch step (4) first.",
             title="Benchmark",
             severity="warning",
+            markup=False,
         )
         return None
 
@@ -348,7 +351,9 @@ class BenchmarkScreen(WizardScreen):
         self.query_one(ConcurrencyChart).set_levels(levels)
 
     def show_result(self, result: Any, calibration: str | None = None) -> None:
-        table = Table(title=f"Result: {result.model} ({result.status})", expand=True, title_justify="left")
+        table = Table(
+            title=plain(f"Result: {result.model} ({result.status})"), expand=True, title_justify="left"
+        )
         table.add_column("metric", no_wrap=True)
         table.add_column("predicted")
         table.add_column("measured")

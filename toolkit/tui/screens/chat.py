@@ -68,7 +68,7 @@ class ChatScreen(WizardScreen):
             yield Label("Model")
             yield Select[str]([], prompt="(no server yet)", id="chat-model", allow_blank=True)
         yield VerticalScroll(id="chat-log", classes="step-body")
-        yield Static("Type a question and press enter.", id="chat-status", classes="status")
+        yield Static("Type a question and press enter.", id="chat-status", classes="status", markup=False)
         yield Input(placeholder="Ask something… (enter sends, esc stops)", id="chat-input")
 
     def on_mount(self) -> None:
@@ -133,14 +133,17 @@ class ChatScreen(WizardScreen):
                 " in the Launch step (4) and press ctrl+r.",
                 title="Chat",
                 severity="warning",
+                markup=False,
             )
             return
         if self.is_streaming:
-            self.notify("An answer is still streaming; press esc to stop it first.", severity="warning")
+            self.notify(
+                "An answer is still streaming; press esc to stop it first.", severity="warning", markup=False
+            )
             return
         event.input.value = ""
         log = self.query_one("#chat-log", VerticalScroll)
-        log.mount(Static(prompt, classes="msg-user"))
+        log.mount(Static(prompt, classes="msg-user", markup=False))
         answer = Markdown("", classes="msg-bot")
         log.mount(answer)
         log.anchor()  # follow the answer as it grows, until the user scrolls up

@@ -40,9 +40,9 @@ class ComposeScreen(WizardScreen):
         self.showing_diff = False
 
     def compose_body(self) -> ComposeResult:
-        yield Static(id="compose-status", classes="status")
+        yield Static(id="compose-status", classes="status", markup=False)
         with VerticalScroll(id="compose-code"):
-            yield Static(id="compose-yaml")
+            yield Static(id="compose-yaml", markup=False)
 
     def on_mount(self) -> None:
         self.watch(self.wizard, "choice", lambda _c: self.regenerate())
@@ -86,7 +86,7 @@ class ComposeScreen(WizardScreen):
             self.showing_diff = False
             view.update(Syntax(self.text, "yaml", theme="ansi_dark", word_wrap=True))
             if not path.exists():
-                self.notify(f"No file at {path} yet: nothing to compare.", title="Compose")
+                self.notify(f"No file at {path} yet: nothing to compare.", title="Compose", markup=False)
             return
         diff = unified_diff(path.read_text(encoding="utf-8"), self.text, path) or "(no difference)"
         self.showing_diff = True
@@ -112,6 +112,7 @@ class ComposeScreen(WizardScreen):
                 title="Compose: file exists",
                 severity="warning",
                 timeout=ERROR_TIMEOUT,
+                markup=False,
             )
             return
         except Exception as error:
@@ -123,7 +124,7 @@ class ComposeScreen(WizardScreen):
             "replaced": f"Replaced {result.path}; the old file is at {result.backup}.",
         }[result.outcome]
         self.set_status(message + " Press n to launch.")
-        self.notify(message, title="Compose")
+        self.notify(message, title="Compose", markup=False)
         self.post_message(ComposeSaved(result.path))
 
     def set_status(self, text: str) -> None:

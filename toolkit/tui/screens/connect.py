@@ -23,6 +23,7 @@ from textual.worker import Worker, WorkerState
 
 from toolkit.core.connect import ConnectInfo, connect_info
 from toolkit.core.model_choice import default_model
+from toolkit.tui.plain import escaped
 from toolkit.tui.steps import STEPS
 
 if TYPE_CHECKING:
@@ -79,11 +80,11 @@ class ConnectScreen(Screen[None]):
         self.sub_title = "Connect an app"
         yield Header(icon="≡")
         with VerticalScroll(id="connect-body", classes="step-body"):
-            yield Static("Looking for the server and its model…", id="connect-summary")
+            yield Static("Looking for the server and its model…", id="connect-summary", markup=False)
             yield Static(id="connect-values")
             for snippet_id in LEXERS:
                 yield Static(classes="section-title", id=f"connect-title-{snippet_id}")
-                yield Static(id=f"connect-{snippet_id}", classes="snippet")
+                yield Static(id=f"connect-{snippet_id}", classes="snippet", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -128,10 +129,10 @@ class ConnectScreen(Screen[None]):
             " OpenAI client at the base URL. The key to press copies each part."
         )
         self.query_one("#connect-values", Static).update(
-            f"[b]u[/]  OpenAI base URL  {info.openai_base_url}\n"
-            f"[b]o[/]  Ollama URL       {info.ollama_url}\n"
-            f"[b]m[/]  model            {info.model}\n"
-            f"   API key          {info.api_key}  (OpenAI clients need one; Ollama ignores it)"
+            f"[b]u[/]  OpenAI base URL  {escaped(info.openai_base_url)}\n"
+            f"[b]o[/]  Ollama URL       {escaped(info.ollama_url)}\n"
+            f"[b]m[/]  model            {escaped(info.model)}\n"
+            f"   API key          {escaped(info.api_key)}  (OpenAI clients need one; Ollama ignores it)"
         )
         keys = {part: key for key, part, _, _ in COPY_KEYS}
         for snippet in info.snippets:
@@ -142,7 +143,7 @@ class ConnectScreen(Screen[None]):
                 else snippet.title
             )
             self.query_one(f"#connect-title-{snippet.id}", Static).update(
-                f"[b]{keys[snippet.id]}[/]  {title}{setup}"
+                f"[b]{keys[snippet.id]}[/]  {escaped(title)}{escaped(setup)}"
             )
             text = self.copy_text(snippet.id) or ""
             self.query_one(f"#connect-{snippet.id}", Static).update(
@@ -168,14 +169,16 @@ class ConnectScreen(Screen[None]):
         text = self.copy_text(part)
         label = next(label for _, p, label, _ in COPY_KEYS if p == part)
         if text is None:
-            self.notify("Nothing to copy yet: no server was found.", title="Connect", severity="warning")
+            self.notify(
+                "Nothing to copy yet: no server was found.", title="Connect", severity="warning", markup=False
+            )
             return
         self.app.copy_to_clipboard(text)
         message = f"Copied the {label}."
         if not self.copied_once:
             message += "\n" + CLIPBOARD_NOTE
             self.copied_once = True
-        self.notify(message, title="Connect")
+        self.notify(message, title="Connect", markup=False)
 
     def action_close(self) -> None:
         self.dismiss()

@@ -37,6 +37,7 @@ from toolkit.core.nodocker import no_docker_advice
 from toolkit.core.verify import VerifyReport
 from toolkit.errors import DiskFullError, DockerUnavailableError, ModelNotFoundError, RegistryUnreachableError
 from toolkit.tui.messages import EngineReady
+from toolkit.tui.plain import plain
 from toolkit.tui.screens.base import StepCancelled, WizardScreen
 from toolkit.tui.widgets.transfer import Transfer
 
@@ -64,7 +65,9 @@ class LaunchCancelled(StepCancelled):
 
 def verify_table(report: VerifyReport) -> Group:
     """One row per setting (applied / ignored / refused), then why for each one that is not applied."""
-    table = Table(title=f"Verify: {report.container}", expand=True, title_justify="left", box=box.SIMPLE_HEAD)
+    table = Table(
+        title=plain(f"Verify: {report.container}"), expand=True, title_justify="left", box=box.SIMPLE_HEAD
+    )
     table.add_column("setting", no_wrap=True)
     table.add_column("wanted", overflow="ellipsis", no_wrap=True, ratio=1)
     table.add_column("actual", overflow="ellipsis", no_wrap=True, ratio=1)
@@ -72,7 +75,7 @@ def verify_table(report: VerifyReport) -> Group:
     notes = Text()
     for row in report.rows:
         style = STATUS_STYLE[row.status]
-        table.add_row(row.knob, row.wanted, row.actual, Text(row.status, style=style))
+        table.add_row(plain(row.knob), plain(row.wanted), plain(row.actual), Text(row.status, style=style))
         if row.status != "applied":
             notes.append(f"{row.knob} {row.status}: ", style=style)
             notes.append(f"{row.why}\n")
@@ -102,14 +105,14 @@ class LaunchScreen(WizardScreen):
                 yield Label("Model")
                 yield Input(placeholder="ollama tag, e.g. qwen2.5:1.5b", id="launch-model")
                 yield Button("Start", id="launch-start", variant="primary")
-            yield Static(id="launch-mode", classes="status")
+            yield Static(id="launch-mode", classes="status", markup=False)
             yield Transfer("Image", id="launch-image")
             yield Transfer("Health", id="launch-health")
             yield Transfer("Model", id="launch-pull")
-            yield Static(id="launch-result")
-            yield Static(id="launch-nodocker", classes="status")
+            yield Static(id="launch-result", markup=False)
+            yield Static(id="launch-nodocker", classes="status", markup=False)
             yield Input(placeholder="Ollama URL, e.g. http://127.0.0.1:11434", id="launch-url")
-            yield Static(id="launch-verify")
+            yield Static(id="launch-verify", markup=False)
 
     def __init__(self) -> None:
         super().__init__()
@@ -164,6 +167,7 @@ class LaunchScreen(WizardScreen):
                 "Which model?\nWhat to do: pick one in the Model step (2) or type an Ollama tag.",
                 title="Launch",
                 severity="warning",
+                markup=False,
             )
             return
         if self.busy:

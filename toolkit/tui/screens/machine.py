@@ -80,11 +80,13 @@ class MachineScreen(WizardScreen):
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(classes="step-body"):
             yield Static(
-                "Detecting this machine (CPU, memory, Docker engine, bandwidth)…", id="machine-status"
+                "Detecting this machine (CPU, memory, Docker engine, bandwidth)…",
+                id="machine-status",
+                markup=False,
             )
-            yield Static(id="machine-facts")
+            yield Static(id="machine-facts", markup=False)
             yield Label("Warnings", classes="section-title")
-            yield Static("–", id="machine-warnings", classes="warning-list")
+            yield Static("–", id="machine-warnings", classes="warning-list", markup=False)
 
     def on_mount(self) -> None:
         self.watch(self.wizard, "machine", self.show_machine)

@@ -120,11 +120,11 @@ class ModelScreen(WizardScreen):
                 allow_blank=False,
                 id="model-target",
             )
-        yield Static(HINT, id="model-hint", classes="status")
+        yield Static(HINT, id="model-hint", classes="status", markup=False)
         table: DataTable[str | Text] = DataTable(id="model-table", cursor_type="row", zebra_stripes=True)
         yield table
         yield Input(placeholder="any Ollama tag, e.g. qwen2.5-coder:7b (enter uses it)", id="model-tag")
-        yield Static("Waiting for the machine…", id="model-details", classes="status")
+        yield Static("Waiting for the machine…", id="model-details", classes="status", markup=False)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -205,7 +205,9 @@ class ModelScreen(WizardScreen):
         candidate = self.candidate(event.row_key.value)
         if candidate is not None:
             self.choose(candidate)
-            self.notify(f"{candidate.tag} chosen: Compose and Launch will use it.", title="Model")
+            self.notify(
+                f"{candidate.tag} chosen: Compose and Launch will use it.", title="Model", markup=False
+            )
 
     def action_choose(self) -> None:
         table = self.query_one(DataTable)
@@ -266,7 +268,7 @@ class ModelScreen(WizardScreen):
             self.query_one("#model-details", Static).update(self.typed_details(tag))
             choice = TypedTag(tag, rec.context, rec.users, rec.kv_cache_type)
         self.post_message(ModelChosen(choice))
-        self.notify(f"{choice.tag} chosen: Compose and Launch will use it.", title="Model")
+        self.notify(f"{choice.tag} chosen: Compose and Launch will use it.", title="Model", markup=False)
         self.set_focus(None)  # out of the field, so n and the step keys work at once
 
     def candidate(self, tag: str | None) -> Candidate | None:

@@ -1,4 +1,5 @@
-"""Text from a server or typed by the user is shown as it is: brackets are not read as markup.
+"""Text from a server or typed by the user is shown as it is: brackets are not read as markup, and no
+escape sequence reaches the terminal.
 
 A hostile or merely unusual server (tests/faults, fault "markup") names its model ``[/]m[b]:latest``,
 answers with ``list[int] [/]`` and fails with an error carrying ``[/]``; the user asks about
@@ -59,3 +60,24 @@ def test_a_history_row_with_markup_in_its_name_renders_as_named() -> None:
     shown = console.export_text()
     assert "[/]m[b]:latest" in shown and "complete [/]" in shown and "Earlier runs of [/]m[b]:latest" in shown
     assert "\x1b" not in shown
+
+
+async def test_chat_keeps_escape_sequences_from_the_terminal(services: Services) -> None:
+    # fault "escapes": the model's name and its answer carry a title change, a screen clear and colours
+    with FaultServer("escapes") as server:
+        app = create_app(dataclasses.replace(services, ollama_url=server.url))
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("6")
+            await settle(pilot, 10)
+            select = app.screen.query_one("#chat-model", Select)
+            assert select.value == "m\x1b[31m:latest"  # the real name, for the API
+            app.screen.query_one("#chat-input", Input).focus()
+            await pilot.press(*"hello", "enter")
+            await settle(pilot, 10)
+            answer = app.screen.query(Markdown).last().source
+            assert answer.strip() == "Hello world" and "\x1b" not in answer and "\x07" not in answer
+            await pilot.press(*"again", "enter")  # the second answer is an error with escapes in it
+            await settle(pilot, 10)
+            errors = [n.message for n in app._notifications if n.severity == "error"]
+            assert errors and all("\x1b" not in m and "\x07" not in m for m in errors), errors
+            assert any("model crashed" in m for m in errors)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from textual.app import App
 
+from toolkit.core.safe_text import terminal_safe
+
 #: How long an error stays on screen; long enough to read a hint.
 ERROR_TIMEOUT = 12.0
 
@@ -61,4 +63,6 @@ def report_error(app: App[object], error: BaseException, *, step: str = "") -> N
     title, body = describe_error(error)
     if step:
         title = f"{step}: {title}"
-    app.notify(body, title=title, severity="error", timeout=ERROR_TIMEOUT, markup=False)
+    app.notify(
+        terminal_safe(body), title=terminal_safe(title), severity="error", timeout=ERROR_TIMEOUT, markup=False
+    )

@@ -2,10 +2,10 @@
 
 Textual reads ``[...]`` in a string as markup, and Rich does the same in a table cell: a model name, an
 error or a question with brackets in it lost them on screen (``list[int]`` showed as ``list``), and one
-with a stray closing tag (``[/]``) crashed the step. The wizard's text widgets are made with
-``markup=False``; what goes through Rich (table cells, titles) or through the few widgets that use
-markup for their own key hints passes through here. Escape sequences are removed as in the CLI
-(``toolkit.core.safe_text``).
+with a stray closing tag (``[/]``) crashed the step. The wizard's text widgets are
+``toolkit.tui.widgets.plain.Plain`` (no markup); what goes through Rich (table cells, titles, the chat's
+model list) or through the few widgets that use markup for their own key hints passes through here.
+Escape sequences are removed as in the CLI (``toolkit.core.safe_text``).
 """
 
 from __future__ import annotations

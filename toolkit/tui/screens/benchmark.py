@@ -41,6 +41,7 @@ from toolkit.tui import fmt
 from toolkit.tui.plain import plain
 from toolkit.tui.screens.base import WizardScreen
 from toolkit.tui.widgets.benchchart import ConcurrencyChart, RepetitionChart
+from toolkit.tui.widgets.plain import Plain
 
 #: The run of the default ``gpuless bench`` (the quick plan); tests shorten it more.
 WIZARD_BENCH: dict[str, Any] = QUICK.as_config()
@@ -84,16 +85,16 @@ class BenchmarkScreen(WizardScreen):
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(classes="step-body"):
-            yield Static(id="bench-status", classes="status", markup=False)
-            yield Static("", id="bench-progress", classes="status", markup=False)
-            yield Static("", id="bench-live", classes="status", markup=False)
+            yield Plain(id="bench-status", classes="status")
+            yield Plain("", id="bench-progress", classes="status")
+            yield Plain("", id="bench-live", classes="status")
             with Horizontal(id="bench-chart"):
                 yield RepetitionChart(id="bench-reps")
                 yield ConcurrencyChart(id="bench-levels")
-            yield Static(id="bench-result", markup=False)
-            yield Static("", id="tune-status", classes="status", markup=False)
-            yield Static(id="tune-result", markup=False)
-            yield Static(id="bench-history", markup=False)
+            yield Plain(id="bench-result")
+            yield Plain("", id="tune-status", classes="status")
+            yield Plain(id="tune-result")
+            yield Plain(id="bench-history")
 
     def on_mount(self) -> None:
         self.watch(self.wizard, "engine", self.engine_changed)

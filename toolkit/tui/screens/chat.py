@@ -27,8 +27,11 @@ from textual.worker import Worker, WorkerState
 from toolkit.core.benchmetrics import RequestTrace, request_metrics
 from toolkit.core.conversation import Conversation
 from toolkit.core.model_choice import default_model
+from toolkit.core.safe_text import terminal_safe
 from toolkit.tui import fmt
+from toolkit.tui.plain import plain
 from toolkit.tui.screens.base import WizardScreen
+from toolkit.tui.widgets.plain import Plain
 
 if TYPE_CHECKING:
     from toolkit.adapters.ollama_client import Event
@@ -68,7 +71,7 @@ class ChatScreen(WizardScreen):
             yield Label("Model")
             yield Select[str]([], prompt="(no server yet)", id="chat-model", allow_blank=True)
         yield VerticalScroll(id="chat-log", classes="step-body")
-        yield Static("Type a question and press enter.", id="chat-status", classes="status", markup=False)
+        yield Plain("Type a question and press enter.", id="chat-status", classes="status")
         yield Input(placeholder="Ask something… (enter sends, esc stops)", id="chat-input")
 
     def on_mount(self) -> None:
@@ -111,7 +114,7 @@ class ChatScreen(WizardScreen):
         async with OllamaClient(self.url, timeout=10.0, connect_timeout=2.0) as client:
             names = await client.list_models()
         select = self.query_one("#chat-model", Select)
-        select.set_options([(name, name) for name in names])
+        select.set_options([(plain(terminal_safe(name, one_line=True)), name) for name in names])
         # The blank entry stays pickable, so it must not claim there is no server.
         select.prompt = "(pick a model)" if names else "(no models yet)"
         if not names:
@@ -143,7 +146,7 @@ class ChatScreen(WizardScreen):
             return
         event.input.value = ""
         log = self.query_one("#chat-log", VerticalScroll)
-        log.mount(Static(prompt, classes="msg-user", markup=False))
+        log.mount(Plain(prompt, classes="msg-user"))
         answer = Markdown("", classes="msg-bot")
         log.mount(answer)
         log.anchor()  # follow the answer as it grows, until the user scrolls up
@@ -183,8 +186,8 @@ class ChatScreen(WizardScreen):
 
         async def tee(events: AsyncGenerator[Event, None]) -> AsyncGenerator[Event, None]:
             async for event in events:
-                if isinstance(event, Chunk):
-                    pending.append(event.text)
+                if isinstance(event, Chunk):  # the server's words: no escape sequence reaches the terminal
+                    pending.append(terminal_safe(event.text))
                 yield event  # the recorder times it before any redraw
                 if pending and time.perf_counter() - last_redraw >= REDRAW_S:
                     await redraw()

@@ -19,6 +19,7 @@ from toolkit.tui.messages import ComposeSaved, SpecReady
 from toolkit.tui.notify import ERROR_TIMEOUT, report_error
 from toolkit.tui.plan import spec_for
 from toolkit.tui.screens.base import WizardScreen
+from toolkit.tui.widgets.plain import Plain
 
 #: Used until the Model step picks something, so the step is usable on its own.
 FALLBACK_MODEL = "qwen2.5:1.5b"
@@ -40,9 +41,9 @@ class ComposeScreen(WizardScreen):
         self.showing_diff = False
 
     def compose_body(self) -> ComposeResult:
-        yield Static(id="compose-status", classes="status", markup=False)
+        yield Plain(id="compose-status", classes="status")
         with VerticalScroll(id="compose-code"):
-            yield Static(id="compose-yaml", markup=False)
+            yield Plain(id="compose-yaml")
 
     def on_mount(self) -> None:
         self.watch(self.wizard, "choice", lambda _c: self.regenerate())

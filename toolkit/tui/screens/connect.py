@@ -25,6 +25,7 @@ from toolkit.core.connect import ConnectInfo, connect_info
 from toolkit.core.model_choice import default_model
 from toolkit.tui.plain import escaped
 from toolkit.tui.steps import STEPS
+from toolkit.tui.widgets.plain import Plain
 
 if TYPE_CHECKING:
     from toolkit.tui.app import GpulessApp
@@ -80,11 +81,11 @@ class ConnectScreen(Screen[None]):
         self.sub_title = "Connect an app"
         yield Header(icon="≡")
         with VerticalScroll(id="connect-body", classes="step-body"):
-            yield Static("Looking for the server and its model…", id="connect-summary", markup=False)
+            yield Plain("Looking for the server and its model…", id="connect-summary")
             yield Static(id="connect-values")
             for snippet_id in LEXERS:
                 yield Static(classes="section-title", id=f"connect-title-{snippet_id}")
-                yield Static(id=f"connect-{snippet_id}", classes="snippet", markup=False)
+                yield Plain(id=f"connect-{snippet_id}", classes="snippet")
         yield Footer()
 
     def on_mount(self) -> None:

@@ -39,6 +39,7 @@ from toolkit.errors import DiskFullError, DockerUnavailableError, ModelNotFoundE
 from toolkit.tui.messages import EngineReady
 from toolkit.tui.plain import plain
 from toolkit.tui.screens.base import StepCancelled, WizardScreen
+from toolkit.tui.widgets.plain import Plain
 from toolkit.tui.widgets.transfer import Transfer
 
 if TYPE_CHECKING:
@@ -105,14 +106,14 @@ class LaunchScreen(WizardScreen):
                 yield Label("Model")
                 yield Input(placeholder="ollama tag, e.g. qwen2.5:1.5b", id="launch-model")
                 yield Button("Start", id="launch-start", variant="primary")
-            yield Static(id="launch-mode", classes="status", markup=False)
+            yield Plain(id="launch-mode", classes="status")
             yield Transfer("Image", id="launch-image")
             yield Transfer("Health", id="launch-health")
             yield Transfer("Model", id="launch-pull")
-            yield Static(id="launch-result", markup=False)
-            yield Static(id="launch-nodocker", classes="status", markup=False)
+            yield Plain(id="launch-result")
+            yield Plain(id="launch-nodocker", classes="status")
             yield Input(placeholder="Ollama URL, e.g. http://127.0.0.1:11434", id="launch-url")
-            yield Static(id="launch-verify", markup=False)
+            yield Plain(id="launch-verify")
 
     def __init__(self) -> None:
         super().__init__()

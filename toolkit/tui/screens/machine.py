@@ -19,6 +19,7 @@ from toolkit.core.hardware import Machine
 from toolkit.core.warnings import describe_machine_warnings
 from toolkit.tui import fmt
 from toolkit.tui.screens.base import WizardScreen
+from toolkit.tui.widgets.plain import Plain
 
 
 def facts_table(machine: Machine) -> Table:
@@ -79,14 +80,12 @@ class MachineScreen(WizardScreen):
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(classes="step-body"):
-            yield Static(
-                "Detecting this machine (CPU, memory, Docker engine, bandwidth)…",
-                id="machine-status",
-                markup=False,
+            yield Plain(
+                "Detecting this machine (CPU, memory, Docker engine, bandwidth)…", id="machine-status"
             )
-            yield Static(id="machine-facts", markup=False)
+            yield Plain(id="machine-facts")
             yield Label("Warnings", classes="section-title")
-            yield Static("–", id="machine-warnings", classes="warning-list", markup=False)
+            yield Plain("–", id="machine-warnings", classes="warning-list")
 
     def on_mount(self) -> None:
         self.watch(self.wizard, "machine", self.show_machine)

@@ -30,6 +30,7 @@ from toolkit.tui import fmt
 from toolkit.tui.messages import ModelChosen
 from toolkit.tui.plan import Pick
 from toolkit.tui.screens.base import WizardScreen
+from toolkit.tui.widgets.plain import Plain
 
 #: Speed targets offered: a slow floor, the default, and the C and B grade lines (reading pace, faster
 #: than anyone reads), taken from ``toolkit.core.grades`` so the choices follow the grades.
@@ -120,11 +121,11 @@ class ModelScreen(WizardScreen):
                 allow_blank=False,
                 id="model-target",
             )
-        yield Static(HINT, id="model-hint", classes="status", markup=False)
+        yield Plain(HINT, id="model-hint", classes="status")
         table: DataTable[str | Text] = DataTable(id="model-table", cursor_type="row", zebra_stripes=True)
         yield table
         yield Input(placeholder="any Ollama tag, e.g. qwen2.5-coder:7b (enter uses it)", id="model-tag")
-        yield Static("Waiting for the machine…", id="model-details", classes="status", markup=False)
+        yield Plain("Waiting for the machine…", id="model-details", classes="status")
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

@@ -23,28 +23,46 @@ from toolkit.tui.services import Services
 from .conftest import settle
 
 
-async def test_chat_shows_brackets_from_the_user_and_the_server(services: Services) -> None:
-    with FaultServer("markup") as server:
+@dataclasses.dataclass(frozen=True)
+class ChatSeen:
+    """What the Chat step showed of two questions to a fault server (the second answer is an error)."""
+
+    model: object
+    asked: str
+    answer: str
+    errors: list[str]
+    input_enabled: bool
+
+
+async def chat_twice(services: Services, fault: str, question: str) -> ChatSeen:
+    with FaultServer(fault) as server:
         app = create_app(dataclasses.replace(services, ollama_url=server.url))
         async with app.run_test(size=(100, 30)) as pilot:
             await pilot.press("6")
             await settle(pilot, 10)
-            select = app.screen.query_one("#chat-model", Select)
-            assert select.value == MARKUP_MODEL  # the server's only model, listed under its own name
+            model = app.screen.query_one("#chat-model", Select).value
             app.screen.query_one("#chat-input", Input).focus()
-            await pilot.press(*"what is list[int]? [/]", "enter")
+            await pilot.press(*question, "enter")
             await settle(pilot, 10)
             asked = app.screen.query(".msg-user").last()
             assert isinstance(asked, Static)
-            assert str(asked.render()) == "what is list[int]? [/]"
-            assert app.screen.query(Markdown).last().source == "It is list[int] [/] ok"
-            # the second request fails with an error carrying "[/]": one notification, the step lives on
+            answer = app.screen.query(Markdown).last().source
             await pilot.press(*"again", "enter")
             await settle(pilot, 10)
-            errors = [n.message for n in app._notifications if n.severity == "error"]
-            assert any("model crashed [/] at list[int]" in message for message in errors), errors
-            assert app.screen.query_one("#chat-input", Input).disabled is False
+            errors = [str(n.message) for n in app._notifications if n.severity == "error"]
+            enabled = not app.screen.query_one("#chat-input", Input).disabled
             assert app.return_code is None  # still running: nothing crashed
+            return ChatSeen(model, str(asked.render()), answer, errors, enabled)
+
+
+async def test_chat_shows_brackets_from_the_user_and_the_server(services: Services) -> None:
+    seen = await chat_twice(services, "markup", "what is list[int]? [/]")
+    assert seen.model == MARKUP_MODEL  # the server's only model, listed under its own name
+    assert seen.asked == "what is list[int]? [/]"
+    assert seen.answer == "It is list[int] [/] ok"
+    # the second request fails with an error carrying "[/]": one notification, the step lives on
+    assert any("model crashed [/] at list[int]" in message for message in seen.errors), seen.errors
+    assert seen.input_enabled
 
 
 def test_a_history_row_with_markup_in_its_name_renders_as_named() -> None:
@@ -64,20 +82,8 @@ def test_a_history_row_with_markup_in_its_name_renders_as_named() -> None:
 
 async def test_chat_keeps_escape_sequences_from_the_terminal(services: Services) -> None:
     # fault "escapes": the model's name and its answer carry a title change, a screen clear and colours
-    with FaultServer("escapes") as server:
-        app = create_app(dataclasses.replace(services, ollama_url=server.url))
-        async with app.run_test(size=(100, 30)) as pilot:
-            await pilot.press("6")
-            await settle(pilot, 10)
-            select = app.screen.query_one("#chat-model", Select)
-            assert select.value == "m\x1b[31m:latest"  # the real name, for the API
-            app.screen.query_one("#chat-input", Input).focus()
-            await pilot.press(*"hello", "enter")
-            await settle(pilot, 10)
-            answer = app.screen.query(Markdown).last().source
-            assert answer.strip() == "Hello world" and "\x1b" not in answer and "\x07" not in answer
-            await pilot.press(*"again", "enter")  # the second answer is an error with escapes in it
-            await settle(pilot, 10)
-            errors = [n.message for n in app._notifications if n.severity == "error"]
-            assert errors and all("\x1b" not in m and "\x07" not in m for m in errors), errors
-            assert any("model crashed" in m for m in errors)
+    seen = await chat_twice(services, "escapes", "hello")
+    assert seen.model == "m\x1b[31m:latest"  # the real name, for the API
+    assert seen.answer.strip() == "Hello world" and "\x1b" not in seen.answer and "\x07" not in seen.answer
+    assert seen.errors and all("\x1b" not in m and "\x07" not in m for m in seen.errors), seen.errors
+    assert any("model crashed" in m for m in seen.errors)

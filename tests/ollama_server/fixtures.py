@@ -103,14 +103,18 @@ class ServerHandle:
         return self.proc is not None and self.proc.poll() is None
 
     def runner_pids(self) -> list[int]:
-        """PIDs of the model runner processes (children of the server)."""
+        """PIDs of the live model runner processes (children of the server). A runner that was just
+        killed and not yet reaped (a zombie), or that exited while being listed, is not one."""
         import psutil
 
-        return [
-            c.pid
-            for c in psutil.Process(self.pid).children(recursive=True)
-            if "runner" in " ".join(c.cmdline())
-        ]
+        pids = []
+        for child in psutil.Process(self.pid).children(recursive=True):
+            try:
+                if "runner" in " ".join(child.cmdline()):
+                    pids.append(child.pid)
+            except (psutil.ZombieProcess, psutil.NoSuchProcess):
+                continue
+        return pids
 
     def kill(self) -> None:
         """SIGKILL the server (runners exit when their stdin closes)."""

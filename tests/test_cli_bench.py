@@ -48,7 +48,11 @@ def test_bench_json_then_history(ollama_server: Any, tmp_path: Path) -> None:
     assert result["status"] == "complete" and result["run_id"] == 1
     assert result["shapes"][0]["output_tokens"] == 16
     assert result["concurrency"][0]["streams"] == 1
-    assert result["ttft_slo_s"] == 10.0 and result["users_per_grade"]["15"] == 1  # 16 tokens at > 15 tok/s
+    # The C line (15 tok/s) is held by the one stream when its slowest rate and TTFT p95 allow it: read
+    # from the level itself, so a busy machine (a slower stream) changes the expectation, not the verdict.
+    level = result["concurrency"][0]
+    holds = level["per_stream_tps"]["min"] >= 15 and level["ttft_p95_s"] <= 10 and not level["errors"]
+    assert result["ttft_slo_s"] == 10.0 and result["users_per_grade"]["15"] == (1 if holds else 0)
 
     # A TTFT limit no real request meets (10 ms): no level holds any user, one slot is suggested.
     strict = _gpuless(tmp_path, "bench", *args, "--shape", "chat", "--concurrency", "1", "--ttft-slo", "0.01")

@@ -18,12 +18,10 @@ measurement replaces the stored figure only when it differs by more than the spr
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import platform
 import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -31,7 +29,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from toolkit.adapters.json_file import read_section
+from toolkit.adapters.json_file import read_section, write_section
 from toolkit.core.hardware import Bandwidth
 from toolkit.core.probe_sizing import (
     CacheInfo,
@@ -208,16 +206,8 @@ def read_cache(path: Path) -> dict[str, Any]:
 
 
 def write_cache(path: Path, entries: dict[str, Any]) -> None:
-    """Write the cache atomically: a temporary file in the same directory, then ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=".bandwidth-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as tmp:
-            json.dump({"format": CACHE_FORMAT, "entries": entries}, tmp, indent=2)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    """Write the cache atomically (``json_file.write_section``)."""
+    write_section(path, CACHE_FORMAT, "entries", entries)
 
 
 def _entry_figure(entry: Any) -> tuple[float, float, float, str] | None:

@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import json
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from toolkit.adapters.bandwidth import cache_key
-from toolkit.adapters.json_file import read_section
+from toolkit.adapters.json_file import read_section, write_section
 from toolkit.core.benchcompare import Comparison
 from toolkit.core.calibration import Calibration, CalibrationRun, combine, run_from_pairs
 from toolkit.core.hardware import Machine
@@ -73,15 +70,7 @@ def record(path: Path, machine: Machine, run: CalibrationRun) -> None:
     existing = machines.get(key)
     entries = existing if isinstance(existing, list) else []
     machines[key] = [*entries, run.to_dict()][-KEEP_RUNS:]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=".calibration-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as tmp:
-            json.dump({"format": FORMAT, "machines": machines}, tmp, indent=2)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    write_section(path, FORMAT, "machines", machines)
 
 
 def record_comparisons(

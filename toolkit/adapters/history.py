@@ -185,11 +185,7 @@ class History:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 conn.close()
-                raise HistoryError(
-                    f"{self.path} was written by a newer gpuless"
-                    f" (schema {version}, this one knows {SCHEMA_VERSION})",
-                    hint="Upgrade gpuless, or point GPULESS_DATA_DIR elsewhere.",
-                )
+                raise self._newer_schema(version)
             if version < SCHEMA_VERSION:
                 conn.executescript(_SCHEMA)
                 conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
@@ -200,6 +196,13 @@ class History:
             ) from None
         self._conn, self._writable = conn, True
         return conn
+
+    def _newer_schema(self, version: int) -> HistoryError:
+        """The refusal of a file a newer gpuless wrote (for writing and for reading alike)."""
+        return HistoryError(
+            f"{self.path} was written by a newer gpuless (schema {version}, this one knows {SCHEMA_VERSION})",
+            hint="Upgrade gpuless, or point GPULESS_DATA_DIR elsewhere.",
+        )
 
     def _connect_read_only(self) -> sqlite3.Connection | None:
         """A connection that cannot change the file; None when there is no history yet."""
@@ -221,11 +224,7 @@ class History:
             ) from None
         if version > SCHEMA_VERSION:
             conn.close()
-            raise HistoryError(
-                f"{self.path} was written by a newer gpuless"
-                f" (schema {version}, this one knows {SCHEMA_VERSION})",
-                hint="Upgrade gpuless, or point GPULESS_DATA_DIR elsewhere.",
-            )
+            raise self._newer_schema(version)
         if version < 1:  # an empty file: no run was ever written
             conn.close()
             return None

@@ -150,7 +150,8 @@ def test_one_bench_calibrates_recommend_for_another_model(ollama_server: Any, tm
     calibrated = json.loads(_gpuless(tmp_path, "recommend", "--model", "gemma3:270m", "--json").stdout)
     assert calibrated["calibration"]["runs"] == 1
     moved = _decode(calibrated) / _decode(plain)
-    assert moved == pytest.approx(smol_factor, rel=0.02)  # the machine's factor, applied to another model
+    # the machine's factor, applied to another model
+    assert moved == pytest.approx(smol_factor, rel=0.02), (smol_factor, calibrated["calibration"])
     # toward the measurement: the calibrated factor is nearer gemma3's own than the plain estimate's 1.0
     assert abs(moved - gemma_factor) < abs(1.0 - gemma_factor), (smol_factor, gemma_factor)
     # --no-calibration shows the plain estimate again, and says a calibration exists

@@ -17,6 +17,20 @@ def test_ratio_rejects_what_is_not_a_calibration() -> None:
     assert ratio(float("nan"), 50.0) is None and ratio(45.0, 0.0) is None
     assert ratio(1.0, 50.0) is None  # 0.02: a fault, not a calibration
     assert run_from_pairs("m", "2026-01-01", {"decode": (None, 3.0)}) is None
+    assert ratio(12.5, 50.0) == pytest.approx(0.25)  # a laptop sharing its cores: a calibration
+
+
+def test_a_rejected_ratio_is_named_not_kept() -> None:
+    run = run_from_pairs("m", "2026-01-01", {"decode": (50.0, 1.0), "prefill": (100.0, 80.0)})
+    assert run is not None and run.usable
+    assert run.decode is None and run.prefill == pytest.approx(0.8)
+    assert run.rejected == (("decode", pytest.approx(0.02)),)
+    assert "prefill ×0.80" in run.summary() and "left out decode ×0.02" in run.summary()
+    assert run.to_dict()["decode"] is None and "rejected" not in run.to_dict()  # only kept ratios are stored
+    only = run_from_pairs("m", "2026-01-01", {"decode": (50.0, 1000.0)})
+    assert only is not None and not only.usable
+    assert only.summary().startswith("calibration left out decode ×20")
+    assert combine([only]) is None
 
 
 def test_median_of_recent_runs_and_the_note() -> None:

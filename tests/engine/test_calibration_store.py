@@ -39,6 +39,9 @@ def test_nothing_usable_and_broken_files(tmp_path: Path) -> None:
     path = tmp_path / "calibration.json"
     assert record_comparisons(path, MACHINE, "m", [Comparison("decode tok/s", "tok/s", None, 3.0)]) is None
     assert not path.exists()
+    fault = record_comparisons(path, MACHINE, "m", [Comparison("decode tok/s", "tok/s", 50.0, 1.0)])
+    assert fault is not None and not fault.usable and "left out decode ×0.02" in fault.summary()
+    assert not path.exists()  # told, not stored
     for text in ("{", "[]", json.dumps({"format": 1, "machines": {"x": 1}}), "NaN"):
         path.write_text(text)
         assert load(path, MACHINE) is None

@@ -53,7 +53,7 @@ def runs(path: Path, machine: Machine) -> list[CalibrationRun]:
         # A stored ratio is "measured" over a prediction of 1: the same range check as when it was made.
         pairs = {name: (1.0, _number(entry.get(name))) for name in ("decode", "prefill", "memory")}
         run = run_from_pairs(str(entry.get("model", "?")), entry["measured_at"], pairs)
-        if run is not None:
+        if run is not None and run.usable:
             out.append(run)
     return out
 
@@ -81,8 +81,9 @@ def record_comparisons(
     today: datetime.date | None = None,
 ) -> CalibrationRun | None:
     """Record a benchmark from its predicted-vs-measured rows (``benchcompare.Comparison``: ``metric``,
-    ``predicted``, ``measured``); returns the run stored, None when the rows give nothing usable or the
-    file cannot be written (a calibration is a bonus, never a reason for a benchmark to fail)."""
+    ``predicted``, ``measured``). Returns the run to tell the user about: the one stored, or one whose
+    every ratio was rejected (not stored; its summary says why). None when the rows give no ratio at all
+    or the file cannot be written (a calibration is a bonus, never a reason for a benchmark to fail)."""
     by_metric = {c.metric: (c.predicted, c.measured) for c in comparisons}
     pairs = {
         "decode": by_metric.get("decode tok/s", (None, None)),
@@ -90,8 +91,8 @@ def record_comparisons(
     }
     date = (today or datetime.date.today()).isoformat()
     run = run_from_pairs(model, date, pairs)
-    if run is None:
-        return None
+    if run is None or not run.usable:
+        return run
     with contextlib.suppress(OSError):
         record(path, machine, run)
         return run

@@ -181,7 +181,8 @@ def test_up_verify_status_logs_down_through_the_cli(
         code, out, _ = run(["verify"], capsys)
         assert code == 0 and "memlock" in out and "refused" in out
         code, out, _ = run(["status", "--json"], capsys)
-        assert code == 0 and json.loads(out)["health"] == "healthy"
+        status = json.loads(out)
+        assert code == 0 and status["ollama_version"] and status["health"] in ("starting", "healthy")
         code, out, _ = run(["logs", "--tail", "50"], capsys)
         assert code == 0 and "Listening on" in out
         code, out, _ = run(["up", "--json", "--timeout", "60"], capsys)

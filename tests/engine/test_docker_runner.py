@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import socket
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -113,8 +114,16 @@ def test_compose_up_generate_verify_down_leaves_nothing(
     # This engine refuses memlock -1 at start: the runner retried without it and says so.
     assert result.refused == ("memlock",)
 
+    # `up` returned when the API answered; Docker's own healthcheck (what compose's service_healthy
+    # waits for) then passes by itself on its first run, one interval after the start.
     attrs = runner.find(spec.container_name)
-    assert attrs is not None and attrs["State"]["Health"]["Status"] == "healthy"
+    assert attrs is not None
+    deadline = time.monotonic() + 30
+    while attrs["State"]["Health"]["Status"] != "healthy" and time.monotonic() < deadline:
+        time.sleep(0.5)
+        attrs = runner.find(spec.container_name)
+        assert attrs is not None
+    assert attrs["State"]["Health"]["Status"] == "healthy"
     assert attrs["Config"]["Labels"][LABEL_REFUSED] == "memlock"
     # The model came through /api/pull with progress, and is now listed.
     assert ollama_admin.has_model(result.url, MODEL)

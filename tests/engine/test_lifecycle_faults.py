@@ -6,6 +6,7 @@ stderr, no traceback, and that nothing of the user's was lost (a running server,
 
 from __future__ import annotations
 
+import fcntl
 import json
 import signal
 import time
@@ -16,6 +17,8 @@ import docker
 import pytest
 
 from tests.engine.cli_project import CliProject
+from toolkit.adapters import ollama_admin
+from toolkit.adapters.project_lock import lock_path
 from toolkit.core.compose import LABEL_MANAGED, LABEL_SPEC, build_spec
 from toolkit.core.docker_args import spec_to_json
 
@@ -63,13 +66,33 @@ def _container(name: str) -> dict[str, object] | None:
     return attrs
 
 
+def _lock_held(path: Path) -> bool:
+    """Whether another process holds the advisory lock at ``path`` (tried without waiting)."""
+    if not path.exists():
+        return False
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
+
+
 def test_two_ups_at_once_the_second_touches_nothing(project: Project) -> None:
+    # The first `up` holds the project lock only while it creates the container and waits for the server
+    # (about a second here), so it is paused (SIGSTOP) the moment it holds the lock: the second `up` then
+    # meets it mid-way every time, as it would meet a slow start on a laptop.
+    lock = lock_path(project.name)
     first = project.start(*project.up_args())
     try:
         deadline = time.monotonic() + 60
-        while _container(project.name) is None and time.monotonic() < deadline:
-            time.sleep(0.1)
+        while not _lock_held(lock) and first.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        first.send_signal(signal.SIGSTOP)
+        assert _lock_held(lock), "the first `up` finished its locked part before it could be paused"
         second = project.run(*project.up_args(), timeout=120)
+        first.send_signal(signal.SIGCONT)
         assert second.returncode == 1, second.stderr
         _clean(second.stderr)
         assert "another `gpuless up` or `gpuless down` is working on" in second.stderr
@@ -77,9 +100,11 @@ def test_two_ups_at_once_the_second_touches_nothing(project: Project) -> None:
         assert first.returncode == 0, err
     finally:
         if first.poll() is None:
+            first.send_signal(signal.SIGCONT)
             first.kill()
     attrs = _container(project.name)
-    assert attrs is not None and attrs["State"]["Health"]["Status"] == "healthy"  # type: ignore[index]
+    assert attrs is not None and attrs["State"]["Running"]  # type: ignore[index]
+    assert ollama_admin.api_version(f"http://127.0.0.1:{project.port}")  # the winner's server still answers
     assert docker.from_env().volumes.get(project.volume)
 
 

@@ -152,7 +152,7 @@ def test_four_users_winner_written_applied_and_verified_within_budget(project: P
     url = f"http://127.0.0.1:{project.port}"
     assert server_slots(url) == 1  # what bench reads to know its sweep is capped
     assert server_slots(f"http://127.0.0.1:{free_port()}") is None  # no gpuless container there
-    budget = 60
+    budget = 40
     t0 = time.monotonic()
     done = project.run("tune", "--users", "4", "--budget", str(budget), "--json")
     wall = time.monotonic() - t0

@@ -166,12 +166,17 @@ async def test_launch_without_docker_notifies_and_frees_the_step_keys(
 
 @pytest.mark.docker
 async def test_launch_docker_cancel_in_the_health_wait_removes_what_it_created(
-    services: Services, machine: Machine, ollama_test_image: str
+    services: Services, machine: Machine, ollama_test_image: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import docker
 
+    from toolkit.adapters import docker_readback
     from toolkit.adapters.docker_runner import DockerRunner
 
+    # The stand-in server answers within a second of its start; a real Ollama scanning a large models
+    # directory takes longer. The API probe is made to see a server that does not answer yet, so the wait
+    # lasts until Docker's first healthcheck (5 s) and the test can press Esc inside it.
+    monkeypatch.setattr(docker_readback, "_answers", lambda url: False)
     svc = _docker_services(services, machine, ollama_test_image)
     settings = svc.settings
     app = create_app(svc, start="launch")
@@ -183,9 +188,9 @@ async def test_launch_docker_cancel_in_the_health_wait_removes_what_it_created(
             await pilot.press("ctrl+s")
             health = app.screen.query_one("#launch-health .transfer-detail", Static)
             deadline = time.monotonic() + 90  # a loaded machine may take a while to create and start it
-            while time.monotonic() < deadline and "waiting for health" not in text_of(health):
+            while time.monotonic() < deadline and "waiting for the server" not in text_of(health):
                 await pilot.pause(0.05)
-            assert "waiting for health" in text_of(health)
+            assert "waiting for the server to answer" in text_of(health)
             assert runner.find(settings.container_name) is not None
             await pilot.press("escape")
             await settle(pilot, 60)

@@ -66,7 +66,7 @@ class UpResult:
         refused: settings the engine refused and the container runs without (e.g. "memlock").
         warnings: the engine's warnings from container creation, verbatim.
         image_pulled: the image was pulled by this call.
-        seconds_to_healthy: from start to the healthcheck passing.
+        seconds_to_ready: from start to the server answering (its API, or the healthcheck, first).
         created_volume: the models volume was created by this call.
     """
 
@@ -77,7 +77,7 @@ class UpResult:
     refused: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     image_pulled: bool = False
-    seconds_to_healthy: float = 0.0
+    seconds_to_ready: float = 0.0
     created_volume: bool = False
 
     def to_dict(self) -> dict[str, Any]:
@@ -115,9 +115,9 @@ class DockerRunner(ContainerReadback, ImageStore):
         progress: ProgressCallback | None = None,
         health_timeout: float = 120.0,
     ) -> UpResult:
-        """Start the spec's container (or reuse it), wait until healthy. Leaves nothing behind on failure:
-        only what this call created is removed, by id (never a container of the same name someone else
-        started). One ``up``/``down`` per container name at a time (``project_lock``)."""
+        """Start the spec's container (or reuse it), wait until the server answers. Leaves nothing behind
+        on failure: only what this call created is removed, by id (never a container of the same name
+        someone else started). One ``up``/``down`` per container name at a time (``project_lock``)."""
         with exclusive(spec.container_name, self.lock_dir):
             return self._up(spec, pull_image=pull_image, progress=progress, health_timeout=health_timeout)
 
@@ -157,7 +157,7 @@ class DockerRunner(ContainerReadback, ImageStore):
                 if self._ensure_volume(spec.volume_name):
                     created_volume.append(True)
             container_id, warnings, refused = self._create_and_start(spec, created)
-            seconds = self.wait_healthy(container_id, spec.container_name, health_timeout, progress)
+            seconds = self.wait_ready(container_id, spec.container_name, health_timeout, progress, spec.url)
         except BaseException:
             # Only what this call created, by id: a container of the same name may be someone else's.
             for own in created:
@@ -173,7 +173,7 @@ class DockerRunner(ContainerReadback, ImageStore):
             refused=refused,
             warnings=warnings,
             image_pulled=pulled,
-            seconds_to_healthy=seconds,
+            seconds_to_ready=seconds,
             created_volume=bool(created_volume),
         )
 
@@ -192,7 +192,7 @@ class DockerRunner(ContainerReadback, ImageStore):
             with translate(f"starting container {spec.container_name}"):
                 self.client.api.start(container_id)
             action = "started"
-        seconds = self.wait_healthy(container_id, spec.container_name, health_timeout, progress)
+        seconds = self.wait_ready(container_id, spec.container_name, health_timeout, progress, spec.url)
         labels = attrs.get("Config", {}).get("Labels") or {}
         refused = tuple(filter(None, str(labels.get(LABEL_REFUSED, "")).split(",")))
         return UpResult(container_id, spec.container_name, spec.url, action, refused, (), False, seconds)

@@ -255,8 +255,8 @@ def up(
         )
         return
     click.echo(
-        f"Ollama container {outcome.container_name} {outcome.action}, healthy after "
-        f"{outcome.seconds_to_healthy:.1f} s, at {outcome.url}; model {spec.served_model} ready "
+        f"Ollama container {outcome.container_name} {outcome.action}, answering after "
+        f"{outcome.seconds_to_ready:.1f} s, at {outcome.url}; model {spec.served_model} ready "
         f"({spec.model} with {_parameters_text(spec)}): use this name in every client."
     )
     if "memlock" in outcome.refused:

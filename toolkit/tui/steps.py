@@ -31,7 +31,7 @@ STEPS: tuple[Step, ...] = (
     Step("machine", "Machine", "1", "What was detected, and the warnings that change the plan."),
     Step("model", "Model", "2", "Ranked models with predicted memory, tokens/s and TTFT; pick one."),
     Step("compose", "Compose", "3", "The tuned compose.yaml, explained; diff and save with a backup."),
-    Step("launch", "Launch", "4", "Pull the image and the model, wait for health, verify the settings."),
+    Step("launch", "Launch", "4", "Pull the image and the model, wait for the server, verify the settings."),
     Step(
         "benchmark", "Benchmark", "5", "Measure tokens/s and TTFT; compare with the prediction and history."
     ),

@@ -1,4 +1,4 @@
-"""Step 4, Launch: pull the image and the model with progress bars, wait for health, verify the settings.
+"""Step 4, Launch: pull the image and the model with progress bars, wait for the server, verify the settings.
 
 Docker mode runs ``docker_runner.up_and_pull`` (the same call as ``gpuless up``) in a thread worker; its
 progress callback posts to the UI with ``call_from_thread`` and is also where a cancel lands: esc sets
@@ -260,8 +260,8 @@ class LaunchScreen(WizardScreen):
             self.query_one("#launch-health", Transfer).detail(event.status)
         else:
             self.pull_started = True
-            if self.docker_launch:  # the container's health wait is over once the pull begins
-                self.query_one("#launch-health", Transfer).finish("healthy")
+            if self.docker_launch:  # the wait for the server is over once the pull begins
+                self.query_one("#launch-health", Transfer).finish("answering")
             self.query_one("#launch-pull", Transfer).advance_to(event.status, event.completed, event.total)
 
     @work(thread=True, exclusive=True, group="launch", exit_on_error=False)
@@ -278,7 +278,7 @@ class LaunchScreen(WizardScreen):
                 self.query_one("#launch-image", Transfer).finish, f"{spec.image} present"
             )
         self.app.call_from_thread(
-            self.query_one("#launch-health", Transfer).detail, "starting, waiting for health…"
+            self.query_one("#launch-health", Transfer).detail, "starting, waiting for the server to answer…"
         )
         # The compose file is kept in line: a model switch here must not leave it naming the old model.
         try:
@@ -293,7 +293,7 @@ class LaunchScreen(WizardScreen):
         self.app.call_from_thread(self.query_one("#launch-image", Transfer).finish, spec.image)
         self.app.call_from_thread(
             self.query_one("#launch-health", Transfer).finish,
-            f"healthy after {result.seconds_to_healthy:.1f} s",
+            f"answering after {result.seconds_to_ready:.1f} s",
         )
         served = spec.served_model
         self.app.call_from_thread(self.query_one("#launch-pull", Transfer).finish, f"{served} ready")

@@ -84,13 +84,26 @@ def test_a_busy_remeasure_keeps_the_stored_figure(tmp_path: Path) -> None:
     _get(tmp_path, probe, refresh=True, at=10.0)
     busy = _get(tmp_path, probe, refresh=True, at=20.0, load=3.0)
     assert busy.gbps == 20.0 and "busy" in busy.detail and "12.8" in busy.detail
-    # with nothing stored, the busy figure is returned with a note and not stored
-    other = tmp_path / "other"
-    first = bandwidth.cached_bandwidth(
-        "CPU", 16, cache_dir=other, measure=probe, load=lambda: 3.0, now=lambda: 1.0
-    )
-    assert first.gbps == 12.8 and "not cached" in first.detail
-    assert not (other / bandwidth.CACHE_FILE).exists()
+    assert probe.calls == 2
+
+
+def test_a_busy_figure_is_a_stopgap_until_the_machine_is_idle(tmp_path: Path) -> None:
+    # With nothing stored, the busy figure is returned with a note and kept as a stopgap: the next
+    # commands on the still busy machine reuse it instead of each paying the probe again.
+    probe = _Probe((12.8, 0.2), (11.0, 0.2), (20.0, 0.03))
+    first = _get(tmp_path, probe, refresh=False, at=10.0, load=3.0)
+    assert first.gbps == 12.8 and "machine busy (load 3.0 per CPU): may read low" in first.detail
+    again = _get(tmp_path, probe, refresh=False, at=600.0, load=2.0)
+    assert again.gbps == 12.8 and "cached 10 min ago" in again.detail and probe.calls == 1
+    # for an hour at most, then measured again (still busy: a new stopgap)
+    later = _get(tmp_path, probe, refresh=False, at=10.0 + bandwidth.BUSY_CACHE_MAX_AGE_S + 1, load=2.0)
+    assert later.gbps == 11.0 and probe.calls == 2
+    # the first run on an idle machine measures a clean figure, which replaces the stopgap for good
+    idle = _get(tmp_path, probe, refresh=False, at=4000.0, load=0.1)
+    assert idle.gbps == 20.0 and probe.calls == 3
+    assert _get(tmp_path, probe, refresh=False, at=5000.0, load=3.0).gbps == 20.0 and probe.calls == 3
+    entries = json.loads((tmp_path / bandwidth.CACHE_FILE).read_text())["entries"]
+    assert "busy_load" not in entries[bandwidth.cache_key("CPU", 16)]
 
 
 # --- the caches the OS reports, and a real short probe -------------------------------------------

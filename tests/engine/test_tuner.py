@@ -43,19 +43,19 @@ def test_failed_candidate_skipped_budget_honoured(
     handle = ollama_server_factory()
     applied: list[Knobs] = []
     q8 = Candidate(replace(START, kv_cache_type="q8_0"), "KV q8_0")
-    # Twelve candidates with a 6 s restart each cannot all fit in 30 s, however fast the machine.
+    # Twelve candidates with a 3 s restart each cannot all fit in 18 s, however fast the machine.
     many = [Candidate(replace(START, num_thread=n), f"{n} threads") for n in range(1, 13)]
-    budget = Budget(30)
+    budget = Budget(18)
     t0 = time.monotonic()
-    target = _target(handle, applied, restart_s=6.0)
+    target = _target(handle, applied, restart_s=3.0)
     # Answers of 16 tokens: the start must be measured well inside the budget even on a busy machine.
     settings = TuneSettings(num_predict=16)
     result = Tuner(target, Objective.for_users(1), START, [q8, *many], (), budget, settings=settings).run()
-    # + one restart (6 s here) back to the start or to the winner, and the winner's final measurement
+    # + one restart (3 s here) back to the start or to the winner, and the winner's final measurement
     assert time.monotonic() - t0 <= budget.total_s + 15
     assert result.start.ok and len(result.start.runs) == 2
     assert result.trials[0].error is not None and "refused" in result.trials[0].error
-    # Thirteen candidates of ≥ 6 s each plus a reserve of two do not fit in 30 s with the start.
+    # Thirteen candidates of ≥ 3 s each plus a reserve of two do not fit in 18 s with the start.
     assert result.skipped_for_budget > 0
     assert result.verdict is not None
     if result.verdict.winner is None:

@@ -50,8 +50,12 @@ CACHE_FILE = "bandwidth.json"
 CACHE_FORMAT = 1
 CACHE_MAX_AGE_S = 7 * 24 * 3600.0
 #: Runnable tasks per CPU (1-minute load average) above which the machine counts as busy: other work then
-#: competes for memory bandwidth, so the figure is reported but not cached.
+#: competes for memory bandwidth, so the figure may read low and is kept only as a stopgap.
 BUSY_LOAD_PER_CPU = 0.5
+#: How long a figure measured on a busy machine is reused while the machine stays busy. Measuring again
+#: on every command would cost each one over a second (the probe) on exactly the machine that has none
+#: to spare, and read low again; the first command on an idle machine replaces it with a clean figure.
+BUSY_CACHE_MAX_AGE_S = 3600.0
 SYSFS_CPU = Path("/sys/devices/system/cpu")
 
 
@@ -259,22 +263,27 @@ def cached_bandwidth(
     ``refresh=True`` always measures. A new measurement replaces a stored figure of the same hardware
     (fresh or stale) only when the two differ by more than their spread (``keeps_previous``); otherwise the
     stored figure is returned and its date renewed, so runs on an unchanged machine keep one figure. A
-    figure measured while the machine was busy (``load`` above ``BUSY_LOAD_PER_CPU``) is not stored: the
-    stored figure is returned if there is one, else the busy figure with a note. A cache that cannot be
+    figure measured while the machine was busy (``load`` above ``BUSY_LOAD_PER_CPU``) never replaces a
+    clean one: the stored figure is returned if there is one. Without one, the busy figure is returned with
+    a note and stored as a stopgap (``busy_load``), reused only while the machine stays busy and for at
+    most ``BUSY_CACHE_MAX_AGE_S``; the next run on an idle machine measures again. A cache that cannot be
     written is not an error. ``measure`` replaces the probe (tests pass a cheap one to check the cache
     logic).
     """
     path = cache_dir / CACHE_FILE
     key = cache_key(cpu_model, memory_total_bytes)
     entries = read_cache(path)
-    if not refresh:
-        hit = _valid_entry(entries.get(key), now(), max_age_s)
+    entry = entries.get(key)
+    stopgap = isinstance(entry, dict) and entry.get("busy_load") is not None
+    busy_before = load()
+    busy = busy_before is not None and busy_before > BUSY_LOAD_PER_CPU
+    if not refresh and (busy or not stopgap):
+        hit = _valid_entry(entry, now(), BUSY_CACHE_MAX_AGE_S if stopgap else max_age_s)
         if hit is not None:
             return hit
-    previous = _entry_figure(entries.get(key))
-    busy_before = load()
+    previous = None if stopgap else _entry_figure(entry)
     result = measure() if measure is not None else measure_bandwidth(threads=threads)
-    if busy_before is not None and busy_before > BUSY_LOAD_PER_CPU:
+    if busy:
         note = f"machine busy (load {busy_before:.1f} per CPU)"
         if previous is not None:
             gbps, spread, measured_at, detail = previous
@@ -285,7 +294,17 @@ def cached_bandwidth(
                 f"{note} read {result.gbps:g} GB/s",
                 spread=spread,
             )
-        return replace(result, detail=f"{result.detail}; {note}: may read low, not cached")
+        shown = replace(result, detail=f"{result.detail}; {note}: may read low")
+        entries[key] = {
+            "gbps": shown.gbps,
+            "spread": shown.spread,
+            "detail": shown.detail,
+            "measured_at": now(),
+            "busy_load": busy_before,
+        }
+        with contextlib.suppress(OSError):
+            write_cache(path, entries)
+        return shown
     stamp = now()
     if previous is not None and keeps_previous(previous[0], previous[1], result.gbps, result.spread):
         gbps, spread, _, detail = previous

@@ -3,10 +3,11 @@
 # Installs the package with its test and engine extras and the models (scripts/install-test-deps.sh),
 # then runs lint, types and the test suite.
 # Docker/engine tests skip with a reason when those are missing; set GPULESS_REQUIRE_ENGINES=1
-# (as .ci/run does) to make such a skip a failure.
+# (as .ci/run does) to make such a skip a failure. GPULESS_DEPS_INSTALLED=1 skips the install when the
+# caller has just run scripts/install-test-deps.sh itself (.ci/run, through the prepare script).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-test-deps.sh
+[ "${GPULESS_DEPS_INSTALLED:-}" = 1 ] || bash scripts/install-test-deps.sh
 python3 -m ruff check toolkit tests scripts
 python3 -m ruff format --check toolkit tests scripts
 python3 -m mypy

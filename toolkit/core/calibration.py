@@ -130,15 +130,24 @@ class Calibration:
         }
 
 
-def ratio(measured: float | None, predicted: float | None) -> float | None:
-    """measured ÷ predicted when both are usable and the ratio is within ``RATIO_RANGE``, else None."""
+def _raw_ratio(measured: float | None, predicted: float | None) -> float | None:
+    """measured ÷ predicted when both are finite and positive, whatever the ratio; else None."""
     if measured is None or predicted is None:
         return None
     if not (math.isfinite(measured) and math.isfinite(predicted)) or measured <= 0 or predicted <= 0:
         return None
-    value = measured / predicted
+    return measured / predicted
+
+
+def _in_range(value: float | None) -> bool:
     low, high = RATIO_RANGE
-    return value if low <= value <= high else None
+    return value is not None and low <= value <= high
+
+
+def ratio(measured: float | None, predicted: float | None) -> float | None:
+    """measured ÷ predicted when both are usable and the ratio is within ``RATIO_RANGE``, else None."""
+    value = _raw_ratio(measured, predicted)
+    return value if _in_range(value) else None
 
 
 def run_from_pairs(
@@ -147,24 +156,15 @@ def run_from_pairs(
     """A run from (predicted, measured) pairs keyed "decode" / "prefill" / "memory"; None when no pair
     gives a ratio at all. A finite positive ratio outside ``RATIO_RANGE`` is named in ``rejected``, so a
     run may carry nothing but rejections (``usable`` is then False: it tells the user, and is not stored)."""
-    values = {name: ratio(measured, predicted) for name, (predicted, measured) in pairs.items()}
-    rejected = tuple(
-        (name, measured / predicted)
-        for name, (predicted, measured) in pairs.items()
-        if values[name] is None
-        and measured is not None
-        and predicted is not None
-        and math.isfinite(measured)
-        and math.isfinite(predicted)
-        and measured > 0
-        and predicted > 0
-    )
+    raw = {name: _raw_ratio(measured, predicted) for name, (predicted, measured) in pairs.items()}
+    kept = {name: value for name, value in raw.items() if _in_range(value)}
+    rejected = tuple((name, value) for name, value in raw.items() if value is not None and name not in kept)
     run = CalibrationRun(
         model=model,
         measured_at=measured_at,
-        decode=values.get("decode"),
-        prefill=values.get("prefill"),
-        memory=values.get("memory"),
+        decode=kept.get("decode"),
+        prefill=kept.get("prefill"),
+        memory=kept.get("memory"),
         rejected=rejected,
     )
     return run if run.usable or run.rejected else None

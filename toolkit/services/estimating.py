@@ -60,7 +60,8 @@ def record_benchmark(
     calibration_path: Path, machine: Machine, model: str, comparisons: Sequence[Comparison]
 ) -> CalibrationRun | None:
     """Store one benchmark's measured ÷ predicted as this machine's calibration (``gpuless bench`` and
-    the wizard's Benchmark step both do, so a later ``recommend`` uses it); the run stored, or None."""
+    the wizard's Benchmark step both do, so a later ``recommend`` uses it). Returns the run to tell the
+    user about (stored, or with every ratio rejected; ``record_comparisons``), or None."""
     from toolkit.adapters.calibration import record_comparisons
 
     return record_comparisons(calibration_path, machine, model, comparisons)

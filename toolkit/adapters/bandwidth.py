@@ -283,6 +283,7 @@ def cached_bandwidth(
             return hit
     previous = None if stopgap else _entry_figure(entry)
     result = measure() if measure is not None else measure_bandwidth(threads=threads)
+    stamp = now()
     if busy:
         note = f"machine busy (load {busy_before:.1f} per CPU)"
         if previous is not None:
@@ -290,7 +291,7 @@ def cached_bandwidth(
             return Bandwidth(
                 gbps=gbps,
                 source="measured",
-                detail=f"{detail}; measured {_age(now() - measured_at)} ago, kept: "
+                detail=f"{detail}; measured {_age(stamp - measured_at)} ago, kept: "
                 f"{note} read {result.gbps:g} GB/s",
                 spread=spread,
             )
@@ -299,14 +300,10 @@ def cached_bandwidth(
             "gbps": shown.gbps,
             "spread": shown.spread,
             "detail": shown.detail,
-            "measured_at": now(),
+            "measured_at": stamp,
             "busy_load": busy_before,
         }
-        with contextlib.suppress(OSError):
-            write_cache(path, entries)
-        return shown
-    stamp = now()
-    if previous is not None and keeps_previous(previous[0], previous[1], result.gbps, result.spread):
+    elif previous is not None and keeps_previous(previous[0], previous[1], result.gbps, result.spread):
         gbps, spread, _, detail = previous
         entries[key] = {"gbps": gbps, "spread": spread, "detail": detail, "measured_at": stamp}
         shown = Bandwidth(

@@ -240,16 +240,21 @@ def test_this_machine_matches_the_bench_report(
     assert shipped.decode_tps == pytest.approx(decode_chat, rel=0.25)
 
 
+def _smollm2_here(
+    catalog: Catalog, prompt_tokens: int, params: EstimatorParams = DEFAULT_PARAMS
+) -> est.Estimate:
+    """SmolLM2-135M's estimate on this machine at ``prompt_tokens`` (the shipped terms unless ``params``)."""
+    model, variant = spec(catalog, "smollm2:135m")
+    return est.estimate(model, variant, this_machine(), prompt_tokens=prompt_tokens, params=params)
+
+
 def test_shipped_attention_over_predicts_this_machine_at_long_history(catalog: Catalog) -> None:
     """The known gap: at ~1k tokens of history SmolLM2-135M decodes 35.8 tok/s here, and the published
     laptops' 52 cycles predict ~60% more (this machine's 300 cycles: within 10%). Calibration by a
     benchmark on this machine is what closes it; if the shipped term changes, revisit the docstring of
     ``EstimatorParams.decode_attention_cycles``."""
-    model, variant = spec(catalog, "smollm2:135m")
-    shipped = est.estimate(model, variant, this_machine(), prompt_tokens=976).decode_tps
-    own = est.estimate(
-        model, variant, this_machine(), prompt_tokens=976, params=THIS_MACHINE_PARAMS
-    ).decode_tps
+    shipped = _smollm2_here(catalog, 976).decode_tps
+    own = _smollm2_here(catalog, 976, THIS_MACHINE_PARAMS).decode_tps
     assert shipped / 35.8 > 1.4
     assert own == pytest.approx(35.8, rel=0.10)
     assert DEFAULT_PARAMS.decode_attention_cycles < THIS_MACHINE_PARAMS.decode_attention_cycles / 4
@@ -260,17 +265,11 @@ def test_shipped_prefill_attention_over_predicts_this_machine_at_long_prompts(ca
     laptops' 38 cycles predict ~30% more (this machine's 80: within 15%). At a chat-length prompt, where
     attention hardly counts, both agree. If the shipped term changes, revisit the docstring of
     ``EstimatorParams.prefill_attention_cycles``."""
-    model, variant = spec(catalog, "smollm2:135m")
-    shipped = est.estimate(model, variant, this_machine(), prompt_tokens=976).prefill_tps
-    own = est.estimate(
-        model, variant, this_machine(), prompt_tokens=976, params=THIS_MACHINE_PARAMS
-    ).prefill_tps
+    shipped = _smollm2_here(catalog, 976).prefill_tps
+    own = _smollm2_here(catalog, 976, THIS_MACHINE_PARAMS).prefill_tps
     assert 1.2 < shipped / 124.0 < 1.4
     assert own == pytest.approx(124.0, rel=0.15)
-    short = [
-        est.estimate(model, variant, this_machine(), prompt_tokens=47, params=p).prefill_tps
-        for p in (DEFAULT_PARAMS, THIS_MACHINE_PARAMS)
-    ]
+    short = [_smollm2_here(catalog, 47, p).prefill_tps for p in (DEFAULT_PARAMS, THIS_MACHINE_PARAMS)]
     assert short[0] == pytest.approx(short[1], rel=0.02)
     assert DEFAULT_PARAMS.prefill_attention_cycles < THIS_MACHINE_PARAMS.prefill_attention_cycles / 2
 

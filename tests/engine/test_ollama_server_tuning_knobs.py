@@ -52,7 +52,7 @@ def test_tuning_knobs_reach_the_runner(ollama_server_factory: Factory) -> None:
 
 
 def test_defaults_leave_flash_attention_to_llama_cpp(ollama_server_factory: Factory) -> None:
-    handle = ollama_server_factory()
+    handle = ollama_server_factory(env={"OLLAMA_TEST_NUM_THREAD": ""})  # as Ollama: no thread default
     assert _generate(handle).status_code == 200
     argv = _runner_argv(handle)
     assert _after(argv, "--flash-attn") == "auto"

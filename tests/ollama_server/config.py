@@ -92,6 +92,10 @@ class Settings:
     default num_ctx per request slot. keep_alive: seconds a model stays loaded after use (inf = forever).
     max_queue: requests that may wait beyond those running before 503. max_loaded_models: models kept in
     memory at once. models_dir: the store (blobs/ and manifests/). registry_dir: the models it can pull.
+    default_threads: test-only (``OLLAMA_TEST_NUM_THREAD``, not an Ollama variable): the runner's
+    ``--threads`` when neither the request nor the model sets num_thread; 0 = llama.cpp decides, as in
+    Ollama. The suite runs in two lanes on two cores, and a llama.cpp runner with more threads than it has
+    cores to itself stalls at every barrier (see tests/conftest.py).
     """
 
     host: str
@@ -105,6 +109,7 @@ class Settings:
     registry_dir: Path | None
     flash_attention: str = "auto"
     kv_cache_type: str = ""
+    default_threads: int = 0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -126,6 +131,7 @@ class Settings:
             registry_dir=Path(registry) if registry else None,
             flash_attention=parse_flash_attention(env.get("OLLAMA_FLASH_ATTENTION")),
             kv_cache_type=env.get("OLLAMA_KV_CACHE_TYPE", "").strip(),
+            default_threads=max(0, _int_env(env, "OLLAMA_TEST_NUM_THREAD", 0)),
         )
 
     def env_map(self) -> str:

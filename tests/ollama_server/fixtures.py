@@ -226,6 +226,12 @@ def ollama_server_factory(
         handle.stop()
 
 
+def _lane_threads() -> dict[str, str]:
+    """The suite's test-only runner thread default (tests/conftest.py), for a container to carry too."""
+    value = os.environ.get("OLLAMA_TEST_NUM_THREAD", "")
+    return {"OLLAMA_TEST_NUM_THREAD": value} if value else {}
+
+
 def _docker_client() -> Any:
     try:
         import docker
@@ -260,7 +266,7 @@ def ollama_container(ollama_test_image: str) -> Iterator[ServerHandle]:
         detach=True,
         name=f"gpuless-test-ollama-{uuid.uuid4().hex[:8]}",
         network_mode="host",
-        environment={"OLLAMA_HOST": f"127.0.0.1:{port}"},
+        environment={"OLLAMA_HOST": f"127.0.0.1:{port}", **_lane_threads()},
     )
     handle = ServerHandle(
         f"http://127.0.0.1:{port}",

@@ -68,7 +68,7 @@ class Scheduler:
         return RunnerOptions(
             num_ctx=max(ctx, 256),
             num_parallel=self.settings.num_parallel,
-            num_thread=max(num_thread or 0, 0),
+            num_thread=max(num_thread or self.settings.default_threads, 0),
             flash_attn=self.settings.flash_attention,
             kv_cache_type=self.settings.kv_cache_type,
         )

@@ -56,6 +56,7 @@ def build_context(target: Path) -> None:
                 "pip",
                 "install",
                 "--quiet",
+                "--quiet",  # twice: no warnings about this machine's empty local index directories
                 "--disable-pip-version-check",
                 "--no-deps",
                 "--target",

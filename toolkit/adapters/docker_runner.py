@@ -49,6 +49,9 @@ from toolkit.errors import (
 )
 
 _STOP_TIMEOUT_SECONDS = 10
+#: How long ``down`` waits for another ``up``/``down`` of the same container to finish: an ``up`` that was
+#: interrupted a moment ago is still removing what it created; a longer holder is named instead.
+DOWN_LOCK_WAIT_S = 10.0
 
 UpAction = Literal["created", "recreated", "reused", "started"]
 
@@ -289,8 +292,9 @@ class DockerRunner(ContainerReadback, ImageStore):
 
     def down(self, name: str, *, volume: str | None = None) -> dict[str, Any]:
         """Stop and remove the container (only one gpuless created); with ``volume`` remove that too
-        (only one gpuless created: it carries the managed label)."""
-        with exclusive(name, self.lock_dir):
+        (only one gpuless created: it carries the managed label). Waits up to DOWN_LOCK_WAIT_S for an
+        ``up`` or ``down`` of the same name that is finishing (one just interrupted removes what it made)."""
+        with exclusive(name, self.lock_dir, wait_s=DOWN_LOCK_WAIT_S):
             return self._down(name, volume=volume)
 
     def _down(self, name: str, *, volume: str | None) -> dict[str, Any]:

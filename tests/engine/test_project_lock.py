@@ -1,0 +1,58 @@
+"""The per-container lock: `up` is refused at once while another run holds it, and told by whom; `down`
+waits a moment for a holder that is finishing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from toolkit.adapters.project_lock import exclusive, lock_path
+from toolkit.errors import ContainerError
+
+HOLD = """
+import sys, time
+from pathlib import Path
+from toolkit.adapters.project_lock import exclusive
+with exclusive("demo", Path(sys.argv[1])):
+    print("held", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def _holder(tmp_path: Path, seconds: float) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(tmp_path), str(seconds)], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def test_a_held_lock_is_refused_at_once_and_names_its_holder(tmp_path: Path) -> None:
+    proc = _holder(tmp_path, 30)
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(ContainerError) as caught, exclusive("demo", tmp_path):
+            pass
+        assert time.monotonic() - t0 < 1.0
+        assert f"(pid {proc.pid}) is working on demo" in caught.value.message
+    finally:
+        proc.kill()
+        proc.wait()
+    with exclusive("demo", tmp_path):  # the lock died with its process
+        assert lock_path("demo", tmp_path).read_text().strip() == str(os.getpid())
+
+
+def test_a_waiting_caller_gets_the_lock_once_the_holder_is_done(tmp_path: Path) -> None:
+    proc = _holder(tmp_path, 0.5)
+    try:
+        t0 = time.monotonic()
+        with exclusive("demo", tmp_path, wait_s=10):
+            waited = time.monotonic() - t0
+        assert 0.2 < waited < 10
+    finally:
+        proc.wait(timeout=10)

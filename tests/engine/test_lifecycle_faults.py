@@ -95,7 +95,8 @@ def test_two_ups_at_once_the_second_touches_nothing(project: Project) -> None:
         first.send_signal(signal.SIGCONT)
         assert second.returncode == 1, second.stderr
         _clean(second.stderr)
-        assert "another `gpuless up` or `gpuless down` is working on" in second.stderr
+        # It names the process at work: the paused `up`.
+        assert f"another `gpuless up` or `gpuless down` (pid {first.pid}) is working on" in second.stderr
         _, err = first.communicate(timeout=240)
         assert first.returncode == 0, err
     finally:

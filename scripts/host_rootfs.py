@@ -1,0 +1,108 @@
+"""Write the test image's base root filesystem as a tar, from this host's own Debian 12 packages.
+
+scripts/prepare-test-machine.sh needs a bookworm rootfs with python3 and libgomp1 and no registry. mmdebstrap
+downloads and unpacks about a hundred packages for it (about 50 s); on a host that runs Debian 12 itself,
+the same packages are already installed, so their files (as `dpkg -L` lists them, without docs and man
+pages) are packed straight from the disk in a second or two. Exit code 3 (and a reason on stderr) when the
+host is not Debian 12 or lacks a package: the caller then uses mmdebstrap.
+
+Usage: python3 scripts/host_rootfs.py OUT.tar
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+#: What the image runs: the test server (python3), llama.cpp (libgomp1, libstdc++6) and `sh -c` (dash).
+ROOTS = ("python3", "libgomp1", "libstdc++6", "dash", "coreutils", "libc-bin", "base-files")
+#: Files of no use in a container.
+SKIP = re.compile(r"^/usr/share/(doc|man|info|locale|lintian)(/|$)")
+#: Files made at install time rather than shipped (dpkg does not list them), which the image still wants.
+GENERATED = ("/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/ld.so.cache")
+#: Debian 12 merges /bin, /lib, /lib64 and /sbin into /usr: those four are symlinks there.
+MERGED = ("bin", "lib", "lib64", "sbin")
+NOT_USABLE = 3
+
+
+class NotUsable(Exception):
+    """This host cannot provide the rootfs; the message says why."""
+
+
+def _query(args: list[str]) -> str:
+    done = subprocess.run(["dpkg-query", *args], capture_output=True, text=True, check=False)
+    return done.stdout
+
+
+def _installed(name: str) -> bool:
+    return _query(["-W", "-f", "${Status}", name]).startswith("install ok installed")
+
+
+def closure(roots: tuple[str, ...]) -> list[str]:
+    """The installed packages ``roots`` need (Depends and Pre-Depends, the first installed alternative)."""
+    todo, seen = list(roots), set[str]()
+    while todo:
+        package = todo.pop()
+        if package in seen:
+            continue
+        if not _installed(package):
+            raise NotUsable(f"package {package} is not installed here")
+        seen.add(package)
+        fields = _query(["-W", "-f", "${Depends}, ${Pre-Depends}", package])
+        for group in filter(None, (part.strip() for part in fields.split(","))):
+            names = [re.sub(r"\s*\(.*?\)", "", alt).strip().split(":")[0] for alt in group.split("|")]
+            chosen = next((name for name in names if _installed(name)), None)
+            if chosen is not None:  # a virtual package (awk) with no installed provider of that name
+                todo.append(chosen)
+    return sorted(seen)
+
+
+def files_of(packages: list[str]) -> list[str]:
+    """The packages' directories, files and symlinks, on the paths they really have (through the merged
+    /usr). Directories come with their modes: /tmp must be world-writable in the image too."""
+    listed = _query(["-L", *packages]).splitlines() + list(GENERATED)
+    paths: set[str] = set()
+    for path in listed:
+        if not path.startswith("/") or SKIP.match(path) or path.lstrip("/") in MERGED:
+            continue  # the merged directories' symlinks are packed once, first
+        real = os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
+        if os.path.islink(real) or os.path.isfile(real) or os.path.isdir(real):
+            paths.add(real)
+    return sorted(paths)
+
+
+def write(out: Path) -> int:
+    """Pack the rootfs into ``out``; returns how many files it holds."""
+    release = Path("/etc/debian_version")
+    if not release.is_file() or not release.read_text().startswith("12"):
+        raise NotUsable("the host is not Debian 12 (bookworm)")
+    if not all(os.path.islink(f"/{name}") for name in MERGED):
+        raise NotUsable("the host's /bin, /lib, /lib64 and /sbin are not merged into /usr")
+    paths = files_of(closure(ROOTS))
+    with tarfile.open(out, "w") as tar:
+        for name in MERGED:
+            tar.add(f"/{name}", arcname=name, recursive=False)
+        for path in paths:
+            tar.add(path, arcname=path.lstrip("/"), recursive=False)
+    return len(paths)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print(__doc__.strip().splitlines()[-1], file=sys.stderr)
+        return 2
+    try:
+        count = write(Path(argv[0]))
+    except NotUsable as reason:
+        print(f"host_rootfs: {reason}", file=sys.stderr)
+        return NOT_USABLE
+    print(f"{count} files")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -188,7 +188,11 @@ async def test_launch_docker_cancel_in_the_health_wait_removes_what_it_created(
             await pilot.press("ctrl+s")
             health = app.screen.query_one("#launch-health .transfer-detail", Static)
             deadline = time.monotonic() + 90  # a loaded machine may take a while to create and start it
-            while time.monotonic() < deadline and "waiting for the server" not in text_of(health):
+            # The row says "starting, waiting for the server to answer" as the launch begins, a moment
+            # before the container exists: Esc goes in once both are true.
+            while time.monotonic() < deadline and not (
+                "waiting for the server" in text_of(health) and runner.find(settings.container_name)
+            ):
                 await pilot.pause(0.05)
             assert "waiting for the server to answer" in text_of(health)
             assert runner.find(settings.container_name) is not None

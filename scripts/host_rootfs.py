@@ -38,24 +38,30 @@ def _query(args: list[str]) -> str:
     return done.stdout
 
 
-def _installed(name: str) -> bool:
-    return _query(["-W", "-f", "${Status}", name]).startswith("install ok installed")
+def _installed_depends() -> dict[str, str]:
+    """Every installed package's Depends and Pre-Depends, from one dpkg-query."""
+    table: dict[str, str] = {}
+    for line in _query(["-W", "-f", "${Package}\t${Status}\t${Depends}, ${Pre-Depends}\n"]).splitlines():
+        name, status, depends = line.split("\t", 2)
+        if status == "install ok installed":
+            table[name] = depends
+    return table
 
 
 def closure(roots: tuple[str, ...]) -> list[str]:
     """The installed packages ``roots`` need (Depends and Pre-Depends, the first installed alternative)."""
+    installed = _installed_depends()
     todo, seen = list(roots), set[str]()
     while todo:
         package = todo.pop()
         if package in seen:
             continue
-        if not _installed(package):
+        if package not in installed:
             raise NotUsable(f"package {package} is not installed here")
         seen.add(package)
-        fields = _query(["-W", "-f", "${Depends}, ${Pre-Depends}", package])
-        for group in filter(None, (part.strip() for part in fields.split(","))):
+        for group in filter(None, (part.strip() for part in installed[package].split(","))):
             names = [re.sub(r"\s*\(.*?\)", "", alt).strip().split(":")[0] for alt in group.split("|")]
-            chosen = next((name for name in names if _installed(name)), None)
+            chosen = next((name for name in names if name in installed), None)
             if chosen is not None:  # a virtual package (awk) with no installed provider of that name
                 todo.append(chosen)
     return sorted(seen)

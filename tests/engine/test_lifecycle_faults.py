@@ -6,7 +6,6 @@ stderr, no traceback, and that nothing of the user's was lost (a running server,
 
 from __future__ import annotations
 
-import fcntl
 import json
 import signal
 import time
@@ -18,9 +17,10 @@ import pytest
 
 from tests.engine.cli_project import CliProject
 from toolkit.adapters import ollama_admin
-from toolkit.adapters.project_lock import lock_path
+from toolkit.adapters.project_lock import exclusive, lock_path
 from toolkit.core.compose import LABEL_MANAGED, LABEL_SPEC, build_spec
 from toolkit.core.docker_args import spec_to_json
+from toolkit.errors import ContainerError
 
 pytestmark = pytest.mark.docker
 
@@ -66,31 +66,30 @@ def _container(name: str) -> dict[str, object] | None:
     return attrs
 
 
-def _lock_held(path: Path) -> bool:
-    """Whether another process holds the advisory lock at ``path`` (tried without waiting)."""
-    if not path.exists():
-        return False
-    with path.open("a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(handle, fcntl.LOCK_UN)
-    return False
+def _lock_held(name: str) -> bool:
+    """Whether another process holds the project lock of ``name`` (one try through ``exclusive``)."""
+    try:
+        with exclusive(name):
+            return False
+    except ContainerError:
+        return True
 
 
 def test_two_ups_at_once_the_second_touches_nothing(project: Project) -> None:
     # The first `up` holds the project lock only while it creates the container and waits for the server
     # (about a second here), so it is paused (SIGSTOP) the moment it holds the lock: the second `up` then
-    # meets it mid-way every time, as it would meet a slow start on a laptop.
+    # meets it mid-way every time, as it would meet a slow start on a laptop. Only the holder writes its
+    # PID into the lock file, so that PID there means the first `up` holds the lock and has said so.
     lock = lock_path(project.name)
     first = project.start(*project.up_args())
     try:
         deadline = time.monotonic() + 60
-        while not _lock_held(lock) and first.poll() is None and time.monotonic() < deadline:
+        while first.poll() is None and time.monotonic() < deadline:
+            if lock.exists() and lock.read_text().strip() == str(first.pid):
+                break
             time.sleep(0.01)
         first.send_signal(signal.SIGSTOP)
-        assert _lock_held(lock), "the first `up` finished its locked part before it could be paused"
+        assert _lock_held(project.name), "the first `up` finished its locked part before it could be paused"
         second = project.run(*project.up_args(), timeout=120)
         first.send_signal(signal.SIGCONT)
         assert second.returncode == 1, second.stderr

@@ -313,3 +313,19 @@ def test_item6_a_failed_history_write_is_reported_truthfully(tmp_path: Path) -> 
     with History(tmp_path / "history.sqlite3") as reader:
         [run] = reader.list_runs()
     assert run.requests == 1 and run.status == "incomplete"
+
+
+def test_item17_a_connection_reset_mid_create_is_said_in_words() -> None:
+    # `up` interrupted by `down`: the server goes away while the served model is being created. The
+    # message carries what happened, not the exception class's name ("failed: ReadError").
+    from toolkit.adapters import ollama_admin
+    from toolkit.errors import OllamaUnreachableError
+
+    with FaultServer("none") as server:  # the path answers when nothing breaks
+        ollama_admin.create_served_model(server.url, "m-gpuless", "m", {"num_thread": 1})
+    with FaultServer("create_reset") as server, pytest.raises(OllamaUnreachableError) as caught:
+        ollama_admin.create_served_model(server.url, "m-gpuless", "m", {"num_thread": 1})
+    message = caught.value.message
+    assert message.startswith("creating m-gpuless failed: ")
+    assert "Connection reset" in message and "ReadError" not in message
+    assert "POST /api/create" in server.requests

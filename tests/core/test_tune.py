@@ -105,6 +105,25 @@ def test_users_winner_must_beat_spread_and_keep_throughput() -> None:
     assert tune_verdict.decide([slow], start, objective).winner is None
 
 
+def test_users_throughput_guard_weighs_the_aggregate_against_its_own_spread() -> None:
+    objective = Objective.for_users(4)
+    # The CI case: more slots on one thread leave the aggregate flat; noise put the candidate 12% under
+    # the start, beyond one aggregate spread (10%) but not two. The 4x TTFT win stands.
+    start = _trial(START, _m(p95=3.0, agg=52), _m(p95=2.9, agg=47))  # aggregate spread 5/49.5 = 10%
+    four = _trial(replace(START, num_parallel=4), _m(p95=0.8, agg=44), _m(p95=0.78, agg=43))
+    verdict = tune_verdict.decide([four], start, objective)
+    assert verdict.winner is four, verdict.reason
+    assert tune_verdict.aggregate_spread([four, start]) == pytest.approx(5 / 49.5)
+    # A steady aggregate (spread at the 5% floor) and a noisy TTFT (40%): a 20% drop is refused; the
+    # TTFT's spread does not excuse it.
+    start = _trial(START, _m(p95=3.6, agg=50), _m(p95=2.4, agg=50))
+    four = _trial(replace(START, num_parallel=4), _m(p95=0.8, agg=40), _m(p95=0.8, agg=40))
+    verdict = tune_verdict.decide([four], start, objective)
+    assert verdict.winner is None
+    assert verdict.spread == pytest.approx(0.4)
+    assert "by 20%, more than twice its run-to-run spread (5%)" in verdict.reason
+
+
 def test_once_the_top_are_measured_again_a_candidate_measured_once_cannot_win() -> None:
     # The demo's case: the top two's second runs pulled their averages back, and a third candidate with
     # one (lucky) run would have ranked first on it.

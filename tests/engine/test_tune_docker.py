@@ -160,7 +160,8 @@ def test_four_users_winner_written_applied_and_verified_within_budget(project: P
     _clean(done.stderr)
     assert wall <= budget + MARGIN_S
     payload = json.loads(done.stdout)
-    assert payload["winner"] is not None, payload["reason"]
+    figures = {k: payload[k] for k in ("reason", "spread", "start", "candidates")}
+    assert payload["winner"] is not None, json.dumps(figures)
     knobs = payload["winner"]["knobs"]
     assert knobs["num_parallel"] > 1
     # Every candidate's measurements, the start's two runs, the reason and the proof after applying.

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import socket
 import socketserver
+import struct
 import threading
 import time
 from types import TracebackType
@@ -41,6 +43,7 @@ FAULTS = {
     "pull_unreachable": "a pull ends with Ollama's error for a registry it cannot resolve (no network)",
     "pull_disk_full": "a pull ends with Ollama's error for a full disk",
     "pull_slow": "a pull reports 1 MB more of 100 MB every 0.2 s (for up to 20 s)",
+    "create_reset": "/api/create resets the connection without an answer (a server removed mid-request)",
 }
 
 #: What Ollama 0.x streams as the last line of a pull that failed this way.
@@ -161,6 +164,12 @@ class _Server(socketserver.ThreadingTCPServer):
             else:
                 h.chunk(b'{"status":"success"}\n')
             return h.end_chunked()
+        if path == "/api/create":
+            if fault == "create_reset":  # RST rather than FIN: SO_LINGER on, zero seconds
+                h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                h.connection.close()
+                return None
+            return h.send_json({"status": "success"})
         if path == "/api/chat":
             return self.chat(h)
         if path == "/v1/chat/completions":

@@ -248,7 +248,7 @@ def _socket_errors() -> Iterator[None]:
     except ValueError as error:  # StreamReader.readline past its limit
         raise TooLarge(f"a response header or chunk-size line longer than {_size(MAX_HEAD)}") from error
     except (ConnectionError, OSError) as error:
-        raise Broken(str(error) or type(error).__name__) from None
+        raise Broken(str(error) or "the connection broke off") from None
 
 
 class LeanTransport:
@@ -362,6 +362,23 @@ async def _body(reader: asyncio.StreamReader, headers: Mapping[str, str]) -> Asy
 # --- the httpx transport ------------------------------------------------------------------------------
 
 
+def httpx_failure(error: httpx.HTTPError) -> str:
+    """One line for an httpx failure: a timeout in words, else its own first line, else in words what
+    its class means (a ``ReadError`` from a reset connection often carries no text)."""
+    if isinstance(error, httpx.ConnectTimeout):
+        return "the connection timed out"
+    if isinstance(error, httpx.TimeoutException):
+        return "no data in time"
+    text = str(error).strip().splitlines()
+    if text:
+        return text[0]
+    if isinstance(error, httpx.ConnectError):
+        return "the connection was refused"
+    if isinstance(error, (httpx.ReadError, httpx.WriteError, httpx.CloseError)):
+        return "the connection broke off before the answer ended"
+    return "the answer broke the HTTP protocol"
+
+
 @contextlib.contextmanager
 def _httpx_errors() -> Iterator[None]:
     """httpx's exceptions as this module's (the map ``map_httpcore_exceptions`` is to httpcore)."""
@@ -370,13 +387,13 @@ def _httpx_errors() -> Iterator[None]:
     except httpx.ConnectTimeout:
         raise ConnectFailed("the connection timed out") from None
     except httpx.ConnectError as error:
-        raise ConnectFailed(str(error) or type(error).__name__) from None
+        raise ConnectFailed(httpx_failure(error)) from None
     except httpx.TimeoutException:
         raise ReadTimedOut("no data in time") from None
     except (httpx.ReadError, httpx.WriteError, httpx.CloseError) as error:
-        raise Broken(str(error) or type(error).__name__) from None
+        raise Broken(httpx_failure(error)) from None
     except httpx.HTTPError as error:  # RemoteProtocolError, DecodingError, ...
-        raise BadResponse(str(error).splitlines()[0] if str(error) else type(error).__name__) from None
+        raise BadResponse(httpx_failure(error)) from None
 
 
 class HttpxTransport:

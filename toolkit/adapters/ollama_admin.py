@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from toolkit.adapters.linestream import httpx_failure
 from toolkit.adapters.ollama_client import OllamaClient
 from toolkit.adapters.progress import LayerTotals, Progress, ProgressCallback
 from toolkit.core.compose import OllamaServiceSpec
@@ -33,7 +34,7 @@ def api_version(url: str, *, timeout: float = 3.0) -> str:
         response = httpx.get(f"{base}/api/version", timeout=timeout, trust_env=False)
     except httpx.HTTPError as error:
         raise OllamaUnreachableError(
-            f"nothing answers at {base} ({type(error).__name__})",
+            f"nothing answers at {base} ({httpx_failure(error)})",
             hint="Start Ollama (`gpuless up`, or `ollama serve`) or check the --url.",
         ) from None
     if response.status_code != 200:
@@ -125,7 +126,7 @@ def create_served_model(url: str, served: str, base: str, parameters: Mapping[st
         response = httpx.post(f"{normalize_url(url)}/api/create", json=body, timeout=120.0, trust_env=False)
     except httpx.HTTPError as error:
         raise OllamaUnreachableError(
-            f"creating {served} failed: {type(error).__name__}", "Is the server still running?"
+            f"creating {served} failed: {httpx_failure(error)}", "Is the server still running?"
         ) from None
     if response.status_code != 200:
         try:

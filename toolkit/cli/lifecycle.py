@@ -331,6 +331,9 @@ def status(compose_path: Path | None, as_json: bool) -> None:
         click.echo(f"No container named {info.name}. Start one with `gpuless up`.")
         return
     for key, value in info.to_dict().items():
+        if key == "health" and value == "starting" and info.ollama_version:
+            # `up` returns once the API answers, before Docker's first healthcheck has run.
+            value = "starting (Docker's first healthcheck is still to run; the API already answers)"
         if value is not None and key != "exists":
             click.echo(f"  {key:<15}{value}")
 

@@ -8,8 +8,9 @@ into the two lanes scripts/test.sh runs them in.
 
 from __future__ import annotations
 
+import fcntl
 import os
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import pytest
@@ -52,3 +53,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.xdist_group("docker"))
         elif item.get_closest_marker("engine"):
             item.add_marker(pytest.mark.xdist_group("engine"))
+
+
+# A test marked ``quiet`` decides by comparing measurements of two configurations (a tune's winner). The
+# other lane's llama.cpp runner comes and goes in bursts, and a burst that lands on one configuration's
+# few seconds of measurement and not the other's reads as a 30-40% difference that is not there (seen:
+# "lowers aggregate tok/s by 37%" for a candidate that measures +11% on a quiet machine). So in lanes a
+# quiet test holds the lanes' lock exclusively and every other test holds it shared: the quiet test waits
+# for the other lane's current test to end, then runs alone. A gate lock in front keeps a waiting quiet
+# test from being starved by the other lane taking its shared hold again between two tests.
+@pytest.fixture(autouse=True)
+def _lanes_lock(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    if not IN_LANES:
+        yield
+        return
+    root = tmp_path_factory.getbasetemp().parent  # shared by the xdist workers of this run
+    quiet = request.node.get_closest_marker("quiet") is not None
+    with open(root / "lanes.gate", "a") as gate, open(root / "lanes.lock", "a") as lock:
+        fcntl.flock(gate, fcntl.LOCK_EX)
+        fcntl.flock(lock, fcntl.LOCK_EX if quiet else fcntl.LOCK_SH)
+        if not quiet:
+            fcntl.flock(gate, fcntl.LOCK_UN)
+        yield

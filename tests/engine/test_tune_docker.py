@@ -146,6 +146,7 @@ def test_bench_against_one_slot_points_to_tune(project: Project) -> None:
     assert "OLLAMA_NUM_PARALLEL=1:" not in done.stdout
 
 
+@pytest.mark.quiet
 def test_four_users_winner_written_applied_and_verified_within_budget(project: Project) -> None:
     before = project.compose.read_text()
     assert project.env_of_container()["OLLAMA_NUM_PARALLEL"] == "1"

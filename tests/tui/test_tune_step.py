@@ -74,6 +74,7 @@ def _env(name: str) -> dict[str, str]:
 
 
 @pytest.mark.docker
+@pytest.mark.quiet
 async def test_tune_four_users_then_apply(
     services: Services, running: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -104,7 +104,10 @@ class LaunchScreen(WizardScreen):
         with VerticalScroll(classes="step-body", can_focus=False):
             with Horizontal(classes="toolbar"):
                 yield Label("Model")
-                yield Input(placeholder="ollama tag, e.g. qwen2.5:1.5b", id="launch-model")
+                yield Input(
+                    placeholder="type an Ollama tag (e.g. qwen2.5:1.5b), or esc then 2 to pick one",
+                    id="launch-model",
+                )
                 yield Button("Start", id="launch-start", variant="primary")
             yield Plain(id="launch-mode", classes="status")
             yield Transfer("Image", id="launch-image")
@@ -142,6 +145,13 @@ class LaunchScreen(WizardScreen):
         self.query_one("#launch-url", Input).display = False
         self.show_mode()
 
+    def on_screen_resume(self) -> None:
+        # With no model yet the one thing to do here is to give one: the field takes the keys at once
+        # (else a typed tag's letters and digits would act as step keys); esc leaves it.
+        field = self.query_one("#launch-model", Input)
+        if not field.value.strip() and not self.busy:
+            field.focus()
+
     def show_mode(self) -> None:
         services = self.services
         if services.launch_mode == "docker":
@@ -149,7 +159,8 @@ class LaunchScreen(WizardScreen):
         else:
             text = f"Attach: using the server at {services.url} (gpuless does not start it)."
             self.query_one("#launch-image", Transfer).reset("not used in attach mode")
-        self.query_one("#launch-mode", Static).update(text + " ctrl+s starts, esc cancels.")
+        keys = " ctrl+s starts; esc cancels a launch, or leaves the model field."
+        self.query_one("#launch-mode", Static).update(text + keys)
 
     def spec_changed(self, spec: OllamaServiceSpec | None) -> None:
         if spec is not None and not self.busy:
@@ -234,9 +245,12 @@ class LaunchScreen(WizardScreen):
         self.refresh_bindings()
 
     def action_cancel(self) -> None:
+        """Cancel the launch under way; with none, leave the field so the step keys work (as in Chat)."""
         if self.busy:
             self.cancel_requested.set()
             self.query_one("#launch-result", Static).update("Cancelling: removing what this launch created…")
+        else:
+            self.set_focus(None)
 
     def on_unmount(self) -> None:
         self.cancel_requested.set()  # quitting mid-launch: the thread stops and cleans up

@@ -22,10 +22,6 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
-from rich import box
-from rich.console import Group
-from rich.table import Table
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -34,18 +30,18 @@ from textual.widgets import Button, Input, Label, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from toolkit.core.nodocker import no_docker_advice
-from toolkit.core.verify import VerifyReport
 from toolkit.errors import DiskFullError, DockerUnavailableError, ModelNotFoundError, RegistryUnreachableError
 from toolkit.tui.messages import EngineReady
-from toolkit.tui.plain import plain
 from toolkit.tui.screens.base import StepCancelled, WizardScreen
 from toolkit.tui.widgets.plain import Plain
 from toolkit.tui.widgets.transfer import Transfer
+from toolkit.tui.widgets.verify_table import verify_table
 
 if TYPE_CHECKING:
     from toolkit.adapters.docker_runner import DockerRunner
     from toolkit.adapters.progress import Progress
     from toolkit.core.compose import OllamaServiceSpec
+    from toolkit.core.verify import VerifyReport
 
 #: Pull failures and the words for them on the Model row.
 PULL_FAILED = {
@@ -57,32 +53,9 @@ PULL_FAILED = {
 #: Seconds an attached server has to answer before the step gives up.
 ATTACH_TIMEOUT_S = 15.0
 
-STATUS_STYLE = {"applied": "green", "ignored": "yellow", "refused": "bold red", "unknown": "dim"}
-
 
 class LaunchCancelled(StepCancelled):
     """Raised inside the launch worker's progress callback when the user cancels."""
-
-
-def verify_table(report: VerifyReport) -> Group:
-    """One row per setting (applied / ignored / refused), then why for each one that is not applied."""
-    table = Table(
-        title=plain(f"Verify: {report.container}"), expand=True, title_justify="left", box=box.SIMPLE_HEAD
-    )
-    table.add_column("setting", no_wrap=True)
-    table.add_column("wanted", overflow="ellipsis", no_wrap=True, ratio=1)
-    table.add_column("actual", overflow="ellipsis", no_wrap=True, ratio=1)
-    table.add_column("status", no_wrap=True)
-    notes = Text()
-    for row in report.rows:
-        style = STATUS_STYLE[row.status]
-        table.add_row(plain(row.knob), plain(row.wanted), plain(row.actual), Text(row.status, style=style))
-        if row.status != "applied":
-            notes.append(f"{row.knob} {row.status}: ", style=style)
-            notes.append(f"{row.why}\n")
-    for warning in report.warnings:
-        notes.append(f"engine warning: {warning}\n", style="yellow")
-    return Group(table, notes)
 
 
 class LaunchScreen(WizardScreen):

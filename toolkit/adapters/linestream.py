@@ -30,6 +30,8 @@ from typing import Any, Protocol, TypeVar
 
 import httpx
 
+from toolkit.core.units import format_bytes
+
 T = TypeVar("T")
 
 #: Longest line of a streamed body (an NDJSON line or an SSE field); Ollama's are well under 4 KiB.
@@ -142,11 +144,11 @@ class LineSplitter:
             self._parts, self._size = [], 0
         for piece in pieces:
             if len(piece) > self.max_line:
-                raise TooLarge(f"a line longer than {_size(self.max_line)}")
+                raise TooLarge(f"a line longer than {format_bytes(self.max_line)}")
         if rest:
             self._size += len(rest)
             if self._size > self.max_line:
-                raise TooLarge(f"a line longer than {_size(self.max_line)}")
+                raise TooLarge(f"a line longer than {format_bytes(self.max_line)}")
             self._parts.append(rest)
         return [piece.rstrip(b"\r").decode("utf-8", "replace") for piece in pieces]
 
@@ -212,7 +214,7 @@ class Response:
                 if truncate:
                     parts.append(data[: cap - size])
                     break
-                raise TooLarge(f"a body over {_size(cap)}")
+                raise TooLarge(f"a body over {format_bytes(cap)}")
             parts.append(data)
         return b"".join(parts)
 
@@ -230,10 +232,6 @@ async def request(
         yield response
 
 
-def _size(n: int) -> str:
-    return f"{n >> 20} MiB" if n >= 1 << 20 else f"{n >> 10} KiB"
-
-
 # --- the lean transport -------------------------------------------------------------------------------
 
 
@@ -243,10 +241,8 @@ def _socket_errors() -> Iterator[None]:
         yield
     except asyncio.IncompleteReadError:
         raise Broken("the connection closed in the middle of the body") from None
-    except asyncio.LimitOverrunError:
-        raise TooLarge(f"a response header or chunk-size line longer than {_size(MAX_HEAD)}") from None
-    except ValueError as error:  # StreamReader.readline past its limit
-        raise TooLarge(f"a response header or chunk-size line longer than {_size(MAX_HEAD)}") from error
+    except (asyncio.LimitOverrunError, ValueError):  # ValueError: StreamReader.readline past its limit
+        raise TooLarge(f"a response header or chunk-size line longer than {format_bytes(MAX_HEAD)}") from None
     except (ConnectionError, OSError) as error:
         raise Broken(str(error) or "the connection broke off") from None
 
@@ -307,7 +303,7 @@ async def _read_head(reader: asyncio.StreamReader) -> tuple[int, dict[str, str]]
         line = await reader.readline()
         size += len(line)
         if size > MAX_HEAD:
-            raise TooLarge(f"response headers over {_size(MAX_HEAD)}")
+            raise TooLarge(f"response headers over {format_bytes(MAX_HEAD)}")
         if line in (b"\r\n", b"\n"):
             break
         if not line:

@@ -380,12 +380,10 @@ def _httpx_errors() -> Iterator[None]:
     """httpx's exceptions as this module's (the map ``map_httpcore_exceptions`` is to httpcore)."""
     try:
         yield
-    except httpx.ConnectTimeout:
-        raise ConnectFailed("the connection timed out") from None
-    except httpx.ConnectError as error:
+    except (httpx.ConnectTimeout, httpx.ConnectError) as error:
         raise ConnectFailed(httpx_failure(error)) from None
-    except httpx.TimeoutException:
-        raise ReadTimedOut("no data in time") from None
+    except httpx.TimeoutException as error:
+        raise ReadTimedOut(httpx_failure(error)) from None
     except (httpx.ReadError, httpx.WriteError, httpx.CloseError) as error:
         raise Broken(httpx_failure(error)) from None
     except httpx.HTTPError as error:  # RemoteProtocolError, DecodingError, ...

@@ -126,18 +126,17 @@ def decide(trials: Sequence[Trial], start: Trial, objective: Objective) -> Verdi
         return Verdict(None, f"no candidate met the objective (best: {label}); keeping what runs", g, spread)
     if _feasible(m, objective) and not _feasible(base, objective):
         return Verdict(best[0], f"{label} meets the objective and the start does not", g, spread)
-    agg_spread = aggregate_spread([*trials, start])
-    if objective.kind == "users" and m.aggregate_tps < base.aggregate_tps * (
-        1 - AGGREGATE_DROP_SPREADS * agg_spread
-    ):
-        drop = 1 - m.aggregate_tps / base.aggregate_tps
-        return Verdict(
-            None,
-            f"the best candidate ({label}) lowers aggregate tok/s by {drop:.0%}, more than twice its"
-            f" run-to-run spread ({agg_spread:.0%}); keeping what runs",
-            g,
-            spread,
-        )
+    if objective.kind == "users":
+        agg_spread = aggregate_spread([*trials, start])
+        if m.aggregate_tps < base.aggregate_tps * (1 - AGGREGATE_DROP_SPREADS * agg_spread):
+            drop = 1 - m.aggregate_tps / base.aggregate_tps
+            return Verdict(
+                None,
+                f"the best candidate ({label}) lowers aggregate tok/s by {drop:.0%}, more than twice its"
+                f" run-to-run spread ({agg_spread:.0%}); keeping what runs",
+                g,
+                spread,
+            )
     if g <= spread:
         return Verdict(
             None,

@@ -121,9 +121,8 @@ class LaunchScreen(WizardScreen):
     def on_screen_resume(self) -> None:
         # With no model yet the one thing to do here is to give one: the field takes the keys at once
         # (else a typed tag's letters and digits would act as step keys); esc leaves it.
-        field = self.query_one("#launch-model", Input)
-        if not field.value.strip() and not self.busy:
-            field.focus()
+        if not self.model_typed() and not self.busy:
+            self.query_one("#launch-model", Input).focus()
 
     def show_mode(self) -> None:
         services = self.services

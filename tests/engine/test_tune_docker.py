@@ -99,7 +99,10 @@ def test_no_winner_changes_nothing_and_budget_honoured(project: Project) -> None
     assert project.container()["Id"] == before_id
 
 
-def test_ctrl_c_mid_tune_runs_the_previous_configuration_again(project: Project) -> None:
+@pytest.mark.parametrize(("signum", "named"), [(signal.SIGINT, "Ctrl-C"), (signal.SIGTERM, "SIGTERM")])
+def test_a_signal_mid_tune_runs_the_previous_configuration_again(
+    project: Project, signum: signal.Signals, named: str
+) -> None:
     before_text = project.compose.read_bytes()
     before = project.fingerprint()
     tune = project.start("tune", "--users", "4", "--budget", "150")
@@ -116,14 +119,14 @@ def test_ctrl_c_mid_tune_runs_the_previous_configuration_again(project: Project)
             time.sleep(0.2)
         assert changed, "the tune never restarted the container with a candidate"
         time.sleep(2)  # mid-candidate: restarting or measuring
-        tune.send_signal(signal.SIGINT)
+        tune.send_signal(signum)
         _, err = tune.communicate(timeout=120)
     finally:
         if tune.poll() is None:
             tune.kill()
-    assert tune.returncode == 130, err
+    assert tune.returncode == 128 + signum, err
     _clean(err)
-    assert "interrupted" in err and "running again" in err
+    assert f"tune interrupted ({named})" in err and "running again" in err
     assert project.fingerprint() == before
     assert project.env_of_container()["OLLAMA_NUM_PARALLEL"] == "1"
     assert project.container()["State"]["Running"]

@@ -12,14 +12,15 @@ import contextlib
 import signal
 from collections.abc import Iterator
 
-_HELD = tuple(
-    number for name in ("SIGINT", "SIGTERM", "SIGHUP") if (number := getattr(signal, name, None)) is not None
-)
+from toolkit.adapters.interrupts import REDELIVERY, STOPPING
+
+# The re-delivery of an interrupt a callback dropped is held back too: it stops a command as they do.
+_HELD = STOPPING if REDELIVERY is None else (*STOPPING, REDELIVERY)
 
 
 @contextlib.contextmanager
 def signals_deferred() -> Iterator[None]:
-    """Hold SIGINT, SIGTERM and SIGHUP until the block ends (then they arrive as usual)."""
+    """Hold SIGINT, SIGTERM and SIGHUP (and a re-delivery of one) until the block ends, then deliver them."""
     try:
         previous = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
     except (AttributeError, ValueError, OSError):  # no masks here, or not the main thread

@@ -4,12 +4,11 @@ Every subcommand prints a readable table by default and a JSON document with ``-
 ``toolkit.errors`` become one line on stderr (plus a hint) and the error's exit code: 2 for bad
 input, 1 for everything else. No traceback reaches the user: anything unexpected is reported in one
 line by ``main``, with the traceback written to a crash log in the cache directory. SIGTERM and SIGHUP
-interrupt a command the way Ctrl-C does.
+interrupt a command the way Ctrl-C does (``toolkit.adapters.interrupts``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import signal
 import sys
 import time
@@ -21,6 +20,8 @@ from typing import NoReturn
 import click
 
 from toolkit import __version__
+from toolkit.adapters import interrupts
+from toolkit.adapters.interrupts import Terminated
 from toolkit.cli.group import cli
 from toolkit.cli.output import fail
 from toolkit.core.safe_text import terminal_safe
@@ -50,28 +51,6 @@ def write_crash_log(error: BaseException) -> Path | None:
     return None
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM or SIGHUP, raised where Ctrl-C would be, so every command cleans up the same way."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-def _raise_terminated(signum: int, _frame: object) -> None:
-    raise Terminated(signum)
-
-
-def _handle_termination() -> None:
-    """SIGTERM and SIGHUP (a closed terminal) interrupt like Ctrl-C: what a command created is removed
-    and the run is stored as interrupted. Commands with an event loop override this while it runs."""
-    for name in ("SIGTERM", "SIGHUP"):
-        number = getattr(signal, name, None)
-        if number is not None:
-            with contextlib.suppress(ValueError, OSError):  # not the main thread (tests): leave it
-                signal.signal(number, _raise_terminated)
-
-
 def _interrupted(cause: BaseException | None) -> NoReturn:
     """One line and the shell's exit code: 130 for Ctrl-C, 128 + N for signal N."""
     if isinstance(cause, Terminated):
@@ -83,7 +62,7 @@ def _interrupted(cause: BaseException | None) -> NoReturn:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``gpuless`` script: run the CLI and turn errors into exit codes."""
-    _handle_termination()
+    interrupts.install()
     try:
         cli.main(args=argv, prog_name="gpuless", standalone_mode=False)
     except GpulessError as error:

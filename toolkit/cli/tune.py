@@ -11,11 +11,11 @@ from __future__ import annotations
 import signal
 import sys
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import click
 
+from toolkit.adapters.interrupts import Terminated
 from toolkit.cli.group import cli
 from toolkit.cli.options import check_size
 from toolkit.cli.output import emit_json, json_option
@@ -24,10 +24,6 @@ from toolkit.core.units import parse_size
 from toolkit.settings import Settings
 
 DEFAULT_BUDGET_S = 180.0
-
-
-def _interrupt(signum: int, _frame: FrameType | None) -> None:
-    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:
@@ -67,17 +63,13 @@ def tune(
     if not as_json:
         click.echo(f"Tuning {spec.container_name} ({spec.served_model}) for {objective.describe()};")
         click.echo(f"  {session.candidates} candidate(s), {session.pruned} pruned, budget {budget:.0f} s")
-    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         result = session.tuner.run()
-    except KeyboardInterrupt as stop:
-        name = str(stop) or "Ctrl-C"
+    except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM and SIGHUP as Terminated
+        name = signal.Signals(stop.signum).name if isinstance(stop, Terminated) else "Ctrl-C"
         click.echo(f"gpuless: tune interrupted ({name}); the configuration that ran before is running again",
                    err=True)  # fmt: skip
-        sys.exit(130)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        sys.exit(128 + stop.signum if isinstance(stop, Terminated) else 130)
     payload = result.to_dict()
     winner = result.verdict.winner if result.verdict else None
     if winner is not None:

@@ -168,12 +168,11 @@ def test_num_predict_limit_gives_length(server: ServerHandle) -> None:
 
 def test_final_metrics_are_llamacpp_timings(server: ServerHandle) -> None:
     prompt = f"nonce {time.time_ns()}: tell me about rivers."
+    needle = 'msg="llama.cpp timings" model=smollm2:135m'
+    before = len(server.log_lines(needle, timeout_s=0))
     out = client(server).generate(SMOL, prompt, options=FAST)
-    timings = [
-        line
-        for line in server.log_text().splitlines()
-        if 'msg="llama.cpp timings" model=smollm2:135m' in line
-    ]
+    timings = server.log_lines(needle, more_than=before)
+    assert len(timings) > before, "the server logged no timings for this request"
     fields = dict(re.findall(r"(\w+)=(\S+)", timings[-1]))
     assert out.eval_count == int(fields["predicted_n"])
     assert out.eval_duration == round(float(fields["predicted_ms"]) * 1e6)

@@ -96,6 +96,17 @@ class ServerHandle:
             return str(self.container.logs(stdout=True, stderr=True).decode("utf-8", "replace"))
         return self.log_path.read_text() if self.log_path else ""
 
+    def log_lines(self, needle: str, more_than: int = 0, timeout_s: float = 10.0) -> list[str]:
+        """The log lines holding ``needle``, once there are more than ``more_than`` of them (or at the
+        timeout, as they are). Docker copies a container's output to its log on its own schedule, so a
+        line the server wrote before it answered may not be readable the moment the answer arrives."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            lines = [line for line in self.log_text().splitlines() if needle in line]
+            if len(lines) > more_than or time.monotonic() >= deadline:
+                return lines
+            time.sleep(0.05)
+
     def alive(self) -> bool:
         if self.container is not None:
             self.container.reload()

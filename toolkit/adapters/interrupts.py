@@ -6,7 +6,8 @@ a handler between any two bytecodes, also inside a weakref callback or a ``__del
 system's module locks have such a callback). An exception raised there is printed as "Exception ignored"
 and dropped, and the command would run on to the end as if it had never been stopped. So ``install``
 also hooks ``sys.unraisablehook``: a dropped interrupt (Ctrl-C's too) is raised again a moment later
-(``REDELIVERY_S``, by SIGALRM) in whatever the main thread runs next, and nothing is printed.
+(``REDELIVERY_S``, by SIGALRM) in whatever the main thread runs next, and nothing is printed. Where
+there is no SIGALRM (Windows) a dropped interrupt stays dropped, as it would without this module.
 """
 
 from __future__ import annotations

@@ -37,6 +37,16 @@ class Terminated(KeyboardInterrupt):
         self.signum = signum
 
 
+def named(stop: KeyboardInterrupt) -> str:
+    """What stopped a command, for its one line: the signal's name, or Ctrl-C."""
+    return signal.Signals(stop.signum).name if isinstance(stop, Terminated) else "Ctrl-C"
+
+
+def exit_code(stop: KeyboardInterrupt) -> int:
+    """The shell's exit code for a stop: 128 + N for signal N, 130 for Ctrl-C."""
+    return 128 + stop.signum if isinstance(stop, Terminated) else 130
+
+
 _dropped: list[BaseException] = []  # the interrupt waiting to be raised again (at most one)
 _chained: list[Callable[[sys.UnraisableHookArgs], object]] = []  # the hook that was there before
 
@@ -55,8 +65,7 @@ def _unraisable(unraisable: sys.UnraisableHookArgs) -> None:
     if not isinstance(error, KeyboardInterrupt):
         (_chained[0] if _chained else sys.__unraisablehook__)(unraisable)
         return
-    again = Terminated(error.signum) if isinstance(error, Terminated) else KeyboardInterrupt(*error.args)
-    _dropped[:] = [again]
+    _dropped[:] = [error.with_traceback(None)]  # raised afresh, without the finaliser's frames
     with contextlib.suppress(ValueError, OSError, AttributeError):  # not the main thread, or no timers
         signal.setitimer(signal.ITIMER_REAL, REDELIVERY_S)
 

@@ -9,7 +9,6 @@ interrupt a command the way Ctrl-C does (``toolkit.adapters.interrupts``).
 
 from __future__ import annotations
 
-import signal
 import sys
 import time
 import traceback
@@ -53,11 +52,12 @@ def write_crash_log(error: BaseException) -> Path | None:
 
 def _interrupted(cause: BaseException | None) -> NoReturn:
     """One line and the shell's exit code: 130 for Ctrl-C, 128 + N for signal N."""
-    if isinstance(cause, Terminated):
-        click.echo(f"gpuless: stopped by {signal.Signals(cause.signum).name}", err=True)
-        sys.exit(128 + cause.signum)
-    click.echo("gpuless: interrupted", err=True)
-    sys.exit(130)
+    stop = cause if isinstance(cause, KeyboardInterrupt) else KeyboardInterrupt()  # click's Abort: as Ctrl-C
+    if isinstance(stop, Terminated):
+        click.echo(f"gpuless: stopped by {interrupts.named(stop)}", err=True)
+    else:
+        click.echo("gpuless: interrupted", err=True)
+    sys.exit(interrupts.exit_code(stop))
 
 
 def main(argv: list[str] | None = None) -> None:

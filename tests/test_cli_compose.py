@@ -249,3 +249,12 @@ def test_verify_table_fits_80_columns_and_marks_what_it_cuts() -> None:
     assert "1 applied, 1 ignored, 1 refused" in table and "engine warning: Your kernel" in table
     # A wide terminal shows the whole value.
     assert volume in "\n".join(text for text, _ in verify_lines(report, 120))
+
+
+@pytest.mark.parametrize("size", ["16", "16G", "16GB", "16GiB"])
+def test_a_memory_limit_means_the_same_however_its_unit_is_written(
+    size: str, no_engine: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(["compose", "--model", "smollm2:135m", "--mem-limit", size, "--print"], capsys)
+    assert code == 0, err
+    assert 'mem_limit: "16g"' in out and 'memswap_limit: "16g"' in out

@@ -91,7 +91,7 @@ def test_recommend_a_tag_outside_the_catalog_from_its_name() -> None:
     ("args", "message"),
     [
         (("--use-case", "poetry"), "unknown use case 'poetry'"),
-        (("--ram", "-8", "--profile", "laptop-8gb-ddr4"), "--ram must be positive"),
+        (("--ram", "-8", "--profile", "laptop-8gb-ddr4"), "'-8' is not a size"),
         (("--profile", str(FIXTURES / "malformed.toml")), "not valid TOML"),
         (("--profile", str(FIXTURES / "malformed.json")), "not valid JSON"),
         (("--profile", str(FIXTURES / "negative-ram.toml")), "ram_gb must be positive"),
@@ -108,3 +108,12 @@ def test_bad_input_is_one_line_and_exit_2(args: tuple[str, ...], message: str) -
     assert lines[0].startswith("gpuless: error: ") and message in lines[0]
     assert "Traceback" not in done.stderr
     assert len(lines) <= 2  # the error, and at most one hint line
+
+
+def test_ram_written_four_ways_gives_one_answer() -> None:
+    answers = {
+        ram: run("--json", "--profile", "laptop-8gb-ddr4", "--ram", ram).stdout
+        for ram in ("16", "16G", "16GB", "16GiB")
+    }
+    assert len(set(answers.values())) == 1, answers
+    assert "16 GiB RAM" in json.loads(answers["16G"])["machine"]

@@ -19,7 +19,6 @@ from toolkit.cli.render_lifecycle import ProgressLine, print_verify
 from toolkit.core.compose import OllamaServiceSpec
 from toolkit.core.compose_yaml import render_compose_yaml
 from toolkit.core.hardware import DockerEngineInfo
-from toolkit.core.units import parse_size
 from toolkit.errors import ComposeFileExistsError, DockerUnavailableError
 from toolkit.settings import Settings
 
@@ -41,7 +40,7 @@ def _spec(
         context_length=opts["ctx"],
         users=opts["users"],
         kv_cache_type=opts["kv_cache"],
-        mem_limit_bytes=parse_size(opts["mem_limit"]) if opts.get("mem_limit") else None,
+        mem_limit_bytes=opts.get("mem_limit"),
         cpus=opts.get("cpus"),
         keep_alive=opts["keep_alive"],
         port=opts["port"],

@@ -8,7 +8,9 @@ import click
 
 from toolkit import defaults
 from toolkit.cli.group import cli, current_settings
+from toolkit.cli.options import SIZE
 from toolkit.cli.output import emit_json, json_option
+from toolkit.core.hardware import GIB
 from toolkit.errors import UsageError
 
 if TYPE_CHECKING:
@@ -133,7 +135,7 @@ def detect(as_json: bool, no_bandwidth: bool, refresh: bool, no_docker: bool) ->
     "--profile", "profile", default=None, help="A shipped hardware profile name or a .toml/.json file."
 )
 @click.option(
-    "--ram", "ram_gb", type=float, default=None, help="What if the machine had this much RAM (GiB)?"
+    "--ram", "ram_bytes", type=SIZE, default=None, help="What if it had this much RAM (16 = 16G = 16GiB)?"
 )
 @click.option("--cores", type=int, default=None, help="What if it had this many cores?")
 @click.option(
@@ -160,7 +162,7 @@ def recommend(
     context: int,
     users: int,
     profile: str | None,
-    ram_gb: float | None,
+    ram_bytes: int | None,
     cores: int | None,
     bandwidth_gbps: float | None,
     model_name: str | None,
@@ -187,7 +189,7 @@ def recommend(
                 click.echo(f"{p.name:26} {p.label}")
         return
     normalise_use_case(use_case)  # fail on a bad use case before probing the machine
-    for label, value in (("--ram", ram_gb), ("--cores", cores), ("--bandwidth", bandwidth_gbps)):
+    for label, value in (("--cores", cores), ("--bandwidth", bandwidth_gbps)):
         if value is not None and not value > 0:
             raise UsageError(f"{label} must be positive, not {value:g}")
     catalog = resources.load_catalog()
@@ -200,6 +202,7 @@ def recommend(
         from toolkit.adapters.probes import detect_machine
 
         machine = detect_machine(cache_dir=current_settings().cache_dir)
+    ram_gb = None if ram_bytes is None else ram_bytes / GIB
     machine = what_if(machine, ram_gb=ram_gb, cores=cores, bandwidth_gbps=bandwidth_gbps)
     from toolkit.services.estimating import machine_params
 

@@ -21,6 +21,8 @@ import click
 
 from toolkit import defaults
 from toolkit.cli.output import F
+from toolkit.core.units import parse_option_size
+from toolkit.errors import UsageError
 
 #: Go's time.ParseDuration grammar (what Ollama reads keep_alive with), or whole seconds (-1 = forever).
 _GO_DURATION = re.compile(r"[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+|[-+]?0|-?\d+")
@@ -45,18 +47,23 @@ class FiniteFloat(click.ParamType[float]):
         return number
 
 
-def check_size(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """A memory size like 4g, 512m or a byte count: finite and positive."""
-    if value is None:
-        return None
-    number = value.strip().lower().removesuffix("ib").removesuffix("b").rstrip("kmgt")
-    try:
-        parsed = float(number)
-    except ValueError:
-        parsed = math.nan
-    if not math.isfinite(parsed) or parsed <= 0:
-        raise click.BadParameter(f"{value!r} is not a size; write it like 4g, 512m or 6442450944", ctx, param)
-    return value
+class SizeType(click.ParamType[int]):
+    """A memory size: 16, 16G, 16GB and 16GiB all mean 16 GiB; a byte count (from 1 MiB up) is bytes."""
+
+    name = "size"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        name = param.opts[0] if param is not None and param.opts else "the size"
+        try:
+            return parse_option_size(str(value))
+        except UsageError:
+            hint = "write it like 16, 16G, 512m or 16GiB"
+            raise UsageError(f"{name} {value!r} is not a size", hint) from None
+
+
+SIZE = SizeType()
 
 
 def check_duration(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -99,7 +106,7 @@ def spec_options(func: F) -> F:
             show_default=True,
             help="Concurrent requests (OLLAMA_NUM_PARALLEL).",
         ),
-        click.option("--mem-limit", callback=check_size, help="Memory limit, e.g. 4g (no swap)."),
+        click.option("--mem-limit", type=SIZE, help="Memory limit, e.g. 4g or 4 (GiB; no swap)."),
         click.option("--cpus", type=CPUS, help="CPU quota in cores."),
         click.option(
             "--kv-cache",

@@ -16,10 +16,9 @@ import click
 
 from toolkit.adapters import interrupts
 from toolkit.cli.group import cli
-from toolkit.cli.options import check_size
+from toolkit.cli.options import SIZE
 from toolkit.cli.output import emit_json, json_option
 from toolkit.core.tune import Objective
-from toolkit.core.units import parse_size
 from toolkit.settings import Settings
 
 DEFAULT_BUDGET_S = 180.0
@@ -36,7 +35,7 @@ def _fmt(value: float | None, digits: int = 2) -> str:
               help="Simultaneous users to tune for (1 = one user as fast as possible).")  # fmt: skip
 @click.option("--ttft-p95", "ttft_p95", type=click.FloatRange(min=0, min_open=True),
               help="With --users: the TTFT p95 (s) every user must get; the most tok/s wins.")  # fmt: skip
-@click.option("--mem-cap", callback=check_size, help="Never use more memory than this, e.g. 2g.")
+@click.option("--mem-cap", type=SIZE, help="Never use more memory than this, e.g. 2g or 2 (GiB).")
 @click.option("--budget", type=click.FloatRange(min=10), default=DEFAULT_BUDGET_S, show_default=True,
               help="Seconds the whole tune may take.")  # fmt: skip
 @json_option
@@ -44,14 +43,14 @@ def tune(
     compose_path: Path,
     users: int,
     ttft_p95: float | None,
-    mem_cap: str | None,
+    mem_cap: int | None,
     budget: float,
     as_json: bool,
 ) -> None:
     """Try settings on the running container, keep the fastest for your objective, and prove it."""
     from toolkit.adapters.tune_session import apply_winner, prepare, store_history
 
-    objective = Objective.for_users(users, ttft_p95, parse_size(mem_cap) if mem_cap else None)
+    objective = Objective.for_users(users, ttft_p95, mem_cap)
     say = (
         (lambda text: click.echo(f"  {text}", err=True))
         if as_json

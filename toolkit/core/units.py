@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from toolkit.core.hardware import GIB
 from toolkit.errors import UsageError
 
@@ -30,16 +32,38 @@ def format_memory(value: float) -> str:
     return format_bytes(value, in_gib=True)
 
 
-def parse_size(text: str) -> int:
-    """A memory size as Docker and compose write it ("4g", "512m", "1.5g", "2GiB", "123") → bytes."""
+#: The smallest bare number ``parse_option_size`` reads as bytes: no memory size is a million GiB.
+BARE_BYTES_FROM = MIB
+
+_UNITS = {"k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+
+
+def _split(text: str) -> tuple[float, int | None]:
+    """The number and the unit's factor (None when bare) of "4g", "512MiB", "1.5GB", "123"."""
     cleaned = text.strip().lower().removesuffix("ib").removesuffix("b")
-    units = {"k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
-    factor = units.get(cleaned[-1:], 1) if cleaned else 1
-    number = cleaned[:-1] if cleaned[-1:] in units else cleaned
+    factor = _UNITS.get(cleaned[-1:]) if cleaned else None
+    number = cleaned[:-1] if factor is not None else cleaned
     try:
         value = float(number)
     except ValueError:
-        raise UsageError(f"cannot read the size {text!r}", "write it like 4g, 512m or 6442450944") from None
-    if value <= 0:
-        raise UsageError(f"the size {text!r} must be positive")
+        raise UsageError(f"cannot read the size {text!r}", "write it like 16, 16G, 512m or 16GiB") from None
+    if not math.isfinite(value) or value <= 0:
+        raise UsageError(f"the size {text!r} must be a positive number")
+    return value, factor
+
+
+def parse_size(text: str) -> int:
+    """A memory size as Docker and compose write it ("4g", "512m", "1.5g", "2GiB", "123") → bytes: a bare
+    number is bytes, as in a compose file."""
+    value, factor = _split(text)
+    return int(value * (factor or 1))
+
+
+def parse_option_size(text: str) -> int:
+    """A memory size typed on the command line → bytes. ``16``, ``16G``, ``16GB`` and ``16GiB`` all mean
+    16 GiB (sizes of memory are binary, whichever way they are written); a bare number from
+    ``BARE_BYTES_FROM`` up is a byte count, as Docker writes it."""
+    value, factor = _split(text)
+    if factor is None:
+        factor = 1 if value >= BARE_BYTES_FROM else GIB
     return int(value * factor)

@@ -49,3 +49,24 @@ def test_nothing_usable_and_broken_files(tmp_path: Path) -> None:
     entries = [{"measured_at": "2026-11-29", "decode": float("nan")}, {"decode": 0.9}, "junk"]
     path.write_text(json.dumps({"format": 1, "machines": {key: entries}}))
     assert load(path, MACHINE) is None
+
+
+def test_a_what_if_machine_names_the_calibration_it_leaves_out(tmp_path: Path) -> None:
+    from toolkit.core.hwprofile import what_if
+    from toolkit.services.estimating import machine_params
+
+    path = tmp_path / "calibration.json"
+    record_comparisons(path, MACHINE, "smollm2:135m", ROWS, today=datetime.date(2026, 11, 29))
+    own = machine_params(path, MACHINE, this_machine=True)
+    assert own.calibration is not None and own.note is not None and own.note.startswith("Speeds calibrated")
+    bigger = what_if(MACHINE, ram_gb=32)
+    chosen = machine_params(path, bigger, this_machine=True, detected=MACHINE)
+    assert (
+        chosen.calibration is None
+        and chosen.params == machine_params(path, bigger, this_machine=False).params
+    )
+    assert chosen.note is not None and "left out" in chosen.note and "what-if" in chosen.note
+    assert "Not calibrated" not in chosen.note and "decode ×0.80" in chosen.note
+    # No calibration of the real machine: the usual sentence.
+    fresh = machine_params(tmp_path / "none.json", bigger, this_machine=True, detected=MACHINE)
+    assert fresh.note is not None and fresh.note.startswith("Not calibrated")

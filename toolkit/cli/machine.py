@@ -203,11 +203,15 @@ def recommend(
 
         machine = detect_machine(cache_dir=current_settings().cache_dir)
     ram_gb = None if ram_bytes is None else ram_bytes / GIB
-    machine = what_if(machine, ram_gb=ram_gb, cores=cores, bandwidth_gbps=bandwidth_gbps)
+    detected, machine = machine, what_if(machine, ram_gb=ram_gb, cores=cores, bandwidth_gbps=bandwidth_gbps)
     from toolkit.services.estimating import machine_params
 
     chosen = machine_params(
-        current_settings().calibration_path, machine, this_machine=profile is None, ignore=no_calibration
+        current_settings().calibration_path,
+        machine,
+        this_machine=profile is None,
+        ignore=no_calibration,
+        detected=detected,
     )
     calibration, calibration_note = chosen.calibration, chosen.note
     result = rec.recommend(

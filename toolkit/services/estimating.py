@@ -36,14 +36,30 @@ class MachineParams:
 
 
 def machine_params(
-    calibration_path: Path, machine: Machine, *, this_machine: bool, ignore: bool = False
+    calibration_path: Path,
+    machine: Machine,
+    *,
+    this_machine: bool,
+    ignore: bool = False,
+    detected: Machine | None = None,
 ) -> MachineParams:
-    """This machine's calibrated parameters (``ignore``: the plain estimate, to compare)."""
+    """This machine's calibrated parameters (``ignore``: the plain estimate, to compare).
+
+    ``detected``: the machine as detected, when ``machine`` is a what-if of it (``--ram``, ``--cores``):
+    a calibration of the real machine is then named and left out, not silently missing."""
     if not this_machine:
         return MachineParams(DEFAULT_PARAMS, None, None)  # a profile: its benchmarks are not ours
-    from toolkit.adapters.calibration import load
+    from toolkit.adapters.calibration import load, machine_key
 
     calibration = load(calibration_path, machine)
+    if calibration is None and detected is not None and machine_key(detected) != machine_key(machine):
+        own = load(calibration_path, detected)
+        if own is not None:
+            note = (
+                f"Plain estimate: this machine's calibration ({own.note()}) is left out, because the"
+                " figures are for a what-if machine it was not measured on."
+            )
+            return MachineParams(DEFAULT_PARAMS, None, note)
     if calibration is None:
         return MachineParams(
             DEFAULT_PARAMS, None, "Not calibrated on this machine yet: a `gpuless bench` run measures it."

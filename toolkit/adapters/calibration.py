@@ -13,6 +13,7 @@ import contextlib
 import datetime
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -73,17 +74,29 @@ def record(path: Path, machine: Machine, run: CalibrationRun) -> None:
     write_section(path, FORMAT, "machines", machines)
 
 
+def reset(path: Path, machine: Machine) -> int:
+    """Forget this machine's runs (``gpuless calibration reset``); returns how many there were."""
+    machines = _read(path)
+    entries = machines.pop(machine_key(machine), None)
+    if not isinstance(entries, list) or not entries:
+        return 0
+    write_section(path, FORMAT, "machines", machines)
+    return len(entries)
+
+
 def record_comparisons(
     path: Path,
     machine: Machine,
     model: str,
     comparisons: Sequence[Comparison],
     today: datetime.date | None = None,
+    distrusted: str | None = None,
 ) -> CalibrationRun | None:
     """Record a benchmark from its predicted-vs-measured rows (``benchcompare.Comparison``: ``metric``,
     ``predicted``, ``measured``). Returns the run to tell the user about: the one stored, or one whose
-    every ratio was rejected (not stored; its summary says why). None when the rows give no ratio at all
-    or the file cannot be written (a calibration is a bonus, never a reason for a benchmark to fail)."""
+    every ratio was rejected or that is ``distrusted`` (not stored; its summary says why). None when the rows
+    give no ratio at all or the file cannot be written (a calibration is a bonus, never a reason for a
+    benchmark to fail)."""
     by_metric = {c.metric: (c.predicted, c.measured) for c in comparisons}
     pairs = {
         "decode": by_metric.get("decode tok/s", (None, None)),
@@ -91,6 +104,8 @@ def record_comparisons(
     }
     date = (today or datetime.date.today()).isoformat()
     run = run_from_pairs(model, date, pairs)
+    if run is not None and distrusted is not None:
+        run = replace(run, distrusted=distrusted)
     if run is None or not run.usable:
         return run
     with contextlib.suppress(OSError):
@@ -99,4 +114,13 @@ def record_comparisons(
     return None
 
 
-__all__ = ["CALIBRATION_FILE", "KEEP_RUNS", "load", "machine_key", "record", "record_comparisons", "runs"]
+__all__ = [
+    "CALIBRATION_FILE",
+    "KEEP_RUNS",
+    "load",
+    "machine_key",
+    "record",
+    "record_comparisons",
+    "reset",
+    "runs",
+]

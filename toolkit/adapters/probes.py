@@ -178,6 +178,15 @@ def probe_memory() -> MemoryInfo:
     )
 
 
+def busy_share(seconds: float = 0.5) -> float | None:
+    """The share of all CPU time in use over the next ``seconds`` (a benchmark reads it just before it
+    starts, while the server idles: what it sees is other work); None where psutil cannot tell."""
+    try:
+        return float(psutil.cpu_percent(interval=seconds)) / 100.0
+    except (OSError, RuntimeError, ValueError):
+        return None
+
+
 def probe_power() -> PowerInfo:
     """Battery and AC state; unknown (``on_ac=None``) on desktops, VMs and when psutil cannot tell."""
     sensors = getattr(psutil, "sensors_battery", None)

@@ -97,7 +97,13 @@ def _parse_levels(text: str | None, max_concurrency: int | None) -> tuple[int, .
     help="A concurrency level holds users only while its TTFT p95 stays at or under this "
     "(lower it, e.g. 2, for snappy chat).",
 )
-@click.option("--no-history", is_flag=True, help="Do not store the run.")
+@click.option("--no-history", is_flag=True, help="Do not store the run (nor calibrate).")
+@click.option(
+    "--no-calibrate",
+    is_flag=True,
+    help="Store the run in the history but leave this machine's calibration (what recommend predicts "
+    "with) alone.",
+)
 def bench(
     as_json: bool,
     model: str | None,
@@ -114,6 +120,7 @@ def bench(
     timeout: float,
     ttft_slo: float,
     no_history: bool,
+    no_calibrate: bool,
 ) -> None:
     """Measure tokens/s, TTFT and concurrency of a model with streaming requests.
 
@@ -124,7 +131,7 @@ def bench(
     from toolkit.adapters.bench_runner import BenchRunner
     from toolkit.adapters.history import History
     from toolkit.adapters.ollama_client import OllamaClient
-    from toolkit.adapters.probes import detect_machine
+    from toolkit.adapters.probes import busy_share, detect_machine
     from toolkit.adapters.server_slots import server_slots
     from toolkit.core.benchconfig import BenchConfig
 
@@ -172,6 +179,9 @@ def bench(
         on_request=None if as_json else live.request,
         slots_of=server_slots,
     )
+    calibrate = not (no_history or no_calibrate)  # --no-history stores nothing, the calibration included
+    # Read while the server idles, before the first request: what it sees is other work on this machine.
+    busy = busy_share() if calibrate else None
     received: list[signal.Signals] = []
     try:
         result = asyncio.run(_run_cancellable(runner, received))
@@ -190,10 +200,10 @@ def bench(
     finally:
         if history is not None:
             history.close()
-    if not no_history:  # --no-history stores nothing, the calibration included
-        _calibrate(settings.calibration_path, machine, result, quiet=as_json)
+    told = _calibrate(settings.calibration_path, machine, result, busy, quiet=as_json) if calibrate else None
     if as_json:
-        emit_json(result.to_dict())
+        calibration = None if told is None else {"stored": told.usable, "summary": told.summary()}
+        emit_json({**result.to_dict(), "calibration": calibration})
         return
     for line in format_result(result):
         click.echo(line)
@@ -226,13 +236,15 @@ async def _run_cancellable(runner: Any, received: list[signal.Signals]) -> Any:
             loop.remove_signal_handler(sig)
 
 
-def _calibrate(path: Any, machine: Any, result: Any, *, quiet: bool) -> None:
-    """Store the run's measured ÷ predicted as this machine's calibration (used by ``recommend``)."""
+def _calibrate(path: Any, machine: Any, result: Any, busy: float | None, *, quiet: bool) -> Any:
+    """Store the run's measured ÷ predicted as this machine's calibration (used by ``recommend``) when the
+    run earns it, and say what happened; returns the run told about (``CalibrationRun``) or None."""
     from toolkit.services.estimating import record_benchmark
 
-    stored = record_benchmark(path, machine, result.model, result.comparisons)
-    if stored is not None and not quiet:
-        click.echo(f"  {stored.summary()}", err=True)
+    told = record_benchmark(path, machine, result, busy=busy)
+    if told is not None and not quiet:
+        click.echo(f"  {told.summary()}", err=True)
+    return told
 
 
 def _catalog() -> Catalog | None:

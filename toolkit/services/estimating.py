@@ -8,12 +8,11 @@ say nothing about another one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from toolkit.core.benchcompare import Comparison
-from toolkit.core.calibration import Calibration, CalibrationRun
+from toolkit.core.benchconfig import BenchResult
+from toolkit.core.calibration import Calibration, CalibrationRun, RunEvidence, distrust
 from toolkit.core.calibration import apply as calibrated
 from toolkit.core.estimator_params import DEFAULT_PARAMS, EstimatorParams
 from toolkit.core.hardware import Machine
@@ -72,12 +71,32 @@ def machine_params(
     )
 
 
+def calibration_evidence(result: BenchResult, busy: float | None) -> RunEvidence:
+    """What ``result`` shows about its own trustworthiness (``core.calibration.distrust`` judges it)."""
+    chat = next((shape for shape in result.shapes if shape.shape == "chat"), None)
+    decode = chat.client_decode_tps if chat is not None else None
+    one = next((level for level in result.concurrency if level.streams == 1), None)
+    failed = any(level.errors for level in result.concurrency)
+    return RunEvidence(
+        complete=result.status == "complete" and not failed,
+        decode_tps=decode.median if decode is not None else None,
+        decode_spread=decode.spread_pct / 100 if decode is not None and decode.n >= 2 else None,
+        one_stream_tps=one.per_stream_tps.median if one is not None and one.per_stream_tps else None,
+        itl_p50_s=chat.itl_p50_s if chat is not None else None,
+        itl_p95_s=chat.itl_p95_s if chat is not None else None,
+        busy_share=busy,
+    )
+
+
 def record_benchmark(
-    calibration_path: Path, machine: Machine, model: str, comparisons: Sequence[Comparison]
+    calibration_path: Path, machine: Machine, result: BenchResult, *, busy: float | None
 ) -> CalibrationRun | None:
     """Store one benchmark's measured ÷ predicted as this machine's calibration (``gpuless bench`` and
-    the wizard's Benchmark step both do, so a later ``recommend`` uses it). Returns the run to tell the
-    user about (stored, or with every ratio rejected; ``record_comparisons``), or None."""
+    the wizard's Benchmark step both do, so a later ``recommend`` uses it) when the run earns it
+    (``core.calibration.distrust``; ``busy``: the share of CPU other work used as it started). Returns the
+    run to tell the user about (stored, distrusted, or with every ratio rejected; ``record_comparisons``),
+    or None."""
     from toolkit.adapters.calibration import record_comparisons
 
-    return record_comparisons(calibration_path, machine, model, comparisons)
+    reason = distrust(calibration_evidence(result, busy))
+    return record_comparisons(calibration_path, machine, result.model, result.comparisons, distrusted=reason)

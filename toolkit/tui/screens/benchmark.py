@@ -76,6 +76,7 @@ class BenchmarkScreen(WizardScreen):
     STEP_ID = "benchmark"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("b", "start", "Run benchmark"),
+        Binding("B", "start(False)", "Run, leave the calibration alone", show=False),
         Binding("t", "tune(1)", "Tune (1 user)"),
         Binding("u", "tune(4)", "Tune (4 users)"),
         Binding("a", "apply_tune", "Apply tune", show=False),
@@ -245,7 +246,7 @@ class BenchmarkScreen(WizardScreen):
     def busy(self) -> bool:
         return any(w.group == "bench" and w.is_running for w in self.workers)
 
-    def action_start(self) -> None:
+    def action_start(self, calibrate: bool = True) -> None:
         if self.busy:
             return
         self.query_one(RepetitionChart).clear_points()
@@ -254,7 +255,7 @@ class BenchmarkScreen(WizardScreen):
         # Without a launch in this session, a server the user already runs (say, from `gpuless up`)
         # is benchmarked: its first model, or the one the Model step picked when it has that.
         url, model = self.wizard.engine or ("", None)
-        self.run_bench(url, model)
+        self.run_bench(url, model, calibrate)
 
     async def _model_at(self, url: str) -> str | None:
         from toolkit.adapters.ollama_client import OllamaClient
@@ -297,8 +298,9 @@ class BenchmarkScreen(WizardScreen):
         self.query_one("#bench-progress", Static).update(prefix + line)
 
     @work(exclusive=True, group="bench", exit_on_error=False)
-    async def run_bench(self, url: str, model: str | None) -> None:
+    async def run_bench(self, url: str, model: str | None, calibrate: bool = True) -> None:
         from toolkit.adapters.bench_runner import BenchRunner
+        from toolkit.adapters.probes import busy_share
         from toolkit.adapters.server_slots import server_slots
         from toolkit.core.benchconfig import BenchConfig
 
@@ -323,6 +325,10 @@ class BenchmarkScreen(WizardScreen):
             on_request=self.on_request,
             slots_of=server_slots,
         )
+        # history off stores nothing, as in the CLI; B runs one that leaves the calibration alone
+        calibrate = calibrate and history is not None and machine is not None
+        # Read while the server idles, before the first request: what it sees is other work.
+        busy = await asyncio.to_thread(busy_share) if calibrate else None
         try:
             result = await runner.run()
         finally:
@@ -330,18 +336,16 @@ class BenchmarkScreen(WizardScreen):
                 history.close()
             partial = runner.result
             self.show_levels(partial)
-        calibrated = None
-        if history is not None and machine is not None:  # history off stores nothing, as in the CLI
+        note = "Calibration left alone (B)." if history is not None and not calibrate else None
+        if calibrate and machine is not None:
             from toolkit.services.estimating import record_benchmark
 
             calibrated = await asyncio.to_thread(
-                record_benchmark,
-                services.settings.calibration_path,
-                machine,
-                result.model,
-                result.comparisons,
+                record_benchmark, services.settings.calibration_path, machine, result, busy=busy
             )
-        self.show_result(result, calibrated.summary() if calibrated is not None else None)
+            if calibrated is not None:
+                note = calibrated.summary() + " (B runs a benchmark that leaves it alone)"
+        self.show_result(result, note)
         self.show_history(model)
 
     def show_levels(self, result: Any) -> None:

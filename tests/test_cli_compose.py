@@ -183,11 +183,13 @@ def test_up_verify_status_logs_down_through_the_cli(
         code, out, _ = run(["status", "--json"], capsys)
         status = json.loads(out)
         assert code == 0 and status["ollama_version"] and status["health"] in ("starting", "healthy")
+        assert status["model"] == "smollm2:135m" and status["served_model"] == "smollm2:135m-gpuless"
         code, out, _ = run(["status"], capsys)
         health = next(line.split(None, 1)[1] for line in out.splitlines() if line.split()[0] == "health")
         # Right after `up` Docker's first healthcheck may not have run: the line says the API answers.
         pending = "starting (Docker's first healthcheck is still to run; the API already answers)"
         assert code == 0 and health in ("healthy", pending), health
+        assert "  clients use    smollm2:135m-gpuless" in out
         code, out, _ = run(["logs", "--tail", "50"], capsys)
         assert code == 0 and "Listening on" in out
         code, out, _ = run(["up", "--json", "--timeout", "60"], capsys)
@@ -199,7 +201,9 @@ def test_up_verify_status_logs_down_through_the_cli(
         "volume": f"gpuless-t-cli-{tag}-models", "volume_removed": True,
     }  # fmt: skip
     code, out, _ = run(["status", "--json"], capsys)
-    assert json.loads(out)["exists"] is False
+    assert json.loads(out)["exists"] is False and code == 1
+    code, out, err = run(["status"], capsys)
+    assert code == 1 and out == "" and "No container named" in err and "`gpuless up`" in err
 
 
 @pytest.mark.docker

@@ -302,3 +302,20 @@ def test_down_while_another_removal_is_under_way(
         result = runner.down(name)
         racing.join(timeout=30)
         assert result["removed"] is True and runner.find(name) is None
+
+
+def test_logs_follow_until_the_container_stops_with_no_time_bound(ollama_test_image: str) -> None:
+    # `gpuless logs -f` follows like `docker logs -f`: until the container stops (it stopped after 300 s).
+    runner = DockerRunner()
+    name = f"gpuless-t-logs-{uuid.uuid4().hex[:8]}"
+    script = "echo first; while [ ! -e /tmp/go ]; do sleep 0.2; done; echo second"
+    container = runner.client.containers.run(
+        ollama_test_image, entrypoint=["sh", "-c", script], name=name, detach=True, network_mode="none"
+    )
+    try:
+        lines = runner.logs(name, follow=True)  # no max_seconds: no time bound
+        assert next(lines) == "first"
+        container.exec_run(["touch", "/tmp/go"])  # the second line comes while the log is followed
+        assert list(lines) == ["second"]  # ... and the follow ends when the container does
+    finally:
+        container.remove(force=True)

@@ -20,7 +20,7 @@ import requests
 from toolkit.adapters import ollama_admin
 from toolkit.adapters.docker_errors import translate
 from toolkit.adapters.progress import Progress, ProgressCallback
-from toolkit.core.compose import LABEL_FINGERPRINT, LABEL_MODEL, LABEL_SPEC, OllamaServiceSpec
+from toolkit.core.compose import LABEL_FINGERPRINT, LABEL_MODEL, LABEL_SPEC, OllamaServiceSpec, served_model
 from toolkit.core.docker_args import spec_from_json
 from toolkit.core.hardware import DockerEngineInfo
 from toolkit.core.verify import VerifyReport, parse_runner_args, verify
@@ -52,6 +52,7 @@ class ContainerStatus:
     health: str | None = None
     image: str | None = None
     model: str | None = None
+    served_model: str | None = None
     fingerprint: str | None = None
     started_at: str | None = None
     url: str | None = None
@@ -164,6 +165,7 @@ class ContainerReadback:
             health=(state.get("Health") or {}).get("Status"),
             image=attrs.get("Config", {}).get("Image"),
             model=labels.get(LABEL_MODEL),
+            served_model=served_model(labels[LABEL_MODEL]) if labels.get(LABEL_MODEL) else None,
             fingerprint=labels.get(LABEL_FINGERPRINT),
             started_at=state.get("StartedAt"),
             url=url,
@@ -171,9 +173,10 @@ class ContainerReadback:
         )
 
     def logs(
-        self, name: str, *, tail: int = 100, follow: bool = False, max_seconds: float = 60.0
+        self, name: str, *, tail: int = 100, follow: bool = False, max_seconds: float | None = None
     ) -> Iterator[str]:
-        """Log lines of the container; with ``follow`` keep polling until it stops or ``max_seconds`` pass."""
+        """Log lines of the container; with ``follow`` keep polling until it stops (or ``max_seconds``
+        pass, when given)."""
         if self.find(name) is None:
             raise ContainerError(f"no container named {name}", "Start it with `gpuless up`.")
         with translate(f"reading logs of {name}"):
@@ -182,8 +185,8 @@ class ContainerReadback:
         for stamp, line in _split_stamped(raw):
             last = stamp
             yield line
-        deadline = time.monotonic() + max_seconds
-        while follow and time.monotonic() < deadline:
+        deadline = None if max_seconds is None else time.monotonic() + max_seconds
+        while follow and (deadline is None or time.monotonic() < deadline):
             time.sleep(1.0)
             attrs = self.find(name)
             with translate(f"reading logs of {name}"):

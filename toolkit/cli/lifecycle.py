@@ -7,6 +7,7 @@ What these commands draw (progress, the verify table) is ``toolkit.cli.render_li
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -325,11 +326,15 @@ def status(compose_path: Path | None, as_json: bool) -> None:
     info = DockerRunner().status(_names(compose_path)[0])
     if as_json:
         emit_json(info.to_dict())
-        return
+    elif not info.exists:
+        click.echo(f"No container named {info.name}. Start one with `gpuless up`.", err=True)
     if not info.exists:
-        click.echo(f"No container named {info.name}. Start one with `gpuless up`.")
+        sys.exit(1)  # as `docker inspect` does for a missing container: scripts can test for it
+    if as_json:
         return
     for key, value in info.to_dict().items():
+        if key == "served_model":
+            key = "clients use"  # the model with gpuless's settings, the name apps and chat should ask for
         if key == "health" and value == "starting" and info.ollama_version:
             # `up` returns once the API answers, before Docker's first healthcheck has run.
             value = "starting (Docker's first healthcheck is still to run; the API already answers)"
@@ -352,8 +357,12 @@ def status(compose_path: Path | None, as_json: bool) -> None:
     is_flag=True,
     help="Keep printing new lines, like `docker logs -f` (until the container stops).",
 )
-@click.option("--max-seconds", type=click.FloatRange(1), default=300.0, show_default=True,
-              help="Stop following after this long.")  # fmt: skip
+@click.option(
+    "--max-seconds",
+    type=click.FloatRange(1),
+    default=None,
+    help="Stop following after this long (default: when the container stops, or Ctrl-C).",
+)
 @click.option(
     "--file",
     "compose_path",
@@ -361,7 +370,7 @@ def status(compose_path: Path | None, as_json: bool) -> None:
     help="The gpuless compose file whose container to use (default: ./compose.yaml if gpuless wrote it). "
     "No -f here: as in `docker logs`, -f follows.",
 )
-def logs(tail: int, follow: bool, max_seconds: float, compose_path: Path | None) -> None:
+def logs(tail: int, follow: bool, max_seconds: float | None, compose_path: Path | None) -> None:
     """Print the Ollama container's log."""
     from toolkit.adapters.docker_runner import DockerRunner
 

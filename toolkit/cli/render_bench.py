@@ -156,4 +156,4 @@ def history_lines(runs: list[RunRow]) -> list[str]:
                 run.power_source or "—",
             ]
         )
-    return [terminal_safe(line, one_line=True) for line in _table(rows)]
+    return _table(rows)  # its cells are made terminal-safe one by one; the line keeps its alignment

@@ -116,6 +116,7 @@ def test_a_mistyped_model_leaves_the_running_server_alone(project: Project) -> N
     typo = project.run(*project.up_args("smollm2:135mm"))
     assert typo.returncode != 0
     _clean(typo.stderr)
+    assert "hint: Did you mean 'smollm2:135m'" in typo.stderr, typo.stderr  # from the catalog's spellings
     after = _container(project.name)
     assert after is not None and after["Id"] == before["Id"]
     assert after["State"]["Running"]  # type: ignore[index]

@@ -310,10 +310,15 @@ class Catalog:
         if family:
             model = next((m for m in family if m.latest), family[0])
             return model, model.default_variant
-        choices = self.names() + self.tags()
-        close = difflib.get_close_matches(wanted, choices, n=3, cutoff=0.6)
+        close = self.close_matches(wanted)
         hint = f"did you mean {', '.join(close)}?" if close else "run `gpuless recommend` to see the catalog"
         raise UnknownModelError(f"unknown model {name_or_tag!r}", hint=hint)
+
+    def close_matches(self, name_or_tag: str) -> list[str]:
+        """Up to three catalog names or tags spelled like ``name_or_tag`` (for "did you mean …?")."""
+        wanted = name_or_tag.strip().lower()
+        choices = list(dict.fromkeys(self.names() + self.tags()))
+        return difflib.get_close_matches(wanted, choices, n=3, cutoff=0.6)
 
 
 __all__ = [

@@ -16,6 +16,7 @@ from toolkit.adapters.docker_runner import DockerRunner, UpResult, up_and_pull
 from toolkit.adapters.progress import ProgressCallback
 from toolkit.core.compose import OllamaServiceSpec
 from toolkit.core.verify import VerifyReport
+from toolkit.errors import ModelNotFoundError
 
 
 @dataclass(frozen=True)
@@ -43,15 +44,29 @@ def launch(
     progress: ProgressCallback | None = None,
     health_timeout: float = 120.0,
 ) -> Launched:
-    """Start ``spec``, verify it, and sync ``compose_path`` (None: the spec came from that file)."""
-    outcome = up_and_pull(
-        runner,
-        spec,
-        pull_image=pull_image,
-        pull_model=pull_model,
-        progress=progress,
-        health_timeout=health_timeout,
-    )
+    """Start ``spec``, verify it, and sync ``compose_path`` (None: the spec came from that file).
+    A model the registry does not know gets "did you mean …?" from the catalog's close spellings."""
+    try:
+        outcome = up_and_pull(
+            runner,
+            spec,
+            pull_image=pull_image,
+            pull_model=pull_model,
+            progress=progress,
+            health_timeout=health_timeout,
+        )
+    except ModelNotFoundError as error:
+        raise _with_close_matches(error, spec.model) from None
     report = runner.verify(spec.container_name, warnings=outcome.warnings)
     note = sync_compose_file(compose_path, spec) if compose_path is not None else None
     return Launched(outcome, report, note)
+
+
+def _with_close_matches(error: ModelNotFoundError, model: str) -> ModelNotFoundError:
+    from toolkit.adapters.resources import load_catalog
+
+    close = [tag for tag in load_catalog().close_matches(model) if tag != model]
+    if not close:
+        return error
+    hint = f"Did you mean {' or '.join(repr(tag) for tag in close)}? {error.hint or ''}".strip()
+    return ModelNotFoundError(error.message, hint=hint)

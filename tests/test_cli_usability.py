@@ -117,3 +117,19 @@ def test_history_refuses_two_output_formats(
     code, out, err = run(["history", "--json", "--csv"], capsys)
     assert code == 2 and out == ""
     assert "choose one" in err and "Traceback" not in err
+
+
+def test_chat_with_nothing_running_tries_the_port_the_compose_file_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_engine: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Issue 25: with no container running, chat and bench went to 11434 in a folder whose file says 38434.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GPULESS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("GPULESS_OLLAMA_URL", raising=False)
+    port = free_port()  # nothing listens there
+    code, _, err = run(["compose", "--model", "smollm2:135m", "--port", str(port)], capsys)
+    assert code == 0, err
+    code, _, err = run(["chat", "--model", "smollm2:135m"], capsys)
+    assert code == 1 and f"127.0.0.1:{port}" in err and "11434" not in err, err
+    code, _, err = run(["bench", "--model", "smollm2:135m", "--reps", "1"], capsys)
+    assert code == 1 and f"127.0.0.1:{port}" in err and "11434" not in err, err

@@ -152,17 +152,19 @@ def managed_names(path: Path | None, default: tuple[str, str]) -> tuple[str, str
 
     A ``path`` the user named must be readable; a ./compose.yaml that is not gpuless's is passed over.
     """
-    if path is None:
-        path = Path("compose.yaml")
-        if not path.is_file():
-            return default
-        try:
-            spec = read_compose_file(path).spec
-        except UsageError:
-            return default
-    else:
-        spec = read_compose_file(path).spec
-    return spec.container_name, spec.volume_name
+    spec = read_compose_file(path).spec if path is not None else spec_here()
+    return (spec.container_name, spec.volume_name) if spec is not None else default
+
+
+def spec_here() -> OllamaServiceSpec | None:
+    """The spec of ./compose.yaml when gpuless wrote it (and it reads), else None."""
+    path = Path("compose.yaml")
+    if not path.is_file():
+        return None
+    try:
+        return read_compose_file(path).spec
+    except UsageError:
+        return None
 
 
 def sync_compose_file(path: Path, spec: OllamaServiceSpec) -> str | None:

@@ -1,7 +1,9 @@
 """Which Ollama server `bench`, `chat` and the wizard talk to when the user did not say.
 
 The user's own ``--url`` first; then an explicit ``GPULESS_OLLAMA_URL``; then the container that
-``gpuless up`` started here (it may listen on another ``--port`` than the default); then the default.
+``gpuless up`` started here (it may listen on another ``--port`` than the default); then the address
+./compose.yaml gives its server when gpuless wrote it (so "nothing answers" names the port the file
+says, not the default); then the default.
 One rule for the CLI and the TUI, so both reach the same server. Whether gpuless may send traffic to
 the URL at all is ``toolkit.core.target.check_target``'s question.
 """
@@ -14,17 +16,19 @@ from toolkit.settings import Settings
 
 def server_url(url: str | None, settings: Settings) -> str:
     """--url; else GPULESS_OLLAMA_URL when set; else the running container of ./compose.yaml (or the
-    configured container name); else the configured URL. Blocking (asks the Docker engine, ≤ 2 s)."""
+    configured container name); else ./compose.yaml's server address; else the configured URL. Blocking
+    (asks the Docker engine, ≤ 2 s)."""
     if url:
         return url
     if "ollama_url" in settings.model_fields_set:  # set explicitly (GPULESS_OLLAMA_URL)
         return settings.ollama_url
-    from toolkit.adapters.compose_file import managed_names
+    from toolkit.adapters.compose_file import spec_here
     from toolkit.adapters.docker_runner import DockerRunner
 
-    container, _ = managed_names(None, (settings.container_name, settings.volume_name))
+    here = spec_here()
+    container = here.container_name if here is not None else settings.container_name
     try:
         running = DockerRunner(timeout=2).running_url(container)
     except GpulessError:  # no engine, or it does not answer: nothing of ours runs there
         running = None
-    return running or settings.ollama_url
+    return running or (here.url if here is not None else settings.ollama_url)

@@ -44,7 +44,7 @@ def native_reason(tag: str, docker_tps: float, metal: MetalEstimate) -> str:
         f"This Mac's GPU ({metal.chip}, {metal.bandwidth_gbps:g} GB/s, {metal.gpu_cores} GPU cores assumed) "
         f"is the fast path: native Ollama (Metal, `{NATIVE_COMMAND}`) is predicted to run {tag} at "
         f"~{metal.decode_tps:.0f} tok/s (prefill ~{metal.prefill_tps:.0f} tok/s, TTFT {metal.ttft_s:.1f} s); "
-        f"in Docker, CPU only, {docker_tps:.1f} tok/s (the tok/s column)."
+        f"in Docker, CPU only, {docker_tps:.1f} tok/s."
     )
 
 

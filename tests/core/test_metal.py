@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from toolkit.adapters.resources import load_catalog, resolve_profile
 from toolkit.core.catalog import ModelSpec, QuantVariant
+from toolkit.core.cpuinfo import parse_sysctl
 from toolkit.core.hwprofile import machine_from_profile
 from toolkit.core.metal import APPLE_CHIPS, apple_chip, mac_chip, metal_estimate
+
+DETECT_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "detect"
 
 
 @pytest.mark.parametrize(
@@ -60,3 +64,19 @@ def test_decode_follows_bandwidth_and_depth_prefill_follows_gpu_cores() -> None:
     binned = metal_estimate(model, variant, m2, depth=64, gpu_cores=8)
     assert binned.prefill_tps == pytest.approx(short.prefill_tps * 8 / 10)
     assert short.ttft_s == pytest.approx(512 / short.prefill_tps + 1 / short.decode_tps)
+
+
+@pytest.mark.parametrize(
+    ("fixture", "chip"),
+    [("macos_apple_m1_pro.sysctl", "Apple M1 Pro"), ("macos_apple_m2.sysctl", "Apple M2")],
+)
+def test_a_detected_mac_is_found_from_its_sysctl(fixture: str, chip: str) -> None:
+    """What detection reads on a real Mac (sysctl) names the chip the Metal estimate needs."""
+    mac = replace(machine_from_profile(resolve_profile("apple-m2-16gb")), cpu=parse_sysctl(_sysctl(fixture)))
+    found = mac_chip(mac)
+    assert found is not None and found.name == chip
+    assert mac_chip(replace(mac, cpu=parse_sysctl(_sysctl("macos_intel_i9_9880h.sysctl")))) is None
+
+
+def _sysctl(name: str) -> str:
+    return (DETECT_FIXTURES / name).read_text("utf-8")

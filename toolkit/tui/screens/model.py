@@ -42,7 +42,7 @@ HINT = "↑↓ move · Enter: use this model · not listed? type any Ollama tag 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("model tag", "tag"),
     ("fit", "fit"),
-    ("RAM", "ram"),
+    ("GiB", "ram"),
     ("tok/s", "tps"),
     ("TTFT", "ttft"),
     ("grade", "grade"),
@@ -217,8 +217,9 @@ class ModelScreen(WizardScreen):
         self.query_one("#model-key", Static).update(table_key(rec))
         for c in rec.candidates:
             metal = rec.metal.get(c.tag)
-            # RAM and TTFT are written short ("3.0G", "4.5s") so the note column fits 80 columns.
-            ram = f"{c.total_bytes / 2**30:.1f}G"
+            # Memory (GiB, named in the header) and TTFT are written short ("3.0", "0.92", "4.5s") so the
+            # note column fits 80 columns.
+            ram = fmt.gib(c.total_bytes).removesuffix(" GiB")
             cells: list[str | Text] = [c.tag, fit_cell(c), ram, speed_cell(c)]
             if rec.metal:
                 cells.append(f"{metal.decode_tps:.1f}" if metal else "–")

@@ -262,3 +262,17 @@ def test_a_memory_limit_means_the_same_however_its_unit_is_written(
     code, out, err = run(["compose", "--model", "smollm2:135m", "--mem-limit", size, "--print"], capsys)
     assert code == 0, err
     assert 'mem_limit: "16g"' in out and 'memswap_limit: "16g"' in out
+
+
+def test_compose_on_a_mac_names_native_metal_beside_the_docker_plan(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 24: the compose plan for a Mac says native Ollama (Metal) is the fast path, with both speeds;
+    a laptop's plan says nothing of the kind."""
+    code, out, err = run(["compose", "--profile", "apple-m2-16gb", "--print"], capsys)
+    assert code == 0 and out.startswith("#")
+    (note,) = [line for line in err.splitlines() if "native Ollama" in line]
+    assert note.startswith("gpuless: note: This Mac's GPU (Apple M2, 100 GB/s")
+    assert "`gpuless up --runtime native`" in note and "in Docker, CPU only," in note
+    code, _, err = run(["compose", "--profile", "laptop-16gb-ddr5", "--print"], capsys)
+    assert code == 0 and "native Ollama" not in err

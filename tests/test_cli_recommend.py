@@ -34,7 +34,9 @@ def test_recommend_json_on_this_machine() -> None:
         "users": 1,
         "kv_cache_type": "f16",
         "prompt_tokens": 512,
+        "decode_depth": 640,
     }
+    assert "after 640 tokens of context" in data["basis"]
     assert data["budget"]["usable_bytes"] > 0
     assert data["pick"] is not None and data["reasons"]
     tags = [c["tag"] for c in data["candidates"]]
@@ -117,3 +119,54 @@ def test_ram_written_four_ways_gives_one_answer() -> None:
     }
     assert len(set(answers.values())) == 1, answers
     assert "16 GiB RAM" in json.loads(answers["16G"])["machine"]
+
+
+def test_mac_profile_pick_says_native_metal_with_the_docker_figure_beside_it() -> None:
+    """Issue 24, tried as a new user: on a Mac the pick names native Ollama (Metal) with its predicted
+    speed, and Docker's CPU-only figure beside it."""
+    done = run("--json", "--profile", "apple-m2-16gb")
+    assert done.returncode == 0, done.stderr
+    pick = json.loads(done.stdout)["pick"]
+    metal, docker = pick["metal"]["decode_tps"], pick["decode_tps"]
+    assert pick["metal"]["chip"] == "Apple M2" and metal > 1.5 * docker
+    text = run("--profile", "apple-m2-16gb")
+    assert text.returncode == 0, text.stderr
+    after_pick = text.stdout.split(f"Pick: {pick['tag']}", 1)[1]
+    first = after_pick.strip().splitlines()[0]
+    assert "native Ollama (Metal, `gpuless up --runtime native`)" in first
+    assert f"~{metal:.0f} tok/s" in first and f"in Docker, CPU only, {docker:.1f} tok/s" in first
+    header = next(line for line in text.stdout.splitlines() if line.strip().startswith("tag"))
+    assert header.split()[4:6] == ["tok/s", "metal"]
+    assert "metal: native Ollama on the GPU" in text.stdout
+
+
+def test_a_laptop_gets_no_metal_column_and_its_igpu_is_named() -> None:
+    done = run("--json", "--profile", "ryzen-7840u-32gb")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["pick"]["metal"] is None
+    igpu = [r for r in data["reasons"] if "integrated GPU" in r]
+    assert len(igpu) == 1 and "Radeon 780M" in igpu[0] and "CPU-only" in igpu[0]
+    plain = json.loads(run("--json", "--profile", "laptop-32gb-ddr5").stdout)  # i7-13700H: name tells none
+    assert not [r for r in plain["reasons"] if "integrated GPU" in r]
+    assert "metal" not in run("--profile", "ryzen-7840u-32gb").stdout.split("\n")[2]
+
+
+def test_ctx_depth_prices_decode_deeper_into_the_context() -> None:
+    """``--ctx-depth`` predicts decode after N tokens of history (a LocalScore-style figure) and says so."""
+    base = ("--json", "--profile", "laptop-16gb-ddr5", "--model", "qwen2.5:3b")
+    short = json.loads(run(*base).stdout)
+    deep_run = run(*base, "--ctx-depth", "4000")
+    assert deep_run.returncode == 0, deep_run.stderr
+    deep = json.loads(deep_run.stdout)
+    assert deep["request"]["decode_depth"] == 4000 and short["request"]["decode_depth"] == 640
+    assert deep["pick"]["decode_tps"] < 0.95 * short["pick"]["decode_tps"]
+    # the prompt is the same: TTFT moves only by its one decode step
+    assert deep["pick"]["ttft_s"] == pytest.approx(short["pick"]["ttft_s"], rel=0.05)
+    assert "after 4,000 tokens of context (--ctx-depth)" in deep["basis"]
+    beyond = run("--profile", "laptop-16gb-ddr5", "--ctx-depth", "5000")
+    assert beyond.returncode == 2
+    assert beyond.stderr.splitlines()[0] == (
+        "gpuless: error: --ctx-depth must be between 0 and the context (4096 tokens), not 5000"
+    )
+    assert "Traceback" not in beyond.stderr

@@ -70,8 +70,8 @@ def test_docker_desktop_vm_smaller_than_host() -> None:
         memory=MemoryInfo(total_bytes=16 * GIB, available_bytes=10 * GIB),
         docker=desktop,
     )
-    (warning,) = describe_machine_warnings(machine)
-    assert warning.code == "docker_desktop_vm_smaller"
+    warning, gpu = describe_machine_warnings(machine)  # and, on a Mac, the GPU Docker cannot use
+    assert (warning.code, gpu.code) == ("docker_desktop_vm_smaller", "mac_gpu_native")
     assert warning.message == "Docker Desktop's VM has 8 CPUs and 7.7 GiB; the host has 8 CPUs and 16.0 GiB"
     assert "Settings → Resources" in warning.hint
 
@@ -124,3 +124,27 @@ def test_errors_come_first() -> None:
         docker=unreachable("connection refused"),
     )
     assert [w.level for w in describe_machine_warnings(machine)] == ["error", "warning", "info"]
+
+
+def test_a_mac_is_told_that_native_ollama_uses_its_gpu() -> None:
+    mac = replace(QUIET, os="darwin", cpu=CpuInfo("Apple M3 Pro", "arm64", 12, 12, ("neon",), 6))
+    notes = [w for w in describe_machine_warnings(mac) if w.code == "mac_gpu_native"]
+    assert len(notes) == 1 and notes[0].level == "info"
+    assert "Apple M3 Pro, 150 GB/s" in notes[0].message and "CPU only" in notes[0].message
+    assert "`gpuless up --runtime native`" in notes[0].hint
+    assert "mac_gpu_native" not in _codes(replace(mac, cpu=replace(mac.cpu, arch="x86_64")))  # Intel Mac
+
+
+@pytest.mark.parametrize(
+    ("cpu", "gpu"),
+    [
+        ("AMD Ryzen 7 7840U w/ Radeon 780M Graphics", "Radeon 780M"),
+        ("AMD Ryzen 5 5600U with Radeon Graphics", "Radeon Graphics"),
+        ("Intel(R) Core(TM) Ultra 7 155H", "Intel Arc graphics"),
+    ],
+)
+def test_an_igpu_in_the_cpu_name_is_named_and_the_figures_called_cpu_only(cpu: str, gpu: str) -> None:
+    machine = replace(QUIET, cpu=replace(QUIET.cpu, model=cpu))
+    notes = [w for w in describe_machine_warnings(machine) if w.code == "integrated_gpu"]
+    assert len(notes) == 1 and f"({gpu})" in notes[0].message and "CPU-only" in notes[0].message
+    assert "integrated_gpu" not in _codes(QUIET)  # "AMD Ryzen 7 7840U" alone names no GPU

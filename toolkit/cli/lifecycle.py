@@ -25,13 +25,19 @@ from toolkit.settings import Settings
 
 
 def _spec(
-    opts: dict[str, Any], engine: DockerEngineInfo | None, settings: Settings, profile: str | None = None
+    opts: dict[str, Any],
+    engine: DockerEngineInfo | None,
+    settings: Settings,
+    profile: str | None = None,
+    *,
+    native: bool = False,
 ) -> OllamaServiceSpec:
     """The spec from the command line, through the one plan (``toolkit.core.plan.plan_service``).
 
     Without --model the recommendation's pick is served; with --model the catalog entry (when there is
     one) still sizes the memory limit; explicit options win. ``engine`` is the engine it will run on
-    (with ``profile``: the profile's own machine and engine, for a what-if file).
+    (with ``profile``: the profile's own machine and engine, for a what-if file). On a Mac a Docker plan
+    (not ``native``) also says what native Ollama on the Metal GPU would reach.
     """
     from toolkit.core.plan import PlanRequest
     from toolkit.services.planning import plan as make_plan
@@ -56,6 +62,8 @@ def _spec(
     plan = make_plan(request, profile=profile, engine=engine, settings=settings)
     for note in plan.notes:
         click.echo(f"gpuless: note: {note}", err=True)
+    if plan.advice is not None and not native:
+        click.echo(f"gpuless: note: {plan.advice}", err=True)
     return plan.spec
 
 
@@ -214,7 +222,7 @@ def up(
         _warn_ignored_options(compose_path)
 
     if runtime == "native":
-        spec = file_spec or _spec(opts, None, settings)
+        spec = file_spec or _spec(opts, None, settings, native=True)
         _warn_exposed(spec)
         native = start_native(spec, log_dir=settings.cache_dir, timeout=timeout)
         if not no_model:

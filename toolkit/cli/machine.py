@@ -129,6 +129,13 @@ def detect(as_json: bool, no_bandwidth: bool, refresh: bool, no_docker: bool) ->
     help="Context length per user, tokens.",
 )
 @click.option(
+    "--ctx-depth",
+    "ctx_depth",
+    type=click.IntRange(0),
+    default=None,
+    help="Predict decode after this many tokens of context (default: the 512-token prompt + 128).",
+)
+@click.option(
     "--users", type=int, default=1, show_default=True, help="Concurrent users (each gets a KV cache)."
 )
 @click.option(
@@ -160,6 +167,7 @@ def recommend(
     use_case: str,
     target_tps: float | None,
     context: int,
+    ctx_depth: int | None,
     users: int,
     profile: str | None,
     ram_bytes: int | None,
@@ -223,6 +231,7 @@ def recommend(
         users=users,
         only=only,
         params=chosen.params,
+        decode_depth=ctx_depth,
     )
     if calibration_note:
         result = replace(result, reasons=(*result.reasons, calibration_note))
@@ -238,12 +247,14 @@ def _recommend_text(result: Recommendation, show_all: bool) -> str:
     shown = result.candidates if show_all else result.candidates[:12]
     # The tag column is as wide as the longest tag shown, so the table fits 80 columns where it can.
     width = max((len(c.tag) for c in shown), default=3)
+    metal = bool(result.metal)  # a Mac: native Ollama's Metal decode beside Docker's CPU-only figure
     lines = [
         f"Machine: {result.machine}   use case: {result.use_case}   "
         f"target: {result.target_tps:g} tok/s per user   context: {result.context}   users: {result.users}",
         "",
-        f"{'':2}{'tag':{width}} {'params':>6} {'RAM GiB':>7} {'tok/s':>6} {'TTFT':>6} "
-        f"{'grade':>5} {'fit':>5}  note",
+        f"{'':2}{'tag':{width}} {'params':>6} {'RAM GiB':>7} {'tok/s':>6} "
+        + (f"{'metal':>6} " if metal else "")
+        + f"{'TTFT':>6} {'grade':>5} {'fit':>5}  note",
     ]
     for c in shown:
         mark = "→ " if result.pick is not None and c.tag == result.pick.tag else "  "
@@ -251,12 +262,18 @@ def _recommend_text(result: Recommendation, show_all: bool) -> str:
         note = c.why_not or f"score {c.use_case_score}/10"
         if c.test_model:
             note += " (test model)"
+        native = result.metal.get(c.tag)
         lines.append(
             f"{mark}{c.tag:{width}} {c.params_b:5.2f}B {c.total_bytes / 2**30:7.1f} {c.decode_tps:6.1f} "
-            f"{c.ttft_s:5.1f}s {c.grade:>5} {fit:>5}  {note}"
+            + (f"{native.decode_tps:6.1f} " if native else ("  –    " if metal else ""))
+            + f"{c.ttft_s:5.1f}s {c.grade:>5} {fit:>5}  {note}"
         )
     if len(result.candidates) > len(shown):
         lines.append(f"  … {len(result.candidates) - len(shown)} more (--all)")
+    lines.append("")
+    if metal:
+        lines.append("tok/s, TTFT and grade: Ollama in Docker (CPU only); metal: native Ollama on the GPU.")
+    lines.append(result.basis)
     lines.append("")
     lines.append(f"Pick: {result.pick.tag}" if result.pick else "Pick: none")
     lines.extend(f"  - {reason}" for reason in result.reasons)

@@ -239,6 +239,17 @@ def _speed_words(decode_tps: float, visible_tps: float) -> str:
     return f"{visible_tps:.1f} tok/s of answer after thinking"
 
 
+def short_note(c: Candidate) -> str:
+    """``why_not`` in a word, for a narrow table column: "slow" (below the target), "tight" (fits, but
+    not comfortably), "too big", "context" (beyond the model's trained context), "" for a candidate in
+    tier 1; "test" is added for gpuless's own toy models."""
+    notes = {1: "", 2: "tight", 3: "slow", 4: "slow+tight", 5: "too big" if c.context_ok else "context"}
+    note = notes[c.tier]
+    if c.test_model:
+        note = f"{note}, test" if note else "test"
+    return note
+
+
 def rank_key(c: Candidate, use_case: str) -> tuple[Any, ...]:
     """Sort key: the best candidate for ``use_case`` first (see ``toolkit.core.recommend``'s pick policy)."""
     thinking_last = c.thinking and use_case not in THINKING_USE_CASES
@@ -259,4 +270,5 @@ __all__ = [
     "Candidate",
     "judge",
     "rank_key",
+    "short_note",
 ]

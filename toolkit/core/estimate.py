@@ -125,7 +125,8 @@ class Estimate:
         context: tokens of context per slot (``num_ctx`` / ``OLLAMA_CONTEXT_LENGTH``).
         parallel: concurrent streams (``OLLAMA_NUM_PARALLEL``); each gets its own KV cache.
         kv_cache_type: "f16", "q8_0" or "q4_0".
-        prompt_tokens: prompt length the TTFT and the KV read depth assume.
+        prompt_tokens: prompt length the TTFT assumes.
+        decode_depth: tokens of history (KV read, attention) the decode figures are priced at.
         weights_bytes, kv_bytes, overhead_bytes, total_bytes: memory, bytes.
         decode_tps: tokens/s each stream sees when ``parallel`` streams decode at once.
         aggregate_tps: ``decode_tps × parallel``.
@@ -142,6 +143,7 @@ class Estimate:
     parallel: int
     kv_cache_type: str
     prompt_tokens: int
+    decode_depth: int
     weights_bytes: int
     kv_bytes: int
     overhead_bytes: int
@@ -162,6 +164,17 @@ class Estimate:
         return asdict(self)
 
 
+#: Answer tokens already written when a decode step is priced by default: a step then reads the prompt's
+#: KV plus this much of the answer's.
+ANSWER_DEPTH_TOKENS = 128
+
+
+def decode_depth_for(prompt_tokens: int, context: int) -> int:
+    """Tokens of history the default decode figure is priced at: the prompt plus ``ANSWER_DEPTH_TOKENS``,
+    within the context."""
+    return min(prompt_tokens + ANSWER_DEPTH_TOKENS, context)
+
+
 def estimate(
     model: ModelSpec,
     variant: QuantVariant,
@@ -172,14 +185,20 @@ def estimate(
     kv_cache_type: str = "f16",
     prompt_tokens: int = 512,
     params: EstimatorParams = DEFAULT_PARAMS,
+    decode_depth: int | None = None,
 ) -> Estimate:
-    """Predict memory and speed of ``variant`` of ``model`` on ``machine`` (see the module docstring)."""
+    """Predict memory and speed of ``variant`` of ``model`` on ``machine`` (see the module docstring).
+
+    Decode is predicted at ``decode_depth`` tokens of history (KV read and attention), by default
+    ``decode_depth_for(prompt_tokens, context)``: the prompt plus part of the answer."""
     if context <= 0:
         raise UsageError(f"context must be positive, not {context}")
     if parallel <= 0:
         raise UsageError(f"parallel slots (users) must be positive, not {parallel}")
     if prompt_tokens < 0:
         raise UsageError(f"prompt length must not be negative, not {prompt_tokens}")
+    if decode_depth is not None and not 0 <= decode_depth <= context:
+        raise UsageError(f"decode depth must be between 0 and the context ({context}), not {decode_depth}")
     weights = variant.size_bytes
     kv = kv_cache_bytes(model, context, parallel, kv_cache_type, params)
     overhead = runtime_overhead_bytes(model, context, params)
@@ -190,7 +209,7 @@ def estimate(
     effective = bandwidth * eta * speed
     decode_rate, prefill_rate = flop_rates(machine, params)
     decode_rate *= speed
-    depth = min(prompt_tokens + 128, context)  # KV history a step reads: the prompt plus part of the answer
+    depth = decode_depth_for(prompt_tokens, context) if decode_depth is None else decode_depth
     kv_read = kv_read_per_token(model, depth, kv_cache_type, params)
     attention_s = attention_seconds(model, machine, depth, params.decode_attention_cycles, params) / speed
     decode_width = decode_width_efficiency(model, params)
@@ -239,6 +258,7 @@ def estimate(
         parallel=parallel,
         kv_cache_type=kv_cache_type,
         prompt_tokens=prompt_tokens,
+        decode_depth=depth,
         weights_bytes=weights,
         kv_bytes=kv,
         overhead_bytes=overhead,
@@ -253,4 +273,4 @@ def estimate(
     )
 
 
-__all__ = ["Estimate", "EstimateFactors", "estimate"]
+__all__ = ["ANSWER_DEPTH_TOKENS", "Estimate", "EstimateFactors", "decode_depth_for", "estimate"]

@@ -24,6 +24,10 @@ GRADE_MEANINGS: dict[str, str] = {
 }
 
 
+#: The grades in one line of 80 columns, for a table's key ("<C" is said beside it).
+GRADE_KEY = "grade A ≥70 tok/s instant · B ≥30 faster than reading · C ≥15 reading pace"
+
+
 def grade(tokens_per_s: float) -> Grade:
     """A ≥ 70, B ≥ 30, C ≥ 15 tokens/s, else "<C" (below the C line)."""
     for line, letter in GRADE_LINES:
@@ -45,4 +49,13 @@ def grade_line(letter: str) -> float:
     raise ValueError(f"{letter!r} has no line")
 
 
-__all__ = ["BELOW_C", "GRADE_LINES", "GRADE_MEANINGS", "Grade", "grade", "grade_line", "grade_meaning"]
+__all__ = [
+    "BELOW_C",
+    "GRADE_KEY",
+    "GRADE_LINES",
+    "GRADE_MEANINGS",
+    "Grade",
+    "grade",
+    "grade_line",
+    "grade_meaning",
+]

@@ -27,6 +27,7 @@ from toolkit.core.compose import (
 )
 from toolkit.core.estimator_params import DEFAULT_PARAMS, EstimatorParams
 from toolkit.core.hardware import Machine
+from toolkit.core.native_advice import native_reason
 from toolkit.core.recommend import recommend
 from toolkit.errors import UnknownModelError, UsageError
 
@@ -84,11 +85,14 @@ class Plan:
         candidate: the catalog candidate served (its estimate is the prediction everyone shows); None
             for a model the catalog does not know.
         notes: one-line notes for the terminal (an unknown model, a model that does not fit).
+        advice: on a Mac, native Ollama on the Metal GPU with its predicted speed beside Docker's
+            (``native_advice.native_reason``), for a Docker plan to mention; None elsewhere.
     """
 
     spec: OllamaServiceSpec
     candidate: Candidate | None
     notes: tuple[str, ...] = ()
+    advice: str | None = None
 
 
 def container_memory_limit(model_bytes: int, usable_bytes: int | None = None) -> int:
@@ -155,7 +159,9 @@ def plan_service(
     # The catalog's full tag is served (``qwen2.5:1.5b`` → ``qwen2.5:1.5b-instruct-q4_K_M``): the exact
     # file that was sized, which a registry's moving default tag is not.
     spec = _build(machine, request, pick.tag, limit, threads, ())
-    return Plan(spec, pick, tuple(notes))
+    metal = result.metal.get(pick.tag)
+    advice = native_reason(pick.tag, pick.decode_tps, metal) if metal is not None else None
+    return Plan(spec, pick, tuple(notes), advice)
 
 
 def _build(

@@ -20,16 +20,19 @@ thinking models) is ``toolkit.core.candidate``'s job.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from toolkit import defaults
 from toolkit.core.budget import Budget, memory_budget
-from toolkit.core.candidate import Candidate, judge, rank_key
+from toolkit.core.candidate import ANSWER_TOKENS, Candidate, judge, rank_key
 from toolkit.core.catalog import Catalog, ModelSpec, QuantVariant, normalise_use_case
-from toolkit.core.estimate import estimate
+from toolkit.core.estimate import decode_depth_for, estimate
 from toolkit.core.estimator_params import DEFAULT_PARAMS, EstimatorParams
 from toolkit.core.hardware import Machine
+from toolkit.core.metal import MetalEstimate, mac_chip, metal_estimate
+from toolkit.core.native_advice import igpu_reason, integrated_gpu, native_reason, speed_basis
 from toolkit.core.reasons import pick_reasons
 from toolkit.errors import UsageError
 
@@ -57,6 +60,10 @@ class Recommendation:
         pick: the recommended candidate, None when nothing fits.
         reasons: plain-language sentences explaining the pick (or why there is none).
         asked: the user named the model (``--model``): the reasons judge that model, not a ranking.
+        decode_depth: tokens of history the decode figures are priced at (``--ctx-depth``, or the prompt
+            plus the first answer tokens).
+        basis: one sentence saying which speed the figures mean (``native_advice.speed_basis``).
+        metal: on a Mac, native Ollama's (Metal GPU) figures per candidate tag; empty elsewhere.
     """
 
     machine: str
@@ -71,6 +78,9 @@ class Recommendation:
     pick: Candidate | None
     reasons: tuple[str, ...]
     asked: bool = False
+    decode_depth: int = 0
+    basis: str = ""
+    metal: Mapping[str, MetalEstimate] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -82,12 +92,19 @@ class Recommendation:
                 "users": self.users,
                 "kv_cache_type": self.kv_cache_type,
                 "prompt_tokens": self.prompt_tokens,
+                "decode_depth": self.decode_depth,
             },
+            "basis": self.basis,
             "budget": asdict(self.budget),
-            "pick": self.pick.to_dict() if self.pick else None,
+            "pick": self._with_metal(self.pick) if self.pick else None,
             "reasons": list(self.reasons),
-            "candidates": [c.to_dict() for c in self.candidates],
+            "candidates": [self._with_metal(c) for c in self.candidates],
         }
+
+    def _with_metal(self, candidate: Candidate) -> dict[str, Any]:
+        """A candidate's dict, with native Ollama's (Metal) figures under "metal" on a Mac (else null)."""
+        metal = self.metal.get(candidate.tag)
+        return {**candidate.to_dict(), "metal": metal.to_dict() if metal else None}
 
 
 def recommend(
@@ -102,11 +119,14 @@ def recommend(
     prompt_tokens: int = DEFAULT_PROMPT_TOKENS,
     only: tuple[tuple[ModelSpec, QuantVariant], ...] | None = None,
     params: EstimatorParams = DEFAULT_PARAMS,
+    decode_depth: int | None = None,
 ) -> Recommendation:
     """Rank every variant in ``catalog`` (or just ``only``) for ``machine`` and pick one.
 
     ``users`` concurrent users each get a KV cache (``OLLAMA_NUM_PARALLEL = users``) and share the
-    decode throughput; the target applies to each user's speed.
+    decode throughput; the target applies to each user's speed. ``decode_depth``: price decode after
+    this many tokens of context (``--ctx-depth``) instead of after the prompt and the answer's start.
+    On a Mac every candidate also gets native Ollama's Metal figures, and the reasons lead with them.
     """
     use_case = normalise_use_case(use_case)
     if not target_tps > 0:
@@ -117,26 +137,49 @@ def recommend(
         raise UsageError(f"users must be at least 1, not {users}")
     if machine.memory.total_bytes <= 0:
         raise UsageError("the machine's RAM must be positive")
+    if decode_depth is not None and not 0 <= decode_depth <= context:
+        raise UsageError(
+            f"--ctx-depth must be between 0 and the context ({context} tokens), not {decode_depth}",
+            hint="raise --ctx to price decode deeper into the context",
+        )
     budget = memory_budget(machine)
     pairs = only if only is not None else tuple((m, v) for m in catalog.models for v in m.variants)
     candidates = []
+    chip = mac_chip(machine)
+    metal: dict[str, MetalEstimate] = {}
     for model, variant in pairs:
+        ctx = min(context, model.context_length)
+        prompt = min(prompt_tokens, context)
+        depth = decode_depth_for(prompt, ctx) if decode_depth is None else min(decode_depth, ctx)
         est = estimate(
             model,
             variant,
             machine,
-            context=min(context, model.context_length),
+            context=ctx,
             parallel=users,
             kv_cache_type=kv_cache_type,
-            prompt_tokens=min(prompt_tokens, context),
+            prompt_tokens=prompt,
             params=params,
+            decode_depth=depth,
         )
+        if chip is not None:
+            metal[variant.tag] = metal_estimate(
+                model, variant, chip, depth=depth, prompt_tokens=prompt, kv_cache_type=kv_cache_type
+            )
         candidates.append(judge(model, variant, est, budget, use_case, target_tps, context))
     ranked = tuple(sorted(candidates, key=lambda c: rank_key(c, use_case)))
     pick = ranked[0] if ranked and ranked[0].tier < 5 else None
     asked = only is not None
     notes = {m.name: m.notes for m, _ in pairs if not m.good_at} if asked else {}
     reasons = pick_reasons(pick, ranked, budget, machine, use_case, target_tps, context, users, asked, notes)
+    if pick is not None and pick.tag in metal:
+        reasons.insert(0, native_reason(pick.tag, pick.decode_tps, metal[pick.tag]))
+    igpu = integrated_gpu(machine)
+    if igpu is not None:
+        reasons.append(igpu_reason(igpu))
+    shown_depth = decode_depth
+    if shown_depth is None:
+        shown_depth = decode_depth_for(min(prompt_tokens, context), context)
     return Recommendation(
         machine=machine.name,
         use_case=use_case,
@@ -150,6 +193,14 @@ def recommend(
         pick=pick,
         reasons=tuple(reasons),
         asked=asked,
+        decode_depth=shown_depth,
+        basis=speed_basis(
+            decode_depth=shown_depth,
+            prompt_tokens=min(prompt_tokens, context),
+            answer_tokens=ANSWER_TOKENS,
+            default_depth=decode_depth is None,
+        ),
+        metal=metal,
     )
 
 

@@ -1,8 +1,9 @@
 """What about a detected machine the user should know before picking a model.
 
 Detection only gathers facts; this module judges them (a Docker Desktop VM smaller than the host, running
-on battery, an x86 CPU without AVX2, swap, an unreachable engine, a cgroup limit) and says what to do about
-each, so the CLI and the TUI show the same advice.
+on battery, an x86 CPU without AVX2, swap, an unreachable engine, a cgroup limit, a Mac's GPU or a laptop's
+iGPU that Ollama in Docker cannot use) and says what to do about each, so the CLI and the TUI show the same
+advice.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from toolkit.core.hardware import GIB, Machine
+from toolkit.core.metal import mac_chip
+from toolkit.core.native_advice import NATIVE_COMMAND, integrated_gpu
 
 Level = Literal["info", "warning", "error"]
 
@@ -88,6 +91,34 @@ def _docker_warnings(machine: Machine) -> list[MachineWarning]:
     return found
 
 
+def _gpu_notes(machine: Machine) -> list[MachineWarning]:
+    """A GPU gpuless's container does not use: a Mac's (Metal), or an iGPU a laptop's CPU name shows."""
+    chip = mac_chip(machine)
+    if chip is not None:
+        return [
+            MachineWarning(
+                "mac_gpu_native",
+                "info",
+                f"This Mac's GPU ({chip.name}, {chip.bandwidth_gbps:g} GB/s) is not reachable from Docker: "
+                "Ollama in Docker runs on the CPU only",
+                f"Native Ollama uses the GPU (Metal): `{NATIVE_COMMAND}`; `gpuless recommend` shows both "
+                "speeds",
+            )
+        ]
+    gpu = integrated_gpu(machine)
+    if gpu is not None:
+        return [
+            MachineWarning(
+                "integrated_gpu",
+                "info",
+                f"This CPU has an integrated GPU ({gpu}); gpuless's speed figures are CPU-only",
+                "A natively installed Ollama may use it with OLLAMA_IGPU_ENABLE=1; benchmark it against the "
+                "CPU",
+            )
+        ]
+    return []
+
+
 def describe_machine_warnings(machine: Machine) -> list[MachineWarning]:
     """Everything worth telling the user about ``machine``, most severe first."""
     found = _docker_warnings(machine)
@@ -159,5 +190,6 @@ def describe_machine_warnings(machine: Machine) -> list[MachineWarning]:
             )
         )
 
+    found.extend(_gpu_notes(machine))
     order = {"error": 0, "warning": 1, "info": 2}
     return sorted(found, key=lambda w: order[w.level])

@@ -19,10 +19,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Label, Select, Static
 
-from toolkit.core.candidate import Candidate
+from toolkit.core.candidate import Candidate, short_note
 from toolkit.core.catalog import USE_CASES, Catalog
 from toolkit.core.estimator_params import DEFAULT_PARAMS
-from toolkit.core.grades import grade_line
+from toolkit.core.grades import GRADE_KEY, grade_line
 from toolkit.core.hardware import Machine
 from toolkit.core.offcatalog import resolve_model
 from toolkit.core.recommend import DEFAULT_TARGET_TPS, Recommendation, recommend
@@ -37,6 +37,35 @@ from toolkit.tui.widgets.plain import Plain
 TARGETS: tuple[float, ...] = (5.0, DEFAULT_TARGET_TPS, grade_line("C"), grade_line("B"))
 
 HINT = "↑↓ move · Enter: use this model · not listed? type any Ollama tag below"
+
+#: The table's columns (label, key); a Mac also gets native Ollama's Metal decode after tok/s.
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("model tag", "tag"),
+    ("fit", "fit"),
+    ("GiB", "ram"),
+    ("tok/s", "tps"),
+    ("TTFT", "ttft"),
+    ("grade", "grade"),
+    ("use", "score"),
+    ("note", "note"),
+)
+METAL_COLUMN = ("metal", "metal")
+
+
+def table_key(rec: Recommendation) -> str:
+    """The lines under the table: what the grades, the red speeds, the fit marks and the columns mean."""
+    lines = [
+        GRADE_KEY,
+        f"<C under 15 · red, slow: under your {rec.target_tps:g} tok/s target · fit ✓ roomy ~ tight ✗ no",
+    ]
+    if rec.metal:
+        lines.append("tok/s: Ollama in Docker, CPU only · metal: native Ollama on the Mac's GPU")
+    return "\n".join(lines)
+
+
+def speed_cell(candidate: Candidate) -> Text:
+    """The tok/s cell, red when it is below the target (the note column says "too slow")."""
+    return Text(f"{candidate.decode_tps:.1f}", style="" if candidate.meets_target else "red")
 
 
 @dataclass(frozen=True)
@@ -75,10 +104,17 @@ def candidate_details(rec: Recommendation, candidate: Candidate) -> str:
         f"{'Pick' if chosen else 'Row'}: {candidate.tag} ({candidate.params_b:g}B, {candidate.quant}) · "
         f"RAM {fmt.gib(est.total_bytes)} = weights {fmt.gib(est.weights_bytes)}"
         f" + KV {fmt.gib(est.kv_bytes)} + overhead {fmt.gib(est.overhead_bytes)}",
-        f"decode {fmt.tps(est.decode_tps)} · prefill {fmt.tps(est.prefill_tps)}"
+        f"decode {fmt.tps(est.decode_tps)} after {est.decode_depth} tokens of context"
+        f" · prefill {fmt.tps(est.prefill_tps)}"
         f" · TTFT {fmt.seconds(est.ttft_s)} ({est.prompt_tokens}-token prompt)"
         f" · grade {est.grade} · {est.factors.bound}-bound",
     ]
+    metal = rec.metal.get(candidate.tag)
+    if metal is not None:
+        lines.append(
+            f"native Ollama on the GPU ({metal.chip}, Metal): decode {fmt.tps(metal.decode_tps)} · prefill"
+            f" {fmt.tps(metal.prefill_tps)} · TTFT {fmt.seconds(metal.ttft_s)}; the table's tok/s is Docker's"
+        )
     if candidate.why_not:
         lines.append(f"Not first choice: {candidate.why_not}")
     if chosen:
@@ -124,22 +160,22 @@ class ModelScreen(WizardScreen):
         yield Plain(HINT, id="model-hint", classes="status")
         table: DataTable[str | Text] = DataTable(id="model-table", cursor_type="row", zebra_stripes=True)
         yield table
+        yield Plain("", id="model-key", classes="status")
         yield Input(placeholder="any Ollama tag, e.g. qwen2.5-coder:7b (enter uses it)", id="model-tag")
         yield Plain("Waiting for the machine…", id="model-details", classes="status")
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for label, key in (
-            ("model tag", "tag"),
-            ("fit", "fit"),
-            ("RAM", "ram"),
-            ("tok/s", "tps"),
-            ("TTFT", "ttft"),
-            ("grade", "grade"),
-            ("use", "score"),
-        ):
-            table.add_column(label, key=key)
+        self.set_columns(metal=False)
         self.watch(self.wizard, "machine", self.machine_changed)
+
+    def set_columns(self, *, metal: bool) -> None:
+        table = self.query_one(DataTable)
+        table.clear(columns=True)
+        columns = list(COLUMNS)
+        if metal:
+            columns.insert(4, METAL_COLUMN)
+        for label, key in columns:
+            table.add_column(label, key=key)
 
     def machine_changed(self, machine: Machine | None) -> None:
         if machine is not None:
@@ -177,18 +213,18 @@ class ModelScreen(WizardScreen):
     def show(self, rec: Recommendation) -> None:
         self.recommendation = rec
         table = self.query_one(DataTable)
-        table.clear()
+        self.set_columns(metal=bool(rec.metal))
+        self.query_one("#model-key", Static).update(table_key(rec))
         for c in rec.candidates:
-            table.add_row(
-                c.tag,
-                fit_cell(c),
-                fmt.gib(c.total_bytes),
-                f"{c.decode_tps:.1f}",
-                fmt.seconds(c.ttft_s),
-                c.grade,
-                f"{c.use_case_score}/10",
-                key=c.tag,
-            )
+            metal = rec.metal.get(c.tag)
+            # Memory (GiB, named in the header) and TTFT are written short ("3.0", "0.92", "4.5s") so the
+            # note column fits 80 columns.
+            ram = fmt.gib(c.total_bytes).removesuffix(" GiB")
+            cells: list[str | Text] = [c.tag, fit_cell(c), ram, speed_cell(c)]
+            if rec.metal:
+                cells.append(f"{metal.decode_tps:.1f}" if metal else "–")
+            cells += [f"{c.ttft_s:.1f}s", c.grade, f"{c.use_case_score}/10", Text(short_note(c))]
+            table.add_row(*cells, key=c.tag)
         if rec.pick is not None:
             table.move_cursor(row=table.get_row_index(rec.pick.tag))
             self.choose(rec.pick)

@@ -349,3 +349,14 @@ def test_round_trip_down_volumes_import_then_tags_show_and_chat_with_no_pull(
         assert chat.status_code == 200, chat.text
         assert chat.json()["done"] is True and chat.json()["eval_count"] >= 1
     assert hashlib.sha256(b"").hexdigest() not in got.values()
+
+
+def test_up_serves_an_imported_model_without_pulling_it(target: CliProject) -> None:
+    done = target.run(
+        "up", "--model", GEMMA, "--port", str(target.port), "--cpus", "1", "--no-pull", "--timeout", "120"
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "model: pulling" not in done.stderr, done.stderr
+    assert f"model: creating {GEMMA}-gpuless" in done.stderr, done.stderr
+    listed = json.loads(target.run("models", "list", "--json").stdout)["models"]
+    assert {row["name"]: row["served_as"] for row in listed}[GEMMA] == [f"{GEMMA}-gpuless"]

@@ -37,7 +37,7 @@ from toolkit.core.models.plan import (
     plan_import,
     stored_models,
 )
-from toolkit.errors import ModelStoreError, UsageError
+from toolkit.errors import ModelArchiveError, ModelStoreError, UsageError
 from toolkit.settings import Settings
 
 
@@ -117,6 +117,7 @@ def export_model(
 ) -> ExportResult:
     """Write ``name``'s manifest and blobs as a tar to ``stdout``, or to ``output`` (a ``.tar`` file, else
     a folder). A file or folder appears under its name only once complete (written as ``.partial``)."""
+    ModelRef.parse(name)  # a malformed name is bad input before the engine is asked anything
     volume = ModelVolume(where.volume, where.image)
     state = volume.inspect()
     ref, manifest, data = find_model(state, name)
@@ -141,6 +142,12 @@ def export_model(
             else:
                 _write_folder(partial, entries)
             partial.rename(output)
+        except OSError as error:
+            _remove(partial)
+            raise ModelStoreError(
+                f"cannot write {output}: {error.strerror or error}; nothing was left behind",
+                "Check the folder exists, is writable and has room for the model.",
+            ) from None
         except BaseException:
             _remove(partial)
             raise
@@ -169,7 +176,10 @@ def import_models(
     where: Target, path: Path, progress: Progress | None = None, verify_progress: Progress | None = None
 ) -> ImportPlan:
     """Check the archive at ``path`` whole, then copy the blobs the volume lacks and the manifests."""
-    checked = check_archive(path, verify_progress)
+    try:
+        checked = check_archive(path, verify_progress)
+    except OSError as error:
+        raise ModelArchiveError(f"cannot read {path}: {error.strerror or error}") from None
     volume = ModelVolume(where.volume, where.image)
     volume.ensure()
     state = volume.inspect()

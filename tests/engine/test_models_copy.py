@@ -301,6 +301,7 @@ def test_no_helper_image_is_one_line_and_nothing_is_created(source: dict[str, An
     project = CliProject("gpuless-test/absent:none", tmp_path, "models-noimg")
     result = project.run("models", "import", str(source["smol_tar"]))
     refused(result, "is not present; the helper that reads the volume uses it and pulls nothing")
+    assert not docker.from_env().volumes.list(filters={"name": project.volume})  # the volume it made is gone
     project.remove_all()
 
 

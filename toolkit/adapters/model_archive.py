@@ -38,6 +38,20 @@ CHUNK = 1024 * 1024
 Progress = Callable[[int, int], None]
 
 
+class ByteCount:
+    """Counts the bytes of a copy as they pass and reports the running total to ``progress``."""
+
+    def __init__(self, total: int, progress: Progress | None) -> None:
+        self.total = total
+        self.done = 0
+        self._progress = progress
+
+    def __call__(self, count: int) -> None:
+        self.done += count
+        if self._progress:
+            self._progress(self.done, self.total)
+
+
 class Source(Protocol):
     """An archive or a folder: its entries, and each file's bytes."""
 
@@ -178,14 +192,7 @@ def check_archive(path: Path, progress: Progress | None = None) -> CheckedArchiv
     sums = parse_sums(small.pop(SUMS))
     hash_of = {p: hashlib.sha256(b).hexdigest() for p, b in small.items()}
     models = check_contents(index, small, sums, hash_of)
-    total = sum(member.size for member in index.blobs.values())
-    done = 0
-
-    def step(count: int) -> None:
-        nonlocal done
-        done += count
-        if progress:
-            progress(done, total)
+    step = ByteCount(sum(member.size for member in index.blobs.values()), progress)
 
     for blob_path in sorted(index.blobs):
         try:

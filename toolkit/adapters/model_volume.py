@@ -80,6 +80,11 @@ class ModelVolume:
             self.client.api.create_volume(self.volume, labels={LABEL_MANAGED: "true"})
         return True
 
+    def remove_quietly(self) -> None:
+        """Remove the volume (one this run created and left empty); the engine refuses one in use."""
+        with contextlib.suppress(*ENGINE_ERRORS):
+            self.client.api.remove_volume(self.volume, force=False)
+
     def require(self) -> None:
         if not self.exists():
             raise ModelStoreError(

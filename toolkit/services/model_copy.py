@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import IO
 
 from toolkit.adapters.model_archive import (
+    ByteCount,
+    CheckedArchive,
     Entry,
     Progress,
     check_archive,
@@ -85,14 +87,7 @@ def _export_entries(
     files = [(ref.manifest_path, hashlib.sha256(data).hexdigest())]
     files += [(blob_path(layer.digest), layer.digest.removeprefix("sha256:")) for layer in manifest.blobs]
     sums = render_sums(files)
-    total = manifest.size
-    done = 0
-
-    def step(count: int) -> None:
-        nonlocal done
-        done += count
-        if progress:
-            progress(done, total)
+    step = ByteCount(manifest.size, progress)
 
     def blob(path: str, expected: str) -> Iterator[bytes]:
         def damaged(actual: str) -> Exception:
@@ -109,7 +104,7 @@ def _export_entries(
     for layer in manifest.blobs:
         path = blob_path(layer.digest)
         entries.append((path, layer.size, partial(blob, path, layer.digest.removeprefix("sha256:"))))
-    return entries, ExportResult(ref.short, tuple(files), total)
+    return entries, ExportResult(ref.short, tuple(files), step.total)
 
 
 def export_model(
@@ -181,18 +176,25 @@ def import_models(
     except OSError as error:
         raise ModelArchiveError(f"cannot read {path}: {error.strerror or error}") from None
     volume = ModelVolume(where.volume, where.image)
-    volume.ensure()
-    state = volume.inspect()
-    plan = plan_import(checked.models, state)
-    check_space(plan, state.available, where.volume)
-    total = plan.bytes_to_copy
-    done = 0
+    created = volume.ensure()
+    try:
+        state = volume.inspect()
+        plan = plan_import(checked.models, state)
+        check_space(plan, state.available, where.volume)
+        _upload(volume, checked, plan, progress)
+    except BaseException:
+        if created:  # a volume this import made for nothing is not left behind
+            volume.remove_quietly()
+        raise
+    return plan
 
-    def step(count: int) -> None:
-        nonlocal done
-        done += count
-        if progress:
-            progress(done, total)
+
+def _upload(
+    volume: ModelVolume, checked: CheckedArchive, plan: ImportPlan, progress: Progress | None
+) -> None:
+    """Stream the blobs ``plan`` copies and the manifests into a staging folder of the volume (each blob
+    hashed again on the way), then let the helper move them into the store, manifests last."""
+    step = ByteCount(plan.bytes_to_copy, progress)
 
     def staged(layer_path: str, expected: str) -> Iterator[bytes]:
         def changed(actual: str) -> Exception:
@@ -212,5 +214,4 @@ def import_models(
         entries.append((f"{stage}/{model.ref.manifest_path}", len(model.data), constant(model.data)))
     sums = render_sums(files)
     entries.append((f"{stage}/{SUMS}", len(sums), constant(sums)))
-    volume.write(stage, tar_stream(entries), timeout=120 + total / 20e6)
-    return plan
+    volume.write(stage, tar_stream(entries), timeout=120 + step.total / 20e6)

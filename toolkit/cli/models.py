@@ -44,13 +44,15 @@ class TransferLine:
     def __init__(self, label: str) -> None:
         self.label = label
         self._tty = sys.stderr.isatty()
-        self._start = time.monotonic()
+        self._start: float | None = None
         self._drawn = 0.0
         self._tenth = -1
         self._open = False
 
     def __call__(self, done: int, total: int) -> None:
         now = time.monotonic()
+        if self._start is None:  # the clock starts with the first bytes, not before (e.g. a check)
+            self._start = now
         fraction = done / total if total else 1.0
         if self._tty and now - self._drawn < 0.2 and done < total:
             return

@@ -120,6 +120,18 @@ class UnsafeTargetError(UsageError):
     """A benchmark was pointed at an address gpuless will not send load to."""
 
 
+# --- model files (``gpuless models``) ------------------------------------------------------------
+
+
+class ModelArchiveError(UsageError):
+    """A model archive or folder is damaged, incomplete or unsafe; it was refused before anything was
+    written."""
+
+
+class ModelStoreError(GpulessError):
+    """The models volume could not be read or written (a missing model, too little space, a failed copy)."""
+
+
 # --- local state ----------------------------------------------------------------------------------
 
 

@@ -38,6 +38,8 @@ TITLES: dict[str, str] = {
     "RequestTimeoutError": "No answer in time",
     "UnsafeTargetError": "Target refused",
     "HistoryError": "History problem",
+    "ModelArchiveError": "Model archive refused",
+    "ModelStoreError": "Models volume problem",
 }
 
 

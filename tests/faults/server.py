@@ -37,6 +37,7 @@ FAULTS = {
     "html_500": "chat answers 500 with a multi-line HTML page",
     "html_404": "every path answers 404 with an HTML page (not Ollama)",
     "escapes": "answers, model names and errors carry terminal escape sequences",
+    "hostile": "every name, version, error and answer carries OSC, CSI, 8-bit CSI and DCS sequences",
     "markup": "model names, answers and errors carry Textual/Rich markup brackets ([/], [b], list[int])",
     "busy_503": "chat answers 503 while another chat is in flight",
     "slow": "chat streams one token every 0.2 s (for up to 60 s)",
@@ -56,6 +57,9 @@ PULL_ERRORS = {
 
 MODEL = "m:latest"
 MARKUP_MODEL = "[/]m[b]:latest"
+#: A window title (OSC ... BEL), a colour (CSI), an 8-bit CSI (0x9b) and a DCS string (ESC P ... ESC \).
+HOSTILE = "evil\x1b]0;PWNED-TITLE\x07\x1b[31mRED\x9b31m\x1bPdcs-payload\x1b\\"
+HOSTILE_MODEL = f"{HOSTILE}:latest"
 _ESC_ANSWER = "\x1b]0;pwned\x07Hello \x1b[2J\x1b[31mworld\x1b[0m\r"
 _HTML = (
     "<html>\n<head><title>502 Bad Gateway</title></head>\n<body>\n<center><h1>502 Bad Gateway</h1></center>\n"
@@ -133,14 +137,24 @@ class _Server(socketserver.ThreadingTCPServer):
         if fault == "html_404":
             return h.send(404, _HTML.replace("502 Bad Gateway", "404 Not Found").encode(), "text/html")
         if path == "/api/version":
-            return h.send_json({"version": "0.9.0"})
+            return h.send_json({"version": f"0.9.0{HOSTILE}" if fault == "hostile" else "0.9.0"})
         if path == "/api/tags":
             if fault == "tags_list":
                 return h.send_json([{"name": MODEL}])
-            name = {"escapes": "m\x1b[31m:latest", "markup": MARKUP_MODEL}.get(fault, MODEL)
+            name = {"escapes": "m\x1b[31m:latest", "markup": MARKUP_MODEL, "hostile": HOSTILE_MODEL}.get(
+                fault, MODEL
+            )
             return h.send_json({"models": [{"name": name, "model": name, "size": 1000}]})
         if path == "/api/show":
+            if fault == "hostile":
+                return h.send_json(
+                    {"details": {"quantization_level": HOSTILE, "family": HOSTILE}, "model_info": {},
+                     "parameters": f"num_ctx {HOSTILE}", "license": HOSTILE, "capabilities": [HOSTILE]}
+                )  # fmt: skip
             return h.send_json({"details": {"quantization_level": "Q4_0"}, "model_info": {}})
+        if path == "/api/ps" and fault == "hostile":
+            return h.send_json({"models": [{"name": HOSTILE_MODEL, "model": HOSTILE_MODEL, "size": 1000,
+                                            "expires_at": HOSTILE, "context_length": 4096}]})  # fmt: skip
         if path == "/api/generate":  # the benchmark's load request
             return h.send_json(_final())
         if path == "/api/pull":
@@ -189,11 +203,12 @@ class _Server(socketserver.ThreadingTCPServer):
             return h.send(200, token, extra=f"X-Pad: {'a' * 70_000}\r\n")
         if fault == "html_500":
             return h.send(500, _HTML.encode(), "text/html")
-        if fault in ("escapes", "markup"):
+        if fault in ("escapes", "markup", "hostile"):
             error = {
-                "error": "model crashed [/] at list[int]"
-                if fault == "markup"
-                else "model crashed\x1b[31m\nsecond line\x1b]0;pwned\x07"
+                "error": {
+                    "markup": "model crashed [/] at list[int]",
+                    "hostile": f"model crashed{HOSTILE}\nsecond line",
+                }.get(fault, "model crashed\x1b[31m\nsecond line\x1b]0;pwned\x07")
             }
             if self.requests.count("POST /api/chat") > 1:  # the first answer is fine, then an error
                 return h.send_json(error, 500)
@@ -229,11 +244,13 @@ class _Server(socketserver.ThreadingTCPServer):
             while time.monotonic() < until and not self.stopping.wait(min(pause, until - time.monotonic())):
                 h.chunk(b" " if fault == "trickle" else token)
             return None
-        text = {"escapes": _ESC_ANSWER, "markup": "It is list[int] [/] ok"}.get(fault, "Hi there")
+        text = {"escapes": _ESC_ANSWER, "markup": "It is list[int] [/] ok", "hostile": HOSTILE}.get(
+            fault, "Hi there"
+        )
         h.chunk(
             json.dumps({"message": {"role": "assistant", "content": text}, "done": False}).encode() + b"\n"
         )
-        h.chunk(json.dumps(_final()).encode() + b"\n")
+        h.chunk(json.dumps(_final(model=HOSTILE_MODEL if fault == "hostile" else MODEL)).encode() + b"\n")
         return h.end_chunked()
 
     def _stream(self, h: _Handler, token: bytes, pause: float) -> None:

@@ -174,7 +174,8 @@ class ChatRepl:
             self.console.print("(conversation cleared)", markup=False)
         elif name == "/model":
             if not arg:
-                self.console.print(f"model: {self.conversation.model}", markup=False)
+                shown = terminal_safe(self.conversation.model, one_line=True)
+                self.console.print(f"model: {shown}", markup=False)
             else:
                 try:
                     self.check_model(arg)
@@ -182,7 +183,8 @@ class ChatRepl:
                     self.error(error)
                 else:
                     fresh = self.conversation.switch(arg) and " (a new conversation)"
-                    self.console.print(f"(now talking to {arg}{fresh or ''})", markup=False)
+                    shown = terminal_safe(arg, one_line=True)
+                    self.console.print(f"(now talking to {shown}{fresh or ''})", markup=False)
         elif name == "/save":
             self.save(arg)
         else:

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from toolkit.core.estimator_params import EstimatorParams
+from toolkit.core.safe_text import terminal_safe
 
 #: Ratios outside this range are not a calibration but a fault (a unit mix-up, a wrong model, a server
 #: that is not the one measured): they are dropped, not clamped, so one bad run cannot swing every
@@ -112,9 +113,11 @@ class Calibration:
         if self.first_date != self.last_date:
             when = f"{self.first_date} to {self.last_date}"
         runs = f"{self.runs} run{'s' if self.runs != 1 else ''}"
+        # The names come from a server (through calibration.json): stored as they were, shown safe.
+        models = terminal_safe(", ".join(self.models), one_line=True)
         return (
             f"calibrated on this machine from {runs} on {when} "
-            f"(decode ×{self.decode:.2f}, prefill ×{self.prefill:.2f}; benchmarked: {', '.join(self.models)})"
+            f"(decode ×{self.decode:.2f}, prefill ×{self.prefill:.2f}; benchmarked: {models})"
         )
 
     def to_dict(self) -> dict[str, object]:

@@ -77,6 +77,19 @@ ROWS = [
     Row("16", "none", ["up", "--url", "ftp://127.0.0.1:1"], 2, "not a server URL"),
     Row("17", "html_500", BENCH, 1, "an HTML page: 502 Bad Gateway"),
     Row("17", "html_404", BENCH, 1, "has no /api/show (an HTML page: 404 Not Found)"),
+    # Issue 20 item 9: every door capped and bounded in total time (admin calls included).
+    Row("20.9", "endless", ["up", "--url", "{url}"], 1, "(a body over 32 MiB)"),
+    Row("20.9", "endless", ["up", "--url", "{url}", "--model", "m"], 1, "(a body over 32 MiB)"),
+    Row("20.9", "endless", ["connect", "--url", "{url}"], 1, "(a body over 32 MiB)"),
+    Row("20.9", "endless", ["chat", "--url", "{url}"], 1, "(a body over 32 MiB)", "hi\n"),
+    Row("20.9", "trickle_all", ["up", "--url", "{url}"], 1, "did not finish answering within the time limit"),
+    Row("20.9", "trickle_all", ["connect", "--url", "{url}"], 1, "did not finish answering within the time"),
+    Row("20.9", "trickle_all", ["chat", "--url", "{url}", "--timeout", "5"], 1, "within the time", "hi\n"),
+    # Issue 20 item 12: a redirect is named as one, with where it pointed.
+    Row("20.12", "redirect", ["up", "--url", "{url}"], 1,
+        "redirected /api/version (HTTP 301) to http://127.0.0.1:9/elsewhere; gpuless does not follow"),
+    Row("20.12", "redirect", ["connect", "--url", "{url}"], 1, "redirected /api/tags (HTTP 301) to http://127.0.0.1:9"),
+    Row("20.12", "redirect", ["chat", "--url", "{url}"], 1, "redirected /api/tags (HTTP 301)", "hi\n"),
 ]  # fmt: skip
 
 
@@ -329,3 +342,26 @@ def test_item17_a_connection_reset_mid_create_is_said_in_words() -> None:
     assert message.startswith("creating m-gpuless failed: ")
     assert "Connection reset" in message and "ReadError" not in message
     assert "POST /api/create" in server.requests
+
+
+@pytest.mark.parametrize("command", [["chat"], ["connect"], ["up"]], ids=["chat", "connect", "up"])
+def test_item20_9_ctrl_c_against_a_trickling_server_is_one_line(
+    command: list[str], tmp_path: Path, cache_dir: Path
+) -> None:
+    # Ctrl-C while a server trickles its answer: one line and 130, never generator internals
+    # ("generator didn't stop after athrow()") or a traceback.
+    with FaultServer("trickle_all") as server:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "toolkit", *command, "--url", server.url], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(tmp_path, cache_dir),
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not server.requests:
+            time.sleep(0.1)
+        time.sleep(0.5)  # the answer is trickling
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert server.requests
+    assert proc.returncode == 130, err
+    assert "Traceback" not in out + err and "athrow" not in out + err
+    assert _gpuless_lines(err) == ["gpuless: interrupted"]

@@ -44,6 +44,9 @@ FAULTS = {
     "pull_unreachable": "a pull ends with Ollama's error for a registry it cannot resolve (no network)",
     "pull_disk_full": "a pull ends with Ollama's error for a full disk",
     "pull_slow": "a pull reports 1 MB more of 100 MB every 0.2 s (for up to 20 s)",
+    "endless": "every path answers 200 and a JSON body that never ends (64 KiB pieces, for up to 60 s)",
+    "trickle_all": "every path answers 200, then one byte of body every 0.5 s (for up to 60 s)",
+    "redirect": "every path answers 301 to http://127.0.0.1:9/elsewhere (Location header, empty body)",
     "create_reset": "/api/create resets the connection without an answer (a server removed mid-request)",
 }
 
@@ -56,6 +59,7 @@ PULL_ERRORS = {
 }
 
 MODEL = "m:latest"
+REDIRECT_TO = "http://127.0.0.1:9/elsewhere"
 MARKUP_MODEL = "[/]m[b]:latest"
 #: A window title (OSC ... BEL), a colour (CSI), an 8-bit CSI (0x9b) and a DCS string (ESC P ... ESC \).
 HOSTILE = "evil\x1b]0;PWNED-TITLE\x07\x1b[31mRED\x9b31m\x1bPdcs-payload\x1b\\"
@@ -95,7 +99,8 @@ class _Handler(socketserver.StreamRequestHandler):
     # --- writing -----------------------------------------------------------------------------------
 
     def send(self, status: int, body: bytes, content_type: str = "application/json", extra: str = "") -> None:
-        reason = {200: "OK", 404: "Not Found", 500: "Internal Server Error", 503: "Service Unavailable"}
+        reason = {200: "OK", 301: "Moved Permanently", 404: "Not Found", 500: "Internal Server Error",
+                  503: "Service Unavailable"}  # fmt: skip
         head = (
             f"HTTP/1.1 {status} {reason.get(status, 'Status')}\r\nContent-Type: {content_type}\r\n"
             f"Content-Length: {len(body)}\r\n{extra}Connection: close\r\n\r\n"
@@ -134,6 +139,10 @@ class _Server(socketserver.ThreadingTCPServer):
     def respond(self, h: _Handler, method: str, path: str, body: dict[str, Any]) -> None:
         fault = self.fault
         self.requests.append(f"{method} {path}")
+        if fault in ("endless", "trickle_all"):
+            return self.never_ends(h, fault)
+        if fault == "redirect":
+            return h.send(301, b"", extra=f"Location: {REDIRECT_TO}\r\n")
         if fault == "html_404":
             return h.send(404, _HTML.replace("502 Bad Gateway", "404 Not Found").encode(), "text/html")
         if path == "/api/version":
@@ -189,6 +198,15 @@ class _Server(socketserver.ThreadingTCPServer):
         if path == "/v1/chat/completions":
             return self.openai(h)
         return h.send(404, b"404 page not found", "text/plain")
+
+    def never_ends(self, h: _Handler, fault: str) -> None:
+        h.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n")
+        piece, pause = (b'{"models":[' + b" " * 65525, 0.0) if fault == "endless" else (b" ", 0.5)
+        until = time.monotonic() + 60
+        with contextlib.suppress(OSError):  # the client gave up, as it should
+            while time.monotonic() < until and not self.stopping.wait(pause):
+                h.wfile.write(piece)
+                h.wfile.flush()
 
     def chat(self, h: _Handler) -> None:
         fault = self.fault

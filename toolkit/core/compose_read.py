@@ -28,6 +28,7 @@ from toolkit.core.compose import (
 from toolkit.core.compose_yaml import KNOBS
 from toolkit.core.docker_args import spec_from_json
 from toolkit.core.units import format_bytes, parse_size
+from toolkit.core.yaml_budget import load_yaml
 from toolkit.errors import UsageError
 
 #: Environment variables the spec owns (written by gpuless, read back here).
@@ -73,13 +74,7 @@ def read_compose_text(text: str) -> ComposeFileSpec:
     Raises UsageError for text that is not YAML, a file gpuless did not generate (no spec label), and
     edited values that are not valid (with the key that is wrong).
     """
-    import yaml  # PyYAML: parsing text, no I/O
-
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise UsageError(f"the compose file is not valid YAML: {error}") from None
-    document = unescape_dollars(document)
+    document = unescape_dollars(load_yaml(text))
     services = document.get("services") if isinstance(document, dict) else None
     if not isinstance(services, dict):
         raise UsageError("the compose file has no services")

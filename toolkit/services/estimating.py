@@ -17,6 +17,7 @@ from toolkit.core.calibration import Calibration, CalibrationRun
 from toolkit.core.calibration import apply as calibrated
 from toolkit.core.estimator_params import DEFAULT_PARAMS, EstimatorParams
 from toolkit.core.hardware import Machine
+from toolkit.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,10 @@ def machine_params(
         return MachineParams(DEFAULT_PARAMS, None, None)  # a profile: its benchmarks are not ours
     from toolkit.adapters.calibration import load
 
-    calibration = load(calibration_path, machine)
+    try:
+        calibration = load(calibration_path, machine)
+    except UsageError as error:  # damaged, or newer: not used, not replaced, and said
+        return MachineParams(DEFAULT_PARAMS, None, f"Calibration not used: {error.message}. {error.hint}")
     if calibration is None:
         return MachineParams(
             DEFAULT_PARAMS, None, "Not calibrated on this machine yet: a `gpuless bench` run measures it."

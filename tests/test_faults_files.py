@@ -1,0 +1,94 @@
+"""Issue 20 item 10: damaged input costs neither memory nor a crash, and nothing of the user's is lost.
+
+Each row writes one damaged file, runs the real command (a subprocess) and checks the exit code, one
+clear ``gpuless:`` line (or, for recommend, one sentence), no traceback, bounded time, and the file left
+byte for byte as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+#: Nine levels of nine aliases: 9**9 (387 million) strings once expanded, in an unused x- block.
+_LEVELS = zip("abcdefgh", "bcdefghi", strict=True)
+BOMB = (
+    "x-bomb:\n  a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+    + "".join(f"  {c}: &{c} [{', '.join(['*' + p] * 9)}]\n" for p, c in _LEVELS)
+    + "services:\n  ollama:\n    image: ollama/ollama\n"
+)
+SELF_ALIAS = "x-loop: &loop [*loop]\nservices:\n  ollama:\n    image: ollama/ollama\n"
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "GPULESS_OLLAMA_URL"}
+    return {**env, "GPULESS_DATA_DIR": str(tmp_path / "data"), "GPULESS_CACHE_DIR": str(tmp_path / "cache")}
+
+
+def _run(args: list[str], tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], float]:
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "toolkit", *args], capture_output=True, text=True, cwd=tmp_path,
+        env=_env(tmp_path), timeout=60,
+    )  # fmt: skip
+    return proc, time.monotonic() - started
+
+
+def _one_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.startswith("gpuless:")]
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [(BOMB, "expands to more than 100,000 values through its aliases"),
+     (SELF_ALIAS, "has an alias inside its own anchor"),
+     ("x: " + "[" * 5000 + "]" * 5000 + "\n", "nests deeper")],
+    ids=["alias-bomb", "self-alias", "deep-nesting"],
+)  # fmt: skip
+@pytest.mark.parametrize("command", [["up"], ["verify", "-f", "compose.yaml"]])
+def test_item10_damaged_compose_yaml(text: str, says: str, command: list[str], tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(text)
+    proc, elapsed = _run(command, tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert says in _one_line(proc.stderr)
+    assert elapsed < 30
+    assert (tmp_path / "compose.yaml").read_text() == text  # nothing of the user's lost
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("compose")) == ["compose.yaml"]
+
+
+@pytest.mark.parametrize("command", [["up"], ["compose", "--force"], ["verify", "-f", "compose.yaml"]])
+def test_item10_a_fifo_as_compose_yaml_is_refused_not_waited_on(command: list[str], tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "compose.yaml")
+    proc, elapsed = _run(command, tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "is not a regular file" in _one_line(proc.stderr)
+    assert elapsed < 30
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [('{"format": 1, "machines": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deeply"),
+     ('{"format": 2, "machines": {}}', "a newer gpuless wrote it (format 2; this one reads 1)"),
+     ('{"format": 1, "machines": {', "not valid JSON")],
+    ids=["deep", "newer", "damaged"],
+)  # fmt: skip
+def test_item10_an_unusable_calibration_json_is_kept(content: str, says: str, tmp_path: Path) -> None:
+    path = tmp_path / "data" / "calibration.json"
+    path.parent.mkdir()
+    path.write_text(content)
+    proc, _ = _run(["recommend", "--json"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    reasons = [r for r in json.loads(proc.stdout)["reasons"] if r.startswith("Calibration not used")]
+    assert len(reasons) == 1 and says in reasons[0] and "Move it aside" in reasons[0], reasons
+    assert path.read_text() == content  # not replaced

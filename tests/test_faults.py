@@ -85,6 +85,10 @@ ROWS = [
     Row("20.9", "trickle_all", ["up", "--url", "{url}"], 1, "did not finish answering within the time limit"),
     Row("20.9", "trickle_all", ["connect", "--url", "{url}"], 1, "did not finish answering within the time"),
     Row("20.9", "trickle_all", ["chat", "--url", "{url}", "--timeout", "5"], 1, "within the time", "hi\n"),
+    # Issue 20 item 12: click's usage errors are one gpuless line (and a hint), exit 2.
+    Row("20.12", "none", ["compose", "--mem-limit"], 2, "error: Option '--mem-limit' requires an argument"),
+    Row("20.12", "none", ["bogus"], 2, "gpuless: error: No such command 'bogus'"),
+    Row("20.12", "none", ["up", "--users", "0"], 2, "error: Invalid value for '--users': 0 is not in"),
     # Issue 20 item 12: a redirect is named as one, with where it pointed.
     Row("20.12", "redirect", ["up", "--url", "{url}"], 1,
         "redirected /api/version (HTTP 301) to http://127.0.0.1:9/elsewhere; gpuless does not follow"),
@@ -128,7 +132,8 @@ def _check_history(data_dir: Path, seed: int) -> None:
 
 
 def _gpuless_lines(stderr: str) -> list[str]:
-    """The error lines: gpuless's own, and click's "Error: ..." for an option value it refused."""
+    """The error lines: gpuless's own (click's refusals of option values included); click's own
+    "Error: ..." form is counted too, so a row fails if it comes back."""
     return [line for line in stderr.splitlines() if line.startswith(("gpuless:", "Error:"))]
 
 

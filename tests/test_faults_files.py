@@ -92,3 +92,62 @@ def test_item10_an_unusable_calibration_json_is_kept(content: str, says: str, tm
     reasons = [r for r in json.loads(proc.stdout)["reasons"] if r.startswith("Calibration not used")]
     assert len(reasons) == 1 and says in reasons[0] and "Move it aside" in reasons[0], reasons
     assert path.read_text() == content  # not replaced
+
+
+def _generated(tmp_path: Path) -> str:
+    proc, _ = _run(["compose", "--profile", "laptop-16gb-ddr4", "--model", "qwen2.5:0.5b"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    return (tmp_path / "compose.yaml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "says"),
+    [('OLLAMA_CONTEXT_LENGTH: "4096"', 'OLLAMA_CONTEXT_LENGTH: "${CTX:?err}"',
+      "(${CTX:?err} in services.ollama.environment.OLLAMA_CONTEXT_LENGTH)"),
+     ('image: "ollama/ollama:latest"', 'image: "${IMG:-ollama/ollama:latest}"',
+      "(${IMG:-ollama/ollama:latest} in services.ollama.image)")],
+    ids=["required-var", "default-var"],
+)  # fmt: skip
+def test_item12_interpolation_is_said_to_be_unsupported(
+    old: str, new: str, says: str, tmp_path: Path
+) -> None:
+    text = _generated(tmp_path)
+    assert old in text
+    edited = text.replace(old, new, 1)
+    (tmp_path / "compose.yaml").write_text(edited)
+    proc, _ = _run(["up"], tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    line = _one_line(proc.stderr)
+    assert says in line and "variable interpolation" in line and "does not support" in line
+    assert (tmp_path / "compose.yaml").read_text() == edited
+
+
+def test_item12_a_literal_dollar_is_not_interpolation(tmp_path: Path) -> None:
+    from toolkit.core.compose_read import read_compose_text
+
+    text = _generated(tmp_path).replace(
+        'OLLAMA_KEEP_ALIVE: "30m"', 'OLLAMA_KEEP_ALIVE: "30m"\n      X_PRICE: "$$HOME"'
+    )
+    assert "X_PRICE" in text
+    assert read_compose_text(text).unsupported == ("environment.X_PRICE",)
+
+
+def test_item12_up_says_which_services_it_does_not_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from toolkit.cli.lifecycle import _file_spec
+
+    path = tmp_path / "compose.yaml"
+    extra = (
+        "services:\n  webui:\n    image: ghcr.io/open-webui/open-webui\n    privileged: true\n"
+        "  cache:\n    image: redis\n"
+    )
+    path.write_text(_generated(tmp_path).replace("services:\n", extra, 1))
+    spec = _file_spec(path)
+    assert spec.model.startswith("qwen2.5:0.5b")
+    [line] = capsys.readouterr().err.splitlines()
+    assert line == (
+        f"gpuless: warning: `gpuless up` starts only ollama, not the other services of {path}: "
+        "webui (privileged), cache. Start them with `docker compose up -d`."
+    )

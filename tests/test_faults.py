@@ -327,7 +327,8 @@ def test_item6_a_failed_history_write_is_reported_truthfully(tmp_path: Path) -> 
     store.close()
     result = runner.result
     assert result.run_id == 1 and result.status == "incomplete"  # one request finished and is stored
-    assert "stored up to a failed history write" in format_result(result)[0]
+    assert result.stored_requests == 1
+    assert "run #1 (1 request stored up to a failed history write)" in format_result(result)[0]
     with History(tmp_path / "history.sqlite3") as reader:
         [run] = reader.list_runs()
     assert run.requests == 1 and run.status == "incomplete"

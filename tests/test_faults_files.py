@@ -151,3 +151,22 @@ def test_item12_up_says_which_services_it_does_not_start(
         f"gpuless: warning: `gpuless up` starts only ollama, not the other services of {path}: "
         "webui (privileged), cache. Start them with `docker compose up -d`."
     )
+
+
+def test_item10_a_benchmark_never_replaces_an_unusable_calibration(tmp_path: Path) -> None:
+    import datetime
+
+    from tests.tui.conftest import laptop
+    from toolkit.adapters import calibration
+    from toolkit.core.benchcompare import Comparison
+
+    path = tmp_path / "calibration.json"
+    path.write_text('{"format": 2, "machines": {}}')
+    rows = [Comparison("decode tok/s", "tok/s", 10.0, 9.0)]
+    day = datetime.date(2026, 12, 1)
+    fresh = tmp_path / "fresh" / "calibration.json"
+    assert calibration.record_comparisons(fresh, laptop(), "m", rows, day) is not None and fresh.exists()
+    stored = calibration.record_comparisons(path, laptop(), "m", rows, day)
+    assert stored is None  # not stored: the newer file is kept whole
+    assert path.read_text() == '{"format": 2, "machines": {}}'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["calibration.json", "fresh"]  # nothing left

@@ -79,3 +79,29 @@ def test_item1_hostile_names_reach_no_terminal(args: list[str], stdin: str, home
         assert b"evilRED" in raw
     if "--url" in args:
         assert server.requests, "the command never reached the server"
+
+
+def test_item1_verify_table_shows_server_values_without_sequences() -> None:
+    # verify needs a running container; its table is checked with the values the hostile server sends
+    # (a /api/show parameter, a loaded model's name) and an engine warning carrying the same.
+    from toolkit.cli.render_lifecycle import verify_lines
+    from toolkit.core.verify import VerifyReport, VerifyRow
+
+    report = VerifyReport(
+        "gpuless-ollama",
+        (VerifyRow("num_ctx", "4096", f"4096{HOSTILE}", "ignored", f"the server says {HOSTILE}"),
+         VerifyRow("model", "m", HOSTILE_MODEL, "applied", "read from /api/ps")),
+        (f"warning {HOSTILE}",),
+    )  # fmt: skip
+    table = "\n".join(text + status for text, status in verify_lines(report, 120))
+    assert not _BAD.findall(table.encode()) and "PWNED" not in table and "dcs-payload" not in table
+    assert "4096evilRED" in table and "the server says evilRED" in table and "evilRED:latest" in table
+
+
+def test_item1_pull_progress_line_without_sequences(capsys: pytest.CaptureFixture[str]) -> None:
+    from toolkit.adapters.progress import Progress
+    from toolkit.cli.render_lifecycle import ProgressLine
+
+    ProgressLine()(Progress("image", f"pulling {HOSTILE}", 1, 2))
+    err = capsys.readouterr().err
+    assert "pulling evilRED" in err and not _BAD.findall(err.encode())

@@ -12,7 +12,8 @@ carries it, the way httpx puts its transports behind one client:
 Each transport only turns its own library's failures into the ``LineStreamError`` classes below (like
 httpx's ``map_httpcore_exceptions``). The guards that must hold whatever the server sends live once,
 in ``Response``: a gap timeout per read, a total deadline per request, a cap on one line (split in
-linear time), a cap on a body read whole, and on the response head. A declared size (Content-Length,
+linear time), a cap on a body read whole, and on the response head; a redirect is an error that
+names where it pointed (``Redirected``), never followed. A declared size (Content-Length,
 a chunk size) is never allocated up front: bodies are read in pieces of at most 64 KiB.
 ``ollama_errors.translate`` turns ``LineStreamError`` into ``toolkit.errors`` in one place.
 """

@@ -77,6 +77,23 @@ ROWS = [
     Row("16", "none", ["up", "--url", "ftp://127.0.0.1:1"], 2, "not a server URL"),
     Row("17", "html_500", BENCH, 1, "an HTML page: 502 Bad Gateway"),
     Row("17", "html_404", BENCH, 1, "has no /api/show (an HTML page: 404 Not Found)"),
+    # Issue 20 item 9: every door capped and bounded in total time (admin calls included).
+    Row("20.9", "endless", ["up", "--url", "{url}"], 1, "(a body over 32 MiB)"),
+    Row("20.9", "endless", ["up", "--url", "{url}", "--model", "m"], 1, "(a body over 32 MiB)"),
+    Row("20.9", "endless", ["connect", "--url", "{url}"], 1, "(a body over 32 MiB)"),
+    Row("20.9", "endless", ["chat", "--url", "{url}"], 1, "(a body over 32 MiB)", "hi\n"),
+    Row("20.9", "trickle_all", ["up", "--url", "{url}"], 1, "did not finish answering within the time limit"),
+    Row("20.9", "trickle_all", ["connect", "--url", "{url}"], 1, "did not finish answering within the time"),
+    Row("20.9", "trickle_all", ["chat", "--url", "{url}", "--timeout", "5"], 1, "within the time", "hi\n"),
+    # Issue 20 item 12: click's usage errors are one gpuless line (and a hint), exit 2.
+    Row("20.12", "none", ["compose", "--mem-limit"], 2, "error: Option '--mem-limit' requires an argument"),
+    Row("20.12", "none", ["bogus"], 2, "gpuless: error: No such command 'bogus'"),
+    Row("20.12", "none", ["up", "--users", "0"], 2, "error: Invalid value for '--users': 0 is not in"),
+    # Issue 20 item 12: a redirect is named as one, with where it pointed.
+    Row("20.12", "redirect", ["up", "--url", "{url}"], 1,
+        "redirected /api/version (HTTP 301) to http://127.0.0.1:9/elsewhere; gpuless does not follow"),
+    Row("20.12", "redirect", ["connect", "--url", "{url}"], 1, "redirected /api/tags (HTTP 301) to http://127.0.0.1:9"),
+    Row("20.12", "redirect", ["chat", "--url", "{url}"], 1, "redirected /api/tags (HTTP 301)", "hi\n"),
 ]  # fmt: skip
 
 
@@ -115,7 +132,8 @@ def _check_history(data_dir: Path, seed: int) -> None:
 
 
 def _gpuless_lines(stderr: str) -> list[str]:
-    """The error lines: gpuless's own, and click's "Error: ..." for an option value it refused."""
+    """The error lines: gpuless's own (click's refusals of option values included); click's own
+    "Error: ..." form is counted too, so a row fails if it comes back."""
     return [line for line in stderr.splitlines() if line.startswith(("gpuless:", "Error:"))]
 
 
@@ -309,7 +327,8 @@ def test_item6_a_failed_history_write_is_reported_truthfully(tmp_path: Path) -> 
     store.close()
     result = runner.result
     assert result.run_id == 1 and result.status == "incomplete"  # one request finished and is stored
-    assert "stored up to a failed history write" in format_result(result)[0]
+    assert result.stored_requests == 1
+    assert "run #1 (1 request stored up to a failed history write)" in format_result(result)[0]
     with History(tmp_path / "history.sqlite3") as reader:
         [run] = reader.list_runs()
     assert run.requests == 1 and run.status == "incomplete"
@@ -329,3 +348,26 @@ def test_item17_a_connection_reset_mid_create_is_said_in_words() -> None:
     assert message.startswith("creating m-gpuless failed: ")
     assert "Connection reset" in message and "ReadError" not in message
     assert "POST /api/create" in server.requests
+
+
+@pytest.mark.parametrize("command", [["chat"], ["connect"], ["up"]], ids=["chat", "connect", "up"])
+def test_item20_9_ctrl_c_against_a_trickling_server_is_one_line(
+    command: list[str], tmp_path: Path, cache_dir: Path
+) -> None:
+    # Ctrl-C while a server trickles its answer: one line and 130, never generator internals
+    # ("generator didn't stop after athrow()") or a traceback.
+    with FaultServer("trickle_all") as server:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "toolkit", *command, "--url", server.url], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(tmp_path, cache_dir),
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not server.requests:
+            time.sleep(0.1)
+        time.sleep(0.5)  # the answer is trickling
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert server.requests
+    assert proc.returncode == 130, err
+    assert "Traceback" not in out + err and "athrow" not in out + err
+    assert _gpuless_lines(err) == ["gpuless: interrupted"]

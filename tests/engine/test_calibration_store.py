@@ -7,10 +7,13 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from toolkit.adapters.calibration import KEEP_RUNS, load, record_comparisons, runs
 from toolkit.adapters.resources import resolve_profile
 from toolkit.core.benchcompare import Comparison
 from toolkit.core.hwprofile import machine_from_profile
+from toolkit.errors import UsageError
 
 MACHINE = machine_from_profile(resolve_profile("laptop-16gb-ddr5"))
 ROWS = [
@@ -42,9 +45,14 @@ def test_nothing_usable_and_broken_files(tmp_path: Path) -> None:
     fault = record_comparisons(path, MACHINE, "m", [Comparison("decode tok/s", "tok/s", 50.0, 1.0)])
     assert fault is not None and not fault.usable and "left out decode ×0.02" in fault.summary()
     assert not path.exists()  # told, not stored
-    for text in ("{", "[]", json.dumps({"format": 1, "machines": {"x": 1}}), "NaN"):
+    # Damaged files are said (issue 20 item 10: refused, not read as empty and then replaced).
+    for text in ("{", "[]", "NaN", json.dumps({"format": 2, "machines": {}})):
         path.write_text(text)
-        assert load(path, MACHINE) is None
+        with pytest.raises(UsageError, match="gpuless leaves it as it is"):
+            load(path, MACHINE)
+        assert path.read_text() == text
+    path.write_text(json.dumps({"format": 1, "machines": {"x": 1}}))  # another machine's entry only
+    assert load(path, MACHINE) is None
     key = f"{MACHINE.cpu.model.strip()}|{MACHINE.memory.total_bytes}"
     entries = [{"measured_at": "2026-11-29", "decode": float("nan")}, {"decode": 0.9}, "junk"]
     path.write_text(json.dumps({"format": 1, "machines": {key: entries}}))

@@ -37,12 +37,16 @@ FAULTS = {
     "html_500": "chat answers 500 with a multi-line HTML page",
     "html_404": "every path answers 404 with an HTML page (not Ollama)",
     "escapes": "answers, model names and errors carry terminal escape sequences",
+    "hostile": "every name, version, error and answer carries OSC, CSI, 8-bit CSI and DCS sequences",
     "markup": "model names, answers and errors carry Textual/Rich markup brackets ([/], [b], list[int])",
     "busy_503": "chat answers 503 while another chat is in flight",
     "slow": "chat streams one token every 0.2 s (for up to 60 s)",
     "pull_unreachable": "a pull ends with Ollama's error for a registry it cannot resolve (no network)",
     "pull_disk_full": "a pull ends with Ollama's error for a full disk",
     "pull_slow": "a pull reports 1 MB more of 100 MB every 0.2 s (for up to 20 s)",
+    "endless": "every path answers 200 and a JSON body that never ends (64 KiB pieces, for up to 60 s)",
+    "trickle_all": "every path answers 200, then one byte of body every 0.5 s (for up to 60 s)",
+    "redirect": "every path answers 301 to http://127.0.0.1:9/elsewhere (Location header, empty body)",
     "create_reset": "/api/create resets the connection without an answer (a server removed mid-request)",
 }
 
@@ -55,7 +59,11 @@ PULL_ERRORS = {
 }
 
 MODEL = "m:latest"
+REDIRECT_TO = "http://127.0.0.1:9/elsewhere"
 MARKUP_MODEL = "[/]m[b]:latest"
+#: A window title (OSC ... BEL), a colour (CSI), an 8-bit CSI (0x9b) and a DCS string (ESC P ... ESC \).
+HOSTILE = "evil\x1b]0;PWNED-TITLE\x07\x1b[31mRED\x9b31m\x1bPdcs-payload\x1b\\"
+HOSTILE_MODEL = f"{HOSTILE}:latest"
 _ESC_ANSWER = "\x1b]0;pwned\x07Hello \x1b[2J\x1b[31mworld\x1b[0m\r"
 _HTML = (
     "<html>\n<head><title>502 Bad Gateway</title></head>\n<body>\n<center><h1>502 Bad Gateway</h1></center>\n"
@@ -91,7 +99,8 @@ class _Handler(socketserver.StreamRequestHandler):
     # --- writing -----------------------------------------------------------------------------------
 
     def send(self, status: int, body: bytes, content_type: str = "application/json", extra: str = "") -> None:
-        reason = {200: "OK", 404: "Not Found", 500: "Internal Server Error", 503: "Service Unavailable"}
+        reason = {200: "OK", 301: "Moved Permanently", 404: "Not Found", 500: "Internal Server Error",
+                  503: "Service Unavailable"}  # fmt: skip
         head = (
             f"HTTP/1.1 {status} {reason.get(status, 'Status')}\r\nContent-Type: {content_type}\r\n"
             f"Content-Length: {len(body)}\r\n{extra}Connection: close\r\n\r\n"
@@ -130,17 +139,31 @@ class _Server(socketserver.ThreadingTCPServer):
     def respond(self, h: _Handler, method: str, path: str, body: dict[str, Any]) -> None:
         fault = self.fault
         self.requests.append(f"{method} {path}")
+        if fault in ("endless", "trickle_all"):
+            return self.never_ends(h, fault)
+        if fault == "redirect":
+            return h.send(301, b"", extra=f"Location: {REDIRECT_TO}\r\n")
         if fault == "html_404":
             return h.send(404, _HTML.replace("502 Bad Gateway", "404 Not Found").encode(), "text/html")
         if path == "/api/version":
-            return h.send_json({"version": "0.9.0"})
+            return h.send_json({"version": f"0.9.0{HOSTILE}" if fault == "hostile" else "0.9.0"})
         if path == "/api/tags":
             if fault == "tags_list":
                 return h.send_json([{"name": MODEL}])
-            name = {"escapes": "m\x1b[31m:latest", "markup": MARKUP_MODEL}.get(fault, MODEL)
+            name = {"escapes": "m\x1b[31m:latest", "markup": MARKUP_MODEL, "hostile": HOSTILE_MODEL}.get(
+                fault, MODEL
+            )
             return h.send_json({"models": [{"name": name, "model": name, "size": 1000}]})
         if path == "/api/show":
+            if fault == "hostile":
+                return h.send_json(
+                    {"details": {"quantization_level": HOSTILE, "family": HOSTILE}, "model_info": {},
+                     "parameters": f"num_ctx {HOSTILE}", "license": HOSTILE, "capabilities": [HOSTILE]}
+                )  # fmt: skip
             return h.send_json({"details": {"quantization_level": "Q4_0"}, "model_info": {}})
+        if path == "/api/ps" and fault == "hostile":
+            return h.send_json({"models": [{"name": HOSTILE_MODEL, "model": HOSTILE_MODEL, "size": 1000,
+                                            "expires_at": HOSTILE, "context_length": 4096}]})  # fmt: skip
         if path == "/api/generate":  # the benchmark's load request
             return h.send_json(_final())
         if path == "/api/pull":
@@ -176,6 +199,15 @@ class _Server(socketserver.ThreadingTCPServer):
             return self.openai(h)
         return h.send(404, b"404 page not found", "text/plain")
 
+    def never_ends(self, h: _Handler, fault: str) -> None:
+        h.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n")
+        piece, pause = (b'{"models":[' + b" " * 65525, 0.0) if fault == "endless" else (b" ", 0.5)
+        until = time.monotonic() + 60
+        with contextlib.suppress(OSError):  # the client gave up, as it should
+            while time.monotonic() < until and not self.stopping.wait(pause):
+                h.wfile.write(piece)
+                h.wfile.flush()
+
     def chat(self, h: _Handler) -> None:
         fault = self.fault
         token = b'{"message":{"role":"assistant","content":"Hi"},"done":false}\n'
@@ -189,11 +221,12 @@ class _Server(socketserver.ThreadingTCPServer):
             return h.send(200, token, extra=f"X-Pad: {'a' * 70_000}\r\n")
         if fault == "html_500":
             return h.send(500, _HTML.encode(), "text/html")
-        if fault in ("escapes", "markup"):
+        if fault in ("escapes", "markup", "hostile"):
             error = {
-                "error": "model crashed [/] at list[int]"
-                if fault == "markup"
-                else "model crashed\x1b[31m\nsecond line\x1b]0;pwned\x07"
+                "error": {
+                    "markup": "model crashed [/] at list[int]",
+                    "hostile": f"model crashed{HOSTILE}\nsecond line",
+                }.get(fault, "model crashed\x1b[31m\nsecond line\x1b]0;pwned\x07")
             }
             if self.requests.count("POST /api/chat") > 1:  # the first answer is fine, then an error
                 return h.send_json(error, 500)
@@ -229,11 +262,13 @@ class _Server(socketserver.ThreadingTCPServer):
             while time.monotonic() < until and not self.stopping.wait(min(pause, until - time.monotonic())):
                 h.chunk(b" " if fault == "trickle" else token)
             return None
-        text = {"escapes": _ESC_ANSWER, "markup": "It is list[int] [/] ok"}.get(fault, "Hi there")
+        text = {"escapes": _ESC_ANSWER, "markup": "It is list[int] [/] ok", "hostile": HOSTILE}.get(
+            fault, "Hi there"
+        )
         h.chunk(
             json.dumps({"message": {"role": "assistant", "content": text}, "done": False}).encode() + b"\n"
         )
-        h.chunk(json.dumps(_final()).encode() + b"\n")
+        h.chunk(json.dumps(_final(model=HOSTILE_MODEL if fault == "hostile" else MODEL)).encode() + b"\n")
         return h.end_chunked()
 
     def _stream(self, h: _Handler, token: bytes, pause: float) -> None:

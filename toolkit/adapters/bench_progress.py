@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from toolkit.core.benchplan import eta_s, planned_requests, progress_prefix
+from toolkit.core.safe_text import terminal_safe
 
 
 class LiveProgress:
@@ -46,5 +47,6 @@ class LiveProgress:
             self.first_done = self.clock() - self.start
 
     def line(self, text: str) -> None:
-        """The runner's ``progress``: echo the line behind the counter."""
-        self.echo(f"{self.prefix()} {text}")
+        """The runner's ``progress``: echo the line behind the counter, terminal-safe (it names the
+        model and the server's errors)."""
+        self.echo(terminal_safe(f"{self.prefix()} {text}", one_line=True))

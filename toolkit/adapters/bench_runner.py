@@ -108,6 +108,7 @@ class BenchRunner:
         self._sent = 0
         self._deadline = 0.0
         self._run_id: int | None = None
+        self._stored = 0  # requests written to the history so far (a failed write stops the count)
         self._traces: dict[str, list[RequestTrace]] = {}
         self._levels: list[ConcurrencyLevel] = []
         self._cold_load: float | None = None
@@ -157,6 +158,7 @@ class BenchRunner:
                 metrics=metrics,
                 server=trace.server.to_dict() if trace.server else None,
             )
+            self._stored += 1
         if self.on_request is not None:
             self.on_request(phase, shape, streams, metrics)
 
@@ -168,6 +170,7 @@ class BenchRunner:
         self.history.add_request(
             self._run_id, phase=phase, shape=shape, streams=streams, metrics=None, error=message
         )
+        self._stored += 1
 
     # --- phases ---------------------------------------------------------------------------------
 
@@ -387,6 +390,7 @@ class BenchRunner:
             stopped_by=stopped_by,
             error=message,
             history_error=error.message if isinstance(error, HistoryError) else None,
+            stored_requests=self._stored if self._run_id is not None else None,
         )
         if self.history is not None and self._run_id is not None:
             try:

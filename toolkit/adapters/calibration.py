@@ -4,7 +4,8 @@ A benchmark (``gpuless bench``, the wizard's Benchmark step) records measured ÷
 prefill here; ``recommend`` reads the machine's calibration from it (``toolkit.core.calibration``). One
 JSON file, ``calibration.json`` in the data directory beside ``history.sqlite3``, keyed by the hardware
 (CPU model and RAM, as the bandwidth cache) so a copied home directory does not calibrate another machine.
-Written atomically; an unreadable or malformed file reads as "not calibrated", never as an error.
+Written atomically. A damaged file, or one a newer gpuless wrote, is an error (UsageError) that says so,
+and it is never replaced: it holds measurements that cannot be taken again.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from toolkit.adapters.json_file import read_section, write_section
 from toolkit.core.benchcompare import Comparison
 from toolkit.core.calibration import Calibration, CalibrationRun, combine, run_from_pairs
 from toolkit.core.hardware import Machine
+from toolkit.errors import UsageError
 
 CALIBRATION_FILE = "calibration.json"
 FORMAT = 1
@@ -35,7 +37,7 @@ def machine_key(machine: Machine) -> str:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    return read_section(path, FORMAT, "machines")
+    return read_section(path, FORMAT, "machines", strict=True)
 
 
 def _number(value: Any) -> float | None:
@@ -108,7 +110,7 @@ def record_comparisons(
         run = replace(run, distrusted=distrusted)
     if run is None or not run.usable:
         return run
-    with contextlib.suppress(OSError):
+    with contextlib.suppress(OSError, UsageError):  # a damaged file is left alone (recommend says so)
         record(path, machine, run)
         return run
     return None

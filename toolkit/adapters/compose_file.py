@@ -5,6 +5,7 @@ nobody edited (a new plan, e.g. another model, then replaces it); the refusal ca
 so the user sees what would change. Before a replacement the old file is copied to a timestamped
 backup next to it. The new text goes to a temporary file in the same directory and is
 moved into place with ``os.replace``, so a crash leaves either the old file or the new one, never half.
+Only a regular file of bounded size is read (a FIFO at that name would block forever).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import contextlib
 import difflib
 import os
 import shutil
+import stat
 import tempfile
 import time
 from dataclasses import dataclass
@@ -22,6 +24,8 @@ from typing import Literal
 from toolkit.core.compose import OllamaServiceSpec
 from toolkit.core.compose_read import ComposeFileSpec, read_compose_text
 from toolkit.core.compose_yaml import render_compose_yaml
+from toolkit.core.units import format_bytes
+from toolkit.core.yaml_budget import MAX_BYTES
 from toolkit.errors import ComposeFileExistsError, UsageError
 
 
@@ -71,7 +75,7 @@ def write_compose(path: Path, text: str, *, force: bool = False) -> WriteResult:
         raise UsageError(f"{path} is a directory", "Pass a file name, e.g. --output ./compose.yaml.")
     if path.exists():
         try:
-            old = path.read_text(encoding="utf-8")
+            old = read_regular_text(path)
         except (OSError, UnicodeDecodeError) as error:
             raise UsageError(f"cannot read the existing {path}: {error}") from None
         if old == text:
@@ -129,10 +133,31 @@ def _atomic_write(path: Path, text: str) -> None:
         raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
 
 
+def read_regular_text(path: Path, limit: int = MAX_BYTES) -> str:
+    """The text of ``path`` when it is a regular file (symlinks followed) of at most ``limit`` bytes;
+    UsageError otherwise. A FIFO, a device or a socket is refused before it is opened: reading one
+    blocks until something writes to it, or never ends. UnicodeDecodeError goes up as it is."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror or error}") from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise UsageError(
+                f"{path} is not a regular file (a FIFO, device or socket); not reading it",
+                "Point -f at a compose file, or remove what stands at that name.",
+            )
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise UsageError(f"{path} is larger than {format_bytes(limit)}; not reading it")
+    return data.decode("utf-8")
+
+
 def read_compose_file(path: Path) -> ComposeFileSpec:
     """The spec a gpuless compose file describes (the user's edits included); UsageError if unreadable."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular_text(path)
     except OSError as error:
         raise UsageError(f"cannot read {path}: {error.strerror or error}") from None
     except UnicodeDecodeError as error:

@@ -12,7 +12,8 @@ carries it, the way httpx puts its transports behind one client:
 Each transport only turns its own library's failures into the ``LineStreamError`` classes below (like
 httpx's ``map_httpcore_exceptions``). The guards that must hold whatever the server sends live once,
 in ``Response``: a gap timeout per read, a total deadline per request, a cap on one line (split in
-linear time), a cap on a body read whole, and on the response head. A declared size (Content-Length,
+linear time), a cap on a body read whole, and on the response head; a redirect is an error that
+names where it pointed (``Redirected``), never followed. A declared size (Content-Length,
 a chunk size) is never allocated up front: bodies are read in pieces of at most 64 KiB.
 ``ollama_errors.translate`` turns ``LineStreamError`` into ``toolkit.errors`` in one place.
 """
@@ -73,6 +74,16 @@ class TooLarge(BadResponse):
     """A line, a body or the response head went over its cap."""
 
 
+class Redirected(LineStreamError):
+    """The server answered with a redirect (3xx); redirects are not followed. ``location`` is where it
+    pointed (its Location header, as sent), "" when it named none."""
+
+    def __init__(self, status: int, location: str) -> None:
+        super().__init__(f"HTTP {status} to {location or 'nowhere'}")
+        self.status = status
+        self.location = location
+
+
 class HttpStatus(LineStreamError):
     """The server answered with an error status; ``body`` is the start of its body."""
 
@@ -102,11 +113,13 @@ class Limits:
 
 @dataclass(frozen=True, slots=True)
 class RawResponse:
-    """What a transport hands over: the status, the content type and the body as byte pieces."""
+    """What a transport hands over: the status, the content type, the body as byte pieces, and the
+    Location header (for a redirect)."""
 
     status: int
     content_type: str
     chunks: AsyncIterator[bytes]
+    location: str = ""
 
 
 class Transport(Protocol):
@@ -227,6 +240,8 @@ async def request(
     async with AsyncExitStack() as stack:
         raw = await _guarded(stack.enter_async_context(transport.open(method, path, body, limits)), limits)
         response = Response(raw, limits)
+        if 300 <= raw.status < 400:
+            raise Redirected(raw.status, raw.location)
         if raw.status >= 400:
             raise HttpStatus(raw.status, await response.read(MAX_ERROR_BODY, truncate=True), raw.content_type)
         yield response
@@ -273,7 +288,8 @@ class LeanTransport:
                 writer.write(self._head(method, path, body))
                 await writer.drain()
                 status, headers = await _read_head(reader)
-            yield RawResponse(status, headers.get("content-type", ""), _body(reader, headers))
+            content_type, location = headers.get("content-type", ""), headers.get("location", "")
+            yield RawResponse(status, content_type, _body(reader, headers), location)
         finally:
             writer.close()
 
@@ -391,7 +407,8 @@ def _httpx_errors() -> Iterator[None]:
 
 
 class HttpxTransport:
-    """Requests through an ``httpx.AsyncClient`` (TLS; ``httpx.MockTransport`` in protocol tests)."""
+    """Requests through an ``httpx.AsyncClient`` (TLS; ``httpx.MockTransport`` in protocol tests);
+    the client must not follow redirects (httpx's default), so ``request`` sees them."""
 
     def __init__(self, client: httpx.AsyncClient) -> None:
         self._client = client
@@ -409,7 +426,10 @@ class HttpxTransport:
             response = await stream.__aenter__()
         try:
             chunks = _httpx_chunks(response)
-            yield RawResponse(response.status_code, response.headers.get("content-type", ""), chunks)
+            headers = response.headers
+            yield RawResponse(
+                response.status_code, headers.get("content-type", ""), chunks, headers.get("location", "")
+            )
         finally:
             with _httpx_errors():
                 await stream.__aexit__(None, None, None)

@@ -3,8 +3,9 @@
 Synchronous, because ``gpuless up`` is a sequence of blocking steps; streaming traffic (chat, bench)
 lives in ``toolkit.adapters.ollama_client``, whose pull this module reuses so the error translation is
 written once (and ``has_model`` its model list, so a list of the wrong shape is one clear error);
-the version and pull status it reports are made terminal-safe. Every URL here is the one gpuless
-itself started or was given with ``--url``.
+the version and pull status it reports are made terminal-safe. Every call goes through the one guarded
+HTTP seam (``toolkit.adapters.linestream``, by way of ``OllamaClient``): bodies capped, each call
+bounded in total time. Every URL here is the one gpuless itself started or was given with ``--url``.
 """
 
 from __future__ import annotations
@@ -14,39 +15,40 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
-from toolkit.adapters.linestream import httpx_failure
 from toolkit.adapters.ollama_client import OllamaClient
 from toolkit.adapters.progress import LayerTotals, Progress, ProgressCallback
 from toolkit.core.compose import OllamaServiceSpec
 from toolkit.core.safe_text import terminal_safe
 from toolkit.core.wire import normalize_url
-from toolkit.errors import OllamaError, OllamaUnreachableError
+from toolkit.errors import OllamaError, OllamaUnreachableError, RequestTimeoutError, StreamError
 
 _POLL_SECONDS = 0.25
+
+
+def _ask(url: str, method: str, path: str, body: Mapping[str, Any] | None = None, *, timeout: float) -> Any:
+    """One request through the guarded seam (``linestream`` via ``OllamaClient``): the body is capped
+    (``linestream.MAX_BODY``) and the whole request ends within ``timeout`` seconds, however the
+    server trickles; failures leave as ``toolkit.errors`` classes."""
+
+    async def call() -> Any:
+        client = OllamaClient(url, timeout=timeout, connect_timeout=min(timeout, 5.0), total_timeout=timeout)
+        async with client:
+            return await client.request_json(method, path, body)
+
+    return asyncio.run(call())
 
 
 def api_version(url: str, *, timeout: float = 3.0) -> str:
     """Ollama's version at ``url``; OllamaUnreachableError when nothing (or no Ollama) answers."""
     base = normalize_url(url)
     try:
-        response = httpx.get(f"{base}/api/version", timeout=timeout, trust_env=False)
-    except httpx.HTTPError as error:
+        data = _ask(base, "GET", "/api/version", timeout=timeout)
+    except OllamaUnreachableError:
+        raise
+    except OllamaError as error:
+        # Whatever went wrong, nothing usable answers: the caller's one class for that, the same words.
         raise OllamaUnreachableError(
-            f"nothing answers at {base} ({httpx_failure(error)})",
-            hint="Start Ollama (`gpuless up`, or `ollama serve`) or check the --url.",
-        ) from None
-    if response.status_code != 200:
-        raise OllamaUnreachableError(
-            f"{base} answered HTTP {response.status_code} to /api/version: it is not an Ollama server",
-            hint="Point --url at an Ollama server (default port 11434).",
-        )
-    try:
-        data = response.json()
-    except ValueError:
-        raise OllamaUnreachableError(
-            f"{base}/api/version did not answer JSON: not an Ollama server"
+            error.message, hint=error.hint or "Point --url at an Ollama server (default port 11434)."
         ) from None
     version = str(data.get("version", "unknown")) if isinstance(data, dict) else "unknown"
     return terminal_safe(version, one_line=True)[:40]
@@ -67,9 +69,8 @@ def wait_until_answers(url: str, *, timeout: float) -> str:
 def loaded_models(url: str, *, timeout: float = 3.0) -> dict[str, Any] | None:
     """The ``/api/ps`` JSON, or None when the server does not answer it."""
     try:
-        response = httpx.get(f"{normalize_url(url)}/api/ps", timeout=timeout, trust_env=False)
-        data = response.json() if response.status_code == 200 else None
-    except (httpx.HTTPError, ValueError):
+        data = _ask(url, "GET", "/api/ps", timeout=timeout)
+    except OllamaError:
         return None
     return data if isinstance(data, dict) else None
 
@@ -123,27 +124,20 @@ def create_served_model(url: str, served: str, base: str, parameters: Mapping[st
     ``served`` then gets those parameters, whatever options it sends or cannot send."""
     body = {"model": served, "from": base, "parameters": dict(parameters), "stream": False}
     try:
-        response = httpx.post(f"{normalize_url(url)}/api/create", json=body, timeout=120.0, trust_env=False)
-    except httpx.HTTPError as error:
+        _ask(url, "POST", "/api/create", body, timeout=120.0)
+    except (OllamaUnreachableError, StreamError, RequestTimeoutError) as error:
         raise OllamaUnreachableError(
-            f"creating {served} failed: {httpx_failure(error)}", "Is the server still running?"
+            f"creating {served} failed: {error.message}", "Is the server still running?"
         ) from None
-    if response.status_code != 200:
-        try:
-            message = str(response.json().get("error") or response.reason_phrase)
-        except (ValueError, AttributeError):
-            message = response.reason_phrase
-        raise OllamaError(f"creating {served} from {base} failed: {message[:200]}")
+    except OllamaError as error:
+        raise OllamaError(f"creating {served} from {base} failed: {error.message[:200]}") from None
 
 
 def served_parameters(url: str, model: str, *, timeout: float = 5.0) -> dict[str, str] | None:
     """The parameters ``/api/show`` reports for ``model`` (name → value text), None if it cannot say."""
     try:
-        response = httpx.post(
-            f"{normalize_url(url)}/api/show", json={"model": model}, timeout=timeout, trust_env=False
-        )
-        data = response.json() if response.status_code == 200 else None
-    except (httpx.HTTPError, ValueError):
+        data = _ask(url, "POST", "/api/show", {"model": model}, timeout=timeout)
+    except OllamaError:
         return None
     text = data.get("parameters") if isinstance(data, dict) else None
     if not isinstance(text, str):
@@ -165,9 +159,7 @@ def load_model(url: str, model: str, *, timeout: float = 120.0) -> bool:
     """Load ``model`` without generating (``/api/generate`` with no prompt, as Ollama documents);
     False when the server could not."""
     try:
-        response = httpx.post(
-            f"{normalize_url(url)}/api/generate", json={"model": model}, timeout=timeout, trust_env=False
-        )
-    except httpx.HTTPError:
+        _ask(url, "POST", "/api/generate", {"model": model}, timeout=timeout)
+    except OllamaError:
         return False
-    return response.status_code == 200
+    return True

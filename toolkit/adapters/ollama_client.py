@@ -46,6 +46,9 @@ from toolkit.errors import ModelNotFoundError, NotOllamaError, StreamError
 
 Message = Mapping[str, str]
 
+#: Seconds a small whole-body answer (version, model list, show) may take in all, however it trickles.
+METADATA_TOTAL = 30.0
+
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
@@ -126,20 +129,30 @@ class OllamaClient:
 
     # --- the one request path and the one error map ----------------------------------------------
 
-    def _limits(self) -> linestream.Limits:
+    def _limits(self, total: float | None = None) -> linestream.Limits:
         deadline = self.deadline
-        if self.total_timeout is not None:
-            own = time.monotonic() + self.total_timeout
-            deadline = own if deadline is None else min(deadline, own)
+        for seconds in (self.total_timeout, total):
+            if seconds is not None:
+                own = time.monotonic() + seconds
+                deadline = own if deadline is None else min(deadline, own)
         return linestream.Limits(gap=self.timeout, connect=self.connect_timeout, deadline=deadline)
+
+    def _metadata_total(self) -> float:
+        return min(self.timeout, METADATA_TOTAL)
 
     @asynccontextmanager
     async def _request(
-        self, method: str, path: str, body: Mapping[str, Any] | None, model: str | None
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None,
+        model: str | None,
+        total: float | None = None,
     ) -> AsyncIterator[linestream.Response]:
         """One request through the transport; every failure leaves as a ``toolkit.errors`` class."""
+        limits = self._limits(total)
         try:
-            async with linestream.request(self._transport, method, path, body, self._limits()) as response:
+            async with linestream.request(self._transport, method, path, body, limits) as response:
                 yield response
         except linestream.LineStreamError as error:
             raise translate(error, self.url, path, model) from None
@@ -152,9 +165,18 @@ class OllamaClient:
         async with self._request("POST", path, body, model) as response, aclosing(response.lines()) as lines:
             yield lines
 
-    async def _json(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
+    async def request_json(
+        self, method: str, path: str, body: Mapping[str, Any] | None = None, *, total: float | None = None
+    ) -> Any:
+        """One request whose answer is read whole (capped at ``linestream.MAX_BODY``) and parsed as JSON;
+        ``total`` bounds it in seconds on top of the client's own bounds."""
+        return await self._json(method, path, body, total)
+
+    async def _json(
+        self, method: str, path: str, body: Mapping[str, Any] | None = None, total: float | None = None
+    ) -> Any:
         model = body.get("model") if body else None
-        async with self._request(method, path, body, model) as response:
+        async with self._request(method, path, body, model, total) as response:
             content = await response.read()
         try:
             return json.loads(content)
@@ -266,7 +288,7 @@ class OllamaClient:
     async def version(self) -> str | None:
         """Ollama's version string; None for servers without ``/api/version`` (llama.cpp, vLLM)."""
         try:
-            data = await self._json("GET", "/api/version")
+            data = await self._json("GET", "/api/version", total=self._metadata_total())
         except (ModelNotFoundError, NotOllamaError):
             return None
         version = data.get("version") if isinstance(data, dict) else None
@@ -275,14 +297,16 @@ class OllamaClient:
     async def list_models(self) -> list[str]:
         """Names of the models the server has (``/api/tags``, or ``/v1/models`` for OpenAI servers)."""
         if self.api == "openai":
-            data = as_object(await self._json("GET", "/v1/models"), self.url, "answer to /v1/models")
+            data = await self._json("GET", "/v1/models", total=self._metadata_total())
+            data = as_object(data, self.url, "answer to /v1/models")
             entries = as_items(data.get("data"), self.url, "'data' of /v1/models")
             return [str(m.get("id")) for m in entries if isinstance(m, dict)]
         return [str(m.get("name") or m.get("model")) for m in await self.tags()]
 
     async def tags(self) -> list[dict[str, Any]]:
         """The raw ``/api/tags`` entries (name, size in bytes, details)."""
-        data = as_object(await self._json("GET", "/api/tags"), self.url, "answer to /api/tags")
+        data = await self._json("GET", "/api/tags", total=self._metadata_total())
+        data = as_object(data, self.url, "answer to /api/tags")
         return [
             m for m in as_items(data.get("models"), self.url, "'models' of /api/tags") if isinstance(m, dict)
         ]
@@ -290,7 +314,9 @@ class OllamaClient:
     async def show(self, model: str) -> dict[str, Any]:
         """``/api/show`` for a model (details, model_info, capabilities); ModelNotFoundError if absent."""
         return as_object(
-            await self._json("POST", "/api/show", {"model": model}), self.url, "answer to /api/show"
+            await self._json("POST", "/api/show", {"model": model}, self._metadata_total()),
+            self.url,
+            "answer to /api/show",
         )
 
     async def load(

@@ -1,6 +1,7 @@
 """The one map from transport failures (``toolkit.adapters.linestream``) to ``toolkit.errors``.
 
-Nothing listening → OllamaUnreachableError, a JSON 404 → ModelNotFoundError, a 404 that is not
+Nothing listening → OllamaUnreachableError, a redirect (never followed) → NotOllamaError saying where it
+pointed, a JSON 404 → ModelNotFoundError, a 404 that is not
 Ollama's → NotOllamaError, 503 → ServerBusyError, no bytes in time or past the deadline →
 RequestTimeoutError, unreadable framing or a connection dropped mid-answer → StreamError; a failed
 pull gets the class its cause calls for (``pull_error``). Each error says what to do next.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from toolkit.adapters import linestream
 from toolkit.core.pullfailure import pull_failure
+from toolkit.core.safe_text import terminal_safe
 from toolkit.core.wire import error_text, is_json_error
 from toolkit.errors import (
     DiskFullError,
@@ -42,6 +44,12 @@ def translate(error: linestream.LineStreamError, url: str, path: str, model: str
         )
     if isinstance(error, linestream.ReadTimedOut):
         return RequestTimeoutError(f"{url} did not answer in time ({error})", hint=TIMEOUT_HINT)
+    if isinstance(error, linestream.Redirected):
+        where = terminal_safe(error.location, one_line=True)[:200] or "no address (no Location header)"
+        return NotOllamaError(
+            f"{url} redirected {path} (HTTP {error.status}) to {where}; gpuless does not follow redirects",
+            hint="Point --url at the server itself (the redirect's address, if you trust it).",
+        )
     if isinstance(error, linestream.HttpStatus):
         return _status_error(error, url, path, model)
     if isinstance(error, linestream.BadResponse):

@@ -36,7 +36,7 @@ def chat(model: str | None, url: str | None, api: str, num_predict: int | None, 
         if model is None:
             from toolkit.services.models import server_default_model
 
-            repl.conversation.model = repl.loop.run_until_complete(server_default_model(repl._client()))
+            repl.conversation.model = repl.settle(server_default_model(repl._client()))
         else:
             repl.check_model(model)
     except BaseException:

@@ -17,10 +17,10 @@ import contextlib
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.live import Live
@@ -34,6 +34,8 @@ from toolkit.core.safe_text import terminal_safe
 from toolkit.core.wire import Api
 from toolkit.errors import GpulessError, ModelNotFoundError
 from toolkit.services.chat import take_turn
+
+T = TypeVar("T")
 
 HELP = """Commands:
   /model NAME   switch to another model the server has: a new conversation (/model alone shows it)
@@ -121,6 +123,21 @@ class ChatRepl:
             self.client = OllamaClient(self.url, self.api, timeout=self.timeout)
         return self.client
 
+    def settle(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` to its end on the REPL's loop. Ctrl-C (or a signal) raised inside the loop
+        cancels it in its own task and waits for it to close its response, then goes on up: left
+        pending, its generators were closed later from the wrong place, which printed "generator
+        didn't stop after athrow()" tracebacks."""
+        task = self.loop.create_task(coro)
+        try:
+            return self.loop.run_until_complete(task)
+        except BaseException:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(BaseException):  # the first interruption is the one reported
+                    self.loop.run_until_complete(task)
+            raise
+
     def close(self) -> None:
         if self.client is not None:
             self.loop.run_until_complete(self.client.aclose())
@@ -136,7 +153,7 @@ class ChatRepl:
 
     def check_model(self, model: str) -> None:
         """ModelNotFoundError unless the server lists ``model`` (``:latest`` may be left out)."""
-        names = self.loop.run_until_complete(self._client().list_models())
+        names = self.settle(self._client().list_models())
         if model in names or f"{model}:latest" in names:
             return
         listed = terminal_safe(", ".join(names), one_line=True) or "none"
@@ -174,7 +191,8 @@ class ChatRepl:
             self.console.print("(conversation cleared)", markup=False)
         elif name == "/model":
             if not arg:
-                self.console.print(f"model: {self.conversation.model}", markup=False)
+                shown = terminal_safe(self.conversation.model, one_line=True)
+                self.console.print(f"model: {shown}", markup=False)
             else:
                 try:
                     self.check_model(arg)
@@ -182,7 +200,8 @@ class ChatRepl:
                     self.error(error)
                 else:
                     fresh = self.conversation.switch(arg) and " (a new conversation)"
-                    self.console.print(f"(now talking to {arg}{fresh or ''})", markup=False)
+                    shown = terminal_safe(arg, one_line=True)
+                    self.console.print(f"(now talking to {shown}{fresh or ''})", markup=False)
         elif name == "/save":
             self.save(arg)
         else:

@@ -15,6 +15,7 @@ from toolkit.cli.group import cli, current_settings
 from toolkit.cli.output import emit_json, json_option
 from toolkit.core.connect import SNIPPET_IDS, ConnectInfo, connect_info, server_root
 from toolkit.core.model_choice import default_model
+from toolkit.core.safe_text import terminal_safe
 from toolkit.errors import UsageError
 
 
@@ -84,7 +85,7 @@ def connect(as_json: bool, model: str | None, url: str | None, snippet: str | No
     if as_json:
         emit_json(info.snippet(snippet).to_dict() if snippet else info.to_dict())
     elif snippet:
-        click.echo(info.snippet(snippet).text, nl=False)
+        click.echo(terminal_safe(info.snippet(snippet).text), nl=False)
     else:
         for line in format_info(info):
-            click.echo(line)
+            click.echo(terminal_safe(line))

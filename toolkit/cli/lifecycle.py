@@ -291,6 +291,12 @@ def _file_spec(path: Path) -> OllamaServiceSpec:
             "Remove them, or start the file with `docker compose up -d`.",
             err=True,
         )
+    if read.other_services:
+        click.echo(
+            f"gpuless: warning: `gpuless up` starts only {read.service_name}, not the other services of "
+            f"{path}: {', '.join(read.other_services)}. Start them with `docker compose up -d`.",
+            err=True,
+        )
     return read.spec
 
 

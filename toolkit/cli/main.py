@@ -60,6 +60,17 @@ def _interrupted(cause: BaseException | None) -> NoReturn:
     sys.exit(interrupts.exit_code(stop))
 
 
+def _click_error(error: click.ClickException) -> NoReturn:
+    """One ``gpuless: error:`` line and where help is, instead of click's usage block."""
+    click.echo(f"gpuless: error: {terminal_safe(error.format_message(), one_line=True)}", err=True)
+    if isinstance(error, click.UsageError):
+        ctx = error.ctx
+        where = ctx.command_path if ctx is not None and ctx.command_path else "gpuless"
+        click.echo(f"  hint: Try '{where} --help' for help.", err=True)
+        sys.exit(2)
+    sys.exit(error.exit_code)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``gpuless`` script: run the CLI and turn errors into exit codes."""
     interrupts.install()
@@ -70,9 +81,9 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort as abort:  # click turns KeyboardInterrupt (and Terminated) into Abort
         _interrupted(abort.__cause__)
     except click.ClickException as error:
-        # click's own usage errors (bad option values, missing arguments) are bad input: exit 2.
-        error.show()
-        sys.exit(2 if isinstance(error, click.UsageError | click.BadParameter) else error.exit_code)
+        # click's own usage errors (bad option values, missing arguments) are bad input: exit 2,
+        # said like every other error (click's own form takes three lines, the usage first).
+        _click_error(error)
     except KeyboardInterrupt as stop:
         _interrupted(stop)
     except click.exceptions.Exit as done:

@@ -50,7 +50,9 @@ def format_result(result: BenchResult) -> list[str]:
     head += ")"
     run = f"run #{result.run_id}" if result.run_id is not None else "not stored"
     if result.history_error and result.run_id is not None:
-        run += " (stored up to a failed history write)"
+        count = result.stored_requests
+        stored = "" if count is None else f"{count} request{'' if count == 1 else 's'} "
+        run += f" ({stored}stored up to a failed history write)"
     lines = [terminal_safe(f"{head}: {result.status}, {run}", one_line=True)]
     if result.cold_load_s is not None:
         lines.append(f"model load (preload, kept out of TTFT): {result.cold_load_s:.2f} s")

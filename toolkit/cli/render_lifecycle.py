@@ -1,4 +1,7 @@
-"""What ``up``, ``verify`` and ``tune`` draw: the pull/health progress line and the verify table."""
+"""What ``up``, ``verify`` and ``tune`` draw: the pull/health progress line and the verify table.
+
+Both show what a server, a registry or the engine reported (statuses, parameters, loaded model names,
+warnings): every such piece passes through ``terminal_safe``."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import time
 import click
 
 from toolkit.adapters.progress import Progress
+from toolkit.core.safe_text import terminal_safe
 from toolkit.core.verify import VerifyReport
 
 
@@ -23,7 +27,8 @@ class ProgressLine:
 
     def __call__(self, event: Progress) -> None:
         fraction = event.fraction
-        label = f"{event.phase}: {event.status}"
+        status = terminal_safe(event.status, one_line=True)
+        label = f"{event.phase}: {status}"
         if not self._tty:
             if event.status != self._last:
                 click.echo(label, err=True)
@@ -38,9 +43,7 @@ class ProgressLine:
         else:
             filled = int(fraction * 30)
             size = f"{(event.completed or 0) / 1e6:.0f}/{(event.total or 0) / 1e6:.0f} MB"
-            text = (
-                f"{event.phase} [{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%} {size} {event.status}"
-            )
+            text = f"{event.phase} [{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%} {size} {status}"
         click.echo("\r\033[K" + text[:120], err=True, nl=False)
 
     def close(self) -> None:
@@ -60,24 +63,30 @@ def verify_lines(report: VerifyReport, width: int) -> list[tuple[str, str]]:
     (``--json`` carries the reason of every row). Values too long for their column end in "…".
     """
     width = max(width, 60)
+
+    def safe(text: str) -> str:
+        return terminal_safe(text, one_line=True)
+
     knob_w = min(max(len(row.knob) for row in report.rows) + 2, 28) if report.rows else 10
     status_w = 8
     value_w = max((width - 2 - knob_w - status_w) // 2, 10)
-    title = f"Settings of {report.container} as the engine and server report them:"
+    title = f"Settings of {safe(report.container)} as the engine and server report them:"
     lines: list[tuple[str, str]] = [(part, "") for part in textwrap.wrap(title, width)]
     lines += [
         ("  " + "knob".ljust(knob_w) + "wanted".ljust(value_w) + "actual".ljust(value_w) + "status", ""),
     ]
     for row in report.rows:
-        cells = _clip(row.knob, knob_w - 1).ljust(knob_w)
-        cells += _clip(row.wanted, value_w - 1).ljust(value_w) + _clip(row.actual, value_w - 1).ljust(value_w)
+        cells = _clip(safe(row.knob), knob_w - 1).ljust(knob_w)
+        cells += _clip(safe(row.wanted), value_w - 1).ljust(value_w)
+        cells += _clip(safe(row.actual), value_w - 1).ljust(value_w)
         lines.append(("  " + cells, row.status))
         if row.status != "applied":
-            lines.extend(("      " + part, "") for part in textwrap.wrap(row.why, width - 6))
+            lines.extend(("      " + part, "") for part in textwrap.wrap(safe(row.why), width - 6))
     counts = report.counts()
     lines.append(("  " + ", ".join(f"{n} {status}" for status, n in counts.items() if n), ""))
     for warning in report.warnings:
-        lines.extend(("  " + part, "") for part in textwrap.wrap(f"engine warning: {warning}", width - 2))
+        parts = textwrap.wrap(safe(f"engine warning: {warning}"), width - 2)
+        lines.extend(("  " + part, "") for part in parts)
     return lines
 
 

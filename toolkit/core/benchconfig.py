@@ -111,6 +111,7 @@ class BenchResult:
             the server refused a concurrency level as busy.
         error: one-line reason when the run stopped early.
         history_error: why the history holds only part of this run (a write failed), None if all of it.
+        stored_requests: how many of the run's requests the history holds, None when it was not stored.
     """
 
     run_id: int | None
@@ -133,6 +134,7 @@ class BenchResult:
     stopped_by: str | None = None
     error: str | None = None
     history_error: str | None = None
+    stored_requests: int | None = None
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -168,4 +170,5 @@ class BenchResult:
             **self.summary(),
             "error": self.error,
             "history_error": self.history_error,
+            "stored_requests": self.stored_requests,
         }

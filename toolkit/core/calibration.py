@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from toolkit.core.estimator_params import EstimatorParams
+from toolkit.core.safe_text import terminal_safe
 
 #: Ratios outside this range are not a calibration but a fault (a unit mix-up, a wrong model, a server
 #: that is not the one measured): they are dropped, not clamped, so one bad run cannot swing every
@@ -250,7 +251,8 @@ class Calibration:
         factors = [self.decode_factor.describe("decode")]
         if self.prefill_factor.runs:
             factors.append(self.prefill_factor.describe("prefill"))
-        models = ", ".join(self.models)
+        # The names come from a server (through calibration.json): stored as they were, shown safe.
+        models = terminal_safe(", ".join(self.models), one_line=True)
         return (
             f"calibrated on this machine from {runs} on {when} ({', '.join(factors)}; benchmarked: {models})"
         )

@@ -4,7 +4,12 @@ A server (or a history file it once filled) decides what model names, error mess
 contain. Printed raw, an escape sequence can recolour, move the cursor, retitle the window, clear the
 screen or hide text — so every such string passes through ``terminal_safe`` before it reaches the
 terminal. Escape sequences (CSI, OSC, DCS and the other string controls, two-byte ESC forms) are
-removed whole; every other C0/C1 control character and DEL is removed too, except newline and tab.
+removed whole; every other C0/C1 control character and DEL is removed too, except newline and tab,
+and so are the Unicode bidirectional overrides and isolates (U+202A-U+202E, U+2066-U+2069), which make a
+terminal show text in another order than it is.
+
+Outside text is stored as it came (it is data: a model name must stay the name the server knows) and
+passes through here where it is shown.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ _SEQUENCE = re.compile(
     r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
     r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
     r"|\x1b[ -/]*[0-~]?"
-    r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]"
+    r"|[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
 )
 
 

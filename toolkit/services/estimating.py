@@ -16,6 +16,7 @@ from toolkit.core.calibration import Calibration, CalibrationRun, RunEvidence, d
 from toolkit.core.calibration import apply as calibrated
 from toolkit.core.estimator_params import DEFAULT_PARAMS, EstimatorParams
 from toolkit.core.hardware import Machine
+from toolkit.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -50,15 +51,22 @@ def machine_params(
         return MachineParams(DEFAULT_PARAMS, None, None)  # a profile: its benchmarks are not ours
     from toolkit.adapters.calibration import load, machine_key
 
-    calibration = load(calibration_path, machine)
-    if calibration is None and detected is not None and machine_key(detected) != machine_key(machine):
-        own = load(calibration_path, detected)
-        if own is not None:
-            note = (
-                f"Plain estimate: this machine's calibration ({own.note()}) is left out, because the"
-                " figures are for a what-if machine it was not measured on."
-            )
-            return MachineParams(DEFAULT_PARAMS, None, note)
+    try:
+        calibration = load(calibration_path, machine)
+        own = load(calibration_path, detected) if detected is not None else None
+    except UsageError as error:  # damaged, or newer: not used, not replaced, and said
+        return MachineParams(DEFAULT_PARAMS, None, f"Calibration not used: {error.message}. {error.hint}")
+    if (
+        calibration is None
+        and own is not None
+        and detected is not None
+        and machine_key(detected) != machine_key(machine)
+    ):
+        note = (
+            f"Plain estimate: this machine's calibration ({own.note()}) is left out, because the"
+            " figures are for a what-if machine it was not measured on."
+        )
+        return MachineParams(DEFAULT_PARAMS, None, note)
     if calibration is None:
         return MachineParams(
             DEFAULT_PARAMS, None, "Not calibrated on this machine yet: a `gpuless bench` run measures it."

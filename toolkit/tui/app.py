@@ -63,10 +63,24 @@ class GpulessApp(App[None]):
         super().__init__()
         self.services = services
         self.start = start
+        self.crash: Exception | None = None
 
     def on_mount(self) -> None:
         self.switch_mode(self.start)
         self.detect()
+
+    def _handle_exception(self, error: Exception) -> None:
+        """The last resort, as Textual's but without its full traceback on the terminal: the app exits
+        with the error kept (``crash``; a pilot test still gets it raised), and ``run_app`` raises it
+        again once the terminal is restored, where the CLI's handler prints one line, writes the
+        crash log and exits 1 (``toolkit.cli.main``)."""
+        self._return_code = 1
+        if self._exception is None:
+            self._exception = error
+            self._exception_event.set()
+        if self.crash is None:
+            self.crash = error
+        self._close_messages_no_wait()
 
     @work(thread=True, exclusive=True, group="detect", exit_on_error=False)
     def detect(self) -> None:
@@ -158,9 +172,12 @@ def create_app(services: Services | None = None, *, start: str = "machine") -> G
 
 def run_app(settings: Settings | None = None) -> None:
     """Run the wizard in the terminal (what ``gpuless`` with no subcommand does), with the settings the
-    command line read."""
+    command line read. An exception that ended the wizard is raised again here, after the terminal is
+    restored, for the CLI's last-resort handler."""
     app = create_app(default_services(settings))
     app.run()
     note = still_running(app)
     if note:
         print(note)
+    if app.crash is not None:
+        raise app.crash

@@ -88,4 +88,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 # Each command module registers its subcommands on the group when imported (none imports another).
-from toolkit.cli import bench, chat, connect, lifecycle, machine, tune  # noqa: E402, F401
+from toolkit.cli import bench, chat, connect, lifecycle, machine, share, tune  # noqa: E402, F401

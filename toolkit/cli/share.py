@@ -1,0 +1,92 @@
+"""The ``share`` subcommand: this laptop's model for teammates, through a key-checking nginx gateway.
+
+The work is ``toolkit.services.share``; this module parses the options and prints: the URL, each new key
+once, the lines teammates paste, and the plain-HTTP warning.
+"""
+
+from __future__ import annotations
+
+import click
+
+from toolkit.cli.group import cli, current_settings
+from toolkit.core.share.invite import PLAIN_HTTP_WARNING, key_lines
+from toolkit.errors import UsageError
+
+
+@cli.command()
+@click.option("--listen", metavar="ADDR:PORT", help="Where teammates reach the gateway (a LAN address).")
+@click.option("--add-key", "add_keys", multiple=True, metavar="NAME", help="Make a teammate's key.")
+@click.option("--revoke", metavar="NAME", help="Remove a key; a running gateway refuses it from then on.")
+@click.option("--list", "list_keys", is_flag=True, help="List the keys' names (never the keys).")
+@click.option("--stop", is_flag=True, help="Remove the gateway; Ollama keeps running on loopback.")
+@click.option(
+    "--max-streams",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Requests one key may have in flight (the excess gets 429); applies when the gateway starts.",
+)
+@click.option("--no-pull", is_flag=True, help="Do not pull the gateway image if it is missing.")
+def share(
+    listen: str | None,
+    add_keys: tuple[str, ...],
+    revoke: str | None,
+    list_keys: bool,
+    stop: bool,
+    max_streams: int,
+    no_pull: bool,
+) -> None:
+    """Share this laptop's model with teammates: a gateway that checks a key on every request.
+
+    \b
+    Ollama stays on loopback; only the gateway (nginx) listens on the address
+    you give. Teammate keys may chat, generate, embed and list models; they get
+    403 on pull, push, create, copy, delete and blobs. The admin key may do all.
+    """
+    from toolkit.services import share as service
+
+    settings = current_settings()
+    chosen = [name for name, on in (("--revoke", revoke), ("--list", list_keys), ("--stop", stop)) if on]
+    if len(chosen) > 1 or (chosen and (listen or add_keys)):
+        named = " and ".join(chosen or ["--listen/--add-key"])
+        raise UsageError(f"{named} cannot be combined with other actions")
+    if stop:
+        removed = service.stop(settings)
+        click.echo("Gateway removed; Ollama keeps running on loopback." if removed else "No gateway runs.")
+        return
+    if list_keys:
+        ring = service.list_keys(settings)
+        state = service.status(settings)
+        where = f"running on http://{state.listen}" if state and state.running else "not running"
+        click.echo(f"Gateway: {where}")
+        for key in ring.keys:
+            click.echo(f"  {key.name:<20} {key.role:<9} made {key.created}")
+        if not ring.keys:
+            click.echo("  no keys yet: `gpuless share --listen ADDR:PORT` makes the admin key")
+        return
+    if revoke is not None:
+        reloaded = service.revoke(settings, revoke)
+        tail = "the gateway refuses it from now on." if reloaded else "the gateway is not running."
+        click.echo(f"Key {revoke!r} revoked; {tail}")
+        return
+    outcome = service.share(settings, listen=listen, add=add_keys, max_streams=max_streams, pull=not no_pull)
+    if outcome.listen is None:
+        click.echo("Keys saved; the gateway is not running (start it: `gpuless share --listen ADDR:PORT`).")
+        url = "http://ADDR:PORT"
+    else:
+        url = outcome.listen.url
+        verb = "started" if outcome.action == "started" else "running (keys reloaded)"
+        click.echo(f"Gateway {verb}: {url}  (Ollama itself stays on loopback)")
+        click.echo(f"  OPENAI_BASE_URL={url}/v1")
+    for key in outcome.new_keys:
+        click.echo("")
+        for line in key_lines(url, key):
+            click.echo(line)
+    if not outcome.new_keys:
+        click.echo("No new keys (make one with --add-key NAME; --list shows their names).")
+    if outcome.ollama_exposed and outcome.listen is not None:
+        click.echo(
+            f"\nWARNING: Ollama itself answers on {outcome.listen.host} without a key (`up --expose`?). "
+            "Run `gpuless up` without --expose so only the gateway is reachable."
+        )
+    click.echo("\n" + PLAIN_HTTP_WARNING)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from tests.cli_run import run
 from tests.ollama_server.fixtures import ServerHandle, _docker_client, free_port
@@ -50,12 +51,22 @@ def nothing_left(env: dict[str, str]) -> None:
 
 
 def test_share_prints_the_url_each_key_once_the_openai_lines_and_the_warning(
-    env: dict[str, str], capsys: pytest.CaptureFixture[str], ollama_container: ServerHandle
+    env: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    ollama_container: ServerHandle,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.chdir(tmp_path)
+    compose = tmp_path / "compose.yaml"
+    original = (Path(__file__).resolve().parents[2] / "compose" / "laptop-16gb-ddr5.yaml").read_text()
+    compose.write_text(original)
     listen = f"{LAN}:{free_port()}"
     code, out, err = run(["share", "--listen", listen, "--add-key", "alice"], capsys)
     assert code == 0, err
     assert f"Gateway started: http://{listen}" in out
+    gateway = yaml.safe_load(compose.read_text())["services"]["gateway"]
+    assert gateway["labels"]["io.gpuless.gateway.listen"] == listen
     secrets = re.findall(r"OPENAI_API_KEY=(gpl_[A-Za-z0-9_-]+)", out)
     assert len(secrets) == 2  # admin and alice
     assert f"OPENAI_BASE_URL=http://{listen}/v1" in out
@@ -74,6 +85,7 @@ def test_share_prints_the_url_each_key_once_the_openai_lines_and_the_warning(
 
     code, out, _ = run(["share", "--stop"], capsys)
     assert code == 0 and "Ollama keeps running on loopback" in out
+    assert compose.read_text() == original  # the gateway service is taken out again
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://{listen}/api/tags")
     assert httpx.get(f"{ollama_container.url}/api/version").status_code == 200

@@ -6,6 +6,8 @@ once, the lines teammates paste, and the plain-HTTP warning.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from toolkit.cli.group import cli, current_settings
@@ -27,6 +29,13 @@ from toolkit.errors import UsageError
     help="Requests one key may have in flight (the excess gets 429); applies when the gateway starts.",
 )
 @click.option("--no-pull", is_flag=True, help="Do not pull the gateway image if it is missing.")
+@click.option(
+    "--file",
+    "-f",
+    "compose_path",
+    type=click.Path(path_type=Path),
+    help="The compose file to add the gateway service to (default: ./compose.yaml if gpuless wrote it).",
+)
 def share(
     listen: str | None,
     add_keys: tuple[str, ...],
@@ -35,6 +44,7 @@ def share(
     stop: bool,
     max_streams: int,
     no_pull: bool,
+    compose_path: Path | None,
 ) -> None:
     """Share this laptop's model with teammates: a gateway that checks a key on every request.
 
@@ -46,12 +56,13 @@ def share(
     from toolkit.services import share as service
 
     settings = current_settings()
+    compose_path = _compose_file(compose_path)
     chosen = [name for name, on in (("--revoke", revoke), ("--list", list_keys), ("--stop", stop)) if on]
     if len(chosen) > 1 or (chosen and (listen or add_keys)):
         named = " and ".join(chosen or ["--listen/--add-key"])
         raise UsageError(f"{named} cannot be combined with other actions")
     if stop:
-        removed = service.stop(settings)
+        removed = service.stop(settings, compose_path)
         click.echo("Gateway removed; Ollama keeps running on loopback." if removed else "No gateway runs.")
         return
     if list_keys:
@@ -69,7 +80,14 @@ def share(
         tail = "the gateway refuses it from now on." if reloaded else "the gateway is not running."
         click.echo(f"Key {revoke!r} revoked; {tail}")
         return
-    outcome = service.share(settings, listen=listen, add=add_keys, max_streams=max_streams, pull=not no_pull)
+    outcome = service.share(
+        settings,
+        listen=listen,
+        add=add_keys,
+        max_streams=max_streams,
+        pull=not no_pull,
+        compose_path=compose_path,
+    )
     if outcome.listen is None:
         click.echo("Keys saved; the gateway is not running (start it: `gpuless share --listen ADDR:PORT`).")
         url = "http://ADDR:PORT"
@@ -78,6 +96,10 @@ def share(
         verb = "started" if outcome.action == "started" else "running (keys reloaded)"
         click.echo(f"Gateway {verb}: {url}  (Ollama itself stays on loopback)")
         click.echo(f"  OPENAI_BASE_URL={url}/v1")
+        if compose_path is not None and outcome.action == "started":
+            click.echo(
+                f"  written into {compose_path} as the `gateway` service (docker compose up -d keeps both)"
+            )
     for key in outcome.new_keys:
         click.echo("")
         for line in key_lines(url, key):
@@ -90,3 +112,21 @@ def share(
             "Run `gpuless up` without --expose so only the gateway is reachable."
         )
     click.echo("\n" + PLAIN_HTTP_WARNING)
+
+
+def _compose_file(given: Path | None) -> Path | None:
+    """The compose file to keep the gateway service in: ``--file``, else ./compose.yaml when gpuless
+    wrote it (it carries the spec label), else none."""
+    if given is not None:
+        if not given.is_file():
+            raise UsageError(f"{given} does not exist", "Pass the compose file `gpuless compose` wrote.")
+        return given
+    default = Path("compose.yaml")
+    try:
+        return (
+            default
+            if default.is_file() and "io.gpuless.spec" in default.read_text(encoding="utf-8")
+            else None
+        )
+    except (OSError, UnicodeDecodeError):
+        return None

@@ -10,12 +10,15 @@ from __future__ import annotations
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
 from toolkit.adapters import ollama_admin
+from toolkit.adapters.compose_file import write_compose
 from toolkit.adapters.gateway.container import GatewayRunner, GatewayState, answers
 from toolkit.adapters.gateway.keystore import KeyStore
+from toolkit.core.share.compose_gateway import render_gateway_service, with_gateway, without_gateway
 from toolkit.core.share.invite import ListenAddress, parse_listen
 from toolkit.core.share.keys import ADMIN_NAME, KeyRing, ShareKey
 from toolkit.core.share.nginx_conf import GatewayConfig, Member, render_keys_map, render_nginx_conf
@@ -67,10 +70,12 @@ def share(
     add: Sequence[str] = (),
     max_streams: int = 2,
     pull: bool = True,
+    compose_path: Path | None = None,
     runner: GatewayRunner | None = None,
 ) -> ShareOutcome:
     """Make the admin key if there is none, add the teammates' keys ``add``, and start the gateway on
-    ``listen`` (or reload the one running). Without ``listen`` and no gateway running, the keys are saved."""
+    ``listen`` (or reload the one running). Without ``listen`` and no gateway running, the keys are saved.
+    A gateway started here is also written into ``compose_path`` as its ``gateway`` service."""
     store = KeyStore(settings.share_dir)
     old = store.load()
     ring, new = old, []
@@ -95,8 +100,16 @@ def share(
     member = upstream_member(settings)
     ollama_admin.api_version(settings.ollama_url)  # Ollama answers, or one clear line: start it first
     config = GatewayConfig(wanted.host, wanted.port, (member,), max_streams_per_key=max_streams)
+    compose_text = None
+    if compose_path is not None:
+        block = render_gateway_service(
+            settings.gateway_image, settings.gateway_container_name, str(store.gateway_dir), wanted.text
+        )
+        compose_text = with_gateway(_read(compose_path), block)  # checked before anything starts
     _start(store, ring, config, runner, state, settings.gateway_image, pull)
     store.save(ring)
+    if compose_path is not None and compose_text is not None:
+        write_compose(compose_path, compose_text, force=True)
     member_host, _, member_port = member.address.rpartition(":")
     exposed = wanted.host != member_host.strip("[]") and answers(wanted.host, int(member_port))
     return ShareOutcome("started", wanted, tuple(new), ring, exposed)
@@ -159,6 +172,19 @@ def status(settings: Settings, runner: GatewayRunner | None = None) -> GatewaySt
     return (runner or GatewayRunner(settings.gateway_container_name)).state()
 
 
-def stop(settings: Settings, runner: GatewayRunner | None = None) -> bool:
-    """Remove the gateway (Ollama keeps running on loopback); False when there was none."""
-    return (runner or GatewayRunner(settings.gateway_container_name)).remove()
+def stop(settings: Settings, compose_path: Path | None = None, runner: GatewayRunner | None = None) -> bool:
+    """Remove the gateway (Ollama keeps running on loopback) and its service from ``compose_path``;
+    False when there was no gateway container."""
+    removed = (runner or GatewayRunner(settings.gateway_container_name)).remove()
+    if compose_path is not None:
+        text = _read(compose_path)
+        if without_gateway(text) != text:
+            write_compose(compose_path, without_gateway(text), force=True)
+    return removed
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"cannot read {path}: {error}") from None

@@ -19,6 +19,7 @@ import yaml
 from tests.cli_run import run
 from tests.ollama_server.fixtures import ServerHandle, _docker_client, free_port
 from tests.share.conftest import LAN
+from toolkit.cli.share import qr_code
 
 pytestmark = pytest.mark.docker
 
@@ -65,6 +66,7 @@ def test_share_prints_the_url_each_key_once_the_openai_lines_and_the_warning(
     code, out, err = run(["share", "--listen", listen, "--add-key", "alice"], capsys)
     assert code == 0, err
     assert f"Gateway started: http://{listen}" in out
+    assert qr_code(f"http://{listen}") in out  # the URL as a QR code, for a phone
     gateway = yaml.safe_load(compose.read_text())["services"]["gateway"]
     assert gateway["labels"]["io.gpuless.gateway.listen"] == listen
     secrets = re.findall(r"OPENAI_API_KEY=(gpl_[A-Za-z0-9_-]+)", out)

@@ -96,6 +96,7 @@ def share(
         verb = "started" if outcome.action == "started" else "running (keys reloaded)"
         click.echo(f"Gateway {verb}: {url}  (Ollama itself stays on loopback)")
         click.echo(f"  OPENAI_BASE_URL={url}/v1")
+        click.echo(qr_code(url), nl=False)
         if compose_path is not None and outcome.action == "started":
             click.echo(
                 f"  written into {compose_path} as the `gateway` service (docker compose up -d keeps both)"
@@ -130,3 +131,14 @@ def _compose_file(given: Path | None) -> Path | None:
         )
     except (OSError, UnicodeDecodeError):
         return None
+
+
+def qr_code(url: str) -> str:
+    """The URL as a QR code in Unicode half blocks (segno), for a phone or a teammate's camera."""
+    import io
+
+    import segno
+
+    text = io.StringIO()
+    segno.make(url, error="m").terminal(out=text, compact=True)
+    return text.getvalue()

@@ -55,11 +55,22 @@ def test_ollama_refuses_on_the_lan_address_while_the_gateway_answers_there(share
     ids=["no key", "wrong key", "empty bearer", "basic auth"],
 )
 def test_a_request_without_a_valid_key_gets_401(shared: Shared, headers: dict[str, str]) -> None:
-    for method, path in (("GET", "/api/tags"), ("POST", "/api/chat"), ("GET", "/v1/models"), ("GET", "/")):
+    paths = (("GET", "/api/tags"), ("POST", "/api/chat"), ("GET", "/v1/models"), ("DELETE", "/api/delete"))
+    for method, path in paths:
         response = httpx.request(method, shared.url + path, headers=headers, trust_env=False)
         assert response.status_code == 401, (method, path)
         assert response.headers["www-authenticate"].startswith("Bearer")
         assert "key is required" in response.json()["error"]
+
+
+def test_a_browser_without_a_key_gets_the_connect_page_and_nothing_secret(shared: Shared) -> None:
+    page = httpx.get(shared.url + "/", trust_env=False)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert f"{shared.url}/v1" in page.text and "YOUR-KEY" in page.text
+    assert shared.admin.secret not in page.text and shared.alice.secret not in page.text
+    assert "gpl_" not in page.text
+    with_key = call(shared, "GET", "/", shared.alice.secret)
+    assert with_key.status_code == 200 and with_key.text == "Ollama is running"  # a key reaches Ollama
 
 
 def test_a_teammate_key_gets_403_on_paths_that_change_the_server_and_the_model_stays(shared: Shared) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from toolkit.adapters.gateway.keystore import KeyStore, new_secret
+from toolkit.core.share.help_page import render_help_page
 from toolkit.core.share.invite import parse_listen
 from toolkit.core.share.keys import ADMIN_NAME, KeyRing, from_json, to_json
 from toolkit.core.share.nginx_conf import GatewayConfig, Member, render_keys_map, render_nginx_conf
@@ -86,10 +87,17 @@ def test_nginx_conf_lists_every_member_and_the_limits() -> None:
     text = render_nginx_conf(GatewayConfig("192.168.1.20", 8080, members, max_streams_per_key=3))
     assert "listen 192.168.1.20:8080;" in text
     assert "server 127.0.0.1:11434 weight=1;" in text and "server 127.0.0.1:11500 weight=3;" in text
-    assert text.count("limit_conn per_key 3;") == 2
+    assert text.count("limit_conn per_key 3;") == 3  # /, the admin paths, the rest
     assert "proxy_buffering off;" in text and "proxy_read_timeout 600s;" in text
     assert "location ~* ^/api/(pull|push|create|copy|delete|blobs)(/|$)" in text
     assert text.count("{") == text.count("}") and "{streams}" not in text  # every placeholder filled
+
+
+def test_the_help_page_holds_nothing_nginx_would_read_as_code() -> None:
+    page = render_help_page("http://192.168.1.20:8080")
+    assert "http://192.168.1.20:8080/v1" in page and "YOUR-KEY" in page
+    with pytest.raises(UsageError, match="cannot hold"):
+        render_help_page("http://x/$host")
 
 
 @pytest.mark.parametrize(

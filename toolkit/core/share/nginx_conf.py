@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from toolkit.core.share.help_page import render_help_page
 from toolkit.core.share.keys import KeyRing
 from toolkit.errors import UsageError
 
@@ -113,6 +114,7 @@ def render_nginx_conf(config: GatewayConfig) -> str:
         retry_after=config.retry_after_s,
         admin=admin,
         proxy=proxy,
+        help_page=render_help_page(f"http://{config.listen}"),
     )
 
 
@@ -167,11 +169,19 @@ http {{
         error_page 403 @admin_only;
         error_page 429 @too_many;
 
-        if ($gpuless_key = "") {{
-            return 401;
+        # A browser without a key gets the connect page at / (nothing secret); every other path needs a key.
+        location = / {{
+            default_type "text/html; charset=utf-8";
+            if ($gpuless_key = "") {{
+                return 200 '{help_page}';
+            }}
+{proxy}
         }}
 
         location ~* ^/api/({admin})(/|$) {{
+            if ($gpuless_key = "") {{
+                return 401;
+            }}
             if ($gpuless_admin = "") {{
                 return 403;
             }}
@@ -180,6 +190,9 @@ http {{
         }}
 
         location / {{
+            if ($gpuless_key = "") {{
+                return 401;
+            }}
 {proxy}
         }}
 

@@ -6,6 +6,7 @@ one clear line and exit non-zero, with no container, no key file and no gateway 
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import stat
@@ -84,6 +85,15 @@ def test_share_prints_the_url_each_key_once_the_openai_lines_and_the_warning(
     assert not any(secret in out for secret in secrets)  # shown once, never listed
     code, out, _ = run(["share"], capsys)  # again: nothing new to show
     assert code == 0 and "gpl_" not in out and "No new keys" in out
+    code, out, _ = run(["share", "--add-key", "carol", "--json"], capsys)
+    added = json.loads(out)
+    assert code == 0 and added["action"] == "reloaded" and added["url"] == f"http://{listen}"
+    assert [key["name"] for key in added["new_keys"]] == ["carol"]
+    carol = {"Authorization": f"Bearer {added['new_keys'][0]['secret']}"}
+    assert httpx.get(f"http://{listen}/api/tags", headers=carol).status_code == 200
+    code, out, _ = run(["share", "--list", "--json"], capsys)
+    assert [key["name"] for key in json.loads(out)["keys"]] == ["admin", "alice", "carol"]
+    assert "gpl_" not in out
 
     code, out, _ = run(["share", "--stop"], capsys)
     assert code == 0 and "Ollama keeps running on loopback" in out

@@ -11,7 +11,9 @@ from pathlib import Path
 import click
 
 from toolkit.cli.group import cli, current_settings
+from toolkit.cli.output import emit_json, json_option
 from toolkit.core.share.invite import PLAIN_HTTP_WARNING, key_lines
+from toolkit.core.share.keys import ShareKey
 from toolkit.errors import UsageError
 
 
@@ -36,6 +38,7 @@ from toolkit.errors import UsageError
     type=click.Path(path_type=Path),
     help="The compose file to add the gateway service to (default: ./compose.yaml if gpuless wrote it).",
 )
+@json_option
 def share(
     listen: str | None,
     add_keys: tuple[str, ...],
@@ -45,6 +48,7 @@ def share(
     max_streams: int,
     no_pull: bool,
     compose_path: Path | None,
+    as_json: bool,
 ) -> None:
     """Share this laptop's model with teammates: a gateway that checks a key on every request.
 
@@ -63,11 +67,18 @@ def share(
         raise UsageError(f"{named} cannot be combined with other actions")
     if stop:
         removed = service.stop(settings, compose_path)
+        if as_json:
+            emit_json({"removed": removed})
+            return
         click.echo("Gateway removed; Ollama keeps running on loopback." if removed else "No gateway runs.")
         return
     if list_keys:
         ring = service.list_keys(settings)
         state = service.status(settings)
+        if as_json:
+            listen = state.listen if state and state.running else None
+            emit_json({"listen": listen, "keys": [_key_info(key, secret=False) for key in ring.keys]})
+            return
         where = f"running on http://{state.listen}" if state and state.running else "not running"
         click.echo(f"Gateway: {where}")
         for key in ring.keys:
@@ -77,6 +88,9 @@ def share(
         return
     if revoke is not None:
         reloaded = service.revoke(settings, revoke)
+        if as_json:
+            emit_json({"revoked": revoke, "reloaded": reloaded})
+            return
         tail = "the gateway refuses it from now on." if reloaded else "the gateway is not running."
         click.echo(f"Key {revoke!r} revoked; {tail}")
         return
@@ -88,6 +102,17 @@ def share(
         pull=not no_pull,
         compose_path=compose_path,
     )
+    if as_json:
+        emit_json(
+            {
+                "action": outcome.action,
+                "url": outcome.listen.url if outcome.listen else None,
+                "new_keys": [_key_info(key, secret=True) for key in outcome.new_keys],
+                "ollama_exposed": outcome.ollama_exposed,
+                "warning": PLAIN_HTTP_WARNING,
+            }
+        )
+        return
     if outcome.listen is None:
         click.echo("Keys saved; the gateway is not running (start it: `gpuless share --listen ADDR:PORT`).")
         url = "http://ADDR:PORT"
@@ -142,3 +167,8 @@ def qr_code(url: str) -> str:
     text = io.StringIO()
     segno.make(url, error="m").terminal(out=text, compact=True)
     return text.getvalue()
+
+
+def _key_info(key: ShareKey, *, secret: bool) -> dict[str, str]:
+    info = {"name": key.name, "role": key.role, "created": key.created}
+    return {**info, "secret": key.secret} if secret else info

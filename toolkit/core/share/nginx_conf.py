@@ -105,7 +105,11 @@ def render_nginx_conf(config: GatewayConfig) -> str:
     """``nginx.conf`` for the official nginx image and Debian's nginx alike (every path set here)."""
     members = "\n".join(f"        server {m.address} weight={m.weight};" for m in config.members)
     admin = "|".join(ADMIN_PATHS)
-    proxy = _PROXY.format(timeout=config.idle_timeout_s, streams=config.max_streams_per_key)
+    # A request body is read whole before it is sent on (one write with the headers: sent in two, the
+    # second waits for the first's delayed ACK, ~40 ms, under Nagle), except the admin's uploads, which
+    # can be gigabytes and are streamed.
+    limits = {"timeout": config.idle_timeout_s, "streams": config.max_streams_per_key}
+    proxy, upload = (_PROXY.format(**limits, request_buffering=mode) for mode in ("on", "off"))
     return _CONF.format(
         keys_map=KEYS_MAP_PATH,
         members=members,
@@ -114,6 +118,7 @@ def render_nginx_conf(config: GatewayConfig) -> str:
         retry_after=config.retry_after_s,
         admin=admin,
         proxy=proxy,
+        upload=upload,
         help_page=render_help_page(f"http://{config.listen}"),
     )
 
@@ -127,7 +132,7 @@ _PROXY = """\
             proxy_set_header Host 127.0.0.1;
             proxy_set_header Authorization "";
             proxy_buffering off;
-            proxy_request_buffering off;
+            proxy_request_buffering {request_buffering};
             proxy_cache off;
             proxy_read_timeout {timeout}s;
             proxy_send_timeout {timeout}s;
@@ -186,7 +191,7 @@ http {{
                 return 403;
             }}
             client_max_body_size 0;
-{proxy}
+{upload}
         }}
 
         location / {{

@@ -143,3 +143,24 @@ def test_bad_input_is_one_line_and_leaves_nothing(
     assert code == 2, err
     assert message in err and "Traceback" not in err
     nothing_left(env)
+
+
+def test_moving_to_a_port_in_use_keeps_the_running_gateway_and_stores_no_new_key(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    listen = f"{LAN}:{free_port()}"
+    code, out, err = run(["share", "--listen", listen, "--json"], capsys)
+    assert code == 0, err
+    admin = {"Authorization": f"Bearer {json.loads(out)['new_keys'][0]['secret']}"}
+    keys_map = Path(env["GPULESS_DATA_DIR"]) / "share" / "gateway" / "keys.map"
+    map_before = keys_map.read_text()
+    with socket.socket() as taken:
+        taken.bind((LAN, 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        code, _, err = run(["share", "--listen", f"{LAN}:{busy}", "--add-key", "dave"], capsys)
+    assert code != 0 and f"port {busy} on {LAN} is already in use" in err
+    assert httpx.get(f"http://{listen}/api/tags", headers=admin).status_code == 200  # still serving
+    assert keys_map.read_text() == map_before
+    code, out, _ = run(["share", "--list"], capsys)
+    assert "dave" not in out

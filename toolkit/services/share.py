@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from toolkit.adapters import ollama_admin
 from toolkit.adapters.compose_file import write_compose
-from toolkit.adapters.gateway.container import GatewayRunner, GatewayState, answers
+from toolkit.adapters.gateway.container import GatewayRunner, GatewayState, answers, check_listen_free
 from toolkit.adapters.gateway.keystore import KeyStore
 from toolkit.core.share.compose_gateway import render_gateway_service, with_gateway, without_gateway
 from toolkit.core.share.invite import ListenAddress, parse_listen
@@ -106,7 +106,7 @@ def share(
             settings.gateway_image, settings.gateway_container_name, str(store.gateway_dir), wanted.text
         )
         compose_text = with_gateway(_read(compose_path), block)  # checked before anything starts
-    _start(store, ring, config, runner, state, settings.gateway_image, pull)
+    _start(store, old, ring, config, runner, state, settings.gateway_image, pull)
     store.save(ring)
     if compose_path is not None and compose_text is not None:
         write_compose(compose_path, compose_text, force=True)
@@ -117,6 +117,7 @@ def share(
 
 def _start(
     store: KeyStore,
+    old: KeyRing,
     ring: KeyRing,
     config: GatewayConfig,
     runner: GatewayRunner,
@@ -126,13 +127,16 @@ def _start(
 ) -> None:
     had_files = store.gateway_dir.exists()
     if state is not None:
+        check_listen_free(config.listen_host, config.listen_port)  # before the old gateway goes
         runner.remove()  # stopped, or listening elsewhere: it is replaced
     files = {NGINX_CONF: render_nginx_conf(config), KEYS_MAP: render_keys_map(ring)}
     conf_dir = store.write_gateway_files(files)
     try:
         runner.start(image, conf_dir, config.listen_host, config.listen_port, pull=pull)
     except BaseException:
-        if not had_files:
+        if had_files:  # the new keys were never saved nor shown: the old map comes back
+            store.write_gateway_files({KEYS_MAP: render_keys_map(old)})
+        else:
             shutil.rmtree(conf_dir, ignore_errors=True)
         raise
 

@@ -11,6 +11,9 @@
 #      else downloaded by mmdebstrap, installed then) → `docker import` (cached as
 #      gpuless-test/bookworm-python:base) → `docker build --network host`. It is rebuilt only when its
 #      content hash label differs from the sources'.
+#   5. build the gateway test image gpuless-test/gateway:local (or $GPULESS_GATEWAY_IMAGE): Debian's nginx
+#      binary (`apt-get download nginx`) on the same base, for the `gpuless share` tests; rebuilt when
+#      tests/share/gateway_image/Dockerfile changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -91,6 +94,24 @@ if ! docker image inspect "$BASE" >/dev/null 2>&1; then
     docker import "$rootfs" "$BASE" >/dev/null
     rm -f "$rootfs"
     say "imported $BASE"
+fi
+
+# 5. the gateway test image (before 4b, which ends the script when its image is up to date)
+GATEWAY_IMAGE=${GPULESS_GATEWAY_IMAGE:-gpuless-test/gateway:local}
+gw_want=$(sha256sum tests/share/gateway_image/Dockerfile | cut -c1-24)
+gw_have=$(docker image inspect -f "{{ index .Config.Labels \"$LABEL\" }}" "$GATEWAY_IMAGE" 2>/dev/null || true)
+if [ "$gw_have" != "$gw_want" ]; then
+    gw="$WORK/gateway"
+    rm -rf "$gw" && mkdir -p "$gw/ctx/var/lib/nginx" "$gw/ctx/var/log/nginx"
+    (cd "$gw" && apt-get download nginx >/dev/null 2>&1) \
+        || { $SUDO apt-get update -qq && apt_updated=1 && (cd "$gw" && apt-get download nginx >/dev/null 2>&1); } \
+        || { say "apt-get download nginx failed"; exit 1; }
+    dpkg-deb -x "$gw"/nginx_*.deb "$gw/root"
+    cp "$gw/root/usr/sbin/nginx" tests/share/gateway_image/Dockerfile "$gw/ctx/"
+    docker build --network host --label "$LABEL=$gw_want" -t "$GATEWAY_IMAGE" "$gw/ctx" >"$WORK/gateway-build.log" 2>&1 \
+        || { tail -n 30 "$WORK/gateway-build.log"; exit 1; }
+    rm -rf "$gw"
+    say "built $GATEWAY_IMAGE (Debian's nginx)"
 fi
 
 # 3 (joined). The image's content hash needs the installed engine and models.

@@ -83,3 +83,15 @@ def test_the_install_script_installs_only_from_the_locks() -> None:
     for command in commands:
         locked = re.fullmatch(from_lock, command)
         assert locked or command == editable, command
+
+
+def test_every_package_of_the_source_tree_is_installed() -> None:
+    # `pip install .` (not editable) ships only the packages pyproject.toml lists: a new folder left out
+    # imports in the tests and fails for a user.
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(init.parent.relative_to(ROOT).parts) for init in (ROOT / "toolkit").rglob("__init__.py")
+    }
+    assert found - listed == set(), "add these to [tool.setuptools] packages in pyproject.toml"

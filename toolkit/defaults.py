@@ -20,3 +20,6 @@ CONTAINER_NAME = "gpuless-ollama"
 VOLUME_NAME = "gpuless-ollama-models"
 #: How long an idle model stays loaded (OLLAMA_KEEP_ALIVE).
 KEEP_ALIVE = "30m"
+#: The gateway `gpuless share` puts in front of Ollama: the official nginx image, and its container's name.
+GATEWAY_IMAGE = "nginx:stable-alpine"
+GATEWAY_CONTAINER_NAME = "gpuless-gateway"

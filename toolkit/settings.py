@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     image: str = defaults.IMAGE
     container_name: str = defaults.CONTAINER_NAME
     volume_name: str = defaults.VOLUME_NAME
+    gateway_image: str = defaults.GATEWAY_IMAGE
+    gateway_container_name: str = defaults.GATEWAY_CONTAINER_NAME
 
     @property
     def history_path(self) -> Path:
@@ -38,6 +40,11 @@ class Settings(BaseSettings):
     def calibration_path(self) -> Path:
         """This machine's benchmark calibration (``toolkit.adapters.calibration``), beside the history."""
         return self.data_dir / "calibration.json"
+
+    @property
+    def share_dir(self) -> Path:
+        """`gpuless share`'s keys (mode 0600) and the gateway's rendered configuration."""
+        return self.data_dir / "share"
 
     def ensure_cache_dir(self) -> Path:
         self.cache_dir.mkdir(parents=True, exist_ok=True)

@@ -40,7 +40,10 @@ def cli(ctx: click.Context) -> None:
       GPULESS_IMAGE           Ollama image (default: ollama/ollama:latest)
       GPULESS_CONTAINER_NAME  container name (default: gpuless-ollama)
       GPULESS_VOLUME_NAME     model volume (default: gpuless-ollama-models)
-      GPULESS_DATA_DIR        benchmark history, saved chats
+      GPULESS_DATA_DIR        benchmark history, saved chats, share keys
+      GPULESS_GATEWAY_IMAGE   nginx image for `share` (default:
+                              nginx:stable-alpine)
+      GPULESS_GATEWAY_CONTAINER_NAME  the gateway's container name
       GPULESS_CACHE_DIR       bandwidth probe cache, native server log
       DOCKER_HOST             Docker engine, as for the docker CLI (with
                               DOCKER_TLS_VERIFY, DOCKER_CERT_PATH)

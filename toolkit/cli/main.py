@@ -99,4 +99,14 @@ def main(argv: list[str] | None = None) -> None:
 
 
 # Each command module registers its subcommands on the group when imported (none imports another).
-from toolkit.cli import bench, calibration, chat, connect, lifecycle, machine, models, tune  # noqa: E402, F401
+from toolkit.cli import (  # noqa: E402, F401
+    bench,
+    calibration,
+    chat,
+    connect,
+    lifecycle,
+    machine,
+    models,
+    share,
+    tune,
+)

@@ -1,0 +1,1 @@
+"""The share gateway's I/O: the key file on disk and the nginx container on the Docker engine."""

@@ -1,0 +1,194 @@
+"""`gpuless share`: put the key-checking gateway in front of this laptop's Ollama, and manage its keys.
+
+The order keeps a failure from leaving anything half-done: keys are drawn, the gateway's files are
+written and the gateway is started (or reloaded); only then is the key file saved. If the gateway does
+not come up, its files are put back as they were and the new keys were never stored (nor shown).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from toolkit.adapters import ollama_admin
+from toolkit.adapters.compose_file import write_compose
+from toolkit.adapters.gateway.container import GatewayRunner, GatewayState, answers, check_listen_free
+from toolkit.adapters.gateway.keystore import KeyStore
+from toolkit.core.share.compose_gateway import render_gateway_service, with_gateway, without_gateway
+from toolkit.core.share.invite import ListenAddress, parse_listen
+from toolkit.core.share.keys import ADMIN_NAME, KeyRing, ShareKey
+from toolkit.core.share.nginx_conf import GatewayConfig, Member, render_keys_map, render_nginx_conf
+from toolkit.core.target import is_loopback_host
+from toolkit.errors import UsageError
+from toolkit.settings import Settings
+
+Action = Literal["started", "reloaded", "saved"]
+NGINX_CONF = "nginx.conf"
+KEYS_MAP = "keys.map"
+
+
+@dataclass(frozen=True)
+class ShareOutcome:
+    """What ``share`` did.
+
+    Attributes:
+        action: "started" (the gateway was started), "reloaded" (it ran and took the new keys), "saved"
+            (it is not running; the keys are stored for when it starts).
+        listen: where the gateway listens (None when it is not running).
+        new_keys: the keys made by this call (shown once, never again).
+        ring: every key now kept.
+        ollama_exposed: Ollama itself answers on the gateway's address without a key (``up --expose``).
+    """
+
+    action: Action
+    listen: ListenAddress | None
+    new_keys: tuple[ShareKey, ...]
+    ring: KeyRing
+    ollama_exposed: bool = False
+
+
+def upstream_member(settings: Settings) -> Member:
+    """This laptop's Ollama (``GPULESS_OLLAMA_URL``), which must be on loopback: the gateway is its door."""
+    parts = urlsplit(settings.ollama_url)
+    host, port = parts.hostname or "", parts.port or 11434
+    if not is_loopback_host(host):
+        raise UsageError(
+            f"gpuless share puts a gateway in front of an Ollama on loopback; {settings.ollama_url} is not",
+            "Run Ollama on this laptop (`gpuless up`) and unset GPULESS_OLLAMA_URL.",
+        )
+    return Member(f"{host}:{port}" if ":" not in host else f"[{host}]:{port}")
+
+
+def share(
+    settings: Settings,
+    *,
+    listen: str | None,
+    add: Sequence[str] = (),
+    max_streams: int = 2,
+    pull: bool = True,
+    compose_path: Path | None = None,
+    runner: GatewayRunner | None = None,
+) -> ShareOutcome:
+    """Make the admin key if there is none, add the teammates' keys ``add``, and start the gateway on
+    ``listen`` (or reload the one running). Without ``listen`` and no gateway running, the keys are saved.
+    A gateway started here is also written into ``compose_path`` as its ``gateway`` service."""
+    store = KeyStore(settings.share_dir)
+    old = store.load()
+    ring, new = old, []
+    for name in ([ADMIN_NAME] if old.admin is None else []) + list(add):
+        ring, key = store.add(ring, name)
+        new.append(key)
+    runner = runner or GatewayRunner(settings.gateway_container_name)
+    state = runner.state()
+    wanted = parse_listen(listen) if listen is not None else None
+    running = state is not None and state.running
+    if running and state is not None and (wanted is None or wanted.text == state.listen):
+        _apply_keys(store, old, ring, runner)
+        return ShareOutcome("reloaded", parse_listen(state.listen), tuple(new), ring)
+    if wanted is None:
+        if not add:
+            raise UsageError(
+                "the gateway is not running: say where teammates reach this laptop",
+                "gpuless share --listen ADDR:PORT, with this laptop's LAN address (`ip -brief address`).",
+            )
+        store.save(ring)
+        return ShareOutcome("saved", None, tuple(new), ring)
+    member = upstream_member(settings)
+    ollama_admin.api_version(settings.ollama_url)  # Ollama answers, or one clear line: start it first
+    config = GatewayConfig(wanted.host, wanted.port, (member,), max_streams_per_key=max_streams)
+    compose_text = None
+    if compose_path is not None:
+        block = render_gateway_service(
+            settings.gateway_image, settings.gateway_container_name, str(store.gateway_dir), wanted.text
+        )
+        compose_text = with_gateway(_read(compose_path), block)  # checked before anything starts
+    _start(store, old, ring, config, runner, state, settings.gateway_image, pull)
+    store.save(ring)
+    if compose_path is not None and compose_text is not None:
+        write_compose(compose_path, compose_text, force=True)
+    member_host, _, member_port = member.address.rpartition(":")
+    exposed = wanted.host != member_host.strip("[]") and answers(wanted.host, int(member_port))
+    return ShareOutcome("started", wanted, tuple(new), ring, exposed)
+
+
+def _start(
+    store: KeyStore,
+    old: KeyRing,
+    ring: KeyRing,
+    config: GatewayConfig,
+    runner: GatewayRunner,
+    state: GatewayState | None,
+    image: str,
+    pull: bool,
+) -> None:
+    had_files = store.gateway_dir.exists()
+    if state is not None:
+        check_listen_free(config.listen_host, config.listen_port)  # before the old gateway goes
+        runner.remove()  # stopped, or listening elsewhere: it is replaced
+    files = {NGINX_CONF: render_nginx_conf(config), KEYS_MAP: render_keys_map(ring)}
+    conf_dir = store.write_gateway_files(files)
+    try:
+        runner.start(image, conf_dir, config.listen_host, config.listen_port, pull=pull)
+    except BaseException:
+        if had_files:  # the new keys were never saved nor shown: the old map comes back
+            store.write_gateway_files({KEYS_MAP: render_keys_map(old)})
+        else:
+            shutil.rmtree(conf_dir, ignore_errors=True)
+        raise
+
+
+def _apply_keys(store: KeyStore, old: KeyRing, ring: KeyRing, runner: GatewayRunner) -> None:
+    """Write the new key map and reload the gateway; put the old map back if nginx refuses it."""
+    store.write_gateway_files({KEYS_MAP: render_keys_map(ring)})
+    try:
+        runner.reload()
+    except BaseException:
+        store.write_gateway_files({KEYS_MAP: render_keys_map(old)})
+        raise
+    store.save(ring)
+
+
+def revoke(settings: Settings, name: str, runner: GatewayRunner | None = None) -> bool:
+    """Remove the key ``name``; True when a running gateway was reloaded (the key is refused from now)."""
+    store = KeyStore(settings.share_dir)
+    old = store.load()
+    ring = old.revoke(name)
+    runner = runner or GatewayRunner(settings.gateway_container_name)
+    state = runner.state()
+    if state is not None and state.running:
+        _apply_keys(store, old, ring, runner)
+        return True
+    store.save(ring)
+    if store.gateway_dir.exists():
+        store.write_gateway_files({KEYS_MAP: render_keys_map(ring)})
+    return False
+
+
+def list_keys(settings: Settings) -> KeyRing:
+    return KeyStore(settings.share_dir).load()
+
+
+def status(settings: Settings, runner: GatewayRunner | None = None) -> GatewayState | None:
+    return (runner or GatewayRunner(settings.gateway_container_name)).state()
+
+
+def stop(settings: Settings, compose_path: Path | None = None, runner: GatewayRunner | None = None) -> bool:
+    """Remove the gateway (Ollama keeps running on loopback) and its service from ``compose_path``;
+    False when there was no gateway container."""
+    removed = (runner or GatewayRunner(settings.gateway_container_name)).remove()
+    if compose_path is not None:
+        text = _read(compose_path)
+        if without_gateway(text) != text:
+            write_compose(compose_path, without_gateway(text), force=True)
+    return removed
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"cannot read {path}: {error}") from None

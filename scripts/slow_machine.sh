@@ -34,8 +34,8 @@ cap_containers() {
         for dir in "$DOCKER_CG"/*/; do
             [ -f "$dir/cpu.cfs_quota_us" ] || continue
             id=$(basename "$dir")
-            read -r quota <"$dir/cpu.cfs_quota_us" || continue
-            read -r period <"$dir/cpu.cfs_period_us" || continue
+            { read -r quota <"$dir/cpu.cfs_quota_us"; } 2>/dev/null || continue
+            { read -r period <"$dir/cpu.cfs_period_us"; } 2>/dev/null || continue
             cap=$((QUOTA_US * period / PERIOD_US))
             if [ "$quota" = -1 ] || [ "$quota" -gt "$cap" ]; then
                 [ -f "$SAVED/$id" ] || echo "$quota" >"$SAVED/$id"

@@ -33,8 +33,9 @@ def budget_for_one_candidate(floor_s: float, measure_s: float) -> float:
 
     The start is measured twice (≤ 2 × ``measure_s``), and the tuner's first guess of a candidate's cost
     is half that; a candidate is tried while elapsed + 3 guesses (it and a reserve of two) fit: 5 ×
-    ``measure_s``. Eight leave room for the run-to-run spread of a shared machine."""
-    return max(floor_s, round(8 * measure_s))
+    ``measure_s`` (which includes a warm-up the start's second measurement skips). Six leave room for the
+    run-to-run spread of a shared machine."""
+    return max(floor_s, round(6 * measure_s))
 
 
 def margin_s(floor_s: float, restart_s: float) -> float:

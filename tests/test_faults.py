@@ -207,10 +207,11 @@ def test_item15_signal_during_bench_stores_the_run_as_interrupted(
     assert proc.returncode == 128 + sig, err
     assert "Traceback" not in err
     assert _gpuless_lines(err) == [f"gpuless: interrupted ({sig.name}); finished requests were kept"]
-    assert "failed" in out or "incomplete" in out
+    # The measured request streams for a minute: none has finished when the signal comes, on any machine.
+    assert "failed" in out, out
     with History(tmp_path / "data" / "history.sqlite3") as store:
         run = store.list_runs()[0]
-    assert run.id != seed and run.status in ("failed", "incomplete")
+    assert run.id != seed and run.status == "failed"
     assert run.error == f"interrupted ({sig.name}) before the run finished"
     _check_history(tmp_path / "data", seed)
 

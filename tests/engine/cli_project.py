@@ -7,6 +7,7 @@ loopback port, private cache and data directories, and removal of whatever carri
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -15,6 +16,10 @@ from pathlib import Path
 import docker
 
 from tests.ollama_server.fixtures import free_port
+
+
+def _default_ctrl_c() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 class CliProject:
@@ -48,9 +53,12 @@ class CliProject:
         )  # fmt: skip
 
     def start(self, *args: str) -> subprocess.Popen[str]:
+        """The command in the background, with Ctrl-C's default disposition as in a terminal: a suite
+        started with SIGINT ignored (a background job of a shell without job control) would pass that on,
+        and the command's Python would then never raise KeyboardInterrupt."""
         return subprocess.Popen(
             self.command(*args), cwd=self.dir, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True,
+            text=True, preexec_fn=_default_ctrl_c,
         )  # fmt: skip
 
     def remove_all(self) -> None:

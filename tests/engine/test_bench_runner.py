@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from toolkit.adapters.bench_runner import BenchRunner
@@ -141,7 +142,9 @@ async def test_small_run_and_concurrency_sweep(
     assert result.status == "complete" and run.status == "complete"
     assert [s.shape for s in result.shapes] == ["chat", "document"]
     chat, document = result.shapes
-    assert chat.requests == 2 and chat.client_decode_tps is not None and chat.client_decode_tps.median > 1
+    assert chat.requests == 2 and chat.client_decode_tps is not None and chat.server_decode_tps is not None
+    # The client's rate is the server's own timing of the same answers, at whatever speed this machine runs.
+    assert 0.5 < chat.client_decode_tps.median / chat.server_decode_tps.median < 2
     assert chat.output_tokens == 24
     # The document shape is ~1k tokens and each prompt was unique (no cache hit inflating prefill).
     assert document.prompt_tokens is not None and 800 <= document.prompt_tokens <= 1300
@@ -237,6 +240,12 @@ async def test_queue_full_marks_the_level_saturated(
 
 @pytest.mark.engine
 async def test_timeout_is_reported(ollama_server: Any) -> None:
+    # The model is unloaded first, so the request must wait for a load (a llama.cpp process started):
+    # longer than 20 ms on a fast machine too, where a loaded model might answer within it.
+    async with httpx.AsyncClient(timeout=60) as http:
+        unload = {"model": MODEL, "keep_alive": 0}
+        unloaded = await http.post(f"{ollama_server.url}/api/generate", json=unload)
+        assert unloaded.status_code == 200
     runner = BenchRunner(_config(ollama_server.url, shapes=("document",), timeout=0.02, warmup=False))
     with pytest.raises(RequestTimeoutError, match="did not answer in time"):
         await runner.run()

@@ -118,7 +118,7 @@ def test_compose_up_generate_verify_down_leaves_nothing(
     # waits for) then passes by itself on its first run, one interval after the start.
     attrs = runner.find(spec.container_name)
     assert attrs is not None
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # one 5 s interval on a quiet machine; a bound for a slow one
     while attrs["State"]["Health"]["Status"] != "healthy" and time.monotonic() < deadline:
         time.sleep(0.5)
         attrs = runner.find(spec.container_name)

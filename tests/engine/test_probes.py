@@ -134,14 +134,13 @@ def test_refused_tcp_docker_host(monkeypatch: pytest.MonkeyPatch) -> None:
 # --- bandwidth ----------------------------------------------------------------------------------
 
 
-def test_bandwidth_probe_measures_within_its_budget() -> None:
-    started = time.perf_counter()
+def test_bandwidth_probe_measures() -> None:
+    # How its budget cuts passes is tested on a controlled clock (test_bandwidth_cache.py): the wall time
+    # of a real run depends on this machine's speed.
     result = bandwidth.measure_bandwidth(threads=psutil.cpu_count(logical=False))
-    wall = time.perf_counter() - started
     assert result.source == "measured"
     assert result.gbps > 0
     assert "numpy max-reduce" in result.detail
-    assert wall <= 2.0, f"probe took {wall:.2f} s (budget 1.2 s; 2.0 s is the sanity bound on a shared box)"
 
 
 def test_detect_with_bandwidth_caches_it(_private_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -83,7 +83,11 @@ async def test_openai_protocol_counts_match_native(ollama_server: Any, model: st
     generated = openai_trace.server.eval_count
     assert generated is not None and 0 < generated <= NUM_PREDICT
     metrics = request_metrics(openai_trace)
-    assert metrics.client_decode_tps is not None and metrics.client_decode_tps > 1
+    # A rate in tok/s of this machine, whatever its speed: the native request's own server timing, taken
+    # a moment later in the same run, is within a factor of three.
+    native_rate = request_metrics(native_trace).server_decode_tps
+    assert metrics.client_decode_tps is not None and native_rate is not None
+    assert native_rate / 3 < metrics.client_decode_tps < native_rate * 3, (metrics, native_rate)
     assert metrics.server_decode_tps is None
     assert generated - 2 <= metrics.chunks <= generated
 

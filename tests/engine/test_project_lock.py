@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.adapters.project_lock import exclusive, lock_path
+from toolkit.adapters.project_lock import exclusive, holder_pid, lock_path
 from toolkit.errors import ContainerError
 
 HOLD = """
@@ -39,12 +39,12 @@ def test_a_held_lock_is_refused_at_once_and_names_its_holder(tmp_path: Path) -> 
         with pytest.raises(ContainerError) as caught, exclusive("demo", tmp_path):
             pass
         assert time.monotonic() - t0 < 1.0
-        assert f"(pid {proc.pid}) is working on demo" in caught.value.message
+        assert f"another `gpuless up` (pid {proc.pid}) is working on demo" in caught.value.message
     finally:
         proc.kill()
         proc.wait()
     with exclusive("demo", tmp_path):  # the lock died with its process
-        assert lock_path("demo", tmp_path).read_text().strip() == str(os.getpid())
+        assert holder_pid(lock_path("demo", tmp_path)) == os.getpid()
 
 
 def test_a_waiting_caller_gets_the_lock_once_the_holder_is_done(tmp_path: Path) -> None:

@@ -15,7 +15,8 @@ from dataclasses import replace
 import pytest
 
 from tests.ollama_server.fixtures import ServerHandle
-from toolkit.adapters.tuner import CallbackTarget, Tuner, TuneSettings
+from toolkit.adapters.tune_target import CallbackTarget
+from toolkit.adapters.tuner import Tuner, TuneSettings
 from toolkit.core.tune import Budget, Candidate, Knobs, Objective
 from toolkit.errors import GpulessError
 
@@ -53,7 +54,7 @@ def test_failed_candidate_skipped_budget_honoured(
     result = Tuner(target, Objective.for_users(1), START, [q8, *many], (), budget, settings=settings).run()
     # + one restart (3 s here) back to the start or to the winner, and the winner's final measurement
     assert time.monotonic() - t0 <= budget.total_s + 15
-    assert result.start.ok and len(result.start.runs) == 2
+    assert result.start.ok and len(result.start.runs) == 2, result.start.error
     assert result.trials[0].error is not None and "refused" in result.trials[0].error
     # Thirteen candidates of ≥ 3 s each plus a reserve of two do not fit in 18 s with the start.
     assert result.skipped_for_budget > 0

@@ -6,6 +6,7 @@ memory and reads back what runs (so a tune never claims a configuration runs whe
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -30,6 +31,11 @@ class Target(Protocol):
 
     def check(self, knobs: Knobs) -> str | None:
         """None when the server runs with ``knobs``; else what runs instead, in a few words."""
+
+
+#: How often, and how many times, ``check`` reads the state again when the server does not answer.
+CHECK_POLL_S = 0.2
+CHECK_POLLS = 25
 
 
 class ComposeTarget:
@@ -81,8 +87,29 @@ class ComposeTarget:
             return None
 
     def check(self, knobs: Knobs) -> str | None:
+        from toolkit.adapters import ollama_admin
         from toolkit.core.docker_args import spec_fingerprint
 
+        name = self.start_spec.container_name
+        attrs = self._attrs()
+        if isinstance(attrs, str):
+            return attrs
+        labels = (attrs.get("Config") or {}).get("Labels") or {}
+        if labels.get(LABEL_FINGERPRINT) != spec_fingerprint(self.spec_for(knobs)):
+            return f"the container {name} runs another configuration"
+        try:
+            ollama_admin.api_version(self.url)
+        except GpulessError as error:
+            # A killed server drops its connections a moment before the engine marks it exited.
+            for _ in range(CHECK_POLLS):
+                time.sleep(CHECK_POLL_S)
+                if isinstance(stopped := self._attrs(), str):
+                    return stopped
+            return f"the server in {name} does not answer ({error.message})"
+        return None
+
+    def _attrs(self) -> dict[str, Any] | str:
+        """The running container's attributes, or why it is not running."""
         name = self.start_spec.container_name
         try:
             attrs = self.runner.find(name)
@@ -94,10 +121,7 @@ class ComposeTarget:
         if not state.get("Running"):
             status, code = state.get("Status"), state.get("ExitCode")
             return f"the container {name} has stopped ({status}, exit code {code})"
-        labels = (attrs.get("Config") or {}).get("Labels") or {}
-        if labels.get(LABEL_FINGERPRINT) != spec_fingerprint(self.spec_for(knobs)):
-            return f"the container {name} runs another configuration"
-        return None
+        return dict(attrs)
 
 
 @dataclass

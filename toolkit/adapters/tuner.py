@@ -284,6 +284,7 @@ class Tuner:
         except BaseException:
             result.interrupted = True
             result.seconds = self.clock() - t0
+            self.restore_problem = "the restore did not finish"  # until it says otherwise
             with signals_deferred():  # a second Ctrl-C waits until the start runs again
                 self.restore_problem = self._restore_and_check()
             raise

@@ -9,6 +9,7 @@ the history, is made terminal-safe first.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 from typing import Any
@@ -125,7 +126,8 @@ def bench(
     from toolkit.adapters.history import History
     from toolkit.adapters.ollama_client import OllamaClient
     from toolkit.adapters.probes import detect_machine
-    from toolkit.adapters.server_slots import server_slots
+    from toolkit.adapters.project_lock import exclusive
+    from toolkit.adapters.server_slots import server_slots, serving_container
     from toolkit.core.benchconfig import BenchConfig
 
     settings = current_settings()
@@ -172,24 +174,29 @@ def bench(
         on_request=None if as_json else live.request,
         slots_of=server_slots,
     )
-    received: list[signal.Signals] = []
-    try:
-        result = asyncio.run(_run_cancellable(runner, received))
-    except (GpulessError, KeyboardInterrupt, asyncio.CancelledError) as error:
-        partial = runner.result
-        if as_json:
-            emit_json(partial.to_dict())
-        else:
-            for line in format_result(partial):
-                click.echo(line)
-        if not isinstance(error, GpulessError):
-            name = received[0].name if received else "Ctrl-C"
-            click.echo(f"gpuless: interrupted ({name}); finished requests were kept", err=True)
-            sys.exit(128 + received[0] if received else 130)
-        fail(error)
-    finally:
-        if history is not None:
-            history.close()
+    # A tune restarts the container it measures: one at a time with a bench of it (the project lock).
+    with contextlib.ExitStack() as hold:
+        served_by = serving_container(target)
+        if served_by is not None:
+            hold.enter_context(exclusive(served_by, command="bench"))
+        received: list[signal.Signals] = []
+        try:
+            result = asyncio.run(_run_cancellable(runner, received))
+        except (GpulessError, KeyboardInterrupt, asyncio.CancelledError) as error:
+            partial = runner.result
+            if as_json:
+                emit_json(partial.to_dict())
+            else:
+                for line in format_result(partial):
+                    click.echo(line)
+            if not isinstance(error, GpulessError):
+                name = received[0].name if received else "Ctrl-C"
+                click.echo(f"gpuless: interrupted ({name}); finished requests were kept", err=True)
+                sys.exit(128 + received[0] if received else 130)
+            fail(error)
+        finally:
+            if history is not None:
+                history.close()
     if not no_history:  # --no-history stores nothing, the calibration included
         _calibrate(settings.calibration_path, machine, result, quiet=as_json)
     if as_json:

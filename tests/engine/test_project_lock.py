@@ -56,3 +56,34 @@ def test_a_waiting_caller_gets_the_lock_once_the_holder_is_done(tmp_path: Path) 
         assert 0.2 < waited < 10
     finally:
         proc.wait(timeout=10)
+
+
+def test_lock_files_live_in_a_directory_of_the_users_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
+    assert lock_path("demo") == tmp_path / "run" / "gpuless" / "gpuless-demo.lock"
+    with exclusive("demo"):
+        path = lock_path("demo")
+        assert path.stat().st_mode & 0o777 == 0o600
+        assert path.parent.stat().st_mode & 0o777 == 0o700
+    monkeypatch.delenv("XDG_RUNTIME_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert lock_path("demo") == tmp_path / "cache" / "gpuless" / "locks" / "gpuless-demo.lock"
+
+
+def test_a_planted_symlink_is_not_followed_and_its_target_not_truncated(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    lock_path("demo", tmp_path).symlink_to(victim)
+    with pytest.raises(ContainerError) as caught, exclusive("demo", tmp_path):
+        pass
+    assert "is a symbolic link; not following it" in caught.value.message
+    assert victim.read_text() == "precious\n"
+
+
+def test_the_holder_may_take_its_lock_again(tmp_path: Path) -> None:
+    with exclusive("demo", tmp_path, command="tune"), exclusive("demo", tmp_path):
+        assert lock_path("demo", tmp_path).read_text().split() == [str(os.getpid()), "tune"]
+    with exclusive("demo", tmp_path):  # released once the outer block ended
+        pass

@@ -172,6 +172,30 @@ def test_a_mem_cap_below_the_running_configuration_says_so_before_the_budget(pro
     assert project.compose.read_bytes() == before_text
 
 
+def test_a_file_whose_edits_leave_no_place_for_the_winner_is_refused_before_the_budget(
+    project: Project,
+) -> None:
+    # The user deleted the slots line: no winner with more slots could be written without it.
+    original = project.compose.read_text()
+    edited = original.replace('      OLLAMA_NUM_PARALLEL: "1"\n', "")
+    assert edited != original
+    project.compose.write_text(edited)
+    try:
+        before_id = project.container()["Id"]
+        budget = 60
+        t0 = time.monotonic()
+        done = project.run("tune", "--users", "4", "--budget", str(budget))
+        wall = time.monotonic() - t0
+        assert done.returncode == 2, done.stderr
+        _one_error_line(done.stderr, "cannot tune compose.yaml: a winner could not be written into it")
+        assert "hint: Undo that edit, or regenerate the file" in done.stderr
+        assert wall < budget
+        assert project.compose.read_text() == edited
+        assert project.container()["Id"] == before_id
+    finally:
+        project.compose.write_text(original)
+
+
 def test_a_second_tune_or_a_bench_during_a_tune_is_refused_naming_it(project: Project) -> None:
     before_text = project.compose.read_bytes()
     before = project.fingerprint()

@@ -104,5 +104,7 @@ def _check(text: str, result: str, new: OllamaServiceSpec) -> None:
     ]
     if wrong:
         raise UsageError(f"after the edit the file would not say {', '.join(wrong)} as tuned")
-    if read.unsupported != read_compose_text(text).unsupported:
-        raise UsageError("the edit would change parts of the file gpuless does not manage")
+    before = read_compose_text(text).unsupported
+    if read.unsupported != before:
+        changed = "; ".join(item for item in read.unsupported if item not in before)
+        raise UsageError(f"the file's own lines cannot say the tuned settings ({changed})")

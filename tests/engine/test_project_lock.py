@@ -9,8 +9,10 @@ import sys
 import time
 from pathlib import Path
 
+import docker
 import pytest
 
+from tests.engine.cli_project import CliProject
 from toolkit.adapters.project_lock import exclusive, holder_pid, lock_path
 from toolkit.errors import ContainerError
 
@@ -87,3 +89,28 @@ def test_the_holder_may_take_its_lock_again(tmp_path: Path) -> None:
         assert lock_path("demo", tmp_path).read_text().split() == [str(os.getpid()), "tune"]
     with exclusive("demo", tmp_path):  # released once the outer block ended
         pass
+
+
+@pytest.mark.docker
+def test_up_refuses_a_planted_lock_symlink_in_one_line(ollama_test_image: str, tmp_path: Path) -> None:
+    # Another account (or a script) planted the lock file as a link to a file of the user's: `up` says
+    # so in one line, exit 1, creates nothing, and the file keeps its bytes.
+    project = CliProject(ollama_test_image, tmp_path, "lock")
+    project.env["XDG_RUNTIME_DIR"] = str(tmp_path / "run")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    planted = lock_path(project.name, tmp_path / "run" / "gpuless")
+    planted.parent.mkdir(parents=True)
+    planted.symlink_to(victim)
+    try:
+        done = project.run(
+            "up", "--model", "smollm2:135m", "--port", str(project.port), "--no-pull", "--timeout", "60"
+        )
+        assert done.returncode == 1, done.stderr
+        assert "Traceback" not in done.stderr
+        errors = [line for line in done.stderr.splitlines() if line.startswith("gpuless: error:")]
+        assert len(errors) == 1 and "is a symbolic link; not following it" in errors[0], done.stderr
+        assert victim.read_text() == "precious\n"
+        assert not docker.from_env().containers.list(all=True, filters={"name": project.name})
+    finally:
+        project.remove_all()

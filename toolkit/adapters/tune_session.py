@@ -143,11 +143,19 @@ def apply_winner(session: TuneSession, knobs: Knobs) -> dict[str, Any]:
     from toolkit.core.compose_edit import edit_in_place
 
     spec = session.target.spec_for(knobs)
+    path = session.compose_path
     try:
-        text = session.compose_path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise UsageError(f"cannot read {session.compose_path} again: {error}") from None
-    written = write_compose(session.compose_path, edit_in_place(text, session.spec, spec), force=True)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise UsageError(f"cannot read {path} again: {error}") from None
+        written = write_compose(path, edit_in_place(text, session.spec, spec), force=True)
+    except GpulessError as error:
+        error.message += (
+            f"; {spec.container_name} runs the tuned settings, {path} still has the ones before"
+            " (`gpuless up` starts those again)"
+        )
+        raise
     report = session.runner.verify(spec.container_name)
     return {
         "compose_file": str(session.compose_path),

@@ -199,7 +199,8 @@ def test_a_file_whose_edits_leave_no_place_for_the_winner_is_refused_before_the_
 def test_a_second_tune_or_a_bench_during_a_tune_is_refused_naming_it(project: Project) -> None:
     before_text = project.compose.read_bytes()
     before = project.fingerprint()
-    first = project.start("tune", *NO_WINNER, "--budget", "150")
+    runs_before = len(_history_statuses(project))
+    first = project.start("tune", *NO_WINNER, "--budget", "900")  # stopped long before it is spent
     try:
         deadline = time.monotonic() + 60
         while first.poll() is None and time.monotonic() < deadline:
@@ -227,6 +228,7 @@ def test_a_second_tune_or_a_bench_during_a_tune_is_refused_naming_it(project: Pr
             first.kill()
     assert first.returncode == 130, err
     assert "running again" in err
+    assert _history_statuses(project)[runs_before:] == ["incomplete"]  # the refused ones stored nothing
     assert project.fingerprint() == before
     assert project.container()["State"]["Running"]
     assert project.compose.read_bytes() == before_text

@@ -42,6 +42,8 @@ def cli(ctx: click.Context) -> None:
       GPULESS_VOLUME_NAME     model volume (default: gpuless-ollama-models)
       GPULESS_DATA_DIR        benchmark history, saved chats
       GPULESS_CACHE_DIR       bandwidth probe cache, native server log
+      XDG_RUNTIME_DIR         per-user lock files of up, down, tune and bench
+                              (else the user cache directory)
       DOCKER_HOST             Docker engine, as for the docker CLI (with
                               DOCKER_TLS_VERIFY, DOCKER_CERT_PATH)
       NO_COLOR                any value: no colours

@@ -12,8 +12,8 @@ from toolkit.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
-#: Read outside Settings: by the Docker SDK / engine connection, by Rich and Textual.
-OTHER_VARIABLES = ("DOCKER_HOST", "NO_COLOR")
+#: Read outside Settings: by the Docker SDK / engine connection, by Rich and Textual, by the lock files.
+OTHER_VARIABLES = ("DOCKER_HOST", "NO_COLOR", "XDG_RUNTIME_DIR")
 
 
 def settings_variables() -> list[str]:

@@ -94,3 +94,47 @@ def test_the_container_to_act_on_is_the_compose_files(
         managed_names(Path("compose.yaml"), default)
     with pytest.raises(UsageError, match="cannot read"):
         managed_names(tmp_path / "missing.yaml", default)
+
+
+# --- symbolic links and planted names (issue 20 item 8) ------------------------------------------
+
+
+def test_a_symlinked_file_is_written_through_and_stays_a_link(tmp_path: Path) -> None:
+    real = tmp_path / "conf" / "compose.yaml"
+    real.parent.mkdir()
+    real.write_text("mine: 1\n")
+    link = tmp_path / "compose.yaml"
+    link.symlink_to(Path("conf") / "compose.yaml")
+    result = write_compose(link, "mine: 2\n", force=True)
+    assert link.is_symlink() and os.readlink(link) == str(Path("conf") / "compose.yaml")
+    assert real.read_text() == "mine: 2\n"
+    assert result.backup is not None and result.backup.parent == real.parent
+    assert result.backup.read_text() == "mine: 1\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["compose.yaml", "conf"]  # nothing beside the link
+
+
+def test_a_dangling_symlink_is_refused_not_replaced(tmp_path: Path) -> None:
+    link = tmp_path / "compose.yaml"
+    link.symlink_to(tmp_path / "elsewhere" / "compose.yaml")
+    with pytest.raises(UsageError) as caught:
+        write_compose(link, "a: 1\n")
+    assert (
+        "is a symbolic link to" in caught.value.message and "not writing through it" in caught.value.message
+    )
+    assert link.is_symlink() and not (tmp_path / "elsewhere").exists()
+
+
+def test_a_planted_backup_name_is_never_written_through(tmp_path: Path) -> None:
+    target = tmp_path / "compose.yaml"
+    target.write_text("mine: 1\n")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    planted = backup_path(target)  # the name the next backup would get, pointing at another file
+    planted.symlink_to(victim)
+    dangling = planted.with_name(planted.name.replace(".bak", "-1.bak"))
+    dangling.symlink_to(tmp_path / "outside" / "new-file")
+    result = write_compose(target, "mine: 2\n", force=True)
+    assert result.backup not in (None, planted, dangling)
+    assert result.backup is not None and result.backup.read_text() == "mine: 1\n"
+    assert not result.backup.is_symlink()
+    assert victim.read_text() == "precious\n" and not (tmp_path / "outside").exists()

@@ -17,7 +17,7 @@ import pytest
 
 from tests.engine.cli_project import CliProject
 from toolkit.adapters import ollama_admin
-from toolkit.adapters.project_lock import exclusive, lock_path
+from toolkit.adapters.project_lock import exclusive, holder_pid, lock_path
 from toolkit.core.compose import LABEL_MANAGED, LABEL_SPEC, build_spec
 from toolkit.core.docker_args import spec_to_json
 from toolkit.errors import ContainerError
@@ -85,7 +85,7 @@ def test_two_ups_at_once_the_second_touches_nothing(project: Project) -> None:
     try:
         deadline = time.monotonic() + 60
         while first.poll() is None and time.monotonic() < deadline:
-            if lock.exists() and lock.read_text().strip() == str(first.pid):
+            if holder_pid(lock) == first.pid:
                 break
             time.sleep(0.01)
         first.send_signal(signal.SIGSTOP)
@@ -95,7 +95,7 @@ def test_two_ups_at_once_the_second_touches_nothing(project: Project) -> None:
         assert second.returncode == 1, second.stderr
         _clean(second.stderr)
         # It names the process at work: the paused `up`.
-        assert f"another `gpuless up` or `gpuless down` (pid {first.pid}) is working on" in second.stderr
+        assert f"another `gpuless up` (pid {first.pid}) is working on" in second.stderr
         _, err = first.communicate(timeout=240)
         assert first.returncode == 0, err
     finally:

@@ -14,7 +14,8 @@ from dataclasses import replace
 import pytest
 
 from tests.ollama_server.fixtures import ServerHandle
-from toolkit.adapters.tuner import CallbackTarget, Tuner, TuneSettings
+from toolkit.adapters.tune_target import CallbackTarget
+from toolkit.adapters.tuner import Tuner, TuneSettings
 from toolkit.core.tune import Budget, Candidate, Knobs, Objective
 from toolkit.errors import GpulessError
 

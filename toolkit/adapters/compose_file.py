@@ -63,7 +63,7 @@ def backup_path(path: Path, now: float | None = None) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
     candidate = path.with_name(f"{path.name}.{stamp}.bak")
     counter = 1
-    while candidate.exists():
+    while os.path.lexists(candidate):  # a dangling symlink counts: it is never written through
         candidate = path.with_name(f"{path.name}.{stamp}-{counter}.bak")
         counter += 1
     return candidate
@@ -73,6 +73,7 @@ def write_compose(path: Path, text: str, *, force: bool = False) -> WriteResult:
     """Write ``text`` to ``path`` safely (see the module docstring)."""
     if path.is_dir():
         raise UsageError(f"{path} is a directory", "Pass a file name, e.g. --output ./compose.yaml.")
+    shown, path = path, real_target(path)
     if path.exists():
         try:
             old = read_regular_text(path)
@@ -80,7 +81,7 @@ def write_compose(path: Path, text: str, *, force: bool = False) -> WriteResult:
             raise UsageError(f"cannot read the existing {path}: {error}") from None
         if old == text:
             return WriteResult(path, "unchanged")
-        diff = unified_diff(old, text, path)
+        diff = unified_diff(old, text, shown)
         if not force and not _unedited_gpuless_file(old):
             raise ComposeFileExistsError(
                 f"{path} exists and differs from the generated file; not overwriting it",
@@ -88,19 +89,72 @@ def write_compose(path: Path, text: str, *, force: bool = False) -> WriteResult:
                 "or write elsewhere with --output.",
                 diff=diff,
             )
+        backup = _keep_backup(path)
+        _atomic_write(path, text)
+        return WriteResult(shown, "replaced", backup, diff)
+    _atomic_write(path, text)
+    return WriteResult(shown, "created")
+
+
+def real_target(path: Path) -> Path:
+    """``path``, or the file it points to when it is a symbolic link (UsageError when that file does
+    not exist: writing would create a file wherever the link points)."""
+    if not path.is_symlink():
+        return path
+    target = Path(os.path.realpath(path))
+    if not target.is_file():
+        raise UsageError(
+            f"{path} is a symbolic link to {target}, which is not a file; not writing through it",
+            "Point the link at your compose file, or remove it.",
+        )
+    return target
+
+
+def check_writable(path: Path) -> None:
+    """UsageError unless a new version of ``path`` (and a backup) can be written in its directory: a
+    temporary file is created there and removed again."""
+    target = real_target(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".probe", dir=directory)
+        os.close(fd)
+        os.unlink(name)
+    except OSError as error:
+        raise UsageError(
+            f"cannot write in {directory} ({error.strerror or error}), where {path} and its backup go",
+            "Make the directory writable, or copy the project to a writable one.",
+        ) from None
+
+
+def _keep_backup(path: Path) -> Path:
+    """Copy ``path`` to a new backup file beside it, created exclusively (``O_EXCL``, no symlink
+    followed): a name someone planted is skipped, never written through."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    for _ in range(100):
         backup = backup_path(path)
         try:
-            shutil.copy2(path, backup)
+            fd = os.open(backup, flags, 0o600)
+        except FileExistsError:  # taken between the look and the open
+            continue
         except OSError as error:
-            raise UsageError(
-                f"cannot keep a backup of {path} as {backup.name}: {error.strerror or error};"
-                " nothing was changed",
-                "Make its directory writable, or write elsewhere with --output.",
-            ) from None
-        _atomic_write(path, text)
-        return WriteResult(path, "replaced", backup, diff)
-    _atomic_write(path, text)
-    return WriteResult(path, "created")
+            raise _backup_error(path, backup, error) from None
+        try:
+            with os.fdopen(fd, "wb") as out, path.open("rb") as source:
+                shutil.copyfileobj(source, out)
+            shutil.copystat(path, backup)
+        except OSError as error:
+            with contextlib.suppress(OSError):
+                os.unlink(backup)
+            raise _backup_error(path, backup, error) from None
+        return backup
+    raise UsageError(f"cannot find a free backup name for {path}; nothing was changed")
+
+
+def _backup_error(path: Path, backup: Path, error: OSError) -> UsageError:
+    return UsageError(
+        f"cannot keep a backup of {path} as {backup.name}: {error.strerror or error}; nothing was changed",
+        "Make its directory writable, or write elsewhere with --output.",
+    )
 
 
 def _unedited_gpuless_file(text: str) -> bool:

@@ -23,6 +23,7 @@ from toolkit.errors import (
     GpulessError,
     ImageError,
     PortInUseError,
+    UsageError,
 )
 
 
@@ -58,8 +59,23 @@ def is_memlock_refusal(text: str) -> bool:
     return "rlimit type 8" in lowered or "memlock" in lowered
 
 
+def check_address(address: str) -> None:
+    """Raise UsageError when this machine has no interface with ``address`` (nothing could bind it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((address, 0))
+        except OSError as error:
+            if error.errno == errno.EADDRNOTAVAIL:
+                raise UsageError(
+                    f"cannot listen on {address}: no network interface of this machine has that address",
+                    "Write 127.0.0.1 (loopback), 0.0.0.0 (every address) or one `ip -4 addr` lists.",
+                ) from None
+            raise
+
+
 def check_port_free(address: str, port: int) -> None:
     """Raise PortInUseError when something already listens on ``address:port``."""
+    check_address(address)
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:

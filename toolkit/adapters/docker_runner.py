@@ -27,6 +27,7 @@ from toolkit.adapters import ollama_admin
 from toolkit.adapters.critical import signals_deferred
 from toolkit.adapters.docker_connect import connect, read_engine_info, unavailable_hint
 from toolkit.adapters.docker_errors import (
+    check_address,
     check_port_free,
     explain,
     is_memlock_refusal,
@@ -148,7 +149,9 @@ class DockerRunner(ContainerReadback, ImageStore):
 
         # Everything that can fail without creating anything runs before an existing container is
         # replaced, so a refused change (port taken, image missing) leaves the running server alone.
-        if not _holds_port(existing, spec):
+        if _holds_port(existing, spec):
+            check_address(spec.bind_address)  # an address nobody can bind is refused before the swap
+        else:
             check_port_free(spec.bind_address, spec.port)
         pulled = self.ensure_image(spec.image, pull=pull_image, progress=progress)
         if existing is not None:
@@ -294,7 +297,7 @@ class DockerRunner(ContainerReadback, ImageStore):
         """Stop and remove the container (only one gpuless created); with ``volume`` remove that too
         (only one gpuless created: it carries the managed label). Waits up to DOWN_LOCK_WAIT_S for an
         ``up`` or ``down`` of the same name that is finishing (one just interrupted removes what it made)."""
-        with exclusive(name, self.lock_dir, wait_s=DOWN_LOCK_WAIT_S):
+        with exclusive(name, self.lock_dir, wait_s=DOWN_LOCK_WAIT_S, command="down"):
             return self._down(name, volume=volume)
 
     def _down(self, name: str, *, volume: str | None) -> dict[str, Any]:
@@ -344,14 +347,15 @@ class DockerRunner(ContainerReadback, ImageStore):
 
 
 def _holds_port(attrs: dict[str, Any] | None, spec: OllamaServiceSpec) -> bool:
-    """Whether a running container of ours already listens where ``spec`` will (it frees it on removal)."""
+    """Whether a running container of ours already holds ``spec``'s port, on any address (it frees it on
+    removal: an exposed server can be moved back to loopback on the same port)."""
     if attrs is None or not (attrs.get("State") or {}).get("Running"):
         return False
     try:
         running = spec_of(attrs)
     except (KeyError, UsageError):  # no spec label (made by an older gpuless) or an unreadable one
         return False
-    return (running.bind_address, running.port) == (spec.bind_address, spec.port)
+    return running.port == spec.port
 
 
 def up_and_pull(

@@ -4,18 +4,26 @@ Shared by `gpuless tune` (which applies a winner at once) and the wizard's Bench
 Apply writes the winner into compose.yaml, Keep restarts the configuration that ran before). The rules
 are ``toolkit.core.tune``'s, the loop ``toolkit.adapters.tuner``'s; this module finds the container,
 builds the candidates from the estimator, and does the safe write, ``verify`` and the history entry.
+
+Everything that would make the end of a tune fail is checked before its budget is spent: the file's
+directory must be writable, the user's edits must leave the tuned lines where they can be changed in
+place (``toolkit.core.compose_edit``: the rest of the file is kept byte for byte), and a memory cap
+must leave something to measure.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from toolkit.adapters.tuner import ComposeTarget, Progress, Tuner
+from toolkit.adapters.tune_target import ComposeTarget
+from toolkit.adapters.tuner import Progress, Tuner
 from toolkit.core.compose import OllamaServiceSpec
-from toolkit.core.tune import Budget, Knobs, Objective, generate_candidates, memory_estimator
+from toolkit.core.tune import Budget, Candidate, Knobs, Objective, generate_candidates, memory_estimator
+from toolkit.core.units import format_bytes
 from toolkit.errors import GpulessError, UsageError
 
 
@@ -48,12 +56,15 @@ def prepare(
     *,
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
+    hold: contextlib.ExitStack | None = None,
 ) -> TuneSession:
-    """The session for the running container of ``compose_path``; ``UsageError`` when there is no file
-    or its container is not running."""
-    from toolkit.adapters.compose_file import read_compose_file
+    """The session for the running container of ``compose_path``; ``UsageError`` when there is no file,
+    its container is not running, or the tune could not end well (see the module docstring). With
+    ``hold`` the container's project lock is taken into it (``ContainerError`` naming the holder)."""
+    from toolkit.adapters.compose_file import check_writable, read_compose_file
     from toolkit.adapters.docker_runner import DockerRunner
     from toolkit.adapters.probes import detect_machine
+    from toolkit.adapters.project_lock import exclusive
     from toolkit.adapters.resources import load_catalog
 
     if not compose_path.exists():
@@ -61,7 +72,10 @@ def prepare(
             f"{compose_path} does not exist", "Write one with `gpuless compose`, start it with `up`."
         )
     spec = read_compose_file(compose_path).spec
+    check_writable(compose_path)
     runner = DockerRunner()
+    if hold is not None:
+        hold.enter_context(exclusive(spec.container_name, runner.lock_dir, command="tune"))
     attrs = runner.find(spec.container_name)
     if attrs is None or not (attrs.get("State") or {}).get("Running"):
         raise UsageError(
@@ -82,20 +96,66 @@ def prepare(
         memory_of=memory_of,
     )
     target = ComposeTarget(runner, spec, memory_of, mem_cap_bytes=objective.mem_cap_bytes)
+    if objective.mem_cap_bytes is not None and not candidates:
+        _check_cap(target, start, objective.mem_cap_bytes)
+    _check_editable(compose_path, spec, target, candidates)
     tuner = Tuner(
         target, objective, start, candidates, pruned, Budget(budget_s), progress=progress, cancelled=cancelled
     )
     return TuneSession(compose_path, spec, runner, target, tuner, len(candidates), len(pruned))
 
 
+def _check_cap(target: ComposeTarget, start: Knobs, cap: int) -> None:
+    """Every candidate was pruned by the cap: say so when the running configuration is over it too."""
+    known = ((target.memory_bytes(), "uses"), (target.memory_of(start), "needs"))  # measured, estimated
+    over = [(n, how) for n, how in known if n is not None and n > cap]
+    if over:
+        n, how = max(over)
+        raise UsageError(
+            f"the running configuration already {how} {format_bytes(n)}, over --mem-cap"
+            f" {format_bytes(cap)}; no configuration of this model fits it",
+            "Raise --mem-cap, or pick a smaller model with `gpuless compose --model ... --force`.",
+        )
+
+
+def _check_editable(
+    path: Path, spec: OllamaServiceSpec, target: ComposeTarget, candidates: tuple[Candidate, ...]
+) -> None:
+    """Every candidate that may win can be written into the user's file in place."""
+    from toolkit.core.compose_edit import edit_in_place
+
+    text = path.read_text(encoding="utf-8")
+    for candidate in candidates:
+        try:
+            edit_in_place(text, spec, target.spec_for(candidate.knobs))
+        except UsageError as error:
+            raise UsageError(
+                f"cannot tune {path}: a winner could not be written into it ({error.message})",
+                "Undo that edit, or regenerate the file with `gpuless compose ... --force` (a backup is"
+                " kept), then tune again.",
+            ) from None
+
+
 def apply_winner(session: TuneSession, knobs: Knobs) -> dict[str, Any]:
-    """Write ``knobs`` into the compose file through the safe write (diff, backup) and ``verify`` the
-    container (already running them: the tuner left the winner running)."""
+    """Write ``knobs`` into the compose file in place through the safe write (diff, backup) and
+    ``verify`` the container (already running them: the tuner left the winner running)."""
     from toolkit.adapters.compose_file import write_compose
-    from toolkit.core.compose_yaml import render_compose_yaml
+    from toolkit.core.compose_edit import edit_in_place
 
     spec = session.target.spec_for(knobs)
-    written = write_compose(session.compose_path, render_compose_yaml(spec), force=True)
+    path = session.compose_path
+    try:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise UsageError(f"cannot read {path} again: {error}") from None
+        written = write_compose(path, edit_in_place(text, session.spec, spec), force=True)
+    except GpulessError as error:
+        error.message += (
+            f"; {spec.container_name} runs the tuned settings, {path} still has the ones before"
+            " (`gpuless up` starts those again)"
+        )
+        raise
     report = session.runner.verify(spec.container_name)
     return {
         "compose_file": str(session.compose_path),
@@ -105,21 +165,29 @@ def apply_winner(session: TuneSession, knobs: Knobs) -> dict[str, Any]:
     }
 
 
-def store_history(path: Path | None, model: str, url: str, payload: dict[str, Any]) -> str | None:
+Ending = Literal["complete", "incomplete", "failed"]
+
+
+def store_history(
+    path: Path | None, model: str, url: str, payload: dict[str, Any], status: Ending | None = None
+) -> str | None:
     """Store the tune in the history at ``path`` (api "tune"; None = history off); the reason it could
-    not be, or None."""
+    not be, or None. ``status`` defaults to "incomplete" for an interrupted tune, else "complete"."""
+    from toolkit.adapters.critical import signals_deferred
     from toolkit.adapters.history import History
 
     if path is None:
         return None
+    if status is None:
+        status = "incomplete" if payload["interrupted"] else "complete"
     try:
-        with History(path) as store:
+        with signals_deferred(), History(path) as store:  # one more Ctrl-C does not lose the record
             run_id = store.start_run(
                 model=model, api="tune", url=url, settings={"objective": payload["objective"]}
             )
-            status = "interrupted" if payload["interrupted"] else "complete"
             summary = {"reason": payload["reason"], "before_after": payload["before_after"]}
-            store.finish_run(run_id, status=status, summary=summary)  # type: ignore[arg-type]
+            error = payload.get("problem") or payload.get("error")
+            store.finish_run(run_id, status=status, summary=summary, error=error)
     except GpulessError as error:
         return error.message
     return None

@@ -2,9 +2,10 @@
 
 The rules (what to try, the budget, who won) are in ``toolkit.core.tune``; this module does the I/O:
 
-* a ``Target`` restarts the server with given knobs: ``ComposeTarget`` recreates the container of
-  ./compose.yaml through ``DockerRunner`` (the served model re-created with the candidate's
-  ``num_thread``/``num_ctx``), ``CallbackTarget`` calls a restart function (a native or test server);
+* a ``Target`` (``toolkit.adapters.tune_target``) restarts the server with given knobs:
+  ``ComposeTarget`` recreates the container of ./compose.yaml through ``DockerRunner`` (the served
+  model re-created with the candidate's ``num_thread``/``num_ctx``), ``CallbackTarget`` calls a
+  restart function (a native or test server);
 * each measurement is a short streaming run — after a restart a warm-up of ``streams`` one-token
   requests (the model loaded, every slot holding the chat template's shared prefix, as on a server in
   use), then ``rounds`` × ``streams`` requests of a few tokens each, every prompt made unique by a nonce
@@ -12,7 +13,11 @@ The rules (what to try, the budget, who won) are in ``toolkit.core.tune``; this 
 * the start is measured once plus a second repeat without the warm-up (its spread is the noise floor),
   the top two candidates are re-measured (the best last, so it is the one left running);
 * any exception, Ctrl-C or SIGTERM (which the CLI turns into ``KeyboardInterrupt``) restores the
-  configuration that was running before, then propagates.
+  configuration that was running before, then propagates. The restore runs with those signals held
+  back (``signals_deferred``: a second Ctrl-C cannot leave the container removed and not yet made
+  again), and what runs afterwards is read back (``restore_problem``), so nobody is told the start
+  runs again when it does not. A tune that ends normally reads back what it leaves running too
+  (``TuneResult.problem``): the container may have stopped under it.
 """
 
 from __future__ import annotations
@@ -23,14 +28,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from statistics import median
-from typing import Any, Protocol
+from typing import Any
 
+from toolkit.adapters.critical import signals_deferred
 from toolkit.adapters.ollama_client import OllamaClient, Recorder
+from toolkit.adapters.tune_target import Target
 from toolkit.core.benchmetrics import request_metrics
-from toolkit.core.compose import OllamaServiceSpec
-from toolkit.core.plan import container_memory_limit
 from toolkit.core.stats import percentile
-from toolkit.core.tune import Budget, Candidate, Knobs, Measurement, MemoryOf, Objective, Pruned, Trial
+from toolkit.core.tune import Budget, Candidate, Knobs, Measurement, Objective, Pruned, Trial
 from toolkit.core.tune_verdict import Comparison, Verdict, before_after, decide, top
 from toolkit.errors import GpulessError
 
@@ -46,84 +51,6 @@ QUESTIONS = (
     "Describe a village mill in a few sentences.",
     "Tell a short story about a harbour crew.",
 )
-
-
-class Target(Protocol):
-    """The server being tuned."""
-
-    url: str
-    model: str
-
-    def apply(self, knobs: Knobs) -> None:
-        """Restart the server with ``knobs``; raise ``GpulessError`` when it cannot start with them."""
-
-    def memory_bytes(self) -> int | None:
-        """The server's memory in use now, or None."""
-
-
-class ComposeTarget:
-    """The container of a compose file, recreated through the Docker SDK for each candidate."""
-
-    def __init__(
-        self,
-        runner: Any,
-        spec: OllamaServiceSpec,
-        memory_of: MemoryOf,
-        *,
-        mem_cap_bytes: int | None = None,
-        health_timeout: float = 120.0,
-    ) -> None:
-        self.runner = runner
-        self.start_spec = spec
-        self.memory_of = memory_of
-        self.mem_cap_bytes = mem_cap_bytes
-        self.health_timeout = health_timeout
-        self.url = spec.url
-        self.model = spec.served_model
-        self.current = spec
-
-    def spec_for(self, knobs: Knobs) -> OllamaServiceSpec:
-        """The start spec with ``knobs``; the memory limit grows with the KV cache the knobs need (never
-        past the cap), so a candidate is not killed by a limit sized for fewer slots."""
-        if knobs == Knobs.of(self.start_spec):
-            return self.start_spec
-        limit = self.start_spec.mem_limit_bytes
-        need = self.memory_of(knobs)
-        if limit is not None and need is not None:
-            limit = max(limit, container_memory_limit(need))
-            if self.mem_cap_bytes is not None:
-                limit = min(limit, max(self.mem_cap_bytes, self.start_spec.mem_limit_bytes or 0))
-        return knobs.apply_to(self.start_spec, limit)
-
-    def apply(self, knobs: Knobs) -> None:
-        from toolkit.adapters.docker_runner import up_and_pull
-
-        spec = self.spec_for(knobs)
-        self.current = spec
-        up_and_pull(self.runner, spec, pull_image=False, health_timeout=self.health_timeout)
-
-    def memory_bytes(self) -> int | None:
-        try:
-            stats = self.runner.client.api.stats(self.current.container_name, stream=False)
-            return int(stats["memory_stats"]["usage"])
-        except Exception:  # no stats on this engine: memory is then simply not shown
-            return None
-
-
-@dataclass
-class CallbackTarget:
-    """A server restarted by a function (a native ``ollama serve``, a test server)."""
-
-    url: str
-    model: str
-    restart: Callable[[Knobs], None]
-    memory: Callable[[], int | None] | None = None
-
-    def apply(self, knobs: Knobs) -> None:
-        self.restart(knobs)
-
-    def memory_bytes(self) -> int | None:
-        return self.memory() if self.memory is not None else None
 
 
 # --- measuring ------------------------------------------------------------------------------------
@@ -219,7 +146,9 @@ class TuneResult:
         verdict: the winner (or none) and the reason.
         after: the applied winner measured again after the final restart; None when nothing changed.
         seconds: the whole tune's wall time.
-        interrupted: the tune was stopped (Ctrl-C, SIGTERM) and the start restored.
+        interrupted: the tune was stopped (Ctrl-C, SIGTERM, an error) and the start restored.
+        problem: after a tune that ended normally, what runs instead of what it meant to leave
+            running (the container stopped under it); None when that runs.
     """
 
     objective: Objective
@@ -231,6 +160,7 @@ class TuneResult:
     after: Measurement | None = None
     seconds: float = 0.0
     interrupted: bool = False
+    problem: str | None = None
 
     def table(self) -> tuple[Comparison, ...]:
         if self.after is None or not self.start.ok:
@@ -253,6 +183,7 @@ class TuneResult:
             "before_after": [c.__dict__ for c in self.table()],
             "seconds": round(self.seconds, 1),
             "interrupted": self.interrupted,
+            "problem": self.problem,
         }
 
 
@@ -287,6 +218,10 @@ class Tuner:
         self.cancelled = cancelled or (lambda: False)
         self._running = start
         self._t0 = clock()
+        #: The tune so far (kept when ``run`` raises, for the history).
+        self.result: TuneResult | None = None
+        #: After ``run`` raised: None when the start runs again, else what runs instead.
+        self.restore_problem: str | None = None
 
     def _measure(self, knobs: Knobs, *, warm_up: bool = True, at_least_s: float = 1.0) -> Measurement:
         """One measurement, cut off where the budget ends (but given ``at_least_s``; ``TimeoutError`` →
@@ -343,18 +278,29 @@ class Tuner:
     def run(self) -> TuneResult:
         t0 = self._t0 = self.clock()
         start = Trial(Candidate(self.start_knobs, "the configuration running now"))
-        result = TuneResult(self.objective, start, pruned=self.pruned)
+        result = self.result = TuneResult(self.objective, start, pruned=self.pruned)
         try:
             self._run(result, t0)
         except BaseException:
             result.interrupted = True
-            self.restore()
+            result.seconds = self.clock() - t0
+            self.restore_problem = "the restore did not finish"  # until it says otherwise
+            with signals_deferred():  # a second Ctrl-C waits until the start runs again
+                self.restore_problem = self._restore_and_check()
             raise
         result.seconds = self.clock() - t0
+        result.problem = self.target.check(self._running)
         return result
 
+    def _restore_and_check(self) -> str | None:
+        try:
+            self.restore()
+        except Exception as error:  # reported, not raised: the reason the tune stopped goes on
+            return f"restoring it failed: {getattr(error, 'message', None) or error}"
+        return self.target.check(self.start_knobs)
+
     def restore(self) -> None:
-        """Put the starting configuration back if something else is running."""
+        """Put the starting configuration back if the tune left something else running."""
         if self._running != self.start_knobs:
             self.progress(f"restoring the configuration that ran before: {self.start_knobs.label()}")
             self._running = self.start_knobs

@@ -9,6 +9,7 @@ the history, is made terminal-safe first.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 from typing import Any
@@ -132,7 +133,8 @@ def bench(
     from toolkit.adapters.history import History
     from toolkit.adapters.ollama_client import OllamaClient
     from toolkit.adapters.probes import busy_share, detect_machine
-    from toolkit.adapters.server_slots import server_slots
+    from toolkit.adapters.project_lock import exclusive
+    from toolkit.adapters.server_slots import server_slots, serving_container
     from toolkit.core.benchconfig import BenchConfig
 
     settings = current_settings()
@@ -180,26 +182,31 @@ def bench(
         slots_of=server_slots,
     )
     calibrate = not (no_history or no_calibrate)  # --no-history stores nothing, the calibration included
-    # Read while the server idles, before the first request: what it sees is other work on this machine.
-    busy = busy_share() if calibrate else None
-    received: list[signal.Signals] = []
-    try:
-        result = asyncio.run(_run_cancellable(runner, received))
-    except (GpulessError, KeyboardInterrupt, asyncio.CancelledError) as error:
-        partial = runner.result
-        if as_json:
-            emit_json(partial.to_dict())
-        else:
-            for line in format_result(partial):
-                click.echo(line)
-        if not isinstance(error, GpulessError):
-            name = received[0].name if received else "Ctrl-C"
-            click.echo(f"gpuless: interrupted ({name}); finished requests were kept", err=True)
-            sys.exit(128 + received[0] if received else 130)
-        fail(error)
-    finally:
-        if history is not None:
-            history.close()
+    # A tune restarts the container it measures: one at a time with a bench of it (the project lock).
+    with contextlib.ExitStack() as hold:
+        served_by = serving_container(target)
+        if served_by is not None:
+            hold.enter_context(exclusive(served_by, command="bench"))
+        # Read while the server idles, before the first request: what it sees is other work on this machine.
+        busy = busy_share() if calibrate else None
+        received: list[signal.Signals] = []
+        try:
+            result = asyncio.run(_run_cancellable(runner, received))
+        except (GpulessError, KeyboardInterrupt, asyncio.CancelledError) as error:
+            partial = runner.result
+            if as_json:
+                emit_json(partial.to_dict())
+            else:
+                for line in format_result(partial):
+                    click.echo(line)
+            if not isinstance(error, GpulessError):
+                name = received[0].name if received else "Ctrl-C"
+                click.echo(f"gpuless: interrupted ({name}); finished requests were kept", err=True)
+                sys.exit(128 + received[0] if received else 130)
+            fail(error)
+        finally:
+            if history is not None:
+                history.close()
     told = _calibrate(settings.calibration_path, machine, result, busy, quiet=as_json) if calibrate else None
     if as_json:
         calibration = None if told is None else {"stored": told.usable, "summary": told.summary()}

@@ -45,6 +45,8 @@ def cli(ctx: click.Context) -> None:
                               nginx:stable-alpine)
       GPULESS_GATEWAY_CONTAINER_NAME  the gateway's container name
       GPULESS_CACHE_DIR       bandwidth probe cache, native server log
+      XDG_RUNTIME_DIR         per-user lock files of up, down, tune and bench
+                              (else the user cache directory)
       DOCKER_HOST             Docker engine, as for the docker CLI (with
                               DOCKER_TLS_VERIFY, DOCKER_CERT_PATH)
       NO_COLOR                any value: no colours

@@ -78,7 +78,15 @@ def _engine_or_none() -> DockerEngineInfo | None:
 
 
 def _warn_exposed(spec: OllamaServiceSpec) -> None:
-    if spec.expose:
+    if spec.expose and spec.listen_ip is not None:
+        click.secho(
+            f"WARNING: Ollama will accept connections on {spec.listen_ip}:{spec.port} from every machine"
+            " that can reach that address. It has no authentication: they can use, pull and delete models.",
+            fg="red",
+            bold=True,
+            err=True,
+        )
+    elif spec.expose:
         click.secho(
             f"WARNING: Ollama will accept connections from ANY address on port {spec.port}. "
             "It has no authentication: anyone who can reach this machine can use, pull and delete models.",

@@ -3,11 +3,13 @@
 The rules live in ``toolkit.core.tune``, the restarts and measurements in ``toolkit.adapters.tuner``; this
 module wires them to the compose file through ``toolkit.adapters.tune_session`` (shared with the wizard):
 the winner is written back through the safe write (diff shown, a backup kept), the container (already
-running it) verified, and the tune stored in the history.
+running it) verified. The container's project lock is held for the whole tune (no ``up``, ``down``,
+bench or second tune restarts it meanwhile), and the tune is stored in the history however it ends.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from toolkit.cli.group import cli
 from toolkit.cli.options import SIZE
 from toolkit.cli.output import emit_json, json_option
 from toolkit.core.tune import Objective
+from toolkit.errors import ContainerError, GpulessError
 from toolkit.settings import Settings
 
 DEFAULT_BUDGET_S = 180.0
@@ -48,7 +51,7 @@ def tune(
     as_json: bool,
 ) -> None:
     """Try settings on the running container, keep the fastest for your objective, and prove it."""
-    from toolkit.adapters.tune_session import apply_winner, prepare, store_history
+    from toolkit.adapters.tune_session import apply_winner, prepare
 
     objective = Objective.for_users(users, ttft_p95, mem_cap)
     say = (
@@ -56,32 +59,72 @@ def tune(
         if as_json
         else (lambda text: click.echo(f"  {text}"))
     )
-    session = prepare(compose_path, objective, budget, progress=say)
-    spec = session.spec
-    if not as_json:
-        click.echo(f"Tuning {spec.container_name} ({spec.served_model}) for {objective.describe()};")
-        click.echo(f"  {session.candidates} candidate(s), {session.pruned} pruned, budget {budget:.0f} s")
-    try:
-        result = session.tuner.run()
-    except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM and SIGHUP as Terminated
-        click.echo(f"gpuless: tune interrupted ({interrupts.named(stop)}); the configuration that ran before"
-                   " is running again", err=True)  # fmt: skip
-        sys.exit(interrupts.exit_code(stop))
-    payload = result.to_dict()
-    winner = result.verdict.winner if result.verdict else None
-    if winner is not None:
-        applied = apply_winner(session, winner.candidate.knobs)
-        diff = applied.pop("diff")
-        if not as_json and diff:
-            click.echo(diff.rstrip("\n"))
-        payload.update(applied)
-    warning = store_history(Settings().history_path, spec.served_model, spec.url, payload)
-    if warning is not None:
-        click.echo(f"gpuless: warning: the tune was not stored in the history: {warning}", err=True)
+    with contextlib.ExitStack() as hold:
+        session = prepare(compose_path, objective, budget, progress=say, hold=hold)
+        spec = session.spec
+        if not as_json:
+            click.echo(f"Tuning {spec.container_name} ({spec.served_model}) for {objective.describe()};")
+            click.echo(f"  {session.candidates} candidate(s), {session.pruned} pruned, budget {budget:.0f} s")
+        result = _run(session)
+        payload = result.to_dict()
+        winner = result.verdict.winner if result.verdict else None
+        if result.problem is not None:
+            _store(session, payload, "failed")
+            raise ContainerError(
+                f"the tune cannot vouch for what runs: {result.problem}",
+                "Start the configuration of the file again with `gpuless up`.",
+            )
+        if winner is not None:
+            try:
+                applied = apply_winner(session, winner.candidate.knobs)
+            except BaseException as error:
+                payload["error"] = getattr(error, "message", None) or type(error).__name__
+                _store(session, payload, "failed")
+                raise
+            diff = applied.pop("diff")
+            if not as_json and diff:
+                click.echo(diff.rstrip("\n"))
+            payload.update(applied)
+        _store(session, payload, None)
     if as_json:
         emit_json(payload)
         return
     _print(result, payload)
+
+
+def _run(session: Any) -> Any:
+    """The tune's result; when it stops early (a signal, an error) it is stored, the start is restored,
+    and the user told what runs now, read back from the engine."""
+    try:
+        return session.tuner.run()
+    except BaseException as stop:
+        partial = session.tuner.result
+        problem = session.tuner.restore_problem
+        now = (
+            "the configuration that ran before is running again"
+            if problem is None
+            else f"the configuration that ran before is NOT running: {problem}; start it with `gpuless up`"
+        )
+        if partial is not None:
+            payload = partial.to_dict()
+            payload["problem"] = problem
+            failed = not isinstance(stop, KeyboardInterrupt) or problem is not None
+            _store(session, payload, "failed" if failed else "incomplete")
+        if isinstance(stop, KeyboardInterrupt):  # Ctrl-C, or SIGTERM and SIGHUP as Terminated
+            click.echo(f"gpuless: tune interrupted ({interrupts.named(stop)}); {now}", err=True)
+            sys.exit(interrupts.exit_code(stop))
+        if isinstance(stop, GpulessError):
+            stop.message = f"{stop.message}; tune stopped, {now}"
+        raise
+
+
+def _store(session: Any, payload: dict[str, Any], status: Any) -> None:
+    from toolkit.adapters.tune_session import store_history
+
+    spec = session.spec
+    warning = store_history(Settings().history_path, spec.served_model, spec.url, payload, status)
+    if warning is not None:
+        click.echo(f"gpuless: warning: the tune was not stored in the history: {warning}", err=True)
 
 
 def _print(result: Any, payload: dict[str, Any]) -> None:

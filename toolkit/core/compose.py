@@ -107,7 +107,10 @@ class OllamaServiceSpec:
         service_name: compose service key.
         network: "host" (Linux engines: no NAT, no docker-proxy) or "ports" (publish one port).
         port: host TCP port clients use; with host networking Ollama itself listens on it.
-        expose: listen on / publish to all addresses instead of loopback only (Ollama has no auth).
+        expose: listen on / publish to all addresses instead of loopback only (Ollama has no auth); with
+            ``listen_ip``, whether that address can be reached from other machines.
+        listen_ip: one IPv4 address to bind instead (another loopback address, one network card's), as an
+            edited file asks; None = 127.0.0.1, or 0.0.0.0 with ``expose``.
         mem_limit_bytes: container memory limit; None = unlimited.
         cpus: CPU quota in cores (``--cpus``); None = unlimited.
         num_thread: llama.cpp threads, set as ``PARAMETER num_thread`` of the served model (there is no
@@ -143,6 +146,7 @@ class OllamaServiceSpec:
     network: NetworkMode = "ports"
     port: int = DEFAULT_PORT
     expose: bool = False
+    listen_ip: str | None = None
     mem_limit_bytes: int | None = None
     cpus: float | None = None
     num_thread: int | None = None
@@ -171,6 +175,8 @@ class OllamaServiceSpec:
             raise UsageError("the model tag is empty", "pass --model, e.g. --model qwen2.5:1.5b")
         if not 1 <= self.port <= 65535:
             raise UsageError(f"port {self.port} is out of range", "use a port between 1 and 65535")
+        if self.listen_ip is not None:
+            _check_listen_ip(self.listen_ip)
         if self.network not in get_args(NetworkMode):
             raise UsageError(f"unknown network mode {self.network!r}", "use 'host' or 'ports'")
         if self.kv_cache_type not in get_args(KvCacheType):
@@ -197,7 +203,9 @@ class OllamaServiceSpec:
 
     @property
     def bind_address(self) -> str:
-        """The host address clients reach Ollama on: loopback unless ``expose``."""
+        """The host address Ollama is bound to: ``listen_ip``, else loopback unless ``expose``."""
+        if self.listen_ip is not None:
+            return self.listen_ip
         return "0.0.0.0" if self.expose else "127.0.0.1"
 
     @property
@@ -214,8 +222,8 @@ class OllamaServiceSpec:
 
     @property
     def url(self) -> str:
-        """Where gpuless (and the user) talk to this Ollama, always over loopback."""
-        return f"http://127.0.0.1:{self.port}"
+        """Where gpuless (and the user) talk to this Ollama: over loopback, or the one address bound."""
+        return f"http://{self.listen_ip or '127.0.0.1'}:{self.port}"
 
     @property
     def memswap_limit_bytes(self) -> int | None:
@@ -360,3 +368,18 @@ def _engine_label(engine: DockerEngineInfo | None) -> str:
     if engine.mem_total_bytes:
         parts.append(format_bytes(engine.mem_total_bytes))
     return ", ".join(parts)
+
+
+def _check_listen_ip(address: str) -> None:
+    """UsageError unless ``address`` is one IPv4 address gpuless can bind as it is (not "every address")."""
+    import ipaddress
+
+    try:
+        ip = ipaddress.IPv4Address(address)
+    except ValueError:
+        raise UsageError(
+            f"cannot bind {address!r}: gpuless binds one IPv4 address, 127.0.0.1 or 0.0.0.0",
+            "Write an IPv4 address of this machine (`ip -4 addr`) in compose.yaml.",
+        ) from None
+    if ip.is_unspecified or ip.is_multicast:
+        raise UsageError(f"cannot bind {address}: not the address of one interface")

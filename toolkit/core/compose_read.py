@@ -220,11 +220,7 @@ def _read_network(service: dict[str, Any], ollama_host: str, unsupported: list[s
                 "with network_mode: host the file must set OLLAMA_HOST, e.g. 127.0.0.1:11434",
                 "Ollama binds it directly on the host.",
             )
-        if host not in (*_LOOPBACK, *_ANY):
-            unsupported.append(
-                f"environment.OLLAMA_HOST (gpuless up binds 127.0.0.1 or, exposed, 0.0.0.0; not {host})"
-            )
-        return {"network": "host", "port": _port(port, "OLLAMA_HOST"), "expose": host not in _LOOPBACK}
+        return {"network": "host", "port": _port(port, "OLLAMA_HOST"), **_bind(host)}
     ports = service.get("ports")
     if not isinstance(ports, list) or len(ports) != 1:
         raise UsageError(
@@ -234,11 +230,27 @@ def _read_network(service: dict[str, Any], ollama_host: str, unsupported: list[s
     host_ip, published, target = _port_mapping(ports[0])
     if target != CONTAINER_PORT:
         raise UsageError(f"ports: the container side must be {CONTAINER_PORT}, where Ollama listens")
-    if host_ip not in (*_LOOPBACK, *_ANY):
-        unsupported.append(f"ports (gpuless up publishes on 127.0.0.1 or 0.0.0.0, not {host_ip})")
     if ollama_host and ollama_host != f"0.0.0.0:{CONTAINER_PORT}":
         unsupported.append(f"environment.OLLAMA_HOST (published ports need 0.0.0.0:{CONTAINER_PORT})")
-    return {"network": "ports", "port": published, "expose": host_ip not in _LOOPBACK}
+    return {"network": "ports", "port": published, **_bind(host_ip)}
+
+
+def _bind(host: str) -> dict[str, Any]:
+    """``expose``/``listen_ip`` for the address a file binds: exactly that address, never a wider one."""
+    import ipaddress
+
+    if host in _LOOPBACK:
+        return {"expose": False, "listen_ip": None}
+    if host in _ANY:
+        return {"expose": True, "listen_ip": None}
+    try:
+        loopback = ipaddress.IPv4Address(host).is_loopback
+    except ValueError:
+        raise UsageError(
+            f"cannot bind {host!r}: `gpuless up` binds one IPv4 address, 127.0.0.1 or 0.0.0.0",
+            "Write an IPv4 address of this machine (`ip -4 addr`) there.",
+        ) from None
+    return {"expose": not loopback, "listen_ip": host}
 
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")

@@ -174,7 +174,7 @@ def _init_service(out: _Emitter, spec: OllamaServiceSpec) -> None:
     out.kv("restart", "no")
     if spec.network == "host":
         out.kv("network_mode", "host")
-        client_host = f"127.0.0.1:{spec.port}"
+        client_host = f"{spec.listen_ip or '127.0.0.1'}:{spec.port}"
     else:
         client_host = f"{spec.service_name}:{CONTAINER_PORT}"
     out.line("depends_on:")
@@ -276,6 +276,8 @@ def why(spec: OllamaServiceSpec, knob: str) -> str:
 
 def _network_mode(spec: OllamaServiceSpec) -> str:
     reach = " — EXPOSED to the network: Ollama has no authentication." if spec.expose else ", loopback only."
+    if spec.expose and spec.listen_ip is not None:
+        reach = " — reachable from the network that address is on: Ollama has no authentication."
     reason = (
         "this engine has no bridge network, so published ports cannot work"
         if spec.engine_kind == "linux"
@@ -285,6 +287,13 @@ def _network_mode(spec: OllamaServiceSpec) -> str:
 
 
 def _ports(spec: OllamaServiceSpec) -> str:
+    if spec.listen_ip is not None:
+        reach = (
+            " — reachable from the network that address is on; Ollama has no authentication."
+            if spec.expose
+            else ": a loopback address, so nothing else can reach it."
+        )
+        return f"Published on {spec.listen_ip} only{reach}"
     if spec.expose:
         return (
             f"Publish on {spec.bind_address} — EXPOSED to every network this machine is on; "

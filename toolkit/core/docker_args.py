@@ -53,6 +53,8 @@ def spec_to_json(spec: OllamaServiceSpec) -> str:
     The comment-only fields (``engine_label``, ``adjustments``) are left out to keep the label short.
     """
     data = {key: value for key, value in asdict(spec).items() if key not in COMMENT_ONLY_FIELDS}
+    if data.get("listen_ip") is None:  # the usual case: labels stay as older versions wrote them
+        data.pop("listen_ip", None)
     return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 

@@ -156,9 +156,13 @@ class BenchmarkScreen(WizardScreen):
         try:
             result = session.tuner.run()
         except KeyboardInterrupt:
-            self.app.call_from_thread(
-                self._tune_done, "Tune stopped: the configuration that ran before runs again."
+            problem = session.tuner.restore_problem
+            text = (
+                "Tune stopped: the configuration that ran before runs again."
+                if problem is None
+                else f"Tune stopped: the configuration that ran before is NOT running: {problem}."
             )
+            self.app.call_from_thread(self._tune_done, text)
             return
         self.app.call_from_thread(self.show_tune, session, result)
 

@@ -23,6 +23,7 @@ from .options import KNOWN_PARAMETERS, OptionError, check_options, llama_body
 from .registry import ModelName, Registry, Store, StoredModel, UnknownModel
 from .runner import RunnerError
 from .scheduler import QueueFull, Scheduler
+from .thinking import generate, reasoning_effort_think, wants_thinking
 from .wire import Metrics, created_at, dumps_line, put_metrics
 
 
@@ -278,7 +279,7 @@ class Handler(BaseHTTPRequestHandler):
         model_info = dict(info.metadata)
         model_info.pop("tokenizer.chat_template", None)
         model_info["general.parameter_count"] = info.parameter_count
-        template = str(stored.info.metadata.get("tokenizer.chat_template", ""))
+        template = stored.template or str(stored.info.metadata.get("tokenizer.chat_template", ""))
         self._json(
             200,
             {
@@ -290,7 +291,7 @@ class Handler(BaseHTTPRequestHandler):
                 "template": template,
                 "details": stored.details(),
                 "model_info": model_info,
-                "capabilities": ["completion"],
+                "capabilities": stored.capabilities(),
                 "modified_at": created_at(stored.modified_at),
             },
         )
@@ -363,12 +364,17 @@ class Handler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------------ generation
 
+    def _think(self, stored: StoredModel, value: Any) -> bool | None:
+        """Thinking for this request: None for a model that cannot think (server/routes.go:455-464)."""
+        if not stored.thinks:
+            if wants_thinking(value, False):
+                raise ApiError(400, f'"{stored.name}" does not support thinking')
+            return None
+        return wants_thinking(value, True)
+
     def _common(self, body: dict[str, Any]) -> tuple[StoredModel, dict[str, Any], float]:
         name = _model_name(body)
         stored = self._stored(name)
-        think = body.get("think")
-        if think not in (None, False, "", "none"):
-            raise ApiError(400, f'"{name.short}" does not support thinking')
         try:
             # A created model's parameters are the defaults; the request's options override them.
             opts = {**stored.params, **check_options(body.get("options"))}
@@ -405,8 +411,11 @@ class Handler(BaseHTTPRequestHandler):
         keep_alive: float,
         started: float,
         on_token: Callable[[str], None],
+        think: bool | None = None,
+        on_thought: Callable[[str], None] = lambda _text: None,
     ) -> Outcome:
-        """Generate with the model, calling on_token per piece of text; returns how it ended."""
+        """Generate with the model, calling on_token per piece of the answer and on_thought per piece of
+        reasoning (``think`` None: a model that cannot think); returns how it ended."""
         sched = self.server.scheduler
         options = sched.options_for(stored, opts.get("num_ctx"), opts.get("num_thread"))
         try:
@@ -416,16 +425,7 @@ class Handler(BaseHTTPRequestHandler):
                     text = prompt
                     if messages is not None:
                         text = str(runner.post_json("/apply-template", {"messages": messages})["prompt"])
-                    final: dict[str, Any] = {}
-                    events = runner.stream_completion({"prompt": text, **llama_body(opts, fmt)})
-                    try:
-                        for event in events:
-                            if event.get("content"):
-                                on_token(str(event["content"]))
-                            if event.get("stop"):
-                                final = event
-                    finally:
-                        events.close()
+                    final = generate(runner, str(text), llama_body(opts, fmt), think, on_token, on_thought)
                 except RunnerError:
                     sched.forget_dead(held.loaded)
                     raise
@@ -485,37 +485,56 @@ class Handler(BaseHTTPRequestHandler):
             return
         stream = body.get("stream") is not False
         fmt = body.get("format")
+        think = self._think(stored, body.get("think")) if messages is not None else None
 
-        def chunk(text: str) -> dict[str, Any]:
+        def chunk(text: str, thought: str = "") -> dict[str, Any]:
             obj: dict[str, Any] = {"model": stored.name, "created_at": created_at()}
             if chat:
                 obj["message"] = {"role": "assistant", "content": text}
+                if thought:
+                    obj["message"]["thinking"] = thought  # api/types.go:202 Message.Thinking
             else:
                 obj["response"] = text
+                if thought:
+                    obj["thinking"] = thought
             return obj
 
         if not stream:
             pieces: list[str] = []
+            thoughts: list[str] = []
             try:
-                outcome = self._run(stored, messages, prompt, opts, fmt, keep_alive, started, pieces.append)
+                outcome = self._run(
+                    stored,
+                    messages,
+                    prompt,
+                    opts,
+                    fmt,
+                    keep_alive,
+                    started,
+                    pieces.append,
+                    think,
+                    thoughts.append,
+                )
             except RunnerError as exc:
                 raise ApiError(exc.status, str(exc)) from None
-            final = chunk("".join(pieces))
+            final = chunk("".join(pieces), "".join(thoughts))
             final.update({"done": True, "done_reason": outcome.done_reason})
             self._json(200, put_metrics(final, outcome.metrics))
             return
 
         started_stream = False
 
-        def emit(text: str) -> None:
+        def emit(text: str, thought: str = "") -> None:
             nonlocal started_stream
             if not started_stream:
                 self._start_stream("application/x-ndjson")
                 started_stream = True
-            self._chunk(dumps_line({**chunk(text), "done": False}))
+            self._chunk(dumps_line({**chunk(text, thought), "done": False}))
 
         try:
-            outcome = self._run(stored, messages, prompt, opts, fmt, keep_alive, started, emit)
+            outcome = self._run(
+                stored, messages, prompt, opts, fmt, keep_alive, started, emit, think, lambda t: emit("", t)
+            )
         except RunnerError as exc:
             if not started_stream:
                 raise ApiError(exc.status, str(exc)) from None
@@ -565,6 +584,10 @@ class Handler(BaseHTTPRequestHandler):
         ]
         if not messages:
             raise ApiError(400, "[] is too short - 'messages'")
+        try:
+            think = self._think(stored, reasoning_effort_think(body))
+        except ValueError as exc:
+            raise ApiError(400, str(exc)) from None
         keep_alive = self.server.settings.keep_alive
         cid = f"chatcmpl-{self.server.next_id()}"
         created = int(time.time())
@@ -576,11 +599,26 @@ class Handler(BaseHTTPRequestHandler):
 
         if not body.get("stream"):
             pieces: list[str] = []
+            thoughts: list[str] = []
             try:
-                outcome = self._run(stored, messages, None, opts, fmt, keep_alive, started, pieces.append)
+                outcome = self._run(
+                    stored,
+                    messages,
+                    None,
+                    opts,
+                    fmt,
+                    keep_alive,
+                    started,
+                    pieces.append,
+                    think,
+                    thoughts.append,
+                )
             except RunnerError as exc:
                 raise ApiError(500, str(exc)) from None
             m = outcome.metrics
+            message = {"role": "assistant", "content": "".join(pieces)}
+            if thoughts:
+                message["reasoning"] = "".join(thoughts)  # openai/openai.go:35 Message.Reasoning
             self._json(
                 200,
                 {
@@ -589,7 +627,7 @@ class Handler(BaseHTTPRequestHandler):
                     "choices": [
                         {
                             "index": 0,
-                            "message": {"role": "assistant", "content": "".join(pieces)},
+                            "message": message,
                             "finish_reason": outcome.done_reason,
                         }
                     ],
@@ -614,19 +652,31 @@ class Handler(BaseHTTPRequestHandler):
                 b"data: " + json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode() + b"\n\n"
             )
 
-        def delta(text: str) -> None:
+        def delta(text: str, field: str = "content") -> None:
+            # openai/openai.go:46 Delta.Reasoning: reasoning arrives apart from the content (both omitempty).
             sse(
                 {
                     **head,
                     "object": "chat.completion.chunk",
                     "choices": [
-                        {"index": 0, "delta": {"role": "assistant", "content": text}, "finish_reason": None}
+                        {"index": 0, "delta": {"role": "assistant", field: text}, "finish_reason": None}
                     ],
                 }
             )
 
         try:
-            outcome = self._run(stored, messages, None, opts, fmt, keep_alive, started, delta)
+            outcome = self._run(
+                stored,
+                messages,
+                None,
+                opts,
+                fmt,
+                keep_alive,
+                started,
+                delta,
+                think,
+                lambda t: delta(t, "reasoning"),
+            )
         except RunnerError as exc:
             if not started_stream:
                 raise ApiError(500, str(exc)) from None

@@ -51,16 +51,22 @@ def native_body(
 
 
 def openai_body(
-    model: str, messages: Sequence[Mapping[str, str]], options: Mapping[str, Any]
+    model: str, messages: Sequence[Mapping[str, str]], options: Mapping[str, Any], think: bool | None = False
 ) -> dict[str, Any]:
     """A streaming ``/v1/chat/completions`` body: the messages, usage counts asked for at the end, and the
-    options that have an OpenAI form (``_OPENAI_FIELDS``); the rest have none and are left out."""
+    options that have an OpenAI form (``_OPENAI_FIELDS``); the rest have none and are left out.
+
+    ``think=False`` sends ``reasoning_effort: "none"``, the one OpenAI field that turns a thinking model's
+    reasoning off on Ollama (its openai/openai.go thinkFromReasoningEffort; without it Ollama thinks
+    whenever the model can). ``True`` or None sends nothing: the model's default, thinking on Ollama."""
     body: dict[str, Any] = {
         "model": model,
         "messages": list(messages),
         "stream": True,
         "stream_options": {"include_usage": True},
     }
+    if think is False:
+        body["reasoning_effort"] = "none"
     for key, field in _OPENAI_FIELDS.items():
         if key in options:
             body[field] = options[key]

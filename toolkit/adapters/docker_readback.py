@@ -23,7 +23,8 @@ from toolkit.adapters.progress import Progress, ProgressCallback
 from toolkit.core.compose import LABEL_FINGERPRINT, LABEL_MODEL, LABEL_SPEC, OllamaServiceSpec
 from toolkit.core.docker_args import spec_from_json
 from toolkit.core.hardware import DockerEngineInfo
-from toolkit.core.verify import VerifyReport, parse_runner_args, verify
+from toolkit.core.verify import VerifyReport, verify
+from toolkit.core.verify_runner import parse_runner_args
 from toolkit.errors import ContainerError, GpulessError, UsageError
 
 #: Seconds between two looks at a starting container's health (and at a removal under way).
@@ -217,6 +218,10 @@ class ContainerReadback:
             ollama_admin.load_model(spec.url, spec.served_model)
         ps = ollama_admin.loaded_models(spec.url) if running else None
         cmdlines = self._exec(attrs["Id"], ["sh", "-c", _CMDLINES]) if running else None
+        version = None
+        if running:
+            with contextlib.suppress(GpulessError):
+                version = ollama_admin.api_version(spec.url)
         return verify(
             spec,
             attrs,
@@ -226,6 +231,7 @@ class ContainerReadback:
             cgroup_version=self.engine_info().cgroup_version,
             runner=parse_runner_args(cmdlines),
             served_parameters=params,
+            version=version,
         )
 
     def _exec(self, container_id: str, cmd: list[str]) -> str | None:

@@ -30,7 +30,7 @@ from toolkit.errors import ContainerError, GpulessError, UsageError
 #: Seconds between two looks at a starting container's health (and at a removal under way).
 HEALTH_POLL_SECONDS = 0.5
 #: Every process's command line, one per line (the runner's shows the threads it was started with).
-_CMDLINES = "for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < \"$f\"; echo; done 2>/dev/null"
+CMDLINES = "for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < \"$f\"; echo; done 2>/dev/null"
 
 
 def _answers(url: str) -> bool:
@@ -217,7 +217,7 @@ class ContainerReadback:
         if params is not None:
             ollama_admin.load_model(spec.url, spec.served_model)
         ps = ollama_admin.loaded_models(spec.url) if running else None
-        cmdlines = self._exec(attrs["Id"], ["sh", "-c", _CMDLINES]) if running else None
+        cmdlines = self._exec(attrs["Id"], ["sh", "-c", CMDLINES]) if running else None
         version = None
         if running:
             with contextlib.suppress(GpulessError):

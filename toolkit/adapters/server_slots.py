@@ -2,8 +2,10 @@
 
 The bench's concurrency sweep cannot show what more slots would give when the server has fewer slots
 than streams (the rest wait in a queue), so its advice needs the server's own value. Ollama does not
-report it over HTTP (``/api/ps`` has no slot count), so it is read from the environment of the running
-gpuless container whose spec serves that URL; for any other server it is unknown.
+report it over HTTP (``/api/ps`` has no slot count), so it is read from the running gpuless container
+whose spec serves that URL: the loaded runner's ``-np`` where its command line shows it (Ollama forces one
+slot for embedding models and some architectures whatever OLLAMA_NUM_PARALLEL says, server/sched.go),
+else the container's OLLAMA_NUM_PARALLEL; for any other server it is unknown.
 """
 
 from __future__ import annotations
@@ -12,16 +14,18 @@ import docker
 import requests
 
 from toolkit.adapters.docker_connect import connect
-from toolkit.adapters.docker_readback import spec_of
+from toolkit.adapters.docker_readback import CMDLINES, spec_of
 from toolkit.core.compose import LABEL_MANAGED
 from toolkit.core.verify import parse_env
+from toolkit.core.verify_runner import parse_runner_args
 from toolkit.core.wire import normalize_url
 from toolkit.errors import GpulessError
 
 
 def server_slots(url: str, *, timeout: float = 5.0) -> int | None:
-    """OLLAMA_NUM_PARALLEL of the running gpuless container serving ``url``; None when none serves it,
-    the variable is not set, or the engine does not answer (the advice then stays as measured)."""
+    """The slots of the running gpuless container serving ``url`` (its runner's ``-np``, else its
+    OLLAMA_NUM_PARALLEL); None when none serves it, neither can be read, or the engine does not answer
+    (the advice then stays as measured)."""
     try:
         client = connect(timeout)
         containers = client.containers.list(filters={"label": LABEL_MANAGED, "status": "running"})
@@ -36,6 +40,15 @@ def server_slots(url: str, *, timeout: float = 5.0) -> int | None:
             continue
         if served != want:
             continue
+        runner = None
+        try:
+            code, output = container.exec_run(["sh", "-c", CMDLINES])
+            if code == 0 and isinstance(output, bytes):
+                runner = parse_runner_args(output.decode("utf-8", "replace"))
+        except (docker.errors.DockerException, requests.exceptions.RequestException):
+            runner = None
+        if runner is not None and runner.parallel:
+            return runner.parallel
         value = parse_env((attrs.get("Config") or {}).get("Env")).get("OLLAMA_NUM_PARALLEL", "")
         return int(value) if value.isdigit() and int(value) > 0 else None
     return None

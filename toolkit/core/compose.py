@@ -122,7 +122,8 @@ class OllamaServiceSpec:
         num_parallel: OLLAMA_NUM_PARALLEL, concurrent requests per model (KV memory × this).
         keep_alive: OLLAMA_KEEP_ALIVE, how long an idle model stays in memory (Go duration).
         max_loaded_models: OLLAMA_MAX_LOADED_MODELS (default 3 on CPU would triple the RAM needed).
-        flash_attention: OLLAMA_FLASH_ATTENTION; required for a quantized KV cache to take effect.
+        flash_attention: OLLAMA_FLASH_ATTENTION, written as 1 or 0 (unset would be llama.cpp's auto on
+            Ollama >= 0.30); a quantized KV cache needs it on.
         kv_cache_type: OLLAMA_KV_CACHE_TYPE, "f16", "q8_0" (half the KV memory) or "q4_0".
         restart: restart policy name.
         health_interval_s / health_timeout_s / health_start_period_s: healthcheck timing, whole seconds.
@@ -177,7 +178,8 @@ class OllamaServiceSpec:
             raise UsageError(f"unknown KV cache type {self.kv_cache_type!r}", "use f16, q8_0 or q4_0")
         if self.kv_cache_type != "f16" and not self.flash_attention:
             raise UsageError(
-                f"OLLAMA_KV_CACHE_TYPE={self.kv_cache_type} has no effect without flash attention",
+                f"OLLAMA_KV_CACHE_TYPE={self.kv_cache_type} needs flash attention (with it off Ollama "
+                "<= 0.24 ignores the cache type and >= 0.30 fails to load the model)",
                 "enable flash attention or use the f16 KV cache",
             )
         if self.context_length < 256:
@@ -275,7 +277,8 @@ def build_spec(
 ) -> OllamaServiceSpec:
     """Turn what was asked for into a spec the engine will accept, recording every adjustment.
 
-    - A quantized KV cache turns flash attention on (without it Ollama ≤0.24 ignores the cache type).
+    - A quantized KV cache turns flash attention on (with it off Ollama ≤0.24 ignores the cache type and
+      ≥0.30 fails to load the model; unset, ≥0.30 would use llama.cpp's auto, on for a CPU).
     - ``cpus`` is capped at the engine's NCPU (the engine rejects more) and rounded to 0.01.
     - ``mem_limit_bytes`` is capped at the engine's memory (on Docker Desktop: the VM's).
     - Networking, unless ``network`` is given: published 127.0.0.1 ports where the engine has a bridge

@@ -299,8 +299,8 @@ class Handler(BaseHTTPRequestHandler):
     def _delete(self) -> None:
         body = self._read_body()
         name = _model_name(body)
-        self._stored(name)
-        self.server.scheduler.unload(name.short)
+        stored = self._stored(name)
+        self.server.scheduler.unload(stored)
         self.server.store.delete(name)
         self._send(200, b"", "text/plain")
 
@@ -313,21 +313,20 @@ class Handler(BaseHTTPRequestHandler):
         if not isinstance(source, str) or not source.strip():
             raise ApiError(400, "neither 'from' or 'files' was specified")
         try:
-            base = self._stored(ModelName.parse(source))
+            source_name = ModelName.parse(source)
         except ValueError:
             raise ApiError(400, f"invalid model name {source!r}") from None
+        if self.server.store.get(source_name) is None:
+            self._pull_quietly(source_name)  # Ollama pulls a `from` it does not have (server/create.go)
+        base = self._stored(source_name)
         raw = body.get("parameters") or {}
         if not isinstance(raw, dict):
             raise ApiError(400, "parameters must be an object")
-        unknown = sorted(set(raw) - KNOWN_PARAMETERS)
-        if unknown:
-            raise ApiError(400, f"unknown parameter '{unknown[0]}'")
-        try:
-            params = check_options(raw)
-        except OptionError as exc:
-            raise ApiError(400, str(exc)) from None
+        # Stored as given: unknown names are ignored and wrong types fail when the model is loaded.
+        params = {key: value for key, value in raw.items() if value is not None}
+        for key in sorted(set(params) - KNOWN_PARAMETERS):
+            log("invalid option provided", source="types.go", option=key)
         steps = self.server.store.create(name, base, params)
-        self.server.scheduler.unload(name.short)  # a changed model reloads with its new parameters
         if body.get("stream") is False:
             for _ in steps:
                 pass
@@ -337,6 +336,15 @@ class Handler(BaseHTTPRequestHandler):
         for step in steps:
             self._chunk(dumps_line(step))
         self._end_stream()
+
+    def _pull_quietly(self, name: ModelName) -> None:
+        try:
+            for _ in self.server.store.pull(name, self.server.registry):
+                pass
+        except UnknownModel:
+            raise ApiError(500, "pull model manifest: file does not exist") from None
+        except (OSError, RuntimeError) as exc:
+            raise ApiError(500, str(exc)) from None
 
     def _pull(self) -> None:
         body = self._read_body()
@@ -376,19 +384,27 @@ class Handler(BaseHTTPRequestHandler):
         name = _model_name(body)
         stored = self._stored(name)
         try:
-            # A created model's parameters are the defaults; the request's options override them.
-            opts = {**stored.params, **check_options(body.get("options"))}
             keep_alive = parse_duration(body.get("keep_alive"), self.server.settings.keep_alive)
-        except (OptionError, ValueError) as exc:
+        except ValueError as exc:
             raise ApiError(400, str(exc)) from None
-        return stored, opts, keep_alive
+        return stored, self._options(stored, body.get("options")), keep_alive
+
+    def _options(self, stored: StoredModel, request: Any) -> dict[str, Any]:
+        """The model's parameters overridden by the request's options. Both are checked when the runner
+        is scheduled (server/routes.go:218): a wrong type is a 500 there (handleScheduleError, :3117),
+        an unknown name a warning in the log (api/types.go FromMap), also for a created model's stored
+        parameters."""
+        try:
+            return {**check_options(stored.params), **check_options(request)}
+        except OptionError as exc:
+            raise ApiError(500, str(exc)) from None
 
     def _load_or_unload(
         self, stored: StoredModel, opts: dict[str, Any], keep_alive: float, base: dict[str, Any]
     ) -> None:
         sched = self.server.scheduler
         if keep_alive == 0:
-            sched.unload(stored.name)
+            sched.unload(stored)
             self._json(200, {**base, "done": True, "done_reason": "unload"})
             return
         try:
@@ -574,10 +590,7 @@ class Handler(BaseHTTPRequestHandler):
         ):
             if body.get(src) is not None:
                 opts[dst] = body[src]
-        try:
-            opts = {**stored.params, **check_options(opts)}  # the model's parameters, as Ollama applies
-        except OptionError as exc:
-            raise ApiError(400, str(exc)) from None
+        opts = self._options(stored, opts)  # the model's parameters, as Ollama applies them
         messages = [
             {"role": str(m.get("role", "user")), "content": _text_content(m.get("content"))}
             for m in body.get("messages") or []

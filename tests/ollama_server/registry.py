@@ -63,7 +63,8 @@ class ModelName:
         model, _, tag = text.partition(":")
         if not model:
             raise ValueError(f"invalid model name {name!r}")
-        return cls(namespace, model.lower(), (tag or "latest").lower())
+        # The case is kept as written (types/model/name.go); lookups ignore it (Store.manifest_path).
+        return cls(namespace, model, tag or "latest")
 
     @property
     def short(self) -> str:
@@ -163,7 +164,7 @@ class Registry:
             )
 
     def lookup(self, name: ModelName) -> RegistryEntry:
-        entry = self.entries.get(name.short)
+        entry = next((e for key, e in self.entries.items() if key.lower() == name.short.lower()), None)
         if entry is None:
             raise UnknownModel(name.short)
         return entry
@@ -219,7 +220,17 @@ class Store:
         return self.root / "blobs" / digest.replace(":", "-")
 
     def manifest_path(self, name: ModelName) -> Path:
-        return self.root / "manifests" / MANIFEST_HOST / name.namespace / name.model / name.tag
+        """Where ``name``'s manifest is, matched without regard to case as Ollama matches names; a new
+        name's path keeps the case it was written in."""
+        path = self.root / "manifests" / MANIFEST_HOST / name.namespace
+        for part in (name.model, name.tag):
+            found = (
+                next((p for p in path.iterdir() if p.name.lower() == part.lower()), None)
+                if path.is_dir()
+                else None
+            )
+            path = found if found is not None else path / part
+        return path
 
     def _info(self, blob: Path) -> GGUFInfo:
         stat = blob.stat()
@@ -249,7 +260,7 @@ class Store:
             elif layer["mediaType"] == MEDIA_TEMPLATE:
                 template = self.blob_path(layer["digest"]).read_text()
         return StoredModel(
-            name.short,
+            ModelName(name.namespace, path.parent.name, path.name).short,  # the stored case
             blob,
             size,
             manifest_digest,

@@ -42,6 +42,8 @@ MODELS_PATH = "/root/.ollama"
 HEALTHCHECK_TEST = ("CMD", "ollama", "list")
 #: The tag suffix of the derived model that carries the tuned parameters.
 SERVED_SUFFIX = "gpuless"
+#: The longest tag Ollama accepts (types/model/name.go:338), which ``<tag>-gpuless`` must stay within.
+MAX_TAG = 80
 
 LABEL_PREFIX = "io.gpuless."
 LABEL_MANAGED = LABEL_PREFIX + "managed"
@@ -170,6 +172,13 @@ class OllamaServiceSpec:
     def __post_init__(self) -> None:
         if not self.model.strip():
             raise UsageError("the model tag is empty", "pass --model, e.g. --model qwen2.5:1.5b")
+        tag = served_model(self.model).rsplit("/", 1)[-1].partition(":")[2]
+        if len(tag) > MAX_TAG:
+            raise UsageError(
+                f"the tag of {self.model} is too long for its served model {served_model(self.model)}: "
+                f"Ollama allows {MAX_TAG} characters and gpuless adds -{SERVED_SUFFIX}",
+                "use a shorter tag (`ollama cp` the model to a shorter name first)",
+            )
         if not 1 <= self.port <= 65535:
             raise UsageError(f"port {self.port} is out of range", "use a port between 1 and 65535")
         if self.network not in get_args(NetworkMode):

@@ -238,6 +238,10 @@ def _context_row(value: str, spec: OllamaServiceSpec, ps: Mapping[str, Any] | No
     key = "OLLAMA_CONTEXT_LENGTH"
     loaded = _loaded_context(ps, spec.served_model) or _loaded_context(ps, spec.model)
     if loaded is None:
+        if _listed(ps, spec.served_model) or _listed(ps, spec.model):
+            why = f"Config.Env; {spec.model} is loaded, but this Ollama's /api/ps has no context_length"
+            why += " (added in 0.10.0)"
+            return VerifyRow(key, value, value, "applied", why)
         return VerifyRow(
             key, value, value, "applied", f"Config.Env; {spec.model} not loaded, /api/ps can't confirm"
         )
@@ -281,8 +285,16 @@ def _loaded_context(ps: Mapping[str, Any] | None, model: str) -> int | None:
     return None
 
 
+def _listed(ps: Mapping[str, Any] | None, model: str) -> bool:
+    wanted = _normalise_tag(model)
+    entries = (ps or {}).get("models") or []
+    return any(wanted in {_normalise_tag(str(e.get(k, ""))) for k in ("name", "model")} for e in entries)
+
+
 def _normalise_tag(name: str) -> str:
-    return name if ":" in name else f"{name}:latest"
+    """``name`` with ``:latest`` when it has no tag, lower case: Ollama keeps the case a name was stored in
+    and matches names without regard to it."""
+    return (name if ":" in name else f"{name}:latest").lower()
 
 
 def _mem_limit(spec: OllamaServiceSpec, host: Mapping[str, Any]) -> VerifyRow:

@@ -130,6 +130,34 @@ def stream_object(text: str, url: str, what: str) -> dict[str, Any]:
     return data
 
 
+def show_parameters(text: str) -> dict[str, str]:
+    """The ``parameters`` text of ``/api/show`` as name → value. Ollama writes each as Go's ``%#v``
+    (server/routes.go:1503-1506): strings quoted, numbers from JSON as float64, so 1e6 and above in
+    exponent form (``1.048576e+06``). Values come back plain: ``"<|im_end|>"`` → ``<|im_end|>``,
+    ``1.048576e+06`` → ``1048576``; a repeated name (``stop``) keeps every value, space-separated."""
+    found: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        pair = line.split(None, 1)
+        if len(pair) != 2:
+            continue
+        raw = pair[1].strip()
+        value = raw
+        if raw.startswith('"'):
+            try:
+                value = str(json.loads(raw))
+            except ValueError:
+                value = raw.strip('"')
+        else:
+            try:
+                number = float(raw)
+            except ValueError:
+                number = None
+            if number is not None and number.is_integer() and "e" in raw.lower():
+                value = str(int(number))
+        found.setdefault(pair[0], []).append(value)
+    return {key: " ".join(values) for key, values in found.items()}
+
+
 _TAGS = re.compile(r"<[^>]*>")
 
 
@@ -178,6 +206,7 @@ __all__ = [
     "native_body",
     "normalize_url",
     "openai_body",
+    "show_parameters",
     "stream_object",
     "unexpected",
 ]

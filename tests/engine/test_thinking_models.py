@@ -32,20 +32,9 @@ ASK = [{"role": "user", "content": "What is the capital of France?"}]
 pytestmark = pytest.mark.engine
 
 
-@pytest.fixture(scope="module")
-def thinker(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from tests.ollama_server.fixtures import engine_missing, start_server
-    from tests.ollama_server.registry import default_registry_dir
-
-    if reason := engine_missing():
-        pytest.skip(reason)
-    handle = start_server(
-        tmp_path_factory.mktemp("thinker"),
-        models=("smollm2:135m", THINK),
-        registry_dir=default_registry_dir(),
-    )
-    yield handle
-    handle.stop()
+@pytest.fixture
+def thinker(ollama_thinking_server: ServerHandle) -> ServerHandle:
+    return ollama_thinking_server
 
 
 def _chat(server: ServerHandle, **fields: Any) -> list[dict[str, Any]]:

@@ -206,6 +206,20 @@ def ollama_server(ollama_registry: Path, tmp_path_factory: pytest.TempPathFactor
     handle.stop()
 
 
+@pytest.fixture(scope="session")
+def ollama_thinking_server(
+    ollama_registry: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerHandle]:
+    """A server with ``smollm2:135m`` and ``smollm2-think:135m`` (a model that can think) pulled."""
+    handle = start_server(
+        tmp_path_factory.mktemp("ollama-thinking"),
+        models=("smollm2:135m", "smollm2-think:135m"),
+        registry_dir=ollama_registry,
+    )
+    yield handle
+    handle.stop()
+
+
 @pytest.fixture
 def ollama_server_factory(
     ollama_registry: Path, tmp_path_factory: pytest.TempPathFactory

@@ -61,7 +61,9 @@ class ModelName:
         if "/" in text:
             namespace, text = text.rsplit("/", 1)
         model, _, tag = text.partition(":")
-        if not model:
+        if (
+            not model or len(model) > 80 or len(tag) > 80
+        ):  # each part 1-80 characters (types/model/name.go:338)
             raise ValueError(f"invalid model name {name!r}")
         # The case is kept as written (types/model/name.go); lookups ignore it (Store.manifest_path).
         return cls(namespace, model, tag or "latest")

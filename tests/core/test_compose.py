@@ -302,7 +302,7 @@ def test_quantized_kv_cache_forces_flash_attention_and_says_so() -> None:
     assert spec.flash_attention and spec.environment()["OLLAMA_FLASH_ATTENTION"] == "1"
     assert any("flash attention turned on" in note for note in spec.adjustments)
     assert "Note: flash attention turned on" in _flat(render_compose_yaml(spec))
-    with pytest.raises(UsageError, match="no effect without flash attention"):
+    with pytest.raises(UsageError, match="needs flash attention"):
         OllamaServiceSpec(model="m:1b", kv_cache_type="q4_0", flash_attention=False)
 
 

@@ -136,7 +136,7 @@ def test_a_removed_restart_policy_is_compose_default() -> None:
             'OLLAMA_CONTEXT_LENGTH: "lots"',
             "OLLAMA_CONTEXT_LENGTH: expected a whole",
         ),
-        ('OLLAMA_FLASH_ATTENTION: "1"', 'OLLAMA_FLASH_ATTENTION: "0"', "no effect without flash attention"),
+        ('OLLAMA_FLASH_ATTENTION: "1"', 'OLLAMA_FLASH_ATTENTION: "0"', "needs flash attention"),
         ('OLLAMA_KV_CACHE_TYPE: "q8_0"', 'OLLAMA_KV_CACHE_TYPE: "q2"', "unknown KV cache type"),
         ('network_mode: "host"', 'network_mode: "bridge"', "network_mode: 'bridge' is not supported"),
         ('interval: "5s"', 'interval: "soon"', "healthcheck.interval: cannot read the duration"),

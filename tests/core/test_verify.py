@@ -91,8 +91,17 @@ def test_quantized_kv_without_flash_attention_and_bogus_env_are_ignored() -> Non
     edited = copy.deepcopy(inspect)
     env = [e for e in edited["Config"]["Env"] if not e.startswith("OLLAMA_FLASH_ATTENTION=")]
     edited["Config"]["Env"] = [*env, "OLLAMA_FLASH_ATTENTION=0", "OLLAMA_NUM_THREADS=8"]
+    # Ollama <= 0.24 ignores the cache type without flash attention; >= 0.30 (llm/llama_server.go:597-620)
+    # fails to load the model; unset is llama.cpp's auto there, so the type works without =1.
+    assert verify(spec, edited, version="0.12.3").row("OLLAMA_KV_CACHE_TYPE").status == "ignored"
+    refused = verify(spec, edited, version="0.32.15").row("OLLAMA_KV_CACHE_TYPE")
+    assert refused.status == "refused" and "HTTP 500" in refused.why
+    edited["Config"]["Env"] = env
+    auto = verify(spec, edited, version="0.32.15").row("OLLAMA_KV_CACHE_TYPE")
+    assert auto.status == "applied" and "auto" in auto.why
+    assert verify(spec, edited, version="0.24.0").row("OLLAMA_KV_CACHE_TYPE").status == "ignored"
+    edited["Config"]["Env"] = [*env, "OLLAMA_FLASH_ATTENTION=0", "OLLAMA_NUM_THREADS=8"]
     report = verify(spec, edited)
-    assert report.row("OLLAMA_KV_CACHE_TYPE").status == "ignored"
     assert report.row("OLLAMA_FLASH_ATTENTION").status == "ignored"  # differs from what was asked
     threads = report.row("OLLAMA_NUM_THREADS")
     assert threads.status == "ignored" and "num_thread" in threads.why
@@ -147,3 +156,33 @@ def test_parse_ulimit(text: str | None, value: int | None) -> None:
 
 def test_parse_env_keeps_equals_in_values() -> None:
     assert parse_env(["A=1", "B=x=y", "C="]) == {"A": "1", "B": "x=y", "C": ""}
+
+
+# --- the runner's command line, by Ollama version (toolkit/core/verify_runner.py cites the source) -------
+
+V0114 = "/usr/bin/ollama runner --model /m --ctx-size 8192 --batch-size 512 --threads 4 --parallel 2 --port 1"
+V024 = "/usr/bin/ollama runner --ollama-engine --model /root/.ollama/models/blobs/sha256-ab --port 41231"
+V030 = "/usr/lib/ollama/llama-server -m /m -c 8192 -np 1 --flash-attn auto --cache-type-k q8_0 --port 9"
+
+
+def test_runner_settings_are_read_where_the_version_shows_them() -> None:
+    from toolkit.core.verify_runner import parse_runner_args, slots_row, threads_row
+
+    old = parse_runner_args(f"/bin/ollama serve\n{V0114}\n")
+    assert old is not None and (old.threads, old.ctx_size, old.parallel) == (4, 8192, 2)
+    hidden = parse_runner_args(f"/bin/ollama serve\n{V024}\n")
+    assert hidden is not None and not hidden.on_command_line and hidden.threads is None
+    actual, status, why = threads_row(None, hidden, "4", "0.12.3")
+    assert (actual, status) == ("-", "unknown") and "POST /load" in why and "no model loaded" not in why
+    assert "POST /load" in slots_row(2, hidden, "0.12.3")[2]
+    new = parse_runner_args(V030)
+    assert new is not None and (new.threads, new.parallel, new.flash_attn, new.cache_type) == (
+        None,
+        1,
+        "auto",
+        "q8_0",
+    )
+    # Ollama forced one slot (server/sched.go:497-509): the runner's -np is the truth, not the variable.
+    assert slots_row(4, new, "0.32.15")[:2] == ("1", "ignored")
+    assert slots_row(1, new, "0.32.15")[:2] == ("1", "applied")
+    assert threads_row(None, None, None, None)[1:] == ("unknown", "no model loaded")

@@ -160,7 +160,9 @@ def test_bad_requests(ollama_server_factory: Factory) -> None:
     assert err.value.status_code == 400 and "does not support thinking" in err.value.error
     with pytest.raises(ollama.ResponseError) as err:
         c.generate(SMOL, "Hi", options={"num_ctx": "big"})
-    assert err.value.status_code == 400 and err.value.error == 'option "num_ctx" must be of type integer'
+    # A wrong option type fails in scheduleRunner, which handleScheduleError answers with 500
+    # (server/routes.go:218-220, :471, :3117).
+    assert err.value.status_code == 500 and err.value.error == 'option "num_ctx" must be of type integer'
     assert httpx.post(handle.url + "/api/generate").json() == {"error": "missing request body"}
     assert httpx.get(handle.url + "/api/nothing").status_code == 404
     ok = c.generate(SMOL, "Hi", think=False, options={"num_predict": 2, "use_mlock": True})  # ignored option

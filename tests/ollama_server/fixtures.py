@@ -206,6 +206,24 @@ def ollama_server(ollama_registry: Path, tmp_path_factory: pytest.TempPathFactor
     handle.stop()
 
 
+@pytest.fixture(scope="session")
+def ollama_thinking_server(
+    ollama_registry: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerHandle]:
+    """A server with ``smollm2:135m`` and ``smollm2-think:135m`` (a model that can think) pulled.
+
+    Its registry index is its own: the shared one under ~/.cache is rewritten by every checkout that runs
+    tests, and one from before the thinking model would not list it."""
+    from .registry import pypi_sources, write_registry
+
+    work = tmp_path_factory.mktemp("ollama-thinking")
+    registry = work / "registry"
+    write_registry(registry, pypi_sources(), copy=False)
+    handle = start_server(work, models=("smollm2:135m", "smollm2-think:135m"), registry_dir=registry)
+    yield handle
+    handle.stop()
+
+
 @pytest.fixture
 def ollama_server_factory(
     ollama_registry: Path, tmp_path_factory: pytest.TempPathFactory

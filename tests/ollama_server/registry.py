@@ -21,11 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from .gguf import GGUFInfo, human_number, read_gguf
+from .thinking import THINK_TEMPLATE, can_think
 
 MODEL_NAMES = ("smollm2:135m", "gemma3:270m")
+#: Pullable models over another model's weights with a template of their own: (base, template layer).
+DERIVED = {"smollm2-think:135m": ("smollm2:135m", THINK_TEMPLATE)}
 MANIFEST_HOST = "registry.ollama.ai"
 MEDIA_MODEL = "application/vnd.ollama.image.model"
 MEDIA_PARAMS = "application/vnd.ollama.image.params"
+MEDIA_TEMPLATE = "application/vnd.ollama.image.template"
 MEDIA_CONFIG = "application/vnd.docker.container.image.v1+json"
 MEDIA_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 PROGRESS_INTERVAL = 0.06  # Ollama reports download progress every 60 ms.
@@ -57,9 +61,12 @@ class ModelName:
         if "/" in text:
             namespace, text = text.rsplit("/", 1)
         model, _, tag = text.partition(":")
-        if not model:
+        if (
+            not model or len(model) > 80 or len(tag) > 80
+        ):  # each part 1-80 characters (types/model/name.go:338)
             raise ValueError(f"invalid model name {name!r}")
-        return cls(namespace, model.lower(), (tag or "latest").lower())
+        # The case is kept as written (types/model/name.go); lookups ignore it (Store.manifest_path).
+        return cls(namespace, model, tag or "latest")
 
     @property
     def short(self) -> str:
@@ -117,6 +124,9 @@ def write_registry(directory: Path, sources: dict[str, Path], copy: bool) -> Pat
         sha = prev["sha256"] if same and "sha256" in prev else _sha256(target)
         file_ref = target.name if copy else str(target)
         models[name] = {"file": file_ref, "size": stat.st_size, "mtime": stat.st_mtime, "sha256": sha}
+    for name, (base, template) in DERIVED.items():
+        if base in models:
+            models[name] = {**models[base], "template": template}
     index_path.write_text(json.dumps({"models": models}, indent=2, sort_keys=True) + "\n")
     return index_path
 
@@ -138,6 +148,7 @@ class RegistryEntry:
     path: Path
     size: int
     sha256: str
+    template: str = ""
 
 
 class Registry:
@@ -150,10 +161,12 @@ class Registry:
         for name, item in data["models"].items():
             path = Path(item["file"])
             path = path if path.is_absolute() else directory / path
-            self.entries[name] = RegistryEntry(name, path, int(item["size"]), str(item["sha256"]))
+            self.entries[name] = RegistryEntry(
+                name, path, int(item["size"]), str(item["sha256"]), str(item.get("template", ""))
+            )
 
     def lookup(self, name: ModelName) -> RegistryEntry:
-        entry = self.entries.get(name.short)
+        entry = next((e for key, e in self.entries.items() if key.lower() == name.short.lower()), None)
         if entry is None:
             raise UnknownModel(name.short)
         return entry
@@ -165,7 +178,8 @@ class Registry:
 @dataclass(frozen=True)
 class StoredModel:
     """A pulled or created model: name, GGUF blob path, its size and digest, parsed header, manifest time,
-    and the parameters of its params layer (a created model's ``PARAMETER`` lines; {} for a pulled one)."""
+    and the parameters of its params layer (a created model's ``PARAMETER`` lines; {} for a pulled one),
+    the model it was created from, and its template layer ("" = the GGUF's own chat template)."""
 
     name: str
     blob: Path
@@ -175,6 +189,15 @@ class StoredModel:
     modified_at: datetime
     params: dict[str, Any] = field(default_factory=dict)
     parent: str = ""
+    template: str = ""
+
+    @property
+    def thinks(self) -> bool:
+        """The model can think: its template has a thinking block (server/images.go:255)."""
+        return can_think(self.template)
+
+    def capabilities(self) -> list[str]:
+        return ["completion", "thinking"] if self.thinks else ["completion"]
 
     def details(self) -> dict[str, Any]:
         arch = self.info.architecture
@@ -199,7 +222,17 @@ class Store:
         return self.root / "blobs" / digest.replace(":", "-")
 
     def manifest_path(self, name: ModelName) -> Path:
-        return self.root / "manifests" / MANIFEST_HOST / name.namespace / name.model / name.tag
+        """Where ``name``'s manifest is, matched without regard to case as Ollama matches names; a new
+        name's path keeps the case it was written in."""
+        path = self.root / "manifests" / MANIFEST_HOST / name.namespace
+        for part in (name.model, name.tag):
+            found = (
+                next((p for p in path.iterdir() if p.name.lower() == part.lower()), None)
+                if path.is_dir()
+                else None
+            )
+            path = found if found is not None else path / part
+        return path
 
     def _info(self, blob: Path) -> GGUFInfo:
         stat = blob.stat()
@@ -222,11 +255,14 @@ class Store:
         modified = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
         manifest_digest = hashlib.sha256(path.read_bytes()).hexdigest()
         params: dict[str, Any] = {}
+        template = ""
         for layer in manifest["layers"]:
             if layer["mediaType"] == MEDIA_PARAMS:
                 params = json.loads(self.blob_path(layer["digest"]).read_text())
+            elif layer["mediaType"] == MEDIA_TEMPLATE:
+                template = self.blob_path(layer["digest"]).read_text()
         return StoredModel(
-            name.short,
+            ModelName(name.namespace, path.parent.name, path.name).short,  # the stored case
             blob,
             size,
             manifest_digest,
@@ -234,6 +270,7 @@ class Store:
             modified,
             params,
             manifest.get("parent", ""),
+            template,
         )
 
     def create(self, name: ModelName, base: StoredModel, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -311,8 +348,14 @@ class Store:
         model_digest = "sha256:" + entry.sha256
         yield from self._copy_blob(entry.path, model_digest, entry.size)
         yield from self._write_blob(config, config_digest)
+        layers = [{"mediaType": MEDIA_MODEL, "digest": model_digest, "size": entry.size}]
+        if entry.template:
+            data = entry.template.encode()
+            digest = "sha256:" + hashlib.sha256(data).hexdigest()
+            yield from self._write_blob(data, digest)
+            layers.append({"mediaType": MEDIA_TEMPLATE, "digest": digest, "size": len(data)})
         yield {"status": "verifying sha256 digest"}
-        for digest in (model_digest, config_digest):
+        for digest in [config_digest, *(layer["digest"] for layer in layers)]:
             if not self.blob_path(digest).exists():
                 raise RuntimeError(f"digest mismatch, file must be downloaded again: {digest}")
         yield {"status": "writing manifest"}
@@ -320,7 +363,7 @@ class Store:
             "schemaVersion": 2,
             "mediaType": MEDIA_MANIFEST,
             "config": {"mediaType": MEDIA_CONFIG, "digest": config_digest, "size": len(config)},
-            "layers": [{"mediaType": MEDIA_MODEL, "digest": model_digest, "size": entry.size}],
+            "layers": layers,
         }
         path = self.manifest_path(name)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,8 @@
 """Which models are loaded, who may run, who waits, and who is turned away — Ollama's scheduler rules.
 
-Per model, OLLAMA_NUM_PARALLEL requests run at once (llama.cpp gets that many slots, each with the
+Runners are keyed by the weights file, as Ollama's are (server/sched.go:110 schedulerModelKey: the
+model path), so a model and one created from it share a runner, reloaded when their load-time options
+differ. Per runner, OLLAMA_NUM_PARALLEL requests run at once (llama.cpp gets that many slots, each with the
 request's num_ctx); up to OLLAMA_MAX_QUEUE more wait; beyond that a request fails with 503. A model
 stays loaded for its keep-alive after its last request (0 = unload at once, negative = forever);
 changing a load-time option (num_ctx, num_thread) reloads it, and at most OLLAMA_MAX_LOADED_MODELS
@@ -20,6 +22,11 @@ from .registry import StoredModel
 from .runner import Runner, RunnerOptions
 
 QUEUE_FULL = "server busy, please try again.  maximum pending requests exceeded"
+
+
+def _key(model: StoredModel) -> str:
+    """The scheduler's key: the weights file (server/sched.go:110 schedulerModelKey uses ModelPath)."""
+    return str(model.blob)
 
 
 class QueueFull(RuntimeError):
@@ -106,10 +113,10 @@ class Scheduler:
         with self.lease(model, options, keep_alive) as held:
             return held.load_seconds
 
-    def unload(self, name: str) -> None:
-        """Unload a model now, or as soon as its running requests finish."""
+    def unload(self, model: StoredModel) -> None:
+        """Unload a model's runner now, or as soon as its running requests finish."""
         with self._cond:
-            loaded = self._loaded.get(name)
+            loaded = self._loaded.get(_key(model))
             if loaded is None:
                 return
             loaded.keep_alive = 0
@@ -119,7 +126,7 @@ class Scheduler:
                 loaded.expires_at = 0
 
     def _acquire_runner(self, model: StoredModel, options: RunnerOptions) -> Loaded:
-        name = model.name
+        name = _key(model)
         with self._cond:
             while True:
                 current = self._loaded.get(name)
@@ -130,7 +137,7 @@ class Scheduler:
                     self._cond.wait(0.5)
                     continue
                 if current is not None:
-                    if current.runner.options == options and current.model.digest == model.digest:
+                    if current.runner.options == options:
                         current.refs += 1
                         current.expires_at = FOREVER
                         current.last_used = time.monotonic()
@@ -179,16 +186,16 @@ class Scheduler:
 
     def _drop(self, loaded: Loaded) -> None:
         # Caller holds the lock; stopping the child takes milliseconds.
-        if self._loaded.get(loaded.model.name) is loaded:
-            del self._loaded[loaded.model.name]
+        if self._loaded.get(_key(loaded.model)) is loaded:
+            del self._loaded[_key(loaded.model)]
         loaded.runner.stop()
         self._cond.notify_all()
 
     def forget_dead(self, loaded: Loaded) -> None:
         """Drop a runner that died so the next request loads a fresh one."""
         with self._cond:
-            if not loaded.runner.alive() and self._loaded.get(loaded.model.name) is loaded:
-                del self._loaded[loaded.model.name]
+            if not loaded.runner.alive() and self._loaded.get(_key(loaded.model)) is loaded:
+                del self._loaded[_key(loaded.model)]
                 self._cond.notify_all()
 
     def loaded(self) -> list[Loaded]:

@@ -5,7 +5,8 @@ Method (the reasons are in docs/shared reference, "Benchmark methodology"):
   (``WARMUP_TOKENS`` answer tokens) is sent and dropped;
 * every request is made unique by a nonce at the very start of the prompt, so the server's prompt
   cache cannot flatter prefill speed or TTFT;
-* temperature 0, a fixed seed, a fixed ``num_predict`` and ``think: false``; load-time options are
+* temperature 0, a fixed seed, a fixed ``num_predict`` and thinking off unless asked (``think: false``,
+  ``reasoning_effort: "none"`` on the OpenAI API; ``toolkit.core.thinking``); load-time options are
   sent identically with every request so the model is never reloaded mid-run;
 * the sweep sends 1, 2, 4, ... simultaneous streams, bounded by ``max_concurrency``, ``max_requests``
   and ``max_seconds``; a level where the server refuses requests as busy (HTTP 503, its queue full)
@@ -52,6 +53,7 @@ from toolkit.core.catalog import Catalog
 from toolkit.core.estimate import Estimate
 from toolkit.core.hardware import Machine
 from toolkit.core.target import check_target
+from toolkit.core.thinking import model_thinks
 from toolkit.errors import GpulessError, HistoryError, RequestTimeoutError, ServerBusyError, UsageError
 
 #: Told about each finished request: (phase, shape, streams, metrics dict).
@@ -114,6 +116,7 @@ class BenchRunner:
         self._cold_load: float | None = None
         self._model_step: Estimate | None = None
         self._served_file: str | None = None
+        self._model_thinks: bool | None = None
 
     @property
     def url(self) -> str:
@@ -141,7 +144,7 @@ class BenchRunner:
             self.config.model,
             messages,
             options=options,
-            think=False,
+            think=self.config.think,
             keep_alive=self.config.keep_alive,
         )
         recorder = Recorder(time.perf_counter())
@@ -179,6 +182,7 @@ class BenchRunner:
         if self.config.api == "ollama":
             version = await client.version()
             show = await client.show(self.config.model)  # ModelNotFoundError before anything is stored
+            self._model_thinks = model_thinks(show)
             details = show.get("details") or {}
             quantization = details.get("quantization_level") if isinstance(details, dict) else None
             if self.predictor is None and self.machine is not None:
@@ -194,10 +198,17 @@ class BenchRunner:
                         context=self.config.context(),
                     )
                 )
-        elif self.predictor is None and self.machine is not None and self.catalog is not None:
-            self._use(
-                predictor_from_catalog(self.catalog, self.machine, self.config.model, self.config.context())
-            )
+        else:
+            try:  # an OpenAI-compatible server may be Ollama: its /api/show says whether the model thinks
+                self._model_thinks = model_thinks(await client.show(self.config.model))
+            except GpulessError:
+                self._model_thinks = None
+            if self.predictor is None and self.machine is not None and self.catalog is not None:
+                self._use(
+                    predictor_from_catalog(
+                        self.catalog, self.machine, self.config.model, self.config.context()
+                    )
+                )
         return version, quantization
 
     def _use(self, choice: PredictorChoice) -> None:
@@ -391,6 +402,8 @@ class BenchRunner:
             error=message,
             history_error=error.message if isinstance(error, HistoryError) else None,
             stored_requests=self._stored if self._run_id is not None else None,
+            think=self.config.think,
+            model_thinks=self._model_thinks,
         )
         if self.history is not None and self._run_id is not None:
             try:

@@ -23,13 +23,14 @@ from toolkit.adapters.progress import Progress, ProgressCallback
 from toolkit.core.compose import LABEL_FINGERPRINT, LABEL_MODEL, LABEL_SPEC, OllamaServiceSpec, served_model
 from toolkit.core.docker_args import spec_from_json
 from toolkit.core.hardware import DockerEngineInfo
-from toolkit.core.verify import VerifyReport, parse_runner_args, verify
+from toolkit.core.verify import VerifyReport, verify
+from toolkit.core.verify_runner import parse_runner_args
 from toolkit.errors import ContainerError, GpulessError, UsageError
 
 #: Seconds between two looks at a starting container's health (and at a removal under way).
 HEALTH_POLL_SECONDS = 0.5
 #: Every process's command line, one per line (the runner's shows the threads it was started with).
-_CMDLINES = "for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < \"$f\"; echo; done 2>/dev/null"
+CMDLINES = "for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < \"$f\"; echo; done 2>/dev/null"
 
 
 def _answers(url: str) -> bool:
@@ -219,7 +220,11 @@ class ContainerReadback:
         if params is not None:
             ollama_admin.load_model(spec.url, spec.served_model)
         ps = ollama_admin.loaded_models(spec.url) if running else None
-        cmdlines = self._exec(attrs["Id"], ["sh", "-c", _CMDLINES]) if running else None
+        cmdlines = self._exec(attrs["Id"], ["sh", "-c", CMDLINES]) if running else None
+        version = None
+        if running:
+            with contextlib.suppress(GpulessError):
+                version = ollama_admin.api_version(spec.url)
         return verify(
             spec,
             attrs,
@@ -229,6 +234,7 @@ class ContainerReadback:
             cgroup_version=self.engine_info().cgroup_version,
             runner=parse_runner_args(cmdlines),
             served_parameters=params,
+            version=version,
         )
 
     def _exec(self, container_id: str, cmd: list[str]) -> str | None:

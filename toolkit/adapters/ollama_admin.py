@@ -19,10 +19,13 @@ from toolkit.adapters.ollama_client import OllamaClient
 from toolkit.adapters.progress import LayerTotals, Progress, ProgressCallback
 from toolkit.core.compose import OllamaServiceSpec
 from toolkit.core.safe_text import terminal_safe
-from toolkit.core.wire import normalize_url
+from toolkit.core.verify_runner import parse_version
+from toolkit.core.wire import normalize_url, show_parameters
 from toolkit.errors import OllamaError, OllamaUnreachableError, RequestTimeoutError, StreamError
 
 _POLL_SECONDS = 0.25
+#: The first Ollama whose /api/create takes ``from`` and ``parameters`` (before: a Modelfile text).
+CREATE_FROM_SINCE = (0, 5, 5)
 
 
 def _ask(url: str, method: str, path: str, body: Mapping[str, Any] | None = None, *, timeout: float) -> Any:
@@ -140,14 +143,19 @@ def served_parameters(url: str, model: str, *, timeout: float = 5.0) -> dict[str
     except OllamaError:
         return None
     text = data.get("parameters") if isinstance(data, dict) else None
-    if not isinstance(text, str):
-        return None
-    pairs = (line.split(None, 1) for line in text.splitlines() if line.strip())
-    return {pair[0]: pair[1].strip() for pair in pairs if len(pair) == 2}
+    return show_parameters(text) if isinstance(text, str) else None
 
 
 def prepare_served_model(url: str, spec: OllamaServiceSpec, progress: ProgressCallback | None = None) -> None:
     """Pull the spec's model if the server lacks it, then (re)create the served model from it."""
+    version = api_version(url)
+    parsed = parse_version(version)
+    if parsed is not None and parsed < CREATE_FROM_SINCE:
+        raise OllamaError(
+            f"Ollama {version} cannot create {spec.served_model}: /api/create takes `from` and `parameters` "
+            "only since 0.5.5",
+            hint="Use ollama/ollama:0.5.5 or newer (the image tag in compose.yaml).",
+        )
     if not has_model(url, spec.model):
         pull_model(url, spec.model, progress)
     if progress is not None:

@@ -59,6 +59,14 @@ class Chunk:
 
 
 @dataclass(frozen=True, slots=True)
+class Thought:
+    """Reasoning that arrived apart from the answer (a thinking model's ``thinking`` / ``reasoning``)."""
+
+    text: str
+    t: float
+
+
+@dataclass(frozen=True, slots=True)
 class Done:
     """The generation closed at client time ``t``; ``timings`` holds the server's counters."""
 
@@ -66,7 +74,7 @@ class Done:
     timings: ServerTimings
 
 
-Event = Chunk | Done
+Event = Chunk | Thought | Done
 
 
 class OllamaClient:
@@ -194,9 +202,11 @@ class OllamaClient:
         think: bool | None = False,
         keep_alive: str | int | None = None,
     ) -> AsyncGenerator[Event, None]:
-        """Stream a chat answer as ``Chunk`` events closed by one ``Done``."""
+        """Stream a chat answer as ``Chunk`` (and, with thinking on, ``Thought``) events closed by one
+        ``Done``. ``think=False`` turns a thinking model's reasoning off on both APIs (``think: false``,
+        ``reasoning_effort: "none"``); None leaves it to the server, which on Ollama means on."""
         if self.api == "openai":
-            return self._stream_openai(model, messages, options or {})
+            return self._stream_openai(model, messages, options or {}, think)
         body = native_body(model, {"messages": list(messages)}, options, think, keep_alive)
         return self._stream_ndjson("/api/chat", body, model)
 
@@ -226,11 +236,13 @@ class OllamaClient:
                 data = stream_object(line, url, "line")
                 message = data.get("message")
                 if message is None:
-                    text = data.get("response")
+                    text, thought = data.get("response"), data.get("thinking")
                 elif isinstance(message, dict):
-                    text = message.get("content")
+                    text, thought = message.get("content"), message.get("thinking")
                 else:
                     raise unexpected(url, "'message' (not an object)", message)
+                if thought:
+                    yield Thought(as_text(thought, url, "'thinking'") or "", t)
                 if text:
                     if not isinstance(text, str):
                         raise unexpected(url, "'content' (not a string)", text)
@@ -244,9 +256,9 @@ class OllamaClient:
         )
 
     async def _stream_openai(
-        self, model: str, messages: Sequence[Message], options: Mapping[str, Any]
+        self, model: str, messages: Sequence[Message], options: Mapping[str, Any], think: bool | None
     ) -> AsyncGenerator[Event, None]:
-        body = openai_body(model, messages, options)
+        body = openai_body(model, messages, options, think)
         perf = time.perf_counter
         url = self.url
         t_finish: float | None = None
@@ -264,6 +276,10 @@ class OllamaClient:
                 for choice in as_items(data.get("choices"), url, "'choices'"):
                     choice = as_object(choice, url, "choice")
                     delta = as_object(choice.get("delta") or {}, url, "'delta'")
+                    # Ollama sends reasoning as ``reasoning``; llama.cpp and vLLM as ``reasoning_content``.
+                    thought = delta.get("reasoning") or delta.get("reasoning_content")
+                    if thought:
+                        yield Thought(as_text(thought, url, "'reasoning'") or "", t)
                     text = as_text(delta.get("content"), url, "'content'")
                     if text:
                         yield Chunk(text, t)
@@ -359,6 +375,7 @@ class Recorder:
         self.t_sent = t_sent
         self.times: list[float] = []
         self.parts: list[str] = []
+        self.thought_times: list[float] = []
 
     async def consume(
         self, events: AsyncGenerator[Event, None], on_chunk: Callable[[Chunk], None] | None = None
@@ -372,9 +389,16 @@ class Recorder:
                     parts.append(event.text)
                     if on_chunk is not None:
                         on_chunk(event)
+                elif isinstance(event, Thought):
+                    self.thought_times.append(event.t)
                 else:
-                    return RequestTrace(self.t_sent, tuple(times), event.t, event.timings, "".join(parts))
+                    return self._trace(event.t, event.timings)
         raise StreamError("the stream ended without a final event")
 
+    def _trace(self, t_end: float | None, server: ServerTimings | None) -> RequestTrace:
+        return RequestTrace(
+            self.t_sent, tuple(self.times), t_end, server, "".join(self.parts), tuple(self.thought_times)
+        )
+
     def partial(self) -> RequestTrace:
-        return RequestTrace(self.t_sent, tuple(self.times), None, None, "".join(self.parts))
+        return self._trace(None, None)

@@ -2,9 +2,11 @@
 
 The bench's concurrency sweep cannot show what more slots would give when the server has fewer slots
 than streams (the rest wait in a queue), so its advice needs the server's own value. Ollama does not
-report it over HTTP (``/api/ps`` has no slot count), so it is read from the environment of the running
-gpuless container whose spec serves that URL; for any other server it is unknown. The same lookup
-names the container whose project lock a bench takes (a tune must not restart it under the bench).
+report it over HTTP (``/api/ps`` has no slot count), so it is read from the running gpuless container
+whose spec serves that URL: the loaded runner's ``-np`` where its command line shows it (Ollama forces one
+slot for embedding models and some architectures whatever OLLAMA_NUM_PARALLEL says, server/sched.go),
+else the container's OLLAMA_NUM_PARALLEL; for any other server it is unknown. The same lookup names the
+container whose project lock a bench takes (a tune must not restart it under the bench).
 """
 
 from __future__ import annotations
@@ -15,19 +17,31 @@ import docker
 import requests
 
 from toolkit.adapters.docker_connect import connect
-from toolkit.adapters.docker_readback import spec_of
+from toolkit.adapters.docker_readback import CMDLINES, spec_of
 from toolkit.core.compose import LABEL_MANAGED
 from toolkit.core.verify import parse_env
+from toolkit.core.verify_runner import parse_runner_args
 from toolkit.core.wire import normalize_url
 from toolkit.errors import GpulessError
 
 
 def server_slots(url: str, *, timeout: float = 5.0) -> int | None:
-    """OLLAMA_NUM_PARALLEL of the running gpuless container serving ``url``; None when none serves it,
-    the variable is not set, or the engine does not answer (the advice then stays as measured)."""
-    attrs = serving(url, timeout=timeout)
-    if attrs is None:
+    """The slots of the running gpuless container serving ``url`` (its runner's ``-np``, else its
+    OLLAMA_NUM_PARALLEL); None when none serves it, neither can be read, or the engine does not answer
+    (the advice then stays as measured)."""
+    found = serving(url, timeout=timeout)
+    if found is None:
         return None
+    container, attrs = found
+    runner = None
+    try:
+        code, output = container.exec_run(["sh", "-c", CMDLINES])
+        if code == 0 and isinstance(output, bytes):
+            runner = parse_runner_args(output.decode("utf-8", "replace"))
+    except (docker.errors.DockerException, requests.exceptions.RequestException):
+        runner = None
+    if runner is not None and runner.parallel:
+        return runner.parallel
     value = parse_env((attrs.get("Config") or {}).get("Env")).get("OLLAMA_NUM_PARALLEL", "")
     return int(value) if value.isdigit() and int(value) > 0 else None
 
@@ -35,12 +49,12 @@ def server_slots(url: str, *, timeout: float = 5.0) -> int | None:
 def serving_container(url: str, *, timeout: float = 5.0) -> str | None:
     """The name of the running gpuless container serving ``url`` (whose project lock a bench of it
     takes), or None."""
-    attrs = serving(url, timeout=timeout)
-    return None if attrs is None else str(attrs.get("Name", "")).lstrip("/") or None
+    found = serving(url, timeout=timeout)
+    return None if found is None else str(found[1].get("Name", "")).lstrip("/") or None
 
 
-def serving(url: str, *, timeout: float = 5.0) -> dict[str, Any] | None:
-    """The attributes of the running gpuless container serving ``url``, or None."""
+def serving(url: str, *, timeout: float = 5.0) -> tuple[Any, dict[str, Any]] | None:
+    """The running gpuless container serving ``url`` and its attributes, or None."""
     try:
         client = connect(timeout)
         containers = client.containers.list(filters={"label": LABEL_MANAGED, "status": "running"})
@@ -54,5 +68,5 @@ def serving(url: str, *, timeout: float = 5.0) -> dict[str, Any] | None:
         except (KeyError, TypeError, ValueError, GpulessError):  # no or a damaged spec label
             continue
         if served == want:
-            return dict(attrs)
+            return container, dict(attrs)
     return None

@@ -18,7 +18,7 @@ import click
 
 from toolkit.adapters.server_url import server_url
 from toolkit.cli.group import cli, current_settings
-from toolkit.cli.options import server_options
+from toolkit.cli.options import server_options, think_option
 from toolkit.cli.output import emit_json, fail, json_option
 from toolkit.cli.render_bench import compare_lines, format_result, history_lines
 from toolkit.core.benchconcurrency import DEFAULT_TTFT_LIMIT_S
@@ -48,6 +48,7 @@ def _parse_levels(text: str | None, max_concurrency: int | None) -> tuple[int, .
 @json_option
 @click.option("--model", help="Model to benchmark (default: the first one the server lists).")
 @server_options
+@think_option
 @click.option(
     "--thorough",
     is_flag=True,
@@ -110,6 +111,7 @@ def bench(
     model: str | None,
     url: str | None,
     api: str,
+    think: bool,
     thorough: bool,
     reps: int | None,
     num_predict: int | None,
@@ -168,6 +170,7 @@ def bench(
         max_seconds=max_seconds or plan.max_seconds,
         timeout=timeout,
         ttft_slo_s=ttft_slo,
+        think=think,
     )
     machine = detect_machine(docker=False, cache_dir=settings.cache_dir)
     history = None if no_history else History(settings.history_path)

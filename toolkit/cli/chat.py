@@ -8,17 +8,20 @@ import click
 
 from toolkit.adapters.server_url import server_url
 from toolkit.cli.group import cli, current_settings
-from toolkit.cli.options import server_options
+from toolkit.cli.options import server_options, think_option
 from toolkit.core.target import check_target
 
 
 @cli.command()
 @click.option("--model", help="Model to chat with (default: the first one the server lists).")
 @server_options
+@think_option
 @click.option("--num-predict", type=click.IntRange(1), help="Cap on tokens per answer.")
 @click.option("--timeout", type=click.FloatRange(0.01), default=300.0, show_default=True,
               help="Seconds to wait for the next bytes of an answer (Ctrl-C stops one sooner).")  # fmt: skip
-def chat(model: str | None, url: str | None, api: str, num_predict: int | None, timeout: float) -> None:
+def chat(
+    model: str | None, url: str | None, api: str, think: bool, num_predict: int | None, timeout: float
+) -> None:
     """Chat with a model in the terminal (Ctrl-C stops an answer, /help lists commands)."""
     from toolkit.cli.chat_repl import ChatRepl
 
@@ -31,6 +34,7 @@ def chat(model: str | None, url: str | None, api: str, num_predict: int | None, 
         save_dir=settings.data_dir / "chats",
         options=options,
         timeout=timeout,
+        think=think,
     )
     try:
         if model is None:

@@ -31,6 +31,7 @@ from toolkit.adapters.ollama_client import Chunk, OllamaClient, Recorder
 from toolkit.core.benchmetrics import RequestTrace, request_metrics
 from toolkit.core.conversation import Conversation
 from toolkit.core.safe_text import terminal_safe
+from toolkit.core.thinking import model_thinks
 from toolkit.core.wire import Api
 from toolkit.errors import GpulessError, ModelNotFoundError
 from toolkit.services.chat import take_turn
@@ -76,6 +77,8 @@ def stats_line(trace: RequestTrace, stopped: bool = False) -> str:
             parts.append(f"~{(len(trace.content_times) - 1) / span:.1f} tok/s")
     if metrics.ttft_s is not None:
         parts.append(f"TTFT {metrics.ttft_s:.2f} s")
+    if metrics.reasoning_chunks:
+        parts.append(f"after {metrics.reasoning_chunks} reasoning chunks")
     if stopped:
         parts.append("stopped")
     return "[" + " · ".join(parts) + "]"
@@ -89,6 +92,7 @@ class ChatRepl:
         save_dir: where ``/save`` without a file name writes.
         options: extra Ollama options sent with every request (e.g. ``num_predict``).
         timeout: seconds to wait for the next bytes of an answer.
+        think: let a thinking model think (off by default; its reasoning is not shown).
     """
 
     def __init__(
@@ -102,7 +106,9 @@ class ChatRepl:
         stdin: IO[str] | None = None,
         stdout: IO[str] | None = None,
         timeout: float = 300.0,
+        think: bool = False,
     ) -> None:
+        self.think = think
         self.url = url
         self.api: Api = api
         self.conversation = Conversation(model)
@@ -235,7 +241,7 @@ class ChatRepl:
     ) -> RequestTrace:
         return await take_turn(
             self._client(), self.conversation, question, options=self.options, recorder=recorder,
-            on_chunk=on_chunk,
+            on_chunk=on_chunk, think=self.think,
         )  # fmt: skip
 
     def answer(self, question: str) -> None:
@@ -291,6 +297,20 @@ class ChatRepl:
 
     # --- the loop -----------------------------------------------------------------------------------
 
+    def _say_thinking(self) -> None:
+        """Say whether the model thinks and what this chat does about it (one or two dim lines)."""
+        try:
+            show = self.loop.run_until_complete(self._client().show(self.conversation.model))
+        except GpulessError:
+            show = {}  # not Ollama (an OpenAI-compatible server): nothing to read
+        if model_thinks(show):
+            note = "thinking on (--think); the reasoning is not shown" if self.think else "thinking off"
+            self.console.print(
+                terminal_safe(f"({self.conversation.model} can think: {note}; TTFT is to the answer)"),
+                style="dim",
+                markup=False,
+            )
+
     def run(self) -> int:
         self.console.print(
             terminal_safe(
@@ -298,6 +318,7 @@ class ChatRepl:
             ),
             markup=False,
         )
+        self._say_thinking()
         try:
             while True:
                 try:

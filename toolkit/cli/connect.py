@@ -16,7 +16,23 @@ from toolkit.cli.output import emit_json, json_option
 from toolkit.core.connect import SNIPPET_IDS, ConnectInfo, connect_info, server_root
 from toolkit.core.model_choice import default_model
 from toolkit.core.safe_text import terminal_safe
+from toolkit.core.thinking import OFF_OLLAMA, OFF_OPENAI, model_thinks, served_thinking_warning
 from toolkit.errors import UsageError
+
+
+def _thinks(url: str, model: str) -> bool | None:
+    """Whether the server says ``model`` can think (its ``/api/show`` capabilities); None if it cannot say."""
+    from toolkit.adapters.ollama_client import OllamaClient
+    from toolkit.errors import GpulessError
+
+    async def show() -> bool | None:
+        async with OllamaClient(url, timeout=10.0, connect_timeout=2.0) as client:
+            return model_thinks(await client.show(model))
+
+    try:
+        return asyncio.run(show())
+    except GpulessError:
+        return None
 
 
 def _served_model(url: str, model: str | None) -> str:
@@ -54,7 +70,11 @@ def format_info(info: ConnectInfo) -> list[str]:
         "",
         "Environment lines (for a .env file):",
         *info.env_lines.splitlines(),
+        "",
+        f"Thinking: every snippet turns it off ({OFF_OPENAI}; Ollama's own API: {OFF_OLLAMA}).",
     ]
+    if info.thinks:
+        lines.append(served_thinking_warning(info.model))
     for snippet in info.snippets:
         if snippet.id == "env":
             continue  # the same variables as the lines above
@@ -81,7 +101,8 @@ def connect(as_json: bool, model: str | None, url: str | None, snippet: str | No
     from toolkit.adapters.server_url import server_url
 
     target = server_root(server_url(url, current_settings()))
-    info = connect_info(target, _served_model(target, model))
+    chosen = _served_model(target, model)
+    info = connect_info(target, chosen, _thinks(target, chosen))
     if as_json:
         emit_json(info.snippet(snippet).to_dict() if snippet else info.to_dict())
     elif snippet:

@@ -184,6 +184,16 @@ def file_option(func: F) -> F:
     )(func)
 
 
+def think_option(func: F) -> F:
+    """--think: let a thinking model think (bench and chat ask for thinking off by default)."""
+    return click.option(
+        "--think",
+        is_flag=True,
+        help='Let a thinking model think (default: off, sent as "think": false, or '
+        '"reasoning_effort": "none" with --api openai); TTFT is always to the first answer token.',
+    )(func)
+
+
 def server_options(func: F) -> F:
     """--url and --api: which server bench and chat talk to, and in which protocol."""
     func = click.option(

@@ -42,6 +42,7 @@ class BenchConfig:
         keep_alive: how long the server keeps the model loaded between requests.
         warmup: send one excluded warm-up request first.
         ttft_slo_s: a concurrency level holds users only while its TTFT p95 stays at or under this.
+        think: let a thinking model think (default off: ``think: false`` / ``reasoning_effort: "none"``).
     """
 
     model: str
@@ -63,6 +64,7 @@ class BenchConfig:
     keep_alive: str = "30m"
     warmup: bool = True
     ttft_slo_s: float = DEFAULT_TTFT_LIMIT_S
+    think: bool = False
 
     def options(self) -> dict[str, Any]:
         return {
@@ -112,6 +114,8 @@ class BenchResult:
         error: one-line reason when the run stopped early.
         history_error: why the history holds only part of this run (a write failed), None if all of it.
         stored_requests: how many of the run's requests the history holds, None when it was not stored.
+        think: thinking was asked for (``BenchConfig.think``).
+        model_thinks: ``/api/show`` lists the "thinking" capability; None when unknown.
     """
 
     run_id: int | None
@@ -135,6 +139,8 @@ class BenchResult:
     error: str | None = None
     history_error: str | None = None
     stored_requests: int | None = None
+    think: bool = False
+    model_thinks: bool | None = None
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -156,6 +162,8 @@ class BenchResult:
             },
             "served_file": self.served_file,
             "stopped_by": self.stopped_by,
+            "think": self.think,
+            "model_thinks": self.model_thinks,
         }
 
     def to_dict(self) -> dict[str, Any]:

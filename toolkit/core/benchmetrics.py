@@ -9,10 +9,15 @@ Pure: no clock, no I/O; tested over fixture timings.
 
 Definitions (chosen to match the reference tools, see docs in each function):
 
-* TTFT is client-side: request sent → first chunk with non-empty content. It includes HTTP,
-  queueing, prefill and the first sampling step, and any model load (reported apart as ``load_s``).
+* TTFT is client-side: request sent → first chunk with non-empty content (the answer). It includes HTTP,
+  queueing, prefill and the first sampling step, and any model load (reported apart as ``load_s``);
+  with thinking on it also includes the whole reasoning, which arrives apart (Ollama's ``thinking``,
+  OpenAI's ``delta.reasoning``) and is counted apart (``reasoning_chunks``). gpuless asks for thinking
+  off unless told otherwise.
 * Client decode tok/s = ``(eval_count − 1) / (t_end − t_first)``: the first token is produced by the
   prefill step and its arrival starts the clock, so ``eval_count − 1`` decode steps fill the interval.
+  ``t_first`` is the first generated token of either kind, since the server's ``eval_count`` (OpenAI's
+  ``completion_tokens``) counts reasoning tokens too.
   ``t_end`` is the arrival of the chunk that closes the generation (the ``done`` chunk on Ollama, the
   ``finish_reason`` chunk on OpenAI); it follows the last token at once on a length stop, and one step
   later on an end-of-sequence stop, whose EOS token the server counts but does not send. Tokens are
@@ -105,6 +110,7 @@ class RequestTrace:
         t_end: arrival of the chunk that closed the generation; None if the stream broke first.
         server: the server's counters; None if the stream broke before they came.
         text: the generated text (kept for chat transcripts and sanity checks).
+        reasoning_times: arrival of every chunk of reasoning (a thinking model with thinking on).
     """
 
     t_sent: float
@@ -112,6 +118,7 @@ class RequestTrace:
     t_end: float | None
     server: ServerTimings | None
     text: str = ""
+    reasoning_times: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -129,6 +136,7 @@ class RequestMetrics:
         itl_p50_s / itl_p95_s: inter-chunk gaps after the first content chunk.
         output_tokens / prompt_tokens: the server's counts.
         chunks: content chunks received.
+        reasoning_chunks: reasoning chunks received (0 with thinking off).
     """
 
     ttft_s: float | None
@@ -143,6 +151,7 @@ class RequestMetrics:
     output_tokens: int | None
     prompt_tokens: int | None
     chunks: int
+    reasoning_chunks: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -164,8 +173,9 @@ def request_metrics(trace: RequestTrace) -> RequestMetrics:
     total = t_end - trace.t_sent if t_end is not None else None
 
     client_decode = None
-    if server is not None and t_first is not None and t_end is not None and server.eval_count >= 2:
-        span = t_end - t_first
+    t_output = min(trace.content_times[:1] + trace.reasoning_times[:1], default=None)
+    if server is not None and t_output is not None and t_end is not None and server.eval_count >= 2:
+        span = t_end - t_output
         if span > 0:
             client_decode = (server.eval_count - 1) / span
 
@@ -193,6 +203,7 @@ def request_metrics(trace: RequestTrace) -> RequestMetrics:
         output_tokens=server.eval_count if server is not None else None,
         prompt_tokens=server.prompt_eval_count if server is not None else None,
         chunks=len(trace.content_times),
+        reasoning_chunks=len(trace.reasoning_times),
     )
 
 
@@ -206,6 +217,7 @@ class ShapeResult:
         ttft_s / client_decode_tps / server_decode_tps / prompt_tps / load_s / total_s: summaries.
         itl_p50_s / itl_p95_s: percentiles of inter-chunk gaps pooled over all repetitions.
         output_tokens / prompt_tokens: median server counts.
+        reasoning_chunks: median reasoning chunks per request (0 with thinking off).
     """
 
     shape: str
@@ -220,6 +232,7 @@ class ShapeResult:
     itl_p95_s: float | None
     output_tokens: float | None
     prompt_tokens: float | None
+    reasoning_chunks: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -248,4 +261,5 @@ def shape_result(shape: str, traces: Sequence[RequestTrace]) -> ShapeResult:
         itl_p95_s=percentile(gaps, 95) if gaps else None,
         output_tokens=percentile(outputs, 50) if outputs else None,
         prompt_tokens=percentile(prompts, 50) if prompts else None,
+        reasoning_chunks=percentile([float(m.reasoning_chunks) for m in metrics], 50) if metrics else 0.0,
     )

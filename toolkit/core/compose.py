@@ -42,6 +42,8 @@ MODELS_PATH = "/root/.ollama"
 HEALTHCHECK_TEST = ("CMD", "ollama", "list")
 #: The tag suffix of the derived model that carries the tuned parameters.
 SERVED_SUFFIX = "gpuless"
+#: The longest tag Ollama accepts (types/model/name.go:338), which ``<tag>-gpuless`` must stay within.
+MAX_TAG = 80
 
 LABEL_PREFIX = "io.gpuless."
 LABEL_MANAGED = LABEL_PREFIX + "managed"
@@ -125,7 +127,8 @@ class OllamaServiceSpec:
         num_parallel: OLLAMA_NUM_PARALLEL, concurrent requests per model (KV memory × this).
         keep_alive: OLLAMA_KEEP_ALIVE, how long an idle model stays in memory (Go duration).
         max_loaded_models: OLLAMA_MAX_LOADED_MODELS (default 3 on CPU would triple the RAM needed).
-        flash_attention: OLLAMA_FLASH_ATTENTION; required for a quantized KV cache to take effect.
+        flash_attention: OLLAMA_FLASH_ATTENTION, written as 1 or 0 (unset would be llama.cpp's auto on
+            Ollama >= 0.30); a quantized KV cache needs it on.
         kv_cache_type: OLLAMA_KV_CACHE_TYPE, "f16", "q8_0" (half the KV memory) or "q4_0".
         restart: restart policy name.
         health_interval_s / health_timeout_s / health_start_period_s: healthcheck timing, whole seconds.
@@ -173,6 +176,13 @@ class OllamaServiceSpec:
     def __post_init__(self) -> None:
         if not self.model.strip():
             raise UsageError("the model tag is empty", "pass --model, e.g. --model qwen2.5:1.5b")
+        tag = served_model(self.model).rsplit("/", 1)[-1].partition(":")[2]
+        if len(tag) > MAX_TAG:
+            raise UsageError(
+                f"the tag of {self.model} is too long for its served model {served_model(self.model)}: "
+                f"Ollama allows {MAX_TAG} characters and gpuless adds -{SERVED_SUFFIX}",
+                "use a shorter tag (`ollama cp` the model to a shorter name first)",
+            )
         if not 1 <= self.port <= 65535:
             raise UsageError(f"port {self.port} is out of range", "use a port between 1 and 65535")
         if self.listen_ip is not None:
@@ -183,7 +193,8 @@ class OllamaServiceSpec:
             raise UsageError(f"unknown KV cache type {self.kv_cache_type!r}", "use f16, q8_0 or q4_0")
         if self.kv_cache_type != "f16" and not self.flash_attention:
             raise UsageError(
-                f"OLLAMA_KV_CACHE_TYPE={self.kv_cache_type} has no effect without flash attention",
+                f"OLLAMA_KV_CACHE_TYPE={self.kv_cache_type} needs flash attention (with it off Ollama "
+                "<= 0.24 ignores the cache type and >= 0.30 fails to load the model)",
                 "enable flash attention or use the f16 KV cache",
             )
         if self.context_length < 256:
@@ -283,7 +294,8 @@ def build_spec(
 ) -> OllamaServiceSpec:
     """Turn what was asked for into a spec the engine will accept, recording every adjustment.
 
-    - A quantized KV cache turns flash attention on (without it Ollama ≤0.24 ignores the cache type).
+    - A quantized KV cache turns flash attention on (with it off Ollama ≤0.24 ignores the cache type and
+      ≥0.30 fails to load the model; unset, ≥0.30 would use llama.cpp's auto, on for a CPU).
     - ``cpus`` is capped at the engine's NCPU (the engine rejects more) and rounded to 0.01.
     - ``mem_limit_bytes`` is capped at the engine's memory (on Docker Desktop: the VM's).
     - Networking, unless ``network`` is given: published 127.0.0.1 ports where the engine has a bridge

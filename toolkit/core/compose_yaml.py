@@ -369,13 +369,15 @@ _TEXTS: dict[str, Callable[[OllamaServiceSpec], str]] = {
     ),
     "OLLAMA_KEEP_ALIVE": lambda s: "Keep the model loaded between chats; reloading costs seconds on a CPU.",
     "OLLAMA_FLASH_ATTENTION": lambda s: (
-        "Flash attention on: less memory, and required for a quantized KV cache to take effect."
+        "Flash attention on: less memory; a quantized KV cache needs it (Ollama <= 0.24 ignores the "
+        "cache type without it, >= 0.30 fails to load the model)."
         if s.flash_attention
-        else "Flash attention off (auto on newer engines for some models)."
+        else "Flash attention off (unset, Ollama >= 0.30 uses llama.cpp's auto: on for a CPU)."
     ),
     "OLLAMA_KV_CACHE_TYPE": lambda s: (
         f"{s.kv_cache_type}: about half (q8_0) or a quarter (q4_0) of f16 KV memory; "
-        "paired with OLLAMA_FLASH_ATTENTION=1, without it older Ollama ignores this."
+        "paired with OLLAMA_FLASH_ATTENTION=1 (with it off Ollama <= 0.24 ignores this, >= 0.30 fails to "
+        "load the model)."
         if s.kv_cache_type != "f16"
         else "f16: full-precision KV cache (paired with the flash attention setting above)."
     ),

@@ -1,7 +1,10 @@
 """What an app needs to talk to the local Ollama: its URLs, the model name, environment lines, snippets.
 
 Hackathon code usually speaks the OpenAI API, which Ollama also serves under ``/v1``; its clients need
-a base URL, a model name and a non-empty API key (Ollama ignores the key). ``gpuless connect`` and the
+a base URL, a model name and a non-empty API key (Ollama ignores the key). Every snippet turns thinking
+off (``reasoning_effort: "none"``; ``think: false`` on the native API): Ollama turns it on for a model that
+can think whenever a request does not say (``toolkit.core.thinking``), and a non-thinking model ignores
+it. ``gpuless connect`` and the
 wizard's Connect panel both show what ``connect_info`` builds here, so the two never disagree.
 """
 
@@ -51,6 +54,7 @@ class ConnectInfo:
         api_key: what to pass as the OpenAI API key (any non-empty value works).
         env: environment variables, in order, for a ``.env`` file or ``export``.
         snippets: env (shell), curl, Python ``openai`` and JavaScript ``openai`` examples, in that order.
+        thinks: the server says the model can think (``/api/show``); None when unknown.
     """
 
     ollama_url: str
@@ -59,6 +63,7 @@ class ConnectInfo:
     api_key: str
     env: tuple[tuple[str, str], ...]
     snippets: tuple[Snippet, ...]
+    thinks: bool | None = None
 
     @property
     def env_lines(self) -> str:
@@ -79,6 +84,7 @@ class ConnectInfo:
             "api_key": self.api_key,
             "env": dict(self.env),
             "snippets": [s.to_dict() for s in self.snippets],
+            "thinks": self.thinks,
         }
 
 
@@ -96,14 +102,17 @@ def server_root(url: str) -> str:
     return root
 
 
-def connect_info(url: str, model: str) -> ConnectInfo:
-    """Everything an app needs to use ``model`` on the Ollama server at ``url``."""
+def connect_info(url: str, model: str, thinks: bool | None = None) -> ConnectInfo:
+    """Everything an app needs to use ``model`` on the Ollama server at ``url`` (``thinks``: whether the
+    server says the model can think, kept for the warning)."""
     root = server_root(url)
     base = root + "/v1"
     env = (("OPENAI_BASE_URL", base), ("OPENAI_API_KEY", API_KEY), ("OLLAMA_HOST", root))
     # json.dumps quotes a string the same way for JSON, Python and JavaScript.
     q_base, q_key, q_model, q_prompt = (json.dumps(s) for s in (base, API_KEY, model, PROMPT))
-    body = json.dumps({"model": model, "messages": [{"role": "user", "content": PROMPT}]})
+    body = json.dumps(
+        {"model": model, "messages": [{"role": "user", "content": PROMPT}], "reasoning_effort": "none"}
+    )
     shell = "".join(f"export {name}={shlex.quote(value)}\n" for name, value in env)
     curl = (
         f"curl {shlex.quote(base + '/chat/completions')} \\\n"
@@ -117,6 +126,7 @@ def connect_info(url: str, model: str) -> ConnectInfo:
         "reply = client.chat.completions.create(\n"
         f"    model={q_model},\n"
         f'    messages=[{{"role": "user", "content": {q_prompt}}}],\n'
+        '    reasoning_effort="none",  # thinking off (Ollama thinks unless told, if the model can)\n'
         ")\n"
         "print(reply.choices[0].message.content)\n"
     )
@@ -127,6 +137,7 @@ def connect_info(url: str, model: str) -> ConnectInfo:
         "const reply = await client.chat.completions.create({\n"
         f"  model: {q_model},\n"
         f'  messages: [{{ role: "user", content: {q_prompt} }}],\n'
+        '  reasoning_effort: "none", // thinking off (Ollama thinks unless told, if the model can)\n'
         "});\n"
         "console.log(reply.choices[0].message.content);\n"
     )
@@ -136,4 +147,4 @@ def connect_info(url: str, model: str) -> ConnectInfo:
         Snippet("python", "Python", "pip install openai", python),
         Snippet("javascript", "JavaScript (ES module, app.mjs)", "npm install openai", javascript),
     )
-    return ConnectInfo(root, base, model, API_KEY, env, snippets)
+    return ConnectInfo(root, base, model, API_KEY, env, snippets, thinks)

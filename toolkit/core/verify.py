@@ -1,16 +1,16 @@
 """Which settings of the Ollama container really took effect, read from what the engine reports.
 
 Much of the tuning advice users copy is silently dropped: the engine discards ``mem_swappiness`` on
-cgroup v2, some engines refuse a memlock ulimit, Ollama ignores a quantized KV cache without flash
-attention and has no ``OLLAMA_NUM_THREADS``, and a model runs with its own context when it is smaller
-than asked for. ``verify`` compares the spec (what was asked) with the container's inspect data, the
-engine's create warnings, ``ulimit -l`` inside the container and ``/api/ps``, and says for each knob
-whether it was applied, ignored or refused — never assuming.
+cgroup v2, some engines refuse a memlock ulimit, Ollama has no ``OLLAMA_NUM_THREADS``, forces one slot
+for some models, treats a quantized KV cache by version and flash-attention setting
+(``toolkit.core.verify_runner``), and a model runs with its own context when it is smaller than asked
+for. ``verify`` compares the spec (what was asked) with the container's inspect data, the engine's
+create warnings, ``ulimit -l`` inside the container, the runner's command line and ``/api/ps``, and
+says for each knob whether it was applied, ignored or refused — never assuming.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -23,6 +23,7 @@ from toolkit.core.compose import (
     OllamaServiceSpec,
 )
 from toolkit.core.units import format_bytes
+from toolkit.core.verify_runner import RunnerArgs, kv_cache_row, slots_row, threads_row
 
 Status = Literal["applied", "ignored", "refused", "unknown"]
 
@@ -108,44 +109,6 @@ def parse_ulimit_l(output: str | None) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-@dataclass(frozen=True)
-class RunnerArgs:
-    """What a running llama.cpp runner was started with, read from its command line.
-
-    Ollama starts one runner per loaded model (``ollama runner …`` before v0.30, ``llama-server …``
-    since) and passes ``--threads`` only when num_thread > 0; without it llama.cpp uses the host's
-    physical cores, whatever the container's CPU quota.
-
-    Attributes:
-        threads: the ``--threads``/``-t`` value, None when not given (llama.cpp's default).
-        ctx_size: the ``--ctx-size``/``-c`` value (all slots together), None when not given.
-        parallel: the ``--parallel``/``-np`` value, None when not given.
-    """
-
-    threads: int | None
-    ctx_size: int | None
-    parallel: int | None
-
-
-_RUNNER_FLAGS = {"--threads": "threads", "-t": "threads", "--ctx-size": "ctx_size", "-c": "ctx_size",
-                 "--parallel": "parallel", "-np": "parallel"}  # fmt: skip
-
-
-def parse_runner_args(cmdlines: str | None) -> RunnerArgs | None:
-    """The first llama.cpp runner among process command lines (one per line, arguments separated by
-    spaces, as ``tr '\\0' ' ' < /proc/PID/cmdline`` prints them); None if none runs."""
-    for line in (cmdlines or "").splitlines():
-        words = line.split()
-        if not ({"--model", "-m"} & set(words)) or not ({"--ctx-size", "-c"} & set(words)):
-            continue
-        values: dict[str, int | None] = {"threads": None, "ctx_size": None, "parallel": None}
-        for flag, value in itertools.pairwise(words):
-            if flag in _RUNNER_FLAGS and value.isdigit():
-                values[_RUNNER_FLAGS[flag]] = int(value)
-        return RunnerArgs(**values)
-    return None
-
-
 def verify(
     spec: OllamaServiceSpec,
     inspect: Mapping[str, Any],
@@ -156,6 +119,7 @@ def verify(
     cgroup_version: str | None = None,
     runner: RunnerArgs | None = None,
     served_parameters: Mapping[str, str] | None = None,
+    version: str | None = None,
 ) -> VerifyReport:
     """Compare ``spec`` with a container's inspect attrs (``container.attrs``) and related readings.
 
@@ -166,8 +130,10 @@ def verify(
         ulimit_l: stdout of ``sh -c 'ulimit -l'`` inside the container, None if it could not be run.
         ps: the ``/api/ps`` JSON, None if the server did not answer.
         cgroup_version: the engine's cgroup version ("1"/"2"); falls back to the spec's.
-        runner: the running model's runner arguments (``parse_runner_args``), None if none runs.
+        runner: the running model's runner arguments (``verify_runner.parse_runner_args``), None if none
+            runs.
         served_parameters: ``/api/show`` parameters of the served model, None if it is not there.
+        version: the server's ``/api/version`` (what it can show, and the KV-cache rule, depend on it).
     """
     host = inspect.get("HostConfig") or {}
     config = inspect.get("Config") or {}
@@ -179,7 +145,7 @@ def verify(
     rows.append(_network(spec, host))
     rows.append(_volume(spec, inspect.get("Mounts") or []))
     for key, value in spec.environment().items():
-        rows.append(_env_row(key, value, env, spec, ps))
+        rows.append(_env_row(key, value, env, spec, ps, runner, version))
     for key, reason in BOGUS_ENV.items():
         if key in env:
             rows.append(VerifyRow(key, "-", env[key], "ignored", reason))
@@ -193,7 +159,10 @@ def verify(
     if spec.memlock_unlimited:
         rows.append(_memlock(host, refused, ulimit_l))
     rows.append(_served_model(spec, served_parameters))
-    rows.append(_threads(spec, runner, served_parameters))
+    set_on = served_parameters.get("num_thread") if served_parameters else None
+    rows.append(
+        VerifyRow("threads", _threads_wanted(spec), *threads_row(spec.num_thread, runner, set_on, version))
+    )
     rows.append(_healthcheck(config, inspect.get("State") or {}))
     return VerifyReport(
         container=str(inspect.get("Name", spec.container_name)).lstrip("/"),
@@ -246,14 +215,20 @@ def _env_row(
     env: Mapping[str, str],
     spec: OllamaServiceSpec,
     ps: Mapping[str, Any] | None,
+    runner: RunnerArgs | None,
+    version: str | None,
 ) -> VerifyRow:
     actual = env.get(key)
     if actual is None:
         return VerifyRow(key, value, "-", "ignored", "not in the container's environment")
     if actual != value:
         return VerifyRow(key, value, actual, "ignored", "the container's environment has another value")
-    if key == "OLLAMA_KV_CACHE_TYPE" and actual != "f16" and env.get("OLLAMA_FLASH_ATTENTION") != "1":
-        return VerifyRow(key, value, actual, "ignored", "quantized KV cache needs OLLAMA_FLASH_ATTENTION=1")
+    if key == "OLLAMA_KV_CACHE_TYPE" and actual != "f16":
+        return VerifyRow(
+            key, value, *kv_cache_row(actual, env.get("OLLAMA_FLASH_ATTENTION"), runner, version)
+        )
+    if key == "OLLAMA_NUM_PARALLEL" and actual.isdigit():
+        return VerifyRow(key, value, *slots_row(int(actual), runner, version))
     if key == "OLLAMA_CONTEXT_LENGTH":
         return _context_row(value, spec, ps)
     return VerifyRow(key, value, actual, "applied", "Config.Env")
@@ -263,6 +238,10 @@ def _context_row(value: str, spec: OllamaServiceSpec, ps: Mapping[str, Any] | No
     key = "OLLAMA_CONTEXT_LENGTH"
     loaded = _loaded_context(ps, spec.served_model) or _loaded_context(ps, spec.model)
     if loaded is None:
+        if _listed(ps, spec.served_model) or _listed(ps, spec.model):
+            why = f"Config.Env; {spec.model} is loaded, but this Ollama's /api/ps has no context_length"
+            why += " (added in 0.10.0)"
+            return VerifyRow(key, value, value, "applied", why)
         return VerifyRow(
             key, value, value, "applied", f"Config.Env; {spec.model} not loaded, /api/ps can't confirm"
         )
@@ -290,21 +269,8 @@ def _served_model(spec: OllamaServiceSpec, params: Mapping[str, str] | None) -> 
     return VerifyRow("served model", f"{spec.served_model}: {wanted}", actual, status, "/api/show parameters")
 
 
-def _threads(
-    spec: OllamaServiceSpec, runner: RunnerArgs | None, params: Mapping[str, str] | None
-) -> VerifyRow:
-    wanted = str(spec.num_thread) if spec.num_thread is not None else "llama.cpp default"
-    if runner is None:
-        set_on = params.get("num_thread") if params else None
-        why = f"no model loaded; the served model sets {set_on}" if set_on else "no model loaded"
-        return VerifyRow("threads", wanted, "-", "unknown", why)
-    if runner.threads is None:
-        status: Status = "applied" if spec.num_thread is None else "ignored"
-        return VerifyRow(
-            "threads", wanted, "default", status, "runner has no --threads: llama.cpp uses the host's cores"
-        )
-    status = "applied" if spec.num_thread in (None, runner.threads) else "ignored"
-    return VerifyRow("threads", wanted, str(runner.threads), status, "runner command line --threads")
+def _threads_wanted(spec: OllamaServiceSpec) -> str:
+    return str(spec.num_thread) if spec.num_thread is not None else "llama.cpp default"
 
 
 def _loaded_context(ps: Mapping[str, Any] | None, model: str) -> int | None:
@@ -319,8 +285,16 @@ def _loaded_context(ps: Mapping[str, Any] | None, model: str) -> int | None:
     return None
 
 
+def _listed(ps: Mapping[str, Any] | None, model: str) -> bool:
+    wanted = _normalise_tag(model)
+    entries = (ps or {}).get("models") or []
+    return any(wanted in {_normalise_tag(str(e.get(k, ""))) for k in ("name", "model")} for e in entries)
+
+
 def _normalise_tag(name: str) -> str:
-    return name if ":" in name else f"{name}:latest"
+    """``name`` with ``:latest`` when it has no tag, lower case: Ollama keeps the case a name was stored in
+    and matches names without regard to it."""
+    return (name if ":" in name else f"{name}:latest").lower()
 
 
 def _mem_limit(spec: OllamaServiceSpec, host: Mapping[str, Any]) -> VerifyRow:

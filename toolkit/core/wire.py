@@ -51,16 +51,22 @@ def native_body(
 
 
 def openai_body(
-    model: str, messages: Sequence[Mapping[str, str]], options: Mapping[str, Any]
+    model: str, messages: Sequence[Mapping[str, str]], options: Mapping[str, Any], think: bool | None = False
 ) -> dict[str, Any]:
     """A streaming ``/v1/chat/completions`` body: the messages, usage counts asked for at the end, and the
-    options that have an OpenAI form (``_OPENAI_FIELDS``); the rest have none and are left out."""
+    options that have an OpenAI form (``_OPENAI_FIELDS``); the rest have none and are left out.
+
+    ``think=False`` sends ``reasoning_effort: "none"``, the one OpenAI field that turns a thinking model's
+    reasoning off on Ollama (its openai/openai.go thinkFromReasoningEffort; without it Ollama thinks
+    whenever the model can). ``True`` or None sends nothing: the model's default, thinking on Ollama."""
     body: dict[str, Any] = {
         "model": model,
         "messages": list(messages),
         "stream": True,
         "stream_options": {"include_usage": True},
     }
+    if think is False:
+        body["reasoning_effort"] = "none"
     for key, field in _OPENAI_FIELDS.items():
         if key in options:
             body[field] = options[key]
@@ -124,6 +130,34 @@ def stream_object(text: str, url: str, what: str) -> dict[str, Any]:
     return data
 
 
+def show_parameters(text: str) -> dict[str, str]:
+    """The ``parameters`` text of ``/api/show`` as name → value. Ollama writes each as Go's ``%#v``
+    (server/routes.go:1503-1506): strings quoted, numbers from JSON as float64, so 1e6 and above in
+    exponent form (``1.048576e+06``). Values come back plain: ``"<|im_end|>"`` → ``<|im_end|>``,
+    ``1.048576e+06`` → ``1048576``; a repeated name (``stop``) keeps every value, space-separated."""
+    found: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        pair = line.split(None, 1)
+        if len(pair) != 2:
+            continue
+        raw = pair[1].strip()
+        value = raw
+        if raw.startswith('"'):
+            try:
+                value = str(json.loads(raw))
+            except ValueError:
+                value = raw.strip('"')
+        else:
+            try:
+                number = float(raw)
+            except ValueError:
+                number = None
+            if number is not None and number.is_integer() and "e" in raw.lower():
+                value = str(int(number))
+        found.setdefault(pair[0], []).append(value)
+    return {key: " ".join(values) for key, values in found.items()}
+
+
 _TAGS = re.compile(r"<[^>]*>")
 
 
@@ -172,6 +206,7 @@ __all__ = [
     "native_body",
     "normalize_url",
     "openai_body",
+    "show_parameters",
     "stream_object",
     "unexpected",
 ]

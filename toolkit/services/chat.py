@@ -27,6 +27,7 @@ async def take_turn(
     recorder: Recorder | None = None,
     on_chunk: Callable[[Chunk], None] | None = None,
     tee: Tee | None = None,
+    think: bool = False,
 ) -> RequestTrace:
     """Send ``question`` with the conversation so far and stream the answer.
 
@@ -34,11 +35,12 @@ async def take_turn(
     (a ``toolkit.errors`` error), what arrived is kept, or the question dropped when nothing did, and
     the exception goes on to the caller. ``recorder`` (made here when not given) times the chunks and
     holds the partial answer; ``on_chunk`` sees each chunk, ``tee`` may wrap the events (to redraw).
+    Thinking is off unless ``think`` (a thinking model's reasoning is timed apart, never shown or kept).
     """
     recorder = recorder or Recorder(time.perf_counter())
     conversation.ask(question)
     events = client.stream_chat(
-        conversation.model, conversation.messages, options=dict(options or {}), think=False
+        conversation.model, conversation.messages, options=dict(options or {}), think=think
     )
     try:
         trace = await recorder.consume(tee(events) if tee else events, on_chunk)

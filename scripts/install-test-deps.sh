@@ -14,9 +14,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python=$(python3 -c 'import sys; print(sys.executable)')
 pip=(python3 -m pip install --quiet --disable-pip-version-check)
+# uv from requirements/installer.lock; a venv made by uv has no pip, and then the uv that made it is used.
 if "${pip[@]}" --require-hashes -r requirements/installer.lock >/dev/null 2>&1 \
     && python3 -m uv --version >/dev/null 2>&1; then
     install=(python3 -m uv pip install --quiet --compile-bytecode --python "$python")
+elif ! python3 -m pip --version >/dev/null 2>&1 && command -v uv >/dev/null 2>&1; then
+    install=(uv pip install --quiet --compile-bytecode --python "$python")
 else
     install=("${pip[@]}")
 fi

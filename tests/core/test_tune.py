@@ -56,6 +56,23 @@ def test_users_candidates_most_slots_first_and_never_more_than_users() -> None:
     assert not pruned
 
 
+def test_slots_ollama_forces_down_are_not_tried() -> None:
+    # Issue 19: Ollama runs embedding models and some architectures with one slot whatever
+    # OLLAMA_NUM_PARALLEL says (server/sched.go:497-509); the runner's -np shows it, and more slots
+    # than that cannot win.
+    start = replace(START, num_parallel=4)
+    cands, pruned = tune.generate_candidates(
+        start, Objective.for_users(4), physical_cores=2, logical_cores=2, memory_of=_memory, slot_cap=1
+    )
+    assert cands and all(c.knobs.num_parallel == 1 for c in cands)
+    forced = [p for p in pruned if p.knobs.num_parallel > 1]
+    assert forced and all("1 slot(s) whatever OLLAMA_NUM_PARALLEL says" in p.reason for p in forced)
+    free, _ = tune.generate_candidates(
+        start, Objective.for_users(4), physical_cores=2, logical_cores=2, memory_of=_memory
+    )
+    assert any(c.knobs.num_parallel > 1 for c in free)
+
+
 def test_single_user_never_tries_more_slots() -> None:
     cands, _ = tune.generate_candidates(
         START, Objective.for_users(1), physical_cores=4, logical_cores=8, memory_of=_memory

@@ -72,6 +72,18 @@ def running(ollama_test_image: str, tmp_path: Path) -> Iterator[tuple[Path, str,
             volume.remove(force=True)
 
 
+def _lock_from_another_process(name: str) -> str:
+    """What another process gets when it asks for the project lock of container ``name``."""
+    script = (
+        "import sys\nfrom toolkit.adapters.project_lock import exclusive\n"
+        "from toolkit.errors import ContainerError\n"
+        "try:\n    with exclusive(sys.argv[1]):\n        print('taken')\n"
+        "except ContainerError as error:\n    print(error.message)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, name], capture_output=True, text=True, timeout=60)
+    return done.stdout.strip()
+
+
 def _env(name: str) -> dict[str, str]:
     attrs: dict[str, Any] = docker.from_env().api.inspect_container(name)
     return dict(e.partition("=")[::2] for e in attrs["Config"]["Env"])
@@ -109,9 +121,13 @@ async def test_tune_four_users_then_apply(
         assert (project / "compose.yaml").read_text() == before  # nothing written before Apply
         slots = _env(name)["OLLAMA_NUM_PARALLEL"]
         assert int(slots) > 1  # the winner runs while the user decides
+        # ... and the tune still holds the container's lock, as `gpuless tune` does: another process (an
+        # up, a bench, a tune of it) is refused meanwhile
+        assert "another `gpuless tune`" in _lock_from_another_process(name)
         await pilot.press("a")
         await settle(pilot, 120)
         status = text_of(app.screen.query_one("#tune-status", Static))
         assert status.startswith("Applied:") and "0 refused" in status, status
+        assert _lock_from_another_process(name) == "taken"  # let go once applied
     assert f'OLLAMA_NUM_PARALLEL: "{slots}"' in (project / "compose.yaml").read_text()
     assert [p.read_text() for p in project.glob("compose.yaml.*.bak")] == [before]

@@ -94,6 +94,7 @@ def prepare(
         physical_cores=machine.cpu.physical_cores,
         logical_cores=machine.cpu.logical_cores,
         memory_of=memory_of,
+        slot_cap=_forced_slots(spec),
     )
     target = ComposeTarget(runner, spec, memory_of, mem_cap_bytes=objective.mem_cap_bytes)
     if objective.mem_cap_bytes is not None and not candidates:
@@ -103,6 +104,18 @@ def prepare(
         target, objective, start, candidates, pruned, Budget(budget_s), progress=progress, cancelled=cancelled
     )
     return TuneSession(compose_path, spec, runner, target, tuner, len(candidates), len(pruned))
+
+
+def _forced_slots(spec: OllamaServiceSpec) -> int | None:
+    """The slots the loaded runner really has (its ``-np``) when fewer than the file's
+    OLLAMA_NUM_PARALLEL: Ollama forced them, and more slots cannot win. None when they agree or it
+    cannot be read."""
+    from toolkit.adapters.ollama_admin import load_model
+    from toolkit.adapters.server_slots import server_slots
+
+    load_model(spec.url, spec.served_model)  # its runner's command line shows -np once it is loaded
+    slots = server_slots(spec.url)
+    return slots if slots is not None and slots < spec.num_parallel else None
 
 
 def _check_cap(target: ComposeTarget, start: Knobs, cap: int) -> None:

@@ -265,10 +265,13 @@ def generate_candidates(
     physical_cores: int,
     logical_cores: int,
     memory_of: MemoryOf,
+    slot_cap: int | None = None,
 ) -> tuple[tuple[Candidate, ...], tuple[Pruned, ...]]:
     """Candidates in the order worth measuring (most promising first), and what was pruned.
 
-    The start itself is not among them (the tuner measures it first, twice).
+    The start itself is not among them (the tuner measures it first, twice). ``slot_cap``: the slots the
+    server really gives this model when it gives fewer than OLLAMA_NUM_PARALLEL asks (Ollama forces one
+    for embedding models and some architectures, server/sched.go); more slots than that cannot win.
     """
     physical = max(physical_cores, 1)
     logical = max(logical_cores, physical)
@@ -300,6 +303,10 @@ def generate_candidates(
             continue
         if objective.kind == "users" and knobs.num_parallel > objective.users:
             pruned.append(Pruned(knobs, f"cannot win: more slots than the {objective.users} users"))
+            continue
+        if slot_cap is not None and knobs.num_parallel > slot_cap:
+            why = f"Ollama runs this model with {slot_cap} slot(s) whatever OLLAMA_NUM_PARALLEL says"
+            pruned.append(Pruned(knobs, f"cannot win: {why} (the runner's -np)"))
             continue
         need = memory_of(knobs)
         if objective.mem_cap_bytes is not None and need is not None and need > objective.mem_cap_bytes:

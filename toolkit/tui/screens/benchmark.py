@@ -17,6 +17,7 @@ before (restarted). Esc stops a tune between steps and restores the start.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Mapping
@@ -104,6 +105,7 @@ class BenchmarkScreen(WizardScreen):
         self._tune_line = ""
         self._tune_t0: float | None = None
         self._tune_stop = threading.Event()
+        self._tune_hold: contextlib.ExitStack | None = None
         self._tune_pending: tuple[Any, Any] | None = None  # (session, result) awaiting Apply / Keep
         self.set_interval(1.0, self.tick)
 
@@ -145,18 +147,30 @@ class BenchmarkScreen(WizardScreen):
         def progress(line: str) -> None:
             self.app.call_from_thread(self.on_tune_progress, line)
 
-        session = prepare(
-            self.services.compose_path,
-            Objective.for_users(users),
-            TUNE_BUDGET_S,
-            progress=progress,
-            cancelled=self._tune_stop.is_set,
-        )
+        # The container's project lock, as `gpuless tune` holds it: from here until the winner is applied
+        # or kept (a bench, an up or another tune of it is refused meanwhile).
+        self._tune_hold = hold = contextlib.ExitStack()
+        objective = Objective.for_users(users)
+        with contextlib.ExitStack() as on_error:
+            on_error.callback(self._release_tune)  # prepare failed: let go of what it took
+            session = prepare(
+                self.services.compose_path, objective, TUNE_BUDGET_S, progress=progress,
+                cancelled=self._tune_stop.is_set, hold=hold,
+            )  # fmt: skip
+            on_error.pop_all()
         progress(f"{session.candidates} candidate(s), {session.pruned} pruned")
         try:
             result = session.tuner.run()
-        except KeyboardInterrupt:
+        except BaseException as stop:
             problem = session.tuner.restore_problem
+            partial = session.tuner.result
+            if partial is not None:  # stored however the tune ends, as in the CLI
+                payload = partial.to_dict() | {"problem": problem}
+                failed = not isinstance(stop, KeyboardInterrupt) or problem is not None
+                self._store_tune(session, payload, "failed" if failed else "incomplete")
+            self._release_tune()
+            if not isinstance(stop, KeyboardInterrupt):
+                raise
             text = (
                 "Tune stopped: the configuration that ran before runs again."
                 if problem is None
@@ -166,13 +180,26 @@ class BenchmarkScreen(WizardScreen):
             return
         self.app.call_from_thread(self.show_tune, session, result)
 
+    def _store_tune(self, session: Any, payload: dict[str, Any], status: Any = None) -> None:
+        from toolkit.adapters.tune_session import store_history
+
+        spec = session.spec
+        store_history(self.services.history_path, spec.served_model, spec.url, payload, status)
+
+    def _release_tune(self) -> None:
+        """Let go of the container's project lock the tune holds (nothing when none is held)."""
+        hold, self._tune_hold = self._tune_hold, None
+        if hold is not None:
+            hold.close()
+
+    def on_unmount(self) -> None:
+        self._release_tune()
+
     def _tune_done(self, text: str) -> None:
         self._tune_t0 = None
         self.query_one("#tune-status", Static).update(text)
 
     def show_tune(self, session: Any, result: Any) -> None:
-        from toolkit.adapters.tune_session import store_history
-
         winner = result.verdict.winner if result.verdict else None
         table = Table(title=f"Tune: {result.objective.describe()}", expand=True, title_justify="left")
         for column in ("", "before", "after", "after/before"):
@@ -187,9 +214,8 @@ class BenchmarkScreen(WizardScreen):
         self.query_one("#tune-result", Static).update(table if winner is not None else "")
         reason = result.verdict.reason if result.verdict else "interrupted"
         if winner is None:
-            store_history(
-                self.services.history_path, session.spec.served_model, session.spec.url, result.to_dict()
-            )
+            self._store_tune(session, result.to_dict())
+            self._release_tune()
             self._tune_done(f"Tune ({result.seconds:.0f} s): {reason}. Nothing changed.")
             return
         self._tune_pending = (session, result)
@@ -208,7 +234,13 @@ class BenchmarkScreen(WizardScreen):
 
     @work(thread=True, exclusive=True, group="tune", exit_on_error=False)
     def finish_tune(self, apply: bool) -> None:
-        from toolkit.adapters.tune_session import apply_winner, store_history
+        try:
+            self._finish_tune(apply)
+        finally:
+            self._release_tune()
+
+    def _finish_tune(self, apply: bool) -> None:
+        from toolkit.adapters.tune_session import apply_winner
 
         pending, self._tune_pending = self._tune_pending, None
         if pending is None:
@@ -231,7 +263,7 @@ class BenchmarkScreen(WizardScreen):
             session.tuner.restore()
             payload["reason"] += "; kept the configuration that ran before"
             text = "Kept: the configuration that ran before runs again; compose.yaml unchanged."
-        store_history(self.services.history_path, session.spec.served_model, session.spec.url, payload)
+        self._store_tune(session, payload)
         self.app.call_from_thread(self._tune_done, text)
 
     def engine_changed(self, engine: tuple[str, str] | None) -> None:

@@ -13,4 +13,4 @@ cd "$(dirname "$0")/.."
 python3 -m ruff check toolkit tests scripts
 python3 -m ruff format --check toolkit tests scripts
 python3 -m mypy
-python3 -m pytest -n "${GPULESS_TEST_LANES:-2}" --dist loadgroup "$@"
+python3 -m pytest -n "${GPULESS_TEST_LANES:-2}" --dist loadgroup --durations=25 "$@"

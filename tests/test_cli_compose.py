@@ -219,8 +219,8 @@ def test_commands_act_on_the_container_of_the_compose_file_here(
     # Later, in another shell without that variable: status, verify, logs and down still find the
     # container `gpuless up` would start from ./compose.yaml, not the default name.
     monkeypatch.delenv("GPULESS_CONTAINER_NAME")
-    code, out, _ = run(["status", "--json"], capsys)
-    assert code == 0 and json.loads(out)["name"] == "gpuless-t-written-with"
+    code, out, _ = run(["status", "--json"], capsys)  # none started yet: exit 1, and the name it looked for
+    assert code == 1 and json.loads(out)["name"] == "gpuless-t-written-with"
     code, out, _ = run(["down", "--json"], capsys)
     assert code == 0 and json.loads(out)["container"] == "gpuless-t-written-with"
     code, _, err = run(["verify"], capsys)

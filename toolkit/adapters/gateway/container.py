@@ -10,7 +10,6 @@ its nginx error is the message.
 from __future__ import annotations
 
 import contextlib
-import errno
 import socket
 import time
 from dataclasses import dataclass
@@ -50,12 +49,12 @@ def check_listen_free(host: str, port: int) -> None:
     except PortInUseError as error:
         hint = f"Stop what listens there (`ss -ltnp 'sport = :{port}'`) or pick another: --listen {host}:PORT"
         raise PortInUseError(error.message, hint) from None
+    except UsageError:  # no interface has that address (check_port_free's address check)
+        raise UsageError(
+            f"{host} is not an address of this machine",
+            "Pick one of this laptop's LAN addresses (`ip -brief address`).",
+        ) from None
     except OSError as error:
-        if error.errno == errno.EADDRNOTAVAIL:
-            raise UsageError(
-                f"{host} is not an address of this machine",
-                "Pick one of this laptop's LAN addresses (`ip -brief address`).",
-            ) from None
         raise UsageError(f"cannot listen on {host}:{port}: {error.strerror}") from None
 
 

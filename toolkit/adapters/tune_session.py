@@ -108,12 +108,11 @@ def prepare(
 
 def _forced_slots(spec: OllamaServiceSpec) -> int | None:
     """The slots the loaded runner really has (its ``-np``) when fewer than the file's
-    OLLAMA_NUM_PARALLEL: Ollama forced them, and more slots cannot win. None when they agree or it
-    cannot be read."""
-    from toolkit.adapters.ollama_admin import load_model
+    OLLAMA_NUM_PARALLEL: Ollama forced them, and more slots cannot win. None when they agree, or when no
+    model is loaded yet (nothing is loaded here: a server that does not answer must not hold the tune up
+    before it starts)."""
     from toolkit.adapters.server_slots import server_slots
 
-    load_model(spec.url, spec.served_model)  # its runner's command line shows -np once it is loaded
     slots = server_slots(spec.url)
     return slots if slots is not None and slots < spec.num_parallel else None
 

@@ -199,10 +199,8 @@ class BenchRunner:
                     )
                 )
         else:
-            try:  # an OpenAI-compatible server may be Ollama: its /api/show says whether the model thinks
-                self._model_thinks = model_thinks(await client.show(self.config.model))
-            except GpulessError:
-                self._model_thinks = None
+            # an OpenAI-compatible server may be Ollama: its /api/show says whether the model thinks
+            self._model_thinks = await client.thinks(self.config.model)
             if self.predictor is None and self.machine is not None and self.catalog is not None:
                 self._use(
                     predictor_from_catalog(

@@ -30,6 +30,7 @@ from toolkit.adapters import linestream
 from toolkit.adapters.ollama_errors import pull_error, translate
 from toolkit.core.benchmetrics import RequestTrace, ServerTimings
 from toolkit.core.safe_text import terminal_safe
+from toolkit.core.thinking import model_thinks
 from toolkit.core.wire import (
     Api,
     as_items,
@@ -42,7 +43,7 @@ from toolkit.core.wire import (
     stream_object,
     unexpected,
 )
-from toolkit.errors import ModelNotFoundError, NotOllamaError, StreamError
+from toolkit.errors import GpulessError, ModelNotFoundError, NotOllamaError, StreamError
 
 Message = Mapping[str, str]
 
@@ -334,6 +335,14 @@ class OllamaClient:
             self.url,
             "answer to /api/show",
         )
+
+    async def thinks(self, model: str) -> bool | None:
+        """Whether ``/api/show`` says ``model`` can think (``toolkit.core.thinking.model_thinks``); None
+        when the server cannot say (an older Ollama, an OpenAI-compatible server, a failed request)."""
+        try:
+            return model_thinks(await self.show(model))
+        except GpulessError:
+            return None
 
     async def load(
         self, model: str, *, keep_alive: str | int = "30m", options: Mapping[str, Any] | None = None

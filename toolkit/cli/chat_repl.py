@@ -31,7 +31,7 @@ from toolkit.adapters.ollama_client import Chunk, OllamaClient, Recorder
 from toolkit.core.benchmetrics import RequestTrace, request_metrics
 from toolkit.core.conversation import Conversation
 from toolkit.core.safe_text import terminal_safe
-from toolkit.core.thinking import model_thinks
+from toolkit.core.thinking import chat_note
 from toolkit.core.wire import Api
 from toolkit.errors import GpulessError, ModelNotFoundError
 from toolkit.services.chat import take_turn
@@ -298,17 +298,10 @@ class ChatRepl:
     # --- the loop -----------------------------------------------------------------------------------
 
     def _say_thinking(self) -> None:
-        """Say whether the model thinks and what this chat does about it (one or two dim lines)."""
-        try:
-            show = self.loop.run_until_complete(self._client().show(self.conversation.model))
-        except GpulessError:
-            show = {}  # not Ollama (an OpenAI-compatible server): nothing to read
-        if model_thinks(show):
-            note = "thinking on (--think); the reasoning is not shown" if self.think else "thinking off"
+        """Say whether the model thinks and what this chat does about it (one dim line)."""
+        if self.loop.run_until_complete(self._client().thinks(self.conversation.model)):
             self.console.print(
-                terminal_safe(f"({self.conversation.model} can think: {note}; TTFT is to the answer)"),
-                style="dim",
-                markup=False,
+                terminal_safe(chat_note(self.conversation.model, self.think)), style="dim", markup=False
             )
 
     def run(self) -> int:

@@ -16,23 +16,19 @@ from toolkit.cli.output import emit_json, json_option
 from toolkit.core.connect import SNIPPET_IDS, ConnectInfo, connect_info, server_root
 from toolkit.core.model_choice import default_model
 from toolkit.core.safe_text import terminal_safe
-from toolkit.core.thinking import OFF_OLLAMA, OFF_OPENAI, model_thinks, served_thinking_warning
+from toolkit.core.thinking import OFF_OLLAMA, OFF_OPENAI, served_thinking_warning
 from toolkit.errors import UsageError
 
 
 def _thinks(url: str, model: str) -> bool | None:
     """Whether the server says ``model`` can think (its ``/api/show`` capabilities); None if it cannot say."""
     from toolkit.adapters.ollama_client import OllamaClient
-    from toolkit.errors import GpulessError
 
     async def show() -> bool | None:
         async with OllamaClient(url, timeout=10.0, connect_timeout=2.0) as client:
-            return model_thinks(await client.show(model))
+            return await client.thinks(model)
 
-    try:
-        return asyncio.run(show())
-    except GpulessError:
-        return None
+    return asyncio.run(show())
 
 
 def _served_model(url: str, model: str | None) -> str:

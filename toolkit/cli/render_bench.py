@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from toolkit.core.benchconcurrency import streams_label
 from toolkit.core.benchverdict import model_step_lines
 from toolkit.core.safe_text import terminal_safe
-from toolkit.core.thinking import served_thinking_warning, thinking_line
+from toolkit.core.thinking import bench_lines
 
 if TYPE_CHECKING:
     from toolkit.core.benchconfig import BenchResult
@@ -77,10 +77,7 @@ def format_result(result: BenchResult) -> list[str]:
                 ]
             )
         lines += ["", *_table(rows)]
-        reasoning = max(s.reasoning_chunks for s in result.shapes)
-        lines.append(thinking_line(result.think, reasoning))
-    if result.model_thinks:
-        lines.append(terminal_safe(served_thinking_warning(result.model), one_line=True))
+    lines += [terminal_safe(line, one_line=True) for line in bench_lines(result)]
     if result.concurrency:
         rows = [["streams", "aggregate tok/s", "per-stream tok/s p50/min", "TTFT p50/p95 s", "requests"]]
         for lv in result.concurrency:

@@ -11,7 +11,10 @@ thinking off unless the user asks for it; ``connect`` shows clients how.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from toolkit.core.benchconfig import BenchResult
 
 #: How a client turns thinking off, by API.
 OFF_OLLAMA = '"think": false'
@@ -38,6 +41,23 @@ def thinking_line(think: bool, reasoning_chunks: float) -> str:
     if reasoning_chunks:
         line += f" — but the server still sent ~{reasoning_chunks:.0f} reasoning chunks, which TTFT includes"
     return line
+
+
+def chat_note(model: str, think: bool) -> str:
+    """What a chat (the REPL, the wizard's Chat step) does with a model that thinks."""
+    note = "thinking on (--think); the reasoning is not shown" if think else "thinking off"
+    return f"({model} can think: {note}; TTFT is to the answer)"
+
+
+def bench_lines(result: BenchResult) -> list[str]:
+    """A benchmark result's lines on thinking (``gpuless bench``, the wizard's Benchmark step): what the
+    run did, when it measured any shape, and the warning when the served model thinks."""
+    lines = []
+    if result.shapes:
+        lines.append(thinking_line(result.think, max(s.reasoning_chunks for s in result.shapes)))
+    if result.model_thinks:
+        lines.append(served_thinking_warning(result.model))
+    return lines
 
 
 def served_thinking_warning(model: str) -> str:

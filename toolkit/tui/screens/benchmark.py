@@ -37,6 +37,7 @@ from toolkit.core.benchconcurrency import streams_label
 from toolkit.core.benchplan import QUICK
 from toolkit.core.benchverdict import model_step_lines, verdict
 from toolkit.core.model_choice import default_model
+from toolkit.core.thinking import bench_lines
 from toolkit.core.tune import Objective
 from toolkit.tui import fmt
 from toolkit.tui.plain import plain
@@ -418,7 +419,7 @@ class BenchmarkScreen(WizardScreen):
             result.server_slots,
         )
         self.query_one("#bench-result", Static).update(table)
-        step = model_step_lines(result.model, result.model_step, result.served_file)
+        step = [*bench_lines(result), *model_step_lines(result.model, result.model_step, result.served_file)]
         notes = [calibration[:1].upper() + calibration[1:]] if calibration else []
         self.query_one("#bench-live", Static).update("\n".join([*read.lines(), *step, *notes]))
 

@@ -5,6 +5,9 @@ esc cancels the worker, which closes the HTTP stream and keeps the text so far. 
 ``toolkit.core.benchmetrics.request_metrics`` once the server's counters arrive; while streaming, a live
 estimate from chunk arrival times is shown.
 
+Thinking is off (``services.chat.take_turn``'s default, as in ``gpuless chat``); for a model that thinks,
+a line above the status says so, with the warning that other clients get thinking on unless they ask.
+
 The text and the status line are redrawn at most every ``REDRAW_S`` rather than per token. On a laptop
 whose cores all run the model, every redraw is CPU taken from decoding: redrawing per token (as
 ``MarkdownStream`` does, as fast as it can) halved the model's speed on the 2-core development VM.
@@ -28,6 +31,7 @@ from toolkit.core.benchmetrics import RequestTrace, request_metrics
 from toolkit.core.conversation import Conversation
 from toolkit.core.model_choice import default_model
 from toolkit.core.safe_text import terminal_safe
+from toolkit.core.thinking import chat_note, served_thinking_warning
 from toolkit.tui import fmt
 from toolkit.tui.plain import plain
 from toolkit.tui.screens.base import WizardScreen
@@ -71,6 +75,9 @@ class ChatScreen(WizardScreen):
             yield Label("Model")
             yield Select[str]([], prompt="(no server yet)", id="chat-model", allow_blank=True)
         yield VerticalScroll(id="chat-log", classes="step-body")
+        thinking = Plain("", id="chat-thinking", classes="warn-medium")
+        thinking.display = False  # shown for a model that thinks
+        yield thinking
         yield Plain("Type a question and press enter.", id="chat-status", classes="status")
         yield Input(placeholder="Ask something… (enter sends, esc stops)", id="chat-input")
 
@@ -92,6 +99,7 @@ class ChatScreen(WizardScreen):
         model, before = self.model, self.conversation.model
         if model is None or model == before:
             return
+        self.say_thinking(model)
         had_turns = bool(self.history)
         if had_turns:
             self.action_stop()
@@ -122,6 +130,19 @@ class ChatScreen(WizardScreen):
             return
         select.value = default_model(names, prefer) or names[0]
         self.set_status(f"Connected to {self.url}. Type a question and press enter.")
+
+    @work(exclusive=True, group="thinking", exit_on_error=False)
+    async def say_thinking(self, model: str) -> None:
+        """Say, for a model that thinks, that this chat turns thinking off and other clients must too."""
+        from toolkit.adapters.ollama_client import OllamaClient
+
+        line = self.query_one("#chat-thinking", Static)
+        line.display = False
+        async with OllamaClient(self.url, timeout=10.0, connect_timeout=2.0) as client:
+            thinks = await client.thinks(model)
+        if thinks and model == self.model:
+            line.update(f"{chat_note(model, think=False)}\n{served_thinking_warning(model)}")
+            line.display = True
 
     # --- chatting -------------------------------------------------------------------------------
 

@@ -2,9 +2,10 @@
 
 Opened from Launch (c) once a server answers, from Chat (ctrl+o) for the model being chatted with,
 and from the command palette. It shows what ``toolkit.core.connect`` builds, the same text as
-``gpuless connect``. Copying uses ``App.copy_to_clipboard`` (the OSC 52 escape sequence): the terminal
-puts the text on the clipboard if it supports OSC 52 and allows it, which the terminal never reports
-back, so the notification says what to do when nothing arrives.
+``gpuless connect``, with its warning when the served model thinks (``toolkit.core.thinking``).
+Copying uses ``App.copy_to_clipboard`` (the OSC 52 escape sequence): the terminal puts the text on the
+clipboard if it supports OSC 52 and allows it, which the terminal never reports back, so the
+notification says what to do when nothing arrives.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from textual.worker import Worker, WorkerState
 
 from toolkit.core.connect import ConnectInfo, connect_info
 from toolkit.core.model_choice import default_model
+from toolkit.core.thinking import served_thinking_warning
 from toolkit.tui.plain import escaped
 from toolkit.tui.steps import STEPS
 from toolkit.tui.widgets.plain import Plain
@@ -100,15 +102,15 @@ class ConnectScreen(Screen[None]):
         if url is None:
             url = self.url = await asyncio.to_thread(self.wizard.services.resolve_url)
         model = self.model
-        if model is None:
-            async with OllamaClient(url, timeout=10.0, connect_timeout=2.0) as client:
-                names = await client.list_models()
-            chosen = default_model(names)
-            if chosen is None:
-                self.summary(f"{url} answers but has no models yet: pull one in the Launch step (4).")
-                return
-            model = self.model = chosen
-        self.show(connect_info(url, model))
+        async with OllamaClient(url, timeout=10.0, connect_timeout=2.0) as client:
+            if model is None:
+                chosen = default_model(await client.list_models())
+                if chosen is None:
+                    self.summary(f"{url} answers but has no models yet: pull one in the Launch step (4).")
+                    return
+                model = self.model = chosen
+            thinks = await client.thinks(model)
+        self.show(connect_info(url, model, thinks))
 
     def worker_changed(self, worker: Worker[object], state: WorkerState) -> None:
         if state == WorkerState.ERROR:
@@ -128,6 +130,7 @@ class ConnectScreen(Screen[None]):
         self.summary(
             f"Your app can use {info.model} now. Ollama speaks the OpenAI API under /v1: point any"
             " OpenAI client at the base URL. The key to press copies each part."
+            + (f"\n{served_thinking_warning(info.model)}" if info.thinks else "")
         )
         self.query_one("#connect-values", Static).update(
             f"[b]u[/]  OpenAI base URL  {escaped(info.openai_base_url)}\n"

@@ -336,6 +336,7 @@ class BenchmarkScreen(WizardScreen):
     @work(exclusive=True, group="bench", exit_on_error=False)
     async def run_bench(self, url: str, model: str | None, calibrate: bool = True) -> None:
         from toolkit.adapters.bench_runner import BenchRunner
+        from toolkit.adapters.joined import is_joined
         from toolkit.adapters.probes import busy_share
         from toolkit.adapters.server_slots import server_slots
         from toolkit.core.benchconfig import BenchConfig
@@ -347,7 +348,10 @@ class BenchmarkScreen(WizardScreen):
             if model is None:
                 return
         services = self.services
-        config = BenchConfig(model=model, url=url, **{**WIZARD_BENCH, **services.bench_overrides})
+        explicit = is_joined(url, services.settings)  # the share joined with `gpuless join` was typed
+        config = BenchConfig(
+            model=model, url=url, explicit_url=explicit, **{**WIZARD_BENCH, **services.bench_overrides}
+        )
         history = History(services.history_path) if services.history_path is not None else None
         machine = self.wizard.machine
         self.live = LiveProgress(config)

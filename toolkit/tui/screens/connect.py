@@ -108,7 +108,9 @@ class ConnectScreen(Screen[None]):
                 self.summary(f"{url} answers but has no models yet: pull one in the Launch step (4).")
                 return
             model = self.model = chosen
-        self.show(connect_info(url, model))
+        from toolkit.adapters.joined import key_for
+
+        self.show(connect_info(url, model, api_key=key_for(url, self.wizard.services.settings)))
 
     def worker_changed(self, worker: Worker[object], state: WorkerState) -> None:
         if state == WorkerState.ERROR:

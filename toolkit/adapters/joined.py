@@ -79,7 +79,12 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 
 def key_for(url: str, settings: Settings | None = None) -> str | None:
     """The joined key when ``url`` is the joined server (same scheme, host and port), else None."""
-    joined = load(settings or Settings())
+    if settings is None:
+        try:
+            settings = Settings()
+        except ValueError:  # a bad GPULESS_* value: the command that reads settings says so, not this
+            return None
+    joined = load(settings)
     if joined is None or _origin(joined.url) != _origin(url):
         return None
     return joined.key

@@ -103,9 +103,11 @@ def test_after_join_bench_chat_and_connect_go_through_the_gateway_with_the_key(
     assert code == 0, err
     result = json.loads(out)
     assert result["url"] == shared.url and result["error"] is None
-    level = result["concurrency"][0]
-    assert level["streams"] == 1 and level["requests"] >= 1 and level["errors"] == 0, out
-    assert level["output_tokens"] >= 1
+    # The single-stream measurement streamed through the gateway (the concurrency sweep after it may
+    # stop early on a busy machine, so it is not what this test checks).
+    shape = result["shapes"][0]
+    assert shape["shape"] == "chat" and shape["requests"] >= 1, out
+    assert shape["output_tokens"] >= 1, out
 
     env = {**os.environ, "NO_COLOR": "1"}
     chat = subprocess.run(

@@ -104,6 +104,10 @@ class NotOllamaError(OllamaError):
     """The server answered, but not as Ollama does (a 404 without Ollama's JSON error body)."""
 
 
+class KeyRefusedError(OllamaError):
+    """The server wants a key it was not given, or refused the one sent (HTTP 401: a gpuless share)."""
+
+
 class ServerBusyError(OllamaError):
     """The server's queue is full (HTTP 503)."""
 

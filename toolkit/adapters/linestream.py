@@ -263,12 +263,16 @@ def _socket_errors() -> Iterator[None]:
 
 
 class LeanTransport:
-    """HTTP/1.1 over asyncio streams: plain http, ``Connection: close``, identity or chunked bodies."""
+    """HTTP/1.1 over asyncio streams: plain http, ``Connection: close``, identity or chunked bodies;
+    ``headers`` are sent with every request (a share's ``Authorization``)."""
 
-    def __init__(self, host: str, port: int, base_path: str = "") -> None:
+    def __init__(
+        self, host: str, port: int, base_path: str = "", headers: Mapping[str, str] | None = None
+    ) -> None:
         self.host = host
         self.port = port
         self.base_path = base_path.rstrip("/")
+        self.extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
 
     async def aclose(self) -> None:
         """Nothing to close: every request has its own connection."""
@@ -298,6 +302,7 @@ class LeanTransport:
         head = (
             f"{method} {self.base_path}{path} HTTP/1.1\r\nHost: {authority}\r\n"
             "Accept: application/json, application/x-ndjson, text/event-stream\r\nConnection: close\r\n"
+            + self.extra
         )
         if body is None:
             return (head + "\r\n").encode()

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from toolkit.adapters import linestream
+from toolkit.adapters import joined, linestream
 from toolkit.adapters.ollama_errors import pull_error, translate
 from toolkit.core.benchmetrics import RequestTrace, ServerTimings
 from toolkit.core.safe_text import terminal_safe
@@ -89,6 +89,9 @@ class OllamaClient:
         transport: an httpx transport to use instead of the network (protocol tests only).
         total_timeout: seconds one request may last in all, however the bytes trickle; None for no bound.
         deadline: a ``time.monotonic()`` no request may run past (a benchmark's end), None for none.
+        api_key: sent as ``Authorization: Bearer <key>`` on every request (a gpuless share's gateway);
+            None: the joined share's key when ``url`` is that share (``toolkit.adapters.joined``),
+            "": no key.
     """
 
     def __init__(
@@ -101,6 +104,7 @@ class OllamaClient:
         *,
         total_timeout: float | None = None,
         deadline: float | None = None,
+        api_key: str | None = None,
     ):
         self.url = normalize_url(url)
         self.api: Api = api
@@ -110,15 +114,18 @@ class OllamaClient:
         self.deadline = deadline
         self._transport: linestream.Transport
         parts = urlsplit(self.url)
+        key = joined.key_for(self.url) if api_key is None else api_key
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
         if transport is None and parts.scheme == "http":
             self._transport = linestream.LeanTransport(
-                parts.hostname or "127.0.0.1", parts.port or 80, parts.path
+                parts.hostname or "127.0.0.1", parts.port or 80, parts.path, headers
             )
         else:
             # trust_env=False: a proxy from HTTP_PROXY must never see loopback benchmark traffic.
             self._transport = linestream.HttpxTransport(
                 httpx.AsyncClient(
                     base_url=self.url,
+                    headers=headers,
                     trust_env=False,
                     limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
                     transport=transport,

@@ -15,6 +15,7 @@ from toolkit.core.safe_text import terminal_safe
 from toolkit.core.wire import error_text, is_json_error
 from toolkit.errors import (
     DiskFullError,
+    KeyRefusedError,
     ModelNotFoundError,
     NotOllamaError,
     OllamaError,
@@ -85,6 +86,11 @@ def _status_error(error: linestream.HttpStatus, url: str, path: str, model: str 
         )
     if status == 499:
         return StreamError(f"the request was cancelled: {text}")
+    if status == 401:
+        return KeyRefusedError(
+            f"{url} refused the request: no key or a wrong one (HTTP 401: {text})",
+            hint="Ask whoever shares it for a key, then `gpuless join URL --key KEY`.",
+        )
     return OllamaError(f"{url} answered HTTP {status}: {text}")
 
 

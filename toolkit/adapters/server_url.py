@@ -1,6 +1,7 @@
 """Which Ollama server `bench`, `chat` and the wizard talk to when the user did not say.
 
-The user's own ``--url`` first; then an explicit ``GPULESS_OLLAMA_URL``; then the container that
+The user's own ``--url`` first; then an explicit ``GPULESS_OLLAMA_URL``; then the share joined with
+``gpuless join`` (the user chose it, so it ranks above whatever runs here); then the container that
 ``gpuless up`` started here (it may listen on another ``--port`` than the default); then the address
 ./compose.yaml gives its server when gpuless wrote it (so "nothing answers" names the port the file
 says, not the default); then the default.
@@ -10,6 +11,7 @@ the URL at all is ``toolkit.core.target.check_target``'s question.
 
 from __future__ import annotations
 
+from toolkit.adapters import joined
 from toolkit.errors import GpulessError
 from toolkit.settings import Settings
 
@@ -22,6 +24,9 @@ def server_url(url: str | None, settings: Settings) -> str:
         return url
     if "ollama_url" in settings.model_fields_set:  # set explicitly (GPULESS_OLLAMA_URL)
         return settings.ollama_url
+    share = joined.load(settings)
+    if share is not None:
+        return share.url
     from toolkit.adapters.compose_file import spec_here
     from toolkit.adapters.docker_runner import DockerRunner
 
@@ -32,3 +37,9 @@ def server_url(url: str | None, settings: Settings) -> str:
     except GpulessError:  # no engine, or it does not answer: nothing of ours runs there
         running = None
     return running or (here.url if here is not None else settings.ollama_url)
+
+
+def typed_by_user(url: str | None, resolved: str, settings: Settings) -> bool:
+    """Whether the user typed ``resolved`` (``check_target``'s ``explicit``): passed with ``--url``, or the
+    share they joined (typed at join time). A URL from GPULESS_OLLAMA_URL or a config is not."""
+    return url is not None or joined.is_joined(resolved, settings)

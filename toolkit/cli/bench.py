@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from toolkit.adapters.server_url import server_url
+from toolkit.adapters.server_url import server_url, typed_by_user
 from toolkit.cli.group import cli, current_settings
 from toolkit.cli.options import server_options, think_option
 from toolkit.cli.output import emit_json, fail, json_option
@@ -140,7 +140,9 @@ def bench(
     from toolkit.core.benchconfig import BenchConfig
 
     settings = current_settings()
-    target = check_target(server_url(url, settings), explicit=url is not None, command="bench")
+    resolved = server_url(url, settings)
+    explicit = typed_by_user(url, resolved, settings)
+    target = check_target(resolved, explicit=explicit, command="bench")
     plan = THOROUGH if thorough else QUICK
     levels = (
         plan.concurrency
@@ -159,7 +161,7 @@ def bench(
     config = BenchConfig(
         model=model,
         url=target,
-        explicit_url=url is not None,
+        explicit_url=explicit,
         api=api,  # type: ignore[arg-type]
         reps=reps or plan.reps,
         num_predict=num_predict or plan.num_predict,

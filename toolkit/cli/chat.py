@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from toolkit.adapters.server_url import server_url
+from toolkit.adapters.server_url import server_url, typed_by_user
 from toolkit.cli.group import cli, current_settings
 from toolkit.cli.options import server_options, think_option
 from toolkit.core.target import check_target
@@ -27,8 +27,9 @@ def chat(
 
     settings = current_settings()
     options = {"num_predict": num_predict} if num_predict else {}
+    resolved = server_url(url, settings)
     repl = ChatRepl(
-        check_target(server_url(url, settings), explicit=url is not None, command="chat"),
+        check_target(resolved, explicit=typed_by_user(url, resolved, settings), command="chat"),
         model or "",
         api=api,  # type: ignore[arg-type]
         save_dir=settings.data_dir / "chats",

@@ -13,7 +13,7 @@ import click
 
 from toolkit.cli.group import cli, current_settings
 from toolkit.cli.output import emit_json, json_option
-from toolkit.core.connect import SNIPPET_IDS, ConnectInfo, connect_info, server_root
+from toolkit.core.connect import API_KEY, SNIPPET_IDS, ConnectInfo, connect_info, server_root
 from toolkit.core.model_choice import default_model
 from toolkit.core.safe_text import terminal_safe
 from toolkit.core.thinking import OFF_OLLAMA, OFF_OPENAI, served_thinking_warning
@@ -58,11 +58,12 @@ def _served_model(url: str, model: str | None) -> str:
 
 def format_info(info: ConnectInfo) -> list[str]:
     """The readable form: the three values to paste, the env lines, then every snippet."""
+    why = "OpenAI clients need one; Ollama ignores it" if info.api_key == API_KEY else "the share's key"
     lines = [
         f"Ollama URL (native API)      {info.ollama_url}",
         f"OpenAI-compatible base URL   {info.openai_base_url}",
         f"model                        {info.model}",
-        f"API key                      {info.api_key}  (OpenAI clients need one; Ollama ignores it)",
+        f"API key                      {info.api_key}  ({why})",
         "",
         "Environment lines (for a .env file):",
         *info.env_lines.splitlines(),
@@ -94,11 +95,13 @@ def format_info(info: ConnectInfo) -> list[str]:
 )
 def connect(as_json: bool, model: str | None, url: str | None, snippet: str | None) -> None:
     """How to connect an app: Ollama and OpenAI-compatible URLs, model name, env lines, snippets."""
+    from toolkit.adapters.joined import key_for
     from toolkit.adapters.server_url import server_url
 
-    target = server_root(server_url(url, current_settings()))
+    settings = current_settings()
+    target = server_root(server_url(url, settings))
     chosen = _served_model(target, model)
-    info = connect_info(target, chosen, _thinks(target, chosen))
+    info = connect_info(target, chosen, _thinks(target, chosen), key_for(target, settings))
     if as_json:
         emit_json(info.snippet(snippet).to_dict() if snippet else info.to_dict())
     elif snippet:

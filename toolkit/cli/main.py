@@ -104,6 +104,7 @@ from toolkit.cli import (  # noqa: E402, F401
     calibration,
     chat,
     connect,
+    join,
     lifecycle,
     machine,
     models,

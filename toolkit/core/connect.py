@@ -102,14 +102,18 @@ def server_root(url: str) -> str:
     return root
 
 
-def connect_info(url: str, model: str, thinks: bool | None = None) -> ConnectInfo:
+def connect_info(url: str, model: str, thinks: bool | None = None, api_key: str | None = None) -> ConnectInfo:
     """Everything an app needs to use ``model`` on the Ollama server at ``url`` (``thinks``: whether the
-    server says the model can think, kept for the warning)."""
+    server says the model can think, kept for the warning; ``api_key``: a joined share's key, which its
+    gateway checks, else a placeholder Ollama ignores)."""
     root = server_root(url)
     base = root + "/v1"
-    env = (("OPENAI_BASE_URL", base), ("OPENAI_API_KEY", API_KEY), ("OLLAMA_HOST", root))
+    key = api_key or API_KEY
+    env = (("OPENAI_BASE_URL", base), ("OPENAI_API_KEY", key), ("OLLAMA_HOST", root))
     # json.dumps quotes a string the same way for JSON, Python and JavaScript.
-    q_base, q_key, q_model, q_prompt = (json.dumps(s) for s in (base, API_KEY, model, PROMPT))
+    q_base, q_key, q_model, q_prompt = (json.dumps(s) for s in (base, key, model, PROMPT))
+    ignored = "" if api_key else "  # Ollama ignores the key"
+    auth = f"  -H {shlex.quote('Authorization: Bearer ' + key)} \\\n" if api_key else ""
     body = json.dumps(
         {"model": model, "messages": [{"role": "user", "content": PROMPT}], "reasoning_effort": "none"}
     )
@@ -117,12 +121,13 @@ def connect_info(url: str, model: str, thinks: bool | None = None) -> ConnectInf
     curl = (
         f"curl {shlex.quote(base + '/chat/completions')} \\\n"
         '  -H "Content-Type: application/json" \\\n'
+        f"{auth}"
         f"  -d {shlex.quote(body)}\n"
     )
     python = (
         "from openai import OpenAI\n"
         "\n"
-        f"client = OpenAI(base_url={q_base}, api_key={q_key})  # Ollama ignores the key\n"
+        f"client = OpenAI(base_url={q_base}, api_key={q_key}){ignored}\n"
         "reply = client.chat.completions.create(\n"
         f"    model={q_model},\n"
         f'    messages=[{{"role": "user", "content": {q_prompt}}}],\n'
@@ -133,7 +138,7 @@ def connect_info(url: str, model: str, thinks: bool | None = None) -> ConnectInf
     javascript = (
         'import OpenAI from "openai";\n'
         "\n"
-        f"const client = new OpenAI({{ baseURL: {q_base}, apiKey: {q_key} }}); // Ollama ignores the key\n"
+        f"const client = new OpenAI({{ baseURL: {q_base}, apiKey: {q_key} }});{ignored.replace('#', '//')}\n"
         "const reply = await client.chat.completions.create({\n"
         f"  model: {q_model},\n"
         f'  messages: [{{ role: "user", content: {q_prompt} }}],\n'
@@ -147,4 +152,4 @@ def connect_info(url: str, model: str, thinks: bool | None = None) -> ConnectInf
         Snippet("python", "Python", "pip install openai", python),
         Snippet("javascript", "JavaScript (ES module, app.mjs)", "npm install openai", javascript),
     )
-    return ConnectInfo(root, base, model, API_KEY, env, snippets, thinks)
+    return ConnectInfo(root, base, model, key, env, snippets, thinks)

@@ -1,17 +1,15 @@
 """Step 5, Benchmark: run ``BenchRunner`` (the same run as ``gpuless bench``) and show it as it goes.
 
-The run is the quick plan of ``gpuless bench`` (``toolkit.core.benchplan.QUICK``), an async worker
-on the UI loop (it is HTTP streaming). Live numbers arrive through the runner's ``on_request``
-callback, so the charts fill per repetition from the same metrics dicts the history stores; a
-counter with the time elapsed and left (``LiveProgress``) is redrawn every second. The result's
-grade, users held and NUM_PARALLEL advice are the CLI's lines (``toolkit.core.benchverdict``).
-Esc cancels: the runner closes its streams and leaves the stored run marked incomplete.
+The run is the quick plan of ``gpuless bench`` (``toolkit.core.benchplan.QUICK``), an async worker on the
+UI loop (HTTP streaming). Live numbers arrive through the runner's ``on_request`` callback, so the charts
+fill per repetition from the metrics the history stores; ``LiveProgress`` redraws the time elapsed and
+left every second. Grade, users held and NUM_PARALLEL advice are the CLI's lines. Esc cancels: the runner
+closes its streams and leaves the stored run marked incomplete.
 
-Tune (t: one user, u: four users) runs ``gpuless tune``'s loop (``toolkit.adapters.tune_session``) on
-the container of the Compose step's compose.yaml in a thread, with its progress lines and the time
-left of its budget; a winner is left running and the user chooses: a applies it (compose.yaml
-rewritten through the safe write, a backup kept, ``verify``), k keeps the configuration that ran
-before (restarted). Esc stops a tune between steps and restores the start.
+Tune (t: one user, u: four users) runs ``gpuless tune``'s loop (``toolkit.adapters.tune_session``) on the
+container of the Compose step's compose.yaml in a thread, holding its project lock until the user chooses:
+a applies the winner left running (compose.yaml edited through the safe write, a backup kept, ``verify``),
+k restarts the configuration that ran before. Esc stops a tune between steps and restores the start.
 """
 
 from __future__ import annotations
@@ -337,6 +335,7 @@ class BenchmarkScreen(WizardScreen):
     @work(exclusive=True, group="bench", exit_on_error=False)
     async def run_bench(self, url: str, model: str | None, calibrate: bool = True) -> None:
         from toolkit.adapters.bench_runner import BenchRunner
+        from toolkit.adapters.joined import is_joined
         from toolkit.adapters.probes import busy_share
         from toolkit.adapters.server_slots import server_slots
         from toolkit.core.benchconfig import BenchConfig
@@ -348,7 +347,8 @@ class BenchmarkScreen(WizardScreen):
             if model is None:
                 return
         services = self.services
-        config = BenchConfig(model=model, url=url, **{**WIZARD_BENCH, **services.bench_overrides})
+        explicit = is_joined(url, services.settings)  # the share joined with `gpuless join` was typed
+        config = BenchConfig(model, url, explicit, **{**WIZARD_BENCH, **services.bench_overrides})
         history = History(services.history_path) if services.history_path is not None else None
         machine = self.wizard.machine
         self.live = LiveProgress(config)

@@ -110,7 +110,9 @@ class ConnectScreen(Screen[None]):
                     return
                 model = self.model = chosen
             thinks = await client.thinks(model)
-        self.show(connect_info(url, model, thinks))
+        from toolkit.adapters.joined import key_for
+
+        self.show(connect_info(url, model, thinks, api_key=key_for(url, self.wizard.services.settings)))
 
     def worker_changed(self, worker: Worker[object], state: WorkerState) -> None:
         if state == WorkerState.ERROR:

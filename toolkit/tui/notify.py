@@ -30,6 +30,7 @@ TITLES: dict[str, str] = {
     "OllamaError": "Ollama problem",
     "OllamaUnreachableError": "Ollama does not answer",
     "ModelNotFoundError": "Model not found",
+    "KeyRefusedError": "Key refused",
     "RegistryUnreachableError": "Registry unreachable",
     "DiskFullError": "Disk full",
     "NotOllamaError": "Not an Ollama server",

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (README.md, line 2 of the quick start; .ci/run calls it too).
 # Installs the package with its test and engine extras and the models (scripts/install-test-deps.sh),
-# then runs lint, types and the test suite in two lanes (pytest-xdist: the Docker tests in one, the native
-# llama.cpp tests in the other, the rest beside them; tests/conftest.py says why). GPULESS_TEST_LANES=0
+# then runs lint, types and the test suite in three lanes (pytest-xdist: the Docker tests in two, the native
+# llama.cpp tests in the third, the rest beside them; tests/conftest.py says why). GPULESS_TEST_LANES=0
 # runs it in one process instead.
 # Docker/engine tests skip with a reason when those are missing; set GPULESS_REQUIRE_ENGINES=1
 # (as .ci/run does) to make such a skip a failure. GPULESS_DEPS_INSTALLED=1 skips the install when the
@@ -13,4 +13,4 @@ cd "$(dirname "$0")/.."
 python3 -m ruff check toolkit tests scripts
 python3 -m ruff format --check toolkit tests scripts
 python3 -m mypy
-python3 -m pytest -n "${GPULESS_TEST_LANES:-2}" --dist loadgroup --durations=25 "$@"
+python3 -m pytest -n "${GPULESS_TEST_LANES:-3}" --dist loadgroup --durations=25 "$@"

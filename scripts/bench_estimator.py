@@ -40,7 +40,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from toolkit.core.catalog import ModelSpec, QuantVariant  # noqa: E402
+from toolkit.core.catalog.model import ModelSpec, QuantVariant  # noqa: E402
 from toolkit.core.estimate import estimate  # noqa: E402
 from toolkit.core.estimator_params import DEFAULT_PARAMS, EstimatorParams  # noqa: E402
 from toolkit.core.hardware import Bandwidth, CgroupLimits, CpuInfo, Machine, MemoryInfo  # noqa: E402

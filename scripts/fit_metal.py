@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from toolkit.core import metal  # noqa: E402
-from toolkit.core.catalog import ModelSpec, QuantVariant  # noqa: E402
+from toolkit.core.catalog.model import ModelSpec, QuantVariant  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "published_metal_speeds.toml"
 GIB = 1024**3

@@ -8,16 +8,16 @@ from pathlib import Path
 import pytest
 
 from toolkit.adapters import resources
-from toolkit.core.catalog import QUANT_BITS, USE_CASES, ModelSpec, normalise_use_case
-from toolkit.core.catalog_parse import parse_catalog
-from toolkit.core.hardware import GIB
-from toolkit.core.hwprofile import machine_from_profile, parse_hardware_profile
-from toolkit.core.offcatalog import (
+from toolkit.core.catalog.model import QUANT_BITS, USE_CASES, ModelSpec, normalise_use_case
+from toolkit.core.catalog.offcatalog import (
     ASSUMED_TAG_QUANT,
     NAME_ESTIMATE_UNCERTAINTY,
     parse_tag_name,
     spec_from_tag,
 )
+from toolkit.core.catalog.parse import parse_catalog
+from toolkit.core.hardware import GIB
+from toolkit.core.hwprofile import machine_from_profile, parse_hardware_profile
 from toolkit.errors import ProfileError, UnknownModelError, UsageError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "profiles"

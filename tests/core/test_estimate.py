@@ -13,7 +13,7 @@ import pytest
 from toolkit.adapters.resources import load_catalog
 from toolkit.core import estimate as est
 from toolkit.core import grades, memory_terms, speed_terms
-from toolkit.core.catalog import Catalog, ModelSpec, QuantVariant
+from toolkit.core.catalog.model import Catalog, ModelSpec, QuantVariant
 from toolkit.core.estimator_params import DEFAULT_PARAMS, EstimatorParams
 from toolkit.core.hardware import Bandwidth, CgroupLimits, CpuInfo, DockerEngineInfo, Machine, MemoryInfo
 from toolkit.errors import UsageError

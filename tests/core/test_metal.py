@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from toolkit.adapters.resources import load_catalog, resolve_profile
-from toolkit.core.catalog import ModelSpec, QuantVariant
+from toolkit.core.catalog.model import ModelSpec, QuantVariant
 from toolkit.core.cpuinfo import parse_sysctl
 from toolkit.core.hwprofile import machine_from_profile
 from toolkit.core.metal import APPLE_CHIPS, apple_chip, mac_chip, metal_estimate

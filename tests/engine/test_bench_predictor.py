@@ -12,9 +12,9 @@ from toolkit.adapters.bench_runner import BenchRunner
 from toolkit.adapters.ollama_client import OllamaClient
 from toolkit.adapters.resources import load_catalog, load_shipped_profile
 from toolkit.core.benchconfig import BenchConfig
+from toolkit.core.catalog.offcatalog import served_variant
 from toolkit.core.estimate import estimate
 from toolkit.core.hwprofile import machine_from_profile
-from toolkit.core.offcatalog import served_variant
 
 
 def test_served_variant_keeps_a_matching_file_and_replaces_another() -> None:

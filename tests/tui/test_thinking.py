@@ -11,7 +11,7 @@ import pytest
 from textual.widgets import Input, Markdown, Select, Static
 
 from tests.ollama_server.fixtures import ServerHandle
-from toolkit.core.thinking import chat_note, served_thinking_warning, thinking_line
+from toolkit.core.catalog.thinking import chat_note, served_thinking_warning, thinking_line
 from toolkit.tui.app import create_app
 from toolkit.tui.screens.chat import ChatScreen
 from toolkit.tui.services import Services

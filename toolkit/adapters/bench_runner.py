@@ -6,7 +6,7 @@ Method (the reasons are in docs/shared reference, "Benchmark methodology"):
 * every request is made unique by a nonce at the very start of the prompt, so the server's prompt
   cache cannot flatter prefill speed or TTFT;
 * temperature 0, a fixed seed, a fixed ``num_predict`` and thinking off unless asked (``think: false``,
-  ``reasoning_effort: "none"`` on the OpenAI API; ``toolkit.core.thinking``); load-time options are
+  ``reasoning_effort: "none"`` on the OpenAI API; ``toolkit.core.catalog.thinking``); load-time options are
   sent identically with every request so the model is never reloaded mid-run;
 * the sweep sends 1, 2, 4, ... simultaneous streams, bounded by ``max_concurrency``, ``max_requests``
   and ``max_seconds``; a level where the server refuses requests as busy (HTTP 503, its queue full)
@@ -49,11 +49,11 @@ from toolkit.core.benchmetrics import RequestTrace, request_metrics, shape_resul
 from toolkit.core.benchpredict import PredictorChoice, predictor_from_catalog, predictor_from_show
 from toolkit.core.benchrun import Status, power_source
 from toolkit.core.benchworkload import WARMUP_TOKENS, Shape, build_messages, document_text
-from toolkit.core.catalog import Catalog
+from toolkit.core.catalog.model import Catalog
+from toolkit.core.catalog.thinking import model_thinks
 from toolkit.core.estimate import Estimate
 from toolkit.core.hardware import Machine
 from toolkit.core.target import check_target
-from toolkit.core.thinking import model_thinks
 from toolkit.errors import GpulessError, HistoryError, RequestTimeoutError, ServerBusyError, UsageError
 
 #: Told about each finished request: (phase, shape, streams, metrics dict).

@@ -29,8 +29,8 @@ import httpx
 from toolkit.adapters import joined, linestream
 from toolkit.adapters.ollama_errors import pull_error, translate
 from toolkit.core.benchmetrics import RequestTrace, ServerTimings
+from toolkit.core.catalog.thinking import model_thinks
 from toolkit.core.safe_text import terminal_safe
-from toolkit.core.thinking import model_thinks
 from toolkit.core.wire import (
     Api,
     as_items,
@@ -344,7 +344,7 @@ class OllamaClient:
         )
 
     async def thinks(self, model: str) -> bool | None:
-        """Whether ``/api/show`` says ``model`` can think (``toolkit.core.thinking.model_thinks``); None
+        """Whether ``/api/show`` says ``model`` can think (``toolkit.core.catalog.thinking.model_thinks``); None
         when the server cannot say (an older Ollama, an OpenAI-compatible server, a failed request)."""
         try:
             return model_thinks(await self.show(model))

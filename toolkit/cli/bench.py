@@ -23,7 +23,7 @@ from toolkit.cli.output import emit_json, fail, json_option
 from toolkit.cli.render_bench import compare_lines, format_result, history_lines
 from toolkit.core.benchconcurrency import DEFAULT_TTFT_LIMIT_S
 from toolkit.core.benchplan import QUICK, THOROUGH
-from toolkit.core.catalog import Catalog
+from toolkit.core.catalog.model import Catalog
 from toolkit.core.target import check_target
 from toolkit.errors import GpulessError, UsageError
 

@@ -29,9 +29,9 @@ from rich.text import Text
 
 from toolkit.adapters.ollama_client import Chunk, OllamaClient, Recorder
 from toolkit.core.benchmetrics import RequestTrace, request_metrics
+from toolkit.core.catalog.thinking import chat_note
 from toolkit.core.conversation import Conversation
 from toolkit.core.safe_text import terminal_safe
-from toolkit.core.thinking import chat_note
 from toolkit.core.wire import Api
 from toolkit.errors import GpulessError, ModelNotFoundError
 from toolkit.services.chat import take_turn

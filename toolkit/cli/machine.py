@@ -184,9 +184,9 @@ def recommend(
 
     from toolkit.adapters import resources
     from toolkit.core import recommend as rec
-    from toolkit.core.catalog import normalise_use_case
+    from toolkit.core.catalog.model import normalise_use_case
+    from toolkit.core.catalog.offcatalog import resolve_model
     from toolkit.core.hwprofile import machine_from_profile, what_if
-    from toolkit.core.offcatalog import resolve_model
 
     if list_profiles:
         profiles = resources.load_shipped_profiles()

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from toolkit.core.benchconcurrency import streams_label
 from toolkit.core.benchverdict import model_step_lines
+from toolkit.core.catalog.thinking import bench_lines
 from toolkit.core.safe_text import terminal_safe
-from toolkit.core.thinking import bench_lines
 
 if TYPE_CHECKING:
     from toolkit.core.benchconfig import BenchResult

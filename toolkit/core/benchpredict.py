@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from toolkit.core.benchcompare import Predictor
-from toolkit.core.catalog import Catalog, ModelSpec, QuantVariant
+from toolkit.core.catalog.model import Catalog, ModelSpec, QuantVariant
+from toolkit.core.catalog.offcatalog import served_variant
 from toolkit.core.compose import base_model
 from toolkit.core.estimate import Estimate, estimate
 from toolkit.core.hardware import Machine
-from toolkit.core.offcatalog import served_variant
 from toolkit.core.recommend import recommend
 from toolkit.errors import ProfileError, UsageError
 

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from toolkit.core.budget import Budget
-from toolkit.core.catalog import ModelSpec, QuantVariant
+from toolkit.core.catalog.model import ModelSpec, QuantVariant
 from toolkit.core.estimate import Estimate
 from toolkit.core.grades import grade_meaning
 from toolkit.core.units import format_memory

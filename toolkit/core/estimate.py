@@ -47,7 +47,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from toolkit.core.catalog import ModelSpec, QuantVariant
+from toolkit.core.catalog.model import ModelSpec, QuantVariant
 from toolkit.core.estimator_params import DEFAULT_PARAMS, EstimatorParams
 from toolkit.core.grades import Grade, grade
 from toolkit.core.hardware import Machine

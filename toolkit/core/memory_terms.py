@@ -8,7 +8,7 @@ for Gemma 3; the vocabulary table also serves ``toolkit.core.speed_terms`` (pref
 
 from __future__ import annotations
 
-from toolkit.core.catalog import ModelSpec
+from toolkit.core.catalog.model import ModelSpec
 from toolkit.core.estimator_params import DEFAULT_PARAMS, EstimatorParams
 from toolkit.errors import UsageError
 

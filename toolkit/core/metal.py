@@ -23,7 +23,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from toolkit.core.catalog import ModelSpec, QuantVariant
+from toolkit.core.catalog.model import ModelSpec, QuantVariant
 from toolkit.core.estimator_params import DEFAULT_PARAMS
 from toolkit.core.hardware import Machine
 from toolkit.core.memory_terms import kv_read_per_token

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from toolkit.core.candidate import Candidate
-from toolkit.core.catalog import Catalog
+from toolkit.core.catalog.model import Catalog
 from toolkit.core.compose import (
     DEFAULT_CONTAINER,
     DEFAULT_CONTEXT,

@@ -27,7 +27,7 @@ from typing import Any
 from toolkit import defaults
 from toolkit.core.budget import Budget, memory_budget
 from toolkit.core.candidate import ANSWER_TOKENS, Candidate, judge, rank_key
-from toolkit.core.catalog import Catalog, ModelSpec, QuantVariant, normalise_use_case
+from toolkit.core.catalog.model import Catalog, ModelSpec, QuantVariant, normalise_use_case
 from toolkit.core.estimate import decode_depth_for, estimate
 from toolkit.core.estimator_params import DEFAULT_PARAMS, EstimatorParams
 from toolkit.core.hardware import Machine

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 
-from toolkit.core.catalog import ModelSpec
+from toolkit.core.catalog.model import ModelSpec
 from toolkit.core.estimator_params import DEFAULT_PARAMS, EstimatorParams
 from toolkit.core.hardware import Machine
 from toolkit.core.memory_terms import VOCAB_SIZE_BY_FAMILY

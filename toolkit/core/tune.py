@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, replace
 from statistics import fmean
 from typing import Any, Literal
 
-from toolkit.core.catalog import ModelSpec, QuantVariant
+from toolkit.core.catalog.model import ModelSpec, QuantVariant
 from toolkit.core.compose import KvCacheType, OllamaServiceSpec
 from toolkit.core.estimate import estimate
 from toolkit.core.hardware import Machine

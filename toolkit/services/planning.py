@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from toolkit.core.catalog import Catalog
+from toolkit.core.catalog.model import Catalog
 from toolkit.core.estimator_params import DEFAULT_PARAMS
 from toolkit.core.hardware import DockerEngineInfo, Machine
 from toolkit.core.hwprofile import machine_from_profile

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from toolkit.core.catalog import Catalog
+from toolkit.core.catalog.model import Catalog
 from toolkit.core.hardware import Machine
 from toolkit.settings import Settings
 

@@ -28,10 +28,10 @@ from textual.widgets import Input, Label, Markdown, Select, Static
 from textual.worker import Worker, WorkerState
 
 from toolkit.core.benchmetrics import RequestTrace, request_metrics
+from toolkit.core.catalog.thinking import chat_note, served_thinking_warning
 from toolkit.core.conversation import Conversation
 from toolkit.core.model_choice import default_model
 from toolkit.core.safe_text import terminal_safe
-from toolkit.core.thinking import chat_note, served_thinking_warning
 from toolkit.tui import fmt
 from toolkit.tui.plain import plain
 from toolkit.tui.screens.base import WizardScreen

@@ -2,7 +2,7 @@
 
 Opened from Launch (c) once a server answers, from Chat (ctrl+o) for the model being chatted with,
 and from the command palette. It shows what ``toolkit.core.connect`` builds, the same text as
-``gpuless connect``, with its warning when the served model thinks (``toolkit.core.thinking``).
+``gpuless connect``, with its warning when the served model thinks (``toolkit.core.catalog.thinking``).
 Copying uses ``App.copy_to_clipboard`` (the OSC 52 escape sequence): the terminal puts the text on the
 clipboard if it supports OSC 52 and allows it, which the terminal never reports back, so the
 notification says what to do when nothing arrives.
@@ -22,9 +22,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
+from toolkit.core.catalog.thinking import served_thinking_warning
 from toolkit.core.connect import ConnectInfo, connect_info
 from toolkit.core.model_choice import default_model
-from toolkit.core.thinking import served_thinking_warning
 from toolkit.tui.plain import escaped
 from toolkit.tui.steps import STEPS
 from toolkit.tui.widgets.plain import Plain

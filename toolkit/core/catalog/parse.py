@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from toolkit.core.catalog import USE_CASES, Catalog, ModelSpec, QuantVariant
+from toolkit.core.catalog.model import USE_CASES, Catalog, ModelSpec, QuantVariant
 from toolkit.core.fields import optional, positive, required
 from toolkit.errors import ProfileError
 

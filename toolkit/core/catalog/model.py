@@ -1,7 +1,7 @@
 """What gpuless knows about models: the catalog's data classes and lookups.
 
 The data lives in ``profiles/models/`` (TOML, shipped as package ``toolkit.profiles``) and is validated
-by ``toolkit.core.catalog_parse``; this module holds what the rest of gpuless reads from it. It is pure:
+by ``toolkit.core.catalog.parse``; this module holds what the rest of gpuless reads from it. It is pure:
 reading the files is ``toolkit.adapters.resources``' job.
 
 API used by other modules:
@@ -9,7 +9,7 @@ API used by other modules:
 - ``Catalog.find("qwen2.5:3b-instruct-q4_K_M") -> (ModelSpec, QuantVariant)`` (a bare model name
   gives its default variant; unknown → ``UnknownModelError`` with close matches).
 - ``ModelSpec.from_ollama_show(show, name=..., size_bytes=...)`` builds a spec from Ollama's ``/api/show``
-  answer, so a model that is not in the catalog can still be estimated (``toolkit.core.offcatalog`` does
+  answer, so a model that is not in the catalog can still be estimated (``toolkit.core.catalog.offcatalog`` does
   the same from a tag's name alone, and for a catalog tag a server holds as another file).
 - ``QUANT_BITS`` and ``FILE_TYPES``: quantisation facts for sizes estimated from parameter counts.
 - ``USE_CASES`` and ``normalise_use_case(name)`` (unknown → ``UsageError``).

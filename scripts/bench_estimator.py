@@ -19,7 +19,7 @@ published for both halves under the shipped parameters (``DEFAULT_PARAMS``, whic
 rounded), the pre-fit ones and the freshly fitted ones, and the median |pred/meas − 1| of each. The
 prompt-length pairs (one machine and model prefilling a short and a long prompt) show the prefill attention
 slope on its own, the model pairs the width term, and the width scan what each width gives with the prefill η
-refitted. Each point's machine is assigned to its class by ``toolkit.core.platform_class``, as a user's
+refitted. Each point's machine is assigned to its class by ``toolkit.core.machine.platform_class``, as a user's
 machine is. Nothing is measured here; the output is docs/estimator-fit.txt.
 
     python scripts/bench_estimator.py [--out docs/estimator-fit.txt]
@@ -43,8 +43,8 @@ sys.path.insert(0, str(ROOT))
 from toolkit.core.catalog.model import ModelSpec, QuantVariant  # noqa: E402
 from toolkit.core.estimate import estimate  # noqa: E402
 from toolkit.core.estimator_params import DEFAULT_PARAMS, EstimatorParams  # noqa: E402
-from toolkit.core.hardware import Bandwidth, CgroupLimits, CpuInfo, Machine, MemoryInfo  # noqa: E402
-from toolkit.core.platform_class import platform_class  # noqa: E402
+from toolkit.core.machine.hardware import Bandwidth, CgroupLimits, CpuInfo, Machine, MemoryInfo  # noqa: E402
+from toolkit.core.machine.platform_class import platform_class  # noqa: E402
 from toolkit.core.speed_terms import prefill_matmul_flops_per_token  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "published_cpu_speeds.toml"
@@ -532,7 +532,7 @@ def main() -> int:
         f"{sum(p.prefill_tps is not None for p in points)} prefill); "
         f"fit half {len(fit_set)}, held-out half {len(held)} (CRC32 of the id)",
         "",
-        "classes from toolkit.core.platform_class; points whose label differs: "
+        "classes from toolkit.core.machine.platform_class; points whose label differs: "
         + (", ".join(mislabelled) or "none"),
         "",
         *summary(

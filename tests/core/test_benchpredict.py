@@ -7,7 +7,7 @@ from toolkit.adapters.resources import load_catalog
 from toolkit.core.benchcompare import comparisons
 from toolkit.core.benchmetrics import shape_result
 from toolkit.core.benchpredict import predictor_from_catalog, predictor_from_show
-from toolkit.core.hardware import Bandwidth, CpuInfo, Machine, MemoryInfo
+from toolkit.core.machine.hardware import Bandwidth, CpuInfo, Machine, MemoryInfo
 
 MACHINE = Machine(
     os="linux",

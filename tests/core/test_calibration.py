@@ -20,7 +20,7 @@ from toolkit.core.calibration import (
 )
 from toolkit.core.estimate import estimate
 from toolkit.core.estimator_params import DEFAULT_PARAMS
-from toolkit.core.hwprofile import machine_from_profile
+from toolkit.core.machine.profile import machine_from_profile
 
 
 def test_ratio_rejects_what_is_not_a_calibration() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.core.cgroup import (
+from toolkit.core.machine.cgroup import (
     CgroupPaths,
     cgroup_limits,
     files_wanted,
@@ -18,7 +18,7 @@ from toolkit.core.cgroup import (
     parse_v2_cpu_max,
     parse_v2_memory_max,
 )
-from toolkit.core.hardware import CgroupLimits
+from toolkit.core.machine.hardware import CgroupLimits
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "detect" / "cgroup"
 CID = "3f9a1c2b7d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8"

@@ -26,8 +26,8 @@ from toolkit.core.compose import (
 from toolkit.core.compose_read import read_compose_text, unescape_dollars
 from toolkit.core.compose_yaml import KNOBS, init_script, render_compose_yaml, why
 from toolkit.core.docker_args import spec_fingerprint, spec_from_json, spec_to_json, to_docker_kwargs
-from toolkit.core.hardware import DockerEngineInfo
-from toolkit.core.hwprofile import machine_from_profile
+from toolkit.core.machine.hardware import DockerEngineInfo
+from toolkit.core.machine.profile import machine_from_profile
 from toolkit.core.plan import PlanRequest, plan_service
 from toolkit.errors import UsageError
 

@@ -13,7 +13,7 @@ from toolkit.core.compose import OllamaServiceSpec, build_spec
 from toolkit.core.compose_edit import edit_in_place
 from toolkit.core.compose_read import read_compose_text
 from toolkit.core.compose_yaml import render_compose_yaml
-from toolkit.core.hardware import DockerEngineInfo
+from toolkit.core.machine.hardware import DockerEngineInfo
 from toolkit.errors import UsageError
 
 LINUX = DockerEngineInfo(

@@ -12,7 +12,7 @@ from toolkit.core.compose import OllamaServiceSpec, build_spec
 from toolkit.core.compose_read import read_compose_text
 from toolkit.core.compose_yaml import render_compose_yaml
 from toolkit.core.docker_args import spec_fingerprint, spec_to_json
-from toolkit.core.hardware import DockerEngineInfo
+from toolkit.core.machine.hardware import DockerEngineInfo
 from toolkit.errors import UsageError
 
 #: A rootful Linux engine with no bridge network (like dockerd --bridge=none): host networking by default.

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.core.cpuinfo import (
+from toolkit.core.machine.cpuinfo import (
     normalise_arch,
     parse_cpu_list,
     parse_proc_cpuinfo,
     parse_sysctl,
     parse_windows_probe,
 )
-from toolkit.core.hardware import CpuInfo
+from toolkit.core.machine.hardware import CpuInfo
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "detect"
 

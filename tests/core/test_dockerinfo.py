@@ -8,8 +8,13 @@ from typing import Any
 
 import pytest
 
-from toolkit.core.dockerinfo import describe_unreachable, is_docker_desktop, parse_docker_info, unreachable
-from toolkit.core.hardware import DockerEngineInfo
+from toolkit.core.machine.dockerinfo import (
+    describe_unreachable,
+    is_docker_desktop,
+    parse_docker_info,
+    unreachable,
+)
+from toolkit.core.machine.hardware import DockerEngineInfo
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "detect"
 

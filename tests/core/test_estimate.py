@@ -15,7 +15,14 @@ from toolkit.core import estimate as est
 from toolkit.core import grades, memory_terms, speed_terms
 from toolkit.core.catalog.model import Catalog, ModelSpec, QuantVariant
 from toolkit.core.estimator_params import DEFAULT_PARAMS, EstimatorParams
-from toolkit.core.hardware import Bandwidth, CgroupLimits, CpuInfo, DockerEngineInfo, Machine, MemoryInfo
+from toolkit.core.machine.hardware import (
+    Bandwidth,
+    CgroupLimits,
+    CpuInfo,
+    DockerEngineInfo,
+    Machine,
+    MemoryInfo,
+)
 from toolkit.errors import UsageError
 
 MIB = 1024**2

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.core.hardware import CpuInfo
-from toolkit.core.platform_class import PLATFORM_CLASS_MEANINGS, platform_class
+from toolkit.core.machine.hardware import CpuInfo
+from toolkit.core.machine.platform_class import PLATFORM_CLASS_MEANINGS, platform_class
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DATA = ROOT / "tests" / "data" / "published_cpu_speeds.toml"

@@ -1,10 +1,10 @@
-"""The bandwidth probe's buffer sizing and the figure's stability rule (toolkit.core.probe_sizing)."""
+"""The bandwidth probe's buffer sizing and the figure's stability rule (toolkit.core.machine.probe_sizing)."""
 
 from __future__ import annotations
 
 import pytest
 
-from toolkit.core.probe_sizing import (
+from toolkit.core.machine.probe_sizing import (
     FALLBACK_LLC_BYTES,
     LLC_MULTIPLE,
     MIB,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.core.dockerinfo import parse_docker_info, unreachable
-from toolkit.core.hardware import (
+from toolkit.core.machine.dockerinfo import parse_docker_info, unreachable
+from toolkit.core.machine.hardware import (
     GIB,
     CgroupLimits,
     CpuInfo,
@@ -19,7 +19,7 @@ from toolkit.core.hardware import (
     OsName,
     PowerInfo,
 )
-from toolkit.core.warnings import describe_machine_warnings
+from toolkit.core.machine.warnings import describe_machine_warnings
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "detect"
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from toolkit.adapters import bandwidth
-from toolkit.core.hardware import Bandwidth
-from toolkit.core.probe_sizing import FALLBACK_LLC_BYTES, MIB, last_level_cache_bytes
+from toolkit.core.machine.hardware import Bandwidth
+from toolkit.core.machine.probe_sizing import FALLBACK_LLC_BYTES, MIB, last_level_cache_bytes
 
 
 @pytest.mark.parametrize("raw", ["NaN", "Infinity", "-Infinity"])

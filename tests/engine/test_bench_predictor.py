@@ -14,7 +14,7 @@ from toolkit.adapters.resources import load_catalog, load_shipped_profile
 from toolkit.core.benchconfig import BenchConfig
 from toolkit.core.catalog.offcatalog import served_variant
 from toolkit.core.estimate import estimate
-from toolkit.core.hwprofile import machine_from_profile
+from toolkit.core.machine.profile import machine_from_profile
 
 
 def test_served_variant_keeps_a_matching_file_and_replaces_another() -> None:

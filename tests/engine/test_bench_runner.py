@@ -103,7 +103,7 @@ def test_the_benchmark_shows_the_model_steps_prediction() -> None:
     predictor at the Model step's inputs give the same figures."""
     from toolkit.adapters.resources import resolve_profile
     from toolkit.core.benchverdict import model_step_lines
-    from toolkit.core.hwprofile import machine_from_profile
+    from toolkit.core.machine.profile import machine_from_profile
     from toolkit.core.recommend import DEFAULT_PROMPT_TOKENS, recommend
     from toolkit.tui.screens.model import candidate_details
 

@@ -12,7 +12,7 @@ import pytest
 from toolkit.adapters.calibration import KEEP_RUNS, load, record_comparisons, runs
 from toolkit.adapters.resources import resolve_profile
 from toolkit.core.benchcompare import Comparison
-from toolkit.core.hwprofile import machine_from_profile
+from toolkit.core.machine.profile import machine_from_profile
 from toolkit.errors import UsageError
 
 MACHINE = machine_from_profile(resolve_profile("laptop-16gb-ddr5"))
@@ -60,7 +60,7 @@ def test_nothing_usable_and_broken_files(tmp_path: Path) -> None:
 
 
 def test_a_what_if_machine_names_the_calibration_it_leaves_out(tmp_path: Path) -> None:
-    from toolkit.core.hwprofile import what_if
+    from toolkit.core.machine.profile import what_if
     from toolkit.services.estimating import machine_params
 
     path = tmp_path / "calibration.json"

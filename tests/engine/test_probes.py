@@ -19,8 +19,8 @@ from toolkit.adapters.probes import (
     probe_power,
     windows_probe_json,
 )
-from toolkit.core.cpuinfo import WINDOWS_PROBE_FORMAT, parse_windows_probe
-from toolkit.core.hardware import Bandwidth, CgroupLimits
+from toolkit.core.machine.cpuinfo import WINDOWS_PROBE_FORMAT, parse_windows_probe
+from toolkit.core.machine.hardware import Bandwidth, CgroupLimits
 
 CGROUP_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "detect" / "cgroup"
 linux_only = pytest.mark.skipif(platform.system() != "Linux", reason="reads /proc and /sys/fs/cgroup")

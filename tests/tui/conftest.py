@@ -14,7 +14,7 @@ from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from toolkit.core.hardware import (
+from toolkit.core.machine.hardware import (
     GIB,
     Bandwidth,
     CgroupLimits,

@@ -6,7 +6,7 @@ import pytest
 from textual.command import CommandList, CommandPalette
 from textual.widgets import Static
 
-from toolkit.core.hardware import Machine
+from toolkit.core.machine.hardware import Machine
 from toolkit.errors import DockerUnavailableError
 from toolkit.tui.app import create_app
 from toolkit.tui.notify import TITLES, describe_error

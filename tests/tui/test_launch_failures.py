@@ -159,7 +159,7 @@ async def test_after_a_failed_pull_the_rows_show_the_container_is_gone(
 
 
 def test_the_no_docker_advice_names_the_engines_of_each_os() -> None:
-    from toolkit.core.nodocker import no_docker_advice
+    from toolkit.core.machine.nodocker import no_docker_advice
 
     mac = " ".join(no_docker_advice("Darwin", False).lines())
     assert "Docker Desktop" in mac and "Colima" in mac and "ollama.com/download" in mac

@@ -14,7 +14,7 @@ from textual.widgets import Input
 
 from tests.cli_run import run
 from toolkit.adapters.resources import resolve_profile
-from toolkit.core.hwprofile import machine_from_profile
+from toolkit.core.machine.profile import machine_from_profile
 from toolkit.settings import Settings
 from toolkit.tui.app import create_app
 from toolkit.tui.services import Services

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from textual.widgets import DataTable, Input, Static
 
-from toolkit.core.hardware import Machine
+from toolkit.core.machine.hardware import Machine
 from toolkit.tui.app import create_app
 from toolkit.tui.plan import Pick
 from toolkit.tui.services import Services

@@ -52,7 +52,7 @@ from toolkit.core.benchworkload import WARMUP_TOKENS, Shape, build_messages, doc
 from toolkit.core.catalog.model import Catalog
 from toolkit.core.catalog.thinking import model_thinks
 from toolkit.core.estimate import Estimate
-from toolkit.core.hardware import Machine
+from toolkit.core.machine.hardware import Machine
 from toolkit.core.target import check_target
 from toolkit.errors import GpulessError, HistoryError, RequestTimeoutError, ServerBusyError, UsageError
 

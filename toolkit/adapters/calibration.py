@@ -22,7 +22,7 @@ from toolkit.adapters.bandwidth import cache_key
 from toolkit.adapters.json_file import read_section, write_section
 from toolkit.core.benchcompare import Comparison
 from toolkit.core.calibration import Calibration, CalibrationRun, combine, run_from_pairs
-from toolkit.core.hardware import Machine
+from toolkit.core.machine.hardware import Machine
 from toolkit.errors import UsageError
 
 CALIBRATION_FILE = "calibration.json"

@@ -18,8 +18,8 @@ import docker
 import docker.errors
 import requests
 
-from toolkit.core.dockerinfo import describe_unreachable, parse_docker_info
-from toolkit.core.hardware import DockerEngineInfo
+from toolkit.core.machine.dockerinfo import describe_unreachable, parse_docker_info
+from toolkit.core.machine.hardware import DockerEngineInfo
 from toolkit.errors import DockerUnavailableError
 
 #: What the Docker SDK raises when the engine stops answering or refuses (requests' errors are OSErrors).

@@ -22,7 +22,7 @@ from toolkit.adapters.docker_errors import translate
 from toolkit.adapters.progress import Progress, ProgressCallback
 from toolkit.core.compose import LABEL_FINGERPRINT, LABEL_MODEL, LABEL_SPEC, OllamaServiceSpec, served_model
 from toolkit.core.docker_args import spec_from_json
-from toolkit.core.hardware import DockerEngineInfo
+from toolkit.core.machine.hardware import DockerEngineInfo
 from toolkit.core.verify import VerifyReport, verify
 from toolkit.core.verify_runner import parse_runner_args
 from toolkit.errors import ContainerError, GpulessError, UsageError

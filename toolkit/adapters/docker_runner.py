@@ -40,7 +40,7 @@ from toolkit.adapters.progress import ProgressCallback
 from toolkit.adapters.project_lock import exclusive
 from toolkit.core.compose import LABEL_FINGERPRINT, LABEL_MANAGED, LABEL_REFUSED, OllamaServiceSpec
 from toolkit.core.docker_args import spec_fingerprint, to_docker_kwargs
-from toolkit.core.hardware import DockerEngineInfo
+from toolkit.core.machine.hardware import DockerEngineInfo
 from toolkit.errors import (
     ContainerError,
     DockerUnavailableError,

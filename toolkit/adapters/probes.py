@@ -2,7 +2,7 @@
 
 Linux: /proc/cpuinfo, /sys/devices/cpu_core/cpus (hybrid Intel P-cores), /proc/self/cgroup and mountinfo
 plus the cgroup files they point to. macOS: ``sysctl hw machdep.cpu``. Windows: PowerShell
-``Win32_Processor`` + ``IsProcessorFeaturePresent`` (see ``toolkit.core.cpuinfo.WINDOWS_PROBE_FORMAT``).
+``Win32_Processor`` + ``IsProcessorFeaturePresent`` (see ``toolkit.core.machine.cpuinfo.WINDOWS_PROBE_FORMAT``).
 Everywhere: psutil for memory, swap and battery; docker-py for the engine; a short bandwidth probe.
 
 Every optional source may be missing (no battery, no cgroup, no Docker, a locked-down /proc): detection
@@ -23,8 +23,8 @@ from pathlib import Path
 import psutil
 
 from toolkit.adapters import bandwidth as bandwidth_probe
-from toolkit.core import cgroup as cgroup_core
-from toolkit.core.cpuinfo import (
+from toolkit.core.machine import cgroup as cgroup_core
+from toolkit.core.machine.cpuinfo import (
     WINDOWS_PF_FEATURES,
     WINDOWS_PROBE_FORMAT,
     normalise_arch,
@@ -32,8 +32,8 @@ from toolkit.core.cpuinfo import (
     parse_sysctl,
     parse_windows_probe,
 )
-from toolkit.core.dockerinfo import unreachable
-from toolkit.core.hardware import (
+from toolkit.core.machine.dockerinfo import unreachable
+from toolkit.core.machine.hardware import (
     Bandwidth,
     CgroupLimits,
     CpuInfo,

@@ -2,7 +2,7 @@
 
 The catalog (``profiles/models/*.toml``) and the hardware profiles (``profiles/hardware/*.toml``) are
 package data, read with ``importlib.resources`` so they work from a wheel, a zip or a checkout alike.
-Parsing and validation are the job of ``toolkit.core.catalog.parse`` and ``toolkit.core.hwprofile``;
+Parsing and validation are the job of ``toolkit.core.catalog.parse`` and ``toolkit.core.machine.profile``;
 this module only finds and decodes files and turns read/decode failures into ``ProfileError`` (exit 2,
 one line).
 """
@@ -19,7 +19,7 @@ from typing import Any
 
 from toolkit.core.catalog.model import Catalog
 from toolkit.core.catalog.parse import parse_catalog
-from toolkit.core.hwprofile import HardwareProfile, parse_hardware_profile
+from toolkit.core.machine.profile import HardwareProfile, parse_hardware_profile
 from toolkit.errors import ProfileError
 
 PACKAGE = "toolkit.profiles"

@@ -16,7 +16,7 @@ from toolkit.cli.group import cli, current_settings
 from toolkit.cli.output import emit_json, json_option
 
 if TYPE_CHECKING:
-    from toolkit.core.hardware import Machine
+    from toolkit.core.machine.hardware import Machine
 
 
 @cli.group()

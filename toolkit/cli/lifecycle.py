@@ -19,7 +19,7 @@ from toolkit.cli.output import emit_json, json_option
 from toolkit.cli.render_lifecycle import ProgressLine, print_verify
 from toolkit.core.compose import OllamaServiceSpec
 from toolkit.core.compose_yaml import render_compose_yaml
-from toolkit.core.hardware import DockerEngineInfo
+from toolkit.core.machine.hardware import DockerEngineInfo
 from toolkit.errors import ComposeFileExistsError, DockerUnavailableError
 from toolkit.settings import Settings
 

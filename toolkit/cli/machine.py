@@ -10,17 +10,17 @@ from toolkit import defaults
 from toolkit.cli.group import cli, current_settings
 from toolkit.cli.options import SIZE
 from toolkit.cli.output import emit_json, json_option
-from toolkit.core.hardware import GIB
+from toolkit.core.machine.hardware import GIB
 from toolkit.errors import UsageError
 
 if TYPE_CHECKING:
-    from toolkit.core.hardware import Machine
+    from toolkit.core.machine.hardware import Machine
     from toolkit.core.recommend import Recommendation
 
 
 def _detect_rows(machine: Machine) -> list[tuple[str, str]]:
     """The compact human summary of a detected ``Machine``: (label, text) rows."""
-    from toolkit.core.hardware import GIB
+    from toolkit.core.machine.hardware import GIB
 
     cpu, mem, power, cg, dk, bw = (
         machine.cpu,
@@ -89,7 +89,7 @@ def _detect_rows(machine: Machine) -> list[tuple[str, str]]:
 def detect(as_json: bool, no_bandwidth: bool, refresh: bool, no_docker: bool) -> None:
     """Detect this machine: CPU and SIMD, memory, power, container limits, Docker engine, bandwidth."""
     from toolkit.adapters.probes import detect_machine
-    from toolkit.core.warnings import describe_machine_warnings
+    from toolkit.core.machine.warnings import describe_machine_warnings
 
     machine = detect_machine(
         measure_bandwidth=not no_bandwidth,
@@ -186,7 +186,7 @@ def recommend(
     from toolkit.core import recommend as rec
     from toolkit.core.catalog.model import normalise_use_case
     from toolkit.core.catalog.offcatalog import resolve_model
-    from toolkit.core.hwprofile import machine_from_profile, what_if
+    from toolkit.core.machine.profile import machine_from_profile, what_if
 
     if list_profiles:
         profiles = resources.load_shipped_profiles()

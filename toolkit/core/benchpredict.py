@@ -18,7 +18,7 @@ from toolkit.core.catalog.model import Catalog, ModelSpec, QuantVariant
 from toolkit.core.catalog.offcatalog import served_variant
 from toolkit.core.compose import base_model
 from toolkit.core.estimate import Estimate, estimate
-from toolkit.core.hardware import Machine
+from toolkit.core.machine.hardware import Machine
 from toolkit.core.recommend import recommend
 from toolkit.errors import ProfileError, UsageError
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from toolkit.core.benchconcurrency import streams_label
-from toolkit.core.hardware import Machine
+from toolkit.core.machine.hardware import Machine
 
 Status = Literal["complete", "incomplete", "failed"]
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from toolkit.core.hardware import GIB, Machine
+from toolkit.core.machine.hardware import GIB, Machine
 
 #: OS reserve on the host: fixed part + share of RAM (kernel, desktop, Docker daemon, page cache floor).
 HOST_RESERVE_BASE_BYTES = int(1.5 * GIB)

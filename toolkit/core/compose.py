@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Literal, get_args
 
 from toolkit import defaults
-from toolkit.core.hardware import DockerEngineInfo
+from toolkit.core.machine.hardware import DockerEngineInfo
 from toolkit.core.units import format_bytes
 from toolkit.errors import UsageError
 

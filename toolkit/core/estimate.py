@@ -50,9 +50,9 @@ from typing import Any, Literal
 from toolkit.core.catalog.model import ModelSpec, QuantVariant
 from toolkit.core.estimator_params import DEFAULT_PARAMS, EstimatorParams
 from toolkit.core.grades import Grade, grade
-from toolkit.core.hardware import Machine
+from toolkit.core.machine.hardware import Machine
+from toolkit.core.machine.platform_class import platform_class
 from toolkit.core.memory_terms import kv_cache_bytes, kv_read_per_token, runtime_overhead_bytes
-from toolkit.core.platform_class import platform_class
 from toolkit.core.speed_terms import (
     attention_seconds,
     clock_ghz,
@@ -91,7 +91,7 @@ class EstimateFactors:
             platform class sustains in prefill (``EstimatorParams.prefill_eta_by_platform``).
         decode_width_efficiency: share of ``decode_gflops`` a model this narrow reaches.
         bound: which of memory / compute sets the step time.
-        platform: the CPU's platform class (``toolkit.core.platform_class``), which chose η for a
+        platform: the CPU's platform class (``toolkit.core.machine.platform_class``), which chose η for a
             theoretical bandwidth and the prefill η.
     """
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from toolkit.core.platform_class import (
+from toolkit.core.machine.platform_class import (
     AMD_ZEN2_3,
     AMD_ZEN4,
     ARM_BOARD,
@@ -53,7 +53,7 @@ class EstimatorParams:
             virtual and unknown CPUs): x86 laptops reach 0.5–0.72 of it in the §3 community data; 0.6 is
             the middle. Apple's CPU-only share is folded into its profiles' ``cpu_bandwidth_share``.
         eta_theoretical_by_platform: decode's share of a theoretical or profile bandwidth per platform
-            class (``toolkit.core.platform_class``), fitted by scripts/bench_estimator.py on the fit half
+            class (``toolkit.core.machine.platform_class``), fitted by scripts/bench_estimator.py on the fit half
             of tests/data/published_cpu_speeds.toml (docs/estimator-fit.txt): Zen 2/3 0.80, Zen 4/5 0.60,
             Arm boards 0.36, Intel 12th gen+ 0.90, older Intel 0.58, fitted together with the 52 decode
             attention cycles of ``decode_attention_cycles``; with both, the held-out decode error is 0.073
@@ -100,7 +100,7 @@ class EstimatorParams:
             layer·head·token at 2 × 3 GHz. At 38 the shipped term predicts SmolLM2-135M's 976-token prefill
             there at ~163 tok/s (+31%; 141 with its own 80); as for decode, its benchmark calibration corrects
             that.
-        prefill_eta_by_platform: prefill η per platform class (``toolkit.core.platform_class``): the share
+        prefill_eta_by_platform: prefill η per platform class (``toolkit.core.machine.platform_class``): the share
             of the ``PREFILL_FLOPS_PER_CYCLE`` rate at the assumed clock (and of the clock prompt
             attention runs on) the class's cores sustain, i.e. their sustained all-core clock under a
             long vector load and their int8 dot-product throughput against the table's. Each value is the

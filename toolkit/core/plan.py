@@ -26,7 +26,7 @@ from toolkit.core.compose import (
     build_spec,
 )
 from toolkit.core.estimator_params import DEFAULT_PARAMS, EstimatorParams
-from toolkit.core.hardware import Machine
+from toolkit.core.machine.hardware import Machine
 from toolkit.core.native_advice import native_reason
 from toolkit.core.recommend import recommend
 from toolkit.errors import UnknownModelError, UsageError

@@ -17,7 +17,7 @@ from toolkit.core.candidate import (
     Candidate,
 )
 from toolkit.core.grades import grade_meaning
-from toolkit.core.hardware import Machine
+from toolkit.core.machine.hardware import Machine
 from toolkit.core.units import format_memory
 
 

@@ -30,7 +30,7 @@ from toolkit.core.candidate import ANSWER_TOKENS, Candidate, judge, rank_key
 from toolkit.core.catalog.model import Catalog, ModelSpec, QuantVariant, normalise_use_case
 from toolkit.core.estimate import decode_depth_for, estimate
 from toolkit.core.estimator_params import DEFAULT_PARAMS, EstimatorParams
-from toolkit.core.hardware import Machine
+from toolkit.core.machine.hardware import Machine
 from toolkit.core.metal import MetalEstimate, mac_chip, metal_estimate
 from toolkit.core.native_advice import igpu_reason, integrated_gpu, native_reason, speed_basis
 from toolkit.core.reasons import pick_reasons

@@ -23,9 +23,9 @@ import re
 
 from toolkit.core.catalog.model import ModelSpec
 from toolkit.core.estimator_params import DEFAULT_PARAMS, EstimatorParams
-from toolkit.core.hardware import Machine
+from toolkit.core.machine.hardware import Machine
+from toolkit.core.machine.platform_class import platform_class
 from toolkit.core.memory_terms import VOCAB_SIZE_BY_FAMILY
-from toolkit.core.platform_class import platform_class
 
 #: Decode FLOPs per cycle per core that llama.cpp's quantised matrix-vector kernels reach, by the widest
 #: SIMD unit. Anchors: the Ryzen AI 5 340 (6 Zen 5 cores, AVX-512) decoding Llama 3.1 8B at 10.46 tok/s

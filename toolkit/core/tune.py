@@ -26,7 +26,7 @@ from typing import Any, Literal
 from toolkit.core.catalog.model import ModelSpec, QuantVariant
 from toolkit.core.compose import KvCacheType, OllamaServiceSpec
 from toolkit.core.estimate import estimate
-from toolkit.core.hardware import Machine
+from toolkit.core.machine.hardware import Machine
 from toolkit.errors import UsageError
 
 #: The smallest spread a winner must clear: two runs agreeing closely once do not make the machine quiet.

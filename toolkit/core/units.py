@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from toolkit.core.hardware import GIB
+from toolkit.core.machine.hardware import GIB
 from toolkit.errors import UsageError
 
 MIB = 1024**2

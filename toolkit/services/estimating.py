@@ -15,7 +15,7 @@ from toolkit.core.benchconfig import BenchResult
 from toolkit.core.calibration import Calibration, CalibrationRun, RunEvidence, distrust
 from toolkit.core.calibration import apply as calibrated
 from toolkit.core.estimator_params import DEFAULT_PARAMS, EstimatorParams
-from toolkit.core.hardware import Machine
+from toolkit.core.machine.hardware import Machine
 from toolkit.errors import UsageError
 
 

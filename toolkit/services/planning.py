@@ -10,8 +10,8 @@ import dataclasses
 
 from toolkit.core.catalog.model import Catalog
 from toolkit.core.estimator_params import DEFAULT_PARAMS
-from toolkit.core.hardware import DockerEngineInfo, Machine
-from toolkit.core.hwprofile import machine_from_profile
+from toolkit.core.machine.hardware import DockerEngineInfo, Machine
+from toolkit.core.machine.profile import machine_from_profile
 from toolkit.core.plan import Plan, PlanRequest, plan_service
 from toolkit.services.estimating import machine_params
 from toolkit.settings import Settings

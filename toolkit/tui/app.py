@@ -19,7 +19,7 @@ from textual.reactive import var
 from textual.screen import Screen
 
 from toolkit.core.compose import OllamaServiceSpec
-from toolkit.core.hardware import Machine
+from toolkit.core.machine.hardware import Machine
 from toolkit.tui.messages import ComposeSaved, EngineReady, MachineDetected, ModelChosen, SpecReady
 from toolkit.tui.notify import report_error
 from toolkit.tui.services import Services, default_services

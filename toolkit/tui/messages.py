@@ -12,7 +12,7 @@ from typing import Any
 from textual.message import Message
 
 from toolkit.core.compose import OllamaServiceSpec
-from toolkit.core.hardware import Machine
+from toolkit.core.machine.hardware import Machine
 
 
 class MachineDetected(Message):

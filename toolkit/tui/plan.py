@@ -18,7 +18,7 @@ from toolkit.services.planning import plan
 
 if TYPE_CHECKING:
     from toolkit.core.candidate import Candidate
-    from toolkit.core.hardware import Machine
+    from toolkit.core.machine.hardware import Machine
     from toolkit.tui.services import Services
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from toolkit.core.catalog.model import Catalog
-from toolkit.core.hardware import Machine
+from toolkit.core.machine.hardware import Machine
 from toolkit.settings import Settings
 
 LaunchMode = Literal["docker", "attach"]

@@ -11,7 +11,7 @@ test server, or an Ollama the user started).
 When it fails, the rows are redrawn from what is really there (the container, read back from the
 engine), a failed pull says why in the terms of ``toolkit.core.pullfailure`` and ``o`` offers the next
 candidate that fits; without a Docker engine the step offers ``r`` (``ollama serve`` here) and ``a``
-(an Ollama at a URL) with the install advice for this OS (``toolkit.core.nodocker``).
+(an Ollama at a URL) with the install advice for this OS (``toolkit.core.machine.nodocker``).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Label, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from toolkit.core.nodocker import no_docker_advice
+from toolkit.core.machine.nodocker import no_docker_advice
 from toolkit.errors import DiskFullError, DockerUnavailableError, ModelNotFoundError, RegistryUnreachableError
 from toolkit.tui.messages import EngineReady
 from toolkit.tui.screens.base import StepCancelled, WizardScreen

@@ -24,7 +24,7 @@ from toolkit.core.catalog.model import USE_CASES, Catalog
 from toolkit.core.catalog.offcatalog import resolve_model
 from toolkit.core.estimator_params import DEFAULT_PARAMS
 from toolkit.core.grades import GRADE_KEY, grade_line
-from toolkit.core.hardware import Machine
+from toolkit.core.machine.hardware import Machine
 from toolkit.core.recommend import DEFAULT_TARGET_TPS, Recommendation, recommend
 from toolkit.tui import fmt
 from toolkit.tui.messages import ModelChosen

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from toolkit.core.hardware import GIB, Machine
+from toolkit.core.machine.hardware import GIB, Machine
 from toolkit.core.metal import mac_chip
 from toolkit.core.native_advice import NATIVE_COMMAND, integrated_gpu
 

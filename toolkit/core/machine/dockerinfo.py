@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from toolkit.core.hardware import DockerEngineInfo
+from toolkit.core.machine.hardware import DockerEngineInfo
 
 # Docker Desktop's VM kernel is built by LinuxKit (macOS, Hyper-V) or is WSL 2's; its /info also carries
 # labels "com.docker.desktop.address=…" and the name "docker-desktop". Any one of these is enough.

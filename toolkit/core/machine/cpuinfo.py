@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from toolkit.core.hardware import ARM_SIMD, X86_SIMD, CpuInfo
+from toolkit.core.machine.hardware import ARM_SIMD, X86_SIMD, CpuInfo
 
 #: The Windows method, documented here because there is no file to read:
 #:   1. PowerShell ``Get-CimInstance Win32_Processor | Select-Object Name, NumberOfCores,

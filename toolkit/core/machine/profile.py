@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from toolkit.core.fields import optional, positive, required
-from toolkit.core.hardware import (
+from toolkit.core.machine.hardware import (
     ARM_SIMD,
     GIB,
     X86_SIMD,

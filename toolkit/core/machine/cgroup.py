@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from toolkit.core.hardware import CgroupLimits
+from toolkit.core.machine.hardware import CgroupLimits
 
 #: v1 reports "no limit" as the largest page-aligned signed 64-bit value (9223372036854771712 with 4 KiB
 #: pages, 9223372036854710272 with 64 KiB pages). Anything this large is no limit at all.

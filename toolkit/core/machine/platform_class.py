@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from toolkit.core.hardware import CpuInfo
+from toolkit.core.machine.hardware import CpuInfo
 
 PlatformClass = Literal[
     "apple", "amd_zen4", "amd_zen2_3", "intel_12plus", "intel_pre12", "arm_board", "other"

@@ -3,7 +3,7 @@
 Why: before the guarded seam, ``gpuless up --url`` against a server whose body never ends grew to 19 GB
 (the admin calls read it whole with plain httpx), and a YAML alias bomb in compose.yaml took gigabytes
 and then "internal error: MemoryError". Now the body is capped (``linestream.MAX_BODY``, 32 MiB) and the
-YAML is composed and counted before it is expanded (``core/yaml_budget.py``). This runs each case as a
+YAML is composed and counted before it is expanded (``core/compose/yaml_budget.py``). This runs each case as a
 user runs it (``python -m toolkit``, a subprocess), reads the child's peak RSS from ``wait4`` and prints
 it beside a well-behaved baseline, the exit code and the one line the user sees.
 

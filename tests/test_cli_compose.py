@@ -12,8 +12,8 @@ import yaml
 from tests.cli_run import run
 from tests.ollama_server.fixtures import free_port
 from toolkit.cli.render_lifecycle import verify_lines
-from toolkit.core.compose_read import read_compose_text
-from toolkit.core.verify import VerifyReport, VerifyRow
+from toolkit.core.compose.read import read_compose_text
+from toolkit.core.compose.verify import VerifyReport, VerifyRow
 
 
 @pytest.fixture

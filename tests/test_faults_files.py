@@ -124,7 +124,7 @@ def test_item12_interpolation_is_said_to_be_unsupported(
 
 
 def test_item12_a_literal_dollar_is_not_interpolation(tmp_path: Path) -> None:
-    from toolkit.core.compose_read import read_compose_text
+    from toolkit.core.compose.read import read_compose_text
 
     text = _generated(tmp_path).replace(
         'OLLAMA_KEEP_ALIVE: "30m"', 'OLLAMA_KEEP_ALIVE: "30m"\n      X_PRICE: "$$HOME"'

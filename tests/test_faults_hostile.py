@@ -85,7 +85,7 @@ def test_item1_verify_table_shows_server_values_without_sequences() -> None:
     # verify needs a running container; its table is checked with the values the hostile server sends
     # (a /api/show parameter, a loaded model's name) and an engine warning carrying the same.
     from toolkit.cli.render_lifecycle import verify_lines
-    from toolkit.core.verify import VerifyReport, VerifyRow
+    from toolkit.core.compose.verify import VerifyReport, VerifyRow
 
     report = VerifyReport(
         "gpuless-ollama",

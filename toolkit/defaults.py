@@ -1,6 +1,6 @@
 """The defaults every layer shares, written once: Ollama's port and context, the image, the names.
 
-The settings (``toolkit.settings``), the service spec (``toolkit.core.compose``), the estimator and the
+The settings (``toolkit.settings``), the service spec (``toolkit.core.compose.spec``), the estimator and the
 command-line options all start from these values, so changing one changes it everywhere.
 """
 

@@ -14,7 +14,10 @@ import pytest
 import yaml
 
 from toolkit.adapters.resources import load_catalog, load_shipped_profiles
-from toolkit.core.compose import (
+from toolkit.core.compose.docker_args import spec_fingerprint, spec_from_json, spec_to_json, to_docker_kwargs
+from toolkit.core.compose.read import read_compose_text, unescape_dollars
+from toolkit.core.compose.render import KNOBS, init_script, render_compose_yaml, why
+from toolkit.core.compose.spec import (
     HEALTHCHECK_TEST,
     LABEL_FINGERPRINT,
     LABEL_SPEC,
@@ -23,9 +26,6 @@ from toolkit.core.compose import (
     build_spec,
     served_model,
 )
-from toolkit.core.compose_read import read_compose_text, unescape_dollars
-from toolkit.core.compose_yaml import KNOBS, init_script, render_compose_yaml, why
-from toolkit.core.docker_args import spec_fingerprint, spec_from_json, spec_to_json, to_docker_kwargs
 from toolkit.core.machine.hardware import DockerEngineInfo
 from toolkit.core.machine.profile import machine_from_profile
 from toolkit.core.plan import PlanRequest, plan_service

@@ -9,10 +9,10 @@ from dataclasses import replace
 
 import pytest
 
-from toolkit.core.compose import OllamaServiceSpec, build_spec
-from toolkit.core.compose_edit import edit_in_place
-from toolkit.core.compose_read import read_compose_text
-from toolkit.core.compose_yaml import render_compose_yaml
+from toolkit.core.compose.edit import edit_in_place
+from toolkit.core.compose.read import read_compose_text
+from toolkit.core.compose.render import render_compose_yaml
+from toolkit.core.compose.spec import OllamaServiceSpec, build_spec
 from toolkit.core.machine.hardware import DockerEngineInfo
 from toolkit.errors import UsageError
 
@@ -97,7 +97,7 @@ def test_labels_a_hand_edit_left_stale_are_rewritten_by_their_key() -> None:
 
 
 def _fingerprint(spec: OllamaServiceSpec) -> str:
-    from toolkit.core.docker_args import spec_fingerprint
+    from toolkit.core.compose.docker_args import spec_fingerprint
 
     return spec_fingerprint(spec)
 

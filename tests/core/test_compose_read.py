@@ -8,10 +8,10 @@ import importlib.resources
 import pytest
 import yaml
 
-from toolkit.core.compose import OllamaServiceSpec, build_spec
-from toolkit.core.compose_read import read_compose_text
-from toolkit.core.compose_yaml import render_compose_yaml
-from toolkit.core.docker_args import spec_fingerprint, spec_to_json
+from toolkit.core.compose.docker_args import spec_fingerprint, spec_to_json
+from toolkit.core.compose.read import read_compose_text
+from toolkit.core.compose.render import render_compose_yaml
+from toolkit.core.compose.spec import OllamaServiceSpec, build_spec
 from toolkit.core.machine.hardware import DockerEngineInfo
 from toolkit.errors import UsageError
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from toolkit.core.compose import LABEL_SPEC
-from toolkit.core.docker_args import spec_from_json
-from toolkit.core.verify import parse_env, parse_ulimit_l, verify
+from toolkit.core.compose.docker_args import spec_from_json
+from toolkit.core.compose.spec import LABEL_SPEC
+from toolkit.core.compose.verify import parse_env, parse_ulimit_l, verify
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "docker"
 SWAPPINESS_WARNING = (
@@ -158,7 +158,7 @@ def test_parse_env_keeps_equals_in_values() -> None:
     assert parse_env(["A=1", "B=x=y", "C="]) == {"A": "1", "B": "x=y", "C": ""}
 
 
-# --- the runner's command line, by Ollama version (toolkit/core/verify_runner.py cites the source) -------
+# --- the runner's command line, by Ollama version (toolkit/core/compose/verify_runner.py cites the source) -------
 
 V0114 = "/usr/bin/ollama runner --model /m --ctx-size 8192 --batch-size 512 --threads 4 --parallel 2 --port 1"
 V024 = "/usr/bin/ollama runner --ollama-engine --model /root/.ollama/models/blobs/sha256-ab --port 41231"
@@ -166,7 +166,7 @@ V030 = "/usr/lib/ollama/llama-server -m /m -c 8192 -np 1 --flash-attn auto --cac
 
 
 def test_runner_settings_are_read_where_the_version_shows_them() -> None:
-    from toolkit.core.verify_runner import parse_runner_args, slots_row, threads_row
+    from toolkit.core.compose.verify_runner import parse_runner_args, slots_row, threads_row
 
     old = parse_runner_args(f"/bin/ollama serve\n{V0114}\n")
     assert old is not None and (old.threads, old.ctx_size, old.parallel) == (4, 8192, 2)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from toolkit.adapters.compose_file import backup_path, managed_names, write_compose
-from toolkit.core.compose import build_spec
-from toolkit.core.compose_yaml import render_compose_yaml
+from toolkit.core.compose.render import render_compose_yaml
+from toolkit.core.compose.spec import build_spec
 from toolkit.errors import ComposeFileExistsError, UsageError
 
 

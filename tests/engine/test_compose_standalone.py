@@ -24,7 +24,7 @@ import pytest
 
 from tests.cli_run import run
 from tests.ollama_server.fixtures import free_port
-from toolkit.core.compose import LABEL_MANAGED, served_model
+from toolkit.core.compose.spec import LABEL_MANAGED, served_model
 
 pytestmark = pytest.mark.docker
 

@@ -26,10 +26,10 @@ from toolkit.adapters.compose_file import write_compose
 from toolkit.adapters.docker_runner import DockerRunner, connect, up_and_pull
 from toolkit.adapters.progress import Progress
 from toolkit.adapters.server_url import server_url
-from toolkit.core.compose import LABEL_MANAGED, LABEL_REFUSED, OllamaServiceSpec, build_spec
-from toolkit.core.compose_read import read_compose_text
-from toolkit.core.compose_yaml import render_compose_yaml
-from toolkit.core.docker_args import spec_to_json
+from toolkit.core.compose.docker_args import spec_to_json
+from toolkit.core.compose.read import read_compose_text
+from toolkit.core.compose.render import render_compose_yaml
+from toolkit.core.compose.spec import LABEL_MANAGED, LABEL_REFUSED, OllamaServiceSpec, build_spec
 from toolkit.errors import DockerUnavailableError, ImageError, ModelNotFoundError, PortInUseError
 from toolkit.settings import Settings
 from toolkit.tui.services import Services

@@ -26,7 +26,7 @@ import pytest
 from tests.engine.cli_project import CliProject
 from tests.ollama_server import MODEL_NAMES
 from tests.ollama_server.fixtures import pull, wait_until_up
-from toolkit.core.compose import LABEL_MANAGED, MODELS_PATH
+from toolkit.core.compose.spec import LABEL_MANAGED, MODELS_PATH
 
 pytestmark = [pytest.mark.docker, pytest.mark.engine, pytest.mark.xdist_group("models-copy")]
 

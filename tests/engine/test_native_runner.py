@@ -20,7 +20,7 @@ from tests.ollama_server.fixtures import free_port
 from toolkit.adapters import ollama_admin
 from toolkit.adapters.native_runner import attach, native_environment, start_native
 from toolkit.cli.main import main
-from toolkit.core.compose import build_spec
+from toolkit.core.compose.spec import build_spec
 from toolkit.errors import OllamaUnreachableError, PortInUseError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

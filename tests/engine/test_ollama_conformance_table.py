@@ -23,8 +23,8 @@ from toolkit.adapters import ollama_admin
 from toolkit.adapters.ollama_client import OllamaClient, Recorder
 from toolkit.core.benchmetrics import RequestTrace
 from toolkit.core.catalog.thinking import model_thinks
-from toolkit.core.compose import OllamaServiceSpec
-from toolkit.core.verify_runner import kv_cache_row, parse_runner_args, threads_row
+from toolkit.core.compose.spec import OllamaServiceSpec
+from toolkit.core.compose.verify_runner import kv_cache_row, parse_runner_args, threads_row
 from toolkit.core.wire import openai_body, show_parameters
 from toolkit.errors import UsageError
 

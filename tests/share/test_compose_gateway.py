@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from tests.engine.test_compose_standalone import compose_v2
-from toolkit.core.compose_read import read_compose_text
+from toolkit.core.compose.read import read_compose_text
 from toolkit.core.share.compose_gateway import render_gateway_service, with_gateway, without_gateway
 from toolkit.errors import UsageError
 

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from toolkit.core.compose import OllamaServiceSpec
-from toolkit.core.compose_read import ComposeFileSpec, read_compose_text
-from toolkit.core.compose_yaml import render_compose_yaml
+from toolkit.core.compose.read import ComposeFileSpec, read_compose_text
+from toolkit.core.compose.render import render_compose_yaml
+from toolkit.core.compose.spec import OllamaServiceSpec
+from toolkit.core.compose.yaml_budget import MAX_BYTES
 from toolkit.core.units import format_bytes
-from toolkit.core.yaml_budget import MAX_BYTES
 from toolkit.errors import ComposeFileExistsError, UsageError
 
 

@@ -20,11 +20,17 @@ import requests
 from toolkit.adapters import ollama_admin
 from toolkit.adapters.docker_errors import translate
 from toolkit.adapters.progress import Progress, ProgressCallback
-from toolkit.core.compose import LABEL_FINGERPRINT, LABEL_MODEL, LABEL_SPEC, OllamaServiceSpec, served_model
-from toolkit.core.docker_args import spec_from_json
+from toolkit.core.compose.docker_args import spec_from_json
+from toolkit.core.compose.spec import (
+    LABEL_FINGERPRINT,
+    LABEL_MODEL,
+    LABEL_SPEC,
+    OllamaServiceSpec,
+    served_model,
+)
+from toolkit.core.compose.verify import VerifyReport, verify
+from toolkit.core.compose.verify_runner import parse_runner_args
 from toolkit.core.machine.hardware import DockerEngineInfo
-from toolkit.core.verify import VerifyReport, verify
-from toolkit.core.verify_runner import parse_runner_args
 from toolkit.errors import ContainerError, GpulessError, UsageError
 
 #: Seconds between two looks at a starting container's health (and at a removal under way).
@@ -200,7 +206,7 @@ class ContainerReadback:
                 return
 
     def verify(self, name: str, *, warnings: tuple[str, ...] = ()) -> VerifyReport:
-        """Read back which settings took effect (see ``toolkit.core.verify``): from the container's
+        """Read back which settings took effect (see ``toolkit.core.compose.verify``): from the container's
         inspect data, ``ulimit -l`` inside it, the served model's parameters (``/api/show``), and the
         thread count and context the loaded model really runs with (its runner's command line and
         ``/api/ps``). The served model is loaded first when it is not (as a first request would)."""

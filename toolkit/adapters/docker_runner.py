@@ -38,8 +38,8 @@ from toolkit.adapters.docker_images import ImageStore
 from toolkit.adapters.docker_readback import HEALTH_POLL_SECONDS, ContainerReadback, spec_of
 from toolkit.adapters.progress import ProgressCallback
 from toolkit.adapters.project_lock import exclusive
-from toolkit.core.compose import LABEL_FINGERPRINT, LABEL_MANAGED, LABEL_REFUSED, OllamaServiceSpec
-from toolkit.core.docker_args import spec_fingerprint, to_docker_kwargs
+from toolkit.core.compose.docker_args import spec_fingerprint, to_docker_kwargs
+from toolkit.core.compose.spec import LABEL_FINGERPRINT, LABEL_MANAGED, LABEL_REFUSED, OllamaServiceSpec
 from toolkit.core.machine.hardware import DockerEngineInfo
 from toolkit.errors import (
     ContainerError,

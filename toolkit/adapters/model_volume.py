@@ -23,7 +23,7 @@ import docker.errors
 
 from toolkit.adapters.docker_connect import ENGINE_ERRORS, connect
 from toolkit.adapters.docker_errors import translate
-from toolkit.core.compose import LABEL_MANAGED, MODELS_PATH
+from toolkit.core.compose.spec import LABEL_MANAGED, MODELS_PATH
 from toolkit.core.models.helper import CLEANUP, FINALIZE, INSPECT, STAGE_PREFIX, STORE, parse_inspect
 from toolkit.core.models.manifest import MAX_MANIFEST_BYTES
 from toolkit.core.models.plan import VolumeState

@@ -17,9 +17,9 @@ from typing import Any
 
 from toolkit.adapters.ollama_client import OllamaClient
 from toolkit.adapters.progress import LayerTotals, Progress, ProgressCallback
-from toolkit.core.compose import OllamaServiceSpec
+from toolkit.core.compose.spec import OllamaServiceSpec
+from toolkit.core.compose.verify_runner import parse_version
 from toolkit.core.safe_text import terminal_safe
-from toolkit.core.verify_runner import parse_version
 from toolkit.core.wire import normalize_url, show_parameters
 from toolkit.errors import OllamaError, OllamaUnreachableError, RequestTimeoutError, StreamError
 

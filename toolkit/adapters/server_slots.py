@@ -18,9 +18,9 @@ import requests
 
 from toolkit.adapters.docker_connect import connect
 from toolkit.adapters.docker_readback import CMDLINES, spec_of
-from toolkit.core.compose import LABEL_MANAGED
-from toolkit.core.verify import parse_env
-from toolkit.core.verify_runner import parse_runner_args
+from toolkit.core.compose.spec import LABEL_MANAGED
+from toolkit.core.compose.verify import parse_env
+from toolkit.core.compose.verify_runner import parse_runner_args
 from toolkit.core.wire import normalize_url
 from toolkit.errors import GpulessError
 

@@ -7,7 +7,7 @@ builds the candidates from the estimator, and does the safe write, ``verify`` an
 
 Everything that would make the end of a tune fail is checked before its budget is spent: the file's
 directory must be writable, the user's edits must leave the tuned lines where they can be changed in
-place (``toolkit.core.compose_edit``: the rest of the file is kept byte for byte), and a memory cap
+place (``toolkit.core.compose.edit``: the rest of the file is kept byte for byte), and a memory cap
 must leave something to measure.
 """
 
@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from toolkit.adapters.tune_target import ComposeTarget
 from toolkit.adapters.tuner import Progress, Tuner
-from toolkit.core.compose import OllamaServiceSpec
+from toolkit.core.compose.spec import OllamaServiceSpec
 from toolkit.core.tune import Budget, Candidate, Knobs, Objective, generate_candidates, memory_estimator
 from toolkit.core.units import format_bytes
 from toolkit.errors import GpulessError, UsageError
@@ -134,7 +134,7 @@ def _check_editable(
     path: Path, spec: OllamaServiceSpec, target: ComposeTarget, candidates: tuple[Candidate, ...]
 ) -> None:
     """Every candidate that may win can be written into the user's file in place."""
-    from toolkit.core.compose_edit import edit_in_place
+    from toolkit.core.compose.edit import edit_in_place
 
     text = path.read_text(encoding="utf-8")
     for candidate in candidates:
@@ -152,7 +152,7 @@ def apply_winner(session: TuneSession, knobs: Knobs) -> dict[str, Any]:
     """Write ``knobs`` into the compose file in place through the safe write (diff, backup) and
     ``verify`` the container (already running them: the tuner left the winner running)."""
     from toolkit.adapters.compose_file import write_compose
-    from toolkit.core.compose_edit import edit_in_place
+    from toolkit.core.compose.edit import edit_in_place
 
     spec = session.target.spec_for(knobs)
     path = session.compose_path

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from toolkit.core.compose import LABEL_FINGERPRINT, OllamaServiceSpec
+from toolkit.core.compose.spec import LABEL_FINGERPRINT, OllamaServiceSpec
 from toolkit.core.plan import container_memory_limit
 from toolkit.core.tune import Knobs, MemoryOf
 from toolkit.errors import GpulessError
@@ -88,7 +88,7 @@ class ComposeTarget:
 
     def check(self, knobs: Knobs) -> str | None:
         from toolkit.adapters import ollama_admin
-        from toolkit.core.docker_args import spec_fingerprint
+        from toolkit.core.compose.docker_args import spec_fingerprint
 
         name = self.start_spec.container_name
         attrs = self._attrs()

@@ -1,7 +1,7 @@
 """The ``compose``, ``up``, ``down``, ``status``, ``logs`` and ``verify`` subcommands: the server's life.
 
 The plan is ``toolkit.services.planning``'s, the launch ``toolkit.services.launch``'s; the file is
-written by ``toolkit.adapters.compose_file`` (safely) and read back by ``toolkit.core.compose_read``.
+written by ``toolkit.adapters.compose_file`` (safely) and read back by ``toolkit.core.compose.read``.
 What these commands draw (progress, the verify table) is ``toolkit.cli.render_lifecycle``'s.
 """
 
@@ -17,8 +17,8 @@ from toolkit.cli.group import cli, current_settings
 from toolkit.cli.options import SPEC_PARAMS, file_option, spec_options
 from toolkit.cli.output import emit_json, json_option
 from toolkit.cli.render_lifecycle import ProgressLine, print_verify
-from toolkit.core.compose import OllamaServiceSpec
-from toolkit.core.compose_yaml import render_compose_yaml
+from toolkit.core.compose.render import render_compose_yaml
+from toolkit.core.compose.spec import OllamaServiceSpec
 from toolkit.core.machine.hardware import DockerEngineInfo
 from toolkit.errors import ComposeFileExistsError, DockerUnavailableError
 from toolkit.settings import Settings

@@ -13,8 +13,8 @@ import time
 import click
 
 from toolkit.adapters.progress import Progress
+from toolkit.core.compose.verify import VerifyReport
 from toolkit.core.safe_text import terminal_safe
-from toolkit.core.verify import VerifyReport
 
 
 class ProgressLine:

@@ -16,7 +16,7 @@ from typing import Any
 from toolkit.core.benchcompare import Predictor
 from toolkit.core.catalog.model import Catalog, ModelSpec, QuantVariant
 from toolkit.core.catalog.offcatalog import served_variant
-from toolkit.core.compose import base_model
+from toolkit.core.compose.spec import base_model
 from toolkit.core.estimate import Estimate, estimate
 from toolkit.core.machine.hardware import Machine
 from toolkit.core.recommend import recommend

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from toolkit.core.compose import SERVED_SUFFIX, served_model
+from toolkit.core.compose.spec import SERVED_SUFFIX, served_model
 
 
 def _listed(name: str, names: Sequence[str]) -> str | None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from toolkit.core.candidate import Candidate
 from toolkit.core.catalog.model import Catalog
-from toolkit.core.compose import (
+from toolkit.core.compose.spec import (
     DEFAULT_CONTAINER,
     DEFAULT_CONTEXT,
     DEFAULT_IMAGE,

@@ -24,7 +24,7 @@ from statistics import fmean
 from typing import Any, Literal
 
 from toolkit.core.catalog.model import ModelSpec, QuantVariant
-from toolkit.core.compose import KvCacheType, OllamaServiceSpec
+from toolkit.core.compose.spec import KvCacheType, OllamaServiceSpec
 from toolkit.core.estimate import estimate
 from toolkit.core.machine.hardware import Machine
 from toolkit.errors import UsageError

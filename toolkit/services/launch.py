@@ -14,8 +14,8 @@ from pathlib import Path
 from toolkit.adapters.compose_file import sync_compose_file
 from toolkit.adapters.docker_runner import DockerRunner, UpResult, up_and_pull
 from toolkit.adapters.progress import ProgressCallback
-from toolkit.core.compose import OllamaServiceSpec
-from toolkit.core.verify import VerifyReport
+from toolkit.core.compose.spec import OllamaServiceSpec
+from toolkit.core.compose.verify import VerifyReport
 from toolkit.errors import ModelNotFoundError
 
 

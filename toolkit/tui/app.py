@@ -18,7 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.reactive import var
 from textual.screen import Screen
 
-from toolkit.core.compose import OllamaServiceSpec
+from toolkit.core.compose.spec import OllamaServiceSpec
 from toolkit.core.machine.hardware import Machine
 from toolkit.tui.messages import ComposeSaved, EngineReady, MachineDetected, ModelChosen, SpecReady
 from toolkit.tui.notify import report_error

@@ -11,7 +11,7 @@ from typing import Any
 
 from textual.message import Message
 
-from toolkit.core.compose import OllamaServiceSpec
+from toolkit.core.compose.spec import OllamaServiceSpec
 from toolkit.core.machine.hardware import Machine
 
 
@@ -40,7 +40,7 @@ class ComposeSaved(Message):
 
 
 class SpecReady(Message):
-    """The Compose step produced the service spec (``toolkit.core.compose.OllamaServiceSpec``)."""
+    """The Compose step produced the service spec (``toolkit.core.compose.spec.OllamaServiceSpec``)."""
 
     def __init__(self, spec: OllamaServiceSpec) -> None:
         super().__init__()

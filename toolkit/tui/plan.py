@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, get_args
 from urllib.parse import urlsplit
 
-from toolkit.core.compose import DEFAULT_PORT, KvCacheType, OllamaServiceSpec
+from toolkit.core.compose.spec import DEFAULT_PORT, KvCacheType, OllamaServiceSpec
 from toolkit.core.plan import Plan, PlanRequest
 from toolkit.services.planning import plan
 

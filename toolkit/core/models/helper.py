@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from toolkit.core.compose import MODELS_PATH
+from toolkit.core.compose.spec import MODELS_PATH
 from toolkit.core.models.layout import BLOB_NAME
 
 #: The store inside the volume, as the server's ``OLLAMA_MODELS`` default sees it.

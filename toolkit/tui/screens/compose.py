@@ -12,8 +12,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from toolkit.core.compose import OllamaServiceSpec
-from toolkit.core.compose_yaml import render_compose_yaml
+from toolkit.core.compose.render import render_compose_yaml
+from toolkit.core.compose.spec import OllamaServiceSpec
 from toolkit.errors import ComposeFileExistsError
 from toolkit.tui.messages import ComposeSaved, SpecReady
 from toolkit.tui.notify import ERROR_TIMEOUT, report_error

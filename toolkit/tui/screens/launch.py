@@ -40,8 +40,8 @@ from toolkit.tui.widgets.verify_table import verify_table
 if TYPE_CHECKING:
     from toolkit.adapters.docker_runner import DockerRunner
     from toolkit.adapters.progress import Progress
-    from toolkit.core.compose import OllamaServiceSpec
-    from toolkit.core.verify import VerifyReport
+    from toolkit.core.compose.spec import OllamaServiceSpec
+    from toolkit.core.compose.verify import VerifyReport
 
 #: Pull failures and the words for them on the Model row.
 PULL_FAILED = {

@@ -7,7 +7,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from toolkit.core.verify import VerifyReport
+from toolkit.core.compose.verify import VerifyReport
 from toolkit.tui.plain import plain
 
 STATUS_STYLE = {"applied": "green", "ignored": "yellow", "refused": "bold red", "unknown": "dim"}

@@ -12,7 +12,9 @@ import re
 from dataclasses import dataclass, fields, replace
 from typing import Any, get_args
 
-from toolkit.core.compose import (
+from toolkit.core.compose.docker_args import spec_from_json
+from toolkit.core.compose.render import KNOBS
+from toolkit.core.compose.spec import (
     COMMENT_ONLY_FIELDS,
     CONTAINER_PORT,
     HEALTHCHECK_TEST,
@@ -25,10 +27,8 @@ from toolkit.core.compose import (
     KvCacheType,
     OllamaServiceSpec,
 )
-from toolkit.core.compose_yaml import KNOBS
-from toolkit.core.docker_args import spec_from_json
+from toolkit.core.compose.yaml_budget import load_yaml
 from toolkit.core.units import format_bytes, parse_size
-from toolkit.core.yaml_budget import load_yaml
 from toolkit.errors import UsageError
 
 #: Environment variables the spec owns (written by gpuless, read back here).

@@ -14,7 +14,7 @@ from dataclasses import asdict, fields, replace
 from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
-from toolkit.core.compose import (
+from toolkit.core.compose.spec import (
     COMMENT_ONLY_FIELDS,
     CONTAINER_PORT,
     HEALTHCHECK_TEST,

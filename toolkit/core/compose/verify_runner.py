@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 Status = Literal["applied", "ignored", "refused", "unknown"]
-#: A verify row's (actual value, status, why), for ``toolkit.core.verify`` to put under its knob.
+#: A verify row's (actual value, status, why), for ``toolkit.core.compose.verify`` to put under its knob.
 Row = tuple[str, Status, str]
 
 #: The first version whose runner is llama-server with everything on its command line.

@@ -15,7 +15,8 @@ import shlex
 import textwrap
 from collections.abc import Callable
 
-from toolkit.core.compose import (
+from toolkit.core.compose.docker_args import container_labels
+from toolkit.core.compose.spec import (
     CONTAINER_PORT,
     HEALTHCHECK_TEST,
     LABEL_INIT_OF,
@@ -23,7 +24,6 @@ from toolkit.core.compose import (
     MODELS_PATH,
     OllamaServiceSpec,
 )
-from toolkit.core.docker_args import container_labels
 
 
 def render_compose_yaml(spec: OllamaServiceSpec) -> str:

@@ -1,11 +1,11 @@
 """One description of the Ollama service: the spec, its validation, and its docker-py arguments.
 
-``gpuless compose`` writes ``toolkit.core.compose_yaml.render_compose_yaml(spec)`` and ``gpuless up``
+``gpuless compose`` writes ``toolkit.core.compose.render.render_compose_yaml(spec)`` and ``gpuless up``
 starts ``to_docker_kwargs(spec)``; both are pure functions of the same ``OllamaServiceSpec``, so the file a
 user reads and the container gpuless starts cannot drift apart. ``spec_fingerprint`` hashes what the
 container is made of; it is stored as a label so a second ``up`` knows whether it may reuse the
 container. The spec is made by ``toolkit.core.plan.plan_service`` (from a machine and a model) or read
-back from a file by ``toolkit.core.compose_read``.
+back from a file by ``toolkit.core.compose.read``.
 
 Tuned load-time parameters (threads, context) reach every client through a derived model: the base tag
 is pulled, then ``served_model(tag)`` (e.g. ``qwen2.5:1.5b-gpuless``) is created from it with those

@@ -3,7 +3,7 @@
 Much of the tuning advice users copy is silently dropped: the engine discards ``mem_swappiness`` on
 cgroup v2, some engines refuse a memlock ulimit, Ollama has no ``OLLAMA_NUM_THREADS``, forces one slot
 for some models, treats a quantized KV cache by version and flash-attention setting
-(``toolkit.core.verify_runner``), and a model runs with its own context when it is smaller than asked
+(``toolkit.core.compose.verify_runner``), and a model runs with its own context when it is smaller than asked
 for. ``verify`` compares the spec (what was asked) with the container's inspect data, the engine's
 create warnings, ``ulimit -l`` inside the container, the runner's command line and ``/api/ps``, and
 says for each knob whether it was applied, ignored or refused — never assuming.
@@ -15,15 +15,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from toolkit.core.compose import (
+from toolkit.core.compose.spec import (
     CONTAINER_PORT,
     HEALTHCHECK_TEST,
     LABEL_REFUSED,
     MODELS_PATH,
     OllamaServiceSpec,
 )
+from toolkit.core.compose.verify_runner import RunnerArgs, kv_cache_row, slots_row, threads_row
 from toolkit.core.units import format_bytes
-from toolkit.core.verify_runner import RunnerArgs, kv_cache_row, slots_row, threads_row
 
 Status = Literal["applied", "ignored", "refused", "unknown"]
 

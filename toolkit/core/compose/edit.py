@@ -13,9 +13,9 @@ from __future__ import annotations
 import difflib
 from dataclasses import fields
 
-from toolkit.core.compose import COMMENT_ONLY_FIELDS, OllamaServiceSpec
-from toolkit.core.compose_read import read_compose_text
-from toolkit.core.compose_yaml import render_compose_yaml
+from toolkit.core.compose.read import read_compose_text
+from toolkit.core.compose.render import render_compose_yaml
+from toolkit.core.compose.spec import COMMENT_ONLY_FIELDS, OllamaServiceSpec
 from toolkit.errors import UsageError
 
 _LABEL_PREFIX = "io.gpuless."

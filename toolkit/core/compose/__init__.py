@@ -1,0 +1,1 @@
+"""compose: see docs/ARCHITECTURE.md."""

@@ -41,11 +41,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from toolkit.core.catalog.model import ModelSpec, QuantVariant  # noqa: E402
-from toolkit.core.estimate import estimate  # noqa: E402
-from toolkit.core.estimator_params import DEFAULT_PARAMS, EstimatorParams  # noqa: E402
+from toolkit.core.estimate.estimator import estimate  # noqa: E402
+from toolkit.core.estimate.params import DEFAULT_PARAMS, EstimatorParams  # noqa: E402
+from toolkit.core.estimate.speed import prefill_matmul_flops_per_token  # noqa: E402
 from toolkit.core.machine.hardware import Bandwidth, CgroupLimits, CpuInfo, Machine, MemoryInfo  # noqa: E402
 from toolkit.core.machine.platform_class import platform_class  # noqa: E402
-from toolkit.core.speed_terms import prefill_matmul_flops_per_token  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "published_cpu_speeds.toml"
 GIB = 1024**3

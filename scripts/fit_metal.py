@@ -9,7 +9,7 @@ does for the CPU points, so adding a point never reshuffles the others), fits on
 - the prefill share of the GPU's FP32 rate (the median published ÷ predicted at a share of 1),
 
 then prints predicted vs published for both halves under the shipped constants of
-``toolkit.core.metal`` and under the fresh fit, and the median |pred/pub − 1| of each. Nothing is
+``toolkit.core.estimate.metal`` and under the fresh fit, and the median |pred/pub − 1| of each. Nothing is
 measured here; the output is docs/metal-fit.txt.
 
     python scripts/fit_metal.py [--out docs/metal-fit.txt]
@@ -30,8 +30,8 @@ from unittest import mock
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from toolkit.core import metal  # noqa: E402
 from toolkit.core.catalog.model import ModelSpec, QuantVariant  # noqa: E402
+from toolkit.core.estimate import metal  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "published_metal_speeds.toml"
 GIB = 1024**3

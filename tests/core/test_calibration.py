@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from toolkit.adapters.resources import load_catalog, resolve_profile
-from toolkit.core.calibration import (
+from toolkit.core.estimate.calibration import (
     RECENT_RUNS,
     CalibrationRun,
     RunEvidence,
@@ -18,8 +18,8 @@ from toolkit.core.calibration import (
     ratio,
     run_from_pairs,
 )
-from toolkit.core.estimate import estimate
-from toolkit.core.estimator_params import DEFAULT_PARAMS
+from toolkit.core.estimate.estimator import estimate
+from toolkit.core.estimate.params import DEFAULT_PARAMS
 from toolkit.core.machine.profile import machine_from_profile
 
 

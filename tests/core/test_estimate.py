@@ -11,10 +11,12 @@ from dataclasses import replace
 import pytest
 
 from toolkit.adapters.resources import load_catalog
-from toolkit.core import estimate as est
-from toolkit.core import grades, memory_terms, speed_terms
 from toolkit.core.catalog.model import Catalog, ModelSpec, QuantVariant
-from toolkit.core.estimator_params import DEFAULT_PARAMS, EstimatorParams
+from toolkit.core.estimate import estimator as est
+from toolkit.core.estimate import grades
+from toolkit.core.estimate import memory as memory_terms
+from toolkit.core.estimate import speed as speed_terms
+from toolkit.core.estimate.params import DEFAULT_PARAMS, EstimatorParams
 from toolkit.core.machine.hardware import (
     Bandwidth,
     CgroupLimits,

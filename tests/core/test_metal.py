@@ -9,9 +9,9 @@ import pytest
 
 from toolkit.adapters.resources import load_catalog, resolve_profile
 from toolkit.core.catalog.model import ModelSpec, QuantVariant
+from toolkit.core.estimate.metal import APPLE_CHIPS, apple_chip, mac_chip, metal_estimate
 from toolkit.core.machine.cpuinfo import parse_sysctl
 from toolkit.core.machine.profile import machine_from_profile
-from toolkit.core.metal import APPLE_CHIPS, apple_chip, mac_chip, metal_estimate
 
 DETECT_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "detect"
 

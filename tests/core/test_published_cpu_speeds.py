@@ -7,7 +7,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-from toolkit.core.estimator_params import DEFAULT_PARAMS
+from toolkit.core.estimate.params import DEFAULT_PARAMS
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "published_cpu_speeds.toml"
 REQUIRED = (

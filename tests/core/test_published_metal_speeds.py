@@ -1,5 +1,5 @@
 """The published Metal speed data set (tests/data/published_metal_speeds.toml) is complete and cited, and
-the shipped native-Ollama estimate (toolkit/core/metal.py) is the fit on its fit half and meets issue 24's
+the shipped native-Ollama estimate (toolkit/core/estimate/metal.py) is the fit on its fit half and meets issue 24's
 held-out target."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 from types import ModuleType
 
-from toolkit.core.metal import APPLE_CHIPS
+from toolkit.core.estimate.metal import APPLE_CHIPS
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "published_metal_speeds.toml"

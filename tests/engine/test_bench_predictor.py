@@ -13,7 +13,7 @@ from toolkit.adapters.ollama_client import OllamaClient
 from toolkit.adapters.resources import load_catalog, load_shipped_profile
 from toolkit.core.benchconfig import BenchConfig
 from toolkit.core.catalog.offcatalog import served_variant
-from toolkit.core.estimate import estimate
+from toolkit.core.estimate.estimator import estimate
 from toolkit.core.machine.profile import machine_from_profile
 
 

@@ -15,7 +15,7 @@ from toolkit.core.benchcompare import Comparison
 from toolkit.core.benchconcurrency import ConcurrencyLevel
 from toolkit.core.benchconfig import BenchResult
 from toolkit.core.benchmetrics import ShapeResult
-from toolkit.core.estimator_params import DEFAULT_PARAMS
+from toolkit.core.estimate.params import DEFAULT_PARAMS
 from toolkit.core.machine.profile import machine_from_profile
 from toolkit.core.stats import summarize
 from toolkit.services.estimating import machine_params, record_benchmark

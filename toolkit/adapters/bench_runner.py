@@ -51,7 +51,7 @@ from toolkit.core.benchrun import Status, power_source
 from toolkit.core.benchworkload import WARMUP_TOKENS, Shape, build_messages, document_text
 from toolkit.core.catalog.model import Catalog
 from toolkit.core.catalog.thinking import model_thinks
-from toolkit.core.estimate import Estimate
+from toolkit.core.estimate.estimator import Estimate
 from toolkit.core.machine.hardware import Machine
 from toolkit.core.target import check_target
 from toolkit.errors import GpulessError, HistoryError, RequestTimeoutError, ServerBusyError, UsageError

@@ -15,7 +15,7 @@ from toolkit.core.benchconcurrency import DEFAULT_TTFT_LIMIT_S, ConcurrencyLevel
 from toolkit.core.benchmetrics import ShapeResult
 from toolkit.core.benchrun import Status
 from toolkit.core.benchworkload import SHAPES, Shape
-from toolkit.core.estimate import Estimate
+from toolkit.core.estimate.estimator import Estimate
 from toolkit.core.wire import Api
 
 

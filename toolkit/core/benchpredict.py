@@ -17,7 +17,7 @@ from toolkit.core.benchcompare import Predictor
 from toolkit.core.catalog.model import Catalog, ModelSpec, QuantVariant
 from toolkit.core.catalog.offcatalog import served_variant
 from toolkit.core.compose.spec import base_model
-from toolkit.core.estimate import Estimate, estimate
+from toolkit.core.estimate.estimator import Estimate, estimate
 from toolkit.core.machine.hardware import Machine
 from toolkit.core.recommend import recommend
 from toolkit.errors import ProfileError, UsageError

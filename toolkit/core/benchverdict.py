@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from toolkit.core.benchconcurrency import ConcurrencyLevel, level_holds, streams_label
 from toolkit.core.benchmetrics import ShapeResult
-from toolkit.core.estimate import Estimate
-from toolkit.core.grades import BELOW_C, GRADE_LINES, grade_line, grade_meaning
+from toolkit.core.estimate.estimator import Estimate
+from toolkit.core.estimate.grades import BELOW_C, GRADE_LINES, grade_line, grade_meaning
 
 #: Shown wherever the aggregate and per-stream figures stand side by side.
 FIGURES_NOTE = (

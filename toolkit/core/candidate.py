@@ -21,8 +21,8 @@ from typing import Any
 
 from toolkit.core.budget import Budget
 from toolkit.core.catalog.model import ModelSpec, QuantVariant
-from toolkit.core.estimate import Estimate
-from toolkit.core.grades import grade_meaning
+from toolkit.core.estimate.estimator import Estimate
+from toolkit.core.estimate.grades import grade_meaning
 from toolkit.core.units import format_memory
 
 #: Length of the answer the "answer takes N s" sentence uses.

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 
+from toolkit.core.estimate.metal import MetalEstimate
 from toolkit.core.machine.hardware import Machine
-from toolkit.core.metal import MetalEstimate
 
 #: The command that starts the Ollama installed on this machine (the Ollama app on a Mac) instead of the
 #: container.

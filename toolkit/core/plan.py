@@ -25,7 +25,7 @@ from toolkit.core.compose.spec import (
     OllamaServiceSpec,
     build_spec,
 )
-from toolkit.core.estimator_params import DEFAULT_PARAMS, EstimatorParams
+from toolkit.core.estimate.params import DEFAULT_PARAMS, EstimatorParams
 from toolkit.core.machine.hardware import Machine
 from toolkit.core.native_advice import native_reason
 from toolkit.core.recommend import recommend

@@ -16,7 +16,7 @@ from toolkit.core.candidate import (
     THINKING_USE_CASES,
     Candidate,
 )
-from toolkit.core.grades import grade_meaning
+from toolkit.core.estimate.grades import grade_meaning
 from toolkit.core.machine.hardware import Machine
 from toolkit.core.units import format_memory
 

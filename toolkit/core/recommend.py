@@ -28,10 +28,10 @@ from toolkit import defaults
 from toolkit.core.budget import Budget, memory_budget
 from toolkit.core.candidate import ANSWER_TOKENS, Candidate, judge, rank_key
 from toolkit.core.catalog.model import Catalog, ModelSpec, QuantVariant, normalise_use_case
-from toolkit.core.estimate import decode_depth_for, estimate
-from toolkit.core.estimator_params import DEFAULT_PARAMS, EstimatorParams
+from toolkit.core.estimate.estimator import decode_depth_for, estimate
+from toolkit.core.estimate.metal import MetalEstimate, mac_chip, metal_estimate
+from toolkit.core.estimate.params import DEFAULT_PARAMS, EstimatorParams
 from toolkit.core.machine.hardware import Machine
-from toolkit.core.metal import MetalEstimate, mac_chip, metal_estimate
 from toolkit.core.native_advice import igpu_reason, integrated_gpu, native_reason, speed_basis
 from toolkit.core.reasons import pick_reasons
 from toolkit.errors import UsageError

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from toolkit.core.catalog.model import ModelSpec, QuantVariant
 from toolkit.core.compose.spec import KvCacheType, OllamaServiceSpec
-from toolkit.core.estimate import estimate
+from toolkit.core.estimate.estimator import estimate
 from toolkit.core.machine.hardware import Machine
 from toolkit.errors import UsageError
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from toolkit.core.benchconfig import BenchResult
-from toolkit.core.calibration import Calibration, CalibrationRun, RunEvidence, distrust
-from toolkit.core.calibration import apply as calibrated
-from toolkit.core.estimator_params import DEFAULT_PARAMS, EstimatorParams
+from toolkit.core.estimate.calibration import Calibration, CalibrationRun, RunEvidence, distrust
+from toolkit.core.estimate.calibration import apply as calibrated
+from toolkit.core.estimate.params import DEFAULT_PARAMS, EstimatorParams
 from toolkit.core.machine.hardware import Machine
 from toolkit.errors import UsageError
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 
 from toolkit.core.catalog.model import Catalog
-from toolkit.core.estimator_params import DEFAULT_PARAMS
+from toolkit.core.estimate.params import DEFAULT_PARAMS
 from toolkit.core.machine.hardware import DockerEngineInfo, Machine
 from toolkit.core.machine.profile import machine_from_profile
 from toolkit.core.plan import Plan, PlanRequest, plan_service

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from toolkit.core.estimate.metal import mac_chip
 from toolkit.core.machine.hardware import GIB, Machine
-from toolkit.core.metal import mac_chip
 from toolkit.core.native_advice import NATIVE_COMMAND, integrated_gpu
 
 Level = Literal["info", "warning", "error"]

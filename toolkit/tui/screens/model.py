@@ -22,8 +22,8 @@ from textual.widgets import DataTable, Input, Label, Select, Static
 from toolkit.core.candidate import Candidate, short_note
 from toolkit.core.catalog.model import USE_CASES, Catalog
 from toolkit.core.catalog.offcatalog import resolve_model
-from toolkit.core.estimator_params import DEFAULT_PARAMS
-from toolkit.core.grades import GRADE_KEY, grade_line
+from toolkit.core.estimate.grades import GRADE_KEY, grade_line
+from toolkit.core.estimate.params import DEFAULT_PARAMS
 from toolkit.core.machine.hardware import Machine
 from toolkit.core.recommend import DEFAULT_TARGET_TPS, Recommendation, recommend
 from toolkit.tui import fmt
@@ -33,7 +33,7 @@ from toolkit.tui.screens.base import WizardScreen
 from toolkit.tui.widgets.plain import Plain
 
 #: Speed targets offered: a slow floor, the default, and the C and B grade lines (reading pace, faster
-#: than anyone reads), taken from ``toolkit.core.grades`` so the choices follow the grades.
+#: than anyone reads), taken from ``toolkit.core.estimate.grades`` so the choices follow the grades.
 TARGETS: tuple[float, ...] = (5.0, DEFAULT_TARGET_TPS, grade_line("C"), grade_line("B"))
 
 HINT = "↑↓ move · Enter: use this model · not listed? type any Ollama tag below"

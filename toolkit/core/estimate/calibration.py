@@ -21,7 +21,7 @@ import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from toolkit.core.estimator_params import EstimatorParams
+from toolkit.core.estimate.params import EstimatorParams
 from toolkit.core.safe_text import terminal_safe
 
 #: Ratios outside this range are not a calibration but a fault (a unit mix-up, a wrong model, a server

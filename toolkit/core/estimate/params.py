@@ -1,8 +1,8 @@
 """Every tunable factor of the estimator in one frozen dataclass, with the evidence for each default.
 
-Kept apart from the arithmetic (``toolkit.core.memory_terms``, ``toolkit.core.speed_terms``,
-``toolkit.core.estimate``) because the parameters have a life of their own: scripts/bench_estimator.py fits
-some of them on published measurements, ``toolkit.core.calibration`` scales them by what a benchmark
+Kept apart from the arithmetic (``toolkit.core.estimate.memory``, ``toolkit.core.estimate.speed``,
+``toolkit.core.estimate.estimator``) because the parameters have a life of their own: scripts/bench_estimator.py fits
+some of them on published measurements, ``toolkit.core.estimate.calibration`` scales them by what a benchmark
 measured on this machine, and every term takes them as an argument so a caller can try other values.
 """
 
@@ -85,7 +85,7 @@ class EstimatorParams:
             step grows 15.2 → 27.9 ms from ~175 to ~1,100 tokens of history (270 layer·heads: 0.045–0.06
             µs each, ≈300 cycles) and Gemma3-270M's 24.6 → 28.2 ms; why it differs (a 2-vCPU VM, models
             only 576–640 wide, the engine build) is not known. A machine that differs from the published
-            laptops is corrected by its own benchmarks: ``toolkit.core.calibration`` scales this term with
+            laptops is corrected by its own benchmarks: ``toolkit.core.estimate.calibration`` scales this term with
             the rest of the decode step by the measured ÷ predicted speed.
         prefill_attention_cycles: the same for each prompt token over the prompt's average depth (half its
             length). 38 is the fit on the fit half of tests/data/published_cpu_speeds.toml
@@ -158,7 +158,7 @@ class EstimatorParams:
         decode_speed_factor: this machine's measured ÷ predicted decode speed (1.0 uncalibrated). It
             multiplies every machine term of a decode step alike (effective bandwidth and decode FLOP
             rate up, per-token overhead and attention time down), so it belongs to the machine and
-            carries over from a benchmarked model to every other (``toolkit.core.calibration``).
+            carries over from a benchmarked model to every other (``toolkit.core.estimate.calibration``).
         prefill_speed_factor: the same for prefill (FLOP rate and prompt attention time).
         runtime_memory_factor: the same for the runtime memory term (weights and KV are exact sizes).
     """

@@ -1,7 +1,7 @@
 """The speed side of the estimate: the machine's FLOP rates, threads, clock and usable bandwidth, the time
 of attention, and how much of the FLOP rate narrow models reach.
 
-Each function answers one question about the machine or the model that ``toolkit.core.estimate`` combines
+Each function answers one question about the machine or the model that ``toolkit.core.estimate.estimator`` combines
 into a decode step and a prefill rate; scripts/bench_estimator.py and the tests call them one by one.
 
 Attention is a *time* per (layer × query head × context token), not FLOPs or KV bytes: llama.cpp's CPU
@@ -22,10 +22,10 @@ import math
 import re
 
 from toolkit.core.catalog.model import ModelSpec
-from toolkit.core.estimator_params import DEFAULT_PARAMS, EstimatorParams
+from toolkit.core.estimate.memory import VOCAB_SIZE_BY_FAMILY
+from toolkit.core.estimate.params import DEFAULT_PARAMS, EstimatorParams
 from toolkit.core.machine.hardware import Machine
 from toolkit.core.machine.platform_class import platform_class
-from toolkit.core.memory_terms import VOCAB_SIZE_BY_FAMILY
 
 #: Decode FLOPs per cycle per core that llama.cpp's quantised matrix-vector kernels reach, by the widest
 #: SIMD unit. Anchors: the Ryzen AI 5 340 (6 Zen 5 cores, AVX-512) decoding Llama 3.1 8B at 10.46 tok/s

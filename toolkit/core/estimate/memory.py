@@ -3,13 +3,13 @@
 Memory is what decides whether a model fits at all, and it is checked against real llama.cpp
 (scripts/measure_memory.py, docs/memory-measured.txt), so its terms live together, apart from the speed
 terms. The KV formula is Ollama's (``kvCacheBytesPerElement``, fs/ggml/ggml.go), sliding-window aware
-for Gemma 3; the vocabulary table also serves ``toolkit.core.speed_terms`` (prefill skips the embedding).
+for Gemma 3; the vocabulary table also serves ``toolkit.core.estimate.speed`` (prefill skips the embedding).
 """
 
 from __future__ import annotations
 
 from toolkit.core.catalog.model import ModelSpec
-from toolkit.core.estimator_params import DEFAULT_PARAMS, EstimatorParams
+from toolkit.core.estimate.params import DEFAULT_PARAMS, EstimatorParams
 from toolkit.errors import UsageError
 
 #: KV bytes per element as Ollama's estimator counts them (``kvCacheBytesPerElement``, fs/ggml/ggml.go):

@@ -12,10 +12,10 @@ API:
   prompt_tokens=512, params=DEFAULT_PARAMS) -> Estimate`` — memory (weights + KV + runtime overhead, bytes),
   per-user decode tok/s, aggregate tok/s over ``parallel`` concurrent streams, prefill tok/s, TTFT (s),
   grade (A/B/C, or "<C" below the C line) and the factors used.
-The terms it combines have their own modules: ``toolkit.core.memory_terms`` (``kv_cache_bytes``,
-``runtime_overhead_bytes``), ``toolkit.core.speed_terms`` (``compute_threads``, ``effective_bandwidth``,
-``flop_rates``, ``attention_seconds``, the width efficiencies), ``toolkit.core.estimator_params``
-(``EstimatorParams``, every factor's value and evidence) and ``toolkit.core.grades`` (``grade``).
+The terms it combines have their own modules: ``toolkit.core.estimate.memory`` (``kv_cache_bytes``,
+``runtime_overhead_bytes``), ``toolkit.core.estimate.speed`` (``compute_threads``, ``effective_bandwidth``,
+``flop_rates``, ``attention_seconds``, the width efficiencies), ``toolkit.core.estimate.params``
+(``EstimatorParams``, every factor's value and evidence) and ``toolkit.core.estimate.grades`` (``grade``).
 
 The model, in one place:
 
@@ -48,12 +48,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from toolkit.core.catalog.model import ModelSpec, QuantVariant
-from toolkit.core.estimator_params import DEFAULT_PARAMS, EstimatorParams
-from toolkit.core.grades import Grade, grade
-from toolkit.core.machine.hardware import Machine
-from toolkit.core.machine.platform_class import platform_class
-from toolkit.core.memory_terms import kv_cache_bytes, kv_read_per_token, runtime_overhead_bytes
-from toolkit.core.speed_terms import (
+from toolkit.core.estimate.grades import Grade, grade
+from toolkit.core.estimate.memory import kv_cache_bytes, kv_read_per_token, runtime_overhead_bytes
+from toolkit.core.estimate.params import DEFAULT_PARAMS, EstimatorParams
+from toolkit.core.estimate.speed import (
     attention_seconds,
     clock_ghz,
     compute_threads,
@@ -63,6 +61,8 @@ from toolkit.core.speed_terms import (
     prefill_matmul_flops_per_token,
     prefill_width_efficiency,
 )
+from toolkit.core.machine.hardware import Machine
+from toolkit.core.machine.platform_class import platform_class
 from toolkit.errors import UsageError
 
 

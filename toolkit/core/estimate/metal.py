@@ -24,10 +24,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from toolkit.core.catalog.model import ModelSpec, QuantVariant
-from toolkit.core.estimator_params import DEFAULT_PARAMS
+from toolkit.core.estimate.memory import kv_read_per_token
+from toolkit.core.estimate.params import DEFAULT_PARAMS
+from toolkit.core.estimate.speed import prefill_matmul_flops_per_token
 from toolkit.core.machine.hardware import Machine
-from toolkit.core.memory_terms import kv_read_per_token
-from toolkit.core.speed_terms import prefill_matmul_flops_per_token
 
 
 @dataclass(frozen=True)

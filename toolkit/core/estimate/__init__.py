@@ -1,0 +1,1 @@
+"""estimate: see docs/ARCHITECTURE.md."""

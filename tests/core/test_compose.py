@@ -28,7 +28,7 @@ from toolkit.core.compose.spec import (
 )
 from toolkit.core.machine.hardware import DockerEngineInfo
 from toolkit.core.machine.profile import machine_from_profile
-from toolkit.core.plan import PlanRequest, plan_service
+from toolkit.core.recommend.plan import PlanRequest, plan_service
 from toolkit.errors import UsageError
 
 GIB = 1024**3

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from toolkit.core.model_choice import default_model
+from toolkit.core.recommend.model_choice import default_model
 
 
 def test_a_served_model_gpuless_made_comes_first() -> None:

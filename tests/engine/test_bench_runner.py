@@ -104,7 +104,7 @@ def test_the_benchmark_shows_the_model_steps_prediction() -> None:
     from toolkit.adapters.resources import resolve_profile
     from toolkit.core.benchverdict import model_step_lines
     from toolkit.core.machine.profile import machine_from_profile
-    from toolkit.core.recommend import DEFAULT_PROMPT_TOKENS, recommend
+    from toolkit.core.recommend.pick import DEFAULT_PROMPT_TOKENS, recommend
     from toolkit.tui.screens.model import candidate_details
 
     machine = machine_from_profile(resolve_profile("laptop-16gb-ddr5"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from toolkit.adapters.ollama_errors import pull_error
-from toolkit.core.pullfailure import classify, pull_failure
+from toolkit.core.recommend.pullfailure import classify, pull_failure
 from toolkit.errors import DiskFullError, ModelNotFoundError, OllamaError, RegistryUnreachableError
 
 # Error texts as Ollama prints them (its registry client, Go's net/http, the OS).

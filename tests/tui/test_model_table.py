@@ -7,9 +7,9 @@ import dataclasses
 
 from textual.widgets import DataTable, Select, Static
 
-from toolkit.core.candidate import short_note
 from toolkit.core.estimate.grades import GRADE_KEY, grade_line
 from toolkit.core.machine.hardware import Bandwidth, CpuInfo, Machine
+from toolkit.core.recommend.candidate import short_note
 from toolkit.tui.app import create_app
 from toolkit.tui.services import Services
 

@@ -10,7 +10,7 @@ pull gets the class its cause calls for (``pull_error``). Each error says what t
 from __future__ import annotations
 
 from toolkit.adapters import linestream
-from toolkit.core.pullfailure import pull_failure
+from toolkit.core.recommend.pullfailure import pull_failure
 from toolkit.core.safe_text import terminal_safe
 from toolkit.core.wire import error_text, is_json_error
 from toolkit.errors import (
@@ -96,7 +96,7 @@ def _status_error(error: linestream.HttpStatus, url: str, path: str, model: str 
 
 def pull_error(model: str, text: str) -> OllamaError:
     """The error for a failed pull of ``model``: an unknown tag, an unreachable registry and a full
-    disk each get their own class and advice (``toolkit.core.pullfailure``)."""
+    disk each get their own class and advice (``toolkit.core.recommend.pullfailure``)."""
     failure = pull_failure(model, text)
     kind: type[OllamaError] = {
         "unknown_tag": ModelNotFoundError,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from toolkit.core.compose.spec import LABEL_FINGERPRINT, OllamaServiceSpec
-from toolkit.core.plan import container_memory_limit
+from toolkit.core.recommend.plan import container_memory_limit
 from toolkit.core.tune import Knobs, MemoryOf
 from toolkit.errors import GpulessError
 

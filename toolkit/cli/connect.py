@@ -15,7 +15,7 @@ from toolkit.cli.group import cli, current_settings
 from toolkit.cli.output import emit_json, json_option
 from toolkit.core.catalog.thinking import OFF_OLLAMA, OFF_OPENAI, served_thinking_warning
 from toolkit.core.compose.connect import API_KEY, SNIPPET_IDS, ConnectInfo, connect_info, server_root
-from toolkit.core.model_choice import default_model
+from toolkit.core.recommend.model_choice import default_model
 from toolkit.core.safe_text import terminal_safe
 from toolkit.errors import UsageError
 

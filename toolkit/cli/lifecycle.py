@@ -32,14 +32,14 @@ def _spec(
     *,
     native: bool = False,
 ) -> OllamaServiceSpec:
-    """The spec from the command line, through the one plan (``toolkit.core.plan.plan_service``).
+    """The spec from the command line, through the one plan (``toolkit.core.recommend.plan.plan_service``).
 
     Without --model the recommendation's pick is served; with --model the catalog entry (when there is
     one) still sizes the memory limit; explicit options win. ``engine`` is the engine it will run on
     (with ``profile``: the profile's own machine and engine, for a what-if file). On a Mac a Docker plan
     (not ``native``) also says what native Ollama on the Metal GPU would reach.
     """
-    from toolkit.core.plan import PlanRequest
+    from toolkit.core.recommend.plan import PlanRequest
     from toolkit.services.planning import plan as make_plan
 
     request = PlanRequest(

@@ -15,7 +15,7 @@ from toolkit.errors import UsageError
 
 if TYPE_CHECKING:
     from toolkit.core.machine.hardware import Machine
-    from toolkit.core.recommend import Recommendation
+    from toolkit.core.recommend.pick import Recommendation
 
 
 def _detect_rows(machine: Machine) -> list[tuple[str, str]]:
@@ -183,10 +183,10 @@ def recommend(
     from dataclasses import replace
 
     from toolkit.adapters import resources
-    from toolkit.core import recommend as rec
     from toolkit.core.catalog.model import normalise_use_case
     from toolkit.core.catalog.offcatalog import resolve_model
     from toolkit.core.machine.profile import machine_from_profile, what_if
+    from toolkit.core.recommend import pick as rec
 
     if list_profiles:
         profiles = resources.load_shipped_profiles()

@@ -19,7 +19,7 @@ from toolkit.core.catalog.offcatalog import served_variant
 from toolkit.core.compose.spec import base_model
 from toolkit.core.estimate.estimator import Estimate, estimate
 from toolkit.core.machine.hardware import Machine
-from toolkit.core.recommend import recommend
+from toolkit.core.recommend.pick import recommend
 from toolkit.errors import ProfileError, UsageError
 
 

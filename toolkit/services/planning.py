@@ -12,7 +12,7 @@ from toolkit.core.catalog.model import Catalog
 from toolkit.core.estimate.params import DEFAULT_PARAMS
 from toolkit.core.machine.hardware import DockerEngineInfo, Machine
 from toolkit.core.machine.profile import machine_from_profile
-from toolkit.core.plan import Plan, PlanRequest, plan_service
+from toolkit.core.recommend.plan import Plan, PlanRequest, plan_service
 from toolkit.services.estimating import machine_params
 from toolkit.settings import Settings
 

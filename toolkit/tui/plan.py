@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, get_args
 from urllib.parse import urlsplit
 
 from toolkit.core.compose.spec import DEFAULT_PORT, KvCacheType, OllamaServiceSpec
-from toolkit.core.plan import Plan, PlanRequest
+from toolkit.core.recommend.plan import Plan, PlanRequest
 from toolkit.services.planning import plan
 
 if TYPE_CHECKING:
-    from toolkit.core.candidate import Candidate
     from toolkit.core.machine.hardware import Machine
+    from toolkit.core.recommend.candidate import Candidate
     from toolkit.tui.services import Services
 
 
@@ -27,7 +27,7 @@ class Pick:
     """The Model step's choice: a ranked candidate plus the request it was judged for.
 
     Attributes:
-        candidate: ``toolkit.core.candidate.Candidate`` (tag, estimate, fit, grade).
+        candidate: ``toolkit.core.recommend.candidate.Candidate`` (tag, estimate, fit, grade).
         context_length: tokens of context per slot the estimate assumed.
         num_parallel: users served at once (OLLAMA_NUM_PARALLEL).
         kv_cache_type: KV cache type the estimate assumed.

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from toolkit.core.estimate.metal import mac_chip
 from toolkit.core.machine.hardware import GIB, Machine
-from toolkit.core.native_advice import NATIVE_COMMAND, integrated_gpu
+from toolkit.core.recommend.native_advice import NATIVE_COMMAND, integrated_gpu
 
 Level = Literal["info", "warning", "error"]
 

@@ -35,7 +35,7 @@ from toolkit.core.benchconcurrency import streams_label
 from toolkit.core.benchplan import QUICK
 from toolkit.core.benchverdict import model_step_lines, verdict
 from toolkit.core.catalog.thinking import bench_lines
-from toolkit.core.model_choice import default_model
+from toolkit.core.recommend.model_choice import default_model
 from toolkit.core.tune import Objective
 from toolkit.tui import fmt
 from toolkit.tui.plain import plain

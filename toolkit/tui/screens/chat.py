@@ -30,7 +30,7 @@ from textual.worker import Worker, WorkerState
 from toolkit.core.benchmetrics import RequestTrace, request_metrics
 from toolkit.core.catalog.thinking import chat_note, served_thinking_warning
 from toolkit.core.conversation import Conversation
-from toolkit.core.model_choice import default_model
+from toolkit.core.recommend.model_choice import default_model
 from toolkit.core.safe_text import terminal_safe
 from toolkit.tui import fmt
 from toolkit.tui.plain import plain

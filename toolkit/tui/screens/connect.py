@@ -24,7 +24,7 @@ from textual.worker import Worker, WorkerState
 
 from toolkit.core.catalog.thinking import served_thinking_warning
 from toolkit.core.compose.connect import ConnectInfo, connect_info
-from toolkit.core.model_choice import default_model
+from toolkit.core.recommend.model_choice import default_model
 from toolkit.tui.plain import escaped
 from toolkit.tui.steps import STEPS
 from toolkit.tui.widgets.plain import Plain

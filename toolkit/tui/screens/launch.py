@@ -9,7 +9,7 @@ Attach mode skips Docker and uses a server that already answers at the configure
 test server, or an Ollama the user started).
 
 When it fails, the rows are redrawn from what is really there (the container, read back from the
-engine), a failed pull says why in the terms of ``toolkit.core.pullfailure`` and ``o`` offers the next
+engine), a failed pull says why in the terms of ``toolkit.core.recommend.pullfailure`` and ``o`` offers the next
 candidate that fits; without a Docker engine the step offers ``r`` (``ollama serve`` here) and ``a``
 (an Ollama at a URL) with the install advice for this OS (``toolkit.core.machine.nodocker``).
 """
@@ -300,8 +300,8 @@ class LaunchScreen(WizardScreen):
         self.failed_tags.add(model)
         offer = None
         if self.wizard.machine is not None:
-            from toolkit.core.pullfailure import next_candidate
-            from toolkit.core.recommend import recommend
+            from toolkit.core.recommend.pick import recommend
+            from toolkit.core.recommend.pullfailure import next_candidate
 
             ranked = recommend(self.wizard.machine, self.services.catalog())
             found = next_candidate(ranked.candidates, self.failed_tags)

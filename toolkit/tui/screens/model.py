@@ -1,4 +1,4 @@
-"""Step 2, Model: the ranked candidates from ``toolkit.core.recommend``, with use-case and speed selectors.
+"""Step 2, Model: the ranked candidates from ``toolkit.core.recommend.pick``, with use-case and speed selectors.
 
 The table lists every variant best first; moving the cursor shows that row's estimate (memory split,
 prefill, TTFT, what bounds it) and enter makes it the pick that Compose and Launch use. Under the table a
@@ -19,13 +19,13 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Label, Select, Static
 
-from toolkit.core.candidate import Candidate, short_note
 from toolkit.core.catalog.model import USE_CASES, Catalog
 from toolkit.core.catalog.offcatalog import resolve_model
 from toolkit.core.estimate.grades import GRADE_KEY, grade_line
 from toolkit.core.estimate.params import DEFAULT_PARAMS
 from toolkit.core.machine.hardware import Machine
-from toolkit.core.recommend import DEFAULT_TARGET_TPS, Recommendation, recommend
+from toolkit.core.recommend.candidate import Candidate, short_note
+from toolkit.core.recommend.pick import DEFAULT_TARGET_TPS, Recommendation, recommend
 from toolkit.tui import fmt
 from toolkit.tui.messages import ModelChosen
 from toolkit.tui.plan import Pick

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from toolkit.core.candidate import Candidate
 from toolkit.core.catalog.model import Catalog
 from toolkit.core.compose.spec import (
     DEFAULT_CONTAINER,
@@ -27,8 +26,9 @@ from toolkit.core.compose.spec import (
 )
 from toolkit.core.estimate.params import DEFAULT_PARAMS, EstimatorParams
 from toolkit.core.machine.hardware import Machine
-from toolkit.core.native_advice import native_reason
-from toolkit.core.recommend import recommend
+from toolkit.core.recommend.candidate import Candidate
+from toolkit.core.recommend.native_advice import native_reason
+from toolkit.core.recommend.pick import recommend
 from toolkit.errors import UnknownModelError, UsageError
 
 #: Container memory on top of the estimate: the Ollama server process, load-time buffers, estimate error.

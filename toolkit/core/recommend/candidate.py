@@ -11,7 +11,7 @@ What users feel decides the details:
   gets one by default. Its answer time always includes the thinking.
 
 ``judge`` builds a ``Candidate`` from an estimate and the budget; ``rank_key`` orders candidates for
-``toolkit.core.recommend``.
+``toolkit.core.recommend.pick``.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from toolkit.core.budget import Budget
 from toolkit.core.catalog.model import ModelSpec, QuantVariant
 from toolkit.core.estimate.estimator import Estimate
 from toolkit.core.estimate.grades import grade_meaning
+from toolkit.core.recommend.budget import Budget
 from toolkit.core.units import format_memory
 
 #: Length of the answer the "answer takes N s" sentence uses.
@@ -251,7 +251,7 @@ def short_note(c: Candidate) -> str:
 
 
 def rank_key(c: Candidate, use_case: str) -> tuple[Any, ...]:
-    """Sort key: the best candidate for ``use_case`` first (see ``toolkit.core.recommend``'s pick policy)."""
+    """Sort key: the best candidate for ``use_case`` first (see ``toolkit.core.recommend.pick``'s pick policy)."""
     thinking_last = c.thinking and use_case not in THINKING_USE_CASES
     if c.tier <= 2:  # good enough on both counts: the best model for the job wins, then the faster one
         return (c.tier, thinking_last, -c.quality, -c.decode_tps)

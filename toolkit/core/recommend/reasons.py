@@ -6,8 +6,10 @@ built from the ``Candidate``s and ``Budget`` the ranking produced.
 
 from __future__ import annotations
 
-from toolkit.core.budget import Budget
-from toolkit.core.candidate import (
+from toolkit.core.estimate.grades import grade_meaning
+from toolkit.core.machine.hardware import Machine
+from toolkit.core.recommend.budget import Budget
+from toolkit.core.recommend.candidate import (
     ANSWER_TOKENS,
     DEFAULT_QUANT,
     LARGER_THAN_DEFAULT_QUANT,
@@ -16,8 +18,6 @@ from toolkit.core.candidate import (
     THINKING_USE_CASES,
     Candidate,
 )
-from toolkit.core.estimate.grades import grade_meaning
-from toolkit.core.machine.hardware import Machine
 from toolkit.core.units import format_memory
 
 

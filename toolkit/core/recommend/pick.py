@@ -2,20 +2,20 @@
 
 Pure: the machine comes in as a ``Machine`` (detected or built from a hardware profile), the models as a
 ``Catalog``. The familiar rule of thumb (0.5–1.5B for 8 GB, 3–4B for 16 GB, 7–9B for 32 GB) is not
-written anywhere here; it follows from the budget policy (``toolkit.core.budget``), the estimator's speed
+written anywhere here; it follows from the budget policy (``toolkit.core.recommend.budget``), the estimator's speed
 physics and the default target speed, and tests over the shipped hardware profiles check that it does.
 
 API:
 
 - ``recommend(machine, catalog, *, use_case="chat", target_tps=10, context=4096, users=1,
   kv_cache_type="f16", prompt_tokens=512) -> Recommendation`` with ranked ``Candidate``s, ``pick``
-  (or None when nothing fits) and ``reasons`` (list of sentences, ``toolkit.core.reasons``).
+  (or None when nothing fits) and ``reasons`` (list of sentences, ``toolkit.core.recommend.reasons``).
 
 Pick policy: the best use-case score (× a small quantisation-quality factor) among candidates that fit
 comfortably and meet the target speed per user; failing that, among those that fit and meet the target;
 failing that, the fastest that fits comfortably, then the fastest that fits. Test models (135M/270M toys)
 get low scores, so they only win when nothing real qualifies. How one candidate is judged (quantisation,
-thinking models) is ``toolkit.core.candidate``'s job.
+thinking models) is ``toolkit.core.recommend.candidate``'s job.
 """
 
 from __future__ import annotations
@@ -25,15 +25,15 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from toolkit import defaults
-from toolkit.core.budget import Budget, memory_budget
-from toolkit.core.candidate import ANSWER_TOKENS, Candidate, judge, rank_key
 from toolkit.core.catalog.model import Catalog, ModelSpec, QuantVariant, normalise_use_case
 from toolkit.core.estimate.estimator import decode_depth_for, estimate
 from toolkit.core.estimate.metal import MetalEstimate, mac_chip, metal_estimate
 from toolkit.core.estimate.params import DEFAULT_PARAMS, EstimatorParams
 from toolkit.core.machine.hardware import Machine
-from toolkit.core.native_advice import igpu_reason, integrated_gpu, native_reason, speed_basis
-from toolkit.core.reasons import pick_reasons
+from toolkit.core.recommend.budget import Budget, memory_budget
+from toolkit.core.recommend.candidate import ANSWER_TOKENS, Candidate, judge, rank_key
+from toolkit.core.recommend.native_advice import igpu_reason, integrated_gpu, native_reason, speed_basis
+from toolkit.core.recommend.reasons import pick_reasons
 from toolkit.errors import UsageError
 
 #: Tokens/s per user the pick must reach by default: about twice silent reading speed (~5–6 tok/s), the

@@ -12,7 +12,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from toolkit.core.candidate import Candidate
+from toolkit.core.recommend.candidate import Candidate
 
 PullFailureKind = Literal["unknown_tag", "unreachable", "disk_full", "other"]
 

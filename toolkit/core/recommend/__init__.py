@@ -1,0 +1,1 @@
+"""recommend: see docs/ARCHITECTURE.md."""

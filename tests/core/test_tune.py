@@ -8,8 +8,9 @@ import pytest
 
 from tests.core.test_estimate import machine
 from toolkit.adapters.resources import load_catalog
-from toolkit.core import tune, tune_verdict
-from toolkit.core.tune import Budget, Candidate, Knobs, Measurement, Objective, Trial
+from toolkit.core.tune import knobs as tune
+from toolkit.core.tune import verdict as tune_verdict
+from toolkit.core.tune.knobs import Budget, Candidate, Knobs, Measurement, Objective, Trial
 from toolkit.errors import UsageError
 
 START = Knobs(num_parallel=1, num_thread=2, flash_attention=True, kv_cache_type="f16", context_length=4096)

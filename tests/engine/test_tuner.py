@@ -16,7 +16,7 @@ import pytest
 from tests.ollama_server.fixtures import ServerHandle
 from toolkit.adapters.tune_target import CallbackTarget
 from toolkit.adapters.tuner import Tuner, TuneSettings
-from toolkit.core.tune import Budget, Candidate, Knobs, Objective
+from toolkit.core.tune.knobs import Budget, Candidate, Knobs, Objective
 from toolkit.errors import GpulessError
 
 pytestmark = pytest.mark.engine

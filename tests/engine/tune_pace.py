@@ -10,7 +10,7 @@ import asyncio
 import time
 
 from toolkit.adapters.tuner import AFTER_GRACE_S, TuneSettings, _measure
-from toolkit.core.tune import Knobs
+from toolkit.core.tune.knobs import Knobs
 
 #: The model the test containers serve (`gpuless compose --model smollm2:135m` creates it).
 SERVED = "smollm2:135m-gpuless"

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from toolkit.core.compose.spec import LABEL_FINGERPRINT, OllamaServiceSpec
 from toolkit.core.recommend.plan import container_memory_limit
-from toolkit.core.tune import Knobs, MemoryOf
+from toolkit.core.tune.knobs import Knobs, MemoryOf
 from toolkit.errors import GpulessError
 
 

@@ -1,6 +1,6 @@
 """Run `gpuless tune`: restart the server with each candidate, measure it, keep the winner or the start.
 
-The rules (what to try, the budget, who won) are in ``toolkit.core.tune``; this module does the I/O:
+The rules (what to try, the budget, who won) are in ``toolkit.core.tune.knobs``; this module does the I/O:
 
 * a ``Target`` (``toolkit.adapters.tune_target``) restarts the server with given knobs:
   ``ComposeTarget`` recreates the container of ./compose.yaml through ``DockerRunner`` (the served
@@ -35,8 +35,8 @@ from toolkit.adapters.ollama_client import OllamaClient, Recorder
 from toolkit.adapters.tune_target import Target
 from toolkit.core.benchmetrics import request_metrics
 from toolkit.core.stats import percentile
-from toolkit.core.tune import Budget, Candidate, Knobs, Measurement, Objective, Pruned, Trial
-from toolkit.core.tune_verdict import Comparison, Verdict, before_after, decide, top
+from toolkit.core.tune.knobs import Budget, Candidate, Knobs, Measurement, Objective, Pruned, Trial
+from toolkit.core.tune.verdict import Comparison, Verdict, before_after, decide, top
 from toolkit.errors import GpulessError
 
 Progress = Callable[[str], None]

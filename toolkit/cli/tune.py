@@ -1,6 +1,6 @@
 """The ``tune`` subcommand: find, apply and prove the best settings for the container of compose.yaml.
 
-The rules live in ``toolkit.core.tune``, the restarts and measurements in ``toolkit.adapters.tuner``; this
+The rules live in ``toolkit.core.tune.knobs``, the restarts and measurements in ``toolkit.adapters.tuner``; this
 module wires them to the compose file through ``toolkit.adapters.tune_session`` (shared with the wizard):
 the winner is written back through the safe write (diff shown, a backup kept), the container (already
 running it) verified. The container's project lock is held for the whole tune (no ``up``, ``down``,
@@ -20,7 +20,7 @@ from toolkit.adapters import interrupts
 from toolkit.cli.group import cli
 from toolkit.cli.options import SIZE
 from toolkit.cli.output import emit_json, json_option
-from toolkit.core.tune import Objective
+from toolkit.core.tune.knobs import Objective
 from toolkit.errors import ContainerError, GpulessError
 from toolkit.settings import Settings
 

@@ -36,7 +36,7 @@ from toolkit.core.benchplan import QUICK
 from toolkit.core.benchverdict import model_step_lines, verdict
 from toolkit.core.catalog.thinking import bench_lines
 from toolkit.core.recommend.model_choice import default_model
-from toolkit.core.tune import Objective
+from toolkit.core.tune.knobs import Objective
 from toolkit.tui import fmt
 from toolkit.tui.plain import plain
 from toolkit.tui.screens.base import WizardScreen

@@ -6,7 +6,7 @@ verdict says so. For N users (ranked by TTFT p95) the winner must also keep the 
 counts only beyond twice the aggregate's own run-to-run spread (``AGGREGATE_DROP_SPREADS``). Once the
 top candidates have been measured a second time, only those compete: a candidate measured once would
 win on its one lucky run against candidates whose second run pulled their average back (the winner's
-curse). Pure logic over the tuner's measurements (``toolkit.core.tune``).
+curse). Pure logic over the tuner's measurements (``toolkit.core.tune.knobs``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from statistics import fmean
 
-from toolkit.core.tune import MIN_SPREAD, Measurement, Objective, Trial
+from toolkit.core.tune.knobs import MIN_SPREAD, Measurement, Objective, Trial
 
 
 def _feasible(m: Measurement, objective: Objective) -> bool:

@@ -33,8 +33,8 @@ from toolkit.adapters.ollama_client import OllamaClient, Recorder  # noqa: E402
 from toolkit.adapters.probes import detect_machine  # noqa: E402
 from toolkit.adapters.resources import load_catalog  # noqa: E402
 from toolkit.cli.render_bench import format_result  # noqa: E402
-from toolkit.core.benchconfig import BenchConfig  # noqa: E402
-from toolkit.core.benchmetrics import request_metrics  # noqa: E402
+from toolkit.core.bench.config import BenchConfig  # noqa: E402
+from toolkit.core.bench.metrics import request_metrics  # noqa: E402
 from toolkit.settings import Settings  # noqa: E402
 
 

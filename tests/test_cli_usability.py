@@ -91,8 +91,8 @@ def test_up_says_which_options_a_compose_file_overrides(
 
 def test_bench_comparison_rows_name_each_unit_once() -> None:
     from toolkit.cli.render_bench import format_result
-    from toolkit.core.benchcompare import Comparison
-    from toolkit.core.benchconfig import BenchResult
+    from toolkit.core.bench.compare import Comparison
+    from toolkit.core.bench.config import BenchResult
 
     result = BenchResult(
         run_id=None,

@@ -308,7 +308,7 @@ def test_item6_a_failed_history_write_is_reported_truthfully(tmp_path: Path) -> 
 
     from toolkit.adapters.bench_runner import BenchRunner
     from toolkit.cli.render_bench import format_result
-    from toolkit.core.benchconfig import BenchConfig
+    from toolkit.core.bench.config import BenchConfig
     from toolkit.errors import HistoryError
 
     store = History(tmp_path / "history.sqlite3")

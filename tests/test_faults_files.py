@@ -158,7 +158,7 @@ def test_item10_a_benchmark_never_replaces_an_unusable_calibration(tmp_path: Pat
 
     from tests.tui.conftest import laptop
     from toolkit.adapters import calibration
-    from toolkit.core.benchcompare import Comparison
+    from toolkit.core.bench.compare import Comparison
 
     path = tmp_path / "calibration.json"
     path.write_text('{"format": 2, "machines": {}}')

@@ -4,9 +4,9 @@ the server really serves, a model the catalog lacks, and a /api/show too thin to
 from __future__ import annotations
 
 from toolkit.adapters.resources import load_catalog
-from toolkit.core.benchcompare import comparisons
-from toolkit.core.benchmetrics import shape_result
-from toolkit.core.benchpredict import predictor_from_catalog, predictor_from_show
+from toolkit.core.bench.compare import comparisons
+from toolkit.core.bench.metrics import shape_result
+from toolkit.core.bench.predict import predictor_from_catalog, predictor_from_show
 from toolkit.core.machine.hardware import Bandwidth, CpuInfo, Machine, MemoryInfo
 
 MACHINE = Machine(

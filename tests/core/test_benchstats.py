@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.core.benchcompare import compare, predicted_aggregate_tps, predicted_vs_measured
-from toolkit.core.benchconcurrency import (
+from toolkit.core.bench.compare import compare, predicted_aggregate_tps, predicted_vs_measured
+from toolkit.core.bench.concurrency import (
     ConcurrencyLevel,
     concurrency_level,
     recommend_num_parallel,
     users_per_grade,
 )
-from toolkit.core.benchmetrics import RequestTrace, ServerTimings, request_metrics, shape_result
+from toolkit.core.bench.metrics import RequestTrace, ServerTimings, request_metrics, shape_result
 from toolkit.core.stats import percentile, summarize
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "ollama"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from toolkit.core.benchconcurrency import ConcurrencyLevel, recommend_num_parallel, users_per_grade
-from toolkit.core.benchplan import QUICK, THOROUGH, eta_s, planned_requests, progress_prefix
-from toolkit.core.benchverdict import FIGURES_NOTE, verdict
+from toolkit.core.bench.concurrency import ConcurrencyLevel, recommend_num_parallel, users_per_grade
+from toolkit.core.bench.schedule import QUICK, THOROUGH, eta_s, planned_requests, progress_prefix
+from toolkit.core.bench.verdict import FIGURES_NOTE, verdict
 from toolkit.core.stats import summarize
 
 

@@ -7,8 +7,8 @@ verdict says the sweep cannot show what more slots would give and points to `gpu
 
 from __future__ import annotations
 
-from toolkit.core.benchconcurrency import ConcurrencyLevel, recommend_num_parallel, users_per_grade
-from toolkit.core.benchverdict import FIGURES_NOTE, Verdict, verdict
+from toolkit.core.bench.concurrency import ConcurrencyLevel, recommend_num_parallel, users_per_grade
+from toolkit.core.bench.verdict import FIGURES_NOTE, Verdict, verdict
 from toolkit.core.stats import summarize
 
 

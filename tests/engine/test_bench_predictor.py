@@ -11,7 +11,7 @@ import pytest
 from toolkit.adapters.bench_runner import BenchRunner
 from toolkit.adapters.ollama_client import OllamaClient
 from toolkit.adapters.resources import load_catalog, load_shipped_profile
-from toolkit.core.benchconfig import BenchConfig
+from toolkit.core.bench.config import BenchConfig
 from toolkit.core.catalog.offcatalog import served_variant
 from toolkit.core.estimate.estimator import estimate
 from toolkit.core.machine.profile import machine_from_profile

@@ -15,10 +15,10 @@ from toolkit.adapters.bench_runner import BenchRunner
 from toolkit.adapters.history import History
 from toolkit.adapters.probes import detect_machine
 from toolkit.adapters.resources import load_catalog
-from toolkit.core.benchconcurrency import concurrency_levels
-from toolkit.core.benchconfig import BenchConfig
-from toolkit.core.benchpredict import make_predictor, model_step_estimate
-from toolkit.core.benchworkload import build_messages, document_text
+from toolkit.core.bench.concurrency import concurrency_levels
+from toolkit.core.bench.config import BenchConfig
+from toolkit.core.bench.predict import make_predictor, model_step_estimate
+from toolkit.core.bench.workload import build_messages, document_text
 from toolkit.core.target import check_target
 from toolkit.errors import (
     ModelNotFoundError,
@@ -76,8 +76,8 @@ def test_prompts_are_unique_and_the_document_is_fixed() -> None:
 @pytest.mark.engine
 async def test_quick_plan_warms_up_briefly_and_keeps_the_document_short(ollama_server: Any) -> None:
     """The quick plan's time goes to measuring: an 8-token warm-up and a ~250-token document."""
-    from toolkit.core.benchplan import QUICK
-    from toolkit.core.benchworkload import WARMUP_TOKENS
+    from toolkit.core.bench.schedule import QUICK
+    from toolkit.core.bench.workload import WARMUP_TOKENS
 
     lines: list[str] = []
     config = _config(
@@ -102,7 +102,7 @@ def test_the_benchmark_shows_the_model_steps_prediction() -> None:
     """Same model, same machine: the Model step's row, the bench's reference line and the bench's
     predictor at the Model step's inputs give the same figures."""
     from toolkit.adapters.resources import resolve_profile
-    from toolkit.core.benchverdict import model_step_lines
+    from toolkit.core.bench.verdict import model_step_lines
     from toolkit.core.machine.profile import machine_from_profile
     from toolkit.core.recommend.pick import DEFAULT_PROMPT_TOKENS, recommend
     from toolkit.tui.screens.model import candidate_details

@@ -14,8 +14,8 @@ import pytest
 
 from tests.ollama_server.fixtures import ServerHandle
 from toolkit.adapters.bench_runner import BenchRunner
-from toolkit.core.benchconfig import BenchConfig
-from toolkit.core.benchverdict import verdict
+from toolkit.core.bench.config import BenchConfig
+from toolkit.core.bench.verdict import verdict
 
 pytestmark = pytest.mark.engine
 

@@ -11,7 +11,7 @@ import pytest
 
 from toolkit.adapters.calibration import KEEP_RUNS, load, record_comparisons, runs
 from toolkit.adapters.resources import resolve_profile
-from toolkit.core.benchcompare import Comparison
+from toolkit.core.bench.compare import Comparison
 from toolkit.core.machine.profile import machine_from_profile
 from toolkit.errors import UsageError
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from toolkit.adapters.history import SCHEMA_VERSION, History
-from toolkit.core.benchrun import compare_runs, split_model
+from toolkit.core.bench.run import compare_runs, split_model
 from toolkit.errors import HistoryError, UsageError
 
 

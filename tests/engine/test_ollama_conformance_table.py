@@ -21,7 +21,7 @@ import pytest
 from tests.ollama_server.fixtures import ServerHandle
 from toolkit.adapters import ollama_admin
 from toolkit.adapters.ollama_client import OllamaClient, Recorder
-from toolkit.core.benchmetrics import RequestTrace
+from toolkit.core.bench.metrics import RequestTrace
 from toolkit.core.catalog.thinking import model_thinks
 from toolkit.core.compose.spec import OllamaServiceSpec
 from toolkit.core.compose.verify_runner import kv_cache_row, parse_runner_args, threads_row

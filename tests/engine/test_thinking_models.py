@@ -136,7 +136,7 @@ def test_bench_openai_matches_ollama_with_thinking_off(thinker: ServerHandle) ->
     import statistics
 
     from toolkit.adapters.bench_runner import BenchRunner
-    from toolkit.core.benchconfig import BenchConfig
+    from toolkit.core.bench.config import BenchConfig
 
     needle = f'msg="llama.cpp timings" model={THINK}'
     seen: dict[str, list[tuple[dict[str, Any], dict[str, float]]]] = {"ollama": [], "openai": []}

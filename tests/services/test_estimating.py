@@ -11,10 +11,10 @@ import pytest
 
 from toolkit.adapters.calibration import reset, runs
 from toolkit.adapters.resources import resolve_profile
-from toolkit.core.benchcompare import Comparison
-from toolkit.core.benchconcurrency import ConcurrencyLevel
-from toolkit.core.benchconfig import BenchResult
-from toolkit.core.benchmetrics import ShapeResult
+from toolkit.core.bench.compare import Comparison
+from toolkit.core.bench.concurrency import ConcurrencyLevel
+from toolkit.core.bench.config import BenchResult
+from toolkit.core.bench.metrics import ShapeResult
 from toolkit.core.estimate.params import DEFAULT_PARAMS
 from toolkit.core.machine.profile import machine_from_profile
 from toolkit.core.stats import summarize

@@ -2,7 +2,7 @@
 
 ``gpuless bench`` (on stderr) and the wizard's Benchmark step put it before each progress line of
 ``BenchRunner``; it is fed by the runner's ``on_request`` callback. The arithmetic is
-``toolkit.core.benchplan``; this adds the clock.
+``toolkit.core.bench.schedule``; this adds the clock.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from toolkit.core.benchplan import eta_s, planned_requests, progress_prefix
+from toolkit.core.bench.schedule import eta_s, planned_requests, progress_prefix
 from toolkit.core.safe_text import terminal_safe
 
 

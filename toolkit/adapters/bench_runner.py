@@ -19,9 +19,9 @@ Method (the reasons are in docs/shared reference, "Benchmark methodology"):
 
 Only loopback targets are accepted unless the user typed the URL themselves (``explicit=True``;
 ``toolkit.core.target.check_target``, the check chat and ``up --url`` share). What is sent is
-``toolkit.core.benchworkload``'s; the arithmetic over what came back is in ``toolkit.core``
+``toolkit.core.bench.workload``'s; the arithmetic over what came back is in ``toolkit.core``
 (``benchmetrics``, ``benchconcurrency``, ``benchcompare``), and the predictions come from
-``toolkit.core.benchpredict``: this module sends the requests, keeps time and writes the history.
+``toolkit.core.bench.predict``: this module sends the requests, keeps time and writes the history.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ from typing import Any
 
 from toolkit.adapters.history import History
 from toolkit.adapters.ollama_client import OllamaClient, Recorder
-from toolkit.core.benchcompare import Predictor, comparisons
-from toolkit.core.benchconcurrency import (
+from toolkit.core.bench.compare import Predictor, comparisons
+from toolkit.core.bench.concurrency import (
     GRADES,
     ConcurrencyLevel,
     concurrency_level,
@@ -44,11 +44,11 @@ from toolkit.core.benchconcurrency import (
     streams_label,
     users_per_grade,
 )
-from toolkit.core.benchconfig import BenchConfig, BenchResult
-from toolkit.core.benchmetrics import RequestTrace, request_metrics, shape_result
-from toolkit.core.benchpredict import PredictorChoice, predictor_from_catalog, predictor_from_show
-from toolkit.core.benchrun import Status, power_source
-from toolkit.core.benchworkload import WARMUP_TOKENS, Shape, build_messages, document_text
+from toolkit.core.bench.config import BenchConfig, BenchResult
+from toolkit.core.bench.metrics import RequestTrace, request_metrics, shape_result
+from toolkit.core.bench.predict import PredictorChoice, predictor_from_catalog, predictor_from_show
+from toolkit.core.bench.run import Status, power_source
+from toolkit.core.bench.workload import WARMUP_TOKENS, Shape, build_messages, document_text
 from toolkit.core.catalog.model import Catalog
 from toolkit.core.catalog.thinking import model_thinks
 from toolkit.core.estimate.estimator import Estimate

@@ -20,7 +20,7 @@ from typing import Any
 
 from toolkit.adapters.bandwidth import cache_key
 from toolkit.adapters.json_file import read_section, write_section
-from toolkit.core.benchcompare import Comparison
+from toolkit.core.bench.compare import Comparison
 from toolkit.core.estimate.calibration import Calibration, CalibrationRun, combine, run_from_pairs
 from toolkit.core.machine.hardware import Machine
 from toolkit.errors import UsageError

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from toolkit.core.benchrun import RunRow, Status, clean_summary, split_model
+from toolkit.core.bench.run import RunRow, Status, clean_summary, split_model
 from toolkit.errors import HistoryError
 
 SCHEMA_VERSION = 1

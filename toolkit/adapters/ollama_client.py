@@ -2,7 +2,7 @@
 
 One client, two protocol adapters, so the same benchmark and chat run against Ollama, llama.cpp's
 server, LM Studio or vLLM. It yields typed events stamped with ``time.perf_counter()`` at the moment
-each line arrives; the arithmetic lives in ``toolkit.core.benchmetrics``. The hot path is deliberately
+each line arrives; the arithmetic lives in ``toolkit.core.bench.metrics``. The hot path is deliberately
 plain (bytes split into lines + ``json.loads``, no model validation per chunk) so the client stays far below
 5% of one core while a model streams.
 
@@ -28,7 +28,7 @@ import httpx
 
 from toolkit.adapters import joined, linestream
 from toolkit.adapters.ollama_errors import pull_error, translate
-from toolkit.core.benchmetrics import RequestTrace, ServerTimings
+from toolkit.core.bench.metrics import RequestTrace, ServerTimings
 from toolkit.core.catalog.thinking import model_thinks
 from toolkit.core.safe_text import terminal_safe
 from toolkit.core.wire import (

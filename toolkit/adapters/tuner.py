@@ -33,7 +33,7 @@ from typing import Any
 from toolkit.adapters.critical import signals_deferred
 from toolkit.adapters.ollama_client import OllamaClient, Recorder
 from toolkit.adapters.tune_target import Target
-from toolkit.core.benchmetrics import request_metrics
+from toolkit.core.bench.metrics import request_metrics
 from toolkit.core.stats import percentile
 from toolkit.core.tune.knobs import Budget, Candidate, Knobs, Measurement, Objective, Pruned, Trial
 from toolkit.core.tune.verdict import Comparison, Verdict, before_after, decide, top

@@ -21,15 +21,15 @@ from toolkit.cli.group import cli, current_settings
 from toolkit.cli.options import server_options, think_option
 from toolkit.cli.output import emit_json, fail, json_option
 from toolkit.cli.render_bench import compare_lines, format_result, history_lines
-from toolkit.core.benchconcurrency import DEFAULT_TTFT_LIMIT_S
-from toolkit.core.benchplan import QUICK, THOROUGH
+from toolkit.core.bench.concurrency import DEFAULT_TTFT_LIMIT_S
+from toolkit.core.bench.schedule import QUICK, THOROUGH
 from toolkit.core.catalog.model import Catalog
 from toolkit.core.target import check_target
 from toolkit.errors import GpulessError, UsageError
 
 
 def _parse_levels(text: str | None, max_concurrency: int | None) -> tuple[int, ...]:
-    from toolkit.core.benchconcurrency import concurrency_levels
+    from toolkit.core.bench.concurrency import concurrency_levels
 
     if text is not None:
         if text.strip().lower() in ("none", "0", ""):
@@ -137,7 +137,7 @@ def bench(
     from toolkit.adapters.probes import busy_share, detect_machine
     from toolkit.adapters.project_lock import exclusive
     from toolkit.adapters.server_slots import server_slots, serving_container
-    from toolkit.core.benchconfig import BenchConfig
+    from toolkit.core.bench.config import BenchConfig
 
     settings = current_settings()
     resolved = server_url(url, settings)
@@ -279,7 +279,7 @@ def _catalog() -> Catalog | None:
 def history(as_json: bool, as_csv: bool, compare: tuple[int, int] | None, limit: int) -> None:
     """List stored benchmark runs, compare two, or export them as JSON or CSV."""
     from toolkit.adapters.history import History
-    from toolkit.core.benchrun import compare_runs
+    from toolkit.core.bench.run import compare_runs
 
     if as_json and as_csv:
         raise UsageError("--json and --csv are two output formats: choose one")

@@ -28,7 +28,7 @@ from rich.markdown import Markdown
 from rich.text import Text
 
 from toolkit.adapters.ollama_client import Chunk, OllamaClient, Recorder
-from toolkit.core.benchmetrics import RequestTrace, request_metrics
+from toolkit.core.bench.metrics import RequestTrace, request_metrics
 from toolkit.core.catalog.thinking import chat_note
 from toolkit.core.conversation import Conversation
 from toolkit.core.safe_text import terminal_safe

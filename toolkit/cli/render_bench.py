@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from toolkit.core.benchconcurrency import streams_label
-from toolkit.core.benchverdict import model_step_lines
+from toolkit.core.bench.concurrency import streams_label
+from toolkit.core.bench.verdict import model_step_lines
 from toolkit.core.catalog.thinking import bench_lines
 from toolkit.core.safe_text import terminal_safe
 
 if TYPE_CHECKING:
-    from toolkit.core.benchconfig import BenchResult
-    from toolkit.core.benchrun import RunRow
+    from toolkit.core.bench.config import BenchResult
+    from toolkit.core.bench.run import RunRow
 
 
 def _num(value: float | None, digits: int = 1, suffix: str = "") -> str:
@@ -30,7 +30,7 @@ def _table(rows: list[list[str]]) -> list[str]:
 
 def verdict_lines(result: BenchResult) -> list[str]:
     """Grade, users held and OLLAMA_NUM_PARALLEL of a ``BenchResult``, each with its reason."""
-    from toolkit.core.benchverdict import verdict
+    from toolkit.core.bench.verdict import verdict
 
     read = verdict(
         result.shapes,
@@ -139,7 +139,7 @@ def compare_lines(a: RunRow, b: RunRow, rows: list[dict[str, Any]]) -> list[str]
 
 def history_lines(runs: list[RunRow]) -> list[str]:
     """``history``: one row per stored run (damaged ones say so)."""
-    from toolkit.core.benchrun import median_of
+    from toolkit.core.bench.run import median_of
 
     rows = [["id", "started", "status", "model", "quant", "engine", "decode tok/s", "TTFT s", "power"]]
     for run in runs:

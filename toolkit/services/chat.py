@@ -12,7 +12,7 @@ from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Any
 
 from toolkit.adapters.ollama_client import Chunk, Event, OllamaClient, Recorder
-from toolkit.core.benchmetrics import RequestTrace
+from toolkit.core.bench.metrics import RequestTrace
 from toolkit.core.conversation import Conversation
 
 Tee = Callable[[AsyncGenerator[Event, None]], AsyncGenerator[Event, None]]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from toolkit.core.benchconfig import BenchResult
+from toolkit.core.bench.config import BenchResult
 from toolkit.core.estimate.calibration import Calibration, CalibrationRun, RunEvidence, distrust
 from toolkit.core.estimate.calibration import apply as calibrated
 from toolkit.core.estimate.params import DEFAULT_PARAMS, EstimatorParams

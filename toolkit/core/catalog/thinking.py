@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from toolkit.core.benchconfig import BenchResult
+    from toolkit.core.bench.config import BenchResult
 
 #: How a client turns thinking off, by API.
 OFF_OLLAMA = '"think": false'

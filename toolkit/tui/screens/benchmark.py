@@ -1,6 +1,6 @@
 """Step 5, Benchmark: run ``BenchRunner`` (the same run as ``gpuless bench``) and show it as it goes.
 
-The run is the quick plan of ``gpuless bench`` (``toolkit.core.benchplan.QUICK``), an async worker on the
+The run is the quick plan of ``gpuless bench`` (``toolkit.core.bench.schedule.QUICK``), an async worker on the
 UI loop (HTTP streaming). Live numbers arrive through the runner's ``on_request`` callback, so the charts
 fill per repetition from the metrics the history stores; ``LiveProgress`` redraws the time elapsed and
 left every second. Grade, users held and NUM_PARALLEL advice are the CLI's lines. Esc cancels: the runner
@@ -31,9 +31,9 @@ from textual.worker import Worker, WorkerState
 
 from toolkit.adapters.bench_progress import LiveProgress
 from toolkit.adapters.history import History
-from toolkit.core.benchconcurrency import streams_label
-from toolkit.core.benchplan import QUICK
-from toolkit.core.benchverdict import model_step_lines, verdict
+from toolkit.core.bench.concurrency import streams_label
+from toolkit.core.bench.schedule import QUICK
+from toolkit.core.bench.verdict import model_step_lines, verdict
 from toolkit.core.catalog.thinking import bench_lines
 from toolkit.core.recommend.model_choice import default_model
 from toolkit.core.tune.knobs import Objective
@@ -338,7 +338,7 @@ class BenchmarkScreen(WizardScreen):
         from toolkit.adapters.joined import is_joined
         from toolkit.adapters.probes import busy_share
         from toolkit.adapters.server_slots import server_slots
-        from toolkit.core.benchconfig import BenchConfig
+        from toolkit.core.bench.config import BenchConfig
 
         if not url:
             url = await asyncio.to_thread(self.services.resolve_url)

@@ -2,7 +2,7 @@
 
 The answer streams in an async worker (``OllamaClient.stream_chat``), so the screen keeps taking keys;
 esc cancels the worker, which closes the HTTP stream and keeps the text so far. Speed figures come from
-``toolkit.core.benchmetrics.request_metrics`` once the server's counters arrive; while streaming, a live
+``toolkit.core.bench.metrics.request_metrics`` once the server's counters arrive; while streaming, a live
 estimate from chunk arrival times is shown.
 
 Thinking is off (``services.chat.take_turn``'s default, as in ``gpuless chat``); for a model that thinks,
@@ -27,7 +27,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, Markdown, Select, Static
 from textual.worker import Worker, WorkerState
 
-from toolkit.core.benchmetrics import RequestTrace, request_metrics
+from toolkit.core.bench.metrics import RequestTrace, request_metrics
 from toolkit.core.catalog.thinking import chat_note, served_thinking_warning
 from toolkit.core.conversation import Conversation
 from toolkit.core.recommend.model_choice import default_model

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from toolkit.core.benchconcurrency import ConcurrencyLevel, level_holds, streams_label
-from toolkit.core.benchmetrics import ShapeResult
+from toolkit.core.bench.concurrency import ConcurrencyLevel, level_holds, streams_label
+from toolkit.core.bench.metrics import ShapeResult
 from toolkit.core.estimate.estimator import Estimate
 from toolkit.core.estimate.grades import BELOW_C, GRADE_LINES, grade_line, grade_meaning
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from toolkit.core.benchconcurrency import streams_label
+from toolkit.core.bench.concurrency import streams_label
 from toolkit.core.machine.hardware import Machine
 
 Status = Literal["complete", "incomplete", "failed"]

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from toolkit.core.benchmetrics import RequestTrace, request_metrics
+from toolkit.core.bench.metrics import RequestTrace, request_metrics
 from toolkit.core.stats import Summary, percentile, summarize
 from toolkit.errors import UsageError
 

@@ -4,7 +4,7 @@ summary of one prompt shape over its repetitions.
 The streaming client records, per request, when it was sent and when each chunk arrived
 (``RequestTrace``); the server adds its own counters (``ServerTimings``). Everything here turns those
 into per-request metrics and per-shape summaries; the concurrency table is in
-``toolkit.core.benchconcurrency`` and the predicted-vs-measured rows in ``toolkit.core.benchcompare``.
+``toolkit.core.bench.concurrency`` and the predicted-vs-measured rows in ``toolkit.core.bench.compare``.
 Pure: no clock, no I/O; tested over fixture timings.
 
 Definitions (chosen to match the reference tools, see docs in each function):

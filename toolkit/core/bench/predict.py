@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from toolkit.core.benchcompare import Predictor
+from toolkit.core.bench.compare import Predictor
 from toolkit.core.catalog.model import Catalog, ModelSpec, QuantVariant
 from toolkit.core.catalog.offcatalog import served_variant
 from toolkit.core.compose.spec import base_model

@@ -3,7 +3,7 @@
 Separate from the metrics because it is about the estimate, not the run: which measured figure each
 prediction is held against (decode from the chat shape, prefill and TTFT from the document shape,
 aggregate tok/s per concurrency level) and what the error means. The estimator is passed in as a
-``Predictor`` (``toolkit.core.benchpredict`` builds one), so this stays pure and testable with a fake.
+``Predictor`` (``toolkit.core.bench.predict`` builds one), so this stays pure and testable with a fake.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from toolkit.core.benchconcurrency import ConcurrencyLevel, streams_label
-from toolkit.core.benchmetrics import ShapeResult
+from toolkit.core.bench.concurrency import ConcurrencyLevel, streams_label
+from toolkit.core.bench.metrics import ShapeResult
 
 #: (decode tok/s per stream, prefill tok/s, TTFT s) predicted for (prompt tokens, simultaneous streams).
 Predictor = Callable[[int, int], tuple[float | None, float | None, float | None]]

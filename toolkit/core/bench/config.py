@@ -10,11 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from toolkit.core.benchcompare import Comparison
-from toolkit.core.benchconcurrency import DEFAULT_TTFT_LIMIT_S, ConcurrencyLevel
-from toolkit.core.benchmetrics import ShapeResult
-from toolkit.core.benchrun import Status
-from toolkit.core.benchworkload import SHAPES, Shape
+from toolkit.core.bench.compare import Comparison
+from toolkit.core.bench.concurrency import DEFAULT_TTFT_LIMIT_S, ConcurrencyLevel
+from toolkit.core.bench.metrics import ShapeResult
+from toolkit.core.bench.run import Status
+from toolkit.core.bench.workload import SHAPES, Shape
 from toolkit.core.estimate.estimator import Estimate
 from toolkit.core.wire import Api
 

@@ -125,11 +125,11 @@ def test_a_run_on_a_busy_machine_is_kept_but_does_not_calibrate(
     # Issue 24: other work holds most of the CPU as the benchmark starts (controlled: the reading bench takes
     # before its first request, so the test holds on any number of cores and under any CPU cap): the run is
     # measured and stored in the history, the calibration is left alone with the reason, recommend unchanged.
-    import toolkit.adapters.probes
+    import toolkit.adapters.machine.probes
     from tests.cli_run import run
 
     monkeypatch.setenv("GPULESS_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setattr(toolkit.adapters.probes, "busy_share", lambda: 0.55)
+    monkeypatch.setattr(toolkit.adapters.machine.probes, "busy_share", lambda: 0.55)
     plain = json.loads(_gpuless(tmp_path, "recommend", "--model", "gemma3:270m", "--json").stdout)
     code, _, err = run(["bench", "--url", ollama_server.url, "--model", "smollm2:135m", *_RUN], capsys)
     assert code == 0, err

@@ -80,7 +80,7 @@ def test_detect_human_output_shows_the_docker_fix(cache_env: dict[str, str]) -> 
 
 
 def test_refresh_measures_again(cache_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    from toolkit.adapters import bandwidth
+    from toolkit.adapters.machine import bandwidth
     from toolkit.cli.main import cli
 
     monkeypatch.setenv("GPULESS_CACHE_DIR", cache_env["GPULESS_CACHE_DIR"])

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.adapters import bandwidth
+from toolkit.adapters.machine import bandwidth
 from toolkit.core.machine.hardware import Bandwidth
 from toolkit.core.machine.probe_sizing import FALLBACK_LLC_BYTES, MIB, last_level_cache_bytes
 

@@ -13,7 +13,7 @@ import pytest
 
 from toolkit.adapters.bench_runner import BenchRunner
 from toolkit.adapters.history import History
-from toolkit.adapters.probes import detect_machine
+from toolkit.adapters.machine.probes import detect_machine
 from toolkit.adapters.resources import load_catalog
 from toolkit.core.bench.concurrency import concurrency_levels
 from toolkit.core.bench.config import BenchConfig

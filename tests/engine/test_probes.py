@@ -11,8 +11,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from toolkit.adapters import bandwidth
-from toolkit.adapters.probes import (
+from toolkit.adapters.machine import bandwidth
+from toolkit.adapters.machine.probes import (
     detect_machine,
     probe_cgroup,
     probe_docker,

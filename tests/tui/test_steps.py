@@ -104,7 +104,7 @@ def _docker_services(services: Services, machine: Machine, image: str) -> Servic
     """Services for a real Docker launch: this engine, the test image, a free port, and container and
     volume names of this test's own."""
     from tests.ollama_server.fixtures import free_port
-    from toolkit.adapters.probes import probe_docker
+    from toolkit.adapters.machine.probes import probe_docker
 
     suffix = uuid.uuid4().hex[:8]
     settings = services.settings.model_copy(
@@ -217,9 +217,9 @@ async def test_benchmark_runs_live_and_stores_history(
 ) -> None:
     # Other work on the machine as the run starts (controlled: the reading a run takes before its first
     # request), so the calibration must be left alone, and the wizard must say why.
-    import toolkit.adapters.probes
+    import toolkit.adapters.machine.probes
 
-    monkeypatch.setattr(toolkit.adapters.probes, "busy_share", lambda: 0.8)
+    monkeypatch.setattr(toolkit.adapters.machine.probes, "busy_share", lambda: 0.8)
     svc = dataclasses.replace(
         services,
         ollama_url=ollama_server.url,

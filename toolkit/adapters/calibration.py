@@ -18,8 +18,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from toolkit.adapters.bandwidth import cache_key
 from toolkit.adapters.json_file import read_section, write_section
+from toolkit.adapters.machine.bandwidth import cache_key
 from toolkit.core.bench.compare import Comparison
 from toolkit.core.estimate.calibration import Calibration, CalibrationRun, combine, run_from_pairs
 from toolkit.core.machine.hardware import Machine

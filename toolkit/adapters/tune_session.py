@@ -63,7 +63,7 @@ def prepare(
     ``hold`` the container's project lock is taken into it (``ContainerError`` naming the holder)."""
     from toolkit.adapters.compose_file import check_writable, read_compose_file
     from toolkit.adapters.docker_runner import DockerRunner
-    from toolkit.adapters.probes import detect_machine
+    from toolkit.adapters.machine.probes import detect_machine
     from toolkit.adapters.project_lock import exclusive
     from toolkit.adapters.resources import load_catalog
 

@@ -25,7 +25,7 @@ def calibration() -> None:
 
 
 def _this_machine() -> Machine:
-    from toolkit.adapters.probes import detect_machine
+    from toolkit.adapters.machine.probes import detect_machine
 
     # The calibration is keyed by CPU model and RAM: no bandwidth probe, no engine needed.
     return detect_machine(measure_bandwidth=False, docker=False, cache_dir=current_settings().cache_dir)

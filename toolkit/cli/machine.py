@@ -88,7 +88,7 @@ def _detect_rows(machine: Machine) -> list[tuple[str, str]]:
 @click.option("--no-docker", is_flag=True, help="Do not contact the Docker engine.")
 def detect(as_json: bool, no_bandwidth: bool, refresh: bool, no_docker: bool) -> None:
     """Detect this machine: CPU and SIMD, memory, power, container limits, Docker engine, bandwidth."""
-    from toolkit.adapters.probes import detect_machine
+    from toolkit.adapters.machine.probes import detect_machine
     from toolkit.core.machine.warnings import describe_machine_warnings
 
     machine = detect_machine(
@@ -207,7 +207,7 @@ def recommend(
     if profile is not None:
         machine = machine_from_profile(resources.resolve_profile(profile))
     else:
-        from toolkit.adapters.probes import detect_machine
+        from toolkit.adapters.machine.probes import detect_machine
 
         machine = detect_machine(cache_dir=current_settings().cache_dir)
     ram_gb = None if ram_bytes is None else ram_bytes / GIB

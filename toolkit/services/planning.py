@@ -40,7 +40,7 @@ def plan(
         if profile is not None:
             machine = machine_from_profile(resources.resolve_profile(profile))
         else:
-            from toolkit.adapters.probes import detect_machine
+            from toolkit.adapters.machine.probes import detect_machine
 
             cache_dir = settings.cache_dir if settings is not None else None
             detected = detect_machine(docker=False, cache_dir=cache_dir)

@@ -57,7 +57,7 @@ def _kv(value: str) -> KvCacheType:
 
 def plan_for(services: Services, machine: Machine | None, model: str, choice: Pick | None = None) -> Plan:
     """The plan for ``model`` on ``machine`` (``choice``: the Model step's pick, if any)."""
-    from toolkit.adapters.probes import detect_machine
+    from toolkit.adapters.machine.probes import detect_machine
 
     settings = services.settings
     request = PlanRequest(

@@ -26,7 +26,7 @@ def _load_catalog() -> Catalog:
 
 
 def _detect_this_machine(cache_dir: Path | None = None) -> Machine:
-    from toolkit.adapters.probes import detect_machine
+    from toolkit.adapters.machine.probes import detect_machine
 
     return detect_machine(cache_dir=cache_dir)
 

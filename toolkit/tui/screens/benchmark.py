@@ -336,7 +336,7 @@ class BenchmarkScreen(WizardScreen):
     async def run_bench(self, url: str, model: str | None, calibrate: bool = True) -> None:
         from toolkit.adapters.bench_runner import BenchRunner
         from toolkit.adapters.joined import is_joined
-        from toolkit.adapters.probes import busy_share
+        from toolkit.adapters.machine.probes import busy_share
         from toolkit.adapters.server_slots import server_slots
         from toolkit.core.bench.config import BenchConfig
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import psutil
 
-from toolkit.adapters import bandwidth as bandwidth_probe
+from toolkit.adapters.machine import bandwidth as bandwidth_probe
 from toolkit.core.machine import cgroup as cgroup_core
 from toolkit.core.machine.cpuinfo import (
     WINDOWS_PF_FEATURES,

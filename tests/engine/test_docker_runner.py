@@ -23,7 +23,7 @@ import yaml
 from tests.ollama_server.fixtures import free_port
 from toolkit.adapters import ollama_admin
 from toolkit.adapters.compose_file import write_compose
-from toolkit.adapters.docker_runner import DockerRunner, connect, up_and_pull
+from toolkit.adapters.docker.runner import DockerRunner, connect, up_and_pull
 from toolkit.adapters.progress import Progress
 from toolkit.adapters.server_url import server_url
 from toolkit.core.compose.docker_args import spec_to_json

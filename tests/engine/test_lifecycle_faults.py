@@ -17,7 +17,7 @@ import pytest
 
 from tests.engine.cli_project import CliProject
 from toolkit.adapters import ollama_admin
-from toolkit.adapters.project_lock import exclusive, holder_pid, lock_path
+from toolkit.adapters.docker.project_lock import exclusive, holder_pid, lock_path
 from toolkit.core.compose.docker_args import spec_to_json
 from toolkit.core.compose.spec import LABEL_MANAGED, LABEL_SPEC, build_spec
 from toolkit.errors import ContainerError

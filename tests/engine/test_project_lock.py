@@ -13,13 +13,13 @@ import docker
 import pytest
 
 from tests.engine.cli_project import CliProject
-from toolkit.adapters.project_lock import exclusive, holder_pid, lock_path
+from toolkit.adapters.docker.project_lock import exclusive, holder_pid, lock_path
 from toolkit.errors import ContainerError
 
 HOLD = """
 import sys, time
 from pathlib import Path
-from toolkit.adapters.project_lock import exclusive
+from toolkit.adapters.docker.project_lock import exclusive
 with exclusive("demo", Path(sys.argv[1])):
     print("held", flush=True)
     time.sleep(float(sys.argv[2]))

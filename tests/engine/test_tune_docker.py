@@ -23,7 +23,7 @@ import pytest
 from tests.engine import tune_pace
 from tests.engine.cli_project import CliProject
 from tests.ollama_server.fixtures import free_port
-from toolkit.adapters.server_slots import server_slots
+from toolkit.adapters.docker.server_slots import server_slots
 
 pytestmark = pytest.mark.docker
 

@@ -136,7 +136,7 @@ async def test_without_docker_the_wizard_offers_native_and_attach(
 async def test_after_a_failed_pull_the_rows_show_the_container_is_gone(
     services: Services, machine: Any, ollama_test_image: str
 ) -> None:
-    from toolkit.adapters.docker_runner import DockerRunner
+    from toolkit.adapters.docker.runner import DockerRunner
 
     from .test_steps import _docker_services
 

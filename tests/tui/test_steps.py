@@ -125,7 +125,7 @@ def _docker_services(services: Services, machine: Machine, image: str) -> Servic
 async def test_launch_docker_starts_verifies_and_cleans_up(
     services: Services, machine: Machine, ollama_test_image: str
 ) -> None:
-    from toolkit.adapters.docker_runner import DockerRunner
+    from toolkit.adapters.docker.runner import DockerRunner
 
     svc = _docker_services(services, machine, ollama_test_image)
     settings = svc.settings
@@ -171,8 +171,8 @@ async def test_launch_docker_cancel_in_the_health_wait_removes_what_it_created(
 ) -> None:
     import docker
 
-    from toolkit.adapters import docker_readback
-    from toolkit.adapters.docker_runner import DockerRunner
+    from toolkit.adapters.docker import readback as docker_readback
+    from toolkit.adapters.docker.runner import DockerRunner
 
     # The stand-in server answers within a second of its start; a real Ollama scanning a large models
     # directory takes longer. The API probe is made to see a server that does not answer yet, so the wait

@@ -75,7 +75,7 @@ def running(ollama_test_image: str, tmp_path: Path) -> Iterator[tuple[Path, str,
 def _lock_from_another_process(name: str) -> str:
     """What another process gets when it asks for the project lock of container ``name``."""
     script = (
-        "import sys\nfrom toolkit.adapters.project_lock import exclusive\n"
+        "import sys\nfrom toolkit.adapters.docker.project_lock import exclusive\n"
         "from toolkit.errors import ContainerError\n"
         "try:\n    with exclusive(sys.argv[1]):\n        print('taken')\n"
         "except ContainerError as error:\n    print(error.message)\n"

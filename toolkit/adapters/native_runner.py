@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from toolkit.adapters import ollama_admin
-from toolkit.adapters.docker_errors import check_port_free
+from toolkit.adapters.docker.errors import check_port_free
 from toolkit.core.compose.spec import OllamaServiceSpec
 from toolkit.core.target import check_target
 from toolkit.errors import OllamaError, OllamaUnreachableError

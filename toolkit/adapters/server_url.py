@@ -28,7 +28,7 @@ def server_url(url: str | None, settings: Settings) -> str:
     if share is not None:
         return share.url
     from toolkit.adapters.compose_file import spec_here
-    from toolkit.adapters.docker_runner import DockerRunner
+    from toolkit.adapters.docker.runner import DockerRunner
 
     here = spec_here()
     container = here.container_name if here is not None else settings.container_name

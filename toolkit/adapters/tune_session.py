@@ -62,9 +62,9 @@ def prepare(
     its container is not running, or the tune could not end well (see the module docstring). With
     ``hold`` the container's project lock is taken into it (``ContainerError`` naming the holder)."""
     from toolkit.adapters.compose_file import check_writable, read_compose_file
-    from toolkit.adapters.docker_runner import DockerRunner
+    from toolkit.adapters.docker.project_lock import exclusive
+    from toolkit.adapters.docker.runner import DockerRunner
     from toolkit.adapters.machine.probes import detect_machine
-    from toolkit.adapters.project_lock import exclusive
     from toolkit.adapters.resources import load_catalog
 
     if not compose_path.exists():
@@ -111,7 +111,7 @@ def _forced_slots(spec: OllamaServiceSpec) -> int | None:
     OLLAMA_NUM_PARALLEL: Ollama forced them, and more slots cannot win. None when they agree, or when no
     model is loaded yet (nothing is loaded here: a server that does not answer must not hold the tune up
     before it starts)."""
-    from toolkit.adapters.server_slots import server_slots
+    from toolkit.adapters.docker.server_slots import server_slots
 
     slots = server_slots(spec.url)
     return slots if slots is not None and slots < spec.num_parallel else None

@@ -73,7 +73,7 @@ class ComposeTarget:
         return knobs.apply_to(self.start_spec, limit)
 
     def apply(self, knobs: Knobs) -> None:
-        from toolkit.adapters.docker_runner import up_and_pull
+        from toolkit.adapters.docker.runner import up_and_pull
 
         spec = self.spec_for(knobs)
         self.current = spec

@@ -132,11 +132,11 @@ def bench(
     """
     from toolkit.adapters.bench_progress import LiveProgress
     from toolkit.adapters.bench_runner import BenchRunner
+    from toolkit.adapters.docker.project_lock import exclusive
+    from toolkit.adapters.docker.server_slots import server_slots, serving_container
     from toolkit.adapters.history import History
     from toolkit.adapters.machine.probes import busy_share, detect_machine
     from toolkit.adapters.ollama_client import OllamaClient
-    from toolkit.adapters.project_lock import exclusive
-    from toolkit.adapters.server_slots import server_slots, serving_container
     from toolkit.core.bench.config import BenchConfig
 
     settings = current_settings()

@@ -68,7 +68,7 @@ def _spec(
 
 
 def _engine_or_none() -> DockerEngineInfo | None:
-    from toolkit.adapters.docker_runner import DockerRunner
+    from toolkit.adapters.docker.runner import DockerRunner
 
     try:
         return DockerRunner(timeout=5).engine_info()
@@ -211,7 +211,7 @@ def up(
 ) -> None:
     """Start Ollama (Docker by default), pull the model, and verify the settings."""
     from toolkit.adapters import ollama_admin
-    from toolkit.adapters.docker_runner import DockerRunner
+    from toolkit.adapters.docker.runner import DockerRunner
     from toolkit.adapters.native_runner import attach, start_native
     from toolkit.services.launch import launch
 
@@ -324,7 +324,7 @@ def _finish_native(payload: dict[str, Any], progress: ProgressLine | None, as_js
 @json_option
 def down(volumes: bool, compose_path: Path | None, as_json: bool) -> None:
     """Stop and remove the Ollama container (models are kept unless --volumes)."""
-    from toolkit.adapters.docker_runner import DockerRunner
+    from toolkit.adapters.docker.runner import DockerRunner
 
     container, volume = _names(compose_path)
     result = DockerRunner().down(container, volume=volume if volumes else None)
@@ -343,7 +343,7 @@ def down(volumes: bool, compose_path: Path | None, as_json: bool) -> None:
 @json_option
 def status(compose_path: Path | None, as_json: bool) -> None:
     """Show the Ollama container's state and health."""
-    from toolkit.adapters.docker_runner import DockerRunner
+    from toolkit.adapters.docker.runner import DockerRunner
 
     info = DockerRunner().status(_names(compose_path)[0])
     if as_json:
@@ -394,7 +394,7 @@ def status(compose_path: Path | None, as_json: bool) -> None:
 )
 def logs(tail: int, follow: bool, max_seconds: float | None, compose_path: Path | None) -> None:
     """Print the Ollama container's log."""
-    from toolkit.adapters.docker_runner import DockerRunner
+    from toolkit.adapters.docker.runner import DockerRunner
 
     for line in DockerRunner().logs(
         _names(compose_path)[0], tail=tail, follow=follow, max_seconds=max_seconds
@@ -407,7 +407,7 @@ def logs(tail: int, follow: bool, max_seconds: float | None, compose_path: Path 
 @json_option
 def verify_command(compose_path: Path | None, as_json: bool) -> None:
     """Show which settings of the running container really took effect."""
-    from toolkit.adapters.docker_runner import DockerRunner
+    from toolkit.adapters.docker.runner import DockerRunner
 
     report = DockerRunner().verify(_names(compose_path)[0])
     if as_json:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from toolkit.adapters.compose_file import sync_compose_file
-from toolkit.adapters.docker_runner import DockerRunner, UpResult, up_and_pull
+from toolkit.adapters.docker.runner import DockerRunner, UpResult, up_and_pull
 from toolkit.adapters.progress import ProgressCallback
 from toolkit.core.compose.spec import OllamaServiceSpec
 from toolkit.core.compose.verify import VerifyReport

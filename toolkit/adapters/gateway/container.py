@@ -19,9 +19,9 @@ from typing import Any
 import docker
 import docker.errors
 
-from toolkit.adapters.docker_connect import connect
-from toolkit.adapters.docker_errors import check_port_free, translate
-from toolkit.adapters.docker_images import ImageStore
+from toolkit.adapters.docker.connect import connect
+from toolkit.adapters.docker.errors import check_port_free, translate
+from toolkit.adapters.docker.images import ImageStore
 from toolkit.core.safe_text import terminal_safe
 from toolkit.core.share.nginx_conf import CONF_DIR, CONF_PATH
 from toolkit.errors import ContainerError, ImageError, PortInUseError, UsageError

@@ -239,11 +239,11 @@ def probe_cgroup(root: Path = Path("/")) -> CgroupLimits:
 def probe_docker(timeout: float = DOCKER_TIMEOUT_S) -> DockerEngineInfo:
     """Ask the Docker engine for ``/info``; an unreachable engine is a value, not an exception.
 
-    It connects the way ``gpuless up`` does (``toolkit.adapters.docker_connect``: DOCKER_HOST, else the
+    It connects the way ``gpuless up`` does (``toolkit.adapters.docker.connect``: DOCKER_HOST, else the
     current Docker CLI context), so an engine ``detect`` finds is the one ``up`` uses.
     """
     try:
-        from toolkit.adapters import docker_connect
+        from toolkit.adapters.docker import connect as docker_connect
     except ImportError:
         return unreachable("the docker Python package is not installed")
     try:

@@ -335,9 +335,9 @@ class BenchmarkScreen(WizardScreen):
     @work(exclusive=True, group="bench", exit_on_error=False)
     async def run_bench(self, url: str, model: str | None, calibrate: bool = True) -> None:
         from toolkit.adapters.bench_runner import BenchRunner
+        from toolkit.adapters.docker.server_slots import server_slots
         from toolkit.adapters.joined import is_joined
         from toolkit.adapters.machine.probes import busy_share
-        from toolkit.adapters.server_slots import server_slots
         from toolkit.core.bench.config import BenchConfig
 
         if not url:

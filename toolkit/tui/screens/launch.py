@@ -38,7 +38,7 @@ from toolkit.tui.widgets.transfer import Transfer
 from toolkit.tui.widgets.verify_table import verify_table
 
 if TYPE_CHECKING:
-    from toolkit.adapters.docker_runner import DockerRunner
+    from toolkit.adapters.docker.runner import DockerRunner
     from toolkit.adapters.progress import Progress
     from toolkit.core.compose.spec import OllamaServiceSpec
     from toolkit.core.compose.verify import VerifyReport
@@ -252,7 +252,7 @@ class LaunchScreen(WizardScreen):
 
     @work(thread=True, exclusive=True, group="launch", exit_on_error=False)
     def launch_docker(self, model: str) -> None:
-        from toolkit.adapters.docker_runner import DockerRunner
+        from toolkit.adapters.docker.runner import DockerRunner
         from toolkit.services.launch import launch
 
         spec = self.wizard.spec

@@ -25,8 +25,8 @@ import requests
 
 from toolkit.adapters import ollama_admin
 from toolkit.adapters.critical import signals_deferred
-from toolkit.adapters.docker_connect import connect, read_engine_info, unavailable_hint
-from toolkit.adapters.docker_errors import (
+from toolkit.adapters.docker.connect import connect, read_engine_info, unavailable_hint
+from toolkit.adapters.docker.errors import (
     check_address,
     check_port_free,
     explain,
@@ -34,10 +34,10 @@ from toolkit.adapters.docker_errors import (
     name_conflict,
     translate,
 )
-from toolkit.adapters.docker_images import ImageStore
-from toolkit.adapters.docker_readback import HEALTH_POLL_SECONDS, ContainerReadback, spec_of
+from toolkit.adapters.docker.images import ImageStore
+from toolkit.adapters.docker.project_lock import exclusive
+from toolkit.adapters.docker.readback import HEALTH_POLL_SECONDS, ContainerReadback, spec_of
 from toolkit.adapters.progress import ProgressCallback
-from toolkit.adapters.project_lock import exclusive
 from toolkit.core.compose.docker_args import spec_fingerprint, to_docker_kwargs
 from toolkit.core.compose.spec import LABEL_FINGERPRINT, LABEL_MANAGED, LABEL_REFUSED, OllamaServiceSpec
 from toolkit.core.machine.hardware import DockerEngineInfo

@@ -10,7 +10,7 @@ import docker
 import docker.errors
 import requests
 
-from toolkit.adapters.docker_errors import explain, translate
+from toolkit.adapters.docker.errors import explain, translate
 from toolkit.adapters.progress import LayerTotals, Progress, ProgressCallback
 from toolkit.errors import ImageError
 

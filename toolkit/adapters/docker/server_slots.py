@@ -16,8 +16,8 @@ from typing import Any
 import docker
 import requests
 
-from toolkit.adapters.docker_connect import connect
-from toolkit.adapters.docker_readback import CMDLINES, spec_of
+from toolkit.adapters.docker.connect import connect
+from toolkit.adapters.docker.readback import CMDLINES, spec_of
 from toolkit.core.compose.spec import LABEL_MANAGED
 from toolkit.core.compose.verify import parse_env
 from toolkit.core.compose.verify_runner import parse_runner_args

@@ -18,7 +18,7 @@ import docker.errors
 import requests
 
 from toolkit.adapters import ollama_admin
-from toolkit.adapters.docker_errors import translate
+from toolkit.adapters.docker.errors import translate
 from toolkit.adapters.progress import Progress, ProgressCallback
 from toolkit.core.compose.docker_args import spec_from_json
 from toolkit.core.compose.spec import (

@@ -11,7 +11,7 @@ are the client's alone), each bounded to a few seconds:
    once the line passes the 1 MiB cap, with memory bounded by the cap, not the line; and the same
    line read to the end with the cap raised to 64 MiB, to show the reading itself is linear;
 3. the hot path: client CPU per streamed token (one NDJSON line per chunk, paced like a model), the
-   reader before this change (``git show 3658abe:toolkit/adapters/linestream.py``) next to this one.
+   reader before this change (``git show 3658abe:toolkit/adapters/ollama/linestream.py``) next to this one.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from toolkit.adapters import linestream  # noqa: E402
-from toolkit.adapters.ollama_client import OllamaClient  # noqa: E402
+from toolkit.adapters.ollama import linestream  # noqa: E402
+from toolkit.adapters.ollama.client import OllamaClient  # noqa: E402
 from toolkit.errors import StreamError  # noqa: E402
 
 MB = 1_000_000
@@ -145,7 +145,7 @@ def _measure_long(size: int, max_line: int | None) -> tuple[str, int, float, flo
 
 def _old_module() -> Any:
     source = subprocess.run(
-        ["git", "show", f"{OLD_COMMIT}:toolkit/adapters/linestream.py"],
+        ["git", "show", f"{OLD_COMMIT}:toolkit/adapters/ollama/linestream.py"],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -30,7 +30,7 @@ from tests.ollama_server.fixtures import engine_missing, start_server  # noqa: E
 from tests.ollama_server.registry import default_registry_dir  # noqa: E402
 from toolkit.adapters.bench_runner import BenchRunner  # noqa: E402
 from toolkit.adapters.machine.probes import detect_machine  # noqa: E402
-from toolkit.adapters.ollama_client import OllamaClient, Recorder  # noqa: E402
+from toolkit.adapters.ollama.client import OllamaClient, Recorder  # noqa: E402
 from toolkit.adapters.resources import load_catalog  # noqa: E402
 from toolkit.cli.render_bench import format_result  # noqa: E402
 from toolkit.core.bench.config import BenchConfig  # noqa: E402

@@ -338,7 +338,7 @@ def test_item6_a_failed_history_write_is_reported_truthfully(tmp_path: Path) -> 
 def test_item17_a_connection_reset_mid_create_is_said_in_words() -> None:
     # `up` interrupted by `down`: the server goes away while the served model is being created. The
     # message carries what happened, not the exception class's name ("failed: ReadError").
-    from toolkit.adapters import ollama_admin
+    from toolkit.adapters.ollama import admin as ollama_admin
     from toolkit.errors import OllamaUnreachableError
 
     with FaultServer("none") as server:  # the path answers when nothing breaks

@@ -21,11 +21,11 @@ import pytest
 import yaml
 
 from tests.ollama_server.fixtures import free_port
-from toolkit.adapters import ollama_admin
 from toolkit.adapters.compose_file import write_compose
 from toolkit.adapters.docker.runner import DockerRunner, connect, up_and_pull
+from toolkit.adapters.ollama import admin as ollama_admin
+from toolkit.adapters.ollama.server_url import server_url
 from toolkit.adapters.progress import Progress
-from toolkit.adapters.server_url import server_url
 from toolkit.core.compose.docker_args import spec_to_json
 from toolkit.core.compose.read import read_compose_text
 from toolkit.core.compose.render import render_compose_yaml

@@ -16,8 +16,8 @@ import docker
 import pytest
 
 from tests.engine.cli_project import CliProject
-from toolkit.adapters import ollama_admin
 from toolkit.adapters.docker.project_lock import exclusive, holder_pid, lock_path
+from toolkit.adapters.ollama import admin as ollama_admin
 from toolkit.core.compose.docker_args import spec_to_json
 from toolkit.core.compose.spec import LABEL_MANAGED, LABEL_SPEC, build_spec
 from toolkit.errors import ContainerError

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from tests.ollama_server.fixtures import free_port
-from toolkit.adapters import ollama_admin
-from toolkit.adapters.native_runner import attach, native_environment, start_native
+from toolkit.adapters.ollama import admin as ollama_admin
+from toolkit.adapters.ollama.native import attach, native_environment, start_native
 from toolkit.cli.main import main
 from toolkit.core.compose.spec import build_spec
 from toolkit.errors import OllamaUnreachableError, PortInUseError

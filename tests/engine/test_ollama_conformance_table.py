@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from tests.ollama_server.fixtures import ServerHandle
-from toolkit.adapters import ollama_admin
-from toolkit.adapters.ollama_client import OllamaClient, Recorder
+from toolkit.adapters.ollama import admin as ollama_admin
+from toolkit.adapters.ollama.client import OllamaClient, Recorder
 from toolkit.core.bench.metrics import RequestTrace
 from toolkit.core.catalog.thinking import model_thinks
 from toolkit.core.compose.spec import OllamaServiceSpec

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from toolkit.adapters.ollama_errors import pull_error
+from toolkit.adapters.ollama.errors import pull_error
 from toolkit.core.recommend.pullfailure import classify, pull_failure
 from toolkit.errors import DiskFullError, ModelNotFoundError, OllamaError, RegistryUnreachableError
 

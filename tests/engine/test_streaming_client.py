@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.ollama_server import MODEL_NAMES
-from toolkit.adapters.ollama_client import OllamaClient, Recorder
+from toolkit.adapters.ollama.client import OllamaClient, Recorder
 from toolkit.core.bench.metrics import RequestTrace, request_metrics
 from toolkit.core.wire import Api
 from toolkit.errors import ModelNotFoundError, OllamaUnreachableError, StreamError

@@ -21,7 +21,7 @@ from tests.cli_run import run
 from tests.ollama_server.fixtures import free_port
 from tests.share.conftest import LAN, Shared
 from toolkit.adapters import joined
-from toolkit.adapters.server_url import server_url, typed_by_user
+from toolkit.adapters.ollama.server_url import server_url, typed_by_user
 from toolkit.core.target import check_target
 from toolkit.errors import UnsafeTargetError
 from toolkit.settings import Settings

@@ -34,7 +34,7 @@ from dataclasses import replace
 from typing import Any
 
 from toolkit.adapters.history import History
-from toolkit.adapters.ollama_client import OllamaClient, Recorder
+from toolkit.adapters.ollama.client import OllamaClient, Recorder
 from toolkit.core.bench.compare import Predictor, comparisons
 from toolkit.core.bench.concurrency import (
     GRADES,

@@ -1,7 +1,7 @@
 """The share this laptop joined (``gpuless join URL --key KEY``): its URL and key, in one private file.
 
 The file is ``<data dir>/joined.json``, written mode 0600 (the key is a secret). ``key_for`` is how the
-one HTTP seam (``toolkit.adapters.ollama_client``) finds the key: only for the joined server's own
+one HTTP seam (``toolkit.adapters.ollama.client``) finds the key: only for the joined server's own
 scheme, host and port, so the key is never sent to any other server.
 """
 

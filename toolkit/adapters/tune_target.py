@@ -87,7 +87,7 @@ class ComposeTarget:
             return None
 
     def check(self, knobs: Knobs) -> str | None:
-        from toolkit.adapters import ollama_admin
+        from toolkit.adapters.ollama import admin as ollama_admin
         from toolkit.core.compose.docker_args import spec_fingerprint
 
         name = self.start_spec.container_name

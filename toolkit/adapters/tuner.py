@@ -31,7 +31,7 @@ from statistics import median
 from typing import Any
 
 from toolkit.adapters.critical import signals_deferred
-from toolkit.adapters.ollama_client import OllamaClient, Recorder
+from toolkit.adapters.ollama.client import OllamaClient, Recorder
 from toolkit.adapters.tune_target import Target
 from toolkit.core.bench.metrics import request_metrics
 from toolkit.core.stats import percentile

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from toolkit.adapters.server_url import server_url, typed_by_user
+from toolkit.adapters.ollama.server_url import server_url, typed_by_user
 from toolkit.cli.group import cli, current_settings
 from toolkit.cli.options import server_options, think_option
 from toolkit.cli.output import emit_json, fail, json_option
@@ -136,7 +136,7 @@ def bench(
     from toolkit.adapters.docker.server_slots import server_slots, serving_container
     from toolkit.adapters.history import History
     from toolkit.adapters.machine.probes import busy_share, detect_machine
-    from toolkit.adapters.ollama_client import OllamaClient
+    from toolkit.adapters.ollama.client import OllamaClient
     from toolkit.core.bench.config import BenchConfig
 
     settings = current_settings()

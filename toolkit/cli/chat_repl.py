@@ -27,7 +27,7 @@ from rich.live import Live
 from rich.markdown import Markdown
 from rich.text import Text
 
-from toolkit.adapters.ollama_client import Chunk, OllamaClient, Recorder
+from toolkit.adapters.ollama.client import Chunk, OllamaClient, Recorder
 from toolkit.core.bench.metrics import RequestTrace, request_metrics
 from toolkit.core.catalog.thinking import chat_note
 from toolkit.core.conversation import Conversation

@@ -1,6 +1,6 @@
 """The ``connect`` subcommand: how an app reaches the model gpuless runs (URLs, env lines, snippets).
 
-The server is found as ``bench`` and ``chat`` find it (``toolkit.adapters.server_url``) and asked which
+The server is found as ``bench`` and ``chat`` find it (``toolkit.adapters.ollama.server_url``) and asked which
 models it has, so what is printed works right now; the text itself comes from ``toolkit.core.compose.connect``,
 which the wizard's Connect panel shows too.
 """
@@ -22,7 +22,7 @@ from toolkit.errors import UsageError
 
 def _thinks(url: str, model: str) -> bool | None:
     """Whether the server says ``model`` can think (its ``/api/show`` capabilities); None if it cannot say."""
-    from toolkit.adapters.ollama_client import OllamaClient
+    from toolkit.adapters.ollama.client import OllamaClient
 
     async def show() -> bool | None:
         async with OllamaClient(url, timeout=10.0, connect_timeout=2.0) as client:
@@ -34,7 +34,7 @@ def _thinks(url: str, model: str) -> bool | None:
 def _served_model(url: str, model: str | None) -> str:
     """``model`` if the server has it (``name`` also matches ``name:latest``), else the one rule's default
     (``core.model_choice.default_model``: a served model gpuless made first)."""
-    from toolkit.adapters.ollama_client import OllamaClient
+    from toolkit.adapters.ollama.client import OllamaClient
 
     async def names() -> list[str]:
         async with OllamaClient(url, timeout=10.0, connect_timeout=2.0) as client:
@@ -96,7 +96,7 @@ def format_info(info: ConnectInfo) -> list[str]:
 def connect(as_json: bool, model: str | None, url: str | None, snippet: str | None) -> None:
     """How to connect an app: Ollama and OpenAI-compatible URLs, model name, env lines, snippets."""
     from toolkit.adapters.joined import key_for
-    from toolkit.adapters.server_url import server_url
+    from toolkit.adapters.ollama.server_url import server_url
 
     settings = current_settings()
     target = server_root(server_url(url, settings))

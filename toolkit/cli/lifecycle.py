@@ -210,9 +210,9 @@ def up(
     **opts: Any,
 ) -> None:
     """Start Ollama (Docker by default), pull the model, and verify the settings."""
-    from toolkit.adapters import ollama_admin
     from toolkit.adapters.docker.runner import DockerRunner
-    from toolkit.adapters.native_runner import attach, start_native
+    from toolkit.adapters.ollama import admin as ollama_admin
+    from toolkit.adapters.ollama.native import attach, start_native
     from toolkit.services.launch import launch
 
     settings = current_settings()

@@ -1,7 +1,7 @@
 """The wire formats of Ollama's native API and the OpenAI-compatible API, as pure functions.
 
 Request bodies are built here and every piece of server data is checked here, so the client
-(``toolkit.adapters.ollama_client``) only moves bytes: a line that is not JSON, a field of the wrong type
+(``toolkit.adapters.ollama.client``) only moves bytes: a line that is not JSON, a field of the wrong type
 or an ``{"error": ...}`` object mid-answer becomes a ``StreamError`` through ``unexpected`` /
 ``stream_object``, and an error body becomes one terminal-safe line (``error_text``).
 """

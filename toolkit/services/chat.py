@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Any
 
-from toolkit.adapters.ollama_client import Chunk, Event, OllamaClient, Recorder
+from toolkit.adapters.ollama.client import Chunk, Event, OllamaClient, Recorder
 from toolkit.core.bench.metrics import RequestTrace
 from toolkit.core.conversation import Conversation
 

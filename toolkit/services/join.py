@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 
 from toolkit.adapters import joined
-from toolkit.adapters.ollama_client import OllamaClient
+from toolkit.adapters.ollama.client import OllamaClient
 from toolkit.core.target import check_target
 from toolkit.errors import KeyRefusedError, UsageError
 from toolkit.settings import Settings

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from toolkit.adapters.ollama_client import OllamaClient
+from toolkit.adapters.ollama.client import OllamaClient
 from toolkit.core.recommend.model_choice import default_model
 from toolkit.errors import UsageError
 

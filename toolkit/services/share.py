@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from toolkit.adapters import ollama_admin
 from toolkit.adapters.compose_file import write_compose
 from toolkit.adapters.gateway.container import GatewayRunner, GatewayState, answers, check_listen_free
 from toolkit.adapters.gateway.keystore import KeyStore
+from toolkit.adapters.ollama import admin as ollama_admin
 from toolkit.core.share.compose_gateway import render_gateway_service, with_gateway, without_gateway
 from toolkit.core.share.invite import ListenAddress, parse_listen
 from toolkit.core.share.keys import ADMIN_NAME, KeyRing, ShareKey

@@ -17,8 +17,8 @@ import docker
 import docker.errors
 import requests
 
-from toolkit.adapters import ollama_admin
 from toolkit.adapters.docker.errors import translate
+from toolkit.adapters.ollama import admin as ollama_admin
 from toolkit.adapters.progress import Progress, ProgressCallback
 from toolkit.core.compose.docker_args import spec_from_json
 from toolkit.core.compose.spec import (

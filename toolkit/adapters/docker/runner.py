@@ -23,7 +23,6 @@ import docker
 import docker.errors
 import requests
 
-from toolkit.adapters import ollama_admin
 from toolkit.adapters.critical import signals_deferred
 from toolkit.adapters.docker.connect import connect, read_engine_info, unavailable_hint
 from toolkit.adapters.docker.errors import (
@@ -37,6 +36,7 @@ from toolkit.adapters.docker.errors import (
 from toolkit.adapters.docker.images import ImageStore
 from toolkit.adapters.docker.project_lock import exclusive
 from toolkit.adapters.docker.readback import HEALTH_POLL_SECONDS, ContainerReadback, spec_of
+from toolkit.adapters.ollama import admin as ollama_admin
 from toolkit.adapters.progress import ProgressCallback
 from toolkit.core.compose.docker_args import spec_fingerprint, to_docker_kwargs
 from toolkit.core.compose.spec import LABEL_FINGERPRINT, LABEL_MANAGED, LABEL_REFUSED, OllamaServiceSpec

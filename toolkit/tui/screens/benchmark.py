@@ -293,7 +293,7 @@ class BenchmarkScreen(WizardScreen):
         self.run_bench(url, model, calibrate)
 
     async def _model_at(self, url: str) -> str | None:
-        from toolkit.adapters.ollama_client import OllamaClient
+        from toolkit.adapters.ollama.client import OllamaClient
         from toolkit.errors import GpulessError
 
         try:

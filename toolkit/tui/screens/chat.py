@@ -38,7 +38,7 @@ from toolkit.tui.screens.base import WizardScreen
 from toolkit.tui.widgets.plain import Plain
 
 if TYPE_CHECKING:
-    from toolkit.adapters.ollama_client import Event
+    from toolkit.adapters.ollama.client import Event
 
 #: Options for chat answers: a bounded answer length keeps a runaway generation from running forever.
 CHAT_OPTIONS = {"num_predict": 512}
@@ -115,7 +115,7 @@ class ChatScreen(WizardScreen):
 
     @work(exclusive=True, group="models", exit_on_error=False)
     async def load_models(self, prefer: str | None) -> None:
-        from toolkit.adapters.ollama_client import OllamaClient
+        from toolkit.adapters.ollama.client import OllamaClient
 
         if self.wizard.engine is None:
             self.url = await asyncio.to_thread(self.services.resolve_url)
@@ -134,7 +134,7 @@ class ChatScreen(WizardScreen):
     @work(exclusive=True, group="thinking", exit_on_error=False)
     async def say_thinking(self, model: str) -> None:
         """Say, for a model that thinks, that this chat turns thinking off and other clients must too."""
-        from toolkit.adapters.ollama_client import OllamaClient
+        from toolkit.adapters.ollama.client import OllamaClient
 
         line = self.query_one("#chat-thinking", Static)
         line.display = False
@@ -179,7 +179,7 @@ class ChatScreen(WizardScreen):
 
     @work(exclusive=True, group="chat", exit_on_error=False)
     async def stream_answer(self, question: str, answer: Markdown) -> None:
-        from toolkit.adapters.ollama_client import Chunk, OllamaClient, Recorder
+        from toolkit.adapters.ollama.client import Chunk, OllamaClient, Recorder
         from toolkit.services.chat import take_turn
 
         model = self.conversation.model

@@ -96,7 +96,7 @@ class ConnectScreen(Screen[None]):
     @work(exclusive=True, group="connect", exit_on_error=False)
     async def find_server(self) -> None:
         """Use the given server and model; else the one Chat would find, and its first model."""
-        from toolkit.adapters.ollama_client import OllamaClient
+        from toolkit.adapters.ollama.client import OllamaClient
 
         url = self.url
         if url is None:

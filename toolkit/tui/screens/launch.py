@@ -315,8 +315,8 @@ class LaunchScreen(WizardScreen):
 
     @work(thread=True, exclusive=True, group="launch", exit_on_error=False)
     def launch_native(self, model: str) -> None:
-        from toolkit.adapters import ollama_admin
-        from toolkit.adapters.native_runner import start_native
+        from toolkit.adapters.ollama import admin as ollama_admin
+        from toolkit.adapters.ollama.native import start_native
 
         spec = self.wizard.default_spec(model)
         health = self.query_one("#launch-health", Transfer)
@@ -336,7 +336,7 @@ class LaunchScreen(WizardScreen):
 
     @work(thread=True, exclusive=True, group="launch", exit_on_error=False)
     def launch_attach(self, model: str, url: str) -> None:
-        from toolkit.adapters import ollama_admin
+        from toolkit.adapters.ollama import admin as ollama_admin
 
         health = self.query_one("#launch-health", Transfer)
         self.app.call_from_thread(health.detail, f"waiting for {url}…")

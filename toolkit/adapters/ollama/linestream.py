@@ -1,6 +1,6 @@
 """The one HTTP seam of the Ollama client: two transports, one set of guards, one set of errors.
 
-Every request of ``toolkit.adapters.ollama_client`` goes through ``request()`` here, whichever transport
+Every request of ``toolkit.adapters.ollama.client`` goes through ``request()`` here, whichever transport
 carries it, the way httpx puts its transports behind one client:
 
 * ``LeanTransport`` — plain ``http://``, asyncio streams, one request per connection. It exists for the

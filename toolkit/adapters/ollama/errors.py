@@ -1,4 +1,4 @@
-"""The one map from transport failures (``toolkit.adapters.linestream``) to ``toolkit.errors``.
+"""The one map from transport failures (``toolkit.adapters.ollama.linestream``) to ``toolkit.errors``.
 
 Nothing listening → OllamaUnreachableError, a redirect (never followed) → NotOllamaError saying where it
 pointed, a JSON 404 → ModelNotFoundError, a 404 that is not
@@ -9,7 +9,7 @@ pull gets the class its cause calls for (``pull_error``). Each error says what t
 
 from __future__ import annotations
 
-from toolkit.adapters import linestream
+from toolkit.adapters.ollama import linestream
 from toolkit.core.recommend.pullfailure import pull_failure
 from toolkit.core.safe_text import terminal_safe
 from toolkit.core.wire import error_text, is_json_error

@@ -6,9 +6,9 @@ each line arrives; the arithmetic lives in ``toolkit.core.bench.metrics``. The h
 plain (bytes split into lines + ``json.loads``, no model validation per chunk) so the client stays far below
 5% of one core while a model streams.
 
-Every request goes through one seam (``toolkit.adapters.linestream``: transports, time and size
+Every request goes through one seam (``toolkit.adapters.ollama.linestream``: transports, time and size
 guards) and every failure leaves here as a ``toolkit.errors`` class, translated in one place
-(``toolkit.adapters.ollama_errors.translate``). Request bodies and the checks on every piece of server
+(``toolkit.adapters.ollama.errors.translate``). Request bodies and the checks on every piece of server
 data are pure and live in ``toolkit.core.wire``: data of the wrong shape (a line that is not JSON, a
 field of the wrong type, an ``{"error": ...}`` line mid-answer) becomes a StreamError there; server
 text in messages is terminal-safe.
@@ -26,8 +26,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from toolkit.adapters import joined, linestream
-from toolkit.adapters.ollama_errors import pull_error, translate
+from toolkit.adapters import joined
+from toolkit.adapters.ollama import linestream
+from toolkit.adapters.ollama.errors import pull_error, translate
 from toolkit.core.bench.metrics import RequestTrace, ServerTimings
 from toolkit.core.catalog.thinking import model_thinks
 from toolkit.core.safe_text import terminal_safe

@@ -1,10 +1,10 @@
 """The few Ollama calls that starting a server needs: does it answer, pull a model, what is loaded.
 
 Synchronous, because ``gpuless up`` is a sequence of blocking steps; streaming traffic (chat, bench)
-lives in ``toolkit.adapters.ollama_client``, whose pull this module reuses so the error translation is
+lives in ``toolkit.adapters.ollama.client``, whose pull this module reuses so the error translation is
 written once (and ``has_model`` its model list, so a list of the wrong shape is one clear error);
 the version and pull status it reports are made terminal-safe. Every call goes through the one guarded
-HTTP seam (``toolkit.adapters.linestream``, by way of ``OllamaClient``): bodies capped, each call
+HTTP seam (``toolkit.adapters.ollama.linestream``, by way of ``OllamaClient``): bodies capped, each call
 bounded in total time. Every URL here is the one gpuless itself started or was given with ``--url``.
 """
 
@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from toolkit.adapters.ollama_client import OllamaClient
+from toolkit.adapters.ollama.client import OllamaClient
 from toolkit.adapters.progress import LayerTotals, Progress, ProgressCallback
 from toolkit.core.compose.spec import OllamaServiceSpec
 from toolkit.core.compose.verify_runner import parse_version

@@ -1,0 +1,1 @@
+"""ollama: see docs/ARCHITECTURE.md."""

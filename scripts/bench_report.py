@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from tests.ollama_server import MODEL_NAMES  # noqa: E402
 from tests.ollama_server.fixtures import engine_missing, start_server  # noqa: E402
 from tests.ollama_server.registry import default_registry_dir  # noqa: E402
-from toolkit.adapters.bench_runner import BenchRunner  # noqa: E402
+from toolkit.adapters.bench.runner import BenchRunner  # noqa: E402
 from toolkit.adapters.machine.probes import detect_machine  # noqa: E402
 from toolkit.adapters.ollama.client import OllamaClient, Recorder  # noqa: E402
 from toolkit.adapters.resources import load_catalog  # noqa: E402

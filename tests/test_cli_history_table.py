@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli_run import run
-from toolkit.adapters.history import History
+from toolkit.adapters.bench.history import History
 
 
 def test_history_columns_line_up_and_hostile_names_are_cleaned(

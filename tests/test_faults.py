@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests.faults.server import FaultServer
-from toolkit.adapters.history import History
+from toolkit.adapters.bench.history import History
 
 BENCH = ["bench", "--url", "{url}", "--model", "m", "--reps", "1", "--num-predict", "8", "--shape", "chat",
          "--concurrency", "none", "--timeout", "3", "--max-seconds", "10"]  # fmt: skip
@@ -285,7 +285,7 @@ def test_last_resort_handler_prints_one_line_and_a_crash_log(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from tests.cli_run import run
-    from toolkit.adapters import history
+    from toolkit.adapters.bench import history
 
     def broken(self: object, limit: int = 50) -> list[object]:
         raise RuntimeError("a bug\x1b[2J nobody foresaw\nsecond line")
@@ -306,7 +306,7 @@ def test_last_resort_handler_prints_one_line_and_a_crash_log(
 def test_item6_a_failed_history_write_is_reported_truthfully(tmp_path: Path) -> None:
     import asyncio
 
-    from toolkit.adapters.bench_runner import BenchRunner
+    from toolkit.adapters.bench.runner import BenchRunner
     from toolkit.cli.render_bench import format_result
     from toolkit.core.bench.config import BenchConfig
     from toolkit.errors import HistoryError

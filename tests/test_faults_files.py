@@ -157,7 +157,7 @@ def test_item10_a_benchmark_never_replaces_an_unusable_calibration(tmp_path: Pat
     import datetime
 
     from tests.tui.conftest import laptop
-    from toolkit.adapters import calibration
+    from toolkit.adapters.bench import calibration
     from toolkit.core.bench.compare import Comparison
 
     path = tmp_path / "calibration.json"

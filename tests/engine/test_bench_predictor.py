@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from toolkit.adapters.bench_runner import BenchRunner
+from toolkit.adapters.bench.runner import BenchRunner
 from toolkit.adapters.ollama.client import OllamaClient
 from toolkit.adapters.resources import load_catalog, load_shipped_profile
 from toolkit.core.bench.config import BenchConfig

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from toolkit.adapters.bench_runner import BenchRunner
-from toolkit.adapters.history import History
+from toolkit.adapters.bench.history import History
+from toolkit.adapters.bench.runner import BenchRunner
 from toolkit.adapters.machine.probes import detect_machine
 from toolkit.adapters.resources import load_catalog
 from toolkit.core.bench.concurrency import concurrency_levels

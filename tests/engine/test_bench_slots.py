@@ -13,7 +13,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.ollama_server.fixtures import ServerHandle
-from toolkit.adapters.bench_runner import BenchRunner
+from toolkit.adapters.bench.runner import BenchRunner
 from toolkit.core.bench.config import BenchConfig
 from toolkit.core.bench.verdict import verdict
 

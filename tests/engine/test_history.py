@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.adapters.history import SCHEMA_VERSION, History
+from toolkit.adapters.bench.history import SCHEMA_VERSION, History
 from toolkit.core.bench.run import compare_runs, split_model
 from toolkit.errors import HistoryError, UsageError
 

@@ -135,7 +135,7 @@ def test_bench_openai_matches_ollama_with_thinking_off(thinker: ServerHandle) ->
     import re
     import statistics
 
-    from toolkit.adapters.bench_runner import BenchRunner
+    from toolkit.adapters.bench.runner import BenchRunner
     from toolkit.core.bench.config import BenchConfig
 
     needle = f'msg="llama.cpp timings" model={THINK}'

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.adapters.calibration import reset, runs
+from toolkit.adapters.bench.calibration import reset, runs
 from toolkit.adapters.resources import resolve_profile
 from toolkit.core.bench.compare import Comparison
 from toolkit.core.bench.concurrency import ConcurrencyLevel

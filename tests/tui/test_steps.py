@@ -261,7 +261,7 @@ async def test_benchmark_runs_live_and_stores_history(
         history = text_of(screen.query_one("#bench-history", Static))
         assert "Earlier runs" in history and MODEL in history
         # a run on a busy machine leaves the calibration alone, as `gpuless bench` does, and says why
-        from toolkit.adapters.calibration import runs
+        from toolkit.adapters.bench.calibration import runs
 
         assert runs(services.settings.calibration_path, app.machine) == []
         assert "Calibration of this machine left alone: the machine was busy with other work (80%" in live

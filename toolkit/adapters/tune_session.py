@@ -185,8 +185,8 @@ def store_history(
 ) -> str | None:
     """Store the tune in the history at ``path`` (api "tune"; None = history off); the reason it could
     not be, or None. ``status`` defaults to "incomplete" for an interrupted tune, else "complete"."""
+    from toolkit.adapters.bench.history import History
     from toolkit.adapters.critical import signals_deferred
-    from toolkit.adapters.history import History
 
     if path is None:
         return None

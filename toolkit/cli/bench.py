@@ -1,6 +1,6 @@
 """The ``bench`` and ``history`` subcommands.
 
-The work happens in ``toolkit.adapters.bench_runner`` (method), ``toolkit.adapters.history`` (storage) and
+The work happens in ``toolkit.adapters.bench.runner`` (method), ``toolkit.adapters.bench.history`` (storage) and
 ``toolkit.core``'s bench modules (workload, arithmetic, verdict); what is printed is
 ``toolkit.cli.render_bench``'s. Text that came from a server (model names, errors), live or stored in
 the history, is made terminal-safe first.
@@ -130,11 +130,11 @@ def bench(
     By default a quick run (seconds on a small model) with live progress and time left on stderr;
     --thorough for the full sweep.
     """
-    from toolkit.adapters.bench_progress import LiveProgress
-    from toolkit.adapters.bench_runner import BenchRunner
+    from toolkit.adapters.bench.history import History
+    from toolkit.adapters.bench.progress import LiveProgress
+    from toolkit.adapters.bench.runner import BenchRunner
     from toolkit.adapters.docker.project_lock import exclusive
     from toolkit.adapters.docker.server_slots import server_slots, serving_container
-    from toolkit.adapters.history import History
     from toolkit.adapters.machine.probes import busy_share, detect_machine
     from toolkit.adapters.ollama.client import OllamaClient
     from toolkit.core.bench.config import BenchConfig
@@ -278,7 +278,7 @@ def _catalog() -> Catalog | None:
 )
 def history(as_json: bool, as_csv: bool, compare: tuple[int, int] | None, limit: int) -> None:
     """List stored benchmark runs, compare two, or export them as JSON or CSV."""
-    from toolkit.adapters.history import History
+    from toolkit.adapters.bench.history import History
     from toolkit.core.bench.run import compare_runs
 
     if as_json and as_csv:

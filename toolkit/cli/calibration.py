@@ -35,7 +35,7 @@ def _this_machine() -> Machine:
 @json_option
 def show(as_json: bool) -> None:
     """The stored runs and the factors they give."""
-    from toolkit.adapters.calibration import load, runs
+    from toolkit.adapters.bench.calibration import load, runs
 
     path = current_settings().calibration_path
     machine = _this_machine()
@@ -69,7 +69,7 @@ def show(as_json: bool) -> None:
 @json_option
 def reset(as_json: bool) -> None:
     """Forget this machine's runs: `recommend` returns to the plain estimate."""
-    from toolkit.adapters.calibration import reset as forget
+    from toolkit.adapters.bench.calibration import reset as forget
 
     path = current_settings().calibration_path
     removed = forget(path, _this_machine())

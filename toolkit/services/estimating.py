@@ -49,7 +49,7 @@ def machine_params(
     a calibration of the real machine is then named and left out, not silently missing."""
     if not this_machine:
         return MachineParams(DEFAULT_PARAMS, None, None)  # a profile: its benchmarks are not ours
-    from toolkit.adapters.calibration import load, machine_key
+    from toolkit.adapters.bench.calibration import load, machine_key
 
     try:
         calibration = load(calibration_path, machine)
@@ -104,7 +104,7 @@ def record_benchmark(
     (``core.calibration.distrust``; ``busy``: the share of CPU other work used as it started). Returns the
     run to tell the user about (stored, distrusted, or with every ratio rejected; ``record_comparisons``),
     or None."""
-    from toolkit.adapters.calibration import record_comparisons
+    from toolkit.adapters.bench.calibration import record_comparisons
 
     reason = distrust(calibration_evidence(result, busy))
     return record_comparisons(calibration_path, machine, result.model, result.comparisons, distrusted=reason)

@@ -1,6 +1,6 @@
 """What a benchmark is asked to run (``BenchConfig``) and what it hands back (``BenchResult``).
 
-Plain data shared by the runner (``toolkit.adapters.bench_runner``), the CLI and the wizard that build a
+Plain data shared by the runner (``toolkit.adapters.bench.runner``), the CLI and the wizard that build a
 config and render a result, and the history that stores both as JSON (``to_dict`` / ``summary``).
 """
 

@@ -1,6 +1,6 @@
 """A stored benchmark run as the rest of gpuless reads it, and the pure comparisons over runs.
 
-``toolkit.adapters.history`` keeps runs in SQLite; what a run *is* (``RunRow``), which power source it
+``toolkit.adapters.bench.history`` keeps runs in SQLite; what a run *is* (``RunRow``), which power source it
 records, how a model name splits into name and tag, which parts of a stored summary can be trusted, and
 how two runs compare are questions about data, not about the store, so they live here, testable without
 a database.

@@ -11,7 +11,7 @@ and attention time together; memory's runtime term. The factors belong to the ma
 not to a model, so one benchmark of a small model moves the predictions of every other model: a laptop
 that reaches less of its bandwidth than assumed, or shares its cores with other work, does so for all.
 
-Pure: the store (a JSON file next to the history) is ``toolkit.adapters.calibration``.
+Pure: the store (a JSON file next to the history) is ``toolkit.adapters.bench.calibration``.
 """
 
 from __future__ import annotations

@@ -29,8 +29,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
-from toolkit.adapters.bench_progress import LiveProgress
-from toolkit.adapters.history import History
+from toolkit.adapters.bench.history import History
+from toolkit.adapters.bench.progress import LiveProgress
 from toolkit.core.bench.concurrency import streams_label
 from toolkit.core.bench.schedule import QUICK
 from toolkit.core.bench.verdict import model_step_lines, verdict
@@ -334,7 +334,7 @@ class BenchmarkScreen(WizardScreen):
 
     @work(exclusive=True, group="bench", exit_on_error=False)
     async def run_bench(self, url: str, model: str | None, calibrate: bool = True) -> None:
-        from toolkit.adapters.bench_runner import BenchRunner
+        from toolkit.adapters.bench.runner import BenchRunner
         from toolkit.adapters.docker.server_slots import server_slots
         from toolkit.adapters.joined import is_joined
         from toolkit.adapters.machine.probes import busy_share

@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from toolkit.adapters.history import History
+from toolkit.adapters.bench.history import History
 from toolkit.adapters.ollama.client import OllamaClient, Recorder
 from toolkit.core.bench.compare import Predictor, comparisons
 from toolkit.core.bench.concurrency import (

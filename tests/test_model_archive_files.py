@@ -1,4 +1,4 @@
-"""Archives and folders on disk read by ``toolkit.adapters.model_archive``: a good one passes with every
+"""Archives and folders on disk read by ``toolkit.adapters.models.archive``: a good one passes with every
 blob hashed; links, devices and FIFOs, in a tar or a folder, are refused by kind before any hashing."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.core.test_models_archive import BLOBS, MANIFEST, MANIFEST_PATH
-from toolkit.adapters.model_archive import check_archive, tar_stream
+from toolkit.adapters.models.archive import check_archive, tar_stream
 from toolkit.core.models.archive import SUMS, render_sums
 from toolkit.errors import ModelArchiveError
 

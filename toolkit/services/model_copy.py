@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import IO
 
-from toolkit.adapters.model_archive import (
+from toolkit.adapters.models.archive import (
     ByteCount,
     CheckedArchive,
     Entry,
@@ -26,7 +26,7 @@ from toolkit.adapters.model_archive import (
     hashed_chunks,
     tar_stream,
 )
-from toolkit.adapters.model_volume import BlobReader, ModelVolume, new_stage
+from toolkit.adapters.models.volume import BlobReader, ModelVolume, new_stage
 from toolkit.core.models.archive import SUMS, render_sums
 from toolkit.core.models.layout import ModelRef, blob_path
 from toolkit.core.models.manifest import Manifest

@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.ollama_server import IMAGE_TAG  # noqa: E402
 from tests.ollama_server.fixtures import free_port  # noqa: E402
-from toolkit.adapters.tuner import _measure  # noqa: E402
+from toolkit.adapters.tune.tuner import _measure  # noqa: E402
 from toolkit.core.tune.knobs import Knobs  # noqa: E402
 
 MODEL = "smollm2:135m"

@@ -14,8 +14,8 @@ from dataclasses import replace
 import pytest
 
 from tests.ollama_server.fixtures import ServerHandle
-from toolkit.adapters.tune_target import CallbackTarget
-from toolkit.adapters.tuner import Tuner, TuneSettings
+from toolkit.adapters.tune.target import CallbackTarget
+from toolkit.adapters.tune.tuner import Tuner, TuneSettings
 from toolkit.core.tune.knobs import Budget, Candidate, Knobs, Objective
 from toolkit.errors import GpulessError
 

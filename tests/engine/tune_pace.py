@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from toolkit.adapters.tuner import AFTER_GRACE_S, TuneSettings, _measure
+from toolkit.adapters.tune.tuner import AFTER_GRACE_S, TuneSettings, _measure
 from toolkit.core.tune.knobs import Knobs
 
 #: The model the test containers serve (`gpuless compose --model smollm2:135m` creates it).

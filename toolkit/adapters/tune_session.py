@@ -2,7 +2,7 @@
 
 Shared by `gpuless tune` (which applies a winner at once) and the wizard's Benchmark step (which asks:
 Apply writes the winner into compose.yaml, Keep restarts the configuration that ran before). The rules
-are ``toolkit.core.tune.knobs``'s, the loop ``toolkit.adapters.tuner``'s; this module finds the container,
+are ``toolkit.core.tune.knobs``'s, the loop ``toolkit.adapters.tune.tuner``'s; this module finds the container,
 builds the candidates from the estimator, and does the safe write, ``verify`` and the history entry.
 
 Everything that would make the end of a tune fail is checked before its budget is spent: the file's
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from toolkit.adapters.tune_target import ComposeTarget
-from toolkit.adapters.tuner import Progress, Tuner
+from toolkit.adapters.tune.target import ComposeTarget
+from toolkit.adapters.tune.tuner import Progress, Tuner
 from toolkit.core.compose.spec import OllamaServiceSpec
 from toolkit.core.tune.knobs import Budget, Candidate, Knobs, Objective, generate_candidates, memory_estimator
 from toolkit.core.units import format_bytes

@@ -1,6 +1,6 @@
 """What `gpuless tune` tries, in which order, and when a candidate has really won.
 
-Pure logic over data: the engine's tuner (``toolkit.adapters.tuner``) restarts the server with each
+Pure logic over data: the engine's tuner (``toolkit.adapters.tune.tuner``) restarts the server with each
 candidate, measures it, and asks this module what to try next, whether the budget allows it and who won.
 
 * Objective: one user as fast as possible (decode tok/s of a single stream), or N users at once (TTFT p95

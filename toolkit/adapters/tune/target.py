@@ -1,6 +1,6 @@
 """The server a tune restarts: the container of a compose file, or a server restarted by a function.
 
-``toolkit.adapters.tuner`` measures; a target only restarts the server with given knobs, reports its
+``toolkit.adapters.tune.tuner`` measures; a target only restarts the server with given knobs, reports its
 memory and reads back what runs (so a tune never claims a configuration runs when it does not).
 """
 

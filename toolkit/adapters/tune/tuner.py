@@ -2,7 +2,7 @@
 
 The rules (what to try, the budget, who won) are in ``toolkit.core.tune.knobs``; this module does the I/O:
 
-* a ``Target`` (``toolkit.adapters.tune_target``) restarts the server with given knobs:
+* a ``Target`` (``toolkit.adapters.tune.target``) restarts the server with given knobs:
   ``ComposeTarget`` recreates the container of ./compose.yaml through ``DockerRunner`` (the served
   model re-created with the candidate's ``num_thread``/``num_ctx``), ``CallbackTarget`` calls a
   restart function (a native or test server);
@@ -32,7 +32,7 @@ from typing import Any
 
 from toolkit.adapters.critical import signals_deferred
 from toolkit.adapters.ollama.client import OllamaClient, Recorder
-from toolkit.adapters.tune_target import Target
+from toolkit.adapters.tune.target import Target
 from toolkit.core.bench.metrics import request_metrics
 from toolkit.core.stats import percentile
 from toolkit.core.tune.knobs import Budget, Candidate, Knobs, Measurement, Objective, Pruned, Trial

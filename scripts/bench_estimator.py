@@ -19,7 +19,7 @@ published for both halves under the shipped parameters (``DEFAULT_PARAMS``, whic
 rounded), the pre-fit ones and the freshly fitted ones, and the median |pred/meas − 1| of each. The
 prompt-length pairs (one machine and model prefilling a short and a long prompt) show the prefill attention
 slope on its own, the model pairs the width term, and the width scan what each width gives with the prefill η
-refitted. Each point's machine is assigned to its class by ``toolkit.core.machine.platform_class``, as a user's
+refitted. Each point's machine is assigned to its class by ``core.machine.platform_class``, as a user's
 machine is. Nothing is measured here; the output is docs/estimator-fit.txt.
 
     python scripts/bench_estimator.py [--out docs/estimator-fit.txt]

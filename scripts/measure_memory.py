@@ -1,6 +1,6 @@
 """Measure the resident memory of real llama.cpp (xllamacpp) for the two test models, split into parts.
 
-Why: ``toolkit.core.estimate.estimator`` predicts memory as weights + KV cache + compute buffer + runtime. This script
+Why: ``core.estimate.estimator`` predicts memory as weights + KV cache + compute buffer + runtime. This script
 loads each model the way the test server does (``tests/ollama_server/runner.py``: xllamacpp defaults, one
 slot) at several context lengths, sends one short request, and reads ``/proc/self/status`` of the process:
 ``RssFile`` is the mapped GGUF (weights), ``RssAnon`` everything llama.cpp allocated (KV cache, compute

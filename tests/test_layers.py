@@ -132,8 +132,8 @@ def test_gpuless_help_loads_no_textual_docker_or_httpx() -> None:
 def test_importing_the_core_loads_no_textual_docker_or_httpx() -> None:
     loaded = _loaded_after(
         "import importlib, pkgutil, toolkit.core\n"
-        "for m in pkgutil.iter_modules(toolkit.core.__path__):\n"
-        "    importlib.import_module('toolkit.core.' + m.name)"
+        "for m in pkgutil.walk_packages(toolkit.core.__path__, 'toolkit.core.'):\n"
+        "    importlib.import_module(m.name)"
     )
     assert not loaded & (HEAVY | {"rich", "click", "psutil"}), loaded
 

@@ -38,7 +38,7 @@ class Settings(BaseSettings):
 
     @property
     def calibration_path(self) -> Path:
-        """This machine's benchmark calibration (``toolkit.adapters.bench.calibration``), beside the history."""
+        """This machine's benchmark calibration (``adapters.bench.calibration``), beside the history."""
         return self.data_dir / "calibration.json"
 
     @property

@@ -1,5 +1,5 @@
 """The published Metal speed data set (tests/data/published_metal_speeds.toml) is complete and cited, and
-the shipped native-Ollama estimate (toolkit/core/estimate/metal.py) is the fit on its fit half and meets issue 24's
+the shipped native-Ollama estimate (core/estimate/metal.py) is the fit on its fit half and meets issue 24's
 held-out target."""
 
 from __future__ import annotations

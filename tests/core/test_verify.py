@@ -158,7 +158,7 @@ def test_parse_env_keeps_equals_in_values() -> None:
     assert parse_env(["A=1", "B=x=y", "C="]) == {"A": "1", "B": "x=y", "C": ""}
 
 
-# --- the runner's command line, by Ollama version (toolkit/core/compose/verify_runner.py cites the source) -------
+# --- the runner's command line, by Ollama version (core/compose/verify_runner.py cites the source) -------
 
 V0114 = "/usr/bin/ollama runner --model /m --ctx-size 8192 --batch-size 512 --threads 4 --parallel 2 --port 1"
 V024 = "/usr/bin/ollama runner --ollama-engine --model /root/.ollama/models/blobs/sha256-ab --port 41231"

@@ -1,6 +1,6 @@
 """The ``bench`` and ``history`` subcommands.
 
-The work happens in ``toolkit.adapters.bench.runner`` (method), ``toolkit.adapters.bench.history`` (storage) and
+The work happens in ``adapters.bench.runner`` (method), ``toolkit.adapters.bench.history`` (storage) and
 ``toolkit.core``'s bench modules (workload, arithmetic, verdict); what is printed is
 ``toolkit.cli.render_bench``'s. Text that came from a server (model names, errors), live or stored in
 the history, is made terminal-safe first.

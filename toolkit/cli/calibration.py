@@ -2,7 +2,7 @@
 to forget it.
 
 ``bench`` and the wizard's Benchmark step store a run as calibration only when it earns it
-(``toolkit.core.estimate.calibration.distrust``); ``recommend`` predicts with the result. These commands let the
+(``core.estimate.calibration.distrust``); ``recommend`` predicts with the result. These commands let the
 user see the runs and the factors behind every prediction, and return to the plain estimate.
 """
 

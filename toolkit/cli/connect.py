@@ -1,7 +1,7 @@
 """The ``connect`` subcommand: how an app reaches the model gpuless runs (URLs, env lines, snippets).
 
 The server is found as ``bench`` and ``chat`` find it (``toolkit.adapters.ollama.server_url``) and asked which
-models it has, so what is printed works right now; the text itself comes from ``toolkit.core.compose.connect``,
+models it has, so what is printed works right now; the text itself comes from ``core.compose.connect``,
 which the wizard's Connect panel shows too.
 """
 

@@ -1,6 +1,6 @@
 """The ``tune`` subcommand: find, apply and prove the best settings for the container of compose.yaml.
 
-The rules live in ``toolkit.core.tune.knobs``, the restarts and measurements in ``toolkit.adapters.tune.tuner``; this
+The rules live in ``core.tune.knobs``, the restarts and measurements in ``toolkit.adapters.tune.tuner``; this
 module wires them to the compose file through ``toolkit.adapters.tune_session`` (shared with the wizard):
 the winner is written back through the safe write (diff shown, a backup kept), the container (already
 running it) verified. The container's project lock is held for the whole tune (no ``up``, ``down``,

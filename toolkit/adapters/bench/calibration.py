@@ -1,7 +1,7 @@
 """Store this machine's calibration runs next to the history, and read them back.
 
 A benchmark (``gpuless bench``, the wizard's Benchmark step) records measured ÷ predicted for decode and
-prefill here; ``recommend`` reads the machine's calibration from it (``toolkit.core.estimate.calibration``). One
+prefill here; ``recommend`` reads the machine's calibration from it (``core.estimate.calibration``). One
 JSON file, ``calibration.json`` in the data directory beside ``history.sqlite3``, keyed by the hardware
 (CPU model and RAM, as the bandwidth cache) so a copied home directory does not calibrate another machine.
 Written atomically. A damaged file, or one a newer gpuless wrote, is an error (UsageError) that says so,

@@ -1,1 +1,1 @@
-"""machine: see docs/ARCHITECTURE.md."""
+"""Looking at the real machine: the OS probes and the memory-bandwidth probe."""

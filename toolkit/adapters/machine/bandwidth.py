@@ -5,7 +5,7 @@ of guessing from the CPU name. Method: each of N threads (N = physical cores, at
 the maximum of its own float64 array with numpy. numpy's SIMD reduction releases the GIL and reads
 memory faster than one core can process it on most machines, so N threads together drive several memory
 channels, as llama.cpp's threads do; one Python thread doing memcpy would measure a single core instead.
-The arrays together are at least 4× the last-level cache the OS reports (``toolkit.core.machine.probe_sizing``),
+The arrays together are at least 4× the last-level cache the OS reports (``core.machine.probe_sizing``),
 so the probe reads memory, not cache. It runs ``PASSES`` timed passes and reports their median and
 spread: the median resists one disturbed pass, and the spread says how far to trust the figure.
 

@@ -2,7 +2,7 @@
 
 Linux: /proc/cpuinfo, /sys/devices/cpu_core/cpus (hybrid Intel P-cores), /proc/self/cgroup and mountinfo
 plus the cgroup files they point to. macOS: ``sysctl hw machdep.cpu``. Windows: PowerShell
-``Win32_Processor`` + ``IsProcessorFeaturePresent`` (see ``toolkit.core.machine.cpuinfo.WINDOWS_PROBE_FORMAT``).
+``Win32_Processor`` + ``IsProcessorFeaturePresent`` (see ``core.machine.cpuinfo.WINDOWS_PROBE_FORMAT``).
 Everywhere: psutil for memory, swap and battery; docker-py for the engine; a short bandwidth probe.
 
 Every optional source may be missing (no battery, no cgroup, no Docker, a locked-down /proc): detection

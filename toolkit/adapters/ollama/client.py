@@ -345,7 +345,7 @@ class OllamaClient:
         )
 
     async def thinks(self, model: str) -> bool | None:
-        """Whether ``/api/show`` says ``model`` can think (``toolkit.core.catalog.thinking.model_thinks``); None
+        """Whether ``/api/show`` says ``model`` can think (``core.catalog.thinking.model_thinks``); None
         when the server cannot say (an older Ollama, an OpenAI-compatible server, a failed request)."""
         try:
             return model_thinks(await self.show(model))

@@ -1,1 +1,2 @@
-"""tune: see docs/ARCHITECTURE.md."""
+"""`gpuless tune`'s loop: restart the server with each candidate and measure it (tuner), and the server it
+restarts (target)."""

@@ -9,7 +9,7 @@ API used by other modules:
 - ``Catalog.find("qwen2.5:3b-instruct-q4_K_M") -> (ModelSpec, QuantVariant)`` (a bare model name
   gives its default variant; unknown → ``UnknownModelError`` with close matches).
 - ``ModelSpec.from_ollama_show(show, name=..., size_bytes=...)`` builds a spec from Ollama's ``/api/show``
-  answer, so a model that is not in the catalog can still be estimated (``toolkit.core.catalog.offcatalog`` does
+  answer, so a model that is not in the catalog can still be estimated (``core.catalog.offcatalog`` does
   the same from a tag's name alone, and for a catalog tag a server holds as another file).
 - ``QUANT_BITS`` and ``FILE_TYPES``: quantisation facts for sizes estimated from parameter counts.
 - ``USE_CASES`` and ``normalise_use_case(name)`` (unknown → ``UsageError``).

@@ -141,7 +141,7 @@ def spec_from_tag(tag: str, catalog: Catalog) -> ModelSpec:
 
 def resolve_model(catalog: Catalog, name: str) -> tuple[ModelSpec, QuantVariant]:
     """The catalog's model and variant for ``name``; a tag the catalog does not know is estimated from
-    its name (``toolkit.core.catalog.offcatalog.spec_from_tag``: parameter count and quantisation, uncertainty in
+    its name (``core.catalog.offcatalog.spec_from_tag``: parameter count and quantisation, uncertainty in
     the spec's notes). A name with no size in it raises ``UnknownModelError`` with close matches."""
     try:
         return catalog.find(name)

@@ -3,7 +3,7 @@
 Hackathon code usually speaks the OpenAI API, which Ollama also serves under ``/v1``; its clients need
 a base URL, a model name and a non-empty API key (Ollama ignores the key). Every snippet turns thinking
 off (``reasoning_effort: "none"``; ``think: false`` on the native API): Ollama turns it on for a model that
-can think whenever a request does not say (``toolkit.core.catalog.thinking``), and a non-thinking model ignores
+can think whenever a request does not say (``core.catalog.thinking``), and a non-thinking model ignores
 it. ``gpuless connect`` and the
 wizard's Connect panel both show what ``connect_info`` builds here, so the two never disagree.
 """

@@ -4,7 +4,7 @@
 starts ``to_docker_kwargs(spec)``; both are pure functions of the same ``OllamaServiceSpec``, so the file a
 user reads and the container gpuless starts cannot drift apart. ``spec_fingerprint`` hashes what the
 container is made of; it is stored as a label so a second ``up`` knows whether it may reuse the
-container. The spec is made by ``toolkit.core.recommend.plan.plan_service`` (from a machine and a model) or read
+container. The spec is made by ``core.recommend.plan.plan_service`` (from a machine and a model) or read
 back from a file by ``toolkit.core.compose.read``.
 
 Tuned load-time parameters (threads, context) reach every client through a derived model: the base tag

@@ -1,7 +1,7 @@
 """Every tunable factor of the estimator in one frozen dataclass, with the evidence for each default.
 
 Kept apart from the arithmetic (``toolkit.core.estimate.memory``, ``toolkit.core.estimate.speed``,
-``toolkit.core.estimate.estimator``) because the parameters have a life of their own: scripts/bench_estimator.py fits
+``core.estimate.estimator``) because the parameters have a life of their own: scripts/bench_estimator.py fits
 some of them on published measurements, ``toolkit.core.estimate.calibration`` scales them by what a benchmark
 measured on this machine, and every term takes them as an argument so a caller can try other values.
 """
@@ -53,7 +53,7 @@ class EstimatorParams:
             virtual and unknown CPUs): x86 laptops reach 0.5–0.72 of it in the §3 community data; 0.6 is
             the middle. Apple's CPU-only share is folded into its profiles' ``cpu_bandwidth_share``.
         eta_theoretical_by_platform: decode's share of a theoretical or profile bandwidth per platform
-            class (``toolkit.core.machine.platform_class``), fitted by scripts/bench_estimator.py on the fit half
+            class (``core.machine.platform_class``), fitted by scripts/bench_estimator.py on the fit half
             of tests/data/published_cpu_speeds.toml (docs/estimator-fit.txt): Zen 2/3 0.80, Zen 4/5 0.60,
             Arm boards 0.36, Intel 12th gen+ 0.90, older Intel 0.58, fitted together with the 52 decode
             attention cycles of ``decode_attention_cycles``; with both, the held-out decode error is 0.073
@@ -85,7 +85,7 @@ class EstimatorParams:
             step grows 15.2 → 27.9 ms from ~175 to ~1,100 tokens of history (270 layer·heads: 0.045–0.06
             µs each, ≈300 cycles) and Gemma3-270M's 24.6 → 28.2 ms; why it differs (a 2-vCPU VM, models
             only 576–640 wide, the engine build) is not known. A machine that differs from the published
-            laptops is corrected by its own benchmarks: ``toolkit.core.estimate.calibration`` scales this term with
+            laptops is corrected by its own benchmarks: ``core.estimate.calibration`` scales this term with
             the rest of the decode step by the measured ÷ predicted speed.
         prefill_attention_cycles: the same for each prompt token over the prompt's average depth (half its
             length). 38 is the fit on the fit half of tests/data/published_cpu_speeds.toml
@@ -100,7 +100,7 @@ class EstimatorParams:
             layer·head·token at 2 × 3 GHz. At 38 the shipped term predicts SmolLM2-135M's 976-token prefill
             there at ~163 tok/s (+31%; 141 with its own 80); as for decode, its benchmark calibration corrects
             that.
-        prefill_eta_by_platform: prefill η per platform class (``toolkit.core.machine.platform_class``): the share
+        prefill_eta_by_platform: prefill η per platform class (``core.machine.platform_class``): the share
             of the ``PREFILL_FLOPS_PER_CYCLE`` rate at the assumed clock (and of the clock prompt
             attention runs on) the class's cores sustain, i.e. their sustained all-core clock under a
             long vector load and their int8 dot-product throughput against the table's. Each value is the

@@ -1,7 +1,7 @@
 """The speed side of the estimate: the machine's FLOP rates, threads, clock and usable bandwidth, the time
 of attention, and how much of the FLOP rate narrow models reach.
 
-Each function answers one question about the machine or the model that ``toolkit.core.estimate.estimator`` combines
+Each function answers one question about the machine or the model that ``core.estimate.estimator`` combines
 into a decode step and a prefill rate; scripts/bench_estimator.py and the tests call them one by one.
 
 Attention is a *time* per (layer × query head × context token), not FLOPs or KV bytes: llama.cpp's CPU

@@ -1,7 +1,7 @@
 """Turn what each OS says about its CPU into one ``CpuInfo``.
 
 Linux publishes ``/proc/cpuinfo`` (x86 ``flags``, Arm ``Features``), macOS answers ``sysctl`` and Windows
-has no text file at all, so the Windows probe (``toolkit.adapters.machine.probes``) serialises what it learns to a
+has no text file at all, so the Windows probe (``adapters.machine.probes``) serialises what it learns to a
 small JSON document (``WINDOWS_PROBE_FORMAT``) that ``parse_windows_probe`` reads. Keeping every parser
 pure and text-in means each path is tested over fixture text on any machine.
 """

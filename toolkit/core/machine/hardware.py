@@ -1,6 +1,6 @@
 """What gpuless knows about a machine: the data types every later step reads.
 
-Probes in ``toolkit.adapters.machine.probes`` fill these from the real machine; hardware profiles fill them for
+Probes in ``adapters.machine.probes`` fill these from the real machine; hardware profiles fill them for
 what-if questions. They are plain frozen dataclasses so they can be compared, cached, serialised to
 JSON (``to_dict``) and built from fixtures in tests.
 """

@@ -1,6 +1,6 @@
 """Size the bandwidth probe's buffers from the machine's caches; decide when a new figure replaces the old.
 
-The probe (``toolkit.adapters.machine.bandwidth``) must stream from RAM, not from cache: a server's 32–256 MiB L3
+The probe (``adapters.machine.bandwidth``) must stream from RAM, not from cache: a server's 32–256 MiB L3
 held most of the old fixed 64 MiB buffers, and the figure read 12.8, 22.5 and 53.0 GB/s within one hour on
 the test machine (issue 12). So the buffers together are at least ``LLC_MULTIPLE`` × the last-level cache
 the OS reports. The figure also swings with load; a re-measurement replaces the stored one only when it

@@ -251,7 +251,7 @@ def short_note(c: Candidate) -> str:
 
 
 def rank_key(c: Candidate, use_case: str) -> tuple[Any, ...]:
-    """Sort key: the best candidate for ``use_case`` first (see ``toolkit.core.recommend.pick``'s pick policy)."""
+    """Sort key: the best candidate for ``use_case`` first (see ``core.recommend.pick``'s pick policy)."""
     thinking_last = c.thinking and use_case not in THINKING_USE_CASES
     if c.tier <= 2:  # good enough on both counts: the best model for the job wins, then the faster one
         return (c.tier, thinking_last, -c.quality, -c.decode_tps)

@@ -2,7 +2,7 @@
 
 Pure: the machine comes in as a ``Machine`` (detected or built from a hardware profile), the models as a
 ``Catalog``. The familiar rule of thumb (0.5–1.5B for 8 GB, 3–4B for 16 GB, 7–9B for 32 GB) is not
-written anywhere here; it follows from the budget policy (``toolkit.core.recommend.budget``), the estimator's speed
+written anywhere here; it follows from the budget policy (``core.recommend.budget``), the estimator's speed
 physics and the default target speed, and tests over the shipped hardware profiles check that it does.
 
 API:

@@ -9,7 +9,7 @@ Attach mode skips Docker and uses a server that already answers at the configure
 test server, or an Ollama the user started).
 
 When it fails, the rows are redrawn from what is really there (the container, read back from the
-engine), a failed pull says why in the terms of ``toolkit.core.recommend.pullfailure`` and ``o`` offers the next
+engine), a failed pull says why in the terms of ``core.recommend.pullfailure`` and ``o`` offers the next
 candidate that fits; without a Docker engine the step offers ``r`` (``ollama serve`` here) and ``a``
 (an Ollama at a URL) with the install advice for this OS (``toolkit.core.machine.nodocker``).
 """

@@ -1,4 +1,4 @@
-"""Step 2, Model: the ranked candidates from ``toolkit.core.recommend.pick``, with use-case and speed selectors.
+"""Step 2, Model: the ranked candidates from ``core.recommend.pick``, with use-case and speed selectors.
 
 The table lists every variant best first; moving the cursor shows that row's estimate (memory split,
 prefill, TTFT, what bounds it) and enter makes it the pick that Compose and Launch use. Under the table a

@@ -2,7 +2,8 @@
 
 From the top: the front ends (``toolkit.cli*`` and ``toolkit.tui``), the service layer
 (``toolkit.services``), the adapters (``toolkit.adapters``), the pure core (``toolkit.core``), and the
-base (``toolkit.errors``, ``toolkit.settings``). A module imports only its own layer or lower ones; the
+base (``toolkit.errors``, ``toolkit.settings``). A module imports only its own layer or lower ones (and
+inside the core, only its own domain folder or lower ones: ``CORE_DOMAINS``); the
 two front ends do not import each other (the CLI opens the wizard through ``toolkit.tui.app`` only);
 the adapters import no UI library. ``gpuless --help`` and importing the core load no Textual, Docker
 SDK or httpx (checked in a fresh interpreter, as harlequin checks its import cost).
@@ -32,6 +33,16 @@ LAYERS = (
     ("toolkit", 0),  # the package itself: its version
 )
 UI_LIBRARIES = ("rich", "textual", "click")
+
+#: The domains of ``toolkit.core``, read from the ground up: a domain imports its own modules and those of
+#: lower tiers only, never a peer of its tier or a higher one (imports for the type checker aside).
+CORE_DOMAINS = (
+    ("fields", "stats", "safe_text", "units", "conversation"),
+    ("catalog", "machine", "wire"),
+    ("target", "compose", "estimate"),
+    ("recommend", "tune", "models", "share"),
+    ("bench",),
+)
 
 
 def layer_of(module: str) -> int:
@@ -106,6 +117,54 @@ def test_the_layer_checker_catches_violations(tmp_path: Path) -> None:
     finally:
         core.unlink()
     assert any("a higher layer" in f for f in found) and any("UI library" in f for f in found)
+
+
+def core_domain(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[2] if len(parts) > 2 and parts[:2] == ["toolkit", "core"] else None
+
+
+def tier_of(domain: str) -> int:
+    for tier, domains in enumerate(CORE_DOMAINS):
+        if domain in domains:
+            return tier
+    raise AssertionError(f"toolkit.core.{domain} is in no tier of CORE_DOMAINS")
+
+
+def domain_violations(path: Path) -> list[str]:
+    mine = core_domain(module_name(path))
+    if mine is None:
+        return []
+    found = []
+    for line, name in imports(path):
+        theirs = core_domain(name)
+        if theirs is not None and theirs != mine and tier_of(theirs) >= tier_of(mine):
+            found.append(f"{module_name(path)}:{line} imports {name} (a peer or higher domain)")
+    return found
+
+
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "core").rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT))
+)
+def test_each_core_domain_imports_only_lower_ones(path: Path) -> None:
+    assert domain_violations(path) == []
+
+
+def test_every_core_folder_and_flat_module_has_a_tier() -> None:
+    domains = {p.name for p in (ROOT / "core").iterdir() if (p / "__init__.py").exists()}
+    domains |= {p.stem for p in (ROOT / "core").glob("*.py") if p.stem != "__init__"}
+    assert {d for d in domains if not any(d in tier for tier in CORE_DOMAINS)} == set()
+
+
+def test_the_domain_checker_catches_a_lower_domain_importing_a_higher_one() -> None:
+    probe = ROOT / "core" / "machine" / "_probe_for_domain_test.py"
+    try:
+        probe.write_text("from toolkit.core.recommend.pick import recommend\n")
+        found = domain_violations(probe)
+    finally:
+        probe.unlink()
+    where = "toolkit.core.machine._probe_for_domain_test:1"
+    assert found == [f"{where} imports toolkit.core.recommend.pick (a peer or higher domain)"]
 
 
 def _loaded_after(code: str) -> set[str]:

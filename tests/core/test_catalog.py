@@ -16,8 +16,8 @@ from toolkit.core.catalog.offcatalog import (
     spec_from_tag,
 )
 from toolkit.core.catalog.parse import parse_catalog
-from toolkit.core.machine.hardware import GIB
 from toolkit.core.machine.profile import machine_from_profile, parse_hardware_profile
+from toolkit.core.units import GIB
 from toolkit.errors import ProfileError, UnknownModelError, UsageError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "profiles"

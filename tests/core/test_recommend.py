@@ -15,11 +15,12 @@ import pytest
 from toolkit.adapters.resources import load_catalog, load_shipped_profile, shipped_profile_names
 from toolkit.core.catalog.model import Catalog
 from toolkit.core.catalog.offcatalog import resolve_model
-from toolkit.core.machine.hardware import GIB, CgroupLimits, CpuInfo, DockerEngineInfo, Machine, MemoryInfo
+from toolkit.core.machine.hardware import CgroupLimits, CpuInfo, DockerEngineInfo, Machine, MemoryInfo
 from toolkit.core.machine.profile import machine_from_profile, what_if
 from toolkit.core.recommend.budget import COMFORT_SHARE, VM_RESERVE_BYTES, memory_budget
 from toolkit.core.recommend.candidate import ANSWER_TOKENS, QUANT_UPGRADE_SPEED_MARGIN, THINKING_TOKENS
 from toolkit.core.recommend.pick import DEFAULT_TARGET_TPS, recommend
+from toolkit.core.units import GIB
 from toolkit.errors import UnknownModelError, UsageError
 
 #: Parameter ranges (billions) of the rule's three classes, with the catalog's sizes at their edges

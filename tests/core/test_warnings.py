@@ -10,7 +10,6 @@ import pytest
 
 from toolkit.core.machine.dockerinfo import parse_docker_info, unreachable
 from toolkit.core.machine.hardware import (
-    GIB,
     CgroupLimits,
     CpuInfo,
     DockerEngineInfo,
@@ -19,7 +18,8 @@ from toolkit.core.machine.hardware import (
     OsName,
     PowerInfo,
 )
-from toolkit.core.machine.warnings import describe_machine_warnings
+from toolkit.core.recommend.warnings import describe_machine_warnings
+from toolkit.core.units import GIB
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "detect"
 

@@ -15,7 +15,6 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from toolkit.core.machine.hardware import (
-    GIB,
     Bandwidth,
     CgroupLimits,
     CpuInfo,
@@ -24,6 +23,7 @@ from toolkit.core.machine.hardware import (
     MemoryInfo,
     PowerInfo,
 )
+from toolkit.core.units import GIB
 from toolkit.settings import Settings
 from toolkit.tui.services import Services
 

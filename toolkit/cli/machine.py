@@ -10,7 +10,7 @@ from toolkit import defaults
 from toolkit.cli.group import cli, current_settings
 from toolkit.cli.options import SIZE
 from toolkit.cli.output import emit_json, json_option
-from toolkit.core.machine.hardware import GIB
+from toolkit.core.units import GIB
 from toolkit.errors import UsageError
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 def _detect_rows(machine: Machine) -> list[tuple[str, str]]:
     """The compact human summary of a detected ``Machine``: (label, text) rows."""
-    from toolkit.core.machine.hardware import GIB
+    from toolkit.core.units import GIB
 
     cpu, mem, power, cg, dk, bw = (
         machine.cpu,
@@ -89,7 +89,7 @@ def _detect_rows(machine: Machine) -> list[tuple[str, str]]:
 def detect(as_json: bool, no_bandwidth: bool, refresh: bool, no_docker: bool) -> None:
     """Detect this machine: CPU and SIMD, memory, power, container limits, Docker engine, bandwidth."""
     from toolkit.adapters.machine.probes import detect_machine
-    from toolkit.core.machine.warnings import describe_machine_warnings
+    from toolkit.core.recommend.warnings import describe_machine_warnings
 
     machine = detect_machine(
         measure_bandwidth=not no_bandwidth,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 
-from toolkit.core.machine.hardware import GIB
 from toolkit.errors import UsageError
 
 MIB = 1024**2
+GIB = 1024**3
 
 
 def format_bytes(value: float, *, in_gib: bool = False) -> str:

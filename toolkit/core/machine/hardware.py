@@ -16,8 +16,6 @@ OsName = Literal["linux", "darwin", "windows", "other"]
 X86_SIMD = ("avx", "avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx", "fma", "f16c")
 ARM_SIMD = ("neon", "sve", "dotprod", "i8mm")
 
-GIB = 1024**3
-
 
 @dataclass(frozen=True)
 class CpuInfo:

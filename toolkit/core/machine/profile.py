@@ -16,7 +16,6 @@ from typing import Any
 from toolkit.core.fields import optional, positive, required
 from toolkit.core.machine.hardware import (
     ARM_SIMD,
-    GIB,
     X86_SIMD,
     Bandwidth,
     CgroupLimits,
@@ -26,6 +25,7 @@ from toolkit.core.machine.hardware import (
     MemoryInfo,
     OsName,
 )
+from toolkit.core.units import GIB
 from toolkit.errors import ProfileError, UsageError
 
 

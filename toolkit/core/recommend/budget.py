@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from toolkit.core.machine.hardware import GIB, Machine
+from toolkit.core.machine.hardware import Machine
+from toolkit.core.units import GIB
 
 #: OS reserve on the host: fixed part + share of RAM (kernel, desktop, Docker daemon, page cache floor).
 HOST_RESERVE_BASE_BYTES = int(1.5 * GIB)

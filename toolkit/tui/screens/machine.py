@@ -16,7 +16,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Label, Static
 
 from toolkit.core.machine.hardware import Machine
-from toolkit.core.machine.warnings import describe_machine_warnings
+from toolkit.core.recommend.warnings import describe_machine_warnings
 from toolkit.tui import fmt
 from toolkit.tui.screens.base import WizardScreen
 from toolkit.tui.widgets.plain import Plain
@@ -101,7 +101,7 @@ class MachineScreen(WizardScreen):
 
 
 def warnings_text(machine: Machine) -> Text:
-    """The warnings from ``toolkit.core.machine.warnings``, one per line with its hint under it."""
+    """The warnings from ``toolkit.core.recommend.warnings``, one per line with its hint under it."""
     text = Text()
     for warning in describe_machine_warnings(machine):
         mark, style = LEVEL_MARKS[warning.level]

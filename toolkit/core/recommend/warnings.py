@@ -12,8 +12,9 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from toolkit.core.estimate.metal import mac_chip
-from toolkit.core.machine.hardware import GIB, Machine
+from toolkit.core.machine.hardware import Machine
 from toolkit.core.recommend.native_advice import NATIVE_COMMAND, integrated_gpu
+from toolkit.core.units import GIB
 
 Level = Literal["info", "warning", "error"]
 

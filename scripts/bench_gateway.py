@@ -9,13 +9,11 @@ first to the last. Each ratio (gateway ÷ direct
 for tokens/s, direct ÷ gateway for TTFT; the median over rounds of the two back-to-back requests' ratio)
 should be ≥ 0.95: the gateway costs less than 5 %.
 
-Real Ollama sets TCP_NODELAY on every connection (Go's net package does so for each TCP connection:
-newTCPConn in src/net/tcpsock.go); the test server (Python's http.server) does not, and its streamed
-chunks then wait on Nagle and the reader's delayed ACK. By default this script starts the test server with
-TCP_NODELAY set on each accepted connection, as Go does (a sitecustomize on its PYTHONPATH, in a temporary
-directory); ``--stock-server`` measures the test server as it is.
+The test server sets TCP_NODELAY on every connection, as real Ollama does (Go's net package sets it on
+each TCP connection: newTCPConn in src/net/tcpsock.go; tests/ollama_server/api.py ``Handler``), so
+streamed chunks do not wait on Nagle and the reader's delayed ACK on either path.
 
-    python scripts/bench_gateway.py [--rounds 20] [--tokens 40] [--stock-server] [--out FILE]
+    python scripts/bench_gateway.py [--rounds 20] [--tokens 40] [--out FILE]
 """
 
 from __future__ import annotations
@@ -42,23 +40,6 @@ from toolkit.services import share as service  # noqa: E402
 from toolkit.settings import Settings  # noqa: E402
 
 TARGET = 0.95
-#: Loaded by the test server's interpreter at start (sitecustomize): TCP_NODELAY on each connection, as Go.
-GO_NODELAY = """\
-import http.server
-import socket
-
-_setup = http.server.BaseHTTPRequestHandler.setup
-
-
-def setup(self):
-    _setup(self)
-    self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
-http.server.BaseHTTPRequestHandler.setup = setup
-"""
-
-
 def one_chat(url: str, model: str, tokens: int, key: str | None, nonce: str) -> tuple[float, float]:
     """(TTFT s, decode tokens/s) of one streamed chat on a new connection."""
     headers = {"Authorization": f"Bearer {key}"} if key else {}
@@ -94,7 +75,6 @@ def main() -> int:
     parser.add_argument("--model", default="smollm2:135m")
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--tokens", type=int, default=40)
-    parser.add_argument("--stock-server", action="store_true", help="no TCP_NODELAY in the test server")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "bench-gateway.txt")
     args = parser.parse_args()
     reason = engine_missing()
@@ -111,11 +91,6 @@ def main() -> int:
     results: dict[str, list[tuple[float, float]]] = {"direct": [], "gateway": []}
     with tempfile.TemporaryDirectory(prefix="gpuless-bench-gateway-") as work:
         env = {"OLLAMA_NUM_PARALLEL": "1"}
-        if not args.stock_server:
-            patch = Path(work) / "go-nodelay"
-            patch.mkdir()
-            (patch / "sitecustomize.py").write_text(GO_NODELAY)
-            env["PYTHONPATH"] = os.pathsep.join([str(patch), str(ROOT)])
         server = start_server(Path(work), env, (args.model,), default_registry_dir())
         settings = Settings(
             data_dir=Path(work) / "data",
@@ -134,8 +109,7 @@ def main() -> int:
             out("gateway overhead: the same streamed chat straight to Ollama and through the gateway (nginx)")
             out(f"model {args.model}, {args.tokens} tokens, {args.rounds} rounds, order alternating;")
             out(f"nginx image {image}; load average at start {load1:.2f} (the machine is shared)")
-            nodelay = "as it is (no TCP_NODELAY)" if args.stock_server else "with TCP_NODELAY, as Go sets it"
-            out(f"test server {nodelay}")
+            out("test server with TCP_NODELAY, as Go sets it")
             one_chat(server.url, args.model, 8, None, "warm-up")  # load the model: not measured
             for round_ in range(args.rounds):
                 order = ("direct", "gateway") if round_ % 2 == 0 else ("gateway", "direct")

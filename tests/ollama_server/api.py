@@ -89,6 +89,10 @@ def _model_name(body: dict[str, Any]) -> ModelName:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    #: TCP_NODELAY on each accepted connection, as Ollama's Go server has: Go's net package sets it on every
+    #: TCP connection (``newTCPConn`` in src/net/tcpsock.go calls ``setNoDelay(fd, true)``). Without it a
+    #: streamed chunk waits on Nagle's algorithm and the reader's delayed ACK (tens of ms per chunk).
+    disable_nagle_algorithm = True
     server: OllamaServer
     server_version = "ollama-test"
     sys_version = ""

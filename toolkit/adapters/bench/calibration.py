@@ -94,7 +94,7 @@ def record_comparisons(
     today: datetime.date | None = None,
     distrusted: str | None = None,
 ) -> CalibrationRun | None:
-    """Record a benchmark from its predicted-vs-measured rows (``benchcompare.Comparison``: ``metric``,
+    """Record a benchmark from its predicted-vs-measured rows (``bench.compare.Comparison``: ``metric``,
     ``predicted``, ``measured``). Returns the run to tell the user about: the one stored, or one whose
     every ratio was rejected or that is ``distrusted`` (not stored; its summary says why). None when the rows
     give no ratio at all or the file cannot be written (a calibration is a bonus, never a reason for a

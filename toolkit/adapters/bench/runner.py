@@ -20,7 +20,7 @@ Method (the reasons are in docs/shared reference, "Benchmark methodology"):
 Only loopback targets are accepted unless the user typed the URL themselves (``explicit=True``;
 ``toolkit.core.target.check_target``, the check chat and ``up --url`` share). What is sent is
 ``toolkit.core.bench.workload``'s; the arithmetic over what came back is in ``toolkit.core``
-(``benchmetrics``, ``benchconcurrency``, ``benchcompare``), and the predictions come from
+(``bench.metrics``, ``bench.concurrency``, ``bench.compare``), and the predictions come from
 ``toolkit.core.bench.predict``: this module sends the requests, keeps time and writes the history.
 """
 

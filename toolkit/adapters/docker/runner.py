@@ -7,8 +7,8 @@ the engine refuses it (and labels the container so ``verify`` reports "refused")
 healthcheck with a deadline, and on any failure removes what this call created. The low-level
 ``client.api`` is used for create because the high-level API drops the engine's warnings (e.g.
 "swappiness discarded" on cgroup v2), which ``verify`` needs. Every docker-py or requests error leaves
-this module as a ``toolkit.errors`` class (``docker_errors``); reading a container back (status, logs,
-verify) is ``docker_readback``, whose methods the runner inherits.
+this module as a ``toolkit.errors`` class (``docker.errors``); reading a container back (status, logs,
+verify) is ``docker.readback``, whose methods the runner inherits.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ in ``Response``: a gap timeout per read, a total deadline per request, a cap on 
 linear time), a cap on a body read whole, and on the response head; a redirect is an error that
 names where it pointed (``Redirected``), never followed. A declared size (Content-Length,
 a chunk size) is never allocated up front: bodies are read in pieces of at most 64 KiB.
-``ollama_errors.translate`` turns ``LineStreamError`` into ``toolkit.errors`` in one place.
+``ollama.errors.translate`` turns ``LineStreamError`` into ``toolkit.errors`` in one place.
 """
 
 from __future__ import annotations

@@ -101,7 +101,7 @@ class BenchResult:
         num_parallel: recommended OLLAMA_NUM_PARALLEL, None without a sweep.
         server_slots: the server's own OLLAMA_NUM_PARALLEL when it could be read (a gpuless
             container); with fewer slots than streams swept, ``num_parallel`` is no advice
-            (``benchverdict.Verdict.slots_capped``). None = unknown or not read.
+            (``bench.verdict.Verdict.slots_capped``). None = unknown or not read.
         ttft_slo_s: the TTFT p95 limit ``users`` and ``num_parallel`` were judged against.
         comparisons: predicted vs measured, empty without a predictor.
         model_step: the Model step's estimate for this catalog model on this machine (its inputs:

@@ -1,7 +1,7 @@
 """What a benchmark result means, in lines that agree with each other.
 
 The grade, the users held and the OLLAMA_NUM_PARALLEL advice are all read from the same concurrency
-levels with the same rule (``benchconcurrency.level_holds``: the slowest stream at or above a grade line,
+levels with the same rule (``bench.concurrency.level_holds``: the slowest stream at or above a grade line,
 no failed request, TTFT p95 within the limit), and each comes with the figures it was read from.
 The CLI (``gpuless bench``) and the wizard's Benchmark step print these lines unchanged.
 """

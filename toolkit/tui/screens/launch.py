@@ -1,6 +1,6 @@
 """Step 4, Launch: pull the image and the model with progress bars, wait for the server, verify the settings.
 
-Docker mode runs ``docker_runner.up_and_pull`` (the same call as ``gpuless up``) in a thread worker; its
+Docker mode runs ``docker.runner.up_and_pull`` (the same call as ``gpuless up``) in a thread worker; its
 progress callback posts to the UI with ``call_from_thread`` and is also where a cancel lands: esc sets
 a flag, the callback raises on its next event (the health wait reports twice a second) and
 ``up_and_pull`` removes whatever it created. The Textual worker itself is not cancelled, because a

@@ -40,6 +40,8 @@ from toolkit.services import share as service  # noqa: E402
 from toolkit.settings import Settings  # noqa: E402
 
 TARGET = 0.95
+
+
 def one_chat(url: str, model: str, tokens: int, key: str | None, nonce: str) -> tuple[float, float]:
     """(TTFT s, decode tokens/s) of one streamed chat on a new connection."""
     headers = {"Authorization": f"Bearer {key}"} if key else {}

@@ -524,24 +524,10 @@ class Handler(BaseHTTPRequestHandler):
             return obj
 
         if not stream:
-            pieces: list[str] = []
-            thoughts: list[str] = []
-            try:
-                outcome = self._run(
-                    stored,
-                    messages,
-                    prompt,
-                    opts,
-                    fmt,
-                    keep_alive,
-                    started,
-                    pieces.append,
-                    think,
-                    thoughts.append,
-                )
-            except RunnerError as exc:
-                raise ApiError(exc.status, str(exc)) from None
-            final = chunk("".join(pieces), "".join(thoughts))
+            outcome, text, thought = self._run_whole(
+                stored, messages, prompt, opts, fmt, keep_alive, started, think, None
+            )
+            final = chunk(text, thought)
             final.update({"done": True, "done_reason": outcome.done_reason})
             self._json(200, put_metrics(final, outcome.metrics))
             return
@@ -571,6 +557,39 @@ class Handler(BaseHTTPRequestHandler):
         final.update({"done_reason": outcome.done_reason, "done": True})
         self._chunk(dumps_line(put_metrics(final, outcome.metrics)))
         self._end_stream()
+
+    def _run_whole(
+        self,
+        stored: StoredModel,
+        messages: list[dict[str, Any]] | None,
+        prompt: str | None,
+        opts: dict[str, Any],
+        fmt: Any,
+        keep_alive: float,
+        started: float,
+        think: bool | None,
+        status: int | None,
+    ) -> tuple[Outcome, str, str]:
+        """A generation not streamed: its outcome, text and thinking; a runner error becomes an API error
+        with the runner's status (native API) or ``status`` (the OpenAI-compatible API answers 500)."""
+        pieces: list[str] = []
+        thoughts: list[str] = []
+        try:
+            outcome = self._run(
+                stored,
+                messages,
+                prompt,
+                opts,
+                fmt,
+                keep_alive,
+                started,
+                pieces.append,
+                think,
+                thoughts.append,
+            )
+        except RunnerError as exc:
+            raise ApiError(status or exc.status, str(exc)) from None
+        return outcome, "".join(pieces), "".join(thoughts)
 
     def _generate(self) -> None:
         self._native(chat=False)
@@ -619,27 +638,13 @@ class Handler(BaseHTTPRequestHandler):
             fmt = "json"
 
         if not body.get("stream"):
-            pieces: list[str] = []
-            thoughts: list[str] = []
-            try:
-                outcome = self._run(
-                    stored,
-                    messages,
-                    None,
-                    opts,
-                    fmt,
-                    keep_alive,
-                    started,
-                    pieces.append,
-                    think,
-                    thoughts.append,
-                )
-            except RunnerError as exc:
-                raise ApiError(500, str(exc)) from None
+            outcome, text, thought = self._run_whole(
+                stored, messages, None, opts, fmt, keep_alive, started, think, 500
+            )
             m = outcome.metrics
-            message = {"role": "assistant", "content": "".join(pieces)}
-            if thoughts:
-                message["reasoning"] = "".join(thoughts)  # openai/openai.go:35 Message.Reasoning
+            message = {"role": "assistant", "content": text}
+            if thought:
+                message["reasoning"] = thought  # openai/openai.go:35 Message.Reasoning
             self._json(
                 200,
                 {

@@ -25,18 +25,12 @@ import requests
 
 from toolkit.adapters.critical import signals_deferred
 from toolkit.adapters.docker.connect import connect, read_engine_info, unavailable_hint
-from toolkit.adapters.docker.errors import (
-    check_address,
-    check_port_free,
-    explain,
-    is_memlock_refusal,
-    name_conflict,
-    translate,
-)
+from toolkit.adapters.docker.errors import explain, is_memlock_refusal, name_conflict, translate
 from toolkit.adapters.docker.images import ImageStore
 from toolkit.adapters.docker.project_lock import exclusive
 from toolkit.adapters.docker.readback import HEALTH_POLL_SECONDS, ContainerReadback, spec_of
 from toolkit.adapters.ollama import admin as ollama_admin
+from toolkit.adapters.ports import check_address, check_port_free
 from toolkit.adapters.progress import ProgressCallback
 from toolkit.core.compose.docker_args import spec_fingerprint, to_docker_kwargs
 from toolkit.core.compose.spec import LABEL_FINGERPRINT, LABEL_MANAGED, LABEL_REFUSED, OllamaServiceSpec

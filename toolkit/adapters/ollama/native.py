@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from toolkit.adapters.docker.errors import check_port_free
 from toolkit.adapters.ollama import admin as ollama_admin
+from toolkit.adapters.ports import check_port_free
 from toolkit.core.compose.spec import OllamaServiceSpec
 from toolkit.core.target import check_target
 from toolkit.errors import OllamaError, OllamaUnreachableError

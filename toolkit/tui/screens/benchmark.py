@@ -7,7 +7,7 @@ history stores; its live counter redraws the time elapsed and left every second.
 NUM_PARALLEL advice are the CLI's lines. Esc cancels: the runner closes its streams and leaves the stored
 run marked incomplete.
 
-Tune (t: one user, u: four users) runs ``gpuless tune``'s loop (``toolkit.adapters.tune_session``) on the
+Tune (t: one user, u: four users) runs ``gpuless tune``'s loop (``toolkit.services.tuning``) on the
 container of the Compose step's compose.yaml in a thread, holding its project lock until the user chooses:
 a applies the winner left running (compose.yaml edited through the safe write, a backup kept, ``verify``),
 k restarts the configuration that ran before. Esc stops a tune between steps and restores the start.
@@ -141,7 +141,7 @@ class BenchmarkScreen(WizardScreen):
 
     @work(thread=True, exclusive=True, group="tune", exit_on_error=False)
     def run_tune(self, users: int) -> None:
-        from toolkit.adapters.tune_session import prepare
+        from toolkit.services.tuning import prepare
 
         def progress(line: str) -> None:
             self.app.call_from_thread(self.on_tune_progress, line)
@@ -180,7 +180,7 @@ class BenchmarkScreen(WizardScreen):
         self.app.call_from_thread(self.show_tune, session, result)
 
     def _store_tune(self, session: Any, payload: dict[str, Any], status: Any = None) -> None:
-        from toolkit.adapters.tune_session import store_history
+        from toolkit.services.tuning import store_history
 
         spec = session.spec
         store_history(self.services.history_path, spec.served_model, spec.url, payload, status)
@@ -239,7 +239,7 @@ class BenchmarkScreen(WizardScreen):
             self._release_tune()
 
     def _finish_tune(self, apply: bool) -> None:
-        from toolkit.adapters.tune_session import apply_winner
+        from toolkit.services.tuning import apply_winner
 
         pending, self._tune_pending = self._tune_pending, None
         if pending is None:

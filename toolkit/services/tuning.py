@@ -2,7 +2,7 @@
 
 Shared by `gpuless tune` (which applies a winner at once) and the wizard's Benchmark step (which asks:
 Apply writes the winner into compose.yaml, Keep restarts the configuration that ran before). The rules
-are ``core.tune.knobs``'s, the loop ``toolkit.adapters.tune.tuner``'s; this module finds the container,
+are ``core.tune.knobs``'s, the loop ``toolkit.adapters.tune.tuner``'s; this service finds the container,
 builds the candidates from the estimator, and does the safe write, ``verify`` and the history entry.
 
 Everything that would make the end of a tune fail is checked before its budget is spent: the file's

@@ -16,7 +16,6 @@ from typing import TypeVar
 
 import click
 
-from toolkit.adapters.ollama.server_url import server_url, typed_by_user
 from toolkit.cli.group import cli, current_settings
 from toolkit.cli.options import server_options, think_option
 from toolkit.cli.output import emit_json, fail, json_option
@@ -26,6 +25,7 @@ from toolkit.core.bench.schedule import QUICK, THOROUGH
 from toolkit.core.catalog.model import Catalog
 from toolkit.core.target import check_target
 from toolkit.errors import GpulessError, UsageError
+from toolkit.services.server_url import server_url, typed_by_user
 
 T = TypeVar("T")
 

@@ -22,15 +22,16 @@ import yaml
 
 from tests.ollama_server.fixtures import free_port
 from toolkit.adapters.compose_file import write_compose
-from toolkit.adapters.docker.runner import DockerRunner, connect, up_and_pull
+from toolkit.adapters.docker.runner import DockerRunner, connect
 from toolkit.adapters.ollama import admin as ollama_admin
-from toolkit.adapters.ollama.server_url import server_url
 from toolkit.adapters.progress import Progress
 from toolkit.core.compose.docker_args import spec_to_json
 from toolkit.core.compose.read import read_compose_text
 from toolkit.core.compose.render import render_compose_yaml
 from toolkit.core.compose.spec import LABEL_MANAGED, LABEL_REFUSED, OllamaServiceSpec, build_spec
 from toolkit.errors import DockerUnavailableError, ImageError, ModelNotFoundError, PortInUseError
+from toolkit.services.launch import up_and_pull
+from toolkit.services.server_url import server_url
 from toolkit.settings import Settings
 from toolkit.tui.services import Services
 

@@ -27,9 +27,9 @@ import pytest
 from tests.engine.test_tune_docker import Project
 from toolkit.adapters.bench.history import History
 from toolkit.adapters.docker.project_lock import exclusive, holder_pid, lock_path
-from toolkit.adapters.tune_session import apply_winner, prepare
 from toolkit.core.tune.knobs import Knobs, Objective
 from toolkit.errors import ContainerError
+from toolkit.services.tuning import apply_winner, prepare
 
 pytestmark = pytest.mark.docker
 

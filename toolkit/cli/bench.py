@@ -1,7 +1,7 @@
 """The ``bench`` and ``history`` subcommands.
 
-The work happens in ``adapters.bench.runner`` (method), ``toolkit.adapters.bench.history`` (storage) and
-``toolkit.core``'s bench modules (workload, arithmetic, verdict); what is printed is
+The run is ``toolkit.services.benchmarking``'s (history, live progress, slots, calibration: the same
+run as the wizard's), the arithmetic ``toolkit.core``'s bench modules; what is printed is
 ``toolkit.cli.render_bench``'s. Text that came from a server (model names, errors), live or stored in
 the history, is made terminal-safe first.
 """
@@ -9,14 +9,13 @@ the history, is made terminal-safe first.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 import sys
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import click
 
-from toolkit.adapters.ollama.server_url import server_url, typed_by_user
 from toolkit.cli.group import cli, current_settings
 from toolkit.cli.options import server_options, think_option
 from toolkit.cli.output import emit_json, fail, json_option
@@ -26,6 +25,9 @@ from toolkit.core.bench.schedule import QUICK, THOROUGH
 from toolkit.core.catalog.model import Catalog
 from toolkit.core.target import check_target
 from toolkit.errors import GpulessError, UsageError
+from toolkit.services.server_url import server_url, typed_by_user
+
+T = TypeVar("T")
 
 
 def _parse_levels(text: str | None, max_concurrency: int | None) -> tuple[int, ...]:
@@ -130,14 +132,9 @@ def bench(
     By default a quick run (seconds on a small model) with live progress and time left on stderr;
     --thorough for the full sweep.
     """
-    from toolkit.adapters.bench.history import History
-    from toolkit.adapters.bench.progress import LiveProgress
-    from toolkit.adapters.bench.runner import BenchRunner
-    from toolkit.adapters.docker.project_lock import exclusive
-    from toolkit.adapters.docker.server_slots import server_slots, serving_container
-    from toolkit.adapters.machine.probes import busy_share, detect_machine
-    from toolkit.adapters.ollama.client import OllamaClient
+    from toolkit.adapters.machine.probes import detect_machine
     from toolkit.core.bench.config import BenchConfig
+    from toolkit.services.benchmarking import Benchmark
 
     settings = current_settings()
     resolved = server_url(url, settings)
@@ -150,14 +147,9 @@ def bench(
         else _parse_levels(concurrency, max_concurrency)
     )
     if model is None:
-        from toolkit.services.models import server_default_model
+        from toolkit.services.models import default_model_at
 
-        async def default() -> str:
-            client = OllamaClient(target, api, timeout=timeout, total_timeout=timeout)  # type: ignore[arg-type]
-            async with client:
-                return await server_default_model(client)
-
-        model = asyncio.run(default())
+        model = asyncio.run(default_model_at(target, api=api, timeout=timeout, total_timeout=timeout))
     config = BenchConfig(
         model=model,
         url=target,
@@ -174,31 +166,23 @@ def bench(
         ttft_slo_s=ttft_slo,
         think=think,
     )
-    machine = detect_machine(docker=False, cache_dir=settings.cache_dir)
-    history = None if no_history else History(settings.history_path)
-    live = LiveProgress(config, lambda line: click.echo(f"  {line}", err=True))
-    runner = BenchRunner(
+    # --no-history stores nothing, the calibration included
+    calibrate = not (no_history or no_calibrate)
+    run = Benchmark(
         config,
-        history=history,
-        machine=machine,
+        history_path=None if no_history else settings.history_path,
+        machine=detect_machine(docker=False, cache_dir=settings.cache_dir),
         catalog=_catalog(),
-        progress=None if as_json else live.line,
-        on_request=None if as_json else live.request,
-        slots_of=server_slots,
+        calibration_path=settings.calibration_path if calibrate else None,
+        echo=None if as_json else lambda line: click.echo(f"  {line}", err=True),
     )
-    calibrate = not (no_history or no_calibrate)  # --no-history stores nothing, the calibration included
     # A tune restarts the container it measures: one at a time with a bench of it (the project lock).
-    with contextlib.ExitStack() as hold:
-        served_by = serving_container(target)
-        if served_by is not None:
-            hold.enter_context(exclusive(served_by, command="bench"))
-        # Read while the server idles, before the first request: what it sees is other work on this machine.
-        busy = busy_share() if calibrate else None
+    with run.held():
         received: list[signal.Signals] = []
         try:
-            result = asyncio.run(_run_cancellable(runner, received))
+            outcome = asyncio.run(_run_cancellable(run.run, received))
         except (GpulessError, KeyboardInterrupt, asyncio.CancelledError) as error:
-            partial = runner.result
+            partial = run.result
             if as_json:
                 emit_json(partial.to_dict())
             else:
@@ -209,20 +193,19 @@ def bench(
                 click.echo(f"gpuless: interrupted ({name}); finished requests were kept", err=True)
                 sys.exit(128 + received[0] if received else 130)
             fail(error)
-        finally:
-            if history is not None:
-                history.close()
-    told = _calibrate(settings.calibration_path, machine, result, busy, quiet=as_json) if calibrate else None
+    told, result = outcome.calibration, outcome.result
     if as_json:
         calibration = None if told is None else {"stored": told.usable, "summary": told.summary()}
         emit_json({**result.to_dict(), "calibration": calibration})
         return
+    if told is not None:
+        click.echo(f"  {told.summary()}", err=True)
     for line in format_result(result):
         click.echo(line)
 
 
-async def _run_cancellable(runner: Any, received: list[signal.Signals]) -> Any:
-    """``runner.run()`` where SIGTERM and SIGHUP end the run the way Ctrl-C does: the run task is
+async def _run_cancellable(run: Callable[[], Awaitable[T]], received: list[signal.Signals]) -> T:
+    """``run()`` where SIGTERM and SIGHUP end the run the way Ctrl-C does: the run task is
     cancelled with the signal's name as the reason (stored with the run); ``received`` gets the signal."""
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
@@ -242,21 +225,10 @@ async def _run_cancellable(runner: Any, received: list[signal.Signals]) -> Any:
             continue
         installed.append(sig)
     try:
-        return await runner.run()
+        return await run()
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)
-
-
-def _calibrate(path: Any, machine: Any, result: Any, busy: float | None, *, quiet: bool) -> Any:
-    """Store the run's measured ÷ predicted as this machine's calibration (used by ``recommend``) when the
-    run earns it, and say what happened; returns the run told about (``CalibrationRun``) or None."""
-    from toolkit.services.estimating import record_benchmark
-
-    told = record_benchmark(path, machine, result, busy=busy)
-    if told is not None and not quiet:
-        click.echo(f"  {told.summary()}", err=True)
-    return told
 
 
 def _catalog() -> Catalog | None:
@@ -278,12 +250,12 @@ def _catalog() -> Catalog | None:
 )
 def history(as_json: bool, as_csv: bool, compare: tuple[int, int] | None, limit: int) -> None:
     """List stored benchmark runs, compare two, or export them as JSON or CSV."""
-    from toolkit.adapters.bench.history import History
     from toolkit.core.bench.run import compare_runs
+    from toolkit.services.benchmarking import stored_runs
 
     if as_json and as_csv:
         raise UsageError("--json and --csv are two output formats: choose one")
-    with History(current_settings().history_path) as store:
+    with stored_runs(current_settings().history_path) as store:
         if compare:
             a, b = (store.get_run(i) for i in compare)
             rows = compare_runs(a, b)

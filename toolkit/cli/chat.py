@@ -6,10 +6,10 @@ import sys
 
 import click
 
-from toolkit.adapters.ollama.server_url import server_url, typed_by_user
 from toolkit.cli.group import cli, current_settings
 from toolkit.cli.options import server_options, think_option
 from toolkit.core.target import check_target
+from toolkit.services.server_url import server_url, typed_by_user
 
 
 @cli.command()

@@ -1,6 +1,6 @@
 """The ``connect`` subcommand: how an app reaches the model gpuless runs (URLs, env lines, snippets).
 
-The server is found as ``bench`` and ``chat`` find it (``toolkit.adapters.ollama.server_url``) and asked which
+The server is found as ``bench`` and ``chat`` find it (``toolkit.services.server_url``) and asked which
 models it has, so what is printed works right now; the text itself comes from ``core.compose.connect``,
 which the wizard's Connect panel shows too.
 """
@@ -96,7 +96,7 @@ def format_info(info: ConnectInfo) -> list[str]:
 def connect(as_json: bool, model: str | None, url: str | None, snippet: str | None) -> None:
     """How to connect an app: Ollama and OpenAI-compatible URLs, model name, env lines, snippets."""
     from toolkit.adapters.joined import key_for
-    from toolkit.adapters.ollama.server_url import server_url
+    from toolkit.services.server_url import server_url
 
     settings = current_settings()
     target = server_root(server_url(url, settings))

@@ -211,17 +211,13 @@ def up(
 ) -> None:
     """Start Ollama (Docker by default), pull the model, and verify the settings."""
     from toolkit.adapters.docker.runner import DockerRunner
-    from toolkit.adapters.ollama import admin as ollama_admin
-    from toolkit.adapters.ollama.native import attach, start_native
-    from toolkit.services.launch import launch
+    from toolkit.services.launch import attach, launch, launch_native
 
     settings = current_settings()
     progress = ProgressLine() if not as_json else None
     if url:
-        result = attach(url)
-        if opts.get("model") and not no_model and not ollama_admin.has_model(url, opts["model"]):
-            ollama_admin.pull_model(url, opts["model"], progress)
-        _finish_native(result.to_dict(), progress, as_json)
+        attached = attach(url, None if no_model else opts.get("model"), progress=progress)
+        _finish_native(attached.server.to_dict(), progress, as_json)
         return
     if compose_path is None and not opts.get("model") and Path("compose.yaml").exists():
         compose_path = Path("compose.yaml")
@@ -232,9 +228,9 @@ def up(
     if runtime == "native":
         spec = file_spec or _spec(opts, None, settings, native=True)
         _warn_exposed(spec)
-        native = start_native(spec, log_dir=settings.cache_dir, timeout=timeout)
-        if not no_model:
-            ollama_admin.prepare_served_model(spec.url, spec, progress)
+        native = launch_native(
+            spec, log_dir=settings.cache_dir, timeout=timeout, pull_model=not no_model, progress=progress
+        )
         _finish_native(native.to_dict() | {"model": spec.served_model}, progress, as_json)
         return
 

@@ -1,7 +1,7 @@
 """The ``tune`` subcommand: find, apply and prove the best settings for the container of compose.yaml.
 
 The rules live in ``core.tune.knobs``, the restarts and measurements in ``toolkit.adapters.tune.tuner``; this
-module wires them to the compose file through ``toolkit.adapters.tune_session`` (shared with the wizard):
+module wires them to the compose file through ``toolkit.services.tuning`` (shared with the wizard):
 the winner is written back through the safe write (diff shown, a backup kept), the container (already
 running it) verified. The container's project lock is held for the whole tune (no ``up``, ``down``,
 bench or second tune restarts it meanwhile), and the tune is stored in the history however it ends.
@@ -51,7 +51,7 @@ def tune(
     as_json: bool,
 ) -> None:
     """Try settings on the running container, keep the fastest for your objective, and prove it."""
-    from toolkit.adapters.tune_session import apply_winner, prepare
+    from toolkit.services.tuning import apply_winner, prepare
 
     objective = Objective.for_users(users, ttft_p95, mem_cap)
     say = (
@@ -119,7 +119,7 @@ def _run(session: Any) -> Any:
 
 
 def _store(session: Any, payload: dict[str, Any], status: Any) -> None:
-    from toolkit.adapters.tune_session import store_history
+    from toolkit.services.tuning import store_history
 
     spec = session.spec
     warning = store_history(Settings().history_path, spec.served_model, spec.url, payload, status)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from toolkit.adapters.ollama.client import OllamaClient
 from toolkit.core.recommend.model_choice import default_model
 from toolkit.errors import UsageError
@@ -13,3 +15,9 @@ async def server_default_model(client: OllamaClient, prefer: str | None = None) 
     if chosen is None:
         raise UsageError(f"{client.url} has no models", hint="Pull one first, e.g. `gpuless up --model ...`.")
     return chosen
+
+
+async def default_model_at(url: str, prefer: str | None = None, **client_options: Any) -> str:
+    """``server_default_model`` of the server at ``url`` (``client_options``: ``OllamaClient``'s)."""
+    async with OllamaClient(url, **client_options) as client:
+        return await server_default_model(client, prefer)

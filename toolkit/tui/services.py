@@ -67,7 +67,7 @@ class Services:
         one the CLI would pick (a running ``gpuless up`` container first). Blocking: call it in a thread."""
         if self.ollama_url:
             return self.ollama_url
-        from toolkit.adapters.ollama.server_url import server_url
+        from toolkit.services.server_url import server_url
 
         return server_url(None, self.settings)
 

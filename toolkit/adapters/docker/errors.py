@@ -1,4 +1,4 @@
-"""docker-py and requests errors in ``toolkit.errors`` terms, and the checks made before creating.
+"""docker-py and requests errors in ``toolkit.errors`` terms, and a name conflict said plainly.
 
 Every Docker SDK call of ``toolkit.adapters`` runs inside ``translate(action)``, so one table turns an
 engine refusal, a missing image or an engine that stopped answering into one clear error.
@@ -7,8 +7,6 @@ engine refusal, a missing image or an engine that stopped answering into one cle
 from __future__ import annotations
 
 import contextlib
-import errno
-import socket
 from collections.abc import Iterator
 
 import docker
@@ -22,8 +20,6 @@ from toolkit.errors import (
     DockerUnavailableError,
     GpulessError,
     ImageError,
-    PortInUseError,
-    UsageError,
 )
 
 
@@ -57,37 +53,6 @@ def is_memlock_refusal(text: str) -> bool:
     """The engine's start error for a refused memlock ulimit (RLIMIT_MEMLOCK is rlimit type 8)."""
     lowered = text.lower()
     return "rlimit type 8" in lowered or "memlock" in lowered
-
-
-def check_address(address: str) -> None:
-    """Raise UsageError when this machine has no interface with ``address`` (nothing could bind it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind((address, 0))
-        except OSError as error:
-            if error.errno == errno.EADDRNOTAVAIL:
-                raise UsageError(
-                    f"cannot listen on {address}: no network interface of this machine has that address",
-                    "Write 127.0.0.1 (loopback), 0.0.0.0 (every address) or one `ip -4 addr` lists.",
-                ) from None
-            raise
-
-
-def check_port_free(address: str, port: int) -> None:
-    """Raise PortInUseError when something already listens on ``address:port``."""
-    check_address(address)
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((address, port))
-        except OSError as error:
-            if error.errno in (errno.EADDRINUSE, errno.EACCES):
-                raise PortInUseError(
-                    f"port {port} on {address} is already in use",
-                    f"Stop whatever listens there (another Ollama? `ss -ltnp 'sport = :{port}'`), "
-                    f"or choose another port with --port.",
-                ) from None
-            raise
 
 
 @contextlib.contextmanager

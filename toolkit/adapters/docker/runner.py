@@ -25,18 +25,11 @@ import requests
 
 from toolkit.adapters.critical import signals_deferred
 from toolkit.adapters.docker.connect import connect, read_engine_info, unavailable_hint
-from toolkit.adapters.docker.errors import (
-    check_address,
-    check_port_free,
-    explain,
-    is_memlock_refusal,
-    name_conflict,
-    translate,
-)
+from toolkit.adapters.docker.errors import explain, is_memlock_refusal, name_conflict, translate
 from toolkit.adapters.docker.images import ImageStore
 from toolkit.adapters.docker.project_lock import exclusive
 from toolkit.adapters.docker.readback import HEALTH_POLL_SECONDS, ContainerReadback, spec_of
-from toolkit.adapters.ollama import admin as ollama_admin
+from toolkit.adapters.ports import check_address, check_port_free
 from toolkit.adapters.progress import ProgressCallback
 from toolkit.core.compose.docker_args import spec_fingerprint, to_docker_kwargs
 from toolkit.core.compose.spec import LABEL_FINGERPRINT, LABEL_MANAGED, LABEL_REFUSED, OllamaServiceSpec
@@ -356,57 +349,3 @@ def _holds_port(attrs: dict[str, Any] | None, spec: OllamaServiceSpec) -> bool:
     except (KeyError, UsageError):  # no spec label (made by an older gpuless) or an unreadable one
         return False
     return running.port == spec.port
-
-
-def up_and_pull(
-    runner: DockerRunner,
-    spec: OllamaServiceSpec,
-    *,
-    pull_image: bool = True,
-    pull_model: bool = True,
-    progress: ProgressCallback | None = None,
-    health_timeout: float = 120.0,
-) -> UpResult:
-    """``up``, then pull the spec's model through ``/api/pull`` (skipped when already there) and create
-    the served model with the tuned parameters (what the compose file's init service does).
-
-    If the model pull fails, a container this call created is removed again (and a volume it created),
-    so a failed ``gpuless up`` leaves nothing behind; a reused container is left as it was. A server
-    that runs already is asked for the new model first, so a mistyped tag fails before it is replaced.
-    """
-    if pull_model:
-        _pull_before_replacing(runner, spec, progress)
-    result = runner.up(spec, pull_image=pull_image, progress=progress, health_timeout=health_timeout)
-    if not pull_model:
-        return result
-    try:
-        ollama_admin.prepare_served_model(result.url, spec, progress)
-    except BaseException:
-        if result.action in ("created", "recreated"):
-            runner.remove_quietly(result.container_id)
-            if result.created_volume:
-                runner.remove_volume_quietly(spec.volume_name)
-        raise
-    return result
-
-
-def _pull_before_replacing(
-    runner: DockerRunner, spec: OllamaServiceSpec, progress: ProgressCallback | None
-) -> None:
-    """When our server already runs with another configuration on the same models volume, pull the new
-    model through it: the models volume is shared, so the new container finds it, and a tag that does
-    not exist (or a registry that cannot be reached) fails while the running server is still there."""
-    attrs = runner.find(spec.container_name)
-    if attrs is None or not (attrs.get("State") or {}).get("Running"):
-        return
-    labels = attrs.get("Config", {}).get("Labels") or {}
-    if labels.get(LABEL_MANAGED) != "true" or labels.get(LABEL_FINGERPRINT) == spec_fingerprint(spec):
-        return
-    try:
-        running = spec_of(attrs)
-    except (KeyError, UsageError):
-        return
-    if running.volume_name != spec.volume_name:
-        return
-    if not ollama_admin.has_model(running.url, spec.model):
-        ollama_admin.pull_model(running.url, spec.model, progress)

@@ -20,8 +20,9 @@ import docker
 import docker.errors
 
 from toolkit.adapters.docker.connect import connect
-from toolkit.adapters.docker.errors import check_port_free, translate
+from toolkit.adapters.docker.errors import translate
 from toolkit.adapters.docker.images import ImageStore
+from toolkit.adapters.ports import check_port_free
 from toolkit.core.safe_text import terminal_safe
 from toolkit.core.share.nginx_conf import CONF_DIR, CONF_PATH
 from toolkit.errors import ContainerError, ImageError, PortInUseError, UsageError

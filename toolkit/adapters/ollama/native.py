@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from toolkit.adapters.docker.errors import check_port_free
 from toolkit.adapters.ollama import admin as ollama_admin
+from toolkit.adapters.ports import check_port_free
 from toolkit.core.compose.spec import OllamaServiceSpec
 from toolkit.core.target import check_target
 from toolkit.errors import OllamaError, OllamaUnreachableError
@@ -47,10 +47,12 @@ class NativeResult:
         return asdict(self)
 
 
-def attach(url: str) -> NativeResult:
+def attach(url: str, *, wait_s: float = 0.0) -> NativeResult:
     """Check that ``url`` is a server URL gpuless may talk to (``check_target``: the user typed it, so
-    any host is allowed, as for bench) and that an Ollama answers there."""
+    any host is allowed, as for bench) and that an Ollama answers there (within ``wait_s`` seconds)."""
     check_target(url, explicit=True, command="up")
+    if wait_s:
+        return NativeResult(url, "attached", ollama_admin.wait_until_answers(url, timeout=wait_s))
     return NativeResult(url=url, action="attached", version=ollama_admin.api_version(url))
 
 

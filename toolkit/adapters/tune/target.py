@@ -39,7 +39,8 @@ CHECK_POLLS = 25
 
 
 class ComposeTarget:
-    """The container of a compose file, recreated through the Docker SDK for each candidate."""
+    """The container of a compose file, recreated for each candidate by ``start`` (the launch service's
+    ``up_and_pull``: the container, then its served model), read back through the Docker SDK."""
 
     def __init__(
         self,
@@ -47,14 +48,14 @@ class ComposeTarget:
         spec: OllamaServiceSpec,
         memory_of: MemoryOf,
         *,
+        start: Callable[[OllamaServiceSpec], object],
         mem_cap_bytes: int | None = None,
-        health_timeout: float = 120.0,
     ) -> None:
         self.runner = runner
         self.start_spec = spec
         self.memory_of = memory_of
         self.mem_cap_bytes = mem_cap_bytes
-        self.health_timeout = health_timeout
+        self.start = start
         self.url = spec.url
         self.model = spec.served_model
         self.current = spec
@@ -73,11 +74,9 @@ class ComposeTarget:
         return knobs.apply_to(self.start_spec, limit)
 
     def apply(self, knobs: Knobs) -> None:
-        from toolkit.adapters.docker.runner import up_and_pull
-
         spec = self.spec_for(knobs)
         self.current = spec
-        up_and_pull(self.runner, spec, pull_image=False, health_timeout=self.health_timeout)
+        self.start(spec)
 
     def memory_bytes(self) -> int | None:
         try:

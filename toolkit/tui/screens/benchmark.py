@@ -1,12 +1,13 @@
-"""Step 5, Benchmark: run ``BenchRunner`` (the same run as ``gpuless bench``) and show it as it goes.
+"""Step 5, Benchmark: run the same benchmark as ``gpuless bench`` and show it as it goes.
 
-The run is the quick plan of ``gpuless bench`` (``toolkit.core.bench.schedule.QUICK``), an async worker on the
-UI loop (HTTP streaming). Live numbers arrive through the runner's ``on_request`` callback, so the charts
-fill per repetition from the metrics the history stores; ``LiveProgress`` redraws the time elapsed and
-left every second. Grade, users held and NUM_PARALLEL advice are the CLI's lines. Esc cancels: the runner
-closes its streams and leaves the stored run marked incomplete.
+The run is the quick plan of ``gpuless bench`` (``toolkit.core.bench.schedule.QUICK``) through
+``toolkit.services.benchmarking`` (the CLI's run), an async worker on the UI loop (HTTP streaming). Live
+numbers arrive through its ``on_request`` callback, so the charts fill per repetition from the metrics the
+history stores; its live counter redraws the time elapsed and left every second. Grade, users held and
+NUM_PARALLEL advice are the CLI's lines. Esc cancels: the runner closes its streams and leaves the stored
+run marked incomplete.
 
-Tune (t: one user, u: four users) runs ``gpuless tune``'s loop (``toolkit.adapters.tune_session``) on the
+Tune (t: one user, u: four users) runs ``gpuless tune``'s loop (``toolkit.services.tuning``) on the
 container of the Compose step's compose.yaml in a thread, holding its project lock until the user chooses:
 a applies the winner left running (compose.yaml edited through the safe write, a backup kept, ``verify``),
 k restarts the configuration that ran before. Esc stops a tune between steps and restores the start.
@@ -29,14 +30,12 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
-from toolkit.adapters.bench.history import History
-from toolkit.adapters.bench.progress import LiveProgress
 from toolkit.core.bench.concurrency import streams_label
 from toolkit.core.bench.schedule import QUICK
 from toolkit.core.bench.verdict import model_step_lines, verdict
 from toolkit.core.catalog.thinking import bench_lines
-from toolkit.core.recommend.model_choice import default_model
 from toolkit.core.tune.knobs import Objective
+from toolkit.services.benchmarking import Benchmark, recent_runs
 from toolkit.tui import fmt
 from toolkit.tui.plain import plain
 from toolkit.tui.screens.base import WizardScreen
@@ -99,7 +98,7 @@ class BenchmarkScreen(WizardScreen):
 
     def on_mount(self) -> None:
         self.watch(self.wizard, "engine", self.engine_changed)
-        self.live: LiveProgress | None = None
+        self.bench_run: Benchmark | None = None
         self._last_line = ""
         self._tune_line = ""
         self._tune_t0: float | None = None
@@ -110,8 +109,9 @@ class BenchmarkScreen(WizardScreen):
 
     def tick(self) -> None:
         """Redraw the counter (elapsed, time left) while a run goes, even between requests."""
-        if self.live is not None and self.busy:
-            self.query_one("#bench-progress", Static).update(f"{self.live.prefix()} {self._last_line}")
+        if self.bench_run is not None and self.busy:
+            line = f"{self.bench_run.live.prefix()} {self._last_line}"
+            self.query_one("#bench-progress", Static).update(line)
         if self._tune_t0 is not None and self.tuning:
             self.query_one("#tune-status", Static).update(self._tune_prefix() + self._tune_line)
 
@@ -141,7 +141,7 @@ class BenchmarkScreen(WizardScreen):
 
     @work(thread=True, exclusive=True, group="tune", exit_on_error=False)
     def run_tune(self, users: int) -> None:
-        from toolkit.adapters.tune_session import prepare
+        from toolkit.services.tuning import prepare
 
         def progress(line: str) -> None:
             self.app.call_from_thread(self.on_tune_progress, line)
@@ -180,7 +180,7 @@ class BenchmarkScreen(WizardScreen):
         self.app.call_from_thread(self.show_tune, session, result)
 
     def _store_tune(self, session: Any, payload: dict[str, Any], status: Any = None) -> None:
-        from toolkit.adapters.tune_session import store_history
+        from toolkit.services.tuning import store_history
 
         spec = session.spec
         store_history(self.services.history_path, spec.served_model, spec.url, payload, status)
@@ -239,7 +239,7 @@ class BenchmarkScreen(WizardScreen):
             self._release_tune()
 
     def _finish_tune(self, apply: bool) -> None:
-        from toolkit.adapters.tune_session import apply_winner
+        from toolkit.services.tuning import apply_winner
 
         pending, self._tune_pending = self._tune_pending, None
         if pending is None:
@@ -293,17 +293,14 @@ class BenchmarkScreen(WizardScreen):
         self.run_bench(url, model, calibrate)
 
     async def _model_at(self, url: str) -> str | None:
-        from toolkit.adapters.ollama.client import OllamaClient
         from toolkit.errors import GpulessError
+        from toolkit.services.models import default_model_at
 
-        try:
-            async with OllamaClient(url, timeout=10.0, connect_timeout=2.0) as client:
-                names = await client.list_models()
-        except GpulessError:
-            names = []
         picked = getattr(self.wizard.choice, "tag", None)
-        if names:
-            return default_model(names, picked)
+        try:
+            return await default_model_at(url, picked, timeout=10.0, connect_timeout=2.0)
+        except GpulessError:  # it does not answer, or it has no model
+            pass
         self.notify(
             f"No model to benchmark at {url}.\nWhat to do: start one in the Launch step (4) first.",
             title="Benchmark",
@@ -317,8 +314,6 @@ class BenchmarkScreen(WizardScreen):
         self._tune_stop.set()  # the tune stops at its next step and restores the start
 
     def on_request(self, phase: str, shape: str, streams: int, metrics: Mapping[str, Any]) -> None:
-        if self.live is not None:
-            self.live.request(phase, shape, streams, metrics)
         tps, ttft = metrics.get("client_decode_tps"), metrics.get("ttft_s")
         self.query_one(RepetitionChart).add(tps, ttft)
         where = f"{shape} rep" if phase == "shape" else streams_label(streams)
@@ -329,15 +324,12 @@ class BenchmarkScreen(WizardScreen):
 
     def on_progress(self, line: str) -> None:
         self._last_line = line
-        prefix = f"{self.live.prefix()} " if self.live is not None else ""
+        prefix = f"{self.bench_run.live.prefix()} " if self.bench_run is not None else ""
         self.query_one("#bench-progress", Static).update(prefix + line)
 
     @work(exclusive=True, group="bench", exit_on_error=False)
     async def run_bench(self, url: str, model: str | None, calibrate: bool = True) -> None:
-        from toolkit.adapters.bench.runner import BenchRunner
-        from toolkit.adapters.docker.server_slots import server_slots
         from toolkit.adapters.joined import is_joined
-        from toolkit.adapters.machine.probes import busy_share
         from toolkit.core.bench.config import BenchConfig
 
         if not url:
@@ -349,40 +341,25 @@ class BenchmarkScreen(WizardScreen):
         services = self.services
         explicit = is_joined(url, services.settings)  # the share joined with `gpuless join` was typed
         config = BenchConfig(model, url, explicit, **{**WIZARD_BENCH, **services.bench_overrides})
-        history = History(services.history_path) if services.history_path is not None else None
-        machine = self.wizard.machine
-        self.live = LiveProgress(config)
-        self.on_progress(f"starting: {self.live.planned} requests to {model}")
-        runner = BenchRunner(
+        # history off stores nothing, as in the CLI; B runs one that leaves the calibration alone
+        self.bench_run = run = Benchmark(
             config,
-            history=history,
-            machine=machine,
+            history_path=services.history_path,
+            machine=self.wizard.machine,
             catalog=services.catalog(),
+            calibration_path=services.settings.calibration_path if calibrate else None,
             progress=self.on_progress,
             on_request=self.on_request,
-            slots_of=server_slots,
         )
-        # history off stores nothing, as in the CLI; B runs one that leaves the calibration alone
-        calibrate = calibrate and history is not None and machine is not None
-        # Read while the server idles, before the first request: what it sees is other work.
-        busy = await asyncio.to_thread(busy_share) if calibrate else None
+        self.on_progress(f"starting: {run.live.planned} requests to {model}")
         try:
-            result = await runner.run()
+            outcome = await run.run()
         finally:
-            if history is not None:
-                history.close()
-            partial = runner.result
-            self.show_levels(partial)
-        note = "Calibration left alone (B)." if history is not None and not calibrate else None
-        if calibrate and machine is not None:
-            from toolkit.services.estimating import record_benchmark
-
-            calibrated = await asyncio.to_thread(
-                record_benchmark, services.settings.calibration_path, machine, result, busy=busy
-            )
-            if calibrated is not None:
-                note = calibrated.summary() + " (B runs a benchmark that leaves it alone)"
-        self.show_result(result, note)
+            self.show_levels(run.result)
+        note = "Calibration left alone (B)." if run.history is not None and not run.calibrates else None
+        if outcome.calibration is not None:
+            note = outcome.calibration.summary() + " (B runs a benchmark that leaves it alone)"
+        self.show_result(outcome.result, note)
         self.show_history(model)
 
     def show_levels(self, result: Any) -> None:
@@ -428,12 +405,9 @@ class BenchmarkScreen(WizardScreen):
         if path is None:
             self.query_one("#bench-history", Static).update("History is off.")
             return
-        with History(path) as history:
-            runs = [
-                r for r in history.list_runs(limit=20) if model is None or r.name == model or r.model == model
-            ]
+        runs = recent_runs(path, model)
         self.query_one("#bench-history", Static).update(
-            history_table(runs[:5], model) if runs else "No earlier runs."
+            history_table(runs, model) if runs else "No earlier runs."
         )
 
     def worker_changed(self, worker: Worker[object], state: WorkerState) -> None:

@@ -1,6 +1,6 @@
 """Step 4, Launch: pull the image and the model with progress bars, wait for the server, verify the settings.
 
-Docker mode runs ``docker.runner.up_and_pull`` (the same call as ``gpuless up``) in a thread worker; its
+Docker mode runs ``services.launch.launch`` (the same call as ``gpuless up``) in a thread worker; its
 progress callback posts to the UI with ``call_from_thread`` and is also where a cancel lands: esc sets
 a flag, the callback raises on its next event (the health wait reports twice a second) and
 ``up_and_pull`` removes whatever it created. The Textual worker itself is not cancelled, because a
@@ -39,6 +39,7 @@ from toolkit.tui.widgets.verify_table import verify_table
 
 if TYPE_CHECKING:
     from toolkit.adapters.docker.runner import DockerRunner
+    from toolkit.adapters.ollama.native import NativeResult
     from toolkit.adapters.progress import Progress
     from toolkit.core.compose.spec import OllamaServiceSpec
     from toolkit.core.compose.verify import VerifyReport
@@ -315,16 +316,22 @@ class LaunchScreen(WizardScreen):
 
     @work(thread=True, exclusive=True, group="launch", exit_on_error=False)
     def launch_native(self, model: str) -> None:
-        from toolkit.adapters.ollama import admin as ollama_admin
-        from toolkit.adapters.ollama.native import start_native
+        from toolkit.services.launch import launch_native
 
         spec = self.wizard.default_spec(model)
         health = self.query_one("#launch-health", Transfer)
         self.app.call_from_thread(health.detail, f"starting `ollama serve` at {spec.url}…")
-        native = start_native(spec, log_dir=self.services.settings.cache_dir)
-        self.app.call_from_thread(health.finish, f"Ollama {native.version} answers ({native.action})")
+
+        def answered(server: NativeResult) -> None:
+            self.app.call_from_thread(health.finish, f"Ollama {server.version} answers ({server.action})")
+
         try:
-            ollama_admin.prepare_served_model(spec.url, spec, self.progress_callback())
+            native = launch_native(
+                spec,
+                log_dir=self.services.settings.cache_dir,
+                progress=self.progress_callback(),
+                answered=answered,
+            )
         except BaseException as error:
             self.failed_pull(model, error)
             raise
@@ -336,22 +343,25 @@ class LaunchScreen(WizardScreen):
 
     @work(thread=True, exclusive=True, group="launch", exit_on_error=False)
     def launch_attach(self, model: str, url: str) -> None:
-        from toolkit.adapters.ollama import admin as ollama_admin
+        from toolkit.services.launch import attach
 
         health = self.query_one("#launch-health", Transfer)
         self.app.call_from_thread(health.detail, f"waiting for {url}…")
-        version = ollama_admin.wait_until_answers(url, timeout=ATTACH_TIMEOUT_S)
-        self.app.call_from_thread(health.finish, f"Ollama {version} answers")
+
+        def answered(server: NativeResult) -> None:
+            self.app.call_from_thread(health.finish, f"Ollama {server.version} answers")
+
+        try:
+            attached = attach(
+                url, model, wait_s=ATTACH_TIMEOUT_S, progress=self.progress_callback(), answered=answered
+            )
+        except BaseException as error:
+            self.failed_pull(model, error)
+            raise
         pull = self.query_one("#launch-pull", Transfer)
-        if ollama_admin.has_model(url, model):
-            self.app.call_from_thread(pull.finish, f"{model} already present")
-        else:
-            try:
-                ollama_admin.pull_model(url, model, self.progress_callback())
-            except BaseException as error:
-                self.failed_pull(model, error)
-                raise
-            self.app.call_from_thread(pull.finish, f"{model} pulled")
+        self.app.call_from_thread(
+            pull.finish, f"{model} {'pulled' if attached.pulled else 'already present'}"
+        )
         self.app.call_from_thread(
             self.launched,
             url,

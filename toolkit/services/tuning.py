@@ -2,7 +2,7 @@
 
 Shared by `gpuless tune` (which applies a winner at once) and the wizard's Benchmark step (which asks:
 Apply writes the winner into compose.yaml, Keep restarts the configuration that ran before). The rules
-are ``core.tune.knobs``'s, the loop ``toolkit.adapters.tune.tuner``'s; this module finds the container,
+are ``core.tune.knobs``'s, the loop ``toolkit.adapters.tune.tuner``'s; this service finds the container,
 builds the candidates from the estimator, and does the safe write, ``verify`` and the history entry.
 
 Everything that would make the end of a tune fail is checked before its budget is spent: the file's
@@ -25,6 +25,7 @@ from toolkit.core.compose.spec import OllamaServiceSpec
 from toolkit.core.tune.knobs import Budget, Candidate, Knobs, Objective, generate_candidates, memory_estimator
 from toolkit.core.units import format_bytes
 from toolkit.errors import GpulessError, UsageError
+from toolkit.services.launch import up_and_pull
 
 
 @dataclass
@@ -96,7 +97,11 @@ def prepare(
         memory_of=memory_of,
         slot_cap=_forced_slots(spec),
     )
-    target = ComposeTarget(runner, spec, memory_of, mem_cap_bytes=objective.mem_cap_bytes)
+
+    def restart(candidate: OllamaServiceSpec) -> object:
+        return up_and_pull(runner, candidate, pull_image=False)
+
+    target = ComposeTarget(runner, spec, memory_of, start=restart, mem_cap_bytes=objective.mem_cap_bytes)
     if objective.mem_cap_bytes is not None and not candidates:
         _check_cap(target, start, objective.mem_cap_bytes)
     _check_editable(compose_path, spec, target, candidates)

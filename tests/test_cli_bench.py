@@ -74,7 +74,7 @@ def test_bench_json_then_history(ollama_server: Any, tmp_path: Path) -> None:
 @pytest.mark.engine
 def test_default_bench_is_the_quick_plan_with_live_progress(ollama_server: Any, tmp_path: Path) -> None:
     # The quick plan with a time bound no machine reaches (its own 15 s bound is QUICK's, pinned in
-    # tests/core/test_benchverdict.py): all 11 requests run on any machine and the grade is read from them.
+    # tests/core/bench/test_verdict.py): all 11 requests run on any machine and the grade is read from them.
     args = ("bench", "--url", ollama_server.url, "--model", "smollm2:135m", "--no-history")
     proc = _gpuless(tmp_path, *args, "--max-seconds", "600")
     assert proc.returncode == 0, proc.stderr

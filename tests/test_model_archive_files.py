@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.test_models_archive import BLOBS, MANIFEST, MANIFEST_PATH
+from tests.core.models.test_archive import BLOBS, MANIFEST, MANIFEST_PATH
 from toolkit.adapters.models.archive import check_archive, tar_stream
 from toolkit.core.models.archive import SUMS, render_sums
 from toolkit.errors import ModelArchiveError

@@ -5,11 +5,11 @@ from __future__ import annotations
 import importlib.util
 import sys
 import tomllib
-from pathlib import Path
 
+from tests import paths
 from toolkit.core.estimate.params import DEFAULT_PARAMS
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "published_cpu_speeds.toml"
+DATA = paths.DATA / "published_cpu_speeds.toml"
 REQUIRED = (
     "id",
     "machine",
@@ -49,7 +49,7 @@ def test_shipped_estimator_meets_the_held_out_targets() -> None:
     ≤ 0.10 for decode and ≤ 0.20 for prefill with the shipped parameters (scripts/bench_estimator.py,
     docs/estimator-fit.txt: 0.073 and 0.103; 0.206 before the fitted decode attention term, 0.382 before
     the fitted prefill η per class, width and attention terms)."""
-    script = Path(__file__).resolve().parents[2] / "scripts" / "bench_estimator.py"
+    script = paths.ROOT / "scripts" / "bench_estimator.py"
     spec = importlib.util.spec_from_file_location("bench_estimator", script)
     assert spec is not None and spec.loader is not None
     bench = importlib.util.module_from_spec(spec)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import paths
 from toolkit.adapters import resources
 from toolkit.core.catalog.model import QUANT_BITS, USE_CASES, ModelSpec, normalise_use_case
 from toolkit.core.catalog.offcatalog import (
@@ -20,7 +21,7 @@ from toolkit.core.machine.profile import machine_from_profile, parse_hardware_pr
 from toolkit.core.units import GIB
 from toolkit.errors import ProfileError, UnknownModelError, UsageError
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "profiles"
+FIXTURES = paths.FIXTURES / "profiles"
 
 
 @pytest.fixture(scope="module")

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
+from tests import paths
 from toolkit.adapters.resources import load_catalog, resolve_profile
 from toolkit.core.catalog.model import ModelSpec, QuantVariant
 from toolkit.core.estimate.metal import APPLE_CHIPS, apple_chip, mac_chip, metal_estimate
 from toolkit.core.machine.cpuinfo import parse_sysctl
 from toolkit.core.machine.profile import machine_from_profile
 
-DETECT_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "detect"
+DETECT_FIXTURES = paths.FIXTURES / "detect"
 
 
 @pytest.mark.parametrize(

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from tests import paths
 from toolkit.core.machine.cpuinfo import (
     normalise_arch,
     parse_cpu_list,
@@ -15,7 +14,7 @@ from toolkit.core.machine.cpuinfo import (
 )
 from toolkit.core.machine.hardware import CpuInfo
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "detect"
+FIXTURES = paths.FIXTURES / "detect"
 
 
 def _read(name: str) -> str:

@@ -7,18 +7,17 @@ from __future__ import annotations
 import importlib.util
 import sys
 import tomllib
-from pathlib import Path
 from types import ModuleType
 
+from tests import paths
 from toolkit.core.estimate.metal import APPLE_CHIPS
 
-ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT / "tests" / "data" / "published_metal_speeds.toml"
+DATA = paths.DATA / "published_metal_speeds.toml"
 REQUIRED = ("id", "chip", "gpu_cores", "gpu_cores_basis", "model", "quant", "size_gib", "engine", "source")
 
 
 def _fit_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("fit_metal", ROOT / "scripts" / "fit_metal.py")
+    spec = importlib.util.spec_from_file_location("fit_metal", paths.ROOT / "scripts" / "fit_metal.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["fit_metal"] = module  # dataclasses resolve their module by name

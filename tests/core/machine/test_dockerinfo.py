@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests import paths
 from toolkit.core.machine.dockerinfo import (
     describe_unreachable,
     is_docker_desktop,
@@ -16,7 +16,7 @@ from toolkit.core.machine.dockerinfo import (
 )
 from toolkit.core.machine.hardware import DockerEngineInfo
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "detect"
+FIXTURES = paths.FIXTURES / "detect"
 
 
 def _info(name: str) -> dict[str, Any]:

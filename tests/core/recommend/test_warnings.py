@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
+from tests import paths
 from toolkit.core.machine.dockerinfo import parse_docker_info, unreachable
 from toolkit.core.machine.hardware import (
     CgroupLimits,
@@ -21,7 +21,7 @@ from toolkit.core.machine.hardware import (
 from toolkit.core.recommend.warnings import describe_machine_warnings
 from toolkit.core.units import GIB
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "detect"
+FIXTURES = paths.FIXTURES / "detect"
 
 QUIET = Machine(
     os="linux",

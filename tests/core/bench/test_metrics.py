@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
+from tests import paths
 from toolkit.core.bench.compare import compare, predicted_aggregate_tps, predicted_vs_measured
 from toolkit.core.bench.concurrency import (
     ConcurrencyLevel,
@@ -17,7 +17,7 @@ from toolkit.core.bench.concurrency import (
 from toolkit.core.bench.metrics import RequestTrace, ServerTimings, request_metrics, shape_result
 from toolkit.core.stats import percentile, summarize
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "ollama"
+FIXTURES = paths.FIXTURES / "ollama"
 
 
 def _final(name: str) -> dict[str, object]:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import tomllib
-from pathlib import Path
 
 import pytest
 
+from tests import paths
 from toolkit.core.machine.hardware import CpuInfo
 from toolkit.core.machine.platform_class import PLATFORM_CLASS_MEANINGS, platform_class
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-DATA = ROOT / "tests" / "data" / "published_cpu_speeds.toml"
-PROFILES = ROOT / "profiles" / "hardware"
+DATA = paths.DATA / "published_cpu_speeds.toml"
+PROFILES = paths.ROOT / "profiles" / "hardware"
 
 
 def cpu(model: str, simd: tuple[str, ...] = ("avx", "avx2", "fma"), arch: str = "x86_64") -> CpuInfo:

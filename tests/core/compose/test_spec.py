@@ -6,13 +6,13 @@ import dataclasses
 import importlib.resources
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 import yaml
 
+from tests import paths
 from toolkit.adapters.resources import load_catalog, load_shipped_profiles
 from toolkit.core.compose.docker_args import spec_fingerprint, spec_from_json, spec_to_json, to_docker_kwargs
 from toolkit.core.compose.read import read_compose_text, unescape_dollars
@@ -368,7 +368,7 @@ def test_spec_round_trips_through_its_label() -> None:
 
 # --- golden files: one per shipped hardware profile -------------------------------------------------
 
-GOLDEN_DIR = Path(__file__).resolve().parents[2] / "compose"
+GOLDEN_DIR = paths.ROOT / "compose"
 UPDATE_GOLDEN = os.environ.get("GPULESS_UPDATE_GOLDEN") == "1"
 
 
@@ -383,7 +383,7 @@ def golden_texts() -> dict[str, str]:
 
 
 def test_golden_files_are_current() -> None:
-    """Regenerate with ``GPULESS_UPDATE_GOLDEN=1 pytest tests/core/test_compose.py``."""
+    """Regenerate with ``GPULESS_UPDATE_GOLDEN=1 pytest tests/core/compose/test_spec.py``."""
     expected = golden_texts()
     if UPDATE_GOLDEN:
         for stale in set(p.name for p in GOLDEN_DIR.glob("*.yaml")) - set(expected):
@@ -394,7 +394,7 @@ def test_golden_files_are_current() -> None:
     assert present == sorted(expected), "golden files and hardware profiles differ (GPULESS_UPDATE_GOLDEN=1)"
     for name, text in expected.items():
         assert (GOLDEN_DIR / name).read_text(encoding="utf-8") == text, (
-            f"compose/{name} is out of date: GPULESS_UPDATE_GOLDEN=1 pytest tests/core/test_compose.py"
+            f"compose/{name} is out of date: GPULESS_UPDATE_GOLDEN=1 pytest tests/core/compose/test_spec.py"
         )
 
 

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests import paths
 from toolkit.core.compose.docker_args import spec_from_json
 from toolkit.core.compose.spec import LABEL_SPEC
 from toolkit.core.compose.verify import parse_env, parse_ulimit_l, verify
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "docker"
+FIXTURES = paths.FIXTURES / "docker"
 SWAPPINESS_WARNING = (
     "Your kernel does not support memory swappiness capabilities or the cgroup is not mounted. "
     "Memory swappiness discarded."

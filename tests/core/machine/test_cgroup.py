@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from tests import paths
 from toolkit.core.machine.cgroup import (
     CgroupPaths,
     cgroup_limits,
@@ -20,7 +19,7 @@ from toolkit.core.machine.cgroup import (
 )
 from toolkit.core.machine.hardware import CgroupLimits
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "detect" / "cgroup"
+FIXTURES = paths.FIXTURES / "detect" / "cgroup"
 CID = "3f9a1c2b7d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8"
 
 

@@ -156,7 +156,7 @@ def test_item12_up_says_which_services_it_does_not_start(
 def test_item10_a_benchmark_never_replaces_an_unusable_calibration(tmp_path: Path) -> None:
     import datetime
 
-    from tests.tui.conftest import laptop
+    from tests.builders import laptop
     from toolkit.adapters.bench import calibration
     from toolkit.core.bench.compare import Comparison
 

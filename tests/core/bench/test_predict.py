@@ -3,19 +3,13 @@ the server really serves, a model the catalog lacks, and a /api/show too thin to
 
 from __future__ import annotations
 
+from tests.builders import machine
 from toolkit.adapters.resources import load_catalog
 from toolkit.core.bench.compare import comparisons
 from toolkit.core.bench.metrics import shape_result
 from toolkit.core.bench.predict import predictor_from_catalog, predictor_from_show
-from toolkit.core.machine.hardware import Bandwidth, CpuInfo, Machine, MemoryInfo
 
-MACHINE = Machine(
-    os="linux",
-    os_release="test",
-    cpu=CpuInfo(model="test CPU", arch="x86_64", physical_cores=4, logical_cores=8, simd=("avx2", "fma")),
-    memory=MemoryInfo(total_bytes=16 * 1024**3, available_bytes=16 * 1024**3),
-    bandwidth=Bandwidth(gbps=51.2, source="profile"),
-)
+MACHINE = machine(clock=None)
 
 
 def test_the_public_file_predicts_with_no_served_file_note() -> None:

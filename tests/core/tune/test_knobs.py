@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from tests.core.estimate.test_estimator import machine
+from tests.builders import machine
 from toolkit.adapters.resources import load_catalog
 from toolkit.core.tune import knobs as tune
 from toolkit.core.tune import verdict as tune_verdict

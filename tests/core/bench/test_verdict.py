@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from toolkit.core.bench.concurrency import ConcurrencyLevel, recommend_num_parallel, users_per_grade
-from toolkit.core.bench.schedule import QUICK, THOROUGH, eta_s, planned_requests, progress_prefix
 from toolkit.core.bench.verdict import FIGURES_NOTE, verdict
 from toolkit.core.stats import summarize
 
@@ -68,24 +67,3 @@ def test_slow_first_token_is_below_c_with_its_reason() -> None:
 def test_nothing_measured() -> None:
     v = verdict((), (), {}, None, 10.0)
     assert v.grade is None and v.lines() == ["grade — (nothing measured): no request finished"]
-
-
-def test_quick_plan_is_small_and_thorough_is_the_full_sweep() -> None:
-    assert planned_requests(QUICK.reps, QUICK.shapes, QUICK.concurrency) == 11
-    assert planned_requests(THOROUGH.reps, THOROUGH.shapes, THOROUGH.concurrency) == 17
-    assert QUICK.num_predict * 11 < THOROUGH.num_predict * 17 / 4
-    # the quick document's prefill (~250 tokens) is a quarter of the thorough one's (~1k)
-    assert QUICK.document_words * 4 <= THOROUGH.document_words
-    assert QUICK.max_seconds <= 15
-    assert planned_requests(5, ("chat",), (1, 2, 4), max_requests=6) == 6
-
-
-def test_eta() -> None:
-    assert eta_s(13, 0, 2.0, None, 15.0) is None
-    # the first request took 3 s (it held the load); the next four 1 s each: 8 left at 1 s
-    assert eta_s(13, 5, 7.0, 3.0, 60.0) == 8.0
-    # never beyond what the time bound allows (plus one request that may start just before it)
-    assert eta_s(13, 5, 14.0, 2.0, 15.0) == 1.0 + 3.0
-    assert eta_s(13, 13, 10.0, 1.0, 15.0) == 0.0
-    assert progress_prefix(13, 5, 7.04, 8.0) == "[5/13 · 7.0 s · about 8 s left]"
-    assert progress_prefix(13, 0, 1.0, None) == "[0/13 · 1.0 s · estimating time left]"

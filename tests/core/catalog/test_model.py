@@ -1,4 +1,4 @@
-"""The shipped catalog and hardware profiles validate, and bad data fails with one clear line."""
+"""The shipped catalog: the models that matter, their tags and sources, lookup by name, `/api/show` read."""
 
 from __future__ import annotations
 
@@ -8,39 +8,10 @@ from pathlib import Path
 import pytest
 
 from tests import paths
-from toolkit.adapters import resources
-from toolkit.core.catalog.model import QUANT_BITS, USE_CASES, Catalog, ModelSpec, normalise_use_case
-from toolkit.core.catalog.offcatalog import (
-    ASSUMED_TAG_QUANT,
-    NAME_ESTIMATE_UNCERTAINTY,
-    parse_tag_name,
-    spec_from_tag,
-)
-from toolkit.core.catalog.parse import parse_catalog
-from toolkit.core.machine.profile import machine_from_profile, parse_hardware_profile
-from toolkit.core.units import GIB
+from toolkit.core.catalog.model import USE_CASES, Catalog, ModelSpec, normalise_use_case
 from toolkit.errors import ProfileError, UnknownModelError, UsageError
 
 FIXTURES = paths.FIXTURES / "profiles"
-
-
-def _model(**over: object) -> dict[str, object]:
-    data: dict[str, object] = {
-        "name": "x:1b",
-        "family": "x",
-        "architecture": "llama",
-        "params": 1_000_000_000,
-        "layers": 16,
-        "heads": 32,
-        "kv_heads": 8,
-        "head_dim": 64,
-        "embedding_length": 2048,
-        "context_length": 8192,
-        "good_at": {"chat": 4},
-        "variant": [{"tag": "x:1b-q4_K_M", "quant": "Q4_K_M", "size_bytes": 600_000_000}],
-    }
-    data.update(over)
-    return data
 
 
 def test_catalog_has_the_models_that_matter_on_cpus(catalog: Catalog) -> None:
@@ -99,33 +70,6 @@ def test_every_tag_cites_a_source_and_thinking_models_are_marked(catalog: Catalo
     assert not instruct.thinking and variant.quant == "Q4_K_M" and instruct.context_length == 262144
 
 
-@pytest.mark.parametrize(
-    ("tag", "params", "quant"),
-    [
-        ("foo:7b-instruct-q4_K_M", 7_000_000_000, "Q4_K_M"),
-        ("bar:1.5b", 1_500_000_000, None),
-        ("baz:270m-fp16", 270_000_000, "F16"),
-        ("x:8b-q5_K_S", 8_000_000_000, "Q5_K_S"),
-        ("mymodel:latest", 0, None),
-    ],
-)
-def test_parse_tag_name(tag: str, params: int, quant: str | None) -> None:
-    assert parse_tag_name(tag) == (params, quant)
-
-
-def test_spec_from_tag_estimates_an_unknown_tag_and_says_how(catalog: Catalog) -> None:
-    spec = spec_from_tag("foo:7b-instruct-q4_K_M", catalog)
-    variant = spec.default_variant
-    assert spec.params == 7_000_000_000 and variant.quant == "Q4_K_M" and not variant.size_verified
-    assert variant.size_bytes == int(7e9 * QUANT_BITS["Q4_K_M"] / 8)
-    assert "Estimated from the name" in spec.notes and NAME_ESTIMATE_UNCERTAINTY in spec.notes
-    assert not spec.good_at
-    assumed = spec_from_tag("bar:1.5b", catalog)
-    assert assumed.default_variant.quant == ASSUMED_TAG_QUANT and "(assumed)" in assumed.notes
-    with pytest.raises(UnknownModelError, match="no parameter count"):
-        spec_from_tag("mymodel:latest", catalog)
-
-
 def test_find_by_tag_name_family_and_latest(catalog: Catalog) -> None:
     model, variant = catalog.find("qwen2.5:3b-instruct-q8_0")
     assert (model.name, variant.quant) == ("qwen2.5:3b", "Q8_0")
@@ -142,32 +86,6 @@ def test_unknown_model_suggests_close_names(catalog: Catalog) -> None:
     assert "qwen2.5:3b" in (error.value.hint or "")
     with pytest.raises(UnknownModelError):
         catalog.find("nonsense")
-
-
-@pytest.mark.parametrize(
-    ("override", "message"),
-    [
-        ({"layers": -1}, "layers must be positive"),
-        ({"kv_heads": 64}, "kv_heads (64) cannot exceed heads"),
-        ({"good_at": {"poetry": 3}}, "unknown use case 'poetry'"),
-        ({"good_at": {"chat": 11}}, "integer 0–10"),
-        ({"variant": []}, "at least one"),
-        ({"params": "1B"}, "params must be int"),
-        ({"default_tag": "x:1b-q9"}, "not one of its variants"),
-    ],
-)
-def test_bad_catalog_entries_fail_with_one_line(override: dict[str, object], message: str) -> None:
-    with pytest.raises(ProfileError) as error:
-        parse_catalog({"model": [_model(**override)]})
-    assert message in error.value.message
-    assert "\n" not in error.value.message
-
-
-def test_catalog_rejects_duplicates_and_emptiness() -> None:
-    with pytest.raises(ProfileError, match="twice"):
-        parse_catalog({"model": [_model(), _model()]})
-    with pytest.raises(ProfileError, match="no \\[\\[model\\]\\]"):
-        parse_catalog({})
 
 
 def test_from_ollama_show_matches_the_catalog_geometry(catalog: Catalog) -> None:
@@ -194,75 +112,6 @@ def test_from_ollama_show_rejects_answers_without_geometry() -> None:
         ModelSpec.from_ollama_show({}, name="x")
     with pytest.raises(ProfileError, match="block_count"):
         ModelSpec.from_ollama_show({"model_info": {"general.architecture": "llama"}}, name="x")
-
-
-def test_every_shipped_profile_builds_a_machine() -> None:
-    profiles = resources.load_shipped_profiles()
-    assert len(profiles) >= 10
-    for profile in profiles:
-        machine = machine_from_profile(profile)
-        assert machine.memory.total_bytes == profile.ram_bytes
-        assert machine.bandwidth is not None and machine.bandwidth.source == "profile"
-        assert profile.bandwidth_note, profile.name
-
-
-def test_docker_desktop_profiles_get_half_the_ram_in_the_vm() -> None:
-    machine = machine_from_profile(resources.load_shipped_profile("apple-m1-8gb"))
-    assert machine.docker.is_desktop
-    assert machine.docker.mem_total_bytes == 4 * GIB
-    assert machine.cpu.performance_cores == 4
-    # CPU-only inside the VM reaches only part of the SoC bandwidth
-    assert machine.bandwidth is not None and machine.bandwidth.gbps == pytest.approx(51.0)
-
-
-def test_user_profile_files_toml_and_json() -> None:
-    toml_profile = resources.load_profile_file(FIXTURES / "my-laptop.toml")
-    assert (toml_profile.name, toml_profile.ram_bytes, toml_profile.simd) == (
-        "my-laptop",
-        12 * GIB,
-        ("avx2", "fma"),
-    )
-    json_profile = resources.load_profile_file(FIXTURES / "my-laptop.json")
-    assert (json_profile.name, json_profile.physical_cores, json_profile.logical_cores) == (
-        "json-laptop",
-        8,
-        8,
-    )
-    assert resources.resolve_profile("laptop-16gb-ddr5").ram_bytes == 16 * GIB
-
-
-@pytest.mark.parametrize(
-    ("file", "message"),
-    [
-        ("negative-ram.toml", "ram_gb must be positive"),
-        ("malformed.toml", "not valid TOML"),
-        ("malformed.json", "not valid JSON"),
-        ("missing.toml", "cannot read profile file"),
-    ],
-)
-def test_bad_profile_files_fail_with_one_line(file: str, message: str) -> None:
-    with pytest.raises(ProfileError) as error:
-        resources.load_profile_file(FIXTURES / file)
-    assert message in error.value.message
-    assert "\n" not in error.value.message
-    assert error.value.exit_code == 2
-
-
-def test_profile_validation() -> None:
-    base = {"ram_gb": 8, "bandwidth_gbps": 51.2, "physical_cores": 4}
-    assert parse_hardware_profile(base).ram_bytes == 8 * GIB
-    for bad, message in (
-        ({"bandwidth_gbps": 0}, "bandwidth_gbps must be positive"),
-        ({"logical_cores": 2}, "cannot be below"),
-        ({"simd": ["avx9000"]}, "unknown SIMD feature"),
-        ({"os": "beos"}, "os must be one of"),
-        ({"ram_gb": True}, "must be a number"),
-        ({"docker_vm_share": 1.5}, "docker_vm_share"),
-    ):
-        with pytest.raises(ProfileError, match=message.replace("(", "\\(")):
-            parse_hardware_profile({**base, **bad})
-    with pytest.raises(ProfileError, match="no shipped hardware profile"):
-        resources.resolve_profile("laptop-64gb")
 
 
 def test_use_case_names() -> None:

@@ -13,7 +13,6 @@ import pytest
 from tests.builders import machine
 from toolkit.core.catalog.model import Catalog, ModelSpec, QuantVariant
 from toolkit.core.estimate import estimator as est
-from toolkit.core.estimate import grades
 from toolkit.core.estimate import memory as memory_terms
 from toolkit.core.estimate import speed as speed_terms
 from toolkit.core.estimate.params import DEFAULT_PARAMS, EstimatorParams
@@ -435,17 +434,6 @@ def test_users_share_throughput(catalog: Catalog) -> None:
     assert four.aggregate_tps > one.aggregate_tps  # but batching raises the total
     assert four.kv_bytes == 4 * one.kv_bytes
     assert four.single_stream_tps == one.decode_tps
-
-
-@pytest.mark.parametrize(
-    ("tps", "letter"),
-    [(70, "A"), (69.99, "B"), (30, "B"), (29.9, "C"), (15, "C"), (14.99, "<C"), (0.5, "<C")],
-)
-def test_grade_boundaries(tps: float, letter: str) -> None:
-    """The project's grades are A/B/C at 70/30/15 tok/s; below C there is no failing letter."""
-    assert grades.grade(tps) == letter
-    assert grades.grade_meaning(letter)
-    assert "D" not in grades.grade_meaning(letter)
 
 
 # resident memory of real llama.cpp for the two test models (scripts/measure_memory.py,

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-import json
 
 import pytest
 
+from tests.core.models.store import (
+    BLOBS,
+    CONFIG,
+    MANIFEST,
+    MANIFEST_PATH,
+    WEIGHTS,
+    archive,
+    digest,
+)
 from toolkit.core.models.archive import (
     SUMS,
     Member,
@@ -15,44 +23,9 @@ from toolkit.core.models.archive import (
     clean_path,
     index_members,
     parse_sums,
-    render_sums,
 )
-from toolkit.core.models.helper import parse_inspect
-from toolkit.core.models.layout import ModelRef, blob_path, digest_of_blob
-from toolkit.core.models.manifest import parse_manifest
-from toolkit.core.models.plan import RESERVE, VolumeState, check_space, plan_import, stored_models
-from toolkit.errors import ModelArchiveError, ModelStoreError, UsageError
-
-WEIGHTS = b"GGUF" + b"w" * 1000
-CONFIG = b'{"model_format":"gguf"}'
-PARAMS = b'{"num_ctx":4096}'
-
-
-def digest(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def manifest_bytes(*blobs: tuple[str, bytes]) -> bytes:
-    config, *layers = blobs
-    return json.dumps(
-        {
-            "schemaVersion": 2,
-            "config": {"mediaType": config[0], "digest": digest(config[1]), "size": len(config[1])},
-            "layers": [{"mediaType": m, "digest": digest(d), "size": len(d)} for m, d in layers],
-        }
-    ).encode()
-
-
-MANIFEST = manifest_bytes(("config", CONFIG), ("application/vnd.ollama.image.model", WEIGHTS))
-MANIFEST_PATH = "manifests/registry.ollama.ai/library/smollm2/135m"
-BLOBS = {blob_path(digest(CONFIG)): CONFIG, blob_path(digest(WEIGHTS)): WEIGHTS}
-
-
-def archive(files: dict[str, bytes]) -> tuple[list[Member], dict[str, bytes]]:
-    """An export's members and bytes, SHA256SUMS over ``files``."""
-    sums = render_sums((path, hashlib.sha256(data).hexdigest()) for path, data in files.items())
-    everything = {SUMS: sums, **files}
-    return [Member(path, "file", len(data)) for path, data in everything.items()], everything
+from toolkit.core.models.layout import blob_path
+from toolkit.errors import ModelArchiveError
 
 
 def check(files: dict[str, bytes], sizes: dict[str, int] | None = None) -> None:
@@ -156,67 +129,3 @@ def test_a_flipped_byte_is_refused_by_the_hash() -> None:
     flipped[500] ^= 0x01
     with pytest.raises(ModelArchiveError, match=f"{path} is damaged"):
         check_blob(path, hashlib.sha256(flipped).hexdigest())
-
-
-def test_manifests_and_names_are_read_strictly() -> None:
-    assert parse_manifest(MANIFEST, "m").model_digest == digest(WEIGHTS)
-    with pytest.raises(ModelArchiveError, match="not JSON"):
-        parse_manifest(b"{", "m")
-    bad = MANIFEST.replace(digest(WEIGHTS).encode(), b"sha256:../../etc/passwd")
-    with pytest.raises(ModelArchiveError, match="is not sha256"):
-        parse_manifest(bad, "m")
-    assert ModelRef.parse("qwen2.5:1.5b").manifest_path == "manifests/registry.ollama.ai/library/qwen2.5/1.5b"
-    assert ModelRef.parse("me/model").short == "me/model:latest"
-    assert ModelRef.from_manifest_path("manifests/h/../m/t") is None
-    with pytest.raises(UsageError):
-        ModelRef.parse("../x:y")
-    assert digest_of_blob("blobs/sha256-" + "a" * 64) == "sha256:" + "a" * 64
-    assert digest_of_blob("blobs/sha256-aa-partial") is None
-
-
-def test_an_import_copies_only_what_the_volume_lacks_and_checks_space() -> None:
-    members, data = archive({MANIFEST_PATH: MANIFEST, **BLOBS})
-    index = index_members(members)
-    models = check_contents(
-        index,
-        {MANIFEST_PATH: MANIFEST},
-        parse_sums(data[SUMS]),
-        {MANIFEST_PATH: hashlib.sha256(MANIFEST).hexdigest()},
-    )
-    config = blob_path(digest(CONFIG))
-    weights = blob_path(digest(WEIGHTS))
-    half = VolumeState(None, {config: len(CONFIG), weights: 10}, {})  # a partial weights file: copied again
-    plan = plan_import(models, half)
-    assert [layer.digest for layer in plan.copy] == [digest(WEIGHTS)]
-    assert plan.bytes_to_copy == len(WEIGHTS) + len(MANIFEST)
-    check_space(plan, plan.bytes_to_copy + RESERVE, "v")
-    with pytest.raises(ModelStoreError, match=r"not enough space for the copy.*nothing was written"):
-        check_space(plan, plan.bytes_to_copy + RESERVE - 1, "v")
-
-
-def test_the_list_says_which_served_model_derives_from_which() -> None:
-    served = manifest_bytes(
-        ("config", CONFIG),
-        ("application/vnd.ollama.image.model", WEIGHTS),
-        ("application/vnd.ollama.image.params", PARAMS),
-    )
-    state = VolumeState(
-        1000,
-        {p: len(b) for p, b in BLOBS.items()},
-        {MANIFEST_PATH: MANIFEST, MANIFEST_PATH + "-gpuless": served},
-    )
-    rows = {row.name: row for row in stored_models(state)}
-    assert rows["smollm2:135m"].served_as == ("smollm2:135m-gpuless",)
-    assert rows["smollm2:135m"].missing == ()
-    assert rows["smollm2:135m-gpuless"].derives_from == "smollm2:135m"
-    assert rows["smollm2:135m-gpuless"].missing == (digest(PARAMS),)
-
-
-def test_the_helper_output_is_read() -> None:
-    name = "sha256-" + "b" * 64
-    output = (
-        "--df\nFilesystem     1024-blocks     Used Available Capacity Mounted on\n"
-        "overlay          264212084 31137204  75253708      30% /root/.ollama\n"
-        f"--blobs\n98362432 {name}\n12 sha256-bad\n"
-    )
-    assert parse_inspect(output) == (75253708 * 1024, {f"blobs/{name}": 98362432})

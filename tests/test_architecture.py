@@ -227,6 +227,19 @@ def test_every_grouping_names_a_module_and_a_test_that_exist() -> None:
         )
 
 
+def test_every_core_test_module_is_named_for_a_core_module_or_listed() -> None:
+    from tests.core.conftest import EXTRA
+
+    core = ROOT / "core"
+    strays = [
+        rel.as_posix()
+        for rel in (path.relative_to(TESTS / "core") for path in sorted((TESTS / "core").rglob("test_*.py")))
+        if not (core / rel.parent / rel.name.removeprefix("test_")).is_file() and rel.as_posix() not in EXTRA
+    ]
+    assert not strays, f"tests/core modules named for no core module (rename, or list in EXTRA): {strays}"
+    assert all((TESTS / "core" / name).is_file() for name in EXTRA)
+
+
 def test_the_mirror_check_catches_an_untested_module(tmp_path: Path) -> None:
     core, tests_core = tmp_path / "core", tmp_path / "tests"
     (core / "bench").mkdir(parents=True)

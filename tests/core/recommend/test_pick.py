@@ -12,13 +12,11 @@ from dataclasses import replace
 
 import pytest
 
-from tests import builders
 from toolkit.adapters.resources import load_shipped_profile, shipped_profile_names
 from toolkit.core.catalog.model import Catalog
 from toolkit.core.catalog.offcatalog import resolve_model
-from toolkit.core.machine.hardware import CgroupLimits, DockerEngineInfo, Machine
+from toolkit.core.machine.hardware import CgroupLimits, Machine
 from toolkit.core.machine.profile import machine_from_profile, what_if
-from toolkit.core.recommend.budget import COMFORT_SHARE, VM_RESERVE_BYTES, memory_budget
 from toolkit.core.recommend.candidate import ANSWER_TOKENS, QUANT_UPGRADE_SPEED_MARGIN, THINKING_TOKENS
 from toolkit.core.recommend.pick import DEFAULT_TARGET_TPS, recommend
 from toolkit.core.units import GIB
@@ -135,38 +133,6 @@ def test_unknown_use_case_and_bad_numbers(catalog: Catalog) -> None:
             recommend(machine, catalog, **kwargs)  # type: ignore[arg-type]
     with pytest.raises(UsageError, match="--ram must be positive"):
         what_if(machine, ram_gb=-8)
-
-
-# --- budget ---------------------------------------------------------------------------------------
-
-
-def bare(ram_gib: float, **over: object) -> Machine:
-    return builders.machine(ram_gb=ram_gib, gbps=None, **over)
-
-
-def test_budget_host_reserve_scales_with_ram() -> None:
-    small, big = memory_budget(bare(8)), memory_budget(bare(32))
-    assert small.limited_by == big.limited_by == "host RAM"
-    assert small.reserve_bytes == int(1.5 * GIB + 0.8 * GIB)
-    assert big.reserve_bytes > small.reserve_bytes
-    assert small.usable_bytes == 8 * GIB - small.reserve_bytes
-    assert small.comfortable_bytes == int(small.usable_bytes * COMFORT_SHARE)
-
-
-def test_budget_docker_desktop_vm_limits() -> None:
-    vm = DockerEngineInfo(reachable=True, is_desktop=True, mem_total_bytes=4 * GIB, ncpu=8)
-    budget = memory_budget(bare(16, docker=vm))
-    assert budget.limited_by == "Docker Desktop VM"
-    assert budget.usable_bytes == 4 * GIB - VM_RESERVE_BYTES
-    # a native Linux engine reports host memory: not a separate limit
-    native = DockerEngineInfo(reachable=True, is_desktop=False, mem_total_bytes=16 * GIB)
-    assert memory_budget(bare(16, docker=native)).limited_by == "host RAM"
-
-
-def test_budget_cgroup_limit_is_dedicated() -> None:
-    budget = memory_budget(bare(32, cgroup=CgroupLimits(version=2, memory_limit_bytes=6 * GIB)))
-    assert budget.limited_by == "cgroup limit"
-    assert budget.usable_bytes == budget.comfortable_bytes == 6 * GIB - int(6 * GIB * 0.05)
 
 
 def test_docker_desktop_pick_mentions_the_vm(catalog: Catalog) -> None:

@@ -15,6 +15,7 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from tests.builders import laptop
+from tests.tui.notes import recording  # noqa: F401  (autouse: every notification is recorded)
 from toolkit.core.machine.hardware import Machine
 from toolkit.settings import Settings
 from toolkit.tui.services import Services

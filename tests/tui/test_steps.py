@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from textual.widgets import DataTable, Input, Static
 
+from tests.tui.notes import error_messages, notes_of
 from toolkit.core.machine.hardware import Machine
 from toolkit.tui.app import create_app
 from toolkit.tui.plan import Pick
@@ -75,7 +76,7 @@ async def test_compose_saves_then_diffs_and_replaces_with_a_backup(services: Ser
         assert "EDITED" in path.read_text()
         assert screen.showing_diff
         assert "exists and differs" in text_of(screen.query_one("#compose-status", Static))
-        refusal = list(app._notifications)[-1]
+        refusal = notes_of(app)[-1]
         assert "shift+s" in refusal.message and "--force" not in refusal.message
         await pilot.press("S")
         assert path.read_text() == screen.text
@@ -137,7 +138,7 @@ async def test_launch_docker_starts_verifies_and_cleans_up(
             await pilot.press("ctrl+s")
             await settle(pilot, 240)
             # Chat and Benchmark get the served model: the one carrying the tuned threads and context.
-            assert app.engine == (svc.url, f"{MODEL}-gpuless"), [n.message for n in app._notifications]
+            assert app.engine == (svc.url, f"{MODEL}-gpuless"), notes_of(app)
             verify = text_of(app.screen.query_one("#launch-verify", Static))
             assert "OLLAMA_CONTEXT_LENGTH" in verify and "applied" in verify and "threads" in verify
     finally:
@@ -155,7 +156,7 @@ async def test_launch_without_docker_notifies_and_frees_the_step_keys(
         app.screen.query_one("#launch-model", Input).focus()
         await pilot.press("enter")
         await settle(pilot)
-        errors = [n for n in app._notifications if n.severity == "error"]
+        errors = [n for n in notes_of(app) if n.severity == "error"]
         assert errors and errors[-1].title == "Launch: Docker is not available"
         assert "What to do:" in errors[-1].message
         assert "No Docker engine answers" in text_of(app.screen.query_one("#launch-result", Static))
@@ -206,7 +207,7 @@ async def test_launch_docker_cancel_in_the_health_wait_removes_what_it_created(
             with pytest.raises(docker.errors.NotFound):
                 runner.client.api.inspect_volume(settings.volume_name)
             assert app.engine is None
-            assert not [n for n in app._notifications if n.severity == "error"]
+            assert not error_messages(app)
     finally:
         runner.down(settings.container_name, volume=settings.volume_name)
 
@@ -241,7 +242,7 @@ async def test_benchmark_runs_live_and_stores_history(
         screen: Any = app.screen
         reps = screen.query_one("#bench-reps")
         assert len(reps.tps) == 2 + 1 + 2, [
-            n.message for n in app._notifications
+            n.message for n in notes_of(app)
         ]  # two repetitions, then 1 + 2 streams of the sweep
         assert all(t > 0 for t in reps.tps)
         assert [lv[0] for lv in screen.query_one("#bench-levels").levels] == [1, 2]
@@ -295,7 +296,7 @@ async def test_benchmark_without_a_launch_uses_the_servers_model(
         await settle(pilot, 120)
         result = text_of(app.screen.query_one("#bench-result", Static))
         assert "(complete)" in result and any(name in result for name in MODEL_NAMES)
-        assert not [n for n in app._notifications if n.severity == "error"]
+        assert not error_messages(app)
 
 
 async def test_benchmark_with_no_server_says_what_to_do(services: Services) -> None:
@@ -307,7 +308,7 @@ async def test_benchmark_with_no_server_says_what_to_do(services: Services) -> N
         await settle(pilot)
         await pilot.press("b")
         await settle(pilot, 30)
-        notes = [n for n in app._notifications if "No model to benchmark" in n.message]
+        notes = [n for n in notes_of(app) if "No model to benchmark" in n.message]
         assert notes and notes[0].severity == "warning" and "Launch step" in notes[0].message
-        assert not [n for n in app._notifications if n.severity == "error"]
+        assert not error_messages(app)
         assert text_of(app.screen.query_one("#bench-result", Static)) == ""

@@ -11,6 +11,7 @@ import pytest
 from textual.widgets import DataTable, Input, Static
 
 from tests.tui.notes import error_messages, notes_of
+from toolkit.adapters.bench.history import History
 from toolkit.core.machine.hardware import Machine
 from toolkit.tui.app import create_app
 from toolkit.tui.plan import Pick
@@ -253,18 +254,23 @@ async def test_benchmark_runs_live_and_stores_history(
         assert live.startswith("grade ") and "slowest stream" in live  # either grade has its figures
         assert "users held: " in live and "TTFT p95 ≤ 10 s" in live
         assert "OLLAMA_NUM_PARALLEL=" in live
-        assert (
-            "within 10% of the best aggregate" in live or "no level held the C line" in live
-        )  # machine load
+        with History(svc.history_path) as history:
+            summary = history.list_runs(1)[0].summary
+        assert summary is not None
+        # Which NUM_PARALLEL reason shows depends on the machine's load; the stored run says which is due.
+        held_c = summary["users_per_grade"]["15"] > 0
+        due = "within 10% of the best aggregate" if held_c else "no level held the C line"
+        assert due in live, (summary["users_per_grade"], live)
         assert "per stream = one stream's decode rate" in live
         progress = text_of(screen.query_one("#bench-progress", Static))
         assert progress.startswith("[5/5 · ") and "s left]" in progress  # requests done of planned, ETA
         history = text_of(screen.query_one("#bench-history", Static))
         assert "Earlier runs" in history and MODEL in history
-        # a run on a busy machine leaves the calibration alone, as `gpuless bench` does, and says why
-        from toolkit.adapters.bench.calibration import runs
-
-        assert runs(services.settings.calibration_path, app.machine) == []
+        # A run on a busy machine leaves the calibration alone, as `gpuless bench` does, and says why: the
+        # wizard passed its busy reading on. (Whether a run is stored is decided by record_benchmark and
+        # pinned over controlled figures in tests/services/test_estimating.py; here the fixed laptop's
+        # prediction is over 100 times the test server's speed, a ratio no calibration keeps, so an empty file
+        # would prove nothing.)
         assert "Calibration of this machine left alone: the machine was busy with other work (80%" in live
         assert "(B runs a benchmark that leaves it alone)" in live
 

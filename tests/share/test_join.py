@@ -11,12 +11,12 @@ import json
 import os
 import stat
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests import cli_run
 from tests.cli_run import run
 from tests.ollama_server.fixtures import free_port
 from tests.share.conftest import LAN, Shared
@@ -111,7 +111,7 @@ def test_after_join_bench_chat_and_connect_go_through_the_gateway_with_the_key(
 
     env = {**os.environ, "NO_COLOR": "1"}
     chat = subprocess.run(
-        [sys.executable, "-m", "toolkit", "chat", "--model", MODEL, "--num-predict", "8"],
+        cli_run.command("chat", "--model", MODEL, "--num-predict", "8"),
         input="Say hi.\n/exit\n",
         capture_output=True,
         text=True,

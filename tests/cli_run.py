@@ -63,6 +63,17 @@ def gpuless(
     )  # fmt: skip
 
 
+def one_error_line(stderr: str, *needles: str) -> str:
+    """The one ``gpuless: error:`` line of ``stderr`` (a hint may follow), holding every needle; no
+    traceback. What every refusal looks like to a user."""
+    assert "Traceback" not in stderr, stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("gpuless: error:")]
+    assert len(errors) == 1, stderr
+    for needle in needles:
+        assert needle in errors[0], stderr
+    return errors[0]
+
+
 def _default_ctrl_c() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 

@@ -15,6 +15,8 @@ import docker
 
 from tests import cli_run
 from tests.ollama_server.fixtures import free_port
+from toolkit.adapters.docker.project_lock import exclusive
+from toolkit.errors import ContainerError
 
 
 class CliProject:
@@ -47,6 +49,14 @@ class CliProject:
     def start(self, *args: str) -> subprocess.Popen[str]:
         """The command in the background, as ``cli_run.start`` runs it (Ctrl-C as in a terminal)."""
         return cli_run.start(*args, cwd=self.dir, env=self.env)
+
+    def lock_held(self) -> bool:
+        """Whether a process holds this project's lock (one try through ``exclusive``)."""
+        try:
+            with exclusive(self.name):
+                return False
+        except ContainerError:
+            return True
 
     def remove_all(self) -> None:
         """Remove every container and volume carrying this project's name."""

@@ -37,13 +37,6 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     yield tmp_path / "data"
 
 
-def one_error_line(err: str) -> str:
-    assert "Traceback" not in err
-    errors = [line for line in err.splitlines() if line.startswith("gpuless: error:")]
-    assert len(errors) == 1, err
-    return errors[0]
-
-
 @pytest.mark.docker
 def test_join_checks_the_share_stores_it_0600_and_leave_forgets_it(
     shared: Shared, data_dir: Path, capsys: pytest.CaptureFixture[str]
@@ -72,7 +65,7 @@ def test_a_wrong_key_says_401_in_one_line_and_stores_nothing(
 ) -> None:
     code, _, err = run(["join", shared.url, "--key", "gpuless-not-a-key"], capsys)
     assert code != 0
-    assert "refused the key (HTTP 401)" in one_error_line(err)
+    assert "refused the key (HTTP 401)" in cli_run.one_error_line(err)
     assert not (data_dir / "joined.json").exists()
 
 
@@ -83,11 +76,11 @@ def test_a_url_that_is_not_a_share_says_so_in_one_line_and_stores_nothing(
     # Ollama itself answers without a key: not a share.
     code, _, err = run(["join", shared.ollama.url, "--key", shared.alice.secret], capsys)
     assert code != 0
-    assert "is not a gpuless share: it answers without a key" in one_error_line(err)
+    assert "is not a gpuless share: it answers without a key" in cli_run.one_error_line(err)
     # A closed port on the "LAN" address.
     code, _, err = run(["join", f"http://{LAN}:{free_port()}", "--key", shared.alice.secret], capsys)
     assert code != 0
-    line = one_error_line(err)
+    line = cli_run.one_error_line(err)
     assert f"nothing answers at http://{LAN}:" in line, line
     assert not (data_dir / "joined.json").exists()
 
@@ -129,7 +122,7 @@ def test_after_join_bench_chat_and_connect_go_through_the_gateway_with_the_key(
     run(["join", "--leave"], capsys)
     # Without the key the gateway refuses: the key above was really what let bench through.
     code, _, err = run([*bench, "--url", shared.url, "--concurrency", "1", "--no-history"], capsys)
-    assert code != 0 and "HTTP 401" in one_error_line(err)
+    assert code != 0 and "HTTP 401" in cli_run.one_error_line(err)
 
 
 def test_a_joined_lan_url_counts_as_typed_but_an_environment_url_does_not(

@@ -7,24 +7,9 @@ verdict says the sweep cannot show what more slots would give and points to `gpu
 
 from __future__ import annotations
 
-from toolkit.core.bench.concurrency import ConcurrencyLevel, recommend_num_parallel, users_per_grade
+from tests.core.bench.levels import level
+from toolkit.core.bench.concurrency import recommend_num_parallel, users_per_grade
 from toolkit.core.bench.verdict import FIGURES_NOTE, Verdict, verdict
-from toolkit.core.stats import summarize
-
-
-def level(streams: int, aggregate: float, per_stream: list[float], ttft_p95: float) -> ConcurrencyLevel:
-    return ConcurrencyLevel(
-        streams=streams,
-        requests=len(per_stream),
-        errors=0,
-        wall_s=1.0,
-        output_tokens=64 * len(per_stream),
-        aggregate_tps=aggregate,
-        per_stream_tps=summarize(per_stream),
-        ttft_p50_s=ttft_p95 / 2,
-        ttft_p95_s=ttft_p95,
-    )
-
 
 # Serial service: per-stream decode stays at the single-stream rate, TTFT grows with the queue.
 SERIAL = [

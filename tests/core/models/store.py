@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
-from toolkit.core.models.archive import SUMS, Member, render_sums
+from toolkit.core.models.archive import SUMS, Member, check_contents, index_members, parse_sums, render_sums
 from toolkit.core.models.layout import blob_path
 
 WEIGHTS = b"GGUF" + b"w" * 1000
@@ -51,3 +52,12 @@ def archive(files: dict[str, bytes]) -> tuple[list[Member], dict[str, bytes]]:
     """An export's members and bytes, SHA256SUMS over ``files``."""
     everything = with_sums(files)
     return [Member(path, "file", len(data)) for path, data in everything.items()], everything
+
+
+def checked_export() -> list[Any]:
+    """The models of the whole export, as the archive checks read them."""
+    members, data = archive({MANIFEST_PATH: MANIFEST, **BLOBS})
+    sums = {MANIFEST_PATH: hashlib.sha256(MANIFEST).hexdigest()}
+    return list(
+        check_contents(index_members(members), {MANIFEST_PATH: MANIFEST}, parse_sums(data[SUMS]), sums)
+    )

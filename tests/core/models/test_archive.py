@@ -13,6 +13,7 @@ from tests.core.models.store import (
     MANIFEST_PATH,
     WEIGHTS,
     archive,
+    checked_export,
     digest,
 )
 from toolkit.core.models.archive import (
@@ -39,14 +40,7 @@ def check(files: dict[str, bytes], sizes: dict[str, int] | None = None) -> None:
 
 
 def test_a_whole_export_passes() -> None:
-    members, data = archive({MANIFEST_PATH: MANIFEST, **BLOBS})
-    index = index_members(members)
-    models = check_contents(
-        index,
-        {MANIFEST_PATH: MANIFEST},
-        parse_sums(data[SUMS]),
-        {MANIFEST_PATH: hashlib.sha256(MANIFEST).hexdigest()},
-    )
+    models = checked_export()
     assert [m.ref.short for m in models] == ["smollm2:135m"]
     assert models[0].manifest.size == len(WEIGHTS) + len(CONFIG)
     for path, blob in BLOBS.items():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import pytest
 
 from tests.core.models.store import (
@@ -13,15 +11,9 @@ from tests.core.models.store import (
     MANIFEST_PATH,
     PARAMS,
     WEIGHTS,
-    archive,
+    checked_export,
     digest,
     manifest_bytes,
-)
-from toolkit.core.models.archive import (
-    SUMS,
-    check_contents,
-    index_members,
-    parse_sums,
 )
 from toolkit.core.models.layout import blob_path
 from toolkit.core.models.plan import RESERVE, VolumeState, check_space, plan_import, stored_models
@@ -29,14 +21,7 @@ from toolkit.errors import ModelStoreError
 
 
 def test_an_import_copies_only_what_the_volume_lacks_and_checks_space() -> None:
-    members, data = archive({MANIFEST_PATH: MANIFEST, **BLOBS})
-    index = index_members(members)
-    models = check_contents(
-        index,
-        {MANIFEST_PATH: MANIFEST},
-        parse_sums(data[SUMS]),
-        {MANIFEST_PATH: hashlib.sha256(MANIFEST).hexdigest()},
-    )
+    models = checked_export()
     config = blob_path(digest(CONFIG))
     weights = blob_path(digest(WEIGHTS))
     half = VolumeState(None, {config: len(CONFIG), weights: 10}, {})  # a partial weights file: copied again

@@ -15,7 +15,6 @@ from __future__ import annotations
 import shutil
 import signal
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -68,33 +67,6 @@ def _history_statuses(project: Project) -> list[str]:
         return []
     with History(path) as store:
         return [run.status for run in reversed(store.list_runs()) if run.api == "tune"]
-
-
-class Lines:
-    """A child's stdout read line by line in a thread, so a test can wait for one while it polls."""
-
-    def __init__(self, proc: subprocess.Popen[str]) -> None:
-        self.lines: list[str] = []
-        self._seen = threading.Condition()
-        assert proc.stdout is not None
-        self._thread = threading.Thread(target=self._read, args=(proc.stdout,), daemon=True)
-        self._thread.start()
-
-    def _read(self, stream: object) -> None:
-        for line in stream:  # type: ignore[attr-defined]
-            with self._seen:
-                self.lines.append(line)
-                self._seen.notify_all()
-
-    def wait_for(self, text: str, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        with self._seen:
-            while not any(text in line for line in self.lines):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._seen.wait(left)
-        return True
 
 
 def _read_only(directory: Path) -> None:
@@ -227,7 +199,7 @@ def test_a_second_interrupt_during_the_restore_leaves_the_previous_configuration
     # The budget only has to outlast the wait for a candidate: the start's measurement alone takes
     # minutes when other processes take the cores. The tune is stopped long before it is spent.
     tune = project.start("tune", *NO_WINNER, "--budget", "900")
-    lines = Lines(tune)
+    lines = cli_run.Lines(tune)
     try:
         deadline = time.monotonic() + 600
         changed = False
@@ -264,7 +236,7 @@ def test_a_container_killed_during_the_first_measurement_is_reported(project: Pr
     api = docker.from_env().api
     api.pause(project.name)
     tune = project.start("tune", "--users", "1", "--budget", "30")
-    lines = Lines(tune)
+    lines = cli_run.Lines(tune)
     try:
         assert lines.wait_for("candidate(s)", 60), lines.lines
         api.kill(project.name)

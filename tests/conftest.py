@@ -15,10 +15,19 @@ from typing import Any
 
 import pytest
 
+from toolkit.adapters.resources import load_catalog
+from toolkit.core.catalog.model import Catalog
+
 REQUIRE_ENGINES = os.environ.get("GPULESS_REQUIRE_ENGINES") == "1"
 
 # Fixtures for the Ollama-API test engine (tests/ollama_server/README.md).
 pytest_plugins = ["tests.ollama_server.fixtures"]
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    """The shipped model catalog (catalog.toml), parsed once."""
+    return load_catalog()
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -172,3 +172,80 @@ def test_tui_checker_catches_side_effects(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("APP = create_app()\nopen('x').write('y')\nfor i in range(3):\n    pass\n")
     assert len(tui_import_side_effects(bad)) == 3
+
+
+# --- Tests mirror the source -------------------------------------------------------------------------------
+
+TESTS = Path(__file__).resolve().parent
+
+
+def _imports_module(test_file: Path, dotted: str) -> bool:
+    """Whether ``test_file`` imports ``toolkit.<dotted>`` (``import a.b.c``, ``from a.b.c import x`` or
+    ``from a.b import c``)."""
+    full = f"toolkit.{dotted}"
+    for node in ast.walk(ast.parse(test_file.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import) and any(alias.name == full for alias in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = {node.module, *(f"{node.module}.{alias.name}" for alias in node.names)}
+            if full in names:
+                return True
+    return False
+
+
+def untested_core_modules(core: Path, tests_core: Path, grouped: dict[str, str]) -> list[str]:
+    """Core modules (``bench/schedule.py``) with neither ``tests/core/<same path>/test_<module>.py`` nor a
+    grouped test module (``grouped``: module path → test path under tests/) that imports them."""
+    missing = []
+    for path in sorted(core.rglob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        rel = path.relative_to(core)
+        dotted = "core." + ".".join(rel.with_suffix("").parts)
+        mirror = tests_core / rel.parent / f"test_{rel.name}"
+        owner = TESTS / grouped[rel.as_posix()] if rel.as_posix() in grouped else mirror
+        if not (owner.is_file() and _imports_module(owner, dotted)):
+            missing.append(rel.as_posix())
+    return missing
+
+
+def test_every_core_module_has_a_test_module() -> None:
+    from tests.core.conftest import GROUPED
+
+    missing = untested_core_modules(ROOT / "core", TESTS / "core", GROUPED)
+    assert not missing, f"core modules with no tests/core/<domain>/test_<module>.py nor grouping: {missing}"
+
+
+def test_every_grouping_names_a_module_and_a_test_that_exist() -> None:
+    from tests.core.conftest import GROUPED
+
+    for module, test in GROUPED.items():
+        assert (ROOT / "core" / module).is_file(), module
+        assert (TESTS / test).is_file(), test
+        assert not (TESTS / "core" / Path(module).parent / f"test_{Path(module).name}").is_file(), (
+            f"{module} has a test module of its own: drop its GROUPED entry"
+        )
+
+
+def test_every_core_test_module_is_named_for_a_core_module_or_listed() -> None:
+    from tests.core.conftest import EXTRA
+
+    core = ROOT / "core"
+    strays = [
+        rel.as_posix()
+        for rel in (path.relative_to(TESTS / "core") for path in sorted((TESTS / "core").rglob("test_*.py")))
+        if not (core / rel.parent / rel.name.removeprefix("test_")).is_file() and rel.as_posix() not in EXTRA
+    ]
+    assert not strays, f"tests/core modules named for no core module (rename, or list in EXTRA): {strays}"
+    assert all((TESTS / "core" / name).is_file() for name in EXTRA)
+
+
+def test_the_mirror_check_catches_an_untested_module(tmp_path: Path) -> None:
+    core, tests_core = tmp_path / "core", tmp_path / "tests"
+    (core / "bench").mkdir(parents=True)
+    (tests_core / "bench").mkdir(parents=True)
+    for name in ("schedule.py", "verdict.py", "run.py"):
+        (core / "bench" / name).write_text("")
+    (tests_core / "bench" / "test_schedule.py").write_text("from toolkit.core.bench.schedule import eta_s\n")
+    (tests_core / "bench" / "test_verdict.py").write_text("import json\n")  # named right, tests nothing
+    assert untested_core_modules(core, tests_core, {}) == ["bench/run.py", "bench/verdict.py"]

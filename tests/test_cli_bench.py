@@ -5,21 +5,20 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests import cli_run
+
 
 def _gpuless(
     tmp_path: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, "GPULESS_DATA_DIR": str(tmp_path / "data"), **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "toolkit", *args], capture_output=True, text=True, timeout=600, env=full_env
+    return cli_run.gpuless(
+        *args, env={"GPULESS_DATA_DIR": str(tmp_path / "data"), **(env or {})}, timeout=600
     )
 
 
@@ -74,7 +73,7 @@ def test_bench_json_then_history(ollama_server: Any, tmp_path: Path) -> None:
 @pytest.mark.engine
 def test_default_bench_is_the_quick_plan_with_live_progress(ollama_server: Any, tmp_path: Path) -> None:
     # The quick plan with a time bound no machine reaches (its own 15 s bound is QUICK's, pinned in
-    # tests/core/test_benchverdict.py): all 11 requests run on any machine and the grade is read from them.
+    # tests/core/bench/test_verdict.py): all 11 requests run on any machine and the grade is read from them.
     args = ("bench", "--url", ollama_server.url, "--model", "smollm2:135m", "--no-history")
     proc = _gpuless(tmp_path, *args, "--max-seconds", "600")
     assert proc.returncode == 0, proc.stderr
@@ -88,12 +87,10 @@ def test_default_bench_is_the_quick_plan_with_live_progress(ollama_server: Any, 
     assert "Traceback" not in proc.stderr
 
 
-def test_bench_help_offers_thorough() -> None:
-    from click.testing import CliRunner
-
-    from toolkit.cli.main import cli
-
-    text = " ".join(CliRunner().invoke(cli, ["bench", "--help"]).output.split())
+def test_bench_help_offers_thorough(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = cli_run.run(["bench", "--help"], capsys)
+    assert code == 0
+    text = " ".join(out.split())
     assert "--thorough" in text and "The full sweep: 5 reps of 128 tokens" in text
     assert "default: a quick run, 2 reps of 32 tokens" in text
 

@@ -7,26 +7,20 @@ import re
 import select
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests import cli_run
+
 MODEL = "smollm2:135m"
 
 
 def _spawn(url: str, tmp_path: Path, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "GPULESS_DATA_DIR": str(tmp_path / "data"), "NO_COLOR": "1"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "toolkit", "chat", "--url", url, "--model", MODEL, *args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    env = {"GPULESS_DATA_DIR": str(tmp_path / "data"), "NO_COLOR": "1"}
+    return cli_run.start("chat", "--url", url, "--model", MODEL, *args, env=env, stdin=subprocess.PIPE)
 
 
 @pytest.mark.engine
@@ -59,13 +53,9 @@ def test_multi_turn_clear_and_save(ollama_server: Any, tmp_path: Path) -> None:
 
 @pytest.mark.engine
 def test_unknown_model_exits_with_message(ollama_server: Any, tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "toolkit", "chat", "--url", ollama_server.url, "--model", "nope:1b"],
-        input="",
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "GPULESS_DATA_DIR": str(tmp_path)},
+    data = {"GPULESS_DATA_DIR": str(tmp_path)}
+    proc = cli_run.gpuless(
+        "chat", "--url", ollama_server.url, "--model", "nope:1b", input="", env=data, timeout=60
     )
     assert proc.returncode == 1
     assert "model 'nope:1b' not found" in proc.stderr and "Traceback" not in proc.stderr

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests import cli_run
 from tests.cli_run import run
 from tests.ollama_server.fixtures import free_port
 from toolkit.cli.render_lifecycle import verify_lines
@@ -105,10 +104,7 @@ def test_compose_with_a_catalog_model_is_sized_and_an_unknown_one_is_not(
 def test_up_with_the_engine_unreachable_is_one_line_and_a_hint() -> None:
     # A real process, to show what a user sees: no traceback, exit 1, what to do.
     env = {"DOCKER_HOST": "unix:///nonexistent/docker.sock", "PATH": "/usr/bin:/bin"}
-    done = subprocess.run(
-        [sys.executable, "-m", "toolkit", "up", "--model", "smollm2:135m"],
-        capture_output=True, text=True, timeout=60, env=env,
-    )  # fmt: skip
+    done = cli_run.gpuless("up", "--model", "smollm2:135m", env=env, inherit=False, timeout=60)
     assert done.returncode == 1, done.stderr
     lines = done.stderr.strip().splitlines()
     assert lines[0].startswith("gpuless: error: Docker engine not reachable")

@@ -5,23 +5,16 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
+
+from tests import cli_run
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "toolkit", "detect", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, **(env or {})},
-        check=False,
-    )
+    return cli_run.gpuless("detect", *args, env=env or {}, timeout=60)
 
 
 @pytest.fixture()
@@ -79,18 +72,18 @@ def test_detect_human_output_shows_the_docker_fix(cache_env: dict[str, str]) -> 
     assert "→ " in done.stdout
 
 
-def test_refresh_measures_again(cache_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_refresh_measures_again(
+    cache_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from toolkit.adapters.machine import bandwidth
-    from toolkit.cli.main import cli
 
     monkeypatch.setenv("GPULESS_CACHE_DIR", cache_env["GPULESS_CACHE_DIR"])
     monkeypatch.setattr(bandwidth, "BUSY_LOAD_PER_CPU", float("inf"))  # cache even on a busy shared box
-    runner = CliRunner()
 
     def run(*args: str) -> dict[str, Any]:
-        result = runner.invoke(cli, ["detect", "--json", "--no-docker", *args])
-        assert result.exit_code == 0, result.output
-        figure: dict[str, Any] = json.loads(result.output)["bandwidth"]
+        code, out, err = cli_run.run(["detect", "--json", "--no-docker", *args], capsys)
+        assert code == 0, err
+        figure: dict[str, Any] = json.loads(out)["bandwidth"]
         return figure
 
     first, cached, fresh = run(), run(), run("--refresh")

@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests import cli_run
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "profiles"
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "toolkit", "recommend", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return cli_run.gpuless("recommend", *args, timeout=120)
 
 
 def test_recommend_json_on_this_machine() -> None:

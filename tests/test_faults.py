@@ -17,13 +17,13 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests import cli_run
 from tests.faults.server import FaultServer
 from toolkit.adapters.bench.history import History
 
@@ -144,7 +144,7 @@ def test_fault(row: Row, tmp_path: Path, cache_dir: Path) -> None:
         args = [arg.replace("{url}", server.url) for arg in row.args]
         started = time.monotonic()
         proc = subprocess.run(
-            [sys.executable, "-m", "toolkit", *args],
+            cli_run.command(*args),
             input=row.stdin,
             capture_output=True,
             text=True,
@@ -170,7 +170,7 @@ def test_item13_busy_level_is_recorded_as_saturated(tmp_path: Path, cache_dir: P
     with FaultServer("busy_503") as server:
         args = [*BENCH[:-6], "--concurrency", "1,2,4", "--json", "--timeout", "5", "--max-seconds", "20"]
         proc = subprocess.run(
-            [sys.executable, "-m", "toolkit", *[a.replace("{url}", server.url) for a in args]],
+            cli_run.command(*[a.replace("{url}", server.url) for a in args]),
             capture_output=True, text=True, timeout=60, env=_env(tmp_path, cache_dir),
         )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
@@ -195,7 +195,7 @@ def test_item15_signal_during_bench_stores_the_run_as_interrupted(
             "30",
         ]
         proc = subprocess.Popen(
-            [sys.executable, "-m", "toolkit", *args],
+            cli_run.command(*args),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(tmp_path, cache_dir),
         )  # fmt: skip
         deadline = time.monotonic() + 30
@@ -224,13 +224,11 @@ def test_item7_a_bad_json_cell_spoils_only_its_run(tmp_path: Path, cache_dir: Pa
     assert conn.execute("PRAGMA journal_mode=DELETE").fetchone()[0] == "delete"
     conn.close()
     env = _env(tmp_path, cache_dir)
-    listing = subprocess.run(
-        [sys.executable, "-m", "toolkit", "history"], capture_output=True, text=True, env=env
-    )
+    listing = subprocess.run(cli_run.command("history"), capture_output=True, text=True, env=env)
     assert listing.returncode == 0, listing.stderr
     assert "damaged: summary" in listing.stdout and f"\n{first} " in listing.stdout
     compare = subprocess.run(
-        [sys.executable, "-m", "toolkit", "history", "--compare", str(first), str(second)],
+        cli_run.command("history", "--compare", str(first), str(second)),
         capture_output=True, text=True, env=env,
     )  # fmt: skip
     assert compare.returncode == 0, compare.stderr
@@ -247,7 +245,7 @@ def test_item12_history_replays_names_without_escapes(tmp_path: Path, cache_dir:
         )
         store.finish_run(run_id, status="incomplete", summary=None, error="boom\x1b[2J\nsecond line")
     proc = subprocess.run(
-        [sys.executable, "-m", "toolkit", "history"],
+        cli_run.command("history"),
         capture_output=True,
         text=True,
         env=_env(tmp_path, cache_dir),
@@ -258,7 +256,7 @@ def test_item12_history_replays_names_without_escapes(tmp_path: Path, cache_dir:
 def test_item8_compose_file_that_is_not_utf8(tmp_path: Path, cache_dir: Path) -> None:
     (tmp_path / "compose.yaml").write_bytes(b"services:\n  ollama:\n    image: \xff\xfe\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "toolkit", "up"], capture_output=True, text=True, cwd=tmp_path,
+        cli_run.command("up"), capture_output=True, text=True, cwd=tmp_path,
         env=_env(tmp_path, cache_dir), timeout=60,
     )  # fmt: skip
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
@@ -269,7 +267,7 @@ def test_item8_compose_file_that_is_not_utf8(tmp_path: Path, cache_dir: Path) ->
 
 def test_item11_compose_json_refusal_and_print(tmp_path: Path, cache_dir: Path) -> None:
     env = _env(tmp_path, cache_dir)
-    base = [sys.executable, "-m", "toolkit", "compose", "--profile", "laptop-16gb-ddr4", "--json"]
+    base = cli_run.command("compose", "--profile", "laptop-16gb-ddr4", "--json")
     printed = subprocess.run([*base, "--print"], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert printed.returncode == 0 and "services:" in json.loads(printed.stdout)["compose_yaml"]
     (tmp_path / "compose.yaml").write_text("services: {}\n")
@@ -359,7 +357,7 @@ def test_item20_9_ctrl_c_against_a_trickling_server_is_one_line(
     # ("generator didn't stop after athrow()") or a traceback.
     with FaultServer("trickle_all") as server:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "toolkit", *command, "--url", server.url], stdin=subprocess.PIPE,
+            cli_run.command(*command, "--url", server.url), stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(tmp_path, cache_dir),
         )  # fmt: skip
         deadline = time.monotonic() + 30

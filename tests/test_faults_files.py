@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+
+from tests import cli_run
 
 #: Nine levels of nine aliases: 9**9 (387 million) strings once expanded, in an unused x- block.
 _LEVELS = zip("abcdefgh", "bcdefghi", strict=True)
@@ -33,10 +34,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 def _run(args: list[str], tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], float]:
     started = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, "-m", "toolkit", *args], capture_output=True, text=True, cwd=tmp_path,
-        env=_env(tmp_path), timeout=60,
-    )  # fmt: skip
+    proc = cli_run.gpuless(*args, cwd=tmp_path, env=_env(tmp_path), inherit=False, timeout=60)
     return proc, time.monotonic() - started
 
 
@@ -156,7 +154,7 @@ def test_item12_up_says_which_services_it_does_not_start(
 def test_item10_a_benchmark_never_replaces_an_unusable_calibration(tmp_path: Path) -> None:
     import datetime
 
-    from tests.tui.conftest import laptop
+    from tests.builders import laptop
     from toolkit.adapters.bench import calibration
     from toolkit.core.bench.compare import Comparison
 

@@ -14,11 +14,11 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests import cli_run
 from tests.faults.server import HOSTILE, HOSTILE_MODEL, FaultServer
 
 _BAD = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]|\xc2[\x80-\x9f]")
@@ -46,7 +46,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 def _gpuless(args: list[str], tmp_path: Path, stdin: str = "") -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
-        [sys.executable, "-m", "toolkit", *args], input=stdin.encode(), capture_output=True,
+        cli_run.command(*args), input=stdin.encode(), capture_output=True,
         env=_env(tmp_path), cwd=tmp_path, timeout=120,
     )  # fmt: skip
 

@@ -3,7 +3,6 @@ blob hashed; links, devices and FIFOs, in a tar or a folder, are refused by kind
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import tarfile
@@ -11,20 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.test_models_archive import BLOBS, MANIFEST, MANIFEST_PATH
+from tests.core.models.store import BLOBS, MANIFEST_PATH, export
 from toolkit.adapters.models.archive import check_archive, tar_stream
-from toolkit.core.models.archive import SUMS, render_sums
 from toolkit.errors import ModelArchiveError
 
 
-def files() -> dict[str, bytes]:
-    everything = {MANIFEST_PATH: MANIFEST, **BLOBS}
-    sums = render_sums((p, hashlib.sha256(d).hexdigest()) for p, d in everything.items())
-    return {SUMS: sums, **everything}
-
-
 def write_tar(path: Path, extra: tarfile.TarInfo | None = None) -> Path:
-    entries = [(p, len(d), lambda d=d: iter([d])) for p, d in files().items()]
+    entries = [(p, len(d), lambda d=d: iter([d])) for p, d in export().items()]
     path.write_bytes(b"".join(tar_stream(entries)))
     if extra is not None:
         with tarfile.open(path, "a") as tar:
@@ -39,7 +31,7 @@ def test_a_good_tar_and_folder_pass_with_every_blob_hashed(tmp_path: Path) -> No
     total = sum(len(b) for b in BLOBS.values())
     assert seen[-1] == (total, total)
     folder = tmp_path / "folder"
-    for path, data in files().items():
+    for path, data in export().items():
         (folder / path).parent.mkdir(parents=True, exist_ok=True)
         (folder / path).write_bytes(data)
     assert [m.ref.short for m in check_archive(folder).models] == ["smollm2:135m"]
@@ -59,7 +51,7 @@ def test_links_and_devices_in_a_tar_are_refused(tmp_path: Path, kind: bytes, wor
 
 def test_a_fifo_in_a_folder_is_refused(tmp_path: Path) -> None:
     folder = tmp_path / "folder"
-    for path, data in files().items():
+    for path, data in export().items():
         (folder / path).parent.mkdir(parents=True, exist_ok=True)
         (folder / path).write_bytes(data)
     os.mkfifo(folder / "blobs" / ("sha256-" + "d" * 64))

@@ -7,19 +7,16 @@ loopback port, private cache and data directories, and removal of whatever carri
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import docker
 
+from tests import cli_run
 from tests.ollama_server.fixtures import free_port
-
-
-def _default_ctrl_c() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+from toolkit.adapters.docker.project_lock import exclusive
+from toolkit.errors import ContainerError
 
 
 class CliProject:
@@ -44,22 +41,22 @@ class CliProject:
         }
 
     def command(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "toolkit", *args]
+        return cli_run.command(*args)
 
     def run(self, *args: str, timeout: float | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            self.command(*args), cwd=self.dir, env=self.env, capture_output=True, text=True,
-            timeout=timeout or self.run_timeout,
-        )  # fmt: skip
+        return cli_run.gpuless(*args, cwd=self.dir, env=self.env, timeout=timeout or self.run_timeout)
 
     def start(self, *args: str) -> subprocess.Popen[str]:
-        """The command in the background, with Ctrl-C's default disposition as in a terminal: a suite
-        started with SIGINT ignored (a background job of a shell without job control) would pass that on,
-        and the command's Python would then never raise KeyboardInterrupt."""
-        return subprocess.Popen(
-            self.command(*args), cwd=self.dir, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, preexec_fn=_default_ctrl_c,
-        )  # fmt: skip
+        """The command in the background, as ``cli_run.start`` runs it (Ctrl-C as in a terminal)."""
+        return cli_run.start(*args, cwd=self.dir, env=self.env)
+
+    def lock_held(self) -> bool:
+        """Whether a process holds this project's lock (one try through ``exclusive``)."""
+        try:
+            with exclusive(self.name):
+                return False
+        except ContainerError:
+            return True
 
     def remove_all(self) -> None:
         """Remove every container and volume carrying this project's name."""

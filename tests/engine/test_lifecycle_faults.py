@@ -16,11 +16,10 @@ import docker
 import pytest
 
 from tests.engine.cli_project import CliProject
-from toolkit.adapters.docker.project_lock import exclusive, holder_pid, lock_path
+from toolkit.adapters.docker.project_lock import holder_pid, lock_path
 from toolkit.adapters.ollama import admin as ollama_admin
 from toolkit.core.compose.docker_args import spec_to_json
 from toolkit.core.compose.spec import LABEL_MANAGED, LABEL_SPEC, build_spec
-from toolkit.errors import ContainerError
 
 pytestmark = pytest.mark.docker
 
@@ -66,15 +65,6 @@ def _container(name: str) -> dict[str, object] | None:
     return attrs
 
 
-def _lock_held(name: str) -> bool:
-    """Whether another process holds the project lock of ``name`` (one try through ``exclusive``)."""
-    try:
-        with exclusive(name):
-            return False
-    except ContainerError:
-        return True
-
-
 def test_two_ups_at_once_the_second_touches_nothing(project: Project) -> None:
     # The first `up` holds the project lock only while it creates the container and waits for the server
     # (about a second here), so it is paused (SIGSTOP) the moment it holds the lock: the second `up` then
@@ -89,7 +79,7 @@ def test_two_ups_at_once_the_second_touches_nothing(project: Project) -> None:
                 break
             time.sleep(0.01)
         first.send_signal(signal.SIGSTOP)
-        assert _lock_held(project.name), "the first `up` finished its locked part before it could be paused"
+        assert project.lock_held(), "the first `up` finished its locked part before it could be paused"
         second = project.run(*project.up_args(), timeout=120)
         first.send_signal(signal.SIGCONT)
         assert second.returncode == 1, second.stderr

@@ -18,6 +18,7 @@ import docker
 import httpx
 import pytest
 
+from tests import cli_run
 from tests.engine.cli_project import CliProject
 
 pytestmark = pytest.mark.docker
@@ -78,14 +79,6 @@ def _answers(address: str, port: int) -> bool:
         return False
 
 
-def _one_error_line(stderr: str, *needles: str) -> None:
-    assert "Traceback" not in stderr, stderr
-    errors = [line for line in stderr.splitlines() if line.startswith("gpuless: error:")]
-    assert len(errors) == 1, stderr
-    for needle in needles:
-        assert needle in errors[0], stderr
-
-
 def _compose(project: Project, *extra: str) -> None:
     done = project.run(
         "compose", "--model", "smollm2:135m", "--cpus", "1", "--port", str(project.port), *extra
@@ -114,7 +107,7 @@ def test_an_address_no_interface_has_is_refused_and_the_running_server_kept(proj
     project.listen_on(NOWHERE)
     done = project.up()
     assert done.returncode == 2, done.stderr
-    _one_error_line(done.stderr, f"cannot listen on {NOWHERE}")
+    cli_run.one_error_line(done.stderr, f"cannot listen on {NOWHERE}")
     assert project.container()["Id"] == before and project.container()["State"]["Running"]
     assert _answers("127.0.0.1", project.port)
     # A host name or an IPv6 address is not bound as "every address" either: refused at once.
@@ -125,7 +118,7 @@ def test_an_address_no_interface_has_is_refused_and_the_running_server_kept(proj
     )
     done = project.up()
     assert done.returncode == 2, done.stderr
-    _one_error_line(done.stderr, "cannot bind 'myhost.example'")
+    cli_run.one_error_line(done.stderr, "cannot bind 'myhost.example'")
     assert project.container()["Id"] == before
 
 

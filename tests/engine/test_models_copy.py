@@ -23,6 +23,7 @@ import docker
 import httpx
 import pytest
 
+from tests import cli_run
 from tests.engine.cli_project import CliProject
 from tests.ollama_server import MODEL_NAMES
 from tests.ollama_server.fixtures import pull, wait_until_up
@@ -81,10 +82,8 @@ def tags(url: str) -> dict[str, str]:
 
 def refused(result: subprocess.CompletedProcess[str], words: str) -> None:
     """Exit ≠ 0, exactly one error line saying ``words``, no traceback."""
-    errors = [line for line in result.stderr.splitlines() if line.startswith("gpuless: error:")]
     assert result.returncode != 0, result.stderr
-    assert len(errors) == 1 and words in errors[0], result.stderr
-    assert "Traceback" not in result.stderr
+    cli_run.one_error_line(result.stderr, words)
 
 
 @pytest.fixture(scope="module")

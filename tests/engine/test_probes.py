@@ -7,6 +7,7 @@ import os
 import platform
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import psutil
 import pytest
@@ -20,7 +21,7 @@ from toolkit.adapters.machine.probes import (
     windows_probe_json,
 )
 from toolkit.core.machine.cpuinfo import WINDOWS_PROBE_FORMAT, parse_windows_probe
-from toolkit.core.machine.hardware import Bandwidth, CgroupLimits
+from toolkit.core.machine.hardware import Bandwidth, CgroupLimits, PowerInfo
 
 CGROUP_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "detect" / "cgroup"
 linux_only = pytest.mark.skipif(platform.system() != "Linux", reason="reads /proc and /sys/fs/cgroup")
@@ -73,12 +74,55 @@ def test_windows_probe_output_is_what_the_parser_reads() -> None:
     assert cpu.simd == ()
 
 
-def test_power_matches_psutil() -> None:
-    battery = psutil.sensors_battery() if hasattr(psutil, "sensors_battery") else None
+@linux_only
+def test_power_matches_the_kernels_power_supply_files() -> None:
+    # Read apart from psutil (which the probe wraps): the kernel's own power supplies. A "Device" scope
+    # battery is a mouse's or a headset's, not the machine's.
+    root = Path("/sys/class/power_supply")
+    supplies = sorted(root.iterdir()) if root.is_dir() else []
+
+    def read(supply: Path, name: str) -> str:
+        return (supply / name).read_text(encoding="utf-8").strip() if (supply / name).is_file() else ""
+
+    batteries = [s for s in supplies if read(s, "type") == "Battery" and read(s, "scope") != "Device"]
+    mains = [s for s in supplies if read(s, "type") == "Mains"]
     power = probe_power()
-    assert power.has_battery == (battery is not None)
-    if battery is not None:
-        assert power.on_ac == battery.power_plugged
+    assert power.has_battery == bool(batteries), [s.name for s in supplies]
+    if batteries and mains:  # a laptop: on AC exactly when a mains supply is online
+        assert power.on_ac == any(read(s, "online") == "1" for s in mains)
+    if not batteries:  # a desktop, server or VM: AC state unknown, not "on battery"
+        assert power.on_ac is None and power.percent is None
+
+
+class Battery(NamedTuple):
+    """What ``psutil.sensors_battery()`` returns (its fields, in its order)."""
+
+    percent: float
+    secsleft: int
+    power_plugged: bool | None
+
+
+@pytest.mark.parametrize(
+    ("battery", "expected"),
+    [
+        (Battery(64.0, 3600, False), PowerInfo(has_battery=True, on_ac=False, percent=64.0)),
+        (Battery(99.5, -2, True), PowerInfo(has_battery=True, on_ac=True, percent=99.5)),
+        # psutil says "plugged" is None when the OS cannot tell: unknown, not on battery.
+        (Battery(50, -1, None), PowerInfo(has_battery=True, on_ac=None, percent=50.0)),
+        (None, PowerInfo()),
+        (OSError("no /sys"), PowerInfo()),
+    ],
+)
+def test_power_probe_reads_what_psutil_reports(
+    monkeypatch: pytest.MonkeyPatch, battery: object, expected: PowerInfo
+) -> None:
+    def sensors() -> object:
+        if isinstance(battery, Exception):
+            raise battery
+        return battery
+
+    monkeypatch.setattr(psutil, "sensors_battery", sensors, raising=False)
+    assert probe_power() == expected
 
 
 @linux_only

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ import httpx
 import openai
 import pytest
 
+from tests import cli_run
 from tests.ollama_server.fixtures import ServerHandle
 from tests.ollama_server.wire import parse_ndjson_line
 
@@ -109,8 +109,8 @@ def test_the_official_openai_client_gets_thinking_off(thinker: ServerHandle) -> 
 def _bench(tmp_path: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "GPULESS_DATA_DIR": str(tmp_path / "data")}
     return subprocess.run(
-        [sys.executable, "-m", "toolkit", "bench", "--url", url, "--model", THINK, "--shape", "chat",
-         "--concurrency", "none", "--max-seconds", "300", "--no-history", *args],
+        cli_run.command("bench", "--url", url, "--model", THINK, "--shape", "chat",
+         "--concurrency", "none", "--max-seconds", "300", "--no-history", *args),
         capture_output=True, text=True, timeout=600, env=env,
     )  # fmt: skip
 
@@ -193,7 +193,7 @@ def test_bench_says_what_it_did_about_thinking(thinker: ServerHandle, tmp_path: 
 def test_chat_and_connect_say_how_thinking_is_turned_off(thinker: ServerHandle, tmp_path: Path) -> None:
     env = {**os.environ, "GPULESS_DATA_DIR": str(tmp_path / "data")}
     run: Callable[..., subprocess.CompletedProcess[str]] = lambda *a, **k: subprocess.run(  # noqa: E731
-        [sys.executable, "-m", "toolkit", *a], capture_output=True, text=True, timeout=300, env=env, **k
+        cli_run.command(*a), capture_output=True, text=True, timeout=300, env=env, **k
     )
     chat = run("chat", "--url", thinker.url, "--model", THINK, "--num-predict", "8", input="hello\n")
     assert chat.returncode == 0, chat.stderr

@@ -15,7 +15,6 @@ from __future__ import annotations
 import shutil
 import signal
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -24,11 +23,11 @@ from pathlib import Path
 import docker
 import pytest
 
+from tests import cli_run
 from tests.engine.test_tune_docker import Project
 from toolkit.adapters.bench.history import History
-from toolkit.adapters.docker.project_lock import exclusive, holder_pid, lock_path
+from toolkit.adapters.docker.project_lock import holder_pid, lock_path
 from toolkit.core.tune.knobs import Knobs, Objective
-from toolkit.errors import ContainerError
 from toolkit.services.tuning import apply_winner, prepare
 
 pytestmark = pytest.mark.docker
@@ -59,25 +58,7 @@ def project(started: Project) -> Iterator[Project]:
     yield started
     left = {p.name for p in set(started.dir.iterdir()) - before if p.name not in ("cache", "data")}
     assert not {n for n in left if n.endswith((".bak", ".tmp", ".probe"))}, left
-    assert not _lock_held(started.name), "the project lock outlived the tune"
-
-
-def _lock_held(name: str) -> bool:
-    try:
-        with exclusive(name):
-            return False
-    except ContainerError:
-        return True
-
-
-def _one_error_line(stderr: str, *needles: str) -> str:
-    """The one `gpuless: error:` line (a hint may follow), containing every needle; no traceback."""
-    assert "Traceback" not in stderr, stderr
-    errors = [line for line in stderr.splitlines() if line.startswith("gpuless: error:")]
-    assert len(errors) == 1, stderr
-    for needle in needles:
-        assert needle in errors[0], stderr
-    return errors[0]
+    assert not started.lock_held(), "the project lock outlived the tune"
 
 
 def _history_statuses(project: Project) -> list[str]:
@@ -86,33 +67,6 @@ def _history_statuses(project: Project) -> list[str]:
         return []
     with History(path) as store:
         return [run.status for run in reversed(store.list_runs()) if run.api == "tune"]
-
-
-class Lines:
-    """A child's stdout read line by line in a thread, so a test can wait for one while it polls."""
-
-    def __init__(self, proc: subprocess.Popen[str]) -> None:
-        self.lines: list[str] = []
-        self._seen = threading.Condition()
-        assert proc.stdout is not None
-        self._thread = threading.Thread(target=self._read, args=(proc.stdout,), daemon=True)
-        self._thread.start()
-
-    def _read(self, stream: object) -> None:
-        for line in stream:  # type: ignore[attr-defined]
-            with self._seen:
-                self.lines.append(line)
-                self._seen.notify_all()
-
-    def wait_for(self, text: str, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        with self._seen:
-            while not any(text in line for line in self.lines):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._seen.wait(left)
-        return True
 
 
 def _read_only(directory: Path) -> None:
@@ -150,7 +104,7 @@ def test_tune_in_a_read_only_directory_is_refused_before_the_budget(project: Pro
     finally:
         _writable_again(ro)
     assert done.returncode == 2, done.stderr
-    _one_error_line(done.stderr, "cannot write in", "ro")
+    cli_run.one_error_line(done.stderr, "cannot write in", "ro")
     assert wall < budget  # refused before the budget, not after it
     assert "Tuning" not in done.stdout
     assert (ro / "compose.yaml").read_bytes() == project.compose.read_bytes()
@@ -165,7 +119,7 @@ def test_a_mem_cap_below_the_running_configuration_says_so_before_the_budget(pro
     done = project.run("tune", "--mem-cap", "50m", "--budget", str(budget))
     wall = time.monotonic() - t0
     assert done.returncode == 2, done.stderr
-    _one_error_line(done.stderr, "the running configuration already", "over --mem-cap 50 MiB")
+    cli_run.one_error_line(done.stderr, "the running configuration already", "over --mem-cap 50 MiB")
     assert "no candidate could be measured" not in done.stdout + done.stderr
     assert wall < budget
     assert project.container()["Id"] == before_id
@@ -187,7 +141,7 @@ def test_a_file_whose_edits_leave_no_place_for_the_winner_is_refused_before_the_
         done = project.run("tune", "--users", "4", "--budget", str(budget))
         wall = time.monotonic() - t0
         assert done.returncode == 2, done.stderr
-        _one_error_line(done.stderr, "cannot tune compose.yaml: a winner could not be written into it")
+        cli_run.one_error_line(done.stderr, "cannot tune compose.yaml: a winner could not be written into it")
         assert "hint: Undo that edit, or regenerate the file" in done.stderr
         assert wall < budget
         assert project.compose.read_text() == edited
@@ -211,16 +165,16 @@ def test_a_second_tune_or_a_bench_during_a_tune_is_refused_naming_it(project: Pr
         holder = f"another `gpuless tune` (pid {first.pid}) is working on {project.name}"
         second = project.run("tune", *NO_WINNER, "--budget", "10")
         assert second.returncode == 1, second.stderr
-        _one_error_line(second.stderr, holder)
+        cli_run.one_error_line(second.stderr, holder)
         bench = project.run(
             "bench", "--no-history", "--model", "smollm2:135m-gpuless", "--url",
             f"http://127.0.0.1:{project.port}", "--reps", "1", "--num-predict", "8", "--concurrency", "1",
         )  # fmt: skip
         assert bench.returncode == 1, bench.stderr
-        _one_error_line(bench.stderr, holder)
+        cli_run.one_error_line(bench.stderr, holder)
         up = project.run("up", "--no-pull", "--timeout", "30")
         assert up.returncode == 1, up.stderr
-        _one_error_line(up.stderr, holder)
+        cli_run.one_error_line(up.stderr, holder)
         first.send_signal(signal.SIGINT)
         _, err = first.communicate(timeout=180)
     finally:
@@ -245,7 +199,7 @@ def test_a_second_interrupt_during_the_restore_leaves_the_previous_configuration
     # The budget only has to outlast the wait for a candidate: the start's measurement alone takes
     # minutes when other processes take the cores. The tune is stopped long before it is spent.
     tune = project.start("tune", *NO_WINNER, "--budget", "900")
-    lines = Lines(tune)
+    lines = cli_run.Lines(tune)
     try:
         deadline = time.monotonic() + 600
         changed = False
@@ -282,7 +236,7 @@ def test_a_container_killed_during_the_first_measurement_is_reported(project: Pr
     api = docker.from_env().api
     api.pause(project.name)
     tune = project.start("tune", "--users", "1", "--budget", "30")
-    lines = Lines(tune)
+    lines = cli_run.Lines(tune)
     try:
         assert lines.wait_for("candidate(s)", 60), lines.lines
         api.kill(project.name)
@@ -295,7 +249,7 @@ def test_a_container_killed_during_the_first_measurement_is_reported(project: Pr
             api.unpause(project.name)
     try:
         assert tune.returncode == 1, err
-        _one_error_line(err, f"the container {project.name} has stopped", "exit code 137")
+        cli_run.one_error_line(err, f"the container {project.name} has stopped", "exit code 137")
         assert "keeps running" not in "".join(lines.lines)
         assert _history_statuses(project)[-1] == "failed"
         assert project.compose.read_bytes() == before_text

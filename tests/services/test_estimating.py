@@ -9,45 +9,18 @@ from pathlib import Path
 
 import pytest
 
+from tests.services.bench_results import GOOD, MACHINE, result_of
 from toolkit.adapters.bench.calibration import reset, runs
-from toolkit.adapters.resources import resolve_profile
-from toolkit.core.bench.compare import Comparison
-from toolkit.core.bench.concurrency import ConcurrencyLevel
 from toolkit.core.bench.config import BenchResult
-from toolkit.core.bench.metrics import ShapeResult
 from toolkit.core.estimate.params import DEFAULT_PARAMS
-from toolkit.core.machine.profile import machine_from_profile
-from toolkit.core.stats import summarize
-from toolkit.services.estimating import machine_params, record_benchmark
-
-MACHINE = machine_from_profile(resolve_profile("laptop-16gb-ddr5"))
-
-
-def _result(reps: list[float], one_stream: float, *, status: str = "complete") -> BenchResult:
-    decode = summarize(reps)
-    chat = ShapeResult(
-        "chat", len(reps), summarize([0.2] * len(reps)), decode, decode, summarize([500.0] * len(reps)),
-        None, None, 0.01, 0.02, 32.0, 40.0,
-    )  # fmt: skip
-    level = ConcurrencyLevel(1, 2, 0, 1.0, 64, one_stream * 0.9, summarize([one_stream] * 2), 0.2, 0.3)
-    comparisons = (
-        Comparison("decode tok/s", "tok/s", 100.0, decode.median if decode else None),
-        Comparison("prefill tok/s", "tok/s", 500.0, 450.0),
-    )
-    return BenchResult(
-        run_id=1, status=status, model="smollm2:135m", api="ollama", url="http://127.0.0.1:1",  # type: ignore[arg-type]
-        shapes=(chat,), concurrency=(level,), comparisons=comparisons,
-    )  # fmt: skip
-
-
-GOOD = _result([80.0, 82.0, 78.0], one_stream=79.0)
+from toolkit.services.estimating import MachineParams, machine_params, record_benchmark
 
 
 @pytest.mark.parametrize(
     ("result", "busy", "why"),
     [
-        (_result([23.3, 24.0], one_stream=113.4), 0.05, "it contradicts itself"),
-        (_result([40.0, 90.0, 80.0], one_stream=80.0), 0.05, "its decode repetitions spread"),
+        (result_of([23.3, 24.0], one_stream=113.4), 0.05, "it contradicts itself"),
+        (result_of([40.0, 90.0, 80.0], one_stream=80.0), 0.05, "its decode repetitions spread"),
         (GOOD, 0.6, "the machine was busy with other work (60% of its CPU)"),
         (replace(GOOD, status="incomplete"), 0.05, "the run did not finish cleanly"),
     ],
@@ -74,3 +47,29 @@ def test_a_good_run_is_stored_moves_the_estimate_and_reset_forgets_it(tmp_path: 
     assert reset(path, MACHINE) == 1
     assert machine_params(path, MACHINE, this_machine=True).params == DEFAULT_PARAMS
     assert reset(path, MACHINE) == 0
+
+
+def test_what_each_kind_of_machine_is_told(tmp_path: Path) -> None:
+    path = tmp_path / "calibration.json"
+    assert record_benchmark(path, MACHINE, GOOD, busy=0.05) is not None
+    # A profile (not this machine): the plain estimate, nothing to say.
+    assert machine_params(path, MACHINE, this_machine=False) == MachineParams(DEFAULT_PARAMS, None, None)
+    ignored = machine_params(path, MACHINE, this_machine=True, ignore=True)
+    assert ignored.params == DEFAULT_PARAMS and ignored.note is not None
+    assert ignored.note.startswith("Calibration ignored (--no-calibration); its speeds would be ")
+    # A what-if of this machine (--ram 64): its calibration is named and left out.
+    what_if = replace(MACHINE, memory=replace(MACHINE.memory, total_bytes=MACHINE.memory.total_bytes * 4))
+    told = machine_params(path, what_if, this_machine=True, detected=MACHINE)
+    assert told.params == DEFAULT_PARAMS and told.note is not None
+    assert told.note.startswith("Plain estimate: this machine's calibration (") and "what-if" in told.note
+    fresh = machine_params(tmp_path / "none.json", MACHINE, this_machine=True)
+    assert fresh.note == "Not calibrated on this machine yet: a `gpuless bench` run measures it."
+
+
+def test_a_damaged_calibration_is_not_used_and_said(tmp_path: Path) -> None:
+    path = tmp_path / "calibration.json"
+    path.write_text("{not json", encoding="utf-8")
+    told = machine_params(path, MACHINE, this_machine=True)
+    assert told.params == DEFAULT_PARAMS and told.calibration is None
+    assert told.note is not None and told.note.startswith("Calibration not used: ")
+    assert path.read_text(encoding="utf-8") == "{not json"  # not replaced

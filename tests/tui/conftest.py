@@ -14,46 +14,14 @@ from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from toolkit.core.machine.hardware import (
-    Bandwidth,
-    CgroupLimits,
-    CpuInfo,
-    DockerEngineInfo,
-    Machine,
-    MemoryInfo,
-    PowerInfo,
-)
-from toolkit.core.units import GIB
+from tests.builders import laptop
+from tests.tui.notes import recording  # noqa: F401  (autouse: every notification is recorded)
+from toolkit.core.machine.hardware import Machine
 from toolkit.settings import Settings
 from toolkit.tui.services import Services
 
 #: A port on loopback where nothing listens: the "engine unreachable" case, answered at once.
 CLOSED_URL = "http://127.0.0.1:9"
-
-
-def laptop() -> Machine:
-    """A 16 GB, 8-core laptop on battery with Docker Desktop's smaller VM: every warning kind shows."""
-    return Machine(
-        os="linux",
-        os_release="Ubuntu 24.04",
-        cpu=CpuInfo("AMD Ryzen 7 7840U", "x86_64", 8, 16, ("avx", "avx2", "avx512f", "fma", "f16c")),
-        memory=MemoryInfo(16 * GIB, 11 * GIB, swap_total_bytes=4 * GIB, swap_used_bytes=0),
-        power=PowerInfo(has_battery=True, on_ac=False, percent=64.0),
-        cgroup=CgroupLimits(version=2),
-        docker=DockerEngineInfo(
-            reachable=True,
-            server_version="28.2.2",
-            operating_system="Docker Desktop",
-            os_type="linux",
-            is_desktop=True,
-            ncpu=8,
-            mem_total_bytes=8 * GIB,
-            cgroup_version="2",
-            swap_limit=True,
-        ),
-        bandwidth=Bandwidth(60.0, "profile", "fixture"),
-        name="test laptop",
-    )
 
 
 @pytest.fixture

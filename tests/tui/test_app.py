@@ -6,6 +6,7 @@ import pytest
 from textual.command import CommandList, CommandPalette
 from textual.widgets import Static
 
+from tests.tui.notes import notes_of
 from toolkit.core.machine.hardware import Machine
 from toolkit.errors import DockerUnavailableError
 from toolkit.tui.app import create_app
@@ -102,7 +103,7 @@ async def test_a_failing_detection_becomes_a_notification_with_a_hint(services: 
     app = create_app(Services(detect=broken, compose_dir=services.compose_dir))
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        notes = list(app._notifications)
+        notes = notes_of(app)
         assert len(notes) == 1
         assert notes[0].severity == "error"
         assert "the Docker engine did not answer" in notes[0].message

@@ -10,6 +10,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Markdown, Select, Static
 
+from tests.tui.notes import notes_of
 from toolkit.tui.app import GpulessApp, create_app
 from toolkit.tui.services import Services
 
@@ -127,10 +128,10 @@ async def test_chat_without_a_server_says_what_to_do(services: Services) -> None
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert "Launch step" in status(app)
-        notes = list(app._notifications)
+        notes = notes_of(app)
         assert notes and notes[0].severity == "error"
         assert "What to do" in notes[0].message
         # Sending without a model warns instead of failing.
         await pilot.press(*"hello", "enter")
-        assert any("No model selected" in n.message for n in app._notifications)
+        assert any("No model selected" in n.message for n in notes_of(app))
         assert app.screen.query_one("#chat-model", Select).prompt == "(no server yet)"

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from textual.widgets import Input, Select, Static
 
+from tests.tui.notes import notes_of
 from toolkit.core.compose.connect import connect_info
 from toolkit.tui.app import GpulessApp, create_app
 from toolkit.tui.screens.connect import CLIPBOARD_NOTE, ConnectScreen
@@ -27,7 +28,7 @@ def panel_text(app: GpulessApp) -> str:
 
 def messages(app: GpulessApp) -> list[str]:
     """The Connect panel's notifications (a step behind it may have its own)."""
-    return [n.message for n in app._notifications if n.title == "Connect"]
+    return [n.message for n in notes_of(app) if n.title == "Connect"]
 
 
 async def test_keys_copy_each_part_and_the_first_copy_explains_osc52(services: Services) -> None:

@@ -15,6 +15,7 @@ import re
 from textual.widgets import Input
 
 from tests.faults.server import HOSTILE_MODEL, FaultServer
+from tests.tui.notes import error_messages
 from toolkit.tui.app import create_app
 from toolkit.tui.services import Services
 
@@ -47,7 +48,7 @@ async def test_hostile_names_reach_no_wizard_screen(services: Services) -> None:
             shot = app.export_screenshot()
             _check(shot, "chat")
             assert "PWNED-TITLE" not in shot and "dcs-payload" not in shot  # the sequences went whole
-            errors = [str(n.message) for n in app._notifications if n.severity == "error"]
+            errors = error_messages(app)
             assert errors and not any(_CONTROL.search(m) for m in errors), errors
             app.action_connect(server.url, HOSTILE_MODEL)
             await settle(pilot, 5)
@@ -71,6 +72,6 @@ async def test_hostile_names_reach_no_benchmark_screen(services: Services) -> No
             _check(shot, "benchmark")
             assert "PWNED-TITLE" not in shot and "dcs-payload" not in shot
             assert "warm-up done" in _text(shot)  # the run got past loading the hostile-named model
-            errors = [str(n.message) for n in app._notifications if n.severity == "error"]
+            errors = error_messages(app)
             assert any("model crashedevilRED second line" in m for m in errors), errors
             assert not any(_CONTROL.search(m) for m in errors)

@@ -11,6 +11,7 @@ import pytest
 from textual.widgets import Input, Static
 
 from tests.faults.server import FaultServer
+from tests.tui.notes import notes_of
 from toolkit.tui.app import create_app
 from toolkit.tui.services import Services
 
@@ -22,7 +23,7 @@ def _detail(app: Any, row: str) -> str:
 
 
 def _errors(app: Any) -> list[Any]:
-    return [n for n in app._notifications if n.severity == "error"]
+    return [n for n in notes_of(app) if n.severity == "error"]
 
 
 async def test_an_unreachable_registry_is_not_a_wrong_name_and_o_tries_the_next_model(

@@ -16,6 +16,7 @@ from rich.console import Console
 from textual.widgets import Input, Markdown, Select, Static
 
 from tests.faults.server import MARKUP_MODEL, FaultServer
+from tests.tui.notes import error_messages
 from toolkit.tui.app import create_app
 from toolkit.tui.screens.benchmark import history_table
 from toolkit.tui.services import Services
@@ -49,7 +50,7 @@ async def chat_twice(services: Services, fault: str, question: str) -> ChatSeen:
             answer = app.screen.query(Markdown).last().source
             await pilot.press(*"again", "enter")
             await settle(pilot, 10)
-            errors = [str(n.message) for n in app._notifications if n.severity == "error"]
+            errors = error_messages(app)
             enabled = not app.screen.query_one("#chat-input", Input).disabled
             assert app.return_code is None  # still running: nothing crashed
             return ChatSeen(model, str(asked.render()), answer, errors, enabled)

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from textual.widgets import DataTable, Input, Static
 
+from tests.tui.notes import error_messages, notes_of
+from toolkit.adapters.bench.history import History
 from toolkit.core.machine.hardware import Machine
 from toolkit.tui.app import create_app
 from toolkit.tui.plan import Pick
@@ -75,7 +77,7 @@ async def test_compose_saves_then_diffs_and_replaces_with_a_backup(services: Ser
         assert "EDITED" in path.read_text()
         assert screen.showing_diff
         assert "exists and differs" in text_of(screen.query_one("#compose-status", Static))
-        refusal = list(app._notifications)[-1]
+        refusal = notes_of(app)[-1]
         assert "shift+s" in refusal.message and "--force" not in refusal.message
         await pilot.press("S")
         assert path.read_text() == screen.text
@@ -137,7 +139,7 @@ async def test_launch_docker_starts_verifies_and_cleans_up(
             await pilot.press("ctrl+s")
             await settle(pilot, 240)
             # Chat and Benchmark get the served model: the one carrying the tuned threads and context.
-            assert app.engine == (svc.url, f"{MODEL}-gpuless"), [n.message for n in app._notifications]
+            assert app.engine == (svc.url, f"{MODEL}-gpuless"), notes_of(app)
             verify = text_of(app.screen.query_one("#launch-verify", Static))
             assert "OLLAMA_CONTEXT_LENGTH" in verify and "applied" in verify and "threads" in verify
     finally:
@@ -155,7 +157,7 @@ async def test_launch_without_docker_notifies_and_frees_the_step_keys(
         app.screen.query_one("#launch-model", Input).focus()
         await pilot.press("enter")
         await settle(pilot)
-        errors = [n for n in app._notifications if n.severity == "error"]
+        errors = [n for n in notes_of(app) if n.severity == "error"]
         assert errors and errors[-1].title == "Launch: Docker is not available"
         assert "What to do:" in errors[-1].message
         assert "No Docker engine answers" in text_of(app.screen.query_one("#launch-result", Static))
@@ -206,7 +208,7 @@ async def test_launch_docker_cancel_in_the_health_wait_removes_what_it_created(
             with pytest.raises(docker.errors.NotFound):
                 runner.client.api.inspect_volume(settings.volume_name)
             assert app.engine is None
-            assert not [n for n in app._notifications if n.severity == "error"]
+            assert not error_messages(app)
     finally:
         runner.down(settings.container_name, volume=settings.volume_name)
 
@@ -241,7 +243,7 @@ async def test_benchmark_runs_live_and_stores_history(
         screen: Any = app.screen
         reps = screen.query_one("#bench-reps")
         assert len(reps.tps) == 2 + 1 + 2, [
-            n.message for n in app._notifications
+            n.message for n in notes_of(app)
         ]  # two repetitions, then 1 + 2 streams of the sweep
         assert all(t > 0 for t in reps.tps)
         assert [lv[0] for lv in screen.query_one("#bench-levels").levels] == [1, 2]
@@ -252,18 +254,23 @@ async def test_benchmark_runs_live_and_stores_history(
         assert live.startswith("grade ") and "slowest stream" in live  # either grade has its figures
         assert "users held: " in live and "TTFT p95 ≤ 10 s" in live
         assert "OLLAMA_NUM_PARALLEL=" in live
-        assert (
-            "within 10% of the best aggregate" in live or "no level held the C line" in live
-        )  # machine load
+        with History(svc.history_path) as history:
+            summary = history.list_runs(1)[0].summary
+        assert summary is not None
+        # Which NUM_PARALLEL reason shows depends on the machine's load; the stored run says which is due.
+        held_c = summary["users_per_grade"]["15"] > 0
+        due = "within 10% of the best aggregate" if held_c else "no level held the C line"
+        assert due in live, (summary["users_per_grade"], live)
         assert "per stream = one stream's decode rate" in live
         progress = text_of(screen.query_one("#bench-progress", Static))
         assert progress.startswith("[5/5 · ") and "s left]" in progress  # requests done of planned, ETA
         history = text_of(screen.query_one("#bench-history", Static))
         assert "Earlier runs" in history and MODEL in history
-        # a run on a busy machine leaves the calibration alone, as `gpuless bench` does, and says why
-        from toolkit.adapters.bench.calibration import runs
-
-        assert runs(services.settings.calibration_path, app.machine) == []
+        # A run on a busy machine leaves the calibration alone, as `gpuless bench` does, and says why: the
+        # wizard passed its busy reading on. (Whether a run is stored is decided by record_benchmark and
+        # pinned over controlled figures in tests/services/test_estimating.py; here the fixed laptop's
+        # prediction is over 100 times the test server's speed, a ratio no calibration keeps, so an empty file
+        # would prove nothing.)
         assert "Calibration of this machine left alone: the machine was busy with other work (80%" in live
         assert "(B runs a benchmark that leaves it alone)" in live
 
@@ -295,7 +302,7 @@ async def test_benchmark_without_a_launch_uses_the_servers_model(
         await settle(pilot, 120)
         result = text_of(app.screen.query_one("#bench-result", Static))
         assert "(complete)" in result and any(name in result for name in MODEL_NAMES)
-        assert not [n for n in app._notifications if n.severity == "error"]
+        assert not error_messages(app)
 
 
 async def test_benchmark_with_no_server_says_what_to_do(services: Services) -> None:
@@ -307,7 +314,7 @@ async def test_benchmark_with_no_server_says_what_to_do(services: Services) -> N
         await settle(pilot)
         await pilot.press("b")
         await settle(pilot, 30)
-        notes = [n for n in app._notifications if "No model to benchmark" in n.message]
+        notes = [n for n in notes_of(app) if "No model to benchmark" in n.message]
         assert notes and notes[0].severity == "warning" and "Launch step" in notes[0].message
-        assert not [n for n in app._notifications if n.severity == "error"]
+        assert not error_messages(app)
         assert text_of(app.screen.query_one("#bench-result", Static)) == ""

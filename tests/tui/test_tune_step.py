@@ -18,6 +18,7 @@ import docker
 import pytest
 from textual.widgets import Static
 
+from tests import cli_run
 from tests.engine import tune_pace
 from tests.ollama_server.fixtures import free_port
 from toolkit.tui.app import create_app
@@ -54,7 +55,7 @@ def running(ollama_test_image: str, tmp_path: Path) -> Iterator[tuple[Path, str,
 
     def gpuless(*argv: str) -> None:
         done = subprocess.run(
-            [sys.executable, "-m", "toolkit", *argv], cwd=project, env=env, capture_output=True, text=True,
+            cli_run.command(*argv), cwd=project, env=env, capture_output=True, text=True,
             timeout=300,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr

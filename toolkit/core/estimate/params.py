@@ -69,8 +69,9 @@ class EstimatorParams:
             maths: sampling over the vocabulary, graph build, thread barriers, streaming the token out.
             It caps tiny models (SmolLM2-135M would otherwise be predicted far faster than it runs).
             With the attention term, 1.6 ms puts SmolLM2-135M at 78 and Gemma3-270M at 35 tok/s on the
-            test machine at a 47-token prompt (measured 65.8 and 40.7; tests/core/test_estimate.py); the
-            published fit's 1.66 ms is the same within its resolution.
+            test machine at a 47-token prompt (measured 65.8 and 40.7;
+            tests/core/estimate/test_estimator.py); the published fit's 1.66 ms is the same within its
+            resolution.
         default_clock_ghz: sustained all-core clock assumed when neither the profile nor the CPU name
             gives one (laptop CPUs under load settle around 2.5–3.5 GHz).
         decode_attention_cycles: core-cycles of llama.cpp's CPU attention per (layer × query head × context

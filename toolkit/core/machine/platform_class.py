@@ -5,7 +5,7 @@ laptop ~0.58, an Alder Lake one ~0.9; scripts/bench_estimator.py, docs/estimator
 table's prefill rate (older Intel ~0.65, the other fitted classes 0.91–1.03), so the estimator keeps
 some terms per class (``EstimatorParams.eta_theoretical_by_platform``, ``prefill_eta_by_platform``). The
 classes are those of the published data set tests/data/published_cpu_speeds.toml, and this function is
-what assigns its points to them (tests/core/test_platform_class.py checks every point's label).
+what assigns its points to them (tests/core/machine/test_platform_class.py checks every point's label).
 
 The CPU's marketing name decides where it is specific enough (vendor, "Core Ultra", "12th Gen", Apple
 "M1"); otherwise the SIMD set does: among AMD CPUs only Zen 4 and newer have AVX-512, and among Intel

@@ -87,6 +87,8 @@ def verify_lines(report: VerifyReport, width: int) -> list[tuple[str, str]]:
     for warning in report.warnings:
         parts = textwrap.wrap(safe(f"engine warning: {warning}"), width - 2)
         lines.extend(("  " + part, "") for part in parts)
+    for note in report.notes:
+        lines.extend(("  " + part, "") for part in textwrap.wrap(safe(note), width - 2))
     return lines
 
 

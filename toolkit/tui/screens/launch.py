@@ -315,16 +315,16 @@ class LaunchScreen(WizardScreen):
 
     @work(thread=True, exclusive=True, group="launch", exit_on_error=False)
     def launch_native(self, model: str) -> None:
-        from toolkit.adapters import ollama_admin
-        from toolkit.adapters.native_runner import start_native
+        from toolkit.services.native import prepare_and_verify, start_recorded
 
         spec = self.wizard.default_spec(model)
+        settings = self.services.settings
         health = self.query_one("#launch-health", Transfer)
         self.app.call_from_thread(health.detail, f"starting `ollama serve` at {spec.url}…")
-        native = start_native(spec, log_dir=self.services.settings.cache_dir)
+        native, _ = start_recorded(spec, settings)
         self.app.call_from_thread(health.finish, f"Ollama {native.version} answers ({native.action})")
         try:
-            ollama_admin.prepare_served_model(spec.url, spec, self.progress_callback())
+            report = prepare_and_verify(spec, settings, self.progress_callback())
         except BaseException as error:
             self.failed_pull(model, error)
             raise
@@ -332,7 +332,7 @@ class LaunchScreen(WizardScreen):
         self.app.call_from_thread(pull.finish, f"{spec.served_model} ready")
         where = f"pid {native.pid}, log {native.log_path}" if native.pid else "it was running already"
         summary = f"Ollama runs on this machine ({where}); it keeps running after gpuless quits."
-        self.app.call_from_thread(self.launched, spec.url, spec.served_model, summary, None)
+        self.app.call_from_thread(self.launched, spec.url, spec.served_model, summary, report)
 
     @work(thread=True, exclusive=True, group="launch", exit_on_error=False)
     def launch_attach(self, model: str, url: str) -> None:

@@ -22,7 +22,16 @@ from typing import Any, Literal
 from toolkit.adapters.tune_target import ComposeTarget
 from toolkit.adapters.tuner import Progress, Tuner
 from toolkit.core.compose import OllamaServiceSpec
-from toolkit.core.tune import Budget, Candidate, Knobs, Objective, generate_candidates, memory_estimator
+from toolkit.core.tune import (
+    Budget,
+    Candidate,
+    Knobs,
+    MemoryOf,
+    Objective,
+    Pruned,
+    generate_candidates,
+    memory_estimator,
+)
 from toolkit.core.units import format_bytes
 from toolkit.errors import GpulessError, UsageError
 
@@ -63,9 +72,7 @@ def prepare(
     ``hold`` the container's project lock is taken into it (``ContainerError`` naming the holder)."""
     from toolkit.adapters.compose_file import check_writable, read_compose_file
     from toolkit.adapters.docker_runner import DockerRunner
-    from toolkit.adapters.probes import detect_machine
     from toolkit.adapters.project_lock import exclusive
-    from toolkit.adapters.resources import load_catalog
 
     if not compose_path.exists():
         raise UsageError(
@@ -82,28 +89,40 @@ def prepare(
             f"the container {spec.container_name} of {compose_path} is not running",
             "Start it with `gpuless up` first; tune measures the server you run.",
         )
+    memory_of, candidates, pruned = plan_candidates(spec, objective)
+    start = Knobs.of(spec)
+    target = ComposeTarget(runner, spec, memory_of, mem_cap_bytes=objective.mem_cap_bytes)
+    if objective.mem_cap_bytes is not None and not candidates:
+        check_cap(target.memory_bytes(), target.memory_of(start), objective.mem_cap_bytes)
+    _check_editable(compose_path, spec, target, candidates)
+    tuner = Tuner(
+        target, objective, start, candidates, pruned, Budget(budget_s), progress=progress, cancelled=cancelled
+    )
+    return TuneSession(compose_path, spec, runner, target, tuner, len(candidates), len(pruned))
+
+
+def plan_candidates(
+    spec: OllamaServiceSpec, objective: Objective
+) -> tuple[MemoryOf, tuple[Candidate, ...], tuple[Pruned, ...]]:
+    """(the memory estimate of a configuration, the candidates, the pruned ones) for the server that
+    runs ``spec`` on this machine: the container's and a native server's tune share them."""
+    from toolkit.adapters.probes import detect_machine
+    from toolkit.adapters.resources import load_catalog
+
     machine = detect_machine(docker=False)
     try:
         memory_of = memory_estimator(*load_catalog().find(spec.model), machine)
     except GpulessError:  # a model the catalog does not know: no estimate, no memory pruning
         memory_of = memory_estimator(None, None, machine)
-    start = Knobs.of(spec)
     candidates, pruned = generate_candidates(
-        start,
+        Knobs.of(spec),
         objective,
         physical_cores=machine.cpu.physical_cores,
         logical_cores=machine.cpu.logical_cores,
         memory_of=memory_of,
         slot_cap=_forced_slots(spec),
     )
-    target = ComposeTarget(runner, spec, memory_of, mem_cap_bytes=objective.mem_cap_bytes)
-    if objective.mem_cap_bytes is not None and not candidates:
-        _check_cap(target, start, objective.mem_cap_bytes)
-    _check_editable(compose_path, spec, target, candidates)
-    tuner = Tuner(
-        target, objective, start, candidates, pruned, Budget(budget_s), progress=progress, cancelled=cancelled
-    )
-    return TuneSession(compose_path, spec, runner, target, tuner, len(candidates), len(pruned))
+    return memory_of, tuple(candidates), tuple(pruned)
 
 
 def _forced_slots(spec: OllamaServiceSpec) -> int | None:
@@ -117,9 +136,10 @@ def _forced_slots(spec: OllamaServiceSpec) -> int | None:
     return slots if slots is not None and slots < spec.num_parallel else None
 
 
-def _check_cap(target: ComposeTarget, start: Knobs, cap: int) -> None:
-    """Every candidate was pruned by the cap: say so when the running configuration is over it too."""
-    known = ((target.memory_bytes(), "uses"), (target.memory_of(start), "needs"))  # measured, estimated
+def check_cap(used: int | None, needed: int | None, cap: int) -> None:
+    """Every candidate was pruned by the cap: say so when the running configuration (``used`` measured,
+    ``needed`` estimated) is over it too."""
+    known = ((used, "uses"), (needed, "needs"))
     over = [(n, how) for n, how in known if n is not None and n > cap]
     if over:
         n, how = max(over)

@@ -6,10 +6,11 @@ fill per repetition from the metrics the history stores; ``LiveProgress`` redraw
 left every second. Grade, users held and NUM_PARALLEL advice are the CLI's lines. Esc cancels: the runner
 closes its streams and leaves the stored run marked incomplete.
 
-Tune (t: one user, u: four users) runs ``gpuless tune``'s loop (``toolkit.adapters.tune_session``) on the
-container of the Compose step's compose.yaml in a thread, holding its project lock until the user chooses:
-a applies the winner left running (compose.yaml edited through the safe write, a backup kept, ``verify``),
-k restarts the configuration that ran before. Esc stops a tune between steps and restores the start.
+Tune (t: one user, u: four users) runs ``gpuless tune``'s loop (``toolkit.services.tuning``) on the
+container of the Compose step's compose.yaml, or on the native server the Launch step started, in a
+thread, holding its project lock until the user chooses: a applies the winner left running (compose.yaml
+edited through the safe write, a backup kept, ``verify``), k restarts the configuration that ran before.
+Esc stops a tune between steps and restores the start.
 """
 
 from __future__ import annotations
@@ -141,7 +142,7 @@ class BenchmarkScreen(WizardScreen):
 
     @work(thread=True, exclusive=True, group="tune", exit_on_error=False)
     def run_tune(self, users: int) -> None:
-        from toolkit.adapters.tune_session import prepare
+        from toolkit.services.tuning import prepare
 
         def progress(line: str) -> None:
             self.app.call_from_thread(self.on_tune_progress, line)
@@ -153,8 +154,8 @@ class BenchmarkScreen(WizardScreen):
         with contextlib.ExitStack() as on_error:
             on_error.callback(self._release_tune)  # prepare failed: let go of what it took
             session = prepare(
-                self.services.compose_path, objective, TUNE_BUDGET_S, progress=progress,
-                cancelled=self._tune_stop.is_set, hold=hold,
+                self.services.settings, self.services.compose_path, objective, TUNE_BUDGET_S,
+                progress=progress, cancelled=self._tune_stop.is_set, hold=hold,
             )  # fmt: skip
             on_error.pop_all()
         progress(f"{session.candidates} candidate(s), {session.pruned} pruned")
@@ -180,7 +181,7 @@ class BenchmarkScreen(WizardScreen):
         self.app.call_from_thread(self.show_tune, session, result)
 
     def _store_tune(self, session: Any, payload: dict[str, Any], status: Any = None) -> None:
-        from toolkit.adapters.tune_session import store_history
+        from toolkit.services.tuning import store_history
 
         spec = session.spec
         store_history(self.services.history_path, spec.served_model, spec.url, payload, status)
@@ -239,7 +240,7 @@ class BenchmarkScreen(WizardScreen):
             self._release_tune()
 
     def _finish_tune(self, apply: bool) -> None:
-        from toolkit.adapters.tune_session import apply_winner
+        from toolkit.services.tuning import apply_winner
 
         pending, self._tune_pending = self._tune_pending, None
         if pending is None:
@@ -253,10 +254,12 @@ class BenchmarkScreen(WizardScreen):
             applied.pop("diff")
             payload.update(applied)
             counts = applied["verify"]["counts"]
-            text = (
-                f"Applied: {session.compose_path} rewritten (previous kept as {applied['backup']});"
-                f" verify: {counts['applied']} applied, {counts['refused']} refused."
+            where = (
+                f"{session.compose_path} rewritten (previous kept as {applied['backup']})"
+                if applied["compose_file"]
+                else "the native server runs it (no compose file holds its settings)"
             )
+            text = f"Applied: {where}; verify: {counts['applied']} applied, {counts['refused']} refused."
         else:
             self.app.call_from_thread(self.on_tune_progress, "restarting the configuration that ran before")
             session.tuner.restore()

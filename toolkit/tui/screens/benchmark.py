@@ -254,11 +254,9 @@ class BenchmarkScreen(WizardScreen):
             applied.pop("diff")
             payload.update(applied)
             counts = applied["verify"]["counts"]
-            where = (
-                f"{session.compose_path} rewritten (previous kept as {applied['backup']})"
-                if applied["compose_file"]
-                else "the native server runs it (no compose file holds its settings)"
-            )
+            where = "the native server runs it (no compose file holds its settings)"
+            if applied["compose_file"]:
+                where = f"{session.compose_path} rewritten (previous kept as {applied['backup']})"
             text = f"Applied: {where}; verify: {counts['applied']} applied, {counts['refused']} refused."
         else:
             self.app.call_from_thread(self.on_tune_progress, "restarting the configuration that ran before")

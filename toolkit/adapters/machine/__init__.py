@@ -1,0 +1,1 @@
+"""Reading the machine beyond ``toolkit.adapters.probes``: the GPUs the OS shows (``gpus``)."""

@@ -1,0 +1,1 @@
+"""What gpuless knows about a machine beyond ``toolkit.core.hardware``'s types: its GPUs (``gpu``)."""

@@ -74,3 +74,26 @@ def test_a_discrete_gpu_is_said_to_be_unused_by_the_figures() -> None:
     machine = replace(QUIET, gpus=gpus_from_drm(read_drm(FIXTURES / "drm_apu_and_rx")))
     codes = {w.code: w for w in describe_machine_warnings(machine)}
     assert "CPU-only" in codes["discrete_gpu"].message and "1002:73ff" in codes["discrete_gpu"].message
+
+
+def test_a_run_on_a_gpu_does_not_calibrate_the_cpu_estimate() -> None:
+    """/api/ps gives each loaded model's ``size`` and ``size_vram`` (Ollama api/types.go,
+    ProcessModelResponse): a native Ollama on a Mac's Metal GPU holds it all in GPU memory."""
+    from toolkit.core.calibration import RunEvidence, distrust
+    from toolkit.core.machine.gpu import gpu_share
+
+    metal = {
+        "models": [
+            {"name": "qwen3:4b-gpuless", "model": "qwen3:4b-gpuless", "size": 3_000, "size_vram": 3_000}
+        ]
+    }
+    cpu = {
+        "models": [{"name": "qwen3:4b-gpuless", "model": "qwen3:4b-gpuless", "size": 3_000, "size_vram": 0}]
+    }
+    assert gpu_share(metal, "qwen3:4b-gpuless") == 1.0
+    assert gpu_share(cpu, "QWEN3:4b-gpuless") == 0.0  # Ollama matches names regardless of case
+    assert gpu_share(cpu, "other:1b") is None and gpu_share(None, "qwen3:4b-gpuless") is None
+    good = RunEvidence(complete=True, decode_tps=30.0)
+    assert distrust(replace(good, gpu_share=0.0)) is None
+    reason = distrust(replace(good, gpu_share=1.0))
+    assert reason is not None and "GPU (100% of it in GPU memory)" in reason and "for the CPU" in reason

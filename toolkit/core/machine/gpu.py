@@ -113,3 +113,20 @@ def integrated_of(gpus: Sequence[GpuInfo]) -> GpuInfo | None:
 def discrete_of(gpus: Sequence[GpuInfo]) -> GpuInfo | None:
     """The first discrete GPU, None when there is none."""
     return next((gpu for gpu in gpus if not gpu.integrated and gpu.vendor != "other"), None)
+
+
+def gpu_share(ps: Mapping[str, object] | None, model: str) -> float | None:
+    """The share of loaded ``model`` held in GPU memory, from ``/api/ps`` (Ollama's ProcessModelResponse:
+    ``size`` and ``size_vram``, api/types.go); 0.0 for a CPU-only load, None when it is not loaded or the
+    server does not say."""
+    wanted = model if ":" in model else f"{model}:latest"
+    entries = (ps or {}).get("models")
+    for entry in entries if isinstance(entries, list) else ():
+        if not isinstance(entry, dict) or wanted.lower() not in {
+            str(entry.get(k, "")).lower() for k in ("name", "model")
+        }:
+            continue
+        size, vram = entry.get("size"), entry.get("size_vram")
+        if isinstance(size, int) and isinstance(vram, int) and size > 0:
+            return min(max(vram / size, 0.0), 1.0)
+    return None

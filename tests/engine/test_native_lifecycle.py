@@ -141,3 +141,28 @@ def test_tune_refuses_a_native_server_gpuless_did_not_start(
     assert code != 0 and "was not started by gpuless" in err and "Traceback" not in err
     code, _out, err = run(["down", "--runtime", "native"], capsys)
     assert code != 0 and "leaving it running" in err and psutil.pid_exists(me)
+
+
+def test_a_native_tunes_winner_goes_into_the_compose_file_it_was_started_from(
+    native_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from toolkit.services.tuning import NativeTuneSession, apply_winner, prepare
+
+    port = free_port()
+    compose = ["compose", "--model", "smollm2:135m", "--port", str(port), "--ctx", "2048"]
+    code, _out, err = run(compose, capsys)
+    assert code == 0, err
+    code, _out, err = run(["up", "--runtime", "native", "--no-model"], capsys)  # from ./compose.yaml
+    assert code == 0, err
+    settings = Settings()
+    session = prepare(settings, Path("compose.yaml"), Objective.for_users(1), 60, runtime="native")
+    assert isinstance(session, NativeTuneSession) and session.compose_path == Path("compose.yaml")
+    winner = replace(Knobs.of(session.spec), context_length=1024)
+    session.target.apply(winner)  # as the tuner leaves a winner running
+    applied = apply_winner(session, winner)
+    assert applied["backup"] and Path(applied["backup"]).read_text() != Path("compose.yaml").read_text()
+    assert 'OLLAMA_CONTEXT_LENGTH: "1024"' in Path("compose.yaml").read_text()
+    rows = {row["knob"]: row for row in applied["verify"]["rows"]}
+    assert rows["OLLAMA_CONTEXT_LENGTH"]["status"] == "applied"
+    now = find_native(settings)
+    assert now is not None and now.spec.context_length == 1024 and now.compose_path == "compose.yaml"

@@ -94,7 +94,7 @@ def prepare(
     target = ComposeTarget(runner, spec, memory_of, mem_cap_bytes=objective.mem_cap_bytes)
     if objective.mem_cap_bytes is not None and not candidates:
         check_cap(target.memory_bytes(), target.memory_of(start), objective.mem_cap_bytes)
-    _check_editable(compose_path, spec, target, candidates)
+    check_editable(compose_path, spec, target.spec_for, candidates)
     tuner = Tuner(
         target, objective, start, candidates, pruned, Budget(budget_s), progress=progress, cancelled=cancelled
     )
@@ -150,16 +150,19 @@ def check_cap(used: int | None, needed: int | None, cap: int) -> None:
         )
 
 
-def _check_editable(
-    path: Path, spec: OllamaServiceSpec, target: ComposeTarget, candidates: tuple[Candidate, ...]
+def check_editable(
+    path: Path,
+    spec: OllamaServiceSpec,
+    spec_for: Callable[[Knobs], OllamaServiceSpec],
+    candidates: tuple[Candidate, ...],
 ) -> None:
-    """Every candidate that may win can be written into the user's file in place."""
+    """Every candidate that may win (its spec: ``spec_for``) can be written into the user's file in place."""
     from toolkit.core.compose_edit import edit_in_place
 
     text = path.read_text(encoding="utf-8")
     for candidate in candidates:
         try:
-            edit_in_place(text, spec, target.spec_for(candidate.knobs))
+            edit_in_place(text, spec, spec_for(candidate.knobs))
         except UsageError as error:
             raise UsageError(
                 f"cannot tune {path}: a winner could not be written into it ({error.message})",

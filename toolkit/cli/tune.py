@@ -56,7 +56,7 @@ def tune(
     as_json: bool,
 ) -> None:
     """Try settings on the running server, keep the fastest for your objective, and prove it."""
-    from toolkit.services.tuning import apply_winner, label, prepare
+    from toolkit.services.tuning import apply_winner, label, prepare, start_command
 
     objective = Objective.for_users(users, ttft_p95, mem_cap)
     say = (
@@ -78,7 +78,7 @@ def tune(
             _store(session, payload, "failed")
             raise ContainerError(
                 f"the tune cannot vouch for what runs: {result.problem}",
-                "Start the configuration of the file again with `gpuless up`.",
+                f"Start the saved configuration again with `{start_command(session)}`.",
             )
         if winner is not None:
             try:
@@ -101,6 +101,8 @@ def tune(
 def _run(session: Any) -> Any:
     """The tune's result; when it stops early (a signal, an error) it is stored, the start is restored,
     and the user told what runs now, read back from the engine."""
+    from toolkit.services.tuning import start_command
+
     try:
         return session.tuner.run()
     except BaseException as stop:
@@ -109,7 +111,8 @@ def _run(session: Any) -> Any:
         now = (
             "the configuration that ran before is running again"
             if problem is None
-            else f"the configuration that ran before is NOT running: {problem}; start it with `gpuless up`"
+            else f"the configuration that ran before is NOT running: {problem}; start it with"
+            f" `{start_command(session)}`"
         )
         if partial is not None:
             payload = partial.to_dict()

@@ -19,7 +19,13 @@ from typing import Any
 
 from toolkit.adapters.native.record import NativeRecord
 from toolkit.adapters.native.target import NativeTarget
-from toolkit.adapters.tune_session import TuneSession, check_cap, plan_candidates, store_history
+from toolkit.adapters.tune_session import (
+    TuneSession,
+    check_cap,
+    check_editable,
+    plan_candidates,
+    store_history,
+)
 from toolkit.adapters.tuner import Progress, Tuner
 from toolkit.core.compose import OllamaServiceSpec
 from toolkit.core.tune import Budget, Knobs, Objective
@@ -89,6 +95,8 @@ def _prepare_native(
     if hold is not None:
         hold.enter_context(exclusive(f"native-{spec.port}", command="tune"))
     compose_path = Path(found.compose_path) if found.compose_path else None
+    if compose_path is not None and not compose_path.is_file():
+        compose_path = None  # the file it came from is gone: the winner is recorded only
     if compose_path is not None:
         from toolkit.adapters.compose_file import check_writable
 
@@ -97,6 +105,8 @@ def _prepare_native(
     start = Knobs.of(spec)
     if objective.mem_cap_bytes is not None and not candidates:
         check_cap(target.memory_bytes(), memory_of(start), objective.mem_cap_bytes)
+    if compose_path is not None:
+        check_editable(compose_path, spec, target.spec_for, candidates)
     tuner = Tuner(
         target, objective, start, candidates, pruned, Budget(budget_s), progress=progress, cancelled=cancelled
     )
@@ -127,6 +137,11 @@ def apply_winner(session: TuneSession | NativeTuneSession, knobs: Knobs) -> dict
     return written | {"verify": readback.verify(session.target.record).to_dict()}
 
 
+def start_command(session: TuneSession | NativeTuneSession) -> str:
+    """The command that starts the tuned server's saved configuration again."""
+    return "gpuless up" if isinstance(session, TuneSession) else "gpuless up --runtime native"
+
+
 def label(session: TuneSession | NativeTuneSession) -> str:
     """What is tuned, for the first line ("the container gpuless-ollama", "ollama serve (pid 4242)")."""
     if isinstance(session, TuneSession):
@@ -134,4 +149,12 @@ def label(session: TuneSession | NativeTuneSession) -> str:
     return f"ollama serve (pid {session.record.pid}) at {session.spec.url}"
 
 
-__all__ = ["NativeTuneSession", "TuneSession", "apply_winner", "label", "prepare", "store_history"]
+__all__ = [
+    "NativeTuneSession",
+    "TuneSession",
+    "apply_winner",
+    "label",
+    "prepare",
+    "start_command",
+    "store_history",
+]

@@ -1,7 +1,7 @@
 """The native runtime after ``gpuless up --runtime native``: verify, status, connect, bench's server, tune
 and down find the ``ollama serve`` gpuless started, as they find the container.
 
-The ``ollama`` on PATH is the test server (tests/engine/conftest.py ``ollama_shim``): real processes, a real
+The ``ollama`` on PATH is the test server (``ollama_shim`` in tests/conftest.py): real processes, a real
 runner child with its command line, real environment in /proc, the "server config" log line Ollama prints.
 """
 

@@ -3,7 +3,9 @@
 ``launch_native`` is the native ``launch``: start ``ollama serve`` with the spec's environment (or attach
 to the one that answers at its address), record which process that is (``toolkit.adapters.native.record``,
 so later commands find it), pull the model and create the served model, then read back what took effect.
-``find_native`` is how ``verify``, ``status``, ``tune``, ``bench``, ``chat`` and ``connect`` find it.
+``find_native`` is how ``verify``, ``status`` and ``tune`` find it again (``toolkit.services.readback``,
+``toolkit.services.tuning``); ``bench``, ``chat`` and ``connect`` find it through
+``toolkit.adapters.server_url``; ``stop_native`` is ``down --runtime native``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from pathlib import Path
 
 from toolkit.adapters import ollama_admin
 from toolkit.adapters.native import readback, record
-from toolkit.adapters.native.readback import NativeStatus
 from toolkit.adapters.native.record import NativeRecord
 from toolkit.adapters.native_runner import NativeResult, start_native
 from toolkit.adapters.progress import ProgressCallback
@@ -107,17 +108,6 @@ def require_native(settings: Settings, port: int | None = None) -> NativeRecord:
             "Start one with `gpuless up --runtime native`.",
         )
     return found
-
-
-def verify_native(settings: Settings, port: int | None = None) -> VerifyReport:
-    """``gpuless verify`` of the native server."""
-    return readback.verify(require_native(settings, port))
-
-
-def native_status(settings: Settings, port: int | None = None) -> NativeStatus | None:
-    """``gpuless status`` of the native server, None when none runs."""
-    found = find_native(settings, port)
-    return readback.status(found, alive=True) if found is not None else None
 
 
 def stop_native(settings: Settings, port: int | None = None) -> NativeRecord | None:

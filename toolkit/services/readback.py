@@ -71,7 +71,7 @@ def status(
 
     _, found = runtime_here(settings, compose_path, runtime)
     if found is not None:
-        return readback.status(found, alive=True)
+        return readback.status(found)
     return DockerRunner().status(container_here(settings, compose_path))
 
 

@@ -150,10 +150,11 @@ def verify(record: NativeRecord) -> VerifyReport:
     )
 
 
-def status(record: NativeRecord, *, alive: bool) -> NativeStatus:
-    """The recorded server's state: "running" (its API answers), "not answering" or "exited"."""
-    version = _version(record.url) if alive else None
-    state = "exited" if not alive else "running" if version is not None else "not answering"
+def status(record: NativeRecord) -> NativeStatus:
+    """The state of the recorded server (whose process runs): "running" when its API answers, else
+    "not answering"."""
+    version = _version(record.url)
+    state = "running" if version is not None else "not answering"
     return NativeStatus(
         runtime="native",
         pid=record.pid,

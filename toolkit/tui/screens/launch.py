@@ -109,9 +109,19 @@ class LaunchScreen(WizardScreen):
         """The offer keys are shown (and work) only while there is something to offer."""
         if action == "try_offer":
             return self.offer is not None and not self.busy
-        if action in ("native", "attach"):
+        if action == "native":
+            return self.native_offered() and not self.busy
+        if action == "attach":
             return self.no_docker and not self.busy
         return True
+
+    def native_offered(self) -> bool:
+        """``r`` is offered without Docker, and on a Mac, where native Ollama uses the GPU (Metal) and
+        Docker only the CPU (the Model step shows both speeds)."""
+        from toolkit.core.metal import mac_chip
+
+        machine = self.wizard.machine
+        return self.no_docker or (machine is not None and mac_chip(machine) is not None)
 
     def on_mount(self) -> None:
         self.watch(self.wizard, "spec", self.spec_changed)
@@ -132,6 +142,8 @@ class LaunchScreen(WizardScreen):
             text = f"Attach: using the server at {services.url} (gpuless does not start it)."
             self.query_one("#launch-image", Transfer).reset("not used in attach mode")
         keys = " ctrl+s starts; esc cancels a launch, or leaves the model field."
+        if services.launch_mode == "docker" and self.native_offered():
+            keys += " r runs native Ollama on this Mac's GPU instead (Metal: the fast path)."
         self.query_one("#launch-mode", Static).update(text + keys)
 
     def spec_changed(self, spec: OllamaServiceSpec | None) -> None:
@@ -188,7 +200,7 @@ class LaunchScreen(WizardScreen):
         self.action_start()
 
     def action_native(self) -> None:
-        if not self.no_docker or self.busy or not self.model_typed():
+        if not self.native_offered() or self.busy or not self.model_typed():
             return
         self.prepare_rows(image=False)
         self.launch_native(self.model_typed())

@@ -84,6 +84,22 @@ def test_up_native_then_verify_status_connect_and_down_find_it(
     assert code == 0, err
     assert json.loads(out)["ollama_url"] == url
 
+    # up again: the same settings reuse the server; other ones restart it (as a container is recreated)
+    code, out, err = run([*args, "--json"], capsys)
+    assert code == 0, err
+    again = json.loads(out)
+    assert (again["action"], again["pid"]) == ("attached", pid)
+    code, out, err = run([*args[:-1], "1024", "--json"], capsys)
+    assert code == 0, err
+    restarted = json.loads(out)
+    assert restarted["action"] == "started" and restarted["pid"] != pid and not psutil.pid_exists(pid)
+    rows = {row["knob"]: row for row in restarted["verify"]["rows"]}
+    assert (rows["OLLAMA_CONTEXT_LENGTH"]["actual"], rows["OLLAMA_CONTEXT_LENGTH"]["status"]) == (
+        "1024",
+        "applied",
+    )
+    pid = restarted["pid"]
+
     code, out, err = run(["down", "--runtime", "native"], capsys)
     assert code == 0 and f"pid {pid}" in out, err
     assert not psutil.pid_exists(pid)

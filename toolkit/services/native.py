@@ -10,7 +10,7 @@ so later commands find it), pull the model and create the served model, then rea
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from toolkit.adapters import ollama_admin
@@ -60,7 +60,20 @@ def start_recorded(
     spec: OllamaServiceSpec, settings: Settings, *, timeout: float = 60.0, compose_path: Path | None = None
 ) -> tuple[NativeResult, bool]:
     """Start (or attach to) the native server for ``spec`` and record which process serves; (what was
-    done, whether it could be recorded)."""
+    done, whether it could be recorded). A server gpuless started on that port with other settings is
+    stopped and started again with these, as ``up`` recreates a container whose settings differ; with
+    the same settings it is reused."""
+    from toolkit.adapters.native.target import stop
+
+    mine = record.find(settings.native_dir, spec.port)
+    if mine is not None and mine.started_by_gpuless:
+        if _environment(mine.spec) == _environment(spec):  # a model switch needs no restart
+            version = ollama_admin.api_version(spec.url)
+            record.save(settings.native_dir, replace(mine, spec=spec))
+            reused = NativeResult(spec.url, "attached", version, mine.pid, mine.log_path, mine.executable)
+            return reused, True
+        stop(mine)
+        record.forget(settings.native_dir, spec.port)
     result = start_native(spec, log_dir=settings.cache_dir, timeout=timeout)
     pid = result.pid if result.pid is not None else readback.listener_pid(spec.port)
     started_at = record.process_start(pid) if pid is not None else None
@@ -79,6 +92,11 @@ def start_recorded(
         ),
     )
     return result, True
+
+
+def _environment(spec: OllamaServiceSpec) -> tuple[str, int, dict[str, str]]:
+    """What a native server runs with: its address and environment (a memory limit does not apply)."""
+    return spec.bind_address, spec.port, spec.environment()
 
 
 def prepare_and_verify(

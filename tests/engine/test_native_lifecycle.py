@@ -100,6 +100,9 @@ def test_up_native_then_verify_status_connect_and_down_find_it(
     )
     pid = restarted["pid"]
 
+    code, out, err = run(["logs", "--runtime", "native", "-n", "50"], capsys)
+    assert code == 0 and "Listening on 127.0.0.1" in out and 'msg="server config"' in out, err
+
     code, out, err = run(["down", "--runtime", "native"], capsys)
     assert code == 0 and f"pid {pid}" in out, err
     assert not psutil.pid_exists(pid)

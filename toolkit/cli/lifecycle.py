@@ -399,10 +399,18 @@ def down(volumes: bool, compose_path: Path | None, runtime: str, as_json: bool) 
     help="The gpuless compose file whose container to use (default: ./compose.yaml if gpuless wrote it). "
     "No -f here: as in `docker logs`, -f follows.",
 )
-def logs(tail: int, follow: bool, max_seconds: float | None, compose_path: Path | None) -> None:
-    """Print the Ollama container's log."""
+@click.option("--runtime", type=click.Choice(["docker", "native"]), default="docker", show_default=True,
+              help="The container's log, or the log file of the native server gpuless started.")  # fmt: skip
+def logs(tail: int, follow: bool, max_seconds: float | None, compose_path: Path | None, runtime: str) -> None:
+    """Print the Ollama container's log (or the native server's)."""
     from toolkit.adapters.docker_runner import DockerRunner
 
+    if runtime == "native":
+        from toolkit.services.native import native_log
+
+        for line in native_log(current_settings(), tail=tail, follow=follow, max_seconds=max_seconds):
+            click.echo(line)
+        return
     for line in DockerRunner().logs(
         _names(compose_path)[0], tail=tail, follow=follow, max_seconds=max_seconds
     ):

@@ -10,6 +10,7 @@ so later commands find it), pull the model and create the served model, then rea
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -126,6 +127,20 @@ def require_native(settings: Settings, port: int | None = None) -> NativeRecord:
             "Start one with `gpuless up --runtime native`.",
         )
     return found
+
+
+def native_log(
+    settings: Settings, *, tail: int = 100, follow: bool = False, max_seconds: float | None = None
+) -> Iterator[str]:
+    """The last ``tail`` lines of the native server's log file; with ``follow`` the lines it adds until
+    it exits (or ``max_seconds`` pass)."""
+    found = require_native(settings)
+    if found.log_path is None:
+        raise ContainerError(
+            f"gpuless did not start the Ollama at {found.url}, so it has no log file of it",
+            "Read the log where it was started (the Ollama app: ~/.ollama/logs/server.log).",
+        )
+    return readback.log_lines(found, tail=tail, follow=follow, max_seconds=max_seconds)
 
 
 def stop_native(settings: Settings, port: int | None = None) -> NativeRecord | None:

@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 
 from toolkit.adapters import ollama_admin
-from toolkit.adapters.native.record import NativeRecord
+from toolkit.adapters.native.record import NativeRecord, is_alive
 from toolkit.core.verify import VerifyReport
 from toolkit.core.verify_native import parse_server_config, verify_native
 from toolkit.core.verify_runner import parse_runner_args
-from toolkit.errors import GpulessError
+from toolkit.errors import ContainerError, GpulessError
 
 #: The most of a log read for its "server config" line (the line is near the start of each run).
 LOG_TAIL_BYTES = 1 << 20
@@ -105,6 +107,30 @@ def server_config(log_path: str | None) -> dict[str, str] | None:
     except OSError:
         return None
     return parse_server_config(text)
+
+
+def log_lines(
+    record: NativeRecord, *, tail: int, follow: bool = False, max_seconds: float | None = None
+) -> Iterator[str]:
+    """The last ``tail`` lines of the recorded server's log file, then (``follow``) the lines added
+    while its process runs, until ``max_seconds`` pass when given."""
+    path = Path(record.log_path or "")
+    try:
+        handle = path.open("rb")
+    except OSError as error:
+        raise ContainerError(f"cannot read the native server's log {path}: {error.strerror}") from None
+    with handle:
+        size = handle.seek(0, 2)
+        handle.seek(max(0, size - LOG_TAIL_BYTES))
+        lines = handle.read().decode("utf-8", "replace").splitlines()
+        yield from lines[-tail:] if tail else []
+        deadline = None if max_seconds is None else time.monotonic() + max_seconds
+        while follow and is_alive(record) and (deadline is None or time.monotonic() < deadline):
+            line = handle.readline()
+            if line:
+                yield line.decode("utf-8", "replace").rstrip("\n")
+            else:
+                time.sleep(0.5)
 
 
 def _version(url: str) -> str | None:

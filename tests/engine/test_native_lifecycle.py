@@ -185,3 +185,15 @@ def test_a_native_tunes_winner_goes_into_the_compose_file_it_was_started_from(
     assert rows["OLLAMA_CONTEXT_LENGTH"]["status"] == "applied"
     now = find_native(settings)
     assert now is not None and now.spec.context_length == 1024 and now.compose_path == "compose.yaml"
+
+
+def test_the_process_listening_on_a_port_is_found() -> None:
+    """How an attached server's process is found (its environment is then read like a started one's)."""
+    import os
+    import socket
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        assert readback.listener_pid(server.getsockname()[1]) is None  # bound, not listening
+        server.listen()
+        assert readback.listener_pid(server.getsockname()[1]) == os.getpid()

@@ -85,12 +85,20 @@ def memory_bytes(pid: int) -> int | None:
 
 
 def listener_pid(port: int) -> int | None:
-    """The process listening on TCP ``port`` on this machine, None when it cannot be told (macOS refuses
-    to list other processes' sockets without privileges)."""
+    """The process listening on TCP ``port`` on this machine, None when it cannot be told. macOS lists
+    every socket only to root, so there the ``ollama`` processes of this user are asked one by one."""
     with contextlib.suppress(psutil.Error, OSError):
         for conn in psutil.net_connections(kind="tcp"):
             if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port and conn.pid:
                 return int(conn.pid)
+        return None
+    for process in psutil.process_iter(["name"]):
+        if not str(process.info.get("name") or "").lower().startswith("ollama"):
+            continue
+        with contextlib.suppress(psutil.Error, OSError):
+            for own in process.net_connections(kind="tcp"):
+                if own.status == psutil.CONN_LISTEN and own.laddr and own.laddr.port == port:
+                    return int(process.pid)
     return None
 
 

@@ -70,6 +70,7 @@ def test_up_native_then_verify_status_connect_and_down_find_it(
     assert rows["served model"]["status"] == "applied"
     assert not {"mem_limit", "cpus", "memlock", "healthcheck"} & set(rows)
     assert "mem_limit" in report["notes"][0] and "cpus" in report["notes"][0]
+    assert report["runtime"] == "native"
     assert str(pid) in report["container"]
 
     code, out, err = run(["status", "--json"], capsys)

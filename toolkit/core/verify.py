@@ -64,12 +64,14 @@ class VerifyReport:
         rows: one per knob, in compose-file order.
         warnings: engine warnings from container creation, verbatim.
         notes: what could not be checked, and why (a native server: the container-only knobs).
+        runtime: "docker" (a container) or "native" (an ``ollama serve`` on this machine).
     """
 
     container: str
     rows: tuple[VerifyRow, ...]
     warnings: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    runtime: Literal["docker", "native"] = "docker"
 
     def row(self, knob: str) -> VerifyRow:
         for row in self.rows:
@@ -90,6 +92,7 @@ class VerifyReport:
             "rows": [asdict(row) for row in self.rows],
             "warnings": list(self.warnings),
             "notes": list(self.notes),
+            "runtime": self.runtime,
         }
 
 

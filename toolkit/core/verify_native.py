@@ -150,7 +150,7 @@ def verify_native(
         notes.append(f"The server's environment was not read: {unreadable or 'not tried'}.")
     if server_config is None:
         notes.append(f'No "server config" line in {config_source}: the server\'s own report was not read.')
-    return VerifyReport(container=process, rows=tuple(rows), notes=tuple(notes))
+    return VerifyReport(container=process, rows=tuple(rows), notes=tuple(notes), runtime="native")
 
 
 def _host_row(

@@ -33,10 +33,10 @@ def container_here(settings: Settings, compose_path: Path | None) -> str:
 def runtime_here(
     settings: Settings, compose_path: Path | None, runtime: str | None
 ) -> tuple[Runtime, NativeRecord | None]:
-    """("native", its record) or ("docker", None): ``runtime`` "docker" or "native" says it; None (auto)
-    means the native server gpuless recorded on the compose file's port (``compose_path``, else
-    ./compose.yaml when gpuless wrote it; any port without a file) unless the container of that file
-    runs: a running container wins."""
+    """("native", its record) or ("docker", None): ``runtime`` "docker" or "native" says it (native: the
+    one on the compose file's port, else the newest); None (auto) means the native server gpuless
+    recorded on the compose file's port (``compose_path``, else ./compose.yaml when gpuless wrote it; any
+    port without a file) unless the container of that file runs: a running container wins."""
     from toolkit.adapters.compose_file import read_compose_file, spec_here
 
     if runtime == "docker":
@@ -44,8 +44,8 @@ def runtime_here(
     spec = read_compose_file(compose_path).spec if compose_path is not None else spec_here()
     port = spec.port if spec is not None else None
     found = find_native(settings, port)
-    if runtime == "native":
-        return "native", found or require_native(settings, None if compose_path is None else port)
+    if runtime == "native":  # asked for: the one on another port than the file's will do
+        return "native", found or require_native(settings)
     if found is None:
         return "docker", None
     container = spec.container_name if spec is not None else settings.container_name

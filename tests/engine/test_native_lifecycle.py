@@ -198,3 +198,31 @@ def test_the_process_listening_on_a_port_is_found() -> None:
         assert readback.listener_pid(server.getsockname()[1]) is None  # bound, not listening
         server.listen()
         assert readback.listener_pid(server.getsockname()[1]) == os.getpid()
+
+
+def test_a_bench_of_a_native_server_under_tune_is_refused_naming_the_tune(
+    native_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import subprocess
+    import sys
+
+    settings = Settings()
+    spec = build_spec(model="smollm2:135m", port=free_port(), context_length=2048)
+    launch_native(spec, settings, timeout=120)
+    # Another process holds the server's lock as `gpuless tune --runtime native` does (this process's
+    # own hold would let its bench in: the lock is re-entrant within a process).
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\n"
+         "from toolkit.adapters.native.record import lock_name\n"
+         "from toolkit.adapters.project_lock import exclusive\n"
+         f"with exclusive(lock_name({spec.port}), command='tune'):\n"
+         "    print('held', flush=True); time.sleep(120)\n"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        code, _out, err = run(["bench", "--model", "smollm2:135m", "--reps", "1", "--no-calibrate"], capsys)
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+    assert code != 0 and "another `gpuless tune`" in err and f"native-{spec.port}" in err, err

@@ -187,9 +187,9 @@ def bench(
         slots_of=server_slots,
     )
     calibrate = not (no_history or no_calibrate)  # --no-history stores nothing, the calibration included
-    # A tune restarts the container it measures: one at a time with a bench of it (the project lock).
+    # A tune restarts the server it measures: one at a time with a bench of it (the project lock).
     with contextlib.ExitStack() as hold:
-        served_by = serving_container(target)
+        served_by = serving_container(target, native_dir=settings.native_dir)
         if served_by is not None:
             hold.enter_context(exclusive(served_by, command="bench"))
         # Read while the server idles, before the first request: what it sees is other work on this machine.

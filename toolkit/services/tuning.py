@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from toolkit.adapters.native.record import NativeRecord
+from toolkit.adapters.native.record import NativeRecord, lock_name
 from toolkit.adapters.native.target import NativeTarget
 from toolkit.adapters.tune_session import (
     TuneSession,
@@ -93,7 +93,7 @@ def _prepare_native(
     spec = found.spec
     target = NativeTarget(found, settings.native_dir)
     if hold is not None:
-        hold.enter_context(exclusive(f"native-{spec.port}", command="tune"))
+        hold.enter_context(exclusive(lock_name(spec.port), command="tune"))
     compose_path = Path(found.compose_path) if found.compose_path else None
     if compose_path is not None and not compose_path.is_file():
         compose_path = None  # the file it came from is gone: the winner is recorded only

@@ -54,6 +54,11 @@ class NativeRecord:
         return self.spec.url
 
 
+def lock_name(port: int) -> str:
+    """The project lock of the native server on ``port`` (held by its tune, taken by a bench of it)."""
+    return f"native-{port}"
+
+
 def record_path(directory: Path, port: int) -> Path:
     return directory / f"ollama-{port}.json"
 

@@ -64,6 +64,15 @@ def start_recorded(
     done, whether it could be recorded). A server gpuless started on that port with other settings is
     stopped and started again with these, as ``up`` recreates a container whose settings differ; with
     the same settings it is reused."""
+    from toolkit.adapters.project_lock import exclusive
+
+    with exclusive(record.lock_name(spec.port), command="up"):  # not while a tune restarts it
+        return _start_recorded(spec, settings, timeout, compose_path)
+
+
+def _start_recorded(
+    spec: OllamaServiceSpec, settings: Settings, timeout: float, compose_path: Path | None
+) -> tuple[NativeResult, bool]:
     from toolkit.adapters.native.target import stop
 
     mine = record.find(settings.native_dir, spec.port)
@@ -156,6 +165,9 @@ def stop_native(settings: Settings, port: int | None = None) -> NativeRecord | N
             f"the Ollama at {found.url} (pid {found.pid}) was not started by gpuless; leaving it running",
             "Stop it where it was started (the Ollama app, or its terminal).",
         )
-    stop(found)
-    record.forget(settings.native_dir, found.spec.port)
+    from toolkit.adapters.project_lock import exclusive
+
+    with exclusive(record.lock_name(found.spec.port), command="down"):
+        stop(found)
+        record.forget(settings.native_dir, found.spec.port)
     return found

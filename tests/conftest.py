@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sys
 from collections.abc import Generator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +24,8 @@ REQUIRE_ENGINES = os.environ.get("GPULESS_REQUIRE_ENGINES") == "1"
 
 # Fixtures for the Ollama-API test engine (tests/ollama_server/README.md).
 pytest_plugins = ["tests.ollama_server.fixtures"]
+#: The repository, where the ``ollama`` shim runs the test server from.
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
@@ -91,3 +95,19 @@ def _lanes_lock(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         if not quiet:
             fcntl.flock(gate, fcntl.LOCK_UN)
         yield
+
+
+@pytest.fixture
+def ollama_shim(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ollama_registry: Path) -> Path:
+    """An ``ollama`` executable on PATH that runs the test server (Ollama's HTTP API over real llama.cpp),
+    for the tests of the native runtime: ``gpuless up --runtime native`` starts it as it would start the
+    real one. Models are stored under tmp_path."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    shim = bin_dir / "ollama"
+    shim.write_text(f'#!/bin/sh\ncd "{REPO_ROOT}" && exec "{sys.executable}" -m tests.ollama_server "$@"\n')
+    shim.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("OLLAMA_MODELS", str(tmp_path / "models"))
+    monkeypatch.setenv("OLLAMA_TEST_REGISTRY", str(ollama_registry))
+    return shim

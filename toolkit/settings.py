@@ -46,6 +46,11 @@ class Settings(BaseSettings):
         """`gpuless share`'s keys (mode 0600) and the gateway's rendered configuration."""
         return self.data_dir / "share"
 
+    @property
+    def native_dir(self) -> Path:
+        """What `gpuless up --runtime native` started: one record per port (``toolkit.adapters.native``)."""
+        return self.data_dir / "native"
+
     def ensure_cache_dir(self) -> Path:
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         return self.cache_dir

@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import socket
-import sys
 import time
 from pathlib import Path
 
@@ -23,23 +22,7 @@ from toolkit.cli.main import main
 from toolkit.core.compose.spec import build_spec
 from toolkit.errors import OllamaUnreachableError, PortInUseError
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
 pytestmark = [pytest.mark.engine]
-
-
-@pytest.fixture
-def ollama_shim(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ollama_registry: Path) -> Path:
-    """An ``ollama`` executable on PATH that runs the test server; models stored under tmp_path."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    shim = bin_dir / "ollama"
-    shim.write_text(f'#!/bin/sh\ncd "{REPO_ROOT}" && exec "{sys.executable}" -m tests.ollama_server "$@"\n')
-    shim.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("OLLAMA_MODELS", str(tmp_path / "models"))
-    monkeypatch.setenv("OLLAMA_TEST_REGISTRY", str(ollama_registry))
-    return shim
 
 
 def test_native_environment_listens_on_loopback_with_the_spec_settings() -> None:

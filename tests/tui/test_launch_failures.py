@@ -171,3 +171,33 @@ def test_the_no_docker_advice_names_the_engines_of_each_os() -> None:
     assert "install.sh" in linux
     for text in (mac, win, linux):
         assert "--runtime" not in text and "--url" not in text
+
+
+@pytest.mark.engine
+async def test_without_docker_r_runs_ollama_here_and_verifies_it(
+    services: Services, monkeypatch: pytest.MonkeyPatch, ollama_shim: Any
+) -> None:
+    """``r`` starts the ``ollama`` on PATH (the test server), records it and shows what took effect, as
+    ``gpuless up --runtime native`` does; ``verify`` and ``status`` then find it."""
+    from tests.ollama_server.fixtures import free_port
+    from toolkit.services.native import find_native, stop_native
+
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent.sock")
+    url = f"http://127.0.0.1:{free_port()}"
+    app = create_app(dataclasses.replace(services, launch_mode="docker", ollama_url=url), start="launch")
+    try:
+        async with app.run_test(size=(100, 40)) as pilot:
+            await settle(pilot)
+            app.screen.query_one("#launch-model", Input).value = "smollm2:135m"
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+            await pilot.press("r")
+            await settle(pilot, seconds=180)
+            assert app.engine == (url, "smollm2:135m-gpuless")
+            shown = text_of(app.screen.query_one("#launch-verify", Static))
+            record = find_native(services.settings)
+            assert record is not None and record.url == url and record.started_by_gpuless
+            assert f"Verify: ollama serve (pid {record.pid})" in shown
+            assert "OLLAMA_CONTEXT_LENGTH" in shown and "mem_limit" in shown  # a row; the note
+    finally:
+        stop_native(services.settings)

@@ -76,3 +76,21 @@ async def test_a_mac_gets_native_metal_figures_beside_dockers(services: Services
         assert "native Ollama (Metal, `gpuless up --runtime native`)" in details
         key = text_of(app.screen.query_one("#model-key", Static))
         assert "metal: native Ollama on the Mac's GPU" in key
+
+
+async def test_on_a_mac_the_launch_step_offers_native_ollama_beside_docker(services: Services) -> None:
+    """Docker answers (or is assumed to), yet ``r`` is offered: on a Mac native Ollama is the fast path."""
+    mac = _mac()
+    app = create_app(dataclasses.replace(services, detect=lambda: mac, launch_mode="docker"), start="launch")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert app.machine == mac  # detected at start
+        screen = app.screen
+        assert screen.no_docker is False  # type: ignore[attr-defined]
+        assert screen.check_action("native", ()) is True and screen.check_action("attach", ()) is False
+        screen.show_mode()  # type: ignore[attr-defined]
+        assert "runs native Ollama on this Mac's GPU" in text_of(screen.query_one("#launch-mode", Static))
+    linux = create_app(dataclasses.replace(services, launch_mode="docker"), start="launch")
+    async with linux.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert linux.screen.check_action("native", ()) is False  # with Docker, not on Linux

@@ -176,8 +176,8 @@ def bench(
         calibration_path=settings.calibration_path if calibrate else None,
         echo=None if as_json else lambda line: click.echo(f"  {line}", err=True),
     )
-    # A tune restarts the container it measures: one at a time with a bench of it (the project lock).
-    with run.held():
+    # A tune restarts the server it measures: one at a time with a bench of it (the project lock).
+    with run.held(native_dir=settings.native_dir):
         received: list[signal.Signals] = []
         try:
             outcome = asyncio.run(_run_cancellable(run.run, received))

@@ -85,8 +85,8 @@ def format_info(info: ConnectInfo) -> list[str]:
 @click.option("--model", help="Model the app should use (default: the first one the server lists).")
 @click.option(
     "--url",
-    help="Server URL (default: GPULESS_OLLAMA_URL, else the container `gpuless up` started, "
-    "else http://127.0.0.1:11434).",
+    help="Server URL (default: GPULESS_OLLAMA_URL, else the joined share, else the container or native "
+    "server `gpuless up` started, else http://127.0.0.1:11434).",
 )
 @click.option(
     "--snippet",

@@ -1,13 +1,14 @@
-"""The ``compose``, ``up``, ``down``, ``status``, ``logs`` and ``verify`` subcommands: the server's life.
+"""The ``compose``, ``up``, ``down`` and ``logs`` subcommands: the server's life (``status`` and ``verify``
+are ``toolkit.cli.readback``'s).
 
-The plan is ``toolkit.services.planning``'s, the launch ``toolkit.services.launch``'s; the file is
+The plan is ``toolkit.services.planning``'s, the launch ``toolkit.services.launch``'s (a native server's
+``toolkit.services.native``'s); the file is
 written by ``toolkit.adapters.compose_file`` (safely) and read back by ``toolkit.core.compose.read``.
 What these commands draw (progress, the verify table) is ``toolkit.cli.render_lifecycle``'s.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -211,7 +212,8 @@ def up(
 ) -> None:
     """Start Ollama (Docker by default), pull the model, and verify the settings."""
     from toolkit.adapters.docker.runner import DockerRunner
-    from toolkit.services.launch import attach, launch, launch_native
+    from toolkit.services.launch import attach, launch
+    from toolkit.services.native import launch_native
 
     settings = current_settings()
     progress = ProgressLine() if not as_json else None
@@ -228,10 +230,24 @@ def up(
     if runtime == "native":
         spec = file_spec or _spec(opts, None, settings, native=True)
         _warn_exposed(spec)
-        native = launch_native(
-            spec, log_dir=settings.cache_dir, timeout=timeout, pull_model=not no_model, progress=progress
-        )
-        _finish_native(native.to_dict() | {"model": spec.served_model}, progress, as_json)
+        try:
+            native = launch_native(
+                spec,
+                settings,
+                timeout=timeout,
+                pull_model=not no_model,
+                progress=progress,
+                compose_path=compose_path if file_spec else None,
+            )
+        finally:
+            if progress:
+                progress.close()
+        payload = native.result.to_dict() | {"model": spec.served_model, "recorded": native.recorded}
+        if native.report is not None:
+            payload["verify"] = native.report.to_dict()
+        _finish_native(payload, None, as_json)
+        if native.report is not None and not as_json:
+            print_verify(native.report)
         return
 
     runner = DockerRunner()
@@ -312,16 +328,33 @@ def _finish_native(payload: dict[str, Any], progress: ProgressLine | None, as_js
         return
     where = f" (pid {payload['pid']}, log {payload['log_path']})" if payload.get("pid") else ""
     click.echo(f"Ollama {payload['version']} {payload['action']} at {payload['url']}{where}.")
+    if payload.get("recorded") is False:
+        click.echo(
+            "gpuless could not tell which process serves there, so `verify`, `status` and `tune` will not "
+            "find it by themselves; bench, chat and connect reach it with --url.",
+            err=True,
+        )
 
 
 @cli.command()
 @click.option("--volumes", is_flag=True, help="Also remove the models volume (downloaded models are lost).")
 @file_option
+@click.option("--runtime", type=click.Choice(["docker", "native"]), default="docker", show_default=True,
+              help="Remove the container, or stop the native `ollama serve` gpuless started.")  # fmt: skip
 @json_option
-def down(volumes: bool, compose_path: Path | None, as_json: bool) -> None:
-    """Stop and remove the Ollama container (models are kept unless --volumes)."""
+def down(volumes: bool, compose_path: Path | None, runtime: str, as_json: bool) -> None:
+    """Stop and remove the Ollama container (models are kept unless --volumes), or the native server."""
     from toolkit.adapters.docker.runner import DockerRunner
 
+    if runtime == "native":
+        from toolkit.services.native import stop_native
+
+        stopped = stop_native(current_settings())
+        if as_json:
+            emit_json({"stopped": stopped is not None, "pid": stopped.pid if stopped else None})
+        else:
+            click.echo(f"Stopped ollama serve (pid {stopped.pid})." if stopped else "No native server runs.")
+        return
     container, volume = _names(compose_path)
     result = DockerRunner().down(container, volume=volume if volumes else None)
     if as_json:
@@ -332,32 +365,6 @@ def down(volumes: bool, compose_path: Path | None, as_json: bool) -> None:
     )
     if volumes:
         click.echo(f"Removed volume {volume}." if result["volume_removed"] else "No volume to remove.")
-
-
-@cli.command()
-@file_option
-@json_option
-def status(compose_path: Path | None, as_json: bool) -> None:
-    """Show the Ollama container's state and health."""
-    from toolkit.adapters.docker.runner import DockerRunner
-
-    info = DockerRunner().status(_names(compose_path)[0])
-    if as_json:
-        emit_json(info.to_dict())
-    elif not info.exists:
-        click.echo(f"No container named {info.name}. Start one with `gpuless up`.", err=True)
-    if not info.exists:
-        sys.exit(1)  # as `docker inspect` does for a missing container: scripts can test for it
-    if as_json:
-        return
-    for key, value in info.to_dict().items():
-        if key == "served_model":
-            key = "clients use"  # the model with gpuless's settings, the name apps and chat should ask for
-        if key == "health" and value == "starting" and info.ollama_version:
-            # `up` returns once the API answers, before Docker's first healthcheck has run.
-            value = "starting (Docker's first healthcheck is still to run; the API already answers)"
-        if value is not None and key != "exists":
-            click.echo(f"  {key:<15}{value}")
 
 
 @cli.command()
@@ -388,25 +395,19 @@ def status(compose_path: Path | None, as_json: bool) -> None:
     help="The gpuless compose file whose container to use (default: ./compose.yaml if gpuless wrote it). "
     "No -f here: as in `docker logs`, -f follows.",
 )
-def logs(tail: int, follow: bool, max_seconds: float | None, compose_path: Path | None) -> None:
-    """Print the Ollama container's log."""
+@click.option("--runtime", type=click.Choice(["docker", "native"]), default="docker", show_default=True,
+              help="The container's log, or the log file of the native server gpuless started.")  # fmt: skip
+def logs(tail: int, follow: bool, max_seconds: float | None, compose_path: Path | None, runtime: str) -> None:
+    """Print the Ollama container's log (or the native server's)."""
     from toolkit.adapters.docker.runner import DockerRunner
 
+    if runtime == "native":
+        from toolkit.services.native import native_log
+
+        for line in native_log(current_settings(), tail=tail, follow=follow, max_seconds=max_seconds):
+            click.echo(line)
+        return
     for line in DockerRunner().logs(
         _names(compose_path)[0], tail=tail, follow=follow, max_seconds=max_seconds
     ):
         click.echo(line)
-
-
-@cli.command(name="verify")
-@file_option
-@json_option
-def verify_command(compose_path: Path | None, as_json: bool) -> None:
-    """Show which settings of the running container really took effect."""
-    from toolkit.adapters.docker.runner import DockerRunner
-
-    report = DockerRunner().verify(_names(compose_path)[0])
-    if as_json:
-        emit_json(report.to_dict())
-        return
-    print_verify(report)

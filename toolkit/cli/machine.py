@@ -61,6 +61,9 @@ def _detect_rows(machine: Machine) -> list[tuple[str, str]]:
     else:
         docker_text = dk.error or "not checked"
     bw_text = f"{bw.gbps:.1f} GB/s {bw.source} ({bw.detail})" if bw is not None else "not measured"
+    gpu_text = "; ".join(g.name for g in machine.gpus) or "none listed by the OS"
+    if machine.gpus:
+        gpu_text += " (gpuless's figures are CPU-only)"
     return [
         ("OS", f"{machine.os_release} [{machine.os}]"),
         (
@@ -76,6 +79,7 @@ def _detect_rows(machine: Machine) -> list[tuple[str, str]]:
         ("Container", cgroup_text),
         ("Docker", docker_text),
         ("Bandwidth", bw_text),
+        *([("GPU", gpu_text)] if machine.os in ("linux", "windows") else []),
     ]
 
 

@@ -205,6 +205,6 @@ def server_options(func: F) -> F:
     )(func)
     return click.option(
         "--url",
-        help="Server URL (default: GPULESS_OLLAMA_URL, else the container `gpuless up` started, "
-        "else http://127.0.0.1:11434).",
+        help="Server URL (default: GPULESS_OLLAMA_URL, else the joined share, else the container or "
+        "native server `gpuless up` started, else http://127.0.0.1:11434).",
     )(func)

@@ -70,7 +70,8 @@ def verify_lines(report: VerifyReport, width: int) -> list[tuple[str, str]]:
     knob_w = min(max(len(row.knob) for row in report.rows) + 2, 28) if report.rows else 10
     status_w = 8
     value_w = max((width - 2 - knob_w - status_w) // 2, 10)
-    title = f"Settings of {safe(report.container)} as the engine and server report them:"
+    source = "the process and server" if report.runtime == "native" else "the engine and server"
+    title = f"Settings of {safe(report.container)} as {source} report them:"
     lines: list[tuple[str, str]] = [(part, "") for part in textwrap.wrap(title, width)]
     lines += [
         ("  " + "knob".ljust(knob_w) + "wanted".ljust(value_w) + "actual".ljust(value_w) + "status", ""),
@@ -87,6 +88,8 @@ def verify_lines(report: VerifyReport, width: int) -> list[tuple[str, str]]:
     for warning in report.warnings:
         parts = textwrap.wrap(safe(f"engine warning: {warning}"), width - 2)
         lines.extend(("  " + part, "") for part in parts)
+    for note in report.notes:
+        lines.extend(("  " + part, "") for part in textwrap.wrap(safe(note), width - 2))
     return lines
 
 

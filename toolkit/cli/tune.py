@@ -1,10 +1,11 @@
-"""The ``tune`` subcommand: find, apply and prove the best settings for the container of compose.yaml.
+"""The ``tune`` subcommand: find, apply and prove the best settings for the server that runs here.
 
 The rules live in ``core.tune.knobs``, the restarts and measurements in ``toolkit.adapters.tune.tuner``; this
-module wires them to the compose file through ``toolkit.services.tuning`` (shared with the wizard):
-the winner is written back through the safe write (diff shown, a backup kept), the container (already
-running it) verified. The container's project lock is held for the whole tune (no ``up``, ``down``,
-bench or second tune restarts it meanwhile), and the tune is stored in the history however it ends.
+module wires them to the server through ``toolkit.services.tuning`` (the container of compose.yaml, or
+the native ``ollama serve`` that ``gpuless up --runtime native`` started): the winner is written back
+through the safe write (diff shown, a backup kept), the server (already running it) verified. The
+server's project lock is held for the whole tune (no ``up``, ``down``, bench or second tune restarts it
+meanwhile), and the tune is stored in the history however it ends.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ def _fmt(value: float | None, digits: int = 2) -> str:
 @click.option("--mem-cap", type=SIZE, help="Never use more memory than this, e.g. 2g or 2 (GiB).")
 @click.option("--budget", type=click.FloatRange(min=10), default=DEFAULT_BUDGET_S, show_default=True,
               help="Seconds the whole tune may take.")  # fmt: skip
+@click.option("--runtime", type=click.Choice(["docker", "native"]), default=None,
+              help="The container, or the native `ollama serve` gpuless started (default: the one that "
+                   "runs; a running container first).")  # fmt: skip
 @json_option
 def tune(
     compose_path: Path,
@@ -48,10 +52,11 @@ def tune(
     ttft_p95: float | None,
     mem_cap: int | None,
     budget: float,
+    runtime: str | None,
     as_json: bool,
 ) -> None:
-    """Try settings on the running container, keep the fastest for your objective, and prove it."""
-    from toolkit.services.tuning import apply_winner, prepare
+    """Try settings on the running server, keep the fastest for your objective, and prove it."""
+    from toolkit.services.tuning import apply_winner, label, prepare, start_command
 
     objective = Objective.for_users(users, ttft_p95, mem_cap)
     say = (
@@ -60,10 +65,11 @@ def tune(
         else (lambda text: click.echo(f"  {text}"))
     )
     with contextlib.ExitStack() as hold:
-        session = prepare(compose_path, objective, budget, progress=say, hold=hold)
+        settings = Settings()
+        session = prepare(settings, compose_path, objective, budget, runtime=runtime, progress=say, hold=hold)
         spec = session.spec
         if not as_json:
-            click.echo(f"Tuning {spec.container_name} ({spec.served_model}) for {objective.describe()};")
+            click.echo(f"Tuning {label(session)} ({spec.served_model}) for {objective.describe()};")
             click.echo(f"  {session.candidates} candidate(s), {session.pruned} pruned, budget {budget:.0f} s")
         result = _run(session)
         payload = result.to_dict()
@@ -72,7 +78,7 @@ def tune(
             _store(session, payload, "failed")
             raise ContainerError(
                 f"the tune cannot vouch for what runs: {result.problem}",
-                "Start the configuration of the file again with `gpuless up`.",
+                f"Start the saved configuration again with `{start_command(session)}`.",
             )
         if winner is not None:
             try:
@@ -95,6 +101,8 @@ def tune(
 def _run(session: Any) -> Any:
     """The tune's result; when it stops early (a signal, an error) it is stored, the start is restored,
     and the user told what runs now, read back from the engine."""
+    from toolkit.services.tuning import start_command
+
     try:
         return session.tuner.run()
     except BaseException as stop:
@@ -103,7 +111,8 @@ def _run(session: Any) -> Any:
         now = (
             "the configuration that ran before is running again"
             if problem is None
-            else f"the configuration that ran before is NOT running: {problem}; start it with `gpuless up`"
+            else f"the configuration that ran before is NOT running: {problem}; start it with"
+            f" `{start_command(session)}`"
         )
         if partial is not None:
             payload = partial.to_dict()
@@ -135,10 +144,16 @@ def _print(result: Any, payload: dict[str, Any]) -> None:
         for row in rows:
             ratio = "-" if row.ratio is None else f"{row.ratio:.2f}x"
             click.echo(f"  {row.metric:26}{_fmt(row.before):>10}{_fmt(row.after):>10}{ratio:>14}")
-    if payload.get("backup"):
-        click.echo(
-            f"Wrote {payload['compose_file']} (previous kept as {payload['backup']}); container recreated."
-        )
+    if payload.get("backup") or (payload.get("verify") and not payload.get("compose_file")):
+        if payload.get("backup"):
+            click.echo(
+                f"Wrote {payload['compose_file']} (previous kept as {payload['backup']}); server restarted."
+            )
+        else:  # a native server started from options: no file holds its settings
+            click.echo(
+                "The native server runs the winner (recorded for verify and status; no compose file "
+                "holds it: `gpuless up --runtime native` plans anew, so pass the winner's options to it)."
+            )
         counts = payload["verify"]["counts"]
         click.echo(
             "verify: " + ", ".join(f"{n} {status}" for status, n in counts.items() if n)

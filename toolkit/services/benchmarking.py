@@ -101,11 +101,12 @@ class Benchmark:
             self._on_request(phase, shape, streams, metrics)
 
     @contextlib.contextmanager
-    def held(self) -> Iterator[None]:
-        """The project lock of the gpuless container serving the URL, when one does: a tune restarts the
-        container it measures, so it and a bench of it run one at a time (ContainerError when held)."""
+    def held(self, native_dir: Path | None = None) -> Iterator[None]:
+        """The project lock of the gpuless server behind the URL, when there is one (its container's, else,
+        with ``native_dir``, the native server's gpuless recorded there): a tune restarts the server it
+        measures, so it and a bench of it run one at a time (ContainerError when held)."""
         with contextlib.ExitStack() as hold:
-            served_by = serving_container(self.runner.url)
+            served_by = serving_container(self.runner.url, native_dir=native_dir)
             if served_by is not None:
                 hold.enter_context(exclusive(served_by, command="bench"))
             yield

@@ -79,8 +79,11 @@ def machine_params(
     )
 
 
-def calibration_evidence(result: BenchResult, busy: float | None) -> RunEvidence:
-    """What ``result`` shows about its own trustworthiness (``core.calibration.distrust`` judges it)."""
+def calibration_evidence(
+    result: BenchResult, busy: float | None, gpu_share: float | None = None
+) -> RunEvidence:
+    """What ``result`` shows about its own trustworthiness (``core.estimate.calibration.distrust`` judges it);
+    ``gpu_share``: how much of the model the server held in GPU memory."""
     chat = next((shape for shape in result.shapes if shape.shape == "chat"), None)
     decode = chat.client_decode_tps if chat is not None else None
     one = next((level for level in result.concurrency if level.streams == 1), None)
@@ -93,6 +96,7 @@ def calibration_evidence(result: BenchResult, busy: float | None) -> RunEvidence
         itl_p50_s=chat.itl_p50_s if chat is not None else None,
         itl_p95_s=chat.itl_p95_s if chat is not None else None,
         busy_share=busy,
+        gpu_share=gpu_share,
     )
 
 
@@ -101,10 +105,13 @@ def record_benchmark(
 ) -> CalibrationRun | None:
     """Store one benchmark's measured ÷ predicted as this machine's calibration (``gpuless bench`` and
     the wizard's Benchmark step both do, so a later ``recommend`` uses it) when the run earns it
-    (``core.calibration.distrust``; ``busy``: the share of CPU other work used as it started). Returns the
-    run to tell the user about (stored, distrusted, or with every ratio rejected; ``record_comparisons``),
-    or None."""
+    (``core.estimate.calibration.distrust``; ``busy``: the share of CPU other work used as it started; the
+    server's ``/api/ps`` says whether it ran the model on a GPU). Returns the run to tell the user about
+    (stored, distrusted, or with every ratio rejected; ``record_comparisons``), or None."""
     from toolkit.adapters.bench.calibration import record_comparisons
+    from toolkit.adapters.ollama import admin as ollama_admin
+    from toolkit.core.machine.gpu import gpu_share
 
-    reason = distrust(calibration_evidence(result, busy))
+    on_gpu = gpu_share(ollama_admin.loaded_models(result.url), result.model)  # None when it cannot say
+    reason = distrust(calibration_evidence(result, busy, on_gpu))
     return record_comparisons(calibration_path, machine, result.model, result.comparisons, distrusted=reason)

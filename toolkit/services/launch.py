@@ -5,8 +5,9 @@ In Docker (``launch``): start (or reuse) the container, pull the model and creat
 (``up_and_pull``, a Docker and Ollama transaction: a container this call created is removed again when
 the pull fails), read back what took effect (``verify``), and bring ./compose.yaml in line when the
 server was started from options rather than from the file (a model switch must not leave the file
-naming the old model). Natively (``launch_native``): ``ollama serve`` on this machine, then the served
-model. Attached (``attach``): an Ollama that already answers at a URL, and the model pulled there.
+naming the old model). Natively: ``toolkit.services.native.launch_native`` (the process is recorded, so
+later commands find it). Attached (``attach``): an Ollama that already answers at a URL, and the model
+pulled there.
 """
 
 from __future__ import annotations
@@ -133,26 +134,6 @@ def _pull_before_replacing(
         return
     if not ollama_admin.has_model(running.url, spec.model):
         ollama_admin.pull_model(running.url, spec.model, progress)
-
-
-def launch_native(
-    spec: OllamaServiceSpec,
-    *,
-    log_dir: Path,
-    timeout: float = 60.0,
-    pull_model: bool = True,
-    progress: ProgressCallback | None = None,
-    answered: Callable[[NativeResult], None] | None = None,
-) -> NativeResult:
-    """Start ``ollama serve`` for ``spec`` on this machine (or use the one that answers at its URL), then
-    pull its model and create the served model unless not ``pull_model``. ``answered`` is told as soon
-    as the server answers, before the pull."""
-    server = native.start_native(spec, log_dir=log_dir, timeout=timeout)
-    if answered is not None:
-        answered(server)
-    if pull_model:
-        ollama_admin.prepare_served_model(spec.url, spec, progress)
-    return server
 
 
 @dataclass(frozen=True)

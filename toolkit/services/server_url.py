@@ -2,9 +2,10 @@
 
 The user's own ``--url`` first; then an explicit ``GPULESS_OLLAMA_URL``; then the share joined with
 ``gpuless join`` (the user chose it, so it ranks above whatever runs here); then the container that
-``gpuless up`` started here (it may listen on another ``--port`` than the default); then the address
-./compose.yaml gives its server when gpuless wrote it (so "nothing answers" names the port the file
-says, not the default); then the default.
+``gpuless up`` started here (it may listen on another ``--port`` than the default); then the native
+``ollama serve`` that ``gpuless up --runtime native`` started (or attached to) here, on ./compose.yaml's
+port when one runs there, else the newest; then the address ./compose.yaml gives its server when
+gpuless wrote it (so "nothing answers" names the port the file says, not the default); then the default.
 One rule for the CLI and the TUI, so both reach the same server. Whether gpuless may send traffic to
 the URL at all is ``toolkit.core.target.check_target``'s question.
 """
@@ -17,9 +18,9 @@ from toolkit.settings import Settings
 
 
 def server_url(url: str | None, settings: Settings) -> str:
-    """--url; else GPULESS_OLLAMA_URL when set; else the running container of ./compose.yaml (or the
-    configured container name); else ./compose.yaml's server address; else the configured URL. Blocking
-    (asks the Docker engine, ≤ 2 s)."""
+    """--url; else GPULESS_OLLAMA_URL when set; else the joined share; else the running container of
+    ./compose.yaml (or the configured container name); else the native server gpuless recorded; else
+    ./compose.yaml's server address; else the configured URL. Blocking (asks the Docker engine, ≤ 2 s)."""
     if url:
         return url
     if "ollama_url" in settings.model_fields_set:  # set explicitly (GPULESS_OLLAMA_URL)
@@ -36,7 +37,16 @@ def server_url(url: str | None, settings: Settings) -> str:
         running = DockerRunner(timeout=2).running_url(container)
     except GpulessError:  # no engine, or it does not answer: nothing of ours runs there
         running = None
-    return running or (here.url if here is not None else settings.ollama_url)
+    if running:
+        return running
+    from toolkit.adapters.native.record import find
+
+    native = find(settings.native_dir, here.port if here is not None else None)
+    if native is None and here is not None:
+        native = find(settings.native_dir)
+    if native is not None:
+        return native.url
+    return here.url if here is not None else settings.ollama_url
 
 
 def typed_by_user(url: str | None, resolved: str, settings: Settings) -> bool:

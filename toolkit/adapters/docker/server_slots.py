@@ -11,6 +11,7 @@ container whose project lock a bench takes (a tune must not restart it under the
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -46,11 +47,20 @@ def server_slots(url: str, *, timeout: float = 5.0) -> int | None:
     return int(value) if value.isdigit() and int(value) > 0 else None
 
 
-def serving_container(url: str, *, timeout: float = 5.0) -> str | None:
-    """The name of the running gpuless container serving ``url`` (whose project lock a bench of it
-    takes), or None."""
+def serving_container(url: str, *, timeout: float = 5.0, native_dir: Path | None = None) -> str | None:
+    """The name of the project lock a bench of ``url`` takes: the running gpuless container's that
+    serves it, else (with ``native_dir``) that of the native server gpuless recorded there; or None."""
     found = serving(url, timeout=timeout)
-    return None if found is None else str(found[1].get("Name", "")).lstrip("/") or None
+    if found is not None:
+        return str(found[1].get("Name", "")).lstrip("/") or None
+    if native_dir is not None:
+        from toolkit.adapters.native.record import live_records, lock_name
+
+        want = normalize_url(url)
+        for native in live_records(native_dir):
+            if normalize_url(native.url) == want:
+                return lock_name(native.spec.port)
+    return None
 
 
 def serving(url: str, *, timeout: float = 5.0) -> tuple[Any, dict[str, Any]] | None:

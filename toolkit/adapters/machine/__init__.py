@@ -1,1 +1,1 @@
-"""Looking at the real machine: the OS probes and the memory-bandwidth probe."""
+"""Looking at the real machine: the OS probes, the memory-bandwidth probe and the GPUs the OS lists."""

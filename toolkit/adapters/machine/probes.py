@@ -23,6 +23,7 @@ from pathlib import Path
 import psutil
 
 from toolkit.adapters.machine import bandwidth as bandwidth_probe
+from toolkit.adapters.machine.gpus import probe_gpus
 from toolkit.core.machine import cgroup as cgroup_core
 from toolkit.core.machine.cpuinfo import (
     WINDOWS_PF_FEATURES,
@@ -301,6 +302,7 @@ def detect_machine(
         power=probe_power(),
         cgroup=limits,
         docker=probe_docker() if docker else DockerEngineInfo(),
+        gpus=probe_gpus(),
         bandwidth=probe_bandwidth(cpu, memory, limits, refresh=refresh_bandwidth, cache_dir=cache_dir)
         if measure_bandwidth
         else None,

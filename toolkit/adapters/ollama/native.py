@@ -35,6 +35,7 @@ class NativeResult:
         version: Ollama's version.
         pid: the started server's process id (None when attached).
         log_path: where the started server writes its output.
+        executable: the ``ollama`` program started (None when attached).
     """
 
     url: str
@@ -42,6 +43,7 @@ class NativeResult:
     version: str
     pid: int | None = None
     log_path: str | None = None
+    executable: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -93,7 +95,7 @@ def start_native(
     except BaseException:
         _stop(process)
         raise
-    return NativeResult(spec.url, "started", version, process.pid, str(log_path))
+    return NativeResult(spec.url, "started", version, process.pid, str(log_path), binary)
 
 
 def _wait_for(process: subprocess.Popen[bytes], url: str, timeout: float, log_path: Path) -> str:

@@ -60,14 +60,18 @@ class VerifyReport:
     """All rows plus engine warnings that no row explained.
 
     Attributes:
-        container: container name.
+        container: container name (for a native server: what runs, and its process id).
         rows: one per knob, in compose-file order.
         warnings: engine warnings from container creation, verbatim.
+        notes: what could not be checked, and why (a native server: the container-only knobs).
+        runtime: "docker" (a container) or "native" (an ``ollama serve`` on this machine).
     """
 
     container: str
     rows: tuple[VerifyRow, ...]
     warnings: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    runtime: Literal["docker", "native"] = "docker"
 
     def row(self, knob: str) -> VerifyRow:
         for row in self.rows:
@@ -87,6 +91,8 @@ class VerifyReport:
             "counts": self.counts(),
             "rows": [asdict(row) for row in self.rows],
             "warnings": list(self.warnings),
+            "notes": list(self.notes),
+            "runtime": self.runtime,
         }
 
 
@@ -145,7 +151,7 @@ def verify(
     rows.append(_network(spec, host))
     rows.append(_volume(spec, inspect.get("Mounts") or []))
     for key, value in spec.environment().items():
-        rows.append(_env_row(key, value, env, spec, ps, runner, version))
+        rows.append(env_row(key, value, env, spec, ps, runner, version))
     for key, reason in BOGUS_ENV.items():
         if key in env:
             rows.append(VerifyRow(key, "-", env[key], "ignored", reason))
@@ -158,10 +164,10 @@ def verify(
         rows.append(_cpus(spec, host))
     if spec.memlock_unlimited:
         rows.append(_memlock(host, refused, ulimit_l))
-    rows.append(_served_model(spec, served_parameters))
+    rows.append(served_model_row(spec, served_parameters))
     set_on = served_parameters.get("num_thread") if served_parameters else None
     rows.append(
-        VerifyRow("threads", _threads_wanted(spec), *threads_row(spec.num_thread, runner, set_on, version))
+        VerifyRow("threads", threads_wanted(spec), *threads_row(spec.num_thread, runner, set_on, version))
     )
     rows.append(_healthcheck(config, inspect.get("State") or {}))
     return VerifyReport(
@@ -209,7 +215,7 @@ def _volume(spec: OllamaServiceSpec, mounts: Sequence[Mapping[str, Any]]) -> Ver
     )
 
 
-def _env_row(
+def env_row(
     key: str,
     value: str,
     env: Mapping[str, str],
@@ -217,33 +223,37 @@ def _env_row(
     ps: Mapping[str, Any] | None,
     runner: RunnerArgs | None,
     version: str | None,
+    *,
+    source: str = "Config.Env",
+    holder: str = "the container's environment",
 ) -> VerifyRow:
+    """The row of environment variable ``key`` (asked: ``value``) read from ``env``: ``source`` names
+    where (the why's first words), ``holder`` whose environment it is."""
     actual = env.get(key)
     if actual is None:
-        return VerifyRow(key, value, "-", "ignored", "not in the container's environment")
+        return VerifyRow(key, value, "-", "ignored", f"not in {holder}")
     if actual != value:
-        return VerifyRow(key, value, actual, "ignored", "the container's environment has another value")
+        return VerifyRow(key, value, actual, "ignored", f"{holder} has another value")
     if key == "OLLAMA_KV_CACHE_TYPE" and actual != "f16":
-        return VerifyRow(
-            key, value, *kv_cache_row(actual, env.get("OLLAMA_FLASH_ATTENTION"), runner, version)
-        )
+        fa_env = env.get("OLLAMA_FLASH_ATTENTION")
+        return VerifyRow(key, value, *kv_cache_row(actual, fa_env, runner, version, source))
     if key == "OLLAMA_NUM_PARALLEL" and actual.isdigit():
-        return VerifyRow(key, value, *slots_row(int(actual), runner, version))
+        return VerifyRow(key, value, *slots_row(int(actual), runner, version, source))
     if key == "OLLAMA_CONTEXT_LENGTH":
-        return _context_row(value, spec, ps)
-    return VerifyRow(key, value, actual, "applied", "Config.Env")
+        return _context_row(value, spec, ps, source)
+    return VerifyRow(key, value, actual, "applied", source)
 
 
-def _context_row(value: str, spec: OllamaServiceSpec, ps: Mapping[str, Any] | None) -> VerifyRow:
+def _context_row(value: str, spec: OllamaServiceSpec, ps: Mapping[str, Any] | None, source: str) -> VerifyRow:
     key = "OLLAMA_CONTEXT_LENGTH"
     loaded = _loaded_context(ps, spec.served_model) or _loaded_context(ps, spec.model)
     if loaded is None:
         if _listed(ps, spec.served_model) or _listed(ps, spec.model):
-            why = f"Config.Env; {spec.model} is loaded, but this Ollama's /api/ps has no context_length"
+            why = f"{source}; {spec.model} is loaded, but this Ollama's /api/ps has no context_length"
             why += " (added in 0.10.0)"
             return VerifyRow(key, value, value, "applied", why)
         return VerifyRow(
-            key, value, value, "applied", f"Config.Env; {spec.model} not loaded, /api/ps can't confirm"
+            key, value, value, "applied", f"{source}; {spec.model} not loaded, /api/ps can't confirm"
         )
     if loaded == int(value):
         return VerifyRow(
@@ -258,7 +268,7 @@ def _context_row(value: str, spec: OllamaServiceSpec, ps: Mapping[str, Any] | No
     )
 
 
-def _served_model(spec: OllamaServiceSpec, params: Mapping[str, str] | None) -> VerifyRow:
+def served_model_row(spec: OllamaServiceSpec, params: Mapping[str, str] | None) -> VerifyRow:
     wanted = ", ".join(f"{key} {value}" for key, value in spec.model_parameters().items())
     if params is None:
         return VerifyRow(
@@ -269,7 +279,7 @@ def _served_model(spec: OllamaServiceSpec, params: Mapping[str, str] | None) -> 
     return VerifyRow("served model", f"{spec.served_model}: {wanted}", actual, status, "/api/show parameters")
 
 
-def _threads_wanted(spec: OllamaServiceSpec) -> str:
+def threads_wanted(spec: OllamaServiceSpec) -> str:
     return str(spec.num_thread) if spec.num_thread is not None else "llama.cpp default"
 
 

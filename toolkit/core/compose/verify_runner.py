@@ -120,12 +120,13 @@ def threads_row(
     return str(runner.threads), status, "runner command line -t/--threads"
 
 
-def slots_row(wanted: int, runner: RunnerArgs | None, version: str | None) -> Row:
-    """(actual, status, why) of the OLLAMA_NUM_PARALLEL row once the environment holds ``wanted``."""
+def slots_row(wanted: int, runner: RunnerArgs | None, version: str | None, source: str = "Config.Env") -> Row:
+    """(actual, status, why) of the OLLAMA_NUM_PARALLEL row once the environment holds ``wanted``
+    (``source`` names where the environment was read)."""
     if runner is None:
-        return str(wanted), "applied", "Config.Env (no model loaded: its slots are not read)"
+        return str(wanted), "applied", f"{source} (no model loaded: its slots are not read)"
     if not runner.on_command_line or runner.parallel is None:
-        return str(wanted), "applied", "Config.Env; " + _load_body_note(version)
+        return str(wanted), "applied", f"{source}; " + _load_body_note(version)
     if runner.parallel == wanted:
         return str(wanted), "applied", "runner command line -np"
     why = (
@@ -142,8 +143,15 @@ def _fa_setting(value: str | None) -> bool | None:
     return value not in ("0", "f", "F", "false", "FALSE", "False")
 
 
-def kv_cache_row(wanted: str, fa_env: str | None, runner: RunnerArgs | None, version: str | None) -> Row:
-    """(actual, status, why) of a quantized OLLAMA_KV_CACHE_TYPE row, by version (module docstring)."""
+def kv_cache_row(
+    wanted: str,
+    fa_env: str | None,
+    runner: RunnerArgs | None,
+    version: str | None,
+    source: str = "Config.Env",
+) -> Row:
+    """(actual, status, why) of a quantized OLLAMA_KV_CACHE_TYPE row, by version (module docstring);
+    ``source`` names where the environment was read."""
     fa = _fa_setting(fa_env)
     parsed = parse_version(version)
     if parsed is not None and parsed < LLAMA_SERVER_SINCE:
@@ -158,4 +166,4 @@ def kv_cache_row(wanted: str, fa_env: str | None, runner: RunnerArgs | None, ver
         why = "flash attention off: Ollama ≥ 0.30 cannot load a model with a quantized KV cache (HTTP 500)"
         return wanted, "refused", why
     mode = "on" if fa else "unset = llama.cpp's auto, on for a CPU"
-    return wanted, "applied", f"Config.Env; flash attention {mode} (Ollama ≥ 0.30)"
+    return wanted, "applied", f"{source}; flash attention {mode} (Ollama ≥ 0.30)"

@@ -120,6 +120,8 @@ class RunEvidence:
         one_stream_tps: the concurrency sweep's one-stream decode rate (a second reading), None if absent.
         itl_p50_s / itl_p95_s: the median and 95th-percentile gaps between streamed tokens.
         busy_share: the share of all CPU time other work used just before the run; None if unknown.
+        gpu_share: the share of the model the server held in GPU memory (``/api/ps`` size_vram ÷ size:
+            a native Ollama on a Mac or with a GPU); None if unknown. The estimate is the CPU's.
     """
 
     complete: bool
@@ -129,6 +131,7 @@ class RunEvidence:
     itl_p50_s: float | None = None
     itl_p95_s: float | None = None
     busy_share: float | None = None
+    gpu_share: float | None = None
 
 
 def distrust(evidence: RunEvidence) -> str | None:
@@ -136,6 +139,11 @@ def distrust(evidence: RunEvidence) -> str | None:
     e = evidence
     if not e.complete:
         return "the run did not finish cleanly"
+    if e.gpu_share:
+        return (
+            f"the server ran the model on a GPU ({e.gpu_share:.0%} of it in GPU memory): gpuless's "
+            "estimate, and so its calibration, is for the CPU"
+        )
     if e.busy_share is not None and e.busy_share > BUSY_SHARE:
         return f"the machine was busy with other work ({e.busy_share:.0%} of its CPU) as the run started"
     if e.decode_spread is not None and e.decode_spread > MAX_SPREAD:

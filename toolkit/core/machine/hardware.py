@@ -149,6 +149,26 @@ class Bandwidth:
 
 
 @dataclass(frozen=True)
+class GpuInfo:
+    """A GPU the operating system shows (Linux: /sys/class/drm; Windows: Win32_VideoController), read by
+    ``toolkit.adapters.machine.gpus`` and classified by ``toolkit.core.machine.gpu``.
+
+    Attributes:
+        vendor: "intel", "amd", "nvidia" or "other".
+        name: what to call it ("Intel integrated graphics (i915, 8086:9a49)", or Windows' name).
+        pci_id: "vendor:device" in hex ("8086:9a49"), "" when unknown.
+        driver: the kernel driver (i915, xe, amdgpu, nvidia), "" when unknown.
+        integrated: True for a GPU inside the CPU package that shares system memory (an iGPU).
+    """
+
+    vendor: str
+    name: str
+    pci_id: str = ""
+    driver: str = ""
+    integrated: bool = False
+
+
+@dataclass(frozen=True)
 class Machine:
     """Everything detection found. ``recommend`` and ``compose`` are functions of this value.
 
@@ -161,6 +181,7 @@ class Machine:
         cgroup: see ``CgroupLimits``.
         docker: see ``DockerEngineInfo``.
         bandwidth: measured or assumed memory bandwidth; None if unknown.
+        gpus: the GPUs the OS shows (none read for a profile, or where nothing could be read).
         name: a label, e.g. the hardware profile's name for what-if machines; "this machine" otherwise.
     """
 
@@ -172,6 +193,7 @@ class Machine:
     cgroup: CgroupLimits = field(default_factory=CgroupLimits)
     docker: DockerEngineInfo = field(default_factory=DockerEngineInfo)
     bandwidth: Bandwidth | None = None
+    gpus: tuple[GpuInfo, ...] = ()
     name: str = "this machine"
 
     def to_dict(self) -> dict[str, Any]:

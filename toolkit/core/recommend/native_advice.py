@@ -6,8 +6,8 @@
   a prompt of P tokens, an answer of A tokens), so a figure can be compared with a published one that
   measures something else (llama-bench's tg128 at ~64 tokens, LocalScore's average over long contexts).
 - ``native_reason``: on a Mac, native Ollama (Metal) beside Docker's CPU-only figure.
-- ``integrated_gpu``: the integrated GPU a Windows or Linux laptop's CPU name reveals, which Ollama in
-  gpuless's container never uses.
+- ``integrated_gpu``: the integrated GPU of a Windows or Linux laptop (its CPU name, else what the OS lists),
+  which Ollama in gpuless's container never uses.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 
 from toolkit.core.estimate.metal import MetalEstimate
+from toolkit.core.machine.gpu import integrated_of
 from toolkit.core.machine.hardware import Machine
 
 #: The command that starts the Ollama installed on this machine (the Ollama app on a Mac) instead of the
@@ -58,16 +59,18 @@ _IGPU_NAMES = ("{0}", "{0}", "Intel Arc graphics", "Adreno graphics")
 
 
 def integrated_gpu(machine: Machine) -> str | None:
-    """The integrated GPU a Windows or Linux machine's CPU name names (AMD Radeon APUs, Intel Core Ultra's
-    Arc graphics, Snapdragon's Adreno), None when the name reveals none. Other Intel laptop chips have
-    an iGPU too that their name does not tell; they get no sentence."""
+    """The integrated GPU of a Windows or Linux machine, None when none is known: the one its CPU name
+    names (AMD Radeon APUs, Intel Core Ultra's Arc graphics, Snapdragon's Adreno), else the one the OS
+    lists (``machine.gpus``, ``toolkit.core.machine.gpu``: most Intel laptop chips have an iGPU their
+    name does not tell). A profile lists no GPUs: only its CPU name can tell."""
     if machine.os not in ("linux", "windows"):
         return None
     for pattern, name in zip(_IGPU_PATTERNS, _IGPU_NAMES, strict=True):
         found = pattern.search(machine.cpu.model)
         if found:
             return name.format(found.group(1) if found.groups() else "")
-    return None
+    listed = integrated_of(machine.gpus)
+    return listed.name if listed is not None else None
 
 
 def igpu_reason(gpu: str) -> str:

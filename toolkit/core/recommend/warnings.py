@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from toolkit.core.estimate.metal import mac_chip
+from toolkit.core.machine.gpu import discrete_of
 from toolkit.core.machine.hardware import Machine
 from toolkit.core.recommend.native_advice import NATIVE_COMMAND, integrated_gpu
 from toolkit.core.units import GIB
@@ -93,7 +94,8 @@ def _docker_warnings(machine: Machine) -> list[MachineWarning]:
 
 
 def _gpu_notes(machine: Machine) -> list[MachineWarning]:
-    """A GPU gpuless's container does not use: a Mac's (Metal), or an iGPU a laptop's CPU name shows."""
+    """A GPU gpuless's container does not use: a Mac's (Metal), an iGPU (the CPU's name or the OS shows
+    it), a discrete GPU the OS lists."""
     chip = mac_chip(machine)
     if chip is not None:
         return [
@@ -106,9 +108,10 @@ def _gpu_notes(machine: Machine) -> list[MachineWarning]:
                 "speeds",
             )
         ]
+    notes: list[MachineWarning] = []
     gpu = integrated_gpu(machine)
     if gpu is not None:
-        return [
+        notes.append(
             MachineWarning(
                 "integrated_gpu",
                 "info",
@@ -116,8 +119,20 @@ def _gpu_notes(machine: Machine) -> list[MachineWarning]:
                 "A natively installed Ollama may use it with OLLAMA_IGPU_ENABLE=1; benchmark it against the "
                 "CPU",
             )
-        ]
-    return []
+        )
+    discrete = discrete_of(machine.gpus)
+    if discrete is not None:
+        notes.append(
+            MachineWarning(
+                "discrete_gpu",
+                "info",
+                f"This machine has a discrete GPU ({discrete.name}); gpuless's speed figures and its "
+                "container are CPU-only",
+                "A natively installed Ollama uses it (`gpuless up --runtime native`), and is then much "
+                "faster than these figures",
+            )
+        )
+    return notes
 
 
 def describe_machine_warnings(machine: Machine) -> list[MachineWarning]:

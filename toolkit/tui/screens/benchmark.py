@@ -8,9 +8,10 @@ NUM_PARALLEL advice are the CLI's lines. Esc cancels: the runner closes its stre
 run marked incomplete.
 
 Tune (t: one user, u: four users) runs ``gpuless tune``'s loop (``toolkit.services.tuning``) on the
-container of the Compose step's compose.yaml in a thread, holding its project lock until the user chooses:
-a applies the winner left running (compose.yaml edited through the safe write, a backup kept, ``verify``),
-k restarts the configuration that ran before. Esc stops a tune between steps and restores the start.
+container of the Compose step's compose.yaml, or on the native server the Launch step started, in a
+thread, holding its project lock until the user chooses: a applies the winner left running (compose.yaml
+edited through the safe write, a backup kept, ``verify``), k restarts the configuration that ran before.
+Esc stops a tune between steps and restores the start.
 """
 
 from __future__ import annotations
@@ -153,8 +154,8 @@ class BenchmarkScreen(WizardScreen):
         with contextlib.ExitStack() as on_error:
             on_error.callback(self._release_tune)  # prepare failed: let go of what it took
             session = prepare(
-                self.services.compose_path, objective, TUNE_BUDGET_S, progress=progress,
-                cancelled=self._tune_stop.is_set, hold=hold,
+                self.services.settings, self.services.compose_path, objective, TUNE_BUDGET_S,
+                progress=progress, cancelled=self._tune_stop.is_set, hold=hold,
             )  # fmt: skip
             on_error.pop_all()
         progress(f"{session.candidates} candidate(s), {session.pruned} pruned")
@@ -253,10 +254,10 @@ class BenchmarkScreen(WizardScreen):
             applied.pop("diff")
             payload.update(applied)
             counts = applied["verify"]["counts"]
-            text = (
-                f"Applied: {session.compose_path} rewritten (previous kept as {applied['backup']});"
-                f" verify: {counts['applied']} applied, {counts['refused']} refused."
-            )
+            where = "the native server runs it (no compose file holds its settings)"
+            if applied["compose_file"]:
+                where = f"{session.compose_path} rewritten (previous kept as {applied['backup']})"
+            text = f"Applied: {where}; verify: {counts['applied']} applied, {counts['refused']} refused."
         else:
             self.app.call_from_thread(self.on_tune_progress, "restarting the configuration that ran before")
             session.tuner.restore()

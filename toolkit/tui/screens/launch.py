@@ -110,9 +110,19 @@ class LaunchScreen(WizardScreen):
         """The offer keys are shown (and work) only while there is something to offer."""
         if action == "try_offer":
             return self.offer is not None and not self.busy
-        if action in ("native", "attach"):
+        if action == "native":
+            return self.native_offered() and not self.busy
+        if action == "attach":
             return self.no_docker and not self.busy
         return True
+
+    def native_offered(self) -> bool:
+        """``r`` is offered without Docker, and on a Mac, where native Ollama uses the GPU (Metal) and
+        Docker only the CPU (the Model step shows both speeds)."""
+        from toolkit.core.estimate.metal import mac_chip
+
+        machine = self.wizard.machine
+        return self.no_docker or (machine is not None and mac_chip(machine) is not None)
 
     def on_mount(self) -> None:
         self.watch(self.wizard, "spec", self.spec_changed)
@@ -133,6 +143,8 @@ class LaunchScreen(WizardScreen):
             text = f"Attach: using the server at {services.url} (gpuless does not start it)."
             self.query_one("#launch-image", Transfer).reset("not used in attach mode")
         keys = " ctrl+s starts; esc cancels a launch, or leaves the model field."
+        if services.launch_mode == "docker" and self.native_offered():
+            keys += " r runs native Ollama on this Mac's GPU instead (Metal: the fast path)."
         self.query_one("#launch-mode", Static).update(text + keys)
 
     def spec_changed(self, spec: OllamaServiceSpec | None) -> None:
@@ -189,7 +201,7 @@ class LaunchScreen(WizardScreen):
         self.action_start()
 
     def action_native(self) -> None:
-        if not self.no_docker or self.busy or not self.model_typed():
+        if not self.native_offered() or self.busy or not self.model_typed():
             return
         self.prepare_rows(image=False)
         self.launch_native(self.model_typed())
@@ -316,22 +328,16 @@ class LaunchScreen(WizardScreen):
 
     @work(thread=True, exclusive=True, group="launch", exit_on_error=False)
     def launch_native(self, model: str) -> None:
-        from toolkit.services.launch import launch_native
+        from toolkit.services.native import prepare_and_verify, start_recorded
 
         spec = self.wizard.default_spec(model)
+        settings = self.services.settings
         health = self.query_one("#launch-health", Transfer)
         self.app.call_from_thread(health.detail, f"starting `ollama serve` at {spec.url}…")
-
-        def answered(server: NativeResult) -> None:
-            self.app.call_from_thread(health.finish, f"Ollama {server.version} answers ({server.action})")
-
+        native, _ = start_recorded(spec, settings)
+        self.app.call_from_thread(health.finish, f"Ollama {native.version} answers ({native.action})")
         try:
-            native = launch_native(
-                spec,
-                log_dir=self.services.settings.cache_dir,
-                progress=self.progress_callback(),
-                answered=answered,
-            )
+            report = prepare_and_verify(spec, settings, self.progress_callback())
         except BaseException as error:
             self.failed_pull(model, error)
             raise
@@ -339,7 +345,7 @@ class LaunchScreen(WizardScreen):
         self.app.call_from_thread(pull.finish, f"{spec.served_model} ready")
         where = f"pid {native.pid}, log {native.log_path}" if native.pid else "it was running already"
         summary = f"Ollama runs on this machine ({where}); it keeps running after gpuless quits."
-        self.app.call_from_thread(self.launched, spec.url, spec.served_model, summary, None)
+        self.app.call_from_thread(self.launched, spec.url, spec.served_model, summary, report)
 
     @work(thread=True, exclusive=True, group="launch", exit_on_error=False)
     def launch_attach(self, model: str, url: str) -> None:

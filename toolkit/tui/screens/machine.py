@@ -44,6 +44,8 @@ def facts_table(machine: Machine) -> Table:
     table.add_row("Swap", swap)
     bw = machine.bandwidth
     table.add_row("Bandwidth", "unknown" if bw is None else f"{bw.gbps:.1f} GB/s ({bw.source})")
+    if machine.gpus:  # names from the OS: shown as they are, never as markup
+        table.add_row("GPU", Text("; ".join(g.name for g in machine.gpus) + " (figures are CPU-only)"))
     power = machine.power
     if power.has_battery:
         state = {True: "on AC", False: "on battery", None: "unknown"}[power.on_ac]

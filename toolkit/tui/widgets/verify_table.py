@@ -31,4 +31,6 @@ def verify_table(report: VerifyReport) -> Group:
             notes.append(f"{row.why}\n")
     for warning in report.warnings:
         notes.append(f"engine warning: {warning}\n", style="yellow")
+    for note in report.notes:
+        notes.append(f"{note}\n", style="dim")
     return Group(table, notes)

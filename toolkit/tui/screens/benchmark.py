@@ -4,7 +4,7 @@ The run is the quick plan of ``gpuless bench`` (``toolkit.core.benchplan.QUICK``
 UI loop (HTTP streaming). Live numbers arrive through the runner's ``on_request`` callback, so the charts
 fill per repetition from the metrics the history stores; ``LiveProgress`` redraws the time elapsed and
 left every second. Grade, users held and NUM_PARALLEL advice are the CLI's lines. Esc cancels: the runner
-closes its streams and leaves the stored run marked incomplete.
+closes its streams and the history lists the run as cancelled, with what it finished.
 
 Tune (t: one user, u: four users) runs ``gpuless tune``'s loop (``toolkit.adapters.tune_session``) on the
 container of the Compose step's compose.yaml in a thread, holding its project lock until the user chooses:
@@ -32,7 +32,9 @@ from textual.worker import Worker, WorkerState
 from toolkit.adapters.bench_progress import LiveProgress
 from toolkit.adapters.history import History
 from toolkit.core.benchconcurrency import streams_label
+from toolkit.core.benchmetrics import definitions
 from toolkit.core.benchplan import QUICK
+from toolkit.core.benchrun import status_label
 from toolkit.core.benchverdict import model_step_lines, verdict
 from toolkit.core.model_choice import default_model
 from toolkit.core.thinking import bench_lines
@@ -52,7 +54,7 @@ TUNE_BUDGET_S = 180.0
 def history_table(runs: list[Any], model: str | None) -> Table:
     title = plain("Earlier runs" + (f" of {model}" if model else ""))
     table = Table(title=title, expand=True, title_justify="left")
-    for column in ("run", "when", "model", "status", "decode tok/s", "TTFT"):
+    for column in ("run", "when", "model", "status", "chat decode tok/s", "chat TTFT"):
         table.add_column(column, no_wrap=True)
     for run in runs:
         shapes = {s.get("shape"): s for s in (run.summary or {}).get("shapes", [])}
@@ -63,7 +65,7 @@ def history_table(runs: list[Any], model: str | None) -> Table:
             str(run.id),
             plain(run.started_at[:16].replace("T", " ")),
             plain(run.name),
-            plain(run.status),
+            plain(status_label(run.status, run.error, run.requests)),
             fmt.tps(tps),
             fmt.seconds(ttft),
         )
@@ -399,17 +401,16 @@ class BenchmarkScreen(WizardScreen):
         table.add_column("metric", no_wrap=True)
         table.add_column("predicted")
         table.add_column("measured")
-        table.add_column("error")
+        table.add_column("measured vs predicted")
         for row in result.comparisons:
             show = fmt.tps if row.unit == "tok/s" else fmt.seconds
-            error = "–" if row.error_pct is None else f"{row.error_pct:+.0f}%"
-            table.add_row(row.metric, show(row.predicted), show(row.measured), error)
+            table.add_row(row.metric, show(row.predicted), show(row.measured), row.error_short)
         chat = next(iter(result.shapes), None)
         decode = chat.client_decode_tps.median if chat and chat.client_decode_tps else None
         ttft = chat.ttft_s.median if chat and chat.ttft_s else None
         if not result.comparisons:
             table.add_row("decode tok/s", "–", fmt.tps(decode), "–")
-            table.add_row("TTFT", "–", fmt.seconds(ttft), "–")
+            table.add_row("TTFT, chat prompt", "–", fmt.seconds(ttft), "–")
         read = verdict(
             result.shapes,
             result.concurrency,
@@ -420,7 +421,7 @@ class BenchmarkScreen(WizardScreen):
         )
         self.query_one("#bench-result", Static).update(table)
         step = [*bench_lines(result), *model_step_lines(result.model, result.model_step, result.served_file)]
-        notes = [calibration[:1].upper() + calibration[1:]] if calibration else []
+        notes = [*definitions(), *([calibration[:1].upper() + calibration[1:]] if calibration else [])]
         self.query_one("#bench-live", Static).update("\n".join([*read.lines(), *step, *notes]))
 
     def show_history(self, model: str | None) -> None:
@@ -441,7 +442,7 @@ class BenchmarkScreen(WizardScreen):
             self._tune_done(f"Tune failed: {getattr(worker.error, 'message', worker.error)}")
         if worker.group == "bench" and state == WorkerState.CANCELLED:
             self.query_one("#bench-status", Static).update(
-                "Cancelled: the finished requests are kept as an incomplete run."
+                "Cancelled: the finished requests are kept; the history lists the run as cancelled."
             )
             self.show_history(self.wizard.engine[1] if self.wizard.engine else None)
 

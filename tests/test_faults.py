@@ -197,9 +197,12 @@ def test_item15_signal_during_bench_stores_the_run_as_cancelled(
             "--max-seconds",
             "30",
         ]
+        # A shell's background job starts with Ctrl-C ignored, and Python keeps an ignored SIGINT ignored:
+        # the command gets Ctrl-C's default (KeyboardInterrupt) as a terminal's foreground job has it.
         proc = subprocess.Popen(
             [sys.executable, "-m", "toolkit", *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(tmp_path, cache_dir),
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )  # fmt: skip
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and "POST /api/chat" not in server.requests:

@@ -81,3 +81,10 @@ def test_history_names_the_prompt_of_its_figures_and_lists_a_cancelled_run() -> 
     assert "chat decode tok/s" in lines[0] and "chat TTFT s" in lines[0]
     assert "cancelled (1 request)" in lines[1] and "10.0" in lines[1] and "0.300" in lines[1]
     assert TTFT_MEANS in lines and DECODE_MEANS in lines
+
+
+def test_a_plan_says_its_time_bound_as_a_bound() -> None:
+    from toolkit.core.benchplan import QUICK, duration_words
+
+    words = duration_words(QUICK.max_seconds)
+    assert words.startswith("no new request after 15 s;") and "about" not in words

@@ -33,8 +33,7 @@ from toolkit.adapters.bench_progress import LiveProgress
 from toolkit.adapters.history import History
 from toolkit.core.benchconcurrency import streams_label
 from toolkit.core.benchmetrics import definitions
-from toolkit.core.benchplan import QUICK
-from toolkit.core.benchrun import status_label
+from toolkit.core.benchplan import QUICK, duration_words
 from toolkit.core.benchverdict import model_step_lines, verdict
 from toolkit.core.model_choice import default_model
 from toolkit.core.thinking import bench_lines
@@ -42,6 +41,7 @@ from toolkit.core.tune import Objective
 from toolkit.tui import fmt
 from toolkit.tui.plain import plain
 from toolkit.tui.screens.base import WizardScreen
+from toolkit.tui.widgets.bench_history import history_table
 from toolkit.tui.widgets.benchchart import ConcurrencyChart, RepetitionChart
 from toolkit.tui.widgets.plain import Plain
 
@@ -51,39 +51,18 @@ WIZARD_BENCH: dict[str, Any] = QUICK.as_config()
 TUNE_BUDGET_S = 180.0
 
 
-def history_table(runs: list[Any], model: str | None) -> Table:
-    title = plain("Earlier runs" + (f" of {model}" if model else ""))
-    table = Table(title=title, expand=True, title_justify="left")
-    for column in ("run", "when", "model", "status", "chat decode tok/s", "chat TTFT"):
-        table.add_column(column, no_wrap=True)
-    for run in runs:
-        shapes = {s.get("shape"): s for s in (run.summary or {}).get("shapes", [])}
-        chat: dict[str, Any] = shapes.get("chat") or next(iter(shapes.values()), {})
-        tps = (chat.get("client_decode_tps") or {}).get("median")
-        ttft = (chat.get("ttft_s") or {}).get("median")
-        table.add_row(
-            str(run.id),
-            plain(run.started_at[:16].replace("T", " ")),
-            plain(run.name),
-            plain(status_label(run.status, run.error, run.requests)),
-            fmt.tps(tps),
-            fmt.seconds(ttft),
-        )
-    return table
-
-
 class BenchmarkScreen(WizardScreen):
     """Live line, two charts, then results (predicted vs measured, grade, users) and history."""
 
     STEP_ID = "benchmark"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("b", "start", "Run benchmark"),
+        Binding("b", "start", "Run"),
         Binding("B", "start(False)", "Run, leave the calibration alone", show=False),
-        Binding("t", "tune(1)", "Tune (1 user)"),
-        Binding("u", "tune(4)", "Tune (4 users)"),
+        Binding("t", "tune(1)", "Tune (1)"),
+        Binding("u", "tune(4)", "Tune (4)"),
         Binding("a", "apply_tune", "Apply tune", show=False),
         Binding("k", "keep_tune", "Keep", show=False),
-        Binding("escape", "cancel", "Cancel"),
+        Binding("escape", "cancel", "Stop"),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -354,7 +333,8 @@ class BenchmarkScreen(WizardScreen):
         history = History(services.history_path) if services.history_path is not None else None
         machine = self.wizard.machine
         self.live = LiveProgress(config)
-        self.on_progress(f"starting: {self.live.planned} requests to {model}")
+        bound = duration_words(config.max_seconds)
+        self.on_progress(f"starting: {self.live.planned} requests to {model}; {bound}")
         runner = BenchRunner(
             config,
             history=history,

@@ -54,9 +54,9 @@ class ChatScreen(WizardScreen):
     AUTO_FOCUS = "#chat-input"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "stop", "Stop"),
-        Binding("ctrl+n", "new_chat", "New chat"),
+        Binding("ctrl+n", "new_chat", "New"),
         Binding("ctrl+r", "refresh_models", "Models"),
-        Binding("ctrl+o", "connect", "Connect app"),
+        Binding("ctrl+o", "connect", "Connect"),
     ]
 
     def __init__(self) -> None:

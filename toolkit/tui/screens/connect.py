@@ -88,7 +88,7 @@ class ConnectScreen(Screen[None]):
             for snippet_id in LEXERS:
                 yield Static(classes="section-title", id=f"connect-title-{snippet_id}")
                 yield Plain(id=f"connect-{snippet_id}", classes="snippet")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.find_server()

@@ -103,3 +103,24 @@ async def test_a_curl_command_copied_by_selection_at_80_columns_is_whole(service
         expected = connect_info(url, model).snippet("curl").text.splitlines()
         # Each line of the command is one line on the screen (none wrapped): a selection copies it.
         assert [line for line in rendered if line] == expected
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_a_toast_in_chat_leaves_the_status_line_and_the_input_readable(
+    services: Services, size: tuple[int, int]
+) -> None:
+    from textual.widgets._toast import Toast
+
+    app = create_app(services, start="chat")  # no server: an error toast says what to do
+    async with app.run_test(size=size, notifications=True) as pilot:
+        await settle(pilot)
+        for _ in range(40):  # the toast is mounted on the next refresh
+            await pilot.pause(0.05)
+            toasts = [t for t in app.screen.query(Toast) if t.region.area]
+            if toasts:
+                break
+        assert toasts, "the chat step told nothing"
+        for name in ("#chat-status", "#chat-input"):
+            region = app.screen.query_one(name).region
+            covered = [t.region for t in toasts if t.region.overlaps(region)]
+            assert not covered, (name, region, covered)

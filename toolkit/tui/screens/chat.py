@@ -216,7 +216,7 @@ class ChatScreen(WizardScreen):
         except asyncio.CancelledError:
             await redraw()
             await answer.append("\n\n*(stopped)*")
-            self.set_status(f"{model}: stopped after {len(recorder.times)} chunks.")
+            self.set_status(f"{model}: stopped · {answer_figures(recorder.partial(), live=True)}")
             raise
         except BaseException:
             await redraw()

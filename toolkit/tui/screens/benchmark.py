@@ -21,6 +21,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from rich import box
 from rich.table import Table
 from textual import work
 from textual.app import ComposeResult
@@ -375,15 +376,13 @@ class BenchmarkScreen(WizardScreen):
         self.query_one(ConcurrencyChart).set_levels(levels)
 
     def show_result(self, result: Any, calibration: str | None = None) -> None:
-        table = Table(
-            title=plain(f"Result: {result.model} ({result.status})"), expand=True, title_justify="left"
-        )
-        table.add_column("metric", no_wrap=True)
-        table.add_column("predicted")
-        table.add_column("measured")
-        table.add_column("measured vs predicted")
+        title = plain(f"Result: {result.model} ({result.status})")
+        # Light rules and bare numbers (each metric names its unit): the table fits 60 columns.
+        table = Table(title=title, expand=True, title_justify="left", box=box.SIMPLE_HEAD)
+        for column in ("metric", "predicted", "measured", "vs predicted"):
+            table.add_column(column, no_wrap=True)
         for row in result.comparisons:
-            show = fmt.tps if row.unit == "tok/s" else fmt.seconds
+            show = (lambda v: fmt.tps(v).removesuffix(" tok/s")) if row.unit == "tok/s" else fmt.seconds
             table.add_row(row.metric, show(row.predicted), show(row.measured), row.error_short)
         chat = next(iter(result.shapes), None)
         decode = chat.client_decode_tps.median if chat and chat.client_decode_tps else None

@@ -30,7 +30,7 @@ def test_json_names_the_server_the_environment_points_at(
     assert data["openai_base_url"] == ollama_server.url + "/v1"
     assert data["model"] == MODEL
     assert data["env"]["OPENAI_BASE_URL"] == ollama_server.url + "/v1"
-    assert {s["id"] for s in data["snippets"]} == {"env", "curl", "python", "javascript"}
+    assert {s["id"] for s in data["snippets"]} == {"env", "curl", "python", "ollama", "javascript"}
 
 
 @pytest.mark.engine
@@ -46,25 +46,33 @@ def test_without_model_it_picks_the_first_the_server_lists(
 
 
 @pytest.mark.engine
-def test_the_python_snippet_gets_an_answer_from_the_server(
-    ollama_server: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(("snippet", "variable"), [("python", "OPENAI_BASE_URL"), ("ollama", "OLLAMA_HOST")])
+def test_a_snippet_survives_a_port_change_through_its_env_line(
+    snippet: str, variable: str, ollama_server: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # The snippet sets no answer length, and Ollama's default is "until the context is full": a toy model
     # that rambles held this test for two minutes. A model whose Modelfile caps the answer (as
     # `PARAMETER num_predict 48` does in Ollama) keeps it short without changing the snippet.
-    capped = "smollm2:135m-short"
+    capped = f"smollm2:135m-short-{snippet}"
     create = {"model": capped, "from": MODEL, "parameters": {"num_predict": 48}, "stream": False}
     assert httpx.post(f"{ollama_server.url}/api/create", json=create, timeout=60).status_code == 200
     try:
-        code, out, err = run(
-            ["connect", "--url", ollama_server.url, "--model", capped, "--snippet", "python"], capsys
-        )
-        assert code == 0, err
+        # Written while the server was on another port (nothing answers there now: issue 25 item 5)...
+        args = ["connect", "--url", CLOSED_URL, "--model", capped, "--snippet", snippet]
+        code, out, err = run(args, capsys)
+        client = "openai" if snippet == "python" else "ollama"
+        assert code == 0 and out.startswith(f"# pip install {client}\n")
+        assert f"nothing answers at {CLOSED_URL} now" in err
         script = tmp_path / "app.py"
         script.write_text(out)
+        # ... and run after it moved: the new env lines, printed by `connect`, are the only change.
+        code, env_out, err = run(["connect", "--url", ollama_server.url, "--snippet", "env"], capsys)
+        assert code == 0, err
+        lines = dict(line.removeprefix("export ").split("=", 1) for line in env_out.splitlines())
         env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
-        for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY"):  # the snippet must work without them
+        for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "OLLAMA_HOST"):
             env.pop(name, None)
+        env[variable] = lines[variable]
         done = subprocess.run(
             [sys.executable, str(script)], capture_output=True, text=True, timeout=180, env=env, check=False
         )
@@ -72,6 +80,13 @@ def test_the_python_snippet_gets_an_answer_from_the_server(
         assert done.stdout.strip(), "the model's answer was empty"
     finally:  # the server is shared by the session: leave only the models it started with
         httpx.request("DELETE", f"{ollama_server.url}/api/delete", json={"model": capped}, timeout=30)
+
+
+def test_a_url_and_a_model_need_no_server(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["connect", "--url", CLOSED_URL, "--model", MODEL], capsys)
+    assert code == 0, err
+    assert f"OpenAI-compatible base URL   {CLOSED_URL}/v1" in out and "pip install openai" in out
+    assert err == f"gpuless: note: nothing answers at {CLOSED_URL} now: these are for when it runs there\n"
 
 
 @pytest.mark.engine

@@ -24,9 +24,11 @@ def test_history_columns_line_up_and_hostile_names_are_cleaned(
     code, out, err = run(["history"], capsys)
     assert code == 0, err
     lines = out.splitlines()
-    assert len(lines) == 3 and "\x1b" not in out and "\x07" not in out
+    assert len(lines) == 6 and lines[3] == "" and "\x1b" not in out and "\x07" not in out
+    assert lines[4].startswith("TTFT = ") and lines[5].startswith("decode tok/s = ")  # what they mean
+    lines = lines[:3]
     header = lines[0]
-    for column in ("status", "model", "decode tok/s", "TTFT s"):
+    for column in ("status", "model", "chat decode tok/s", "chat TTFT s"):
         start = header.index(column)
         for row in lines[1:]:
             assert row[start - 2 : start] == "  " and row[start] != " ", (column, row)

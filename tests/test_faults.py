@@ -26,6 +26,7 @@ import pytest
 from tests import cli_run
 from tests.faults.server import FaultServer
 from toolkit.adapters.bench.history import History
+from toolkit.cli.render_bench import history_lines
 
 BENCH = ["bench", "--url", "{url}", "--model", "m", "--reps", "1", "--num-predict", "8", "--shape", "chat",
          "--concurrency", "none", "--timeout", "3", "--max-seconds", "10"]  # fmt: skip
@@ -182,8 +183,10 @@ def test_item13_busy_level_is_recorded_as_saturated(tmp_path: Path, cache_dir: P
     assert result["users_per_grade"]  # judged on the level that held
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
-def test_item15_signal_during_bench_stores_the_run_as_interrupted(
+@pytest.mark.parametrize(
+    "sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT], ids=["SIGTERM", "SIGHUP", "Ctrl-C"]
+)
+def test_item15_signal_during_bench_stores_the_run_as_cancelled(
     sig: signal.Signals, tmp_path: Path, cache_dir: Path
 ) -> None:
     seed = _seed(tmp_path / "data")
@@ -194,9 +197,12 @@ def test_item15_signal_during_bench_stores_the_run_as_interrupted(
             "--max-seconds",
             "30",
         ]
+        # A shell's background job starts with Ctrl-C ignored, and Python keeps an ignored SIGINT ignored:
+        # the command gets Ctrl-C's default (KeyboardInterrupt) as a terminal's foreground job has it.
         proc = subprocess.Popen(
             cli_run.command(*args),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(tmp_path, cache_dir),
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )  # fmt: skip
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and "POST /api/chat" not in server.requests:
@@ -206,13 +212,17 @@ def test_item15_signal_during_bench_stores_the_run_as_interrupted(
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 128 + sig, err
     assert "Traceback" not in err
-    assert _gpuless_lines(err) == [f"gpuless: interrupted ({sig.name}); finished requests were kept"]
+    named = "Ctrl-C" if sig == signal.SIGINT else sig.name
+    assert _gpuless_lines(err) == [f"gpuless: interrupted ({named}); finished requests were kept"]
     # The measured request streams for a minute: none has finished when the signal comes, on any machine.
-    assert "failed" in out, out
+    # A stop is the user's, not an error (issue 25): the result and `history` say "cancelled".
+    assert "cancelled (nothing finished)" in out and "stopped by an error" not in out, out
     with History(tmp_path / "data" / "history.sqlite3") as store:
         run = store.list_runs()[0]
     assert run.id != seed and run.status == "failed"
-    assert run.error == f"interrupted ({sig.name}) before the run finished"
+    reason = "" if sig == signal.SIGINT else f" ({sig.name})"  # asyncio cancels on Ctrl-C with no reason
+    assert run.error == f"cancelled{reason} after 0 requests"
+    assert "cancelled (nothing finished)" in "\n".join(history_lines([run]))
     _check_history(tmp_path / "data", seed)
 
 

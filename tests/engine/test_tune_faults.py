@@ -28,7 +28,7 @@ from tests.engine.test_tune_docker import Project
 from toolkit.adapters.bench.history import History
 from toolkit.adapters.docker.project_lock import holder_pid, lock_path
 from toolkit.core.tune.knobs import Knobs, Objective
-from toolkit.services.tuning import apply_winner, prepare
+from toolkit.services.container_tune import apply_winner, prepare
 
 pytestmark = pytest.mark.docker
 

@@ -50,7 +50,7 @@ async def test_a_streamed_answer_appears_as_markdown(services: Services, ollama_
         await pilot.press(*"Name two colours as a short markdown list.")
         await pilot.press("enter")
         answer = app.screen.query(Markdown).last()
-        await wait_for(pilot, lambda: "tok/s" in status(app) and "tokens" in status(app))
+        await wait_for(pilot, lambda: "decode" in status(app) and "total" in status(app))  # the final line
         assert answer.source.strip(), "the answer stayed empty"
         assert "TTFT" in status(app)
         history = app.screen.history  # type: ignore[attr-defined]
@@ -104,7 +104,7 @@ async def test_a_long_answer_is_redrawn_a_few_times_a_second_not_per_token(
     async with app.run_test(size=(100, 30)) as pilot:
         await open_chat(pilot, app)
         await pilot.press(*"Write a long story about a lighthouse keeper.", "enter")
-        await wait_for(pilot, lambda: "tokens ·" in status(app))
+        await wait_for(pilot, lambda: "total" in status(app))  # the final line
         trace = app.screen.last_trace  # type: ignore[attr-defined]
         answer = app.screen.query(Markdown).last()
     assert trace is not None and trace.server.eval_count > 60  # the model may end its story early

@@ -18,8 +18,8 @@ from textual.widgets import Input, Markdown, Select, Static
 from tests.faults.server import MARKUP_MODEL, FaultServer
 from tests.tui.notes import error_messages
 from toolkit.tui.app import create_app
-from toolkit.tui.screens.benchmark import history_table
 from toolkit.tui.services import Services
+from toolkit.tui.widgets.bench_history import history_table
 
 from .conftest import settle
 
@@ -72,6 +72,8 @@ def test_a_history_row_with_markup_in_its_name_renders_as_named() -> None:
         started_at = "2026-11-30T01:00:00"
         name = "[/]m[b]:latest\x1b[31m"
         status = "complete [/]"
+        error = None
+        requests = 3
         summary: ClassVar[dict[str, Any]] = {}
 
     console = Console(width=120, record=True, no_color=True)

@@ -19,7 +19,7 @@ from toolkit.tui.steps import STEP_IDS
 
 from .conftest import settle
 
-SIZES = [(80, 24), (120, 40)]
+SIZES = [(60, 20), (80, 24), (120, 40)]
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

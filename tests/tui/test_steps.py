@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import pytest
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Input, Static
 
 from tests.tui.notes import error_messages, notes_of
@@ -52,7 +53,10 @@ async def test_model_step_shows_memory_in_gib_only(services: Services) -> None:
         await settle(pilot)
         table = app.screen.query_one(DataTable)
         assert str(table.columns["ram"].label) == "GiB"  # the column's unit, so its cells are bare numbers
-        ram = [str(table.get_row_at(i)[2]) for i in range(table.row_count)]
+        ram = [
+            str(table.get_cell_at(Coordinate(i, table.get_column_index("ram"))))
+            for i in range(table.row_count)
+        ]
         assert all(float(cell) > 0 for cell in ram), ram
         # Sub-GiB sizes keep two decimals instead of collapsing to "0.0".
         assert any(cell.startswith("0.") and len(cell) == 4 and cell != "0.00" for cell in ram), ram

@@ -44,7 +44,7 @@ async def test_chat_turns_thinking_off_and_warns_only_for_the_model_that_thinks(
 
         screen.query_one("#chat-input", Input).focus()
         await pilot.press(*"What is the capital of France?", "enter")
-        await wait_for(pilot, lambda: "tok/s" in status(app) and "tokens" in status(app))
+        await wait_for(pilot, lambda: "decode" in status(app) and "total" in status(app))  # the final line
         answer = screen.query(Markdown).last().source
         trace = screen.last_trace
         assert trace is not None and trace.text.strip(), "the answer stayed empty"

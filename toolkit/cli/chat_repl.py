@@ -28,7 +28,7 @@ from rich.markdown import Markdown
 from rich.text import Text
 
 from toolkit.adapters.ollama.client import Chunk, OllamaClient, Recorder
-from toolkit.core.bench.metrics import RequestTrace, request_metrics
+from toolkit.core.bench.metrics import RequestTrace, answer_figures
 from toolkit.core.catalog.thinking import chat_note
 from toolkit.core.conversation import Conversation
 from toolkit.core.safe_text import terminal_safe
@@ -51,34 +51,21 @@ PROMPT = ">>> "
 class _LiveAnswer:
     """The answer so far as Markdown plus a speed line, built only when Live redraws (8 times a second)."""
 
-    def __init__(self, recorder: Recorder, started: float) -> None:
+    def __init__(self, recorder: Recorder) -> None:
         self.recorder = recorder
-        self.started = started
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        elapsed = time.perf_counter() - self.started
-        count = len(self.recorder.times)
-        rate = count / elapsed if elapsed > 0 else 0.0
         yield Markdown(terminal_safe("".join(self.recorder.parts)))
-        yield Text(f"{count} chunks · {rate:.1f} tok/s", style="dim")
+        yield Text(answer_figures(self.recorder.partial(), live=True), style="dim")
 
 
 def stats_line(trace: RequestTrace, stopped: bool = False) -> str:
-    """``[128 tokens · 118.4 tok/s · TTFT 0.21 s]`` from the server's counts and the client's clock."""
-    metrics = request_metrics(trace)
-    parts = []
-    tokens = metrics.output_tokens if metrics.output_tokens is not None else metrics.chunks
-    parts.append(f"{tokens} tokens")
-    if metrics.client_decode_tps is not None:
-        parts.append(f"{metrics.client_decode_tps:.1f} tok/s")
-    elif len(trace.content_times) >= 2:
-        span = trace.content_times[-1] - trace.content_times[0]
-        if span > 0:
-            parts.append(f"~{(len(trace.content_times) - 1) / span:.1f} tok/s")
-    if metrics.ttft_s is not None:
-        parts.append(f"TTFT {metrics.ttft_s:.2f} s")
-    if metrics.reasoning_chunks:
-        parts.append(f"after {metrics.reasoning_chunks} reasoning chunks")
+    """``[128 tokens · decode 118.4 tok/s · TTFT 0.21 s]``: the figures a benchmark reports, by the same
+    definitions (``benchmetrics.answer_figures``)."""
+    parts = [answer_figures(trace)]
+    reasoning = len(trace.reasoning_times)
+    if reasoning:
+        parts.append(f"after {reasoning} reasoning chunks")
     if stopped:
         parts.append("stopped")
     return "[" + " · ".join(parts) + "]"
@@ -250,7 +237,6 @@ class ChatRepl:
         recorder = Recorder(time.perf_counter())
         live_mode = self.console.is_terminal
         live: Live | None = None
-        started = time.perf_counter()
 
         def on_chunk(chunk: Chunk) -> None:
             if live is None:
@@ -265,7 +251,7 @@ class ChatRepl:
         trace: RequestTrace | None = None
         try:
             if live_mode:
-                view = _LiveAnswer(recorder, started)
+                view = _LiveAnswer(recorder)
                 live = Live(view, console=self.console, refresh_per_second=8, vertical_overflow="visible")
                 live.start()
             trace = self.loop.run_until_complete(task)

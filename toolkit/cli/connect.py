@@ -1,59 +1,19 @@
 """The ``connect`` subcommand: how an app reaches the model gpuless runs (URLs, env lines, snippets).
 
-The server is found as ``bench`` and ``chat`` find it (``toolkit.services.server_url``) and asked which
-models it has, so what is printed works right now; the text itself comes from ``core.compose.connect``,
-which the wizard's Connect panel shows too.
+The server is found as ``bench`` and ``chat`` find it and asked which models it has, so what is printed
+works right now; with ``--url`` and ``--model`` nothing has to answer (``toolkit.services.connecting``).
+The text itself comes from ``toolkit.core.compose.connect``, which the wizard's Connect panel shows too.
 """
 
 from __future__ import annotations
-
-import asyncio
 
 import click
 
 from toolkit.cli.group import cli, current_settings
 from toolkit.cli.output import emit_json, json_option
 from toolkit.core.catalog.thinking import OFF_OLLAMA, OFF_OPENAI, served_thinking_warning
-from toolkit.core.compose.connect import API_KEY, SNIPPET_IDS, ConnectInfo, connect_info, server_root
-from toolkit.core.recommend.model_choice import default_model
+from toolkit.core.compose.connect import API_KEY, SNIPPET_IDS, ConnectInfo
 from toolkit.core.safe_text import terminal_safe
-from toolkit.errors import UsageError
-
-
-def _thinks(url: str, model: str) -> bool | None:
-    """Whether the server says ``model`` can think (its ``/api/show`` capabilities); None if it cannot say."""
-    from toolkit.adapters.ollama.client import OllamaClient
-
-    async def show() -> bool | None:
-        async with OllamaClient(url, timeout=10.0, connect_timeout=2.0) as client:
-            return await client.thinks(model)
-
-    return asyncio.run(show())
-
-
-def _served_model(url: str, model: str | None) -> str:
-    """``model`` if the server has it (``name`` also matches ``name:latest``), else the one rule's default
-    (``core.model_choice.default_model``: a served model gpuless made first)."""
-    from toolkit.adapters.ollama.client import OllamaClient
-
-    async def names() -> list[str]:
-        async with OllamaClient(url, timeout=10.0, connect_timeout=2.0) as client:
-            return await client.list_models()
-
-    served = asyncio.run(names())
-    if model is None:
-        chosen = default_model(served)
-        if chosen is None:
-            raise UsageError(f"{url} has no models", hint="Pull one first, e.g. `gpuless up --model ...`.")
-        return chosen
-    for candidate in (model, f"{model}:latest"):
-        if candidate in served:
-            return candidate
-    listed = ", ".join(served) if served else "none"
-    raise UsageError(
-        f"{url} does not have {model} (it has: {listed})",
-        hint=f"Pull it first, e.g. `gpuless up --model {model}`.",
-    )
 
 
 def format_info(info: ConnectInfo) -> list[str]:
@@ -64,8 +24,9 @@ def format_info(info: ConnectInfo) -> list[str]:
         f"OpenAI-compatible base URL   {info.openai_base_url}",
         f"model                        {info.model}",
         f"API key                      {info.api_key}  ({why})",
+        *(f"from {who}: {url}/v1" for who, url in info.elsewhere),
         "",
-        "Environment lines (for a .env file):",
+        "Environment lines (for a .env file; every snippet reads them, so a new port needs no edit):",
         *info.env_lines.splitlines(),
         "",
         f"Thinking: every snippet turns it off ({OFF_OPENAI}; Ollama's own API: {OFF_OLLAMA}).",
@@ -82,7 +43,11 @@ def format_info(info: ConnectInfo) -> list[str]:
 
 @cli.command()
 @json_option
-@click.option("--model", help="Model the app should use (default: the first one the server lists).")
+@click.option(
+    "--model",
+    help="Model the app should use (default: the first one the server lists). With --url, no server needs "
+    "to answer.",
+)
 @click.option(
     "--url",
     help="Server URL (default: GPULESS_OLLAMA_URL, else the joined share, else the container or native "
@@ -95,13 +60,12 @@ def format_info(info: ConnectInfo) -> list[str]:
 )
 def connect(as_json: bool, model: str | None, url: str | None, snippet: str | None) -> None:
     """How to connect an app: Ollama and OpenAI-compatible URLs, model name, env lines, snippets."""
-    from toolkit.adapters.joined import key_for
-    from toolkit.services.server_url import server_url
+    from toolkit.services.connecting import connection
 
-    settings = current_settings()
-    target = server_root(server_url(url, settings))
-    chosen = _served_model(target, model)
-    info = connect_info(target, chosen, _thinks(target, chosen), key_for(target, settings))
+    found = connection(current_settings(), url, model)
+    info = found.info
+    if found.note is not None:
+        click.echo(f"gpuless: note: {terminal_safe(found.note, one_line=True)}", err=True)
     if as_json:
         emit_json(info.snippet(snippet).to_dict() if snippet else info.to_dict())
     elif snippet:

@@ -88,8 +88,12 @@ def _warn_exposed(spec: OllamaServiceSpec) -> None:
             err=True,
         )
     elif spec.expose:
+        from toolkit.services.connecting import lan_address
+
+        lan = lan_address()
+        where = f" (on the LAN: http://{lan}:{spec.port})" if lan else ""
         click.secho(
-            f"WARNING: Ollama will accept connections from ANY address on port {spec.port}. "
+            f"WARNING: Ollama will accept connections from ANY address on port {spec.port}{where}. "
             "It has no authentication: anyone who can reach this machine can use, pull and delete models.",
             fg="red",
             bold=True,

@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from toolkit.core.bench.concurrency import streams_label
+from toolkit.core.bench.metrics import definitions
+from toolkit.core.bench.run import is_cancelled, status_label
 from toolkit.core.bench.verdict import model_step_lines
 from toolkit.core.catalog.thinking import bench_lines
 from toolkit.core.safe_text import terminal_safe
@@ -54,7 +56,9 @@ def format_result(result: BenchResult) -> list[str]:
         count = result.stored_requests
         stored = "" if count is None else f"{count} request{'' if count == 1 else 's'} "
         run += f" ({stored}stored up to a failed history write)"
-    lines = [terminal_safe(f"{head}: {result.status}, {run}", one_line=True)]
+    finished = sum(s.requests for s in result.shapes) + sum(lv.requests for lv in result.concurrency)
+    status = status_label(result.status, result.error, finished)
+    lines = [terminal_safe(f"{head}: {status}, {run}", one_line=True)]
     if result.cold_load_s is not None:
         lines.append(f"model load (preload, kept out of TTFT): {result.cold_load_s:.2f} s")
     if result.shapes:
@@ -101,10 +105,12 @@ def format_result(result: BenchResult) -> list[str]:
                     c.metric if c.unit in c.metric.split() else f"{c.metric} ({c.unit})",
                     _num(c.predicted, digits),
                     _num(c.measured, digits),
-                    _num(c.error_pct, 1, "%") if c.error_pct is not None else "—",
+                    c.error_words,
                 ]
             )
         lines += ["", *_table(rows)]
+    if result.shapes or result.concurrency:
+        lines += ["", *definitions()]
     lines += model_step_lines(result.model, result.model_step, result.served_file)
     if result.shapes or result.concurrency:
         lines += ["", *verdict_lines(result)]
@@ -116,7 +122,9 @@ def format_result(result: BenchResult) -> list[str]:
         )
     elif result.stopped_by:
         lines.append(f"stopped early: {result.stopped_by} reached")
-    if result.error:
+    if result.error and is_cancelled(result.error):
+        lines.append(terminal_safe(f"{result.error}: what finished is shown above and kept", one_line=True))
+    elif result.error:
         lines.append(terminal_safe(f"stopped by an error: {result.error}", one_line=True))
     if result.history_error:
         lines.append(terminal_safe(f"history: {result.history_error}", one_line=True))
@@ -141,7 +149,8 @@ def history_lines(runs: list[RunRow]) -> list[str]:
     """``history``: one row per stored run (damaged ones say so)."""
     from toolkit.core.bench.run import median_of
 
-    rows = [["id", "started", "status", "model", "quant", "engine", "decode tok/s", "TTFT s", "power"]]
+    rows = [["id", "started", "status", "model", "quant", "engine", "chat decode tok/s", "chat TTFT s",
+             "power"]]  # fmt: skip
     for run in runs:
         shapes: dict[str, dict[str, Any]] = {s["shape"]: s for s in (run.summary or {}).get("shapes", [])}
         chat_shape = shapes.get("chat") or next(iter(shapes.values()), {})
@@ -151,7 +160,9 @@ def history_lines(runs: list[RunRow]) -> list[str]:
             [
                 str(run.id),
                 str(run.started_at).replace("T", " ")[:19],
-                f"{run.status} (damaged: {', '.join(run.damaged)})" if run.damaged else run.status,
+                f"{run.status} (damaged: {', '.join(run.damaged)})"
+                if run.damaged
+                else status_label(run.status, run.error, run.requests),
                 run.name,
                 run.quantization or "—",
                 run.engine_version or "—",
@@ -160,4 +171,5 @@ def history_lines(runs: list[RunRow]) -> list[str]:
                 run.power_source or "—",
             ]
         )
-    return _table(rows)  # its cells are made terminal-safe one by one; the line keeps its alignment
+    # its cells are made terminal-safe one by one; the line keeps its alignment
+    return [*_table(rows), "", *definitions()]

@@ -47,7 +47,7 @@ from toolkit.core.bench.concurrency import (
 from toolkit.core.bench.config import BenchConfig, BenchResult
 from toolkit.core.bench.metrics import RequestTrace, request_metrics, shape_result
 from toolkit.core.bench.predict import PredictorChoice, predictor_from_catalog, predictor_from_show
-from toolkit.core.bench.run import Status, power_source
+from toolkit.core.bench.run import Status, cancel_message, power_source
 from toolkit.core.bench.workload import WARMUP_TOKENS, Shape, build_messages, document_text
 from toolkit.core.catalog.model import Catalog
 from toolkit.core.catalog.thinking import model_thinks
@@ -299,9 +299,13 @@ class BenchRunner:
             )
             return False
         stream_tps = level.per_stream_tps.median if level.per_stream_tps else None
+        # The first level's line says what its two speeds are, not only the verdict at the end.
+        first = len(self._levels) == 1
+        total = " (every stream's tokens ÷ the level's time)" if first else ""
+        each = " (one stream's decode rate)" if first else ""
         self.progress(
-            f"{streams_label(streams)}: {level.aggregate_tps:.1f} tok/s total, "
-            f"{_fmt(stream_tps)} tok/s per stream, TTFT p95 {_fmt(level.ttft_p95_s, 3)} s"
+            f"{streams_label(streams)}: {level.aggregate_tps:.1f} tok/s total{total}, "
+            f"{_fmt(stream_tps)} tok/s per stream{each}, TTFT p95 {_fmt(level.ttft_p95_s, 3)} s"
         )
         return True
 
@@ -368,13 +372,10 @@ class BenchRunner:
         if isinstance(error, GpulessError):
             message = error.message
         elif error is not None:
-            # A cancellation may carry its reason (the CLI cancels with the signal's name).
+            # A cancellation may carry its reason (the CLI cancels with the signal's name); esc in the
+            # wizard and Ctrl-C carry none. Either way it is the user's stop, not a fault (``status_label``).
             reason = str(error) if isinstance(error, asyncio.CancelledError) else ""
-            message = (
-                f"interrupted ({reason}) before the run finished"
-                if reason
-                else ("interrupted before the run finished")
-            )
+            message = cancel_message(reason, finished)
         rows, predicted = comparisons(self.predictor, shapes, levels, self.config.num_predict)
         result = BenchResult(
             run_id=self._run_id,

@@ -28,7 +28,7 @@ class Comparison:
         unit: "tok/s" or "s".
         predicted / measured: None when one side is not available.
         error_pct: ``(predicted − measured) / measured × 100``: positive means the estimate was optimistic
-            for a rate (pessimistic for a time).
+            for a rate (pessimistic for a time). Stored with the run; shown as ``error_words``.
     """
 
     metric: str
@@ -39,6 +39,22 @@ class Comparison:
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+    @property
+    def error_words(self) -> str:
+        """The error as readers expect it, measured against predicted: "measured is 72% below predicted"
+        (a slower rate or a shorter time than the estimate), "… above predicted", or "–"."""
+        if self.error_short == "–":
+            return "–"
+        return f"measured is {self.error_short} predicted"
+
+    @property
+    def error_short(self) -> str:
+        """``error_words`` for a table whose column says "measured vs predicted": "72% below", "as"."""
+        if self.predicted is None or self.measured is None or not self.predicted:
+            return "–"
+        pct = (self.measured - self.predicted) / self.predicted * 100.0
+        return f"{abs(pct):.0f}% {'below' if pct < 0 else 'above'}" if round(pct) else "as"
 
 
 def compare(metric: str, unit: str, predicted: float | None, measured: float | None) -> Comparison:
@@ -68,12 +84,14 @@ def predicted_vs_measured(
     decode_tps: tuple[float | None, float | None],
     prefill_tps: tuple[float | None, float | None],
     ttft_s: tuple[float | None, float | None],
+    prompt_tokens: int = 0,
 ) -> tuple[Comparison, ...]:
-    """The three rows shown side by side; each argument is ``(predicted, measured)``."""
+    """The three rows shown side by side; each argument is ``(predicted, measured)``. The TTFT row names
+    its prompt (``prompt_tokens``): a TTFT means nothing without the prompt it prefilled."""
     return (
         compare("decode tok/s", "tok/s", *decode_tps),
         compare("prefill tok/s", "tok/s", *prefill_tps),
-        compare("TTFT", "s", *ttft_s),
+        compare(f"TTFT, {prompt_tokens}-token prompt" if prompt_tokens else "TTFT", "s", *ttft_s),
     )
 
 
@@ -105,6 +123,7 @@ def comparisons(
             decode_tps=(decode, measured_decode),
             prefill_tps=(prefill, measured_prefill),
             ttft_s=(ttft, measured_ttft),
+            prompt_tokens=tokens,
         )
     )
     predicted: dict[str, Any] = {

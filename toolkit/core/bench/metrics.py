@@ -263,3 +263,51 @@ def shape_result(shape: str, traces: Sequence[RequestTrace]) -> ShapeResult:
         prompt_tokens=percentile(prompts, 50) if prompts else None,
         reasoning_chunks=percentile([float(m.reasoning_chunks) for m in metrics], 50) if metrics else 0.0,
     )
+
+
+# --- the figures' names, as every front end shows them -----------------------------------------
+
+#: The one meaning of "TTFT" wherever gpuless shows it (bench, history, chat); always with its prompt,
+#: since a 1k-token document takes seconds to prefill where a 45-token chat question takes milliseconds.
+TTFT_MEANS = "TTFT = request sent → first answer token, on the client's clock (prefill included)"
+#: The one meaning of "decode tok/s" (bench, history, chat; live figures approximate it from chunks).
+DECODE_MEANS = "decode tok/s = answer tokens after the first ÷ time from the first to the last token"
+
+
+def definitions() -> tuple[str, str]:
+    """The two lines that say what TTFT and decode tok/s are, printed under every table of them."""
+    return TTFT_MEANS, DECODE_MEANS
+
+
+def live_decode_tps(times: Sequence[float]) -> float | None:
+    """Decode tok/s while an answer streams: chunks after the first ÷ time from the first to the last
+    (a chunk usually holds one token; the final figure uses the server's count, ``request_metrics``)."""
+    if len(times) < 2 or times[-1] <= times[0]:
+        return None
+    return (len(times) - 1) / (times[-1] - times[0])
+
+
+def _seconds(value: float) -> str:
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def answer_figures(trace: RequestTrace, *, live: bool = False) -> str:
+    """``128 tokens · decode 118.4 tok/s · TTFT 0.21 s`` for one chat answer, by the definitions above
+    (the same figures a benchmark reports). ``live``: the answer is still streaming, so tokens are the
+    chunks so far and the speed is approximate (``~``)."""
+    t_first = trace.content_times[0] if trace.content_times else None
+    if live:
+        tokens: int | None = len(trace.content_times)
+        tps = live_decode_tps(trace.content_times)
+        speed = None if tps is None else f"decode ~{tps:.1f} tok/s"
+    else:
+        metrics = request_metrics(trace)
+        tokens = metrics.output_tokens if metrics.output_tokens is not None else metrics.chunks
+        tps = metrics.client_decode_tps or live_decode_tps(trace.content_times)
+        speed = None if tps is None else f"decode {tps:.1f} tok/s"
+    parts = [f"{tokens} token{'' if tokens == 1 else 's'}"]
+    if speed:
+        parts.append(speed)
+    if t_first is not None:
+        parts.append(f"TTFT {_seconds(t_first - trace.t_sent)}")
+    return " · ".join(parts)

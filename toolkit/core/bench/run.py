@@ -16,6 +16,33 @@ from toolkit.core.machine.hardware import Machine
 
 Status = Literal["complete", "incomplete", "failed"]
 
+#: How the error of a run the user stopped (esc in the wizard, Ctrl-C or a signal in the CLI) begins. The
+#: store keeps the status ``incomplete`` (``failed`` when nothing finished) and this error; readers show
+#: "cancelled" from it (``status_label``). Runs stored before this wording say "interrupted".
+CANCELLED = "cancelled"
+_CANCEL_PREFIXES = (CANCELLED, "interrupted")
+
+
+def cancel_message(reason: str, finished: int) -> str:
+    """The stored error of a run the user stopped: "cancelled (SIGTERM) after 5 requests"."""
+    why = f" ({reason})" if reason else ""
+    return f"{CANCELLED}{why} after {finished} request{'' if finished == 1 else 's'}"
+
+
+def is_cancelled(error: str | None) -> bool:
+    """The run was stopped by the user (or a signal), not by a fault."""
+    return bool(error) and str(error).startswith(_CANCEL_PREFIXES)
+
+
+def status_label(status: str, error: str | None, requests: int | None = None) -> str:
+    """A run's status as ``history`` and the wizard list it: "cancelled (3 requests)" for a run the user
+    stopped, whatever it finished ("cancelled (nothing finished)"), else the stored status."""
+    if status == "complete" or not is_cancelled(error):
+        return status
+    if not requests:
+        return f"{CANCELLED} (nothing finished)"
+    return f"{CANCELLED} ({requests} request{'' if requests == 1 else 's'})"
+
 
 def power_source(machine: Machine | None) -> str:
     """The power source to record: "ac", "battery", "no battery" (mains: desktops, VMs) or "unknown"."""
@@ -136,4 +163,15 @@ def compare_runs(a: RunRow, b: RunRow) -> list[dict[str, Any]]:
     return rows
 
 
-__all__ = ["RunRow", "Status", "clean_summary", "compare_runs", "median_of", "split_model"]
+__all__ = [
+    "CANCELLED",
+    "RunRow",
+    "Status",
+    "cancel_message",
+    "clean_summary",
+    "compare_runs",
+    "is_cancelled",
+    "median_of",
+    "split_model",
+    "status_label",
+]

@@ -66,6 +66,16 @@ THOROUGH = BenchPlan(
 )
 
 
+def duration_words(max_seconds: float) -> str:
+    """How long a run takes, said as the bound it is: requests stop starting at ``max_seconds`` and the
+    last ones then finish (a 15 s quick run took 16.7 s in the wizard), plus the model's load when it is
+    not in memory yet. Not "about 15 s"."""
+    return (
+        f"no new request after {max_seconds:g} s; the last ones finish after that, "
+        "and a model not yet in memory loads first"
+    )
+
+
 def planned_requests(
     reps: int, shapes: Sequence[str], concurrency: Sequence[int], rounds: int = 1, max_requests: int = 10**9
 ) -> int:

@@ -53,8 +53,11 @@ class ConnectInfo:
         model: the model name to send, as the server lists it.
         api_key: what to pass as the OpenAI API key (any non-empty value works).
         env: environment variables, in order, for a ``.env`` file or ``export``.
-        snippets: env (shell), curl, Python ``openai`` and JavaScript ``openai`` examples, in that order.
+        snippets: env (shell), curl, Python ``openai``, Python ``ollama`` and JavaScript ``openai``
+            examples, in that order.
         thinks: the server says the model can think (``/api/show``); None when unknown.
+        elsewhere: (who, server root) for other machines: the LAN address of an exposed server, a share's
+            gateway; empty when only this laptop can reach the server.
     """
 
     ollama_url: str
@@ -64,6 +67,7 @@ class ConnectInfo:
     env: tuple[tuple[str, str], ...]
     snippets: tuple[Snippet, ...]
     thinks: bool | None = None
+    elsewhere: tuple[tuple[str, str], ...] = ()
 
     @property
     def env_lines(self) -> str:
@@ -85,10 +89,11 @@ class ConnectInfo:
             "env": dict(self.env),
             "snippets": [s.to_dict() for s in self.snippets],
             "thinks": self.thinks,
+            "elsewhere": [{"who": who, "ollama_url": url} for who, url in self.elsewhere],
         }
 
 
-SNIPPET_IDS: tuple[str, ...] = ("env", "curl", "python", "javascript")
+SNIPPET_IDS: tuple[str, ...] = ("env", "curl", "python", "ollama", "javascript")
 
 
 def server_root(url: str) -> str:
@@ -102,47 +107,105 @@ def server_root(url: str) -> str:
     return root
 
 
-def connect_info(url: str, model: str, thinks: bool | None = None, api_key: str | None = None) -> ConnectInfo:
+def connect_info(
+    url: str,
+    model: str,
+    thinks: bool | None = None,
+    api_key: str | None = None,
+    elsewhere: tuple[tuple[str, str], ...] = (),
+) -> ConnectInfo:
     """Everything an app needs to use ``model`` on the Ollama server at ``url`` (``thinks``: whether the
     server says the model can think, kept for the warning; ``api_key``: a joined share's key, which its
-    gateway checks, else a placeholder Ollama ignores)."""
+    gateway checks, else a placeholder Ollama ignores; ``elsewhere``: (who, server root) for other machines,
+    when the server is exposed or shared).
+
+    Every snippet reads the environment lines it names (``OPENAI_BASE_URL``/``OPENAI_API_KEY``,
+    ``OLLAMA_HOST``), with this server as the fallback, so an app survives a port change with new env lines
+    and no edit; each starts with its install line. Lines stay short (the curl body is a heredoc), so a
+    snippet copied by selection from an 80-column terminal is the command itself."""
     root = server_root(url)
     base = root + "/v1"
     key = api_key or API_KEY
     env = (("OPENAI_BASE_URL", base), ("OPENAI_API_KEY", key), ("OLLAMA_HOST", root))
     # json.dumps quotes a string the same way for JSON, Python and JavaScript.
-    q_base, q_key, q_model, q_prompt = (json.dumps(s) for s in (base, key, model, PROMPT))
-    ignored = "" if api_key else "  # Ollama ignores the key"
-    auth = f"  -H {shlex.quote('Authorization: Bearer ' + key)} \\\n" if api_key else ""
-    body = json.dumps(
-        {"model": model, "messages": [{"role": "user", "content": PROMPT}], "reasoning_effort": "none"}
-    )
+    q_base, q_key, q_root, q_model, q_prompt = (json.dumps(s) for s in (base, key, root, model, PROMPT))
+    why_key = "the share's key" if api_key else "Ollama ignores it; OpenAI clients need one"
     shell = "".join(f"export {name}={shlex.quote(value)}\n" for name, value in env)
+    for who, other in elsewhere:
+        shell += f"# {who}:\n#   OPENAI_BASE_URL={other}/v1\n#   OLLAMA_HOST={other}\n"
+    exports = "".join(f"export {name}={shlex.quote(value)}\n" for name, value in env[:2])
     curl = (
-        f"curl {shlex.quote(base + '/chat/completions')} \\\n"
+        f"{exports}"
+        'curl "$OPENAI_BASE_URL/chat/completions" \\\n'
+        '  -H "Authorization: Bearer $OPENAI_API_KEY" \\\n'
         '  -H "Content-Type: application/json" \\\n'
-        f"{auth}"
-        f"  -d {shlex.quote(body)}\n"
+        "  -d @- <<'JSON'\n"
+        "{\n"
+        f'  "model": {q_model},\n'
+        '  "messages": [\n'
+        f'    {{"role": "user", "content": {q_prompt}}}\n'
+        "  ],\n"
+        '  "reasoning_effort": "none"\n'
+        "}\n"
+        "JSON\n"
     )
+    reads = "# Reads OPENAI_BASE_URL and OPENAI_API_KEY\n# (`gpuless connect --snippet env` prints them)\n"
     python = (
+        "# pip install openai\n"
+        f"{reads}"
+        "import os\n"
+        "\n"
         "from openai import OpenAI\n"
         "\n"
-        f"client = OpenAI(base_url={q_base}, api_key={q_key}){ignored}\n"
+        f"url = {q_base}  # when OPENAI_BASE_URL is unset\n"
+        f"key = {q_key}  # {why_key}\n"
+        "client = OpenAI(\n"
+        '    base_url=os.environ.get("OPENAI_BASE_URL", url),\n'
+        '    api_key=os.environ.get("OPENAI_API_KEY", key),\n'
+        ")\n"
         "reply = client.chat.completions.create(\n"
         f"    model={q_model},\n"
         f'    messages=[{{"role": "user", "content": {q_prompt}}}],\n'
-        '    reasoning_effort="none",  # thinking off (Ollama thinks unless told, if the model can)\n'
+        '    reasoning_effort="none",  # no thinking (Ollama thinks unless told)\n'
         ")\n"
         "print(reply.choices[0].message.content)\n"
     )
+    keyed = f'key = os.environ.get("OPENAI_API_KEY", {q_key})  # the share\'s key\n' if api_key else ""
+    ollama_py = (
+        "# pip install ollama\n"
+        "# Reads OLLAMA_HOST (`gpuless connect --snippet env` prints it)\n"
+        "import os\n"
+        "\n"
+        "from ollama import Client\n"
+        "\n"
+        f"host = {q_root}  # when OLLAMA_HOST is unset\n"
+        f"{keyed}"
+        "client = Client(\n"
+        '    host=os.environ.get("OLLAMA_HOST", host),\n'
+        + ('    headers={"Authorization": f"Bearer {key}"},\n' if api_key else "")
+        + ")\n"
+        "reply = client.chat(\n"
+        f"    model={q_model},\n"
+        f'    messages=[{{"role": "user", "content": {q_prompt}}}],\n'
+        "    think=False,  # no thinking (Ollama thinks unless told)\n"
+        ")\n"
+        "print(reply.message.content)\n"
+    )
     javascript = (
+        "// npm install openai\n"
+        f"{reads.replace('#', '//')}"
         'import OpenAI from "openai";\n'
         "\n"
-        f"const client = new OpenAI({{ baseURL: {q_base}, apiKey: {q_key} }});{ignored.replace('#', '//')}\n"
+        f"const url = {q_base}; // when OPENAI_BASE_URL is unset\n"
+        f"const key = {q_key}; // {why_key}\n"
+        "const client = new OpenAI({\n"
+        "  baseURL: process.env.OPENAI_BASE_URL ?? url,\n"
+        "  apiKey: process.env.OPENAI_API_KEY ?? key,\n"
+        "});\n"
         "const reply = await client.chat.completions.create({\n"
         f"  model: {q_model},\n"
         f'  messages: [{{ role: "user", content: {q_prompt} }}],\n'
-        '  reasoning_effort: "none", // thinking off (Ollama thinks unless told, if the model can)\n'
+        '  reasoning_effort: "none", // no thinking (Ollama thinks unless told)\n'
         "});\n"
         "console.log(reply.choices[0].message.content);\n"
     )
@@ -150,6 +213,7 @@ def connect_info(url: str, model: str, thinks: bool | None = None, api_key: str 
         Snippet("env", "Environment (shell)", "", shell),
         Snippet("curl", "curl", "", curl),
         Snippet("python", "Python", "pip install openai", python),
+        Snippet("ollama", "Python, Ollama's own client", "pip install ollama", ollama_py),
         Snippet("javascript", "JavaScript (ES module, app.mjs)", "npm install openai", javascript),
     )
-    return ConnectInfo(root, base, model, key, env, snippets, thinks)
+    return ConnectInfo(root, base, model, key, env, snippets, thinks, elsewhere)

@@ -115,6 +115,12 @@ def _header(out: _Emitter, spec: OllamaServiceSpec) -> None:
         paragraphs.append(
             "WARNING: EXPOSED beyond loopback. Ollama has no authentication: anyone who can reach the "
             "port can run, pull and delete models."
+            + (
+                f" Other machines use this laptop's LAN address, http://ADDRESS:{spec.port} "
+                "(`gpuless connect` names it)."
+                if spec.listen_ip is None
+                else ""
+            )
         )
     paragraphs += [f"Note: {note}." for note in spec.adjustments]
     for text in paragraphs:

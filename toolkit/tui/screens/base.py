@@ -31,7 +31,13 @@ class WizardScreen(Screen[None]):
     """
 
     STEP_ID: ClassVar[str] = ""
-    BINDINGS: ClassVar[list[BindingType]] = []
+    #: The app's n, p and ? again, so the footer lists them first, before the step's own keys: a 60-column
+    #: footer cuts its end, and how to leave a step must stay on it (the app's ctrl+q Quit comes last).
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "app.step(1)", "Next"),
+        Binding("p", "app.step(-1)", "Back"),
+        Binding("question_mark,f1", "app.help", "Help", key_display="?"),
+    ]
 
     @property
     def wizard(self) -> GpulessApp:
@@ -48,7 +54,9 @@ class WizardScreen(Screen[None]):
         yield Header(icon="≡")
         yield StepBar(self.STEP_ID, id="stepbar")
         yield from self.compose_body()
-        yield Footer()
+        # Compact, without the palette's own entry (ctrl+p, in Help): at 60 columns the step's keys and
+        # how to leave it (n, p, ?) must all show.
+        yield Footer(compact=True, show_command_palette=False)
 
     def compose_body(self) -> ComposeResult:
         raise NotImplementedError

@@ -4,8 +4,8 @@ The run is the quick plan of ``gpuless bench`` (``toolkit.core.bench.schedule.QU
 ``toolkit.services.benchmarking`` (the CLI's run), an async worker on the UI loop (HTTP streaming). Live
 numbers arrive through its ``on_request`` callback, so the charts fill per repetition from the metrics the
 history stores; its live counter redraws the time elapsed and left every second. Grade, users held and
-NUM_PARALLEL advice are the CLI's lines. Esc cancels: the runner closes its streams and leaves the stored
-run marked incomplete.
+NUM_PARALLEL advice are the CLI's lines. Esc cancels: the runner closes its streams and the history lists
+the run as cancelled, with what it finished.
 
 Tune (t: one user, u: four users) runs ``gpuless tune``'s loop (``toolkit.services.tuning``) on the
 container of the Compose step's compose.yaml, or on the native server the Launch step started, in a
@@ -23,6 +23,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from rich import box
 from rich.table import Table
 from textual import work
 from textual.app import ComposeResult
@@ -32,7 +33,8 @@ from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from toolkit.core.bench.concurrency import streams_label
-from toolkit.core.bench.schedule import QUICK
+from toolkit.core.bench.metrics import definitions
+from toolkit.core.bench.schedule import QUICK, duration_words
 from toolkit.core.bench.verdict import model_step_lines, verdict
 from toolkit.core.catalog.thinking import bench_lines
 from toolkit.core.tune.knobs import Objective
@@ -40,6 +42,7 @@ from toolkit.services.benchmarking import Benchmark, recent_runs
 from toolkit.tui import fmt
 from toolkit.tui.plain import plain
 from toolkit.tui.screens.base import WizardScreen
+from toolkit.tui.widgets.bench_history import history_table
 from toolkit.tui.widgets.benchchart import ConcurrencyChart, RepetitionChart
 from toolkit.tui.widgets.plain import Plain
 
@@ -49,39 +52,18 @@ WIZARD_BENCH: dict[str, Any] = QUICK.as_config()
 TUNE_BUDGET_S = 180.0
 
 
-def history_table(runs: list[Any], model: str | None) -> Table:
-    title = plain("Earlier runs" + (f" of {model}" if model else ""))
-    table = Table(title=title, expand=True, title_justify="left")
-    for column in ("run", "when", "model", "status", "decode tok/s", "TTFT"):
-        table.add_column(column, no_wrap=True)
-    for run in runs:
-        shapes = {s.get("shape"): s for s in (run.summary or {}).get("shapes", [])}
-        chat: dict[str, Any] = shapes.get("chat") or next(iter(shapes.values()), {})
-        tps = (chat.get("client_decode_tps") or {}).get("median")
-        ttft = (chat.get("ttft_s") or {}).get("median")
-        table.add_row(
-            str(run.id),
-            plain(run.started_at[:16].replace("T", " ")),
-            plain(run.name),
-            plain(run.status),
-            fmt.tps(tps),
-            fmt.seconds(ttft),
-        )
-    return table
-
-
 class BenchmarkScreen(WizardScreen):
     """Live line, two charts, then results (predicted vs measured, grade, users) and history."""
 
     STEP_ID = "benchmark"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("b", "start", "Run benchmark"),
+        Binding("b", "start", "Run"),
         Binding("B", "start(False)", "Run, leave the calibration alone", show=False),
-        Binding("t", "tune(1)", "Tune (1 user)"),
-        Binding("u", "tune(4)", "Tune (4 users)"),
+        Binding("t", "tune(1)", "Tune (1)"),
+        Binding("u", "tune(4)", "Tune (4)"),
         Binding("a", "apply_tune", "Apply tune", show=False),
         Binding("k", "keep_tune", "Keep", show=False),
-        Binding("escape", "cancel", "Cancel"),
+        Binding("escape", "cancel", "Stop"),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -352,7 +334,8 @@ class BenchmarkScreen(WizardScreen):
             progress=self.on_progress,
             on_request=self.on_request,
         )
-        self.on_progress(f"starting: {run.live.planned} requests to {model}")
+        bound = duration_words(config.max_seconds)
+        self.on_progress(f"starting: {run.live.planned} requests to {model}; {bound}")
         try:
             outcome = await run.run()
         finally:
@@ -371,23 +354,20 @@ class BenchmarkScreen(WizardScreen):
         self.query_one(ConcurrencyChart).set_levels(levels)
 
     def show_result(self, result: Any, calibration: str | None = None) -> None:
-        table = Table(
-            title=plain(f"Result: {result.model} ({result.status})"), expand=True, title_justify="left"
-        )
-        table.add_column("metric", no_wrap=True)
-        table.add_column("predicted")
-        table.add_column("measured")
-        table.add_column("error")
+        title = plain(f"Result: {result.model} ({result.status})")
+        # Light rules and bare numbers (each metric names its unit): the table fits 60 columns.
+        table = Table(title=title, expand=True, title_justify="left", box=box.SIMPLE_HEAD)
+        for column in ("metric", "predicted", "measured", "vs predicted"):
+            table.add_column(column, no_wrap=True)
         for row in result.comparisons:
-            show = fmt.tps if row.unit == "tok/s" else fmt.seconds
-            error = "–" if row.error_pct is None else f"{row.error_pct:+.0f}%"
-            table.add_row(row.metric, show(row.predicted), show(row.measured), error)
+            show = (lambda v: fmt.tps(v).removesuffix(" tok/s")) if row.unit == "tok/s" else fmt.seconds
+            table.add_row(row.metric, show(row.predicted), show(row.measured), row.error_short)
         chat = next(iter(result.shapes), None)
         decode = chat.client_decode_tps.median if chat and chat.client_decode_tps else None
         ttft = chat.ttft_s.median if chat and chat.ttft_s else None
         if not result.comparisons:
             table.add_row("decode tok/s", "–", fmt.tps(decode), "–")
-            table.add_row("TTFT", "–", fmt.seconds(ttft), "–")
+            table.add_row("TTFT, chat prompt", "–", fmt.seconds(ttft), "–")
         read = verdict(
             result.shapes,
             result.concurrency,
@@ -398,7 +378,7 @@ class BenchmarkScreen(WizardScreen):
         )
         self.query_one("#bench-result", Static).update(table)
         step = [*bench_lines(result), *model_step_lines(result.model, result.model_step, result.served_file)]
-        notes = [calibration[:1].upper() + calibration[1:]] if calibration else []
+        notes = [*definitions(), *([calibration[:1].upper() + calibration[1:]] if calibration else [])]
         self.query_one("#bench-live", Static).update("\n".join([*read.lines(), *step, *notes]))
 
     def show_history(self, model: str | None) -> None:
@@ -416,7 +396,7 @@ class BenchmarkScreen(WizardScreen):
             self._tune_done(f"Tune failed: {getattr(worker.error, 'message', worker.error)}")
         if worker.group == "bench" and state == WorkerState.CANCELLED:
             self.query_one("#bench-status", Static).update(
-                "Cancelled: the finished requests are kept as an incomplete run."
+                "Cancelled: the finished requests are kept; the history lists the run as cancelled."
             )
             self.show_history(self.wizard.engine[1] if self.wizard.engine else None)
 

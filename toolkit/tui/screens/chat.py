@@ -1,9 +1,9 @@
 """Step 6, Chat: streamed answers rendered as Markdown with live tokens/s and TTFT.
 
 The answer streams in an async worker (``OllamaClient.stream_chat``), so the screen keeps taking keys;
-esc cancels the worker, which closes the HTTP stream and keeps the text so far. Speed figures come from
-``toolkit.core.bench.metrics.request_metrics`` once the server's counters arrive; while streaming, a live
-estimate from chunk arrival times is shown.
+esc cancels the worker, which closes the HTTP stream and keeps the text so far. The figures are a
+benchmark's (``toolkit.core.bench.metrics.answer_figures``: decode tok/s and TTFT, one definition each):
+while streaming, approximated from chunk arrival times, then from the server's token count.
 
 Thinking is off (``services.chat.take_turn``'s default, as in ``gpuless chat``); for a model that thinks,
 a line above the status says so, with the warning that other clients get thinking on unless they ask.
@@ -27,7 +27,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, Markdown, Select, Static
 from textual.worker import Worker, WorkerState
 
-from toolkit.core.bench.metrics import RequestTrace, request_metrics
+from toolkit.core.bench.metrics import RequestTrace, answer_figures, request_metrics
 from toolkit.core.catalog.thinking import chat_note, served_thinking_warning
 from toolkit.core.conversation import Conversation
 from toolkit.core.recommend.model_choice import default_model
@@ -54,9 +54,9 @@ class ChatScreen(WizardScreen):
     AUTO_FOCUS = "#chat-input"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "stop", "Stop"),
-        Binding("ctrl+n", "new_chat", "New chat"),
+        Binding("ctrl+n", "new_chat", "New"),
         Binding("ctrl+r", "refresh_models", "Models"),
-        Binding("ctrl+o", "connect", "Connect app"),
+        Binding("ctrl+o", "connect", "Connect"),
     ]
 
     def __init__(self) -> None:
@@ -196,14 +196,9 @@ class ChatScreen(WizardScreen):
                 text = "".join(pending)
                 pending.clear()
                 await answer.append(text)
-            count = len(recorder.times)
-            if count:
-                first = recorder.times[0]
-                last = recorder.times[-1]
-                rate = (count - 1) / (last - first) if count > 1 and last > first else None
-                self.set_status(
-                    f"{model}: streaming · TTFT {fmt.seconds(first - t_sent)} · ~{fmt.tps(rate)} (esc stops)"
-                )
+            if recorder.times:
+                live = answer_figures(recorder.partial(), live=True)
+                self.set_status(f"{model}: streaming · {live} (esc stops)")
 
         async def tee(events: AsyncGenerator[Event, None]) -> AsyncGenerator[Event, None]:
             async for event in events:
@@ -221,7 +216,7 @@ class ChatScreen(WizardScreen):
         except asyncio.CancelledError:
             await redraw()
             await answer.append("\n\n*(stopped)*")
-            self.set_status(f"{model}: stopped after {len(recorder.times)} chunks.")
+            self.set_status(f"{model}: stopped · {answer_figures(recorder.partial(), live=True)}")
             raise
         except BaseException:
             await redraw()
@@ -229,12 +224,8 @@ class ChatScreen(WizardScreen):
             raise
         await redraw()
         self.last_trace = trace
-        metrics = request_metrics(trace)
-        rate = metrics.server_decode_tps or metrics.client_decode_tps
-        self.set_status(
-            f"{model}: {metrics.output_tokens} tokens · {fmt.tps(rate)} · TTFT {fmt.seconds(metrics.ttft_s)}"
-            f" · total {fmt.seconds(metrics.total_s)}"
-        )
+        total = fmt.seconds(request_metrics(trace).total_s)
+        self.set_status(f"{model}: {answer_figures(trace)} · total {total}")
 
     def worker_changed(self, worker: Worker[object], state: WorkerState) -> None:
         if worker.group == "models" and state == WorkerState.ERROR:

@@ -20,6 +20,7 @@ from toolkit.tui.notify import ERROR_TIMEOUT, report_error
 from toolkit.tui.plan import spec_for
 from toolkit.tui.screens.base import WizardScreen
 from toolkit.tui.widgets.plain import Plain
+from toolkit.tui.widgets.yaml_view import YamlView
 
 #: Used until the Model step picks something, so the step is usable on its own.
 FALLBACK_MODEL = "qwen2.5:1.5b"
@@ -67,9 +68,7 @@ class ComposeScreen(WizardScreen):
     def show_spec(self, spec: OllamaServiceSpec) -> None:
         self.text = render_compose_yaml(spec)
         self.showing_diff = False
-        self.query_one("#compose-yaml", Static).update(
-            Syntax(self.text, "yaml", theme="ansi_dark", word_wrap=True)
-        )
+        self.query_one("#compose-yaml", Static).update(YamlView(self.text))
         path = self.services.compose_path
         state = (
             "differs from the file on disk (d shows the diff)"
@@ -85,7 +84,7 @@ class ComposeScreen(WizardScreen):
         view = self.query_one("#compose-yaml", Static)
         if self.showing_diff or not path.exists():
             self.showing_diff = False
-            view.update(Syntax(self.text, "yaml", theme="ansi_dark", word_wrap=True))
+            view.update(YamlView(self.text))
             if not path.exists():
                 self.notify(f"No file at {path} yet: nothing to compare.", title="Compose", markup=False)
             return

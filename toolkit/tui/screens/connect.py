@@ -23,8 +23,7 @@ from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
 from toolkit.core.catalog.thinking import served_thinking_warning
-from toolkit.core.compose.connect import ConnectInfo, connect_info
-from toolkit.core.recommend.model_choice import default_model
+from toolkit.core.compose.connect import ConnectInfo
 from toolkit.tui.plain import escaped
 from toolkit.tui.steps import STEPS
 from toolkit.tui.widgets.plain import Plain
@@ -33,7 +32,7 @@ if TYPE_CHECKING:
     from toolkit.tui.app import GpulessApp
 
 #: Syntax lexer per snippet.
-LEXERS = {"env": "bash", "curl": "bash", "python": "python", "javascript": "javascript"}
+LEXERS = {"env": "bash", "curl": "bash", "python": "python", "ollama": "python", "javascript": "javascript"}
 
 #: (key, what it copies, its name, its footer label) in the order the panel lists them. The panel
 #: names every key; the footer shows a few ("" hides one), as 80 columns do not hold them all.
@@ -44,6 +43,7 @@ COPY_KEYS: tuple[tuple[str, str, str, str], ...] = (
     ("e", "env", "environment lines", "Copy env"),
     ("c", "curl", "curl command", ""),
     ("y", "python", "Python snippet", "Copy Python"),
+    ("l", "ollama", "Python snippet for Ollama's client", ""),
     ("j", "javascript", "JavaScript snippet", ""),
 )
 
@@ -88,7 +88,7 @@ class ConnectScreen(Screen[None]):
             for snippet_id in LEXERS:
                 yield Static(classes="section-title", id=f"connect-title-{snippet_id}")
                 yield Plain(id=f"connect-{snippet_id}", classes="snippet")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.find_server()
@@ -96,23 +96,23 @@ class ConnectScreen(Screen[None]):
     @work(exclusive=True, group="connect", exit_on_error=False)
     async def find_server(self) -> None:
         """Use the given server and model; else the one Chat would find, and its first model."""
-        from toolkit.adapters.ollama.client import OllamaClient
+        from toolkit.errors import UsageError
+        from toolkit.services.connecting import connection
 
+        services = self.wizard.services
         url = self.url
         if url is None:
-            url = self.url = await asyncio.to_thread(self.wizard.services.resolve_url)
-        model = self.model
-        async with OllamaClient(url, timeout=10.0, connect_timeout=2.0) as client:
-            if model is None:
-                chosen = default_model(await client.list_models())
-                if chosen is None:
-                    self.summary(f"{url} answers but has no models yet: pull one in the Launch step (4).")
-                    return
-                model = self.model = chosen
-            thinks = await client.thinks(model)
-        from toolkit.adapters.joined import key_for
-
-        self.show(connect_info(url, model, thinks, api_key=key_for(url, self.wizard.services.settings)))
+            url = self.url = await asyncio.to_thread(services.resolve_url)
+        try:
+            # a model given is the one the wizard started or chats with: not checked again
+            found = await asyncio.to_thread(
+                connection, services.settings, url, self.model, resolved=url, check_model=False
+            )
+        except UsageError as error:  # no models yet, or not the one asked for
+            self.summary(f"{error.message}: pull one in the Launch step (4).")
+            return
+        self.model = found.info.model
+        self.show(found.info)
 
     def worker_changed(self, worker: Worker[object], state: WorkerState) -> None:
         if state == WorkerState.ERROR:
@@ -139,6 +139,7 @@ class ConnectScreen(Screen[None]):
             f"[b]o[/]  Ollama URL       {escaped(info.ollama_url)}\n"
             f"[b]m[/]  model            {escaped(info.model)}\n"
             f"   API key          {escaped(info.api_key)}  (OpenAI clients need one; Ollama ignores it)"
+            + "".join(f"\n   from {escaped(who)}: {escaped(url)}/v1" for who, url in info.elsewhere)
         )
         keys = {part: key for key, part, _, _ in COPY_KEYS}
         for snippet in info.snippets:

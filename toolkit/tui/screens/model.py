@@ -38,14 +38,15 @@ TARGETS: tuple[float, ...] = (5.0, DEFAULT_TARGET_TPS, grade_line("C"), grade_li
 
 HINT = "↑↓ move · Enter: use this model · not listed? type any Ollama tag below"
 
-#: The table's columns (label, key); a Mac also gets native Ollama's Metal decode after tok/s.
+#: The table's columns (label, key); a Mac also gets native Ollama's Metal decode after tok/s. Model, tok/s
+#: and grade come first: a narrow terminal (60 columns) cuts the columns on the right.
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("model tag", "tag"),
+    ("tok/s", "tps"),
+    ("grade", "grade"),
     ("fit", "fit"),
     ("GiB", "ram"),
-    ("tok/s", "tps"),
     ("TTFT", "ttft"),
-    ("grade", "grade"),
     ("use", "score"),
     ("note", "note"),
 )
@@ -173,7 +174,7 @@ class ModelScreen(WizardScreen):
         table.clear(columns=True)
         columns = list(COLUMNS)
         if metal:
-            columns.insert(4, METAL_COLUMN)
+            columns.insert(2, METAL_COLUMN)
         for label, key in columns:
             table.add_column(label, key=key)
 
@@ -220,10 +221,11 @@ class ModelScreen(WizardScreen):
             # Memory (GiB, named in the header) and TTFT are written short ("3.0", "0.92", "4.5s") so the
             # note column fits 80 columns.
             ram = fmt.gib(c.total_bytes).removesuffix(" GiB")
-            cells: list[str | Text] = [c.tag, fit_cell(c), ram, speed_cell(c)]
+            cells: list[str | Text] = [c.tag, speed_cell(c)]
             if rec.metal:
                 cells.append(f"{metal.decode_tps:.1f}" if metal else "–")
-            cells += [f"{c.ttft_s:.1f}s", c.grade, f"{c.use_case_score}/10", Text(short_note(c))]
+            cells += [c.grade, fit_cell(c), ram, f"{c.ttft_s:.1f}s", f"{c.use_case_score}/10"]
+            cells.append(Text(short_note(c)))
             table.add_row(*cells, key=c.tag)
         if rec.pick is not None:
             table.move_cursor(row=table.get_row_index(rec.pick.tag))

@@ -117,7 +117,8 @@ def test_unexpected_errors_are_described_without_a_traceback() -> None:
     assert "Traceback" not in body
     title, body = describe_error(DockerUnavailableError("no engine", hint="start it"))
     assert title == "Docker is not available"
-    assert body == "no engine\nWhat to do: start it"
+    # The error's own hint first, then what to do in the wizard's keys (never a command-line flag).
+    assert body.startswith("no engine\nWhat to do: start it Then press ctrl+s in the Launch step (4)")
 
 
 def test_every_error_class_has_a_title_in_words() -> None:

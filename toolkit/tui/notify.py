@@ -49,7 +49,7 @@ TITLES: dict[str, str] = {
 
 
 #: What to do in the wizard's keys, by error class name (a class not listed takes its nearest listed
-#: base's), said after the sentences of the error's own hint that name no command-line flag.
+#: base's): it stands in for the sentences of the error's own hint that name a command-line flag.
 ADVICE: dict[str, str] = {
     "PortInUseError": "Press f (in Compose or Launch) to use the next free port, or type another Port in"
     " the Compose step's settings (3).",
@@ -72,14 +72,17 @@ _SENTENCE = re.compile(r"(?<=[.!?;])\s+(?=[A-Z])")
 
 
 def advice(error: BaseException) -> str | None:
-    """What to do about ``error`` in the wizard: its hint's sentences that name no flag, then its
-    ``ADVICE`` entry; a hint that is all flags and has no entry is shown as the command line's."""
+    """What to do about ``error`` in the wizard: the sentences of its hint that name no command-line flag,
+    then, when a sentence was left out (or there was no hint), its ``ADVICE`` entry; a hint that is all
+    flags with no entry to replace it is shown as the command line's."""
     hint = str(getattr(error, "hint", None) or "")
-    kept = [part for part in _SENTENCE.split(hint) if part and not _FLAG.search(part)]
+    parts = [part for part in _SENTENCE.split(hint) if part]
+    kept = [part for part in parts if not _FLAG.search(part)]
     entry = next((ADVICE[k.__name__] for k in type(error).__mro__ if k.__name__ in ADVICE), None)
-    said = " ".join([*kept, *([entry] if entry else [])])
-    if said:
-        return said
+    if entry and len(kept) < max(len(parts), 1):
+        kept.append(entry)
+    if kept:
+        return " ".join(kept)
     return f"(in a shell) {hint}" if hint else None
 
 

@@ -118,11 +118,13 @@ class WizardScreen(Screen[None]):
         """Show ``error`` in this step's panel until dismissed (and as a notification, with ``notify``)."""
         if notify:
             report_error(self.app, error, step=step_by_id(self.STEP_ID).title)
-        self.show_problem(*describe_error(error))
+        self.show_problem(*describe_error(error), notify=False)
 
-    def show_problem(self, heading: str, body: str) -> None:
-        """Show a problem in this step's panel until dismissed (a warning that must not vanish)."""
+    def show_problem(self, heading: str, body: str, *, notify: bool = True) -> None:
+        """Show a problem in this step's panel until dismissed (and as a warning, with ``notify``)."""
         title = step_by_id(self.STEP_ID).title
+        if notify:
+            self.notify(f"{heading}\n{body}", title=title, severity="warning", markup=False)
         panel = self.query_one("#step-error", Static)
         panel.update(terminal_safe(f"{title}: {heading}\n{body}\n(ctrl+x dismisses this)"))
         panel.display = True

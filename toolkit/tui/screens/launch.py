@@ -39,6 +39,7 @@ from toolkit.tui.screens.launch_words import (
     LaunchCancelled,
     container_state,
     failure_text,
+    mode_line,
     running_rows,
 )
 from toolkit.tui.widgets.plain import Plain
@@ -136,17 +137,9 @@ class LaunchScreen(WizardScreen):
             self.query_one("#launch-model", Input).focus()
 
     def show_mode(self) -> None:
-        services, spec = self.services, self.wizard.spec
-        if services.launch_mode == "docker":
-            if spec is not None:
-                text = f"Docker: image {spec.image}, container {spec.container_name}, port {spec.port}."
-            else:
-                text = f"Docker: image {services.ollama_image}, container {services.settings.container_name}."
-        else:
-            text = f"Attach: using the server at {services.url} (gpuless does not start it)."
+        if self.services.launch_mode != "docker":
             self.query_one("#launch-image", Transfer).reset("not used in attach mode")
-        keys = " ctrl+s starts; esc cancels a launch, or leaves the model field."
-        self.query_one("#launch-mode", Static).update(text + keys)
+        self.query_one("#launch-mode", Static).update(mode_line(self.services, self.wizard.spec))
 
     def spec_changed(self, spec: OllamaServiceSpec | None) -> None:
         if spec is not None and not self.busy:
@@ -165,16 +158,20 @@ class LaunchScreen(WizardScreen):
                 self.query_one(f"#launch-{row}", Transfer).reset(text)
 
     def offer_changed(self, offer: int | None) -> None:
+        """The planned port is taken: say so, and that f moves to the next free one."""
         self.refresh_bindings()
-        if offer is not None and self.port_failed:
-            result = self.query_one("#launch-result", Static)
-            result.update(
-                f"{result.content}\nPress f to use port {offer}, the next free one, and start again."
-            )
+        if offer is None or self.busy or (self.launched_here and not self.port_failed):
+            return
+        spec, result = self.wizard.spec, self.query_one("#launch-result", Static)
+        taken = f"Port {spec.port} is taken by another program." if spec is not None else ""
+        text = f"{result.content}\n" if self.port_failed else f"{taken} "
+        result.update(f"{text}Press f to use port {offer}, the next free one, and start.")
 
     def action_free_port(self) -> None:
+        typed = self.model_typed()  # the new plan must not replace the model typed here
         if self.busy or self.wizard.use_free_port() is None:
             return
+        self.query_one("#launch-model", Input).value = typed
         self.port_failed = False
         self.action_start()
 
@@ -438,7 +435,8 @@ class LaunchScreen(WizardScreen):
                 self.show_no_docker()
             if isinstance(worker.error, PortInUseError):
                 self.port_failed = True
-                self.wizard.check_port()  # offers the next free port (f) when it has found one
+                self.offer_changed(self.wizard.port_offer)
+                self.wizard.check_port()  # looks again: the offer (f) follows when it was not known yet
 
     def failure_text(self, error: BaseException | None) -> str:
         return failure_text(error, self.offer)

@@ -18,7 +18,9 @@ from toolkit.tui.screens.base import StepCancelled
 
 if TYPE_CHECKING:
     from toolkit.adapters.docker_runner import DockerRunner
+    from toolkit.core.compose import OllamaServiceSpec
     from toolkit.services.world import World
+    from toolkit.tui.services import Services
 
 #: Pull failures and the words for them on the Model row.
 PULL_FAILED = {
@@ -70,13 +72,24 @@ def running_rows(world: World) -> dict[str, str]:
     if box is None:
         return {"health": "no gpuless container yet: ctrl+s starts one"}
     health = f", {box.health}" if box.health else ""
-    where = f" at {box.url}" if box.url else ""
-    rows = {"health": f"container {box.name} {box.state}{health}{where}"}
+    where = f", port {port_of_url(box.url)}" if box.url else ""
+    rows = {"health": f"{box.state}{health}{where}"}
     if box.running and serving is not None:
         rows |= {
             "image": "present (the container runs)",
             "pull": f"{serving} ready",
-            "result": f"Running: {serving} at {world.url} (port {port_of_url(world.url)}). Press n to"
-            " benchmark it, 6 to chat, c to connect an app; ctrl+s starts the plan of Compose (3) instead.",
+            "result": f"Running: {serving} at {world.url} (container {box.name}). Press n to benchmark it,"
+            " 6 to chat, c to connect an app; ctrl+s starts the plan of Compose (3) instead.",
         }
     return rows
+
+
+def mode_line(services: Services, spec: OllamaServiceSpec | None) -> str:
+    """What a launch will do (the image, container and port it starts, or the server it attaches to)."""
+    if services.launch_mode != "docker":
+        text = f"Attach: using the server at {services.url} (gpuless does not start it)."
+    elif spec is not None:
+        text = f"Docker: image {spec.image}, container {spec.container_name}, port {spec.port}."
+    else:
+        text = f"Docker: image {services.ollama_image}, container {services.settings.container_name}."
+    return text + " ctrl+s starts; esc cancels a launch, or leaves the model field."

@@ -99,28 +99,21 @@ async def test_the_model_step_starts_on_the_files_model_and_a_changed_port_shows
         assert len(_backups(services)) == 1
 
 
-async def test_an_error_stays_on_its_step_until_dismissed_in_the_wizards_words(
-    services: Services, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent.sock")
-    app = create_app(dataclasses.replace(services, launch_mode="docker"), start="launch")
+async def test_an_error_stays_on_its_step_until_dismissed_in_the_wizards_words(services: Services) -> None:
+    app = create_app(services, start="chat")  # nothing answers at the services' URL
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         screen: Any = app.screen
-        screen.query_one("#launch-model", Input).value = MODEL
-        await pilot.press("ctrl+s")
-        await settle(pilot)
         app.clear_notifications()  # the toast is gone (as after its timeout): the panel is not
         await pilot.pause()
         panel = screen.query_one("#step-error", Static)
         text = text_of(panel)
         assert panel.display and panel.region.height > 0 and panel.region.bottom <= 23  # above the keys
-        assert text.startswith("Launch: Docker is not available") and "(ctrl+x dismisses this)" in text
-        assert "ctrl+s in the Launch step" in text and "--runtime" not in text and "--url" not in text
+        assert text.startswith("Chat: Ollama does not answer") and "(ctrl+x dismisses this)" in text
+        assert "Start a server in the Launch step (4)" in text and "--url" not in text
         assert screen.check_action("dismiss_error", ()) is True
-        await pilot.press("5")
-        await pilot.press("4")
-        assert app.current_mode == "launch" and panel.display  # still there on coming back
+        await pilot.press("escape", "5", "6")
+        assert app.current_mode == "chat" and panel.display  # still there on coming back
         await pilot.press("ctrl+x")
         assert not panel.display and screen.check_action("dismiss_error", ()) is False
 
@@ -276,13 +269,12 @@ async def test_a_taken_port_is_solved_in_the_wizard(
                 await settle(pilot, 120)
                 result = text_of(screen.query_one("#launch-result", Static))
                 assert f"port {taken}" in result and f"Press f to use port {offer}" in result
-                assert "Port in use" in text_of(screen.query_one("#step-error", Static))
+                assert [n for n in app._notifications if n.title == "Launch: Port in use"]
                 assert runner.find(svc.settings.container_name) is None  # nothing left behind
                 await pilot.press("f")
                 await settle(pilot, 240)
                 assert app.engine == (f"http://127.0.0.1:{offer}", f"{MODEL}-gpuless"), [
                     n.message for n in app._notifications
                 ]
-                assert not screen.query_one("#step-error", Static).display  # the new attempt cleared it
         finally:
             runner.down(svc.settings.container_name, volume=svc.settings.volume_name)

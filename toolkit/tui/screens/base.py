@@ -33,7 +33,8 @@ class StepCancelled(Exception):
 
 #: The keys that leave a focused input and that dismiss an error, in every step.
 LEAVE_FIELD = Binding("escape", "leave_field", "Leave field")
-DISMISS = Binding("ctrl+x", "dismiss_error", "Dismiss error")
+# Priority: an input would take ctrl+x as "cut"; while no error is shown, it still does.
+DISMISS = Binding("ctrl+x", "dismiss_error", "Dismiss error", priority=True)
 
 
 class WizardScreen(Screen[None]):
@@ -118,7 +119,13 @@ class WizardScreen(Screen[None]):
         """Show ``error`` in this step's panel until dismissed (and as a notification, with ``notify``)."""
         if notify:
             report_error(self.app, error, step=step_by_id(self.STEP_ID).title)
-        self.show_problem(*describe_error(error), notify=False)
+        if not self.explains(error):
+            self.show_problem(*describe_error(error), notify=False)
+
+    def explains(self, error: BaseException) -> bool:
+        """Whether the step itself says ``error`` and what to do, in its own lines, until the next try
+        (then the panel would only repeat it)."""
+        return False
 
     def show_problem(self, heading: str, body: str, *, notify: bool = True) -> None:
         """Show a problem in this step's panel until dismissed (and as a warning, with ``notify``)."""

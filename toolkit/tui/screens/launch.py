@@ -11,7 +11,9 @@ test server, or an Ollama the user started).
 When it fails, the rows are redrawn from what is really there (the container, read back from the
 engine), a failed pull says why in the terms of ``toolkit.core.pullfailure`` and ``o`` offers the next
 candidate that fits; without a Docker engine the step offers ``r`` (``ollama serve`` here) and ``a``
-(an Ollama at a URL) with the install advice for this OS (``toolkit.core.nodocker``).
+(an Ollama at a URL) with the install advice for this OS (``toolkit.core.nodocker``); on a port another
+program holds, ``f`` moves the plan to the next free port and starts again. Before a launch, the rows
+show what runs already (``toolkit.services.world``, read by the app).
 """
 
 from __future__ import annotations
@@ -35,11 +37,13 @@ from toolkit.tui.messages import EngineReady
 from toolkit.tui.plan import spec_changes
 from toolkit.tui.screens.base import LEAVE_FIELD, WizardScreen
 from toolkit.tui.screens.launch_words import (
+    EXPLAINED,
     PULL_FAILED,
     LaunchCancelled,
     container_state,
     failure_text,
     mode_line,
+    next_offer,
     running_rows,
 )
 from toolkit.tui.widgets.plain import Plain
@@ -142,9 +146,13 @@ class LaunchScreen(WizardScreen):
         self.query_one("#launch-mode", Static).update(mode_line(self.services, self.wizard.spec))
 
     def spec_changed(self, spec: OllamaServiceSpec | None) -> None:
-        if spec is not None and not self.busy:
+        chosen = self.wizard.choice is not None or self.wizard.file_spec is not None
+        if spec is not None and not self.busy and chosen:  # never a model nobody chose
             self.query_one("#launch-model", Input).value = spec.model
             self.show_mode()
+
+    def explains(self, error: BaseException) -> bool:
+        return isinstance(error, EXPLAINED)  # the result line says it, with this step's keys
 
     def world_changed(self, world: World | None) -> None:
         """Before a launch in this step: the rows show what runs already (model, port, health)."""
@@ -339,14 +347,8 @@ class LaunchScreen(WizardScreen):
         if reason is None:
             return
         self.failed_tags.add(model)
-        offer = None
-        if self.wizard.machine is not None:
-            from toolkit.core.pullfailure import next_candidate
-            from toolkit.core.recommend import recommend
-
-            ranked = recommend(self.wizard.machine, self.services.catalog())
-            found = next_candidate(ranked.candidates, self.failed_tags)
-            offer = found.tag if found is not None else None
+        machine = self.wizard.machine
+        offer = next_offer(machine, self.services.catalog(), self.failed_tags) if machine else None
         self.app.call_from_thread(self.show_pull_failure, reason, error, offer)
 
     def show_pull_failure(self, reason: str, error: BaseException, offer: str | None) -> None:

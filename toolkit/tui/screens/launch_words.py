@@ -18,7 +18,9 @@ from toolkit.tui.screens.base import StepCancelled
 
 if TYPE_CHECKING:
     from toolkit.adapters.docker_runner import DockerRunner
+    from toolkit.core.catalog import Catalog
     from toolkit.core.compose import OllamaServiceSpec
+    from toolkit.core.hardware import Machine
     from toolkit.services.world import World
     from toolkit.tui.services import Services
 
@@ -28,6 +30,9 @@ PULL_FAILED = {
     RegistryUnreachableError: "failed: the registry could not be reached",
     DiskFullError: "failed: the disk is full",
 }
+
+#: Failures the result line explains with what to do in this step (o, f, r, a): no error panel repeats it.
+EXPLAINED = (DockerUnavailableError, PortInUseError, *PULL_FAILED)
 
 
 class LaunchCancelled(StepCancelled):
@@ -93,3 +98,12 @@ def mode_line(services: Services, spec: OllamaServiceSpec | None) -> str:
     else:
         text = f"Docker: image {services.ollama_image}, container {services.settings.container_name}."
     return text + " ctrl+s starts; esc cancels a launch, or leaves the model field."
+
+
+def next_offer(machine: Machine, catalog: Catalog, failed: set[str]) -> str | None:
+    """The next candidate that fits ``machine`` after the tags in ``failed`` (offered with ``o``)."""
+    from toolkit.core.pullfailure import next_candidate
+    from toolkit.core.recommend import recommend
+
+    found = next_candidate(recommend(machine, catalog).candidates, failed)
+    return found.tag if found is not None else None

@@ -36,7 +36,7 @@ from toolkit.tui.widgets.plain import Plain
 #: than anyone reads), taken from ``toolkit.core.grades`` so the choices follow the grades.
 TARGETS: tuple[float, ...] = (5.0, DEFAULT_TARGET_TPS, grade_line("C"), grade_line("B"))
 
-HINT = "↑↓ move · Enter: use this model and go on · not listed? type any Ollama tag below"
+HINT = "↑↓ move · Enter: use it and go on · not listed? type any Ollama tag below"
 
 #: The table's columns (label, key); a Mac also gets native Ollama's Metal decode after tok/s.
 COLUMNS: tuple[tuple[str, str], ...] = (

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 #: Where the server listens, in words: loopback only, or every address (the LAN, no keys).
 EXPOSURE: tuple[tuple[str, bool], ...] = (("this machine only", False), ("the LAN, no key", True))
 #: The pointer to sharing with keys (a gateway in front of the server, ``gpuless share``).
-SHARE_NOTE = "To let others in with keys rather than open to the LAN: `gpuless share` in a shell."
+SHARE_NOTE = "To let others in with keys instead: `gpuless share`, in a shell."
 
 
 def _number(text: str, kind: type[int] | type[float], low: float, high: float, what: str) -> Any:

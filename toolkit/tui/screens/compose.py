@@ -57,7 +57,7 @@ class ComposeScreen(WizardScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "free_port":
-            return self.wizard.port_offer is not None
+            return self.wizard.port_offer is not None and not self.typing
         return super().check_action(action, parameters)
 
     def action_free_port(self) -> None:

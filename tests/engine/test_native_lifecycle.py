@@ -15,7 +15,6 @@ from pathlib import Path
 
 import psutil
 import pytest
-from toolkit.adapters.ollama.server_url import server_url
 
 from tests.cli_run import run
 from tests.ollama_server.fixtures import free_port
@@ -25,6 +24,7 @@ from toolkit.adapters.tune.tuner import Tuner, TuneSettings
 from toolkit.core.compose.spec import build_spec
 from toolkit.core.tune.knobs import Budget, Candidate, Knobs, Objective
 from toolkit.services.native import find_native, launch_native, stop_native
+from toolkit.services.server_url import server_url
 from toolkit.settings import Settings
 
 pytestmark = [pytest.mark.engine]

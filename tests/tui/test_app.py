@@ -119,6 +119,10 @@ def test_unexpected_errors_are_described_without_a_traceback() -> None:
     title, body = describe_error(DockerUnavailableError("no engine", hint="start it"))
     assert title == "Docker is not available"
     assert body == "no engine\nWhat to do: start it"
+    # A hint in command-line flags gives way to the wizard's keys; its other sentences stay.
+    _, body = describe_error(DockerUnavailableError("no engine", hint="Start it. Or use --runtime native."))
+    assert body.startswith("no engine\nWhat to do: Start it. Then press ctrl+s in the Launch step (4)")
+    assert "--" not in body
 
 
 def test_every_error_class_has_a_title_in_words() -> None:

@@ -51,8 +51,7 @@ async def test_wizard_and_cli_write_the_same_file(
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         app.screen.query_one("#model-tag", Input).focus()
-        await pilot.press(*model, "enter")
-        await pilot.press("n")
+        await pilot.press(*model, "enter")  # enter uses the tag and goes on to Compose
         await settle(pilot)
         assert app.current_mode == "compose"
         await pilot.press("s")

@@ -34,17 +34,20 @@ async def test_model_table_ranks_the_catalog_and_rows_update_the_pick(services: 
         assert table.get_row_at(table.cursor_row)[0] == pick.tag
         details = text_of(app.screen.query_one("#model-details", Static))
         assert details.startswith(f"Pick: {pick.tag}") and "RAM" in details and "TTFT" in details
-        # Moving the cursor shows that row's estimate; enter makes it the pick.
-        await pilot.press("down")
-        other = str(table.get_row_at(table.cursor_row)[0])
-        assert other != pick.tag
-        assert text_of(app.screen.query_one("#model-details", Static)).startswith(f"Row: {other}")
-        await pilot.press("enter")
-        assert app.choice.tag == other
         # Another target speed re-ranks.
         app.screen.query_one("#model-target").value = 30.0
         await settle(pilot)
         assert app.screen.recommendation.target_tps == 30.0  # type: ignore[attr-defined]
+        # Moving the cursor shows that row's estimate; enter makes it the pick and goes on to Compose.
+        table.focus()
+        await pilot.press("down")
+        other = str(table.get_row_at(table.cursor_row)[0])
+        assert other != app.choice.tag
+        assert text_of(app.screen.query_one("#model-details", Static)).startswith(f"Row: {other}")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.choice.tag == other and app.current_mode == "compose"
+        assert app.spec is not None and app.spec.model == other
 
 
 async def test_model_step_shows_memory_in_gib_only(services: Services) -> None:

@@ -95,14 +95,14 @@ def _env(name: str) -> dict[str, str]:
 async def test_tune_four_users_then_apply(
     services: Services, running: tuple[Path, str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from toolkit.tui.screens import benchmark
+    from toolkit.tui.screens import bench_tune
 
     # The first candidate (4 slots) wins within a 40 s budget on a quiet run here, and the default 180 s
     # only costs CI time; a slower machine gets room for that candidate at its pace.
     project, name, url = running
     measured = await asyncio.to_thread(tune_pace.measurement_s, url, 4)  # it runs an event loop of its own
     budget = tune_pace.budget_for_one_candidate(40, measured)
-    monkeypatch.setattr(benchmark, "TUNE_BUDGET_S", budget)
+    monkeypatch.setattr(bench_tune, "TUNE_BUDGET_S", budget)
     before = (project / "compose.yaml").read_text()
     svc = dataclasses.replace(services, compose_dir=project)
     app = create_app(svc, start="benchmark")

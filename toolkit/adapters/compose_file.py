@@ -235,9 +235,8 @@ def managed_names(path: Path | None, default: tuple[str, str]) -> tuple[str, str
     return (spec.container_name, spec.volume_name) if spec is not None else default
 
 
-def spec_here() -> OllamaServiceSpec | None:
-    """The spec of ./compose.yaml when gpuless wrote it (and it reads), else None."""
-    path = Path("compose.yaml")
+def spec_here(path: Path = Path("compose.yaml")) -> OllamaServiceSpec | None:
+    """The spec of ``path`` (./compose.yaml) when gpuless wrote it (and it reads), else None."""
     if not path.is_file():
         return None
     try:

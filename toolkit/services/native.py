@@ -5,7 +5,7 @@ to the one that answers at its address), record which process that is (``toolkit
 so later commands find it), pull the model and create the served model, then read back what took effect.
 ``find_native`` is how ``verify``, ``status`` and ``tune`` find it again (``toolkit.services.readback``,
 ``toolkit.services.tuning``); ``bench``, ``chat`` and ``connect`` find it through
-``toolkit.adapters.ollama.server_url``; ``stop_native`` is ``down --runtime native``.
+``toolkit.services.server_url``; ``stop_native`` is ``down --runtime native``.
 """
 
 from __future__ import annotations

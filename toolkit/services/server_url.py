@@ -12,26 +12,35 @@ the URL at all is ``toolkit.core.target.check_target``'s question.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from toolkit.adapters import joined
 from toolkit.errors import GpulessError
 from toolkit.settings import Settings
 
 
-def server_url(url: str | None, settings: Settings) -> str:
-    """--url; else GPULESS_OLLAMA_URL when set; else the joined share; else the running container of
-    ./compose.yaml (or the configured container name); else the native server gpuless recorded; else
-    ./compose.yaml's server address; else the configured URL. Blocking (asks the Docker engine, ≤ 2 s)."""
+def chosen_url(url: str | None, settings: Settings) -> str | None:
+    """The server the user chose: --url, else GPULESS_OLLAMA_URL when set, else the joined share; None
+    when they chose none (then what runs here decides)."""
     if url:
         return url
     if "ollama_url" in settings.model_fields_set:  # set explicitly (GPULESS_OLLAMA_URL)
         return settings.ollama_url
     share = joined.load(settings)
-    if share is not None:
-        return share.url
+    return share.url if share is not None else None
+
+
+def server_url(url: str | None, settings: Settings, compose_path: Path = Path("compose.yaml")) -> str:
+    """--url; else GPULESS_OLLAMA_URL when set; else the joined share; else the running container of
+    ``compose_path`` (or the configured container name); else the native server gpuless recorded; else
+    that file's server address; else the configured URL. Blocking (asks the Docker engine, ≤ 2 s)."""
+    chosen = chosen_url(url, settings)
+    if chosen:
+        return chosen
     from toolkit.adapters.compose_file import spec_here
     from toolkit.adapters.docker.runner import DockerRunner
 
-    here = spec_here()
+    here = spec_here(compose_path)
     container = here.container_name if here is not None else settings.container_name
     try:
         running = DockerRunner(timeout=2).running_url(container)

@@ -11,7 +11,6 @@ from typing import Any
 
 from textual.message import Message
 
-from toolkit.core.compose.spec import OllamaServiceSpec
 from toolkit.core.machine.hardware import Machine
 
 
@@ -37,14 +36,6 @@ class ComposeSaved(Message):
     def __init__(self, path: Path) -> None:
         super().__init__()
         self.path = path
-
-
-class SpecReady(Message):
-    """The Compose step produced the service spec (``toolkit.core.compose.spec.OllamaServiceSpec``)."""
-
-    def __init__(self, spec: OllamaServiceSpec) -> None:
-        super().__init__()
-        self.spec = spec
 
 
 class EngineReady(Message):

@@ -6,20 +6,16 @@ numbers arrive through its ``on_request`` callback, so the charts fill per repet
 history stores; its live counter redraws the time elapsed and left every second. Grade, users held and
 NUM_PARALLEL advice are the CLI's lines. Esc cancels: the runner closes its streams and the history lists
 the run as cancelled, with what it finished.
+Ctrl-C stops a run (or a tune) as esc does, and a second ctrl+c quits, as in the CLI.
 
-Tune (t: one user, u: four users) runs ``gpuless tune``'s loop (``toolkit.services.tuning``) on the
-container of the Compose step's compose.yaml, or on the native server the Launch step started, in a
-thread, holding its project lock until the user chooses: a applies the winner left running (compose.yaml
-edited through the safe write, a backup kept, ``verify``), k restarts the configuration that ran before.
-Esc stops a tune between steps and restores the start.
+The target is the server the wizard knows: the one launched in this session, else the one it found
+running (``toolkit.services.world``), and the header names the URL the run really goes to. The tune
+(t, u, a, k) is ``bench_tune.TuneSteps``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import threading
-import time
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -37,33 +33,27 @@ from toolkit.core.bench.metrics import definitions
 from toolkit.core.bench.schedule import QUICK, duration_words
 from toolkit.core.bench.verdict import model_step_lines, verdict
 from toolkit.core.catalog.thinking import bench_lines
-from toolkit.core.tune.knobs import Objective
 from toolkit.services.benchmarking import Benchmark, recent_runs
 from toolkit.tui import fmt
 from toolkit.tui.plain import plain
-from toolkit.tui.screens.base import WizardScreen
+from toolkit.tui.screens.bench_tune import TuneSteps
 from toolkit.tui.widgets.bench_history import history_table
 from toolkit.tui.widgets.benchchart import ConcurrencyChart, RepetitionChart
 from toolkit.tui.widgets.plain import Plain
 
 #: The run of the default ``gpuless bench`` (the quick plan); tests shorten it more.
 WIZARD_BENCH: dict[str, Any] = QUICK.as_config()
-#: The tune's time box, as `gpuless tune`'s default.
-TUNE_BUDGET_S = 180.0
 
 
-class BenchmarkScreen(WizardScreen):
+class BenchmarkScreen(TuneSteps):
     """Live line, two charts, then results (predicted vs measured, grade, users) and history."""
 
     STEP_ID = "benchmark"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("b", "start", "Run"),
         Binding("B", "start(False)", "Run, leave the calibration alone", show=False),
-        Binding("t", "tune(1)", "Tune (1)"),
-        Binding("u", "tune(4)", "Tune (4)"),
-        Binding("a", "apply_tune", "Apply tune", show=False),
-        Binding("k", "keep_tune", "Keep", show=False),
-        Binding("escape", "cancel", "Stop"),
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+c", "interrupt", "Stop", show=False),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -80,189 +70,57 @@ class BenchmarkScreen(WizardScreen):
             yield Plain(id="bench-history")
 
     def on_mount(self) -> None:
-        self.watch(self.wizard, "engine", self.engine_changed)
+        self.watch(self.wizard, "engine", self.show_target)
+        self.watch(self.wizard, "world", self.show_target)
         self.bench_run: Benchmark | None = None
         self._last_line = ""
-        self._tune_line = ""
-        self._tune_t0: float | None = None
-        self._tune_stop = threading.Event()
-        self._tune_hold: contextlib.ExitStack | None = None
-        self._tune_pending: tuple[Any, Any] | None = None  # (session, result) awaiting Apply / Keep
         self.set_interval(1.0, self.tick)
 
     def tick(self) -> None:
         """Redraw the counter (elapsed, time left) while a run goes, even between requests."""
         if self.bench_run is not None and self.busy:
-            line = f"{self.bench_run.live.prefix()} {self._last_line}"
-            self.query_one("#bench-progress", Static).update(line)
-        if self._tune_t0 is not None and self.tuning:
-            self.query_one("#tune-status", Static).update(self._tune_prefix() + self._tune_line)
-
-    # --- tune ---------------------------------------------------------------------------------------
-
-    @property
-    def tuning(self) -> bool:
-        return any(w.group == "tune" and w.is_running for w in self.workers)
-
-    def _tune_prefix(self) -> str:
-        elapsed = time.monotonic() - (self._tune_t0 or time.monotonic())
-        left = max(TUNE_BUDGET_S - elapsed, 0.0)
-        return f"tune {elapsed:.0f} s, at most {left:.0f} s left (budget {TUNE_BUDGET_S:.0f} s): "
-
-    def on_tune_progress(self, line: str) -> None:
-        self._tune_line = line
-        self.query_one("#tune-status", Static).update(self._tune_prefix() + line)
-
-    def action_tune(self, users: int) -> None:
-        if self.busy or self.tuning or self._tune_pending is not None:
-            return
-        self._tune_stop.clear()
-        self._tune_t0 = time.monotonic()
-        self.query_one("#tune-result", Static).update("")
-        self.on_tune_progress(f"starting: {Objective.for_users(users).describe()}")
-        self.run_tune(users)
-
-    @work(thread=True, exclusive=True, group="tune", exit_on_error=False)
-    def run_tune(self, users: int) -> None:
-        from toolkit.services.tuning import prepare
-
-        def progress(line: str) -> None:
-            self.app.call_from_thread(self.on_tune_progress, line)
-
-        # The container's project lock, as `gpuless tune` holds it: from here until the winner is applied
-        # or kept (a bench, an up or another tune of it is refused meanwhile).
-        self._tune_hold = hold = contextlib.ExitStack()
-        objective = Objective.for_users(users)
-        with contextlib.ExitStack() as on_error:
-            on_error.callback(self._release_tune)  # prepare failed: let go of what it took
-            session = prepare(
-                self.services.settings, self.services.compose_path, objective, TUNE_BUDGET_S,
-                progress=progress, cancelled=self._tune_stop.is_set, hold=hold,
-            )  # fmt: skip
-            on_error.pop_all()
-        progress(f"{session.candidates} candidate(s), {session.pruned} pruned")
-        try:
-            result = session.tuner.run()
-        except BaseException as stop:
-            problem = session.tuner.restore_problem
-            partial = session.tuner.result
-            if partial is not None:  # stored however the tune ends, as in the CLI
-                payload = partial.to_dict() | {"problem": problem}
-                failed = not isinstance(stop, KeyboardInterrupt) or problem is not None
-                self._store_tune(session, payload, "failed" if failed else "incomplete")
-            self._release_tune()
-            if not isinstance(stop, KeyboardInterrupt):
-                raise
-            text = (
-                "Tune stopped: the configuration that ran before runs again."
-                if problem is None
-                else f"Tune stopped: the configuration that ran before is NOT running: {problem}."
+            self.query_one("#bench-progress", Static).update(
+                f"{self.bench_run.live.prefix()} {self._last_line}"
             )
-            self.app.call_from_thread(self._tune_done, text)
-            return
-        self.app.call_from_thread(self.show_tune, session, result)
+        self.tick_tune()
 
-    def _store_tune(self, session: Any, payload: dict[str, Any], status: Any = None) -> None:
-        from toolkit.services.tuning import store_history
+    def target(self) -> tuple[str, str | None]:
+        """Where b sends the run: the engine (launched here, or found running), else the server the wizard
+        found (its first model, or the Model step's pick); ("", None) before the wizard has looked."""
+        engine, world = self.wizard.engine, self.wizard.world
+        if engine is not None:
+            return engine
+        return (world.url if world is not None else "", None)
 
-        spec = session.spec
-        store_history(self.services.history_path, spec.served_model, spec.url, payload, status)
-
-    def _release_tune(self) -> None:
-        """Let go of the container's project lock the tune holds (nothing when none is held)."""
-        hold, self._tune_hold = self._tune_hold, None
-        if hold is not None:
-            hold.close()
-
-    def on_unmount(self) -> None:
-        self._release_tune()
-
-    def _tune_done(self, text: str) -> None:
-        self._tune_t0 = None
-        self.query_one("#tune-status", Static).update(text)
-
-    def show_tune(self, session: Any, result: Any) -> None:
-        winner = result.verdict.winner if result.verdict else None
-        table = Table(title=f"Tune: {result.objective.describe()}", expand=True, title_justify="left")
-        for column in ("", "before", "after", "after/before"):
-            table.add_column(column, no_wrap=True)
-        for row in result.table():
-            table.add_row(
-                row.metric,
-                "–" if row.before is None else f"{row.before:.2f}",
-                "–" if row.after is None else f"{row.after:.2f}",
-                "–" if row.ratio is None else f"{row.ratio:.2f}x",
-            )
-        self.query_one("#tune-result", Static).update(table if winner is not None else "")
-        reason = result.verdict.reason if result.verdict else "interrupted"
-        if winner is None:
-            self._store_tune(session, result.to_dict())
-            self._release_tune()
-            self._tune_done(f"Tune ({result.seconds:.0f} s): {reason}. Nothing changed.")
-            return
-        self._tune_pending = (session, result)
-        self._tune_done(
-            f"Tune ({result.seconds:.0f} s): {reason}. It runs now: a applies it (compose.yaml rewritten,"
-            " a backup kept, then verify), k keeps the configuration that ran before."
-        )
-
-    def action_apply_tune(self) -> None:
-        if self._tune_pending is not None and not self.tuning:
-            self.finish_tune(apply=True)
-
-    def action_keep_tune(self) -> None:
-        if self._tune_pending is not None and not self.tuning:
-            self.finish_tune(apply=False)
-
-    @work(thread=True, exclusive=True, group="tune", exit_on_error=False)
-    def finish_tune(self, apply: bool) -> None:
-        try:
-            self._finish_tune(apply)
-        finally:
-            self._release_tune()
-
-    def _finish_tune(self, apply: bool) -> None:
-        from toolkit.services.tuning import apply_winner
-
-        pending, self._tune_pending = self._tune_pending, None
-        if pending is None:
-            return
-        session, result = pending
-        payload = result.to_dict()
-        winner = result.verdict.winner
-        if apply:
-            self.app.call_from_thread(self.on_tune_progress, "writing compose.yaml and verifying")
-            applied = apply_winner(session, winner.candidate.knobs)
-            applied.pop("diff")
-            payload.update(applied)
-            counts = applied["verify"]["counts"]
-            where = "the native server runs it (no compose file holds its settings)"
-            if applied["compose_file"]:
-                where = f"{session.compose_path} rewritten (previous kept as {applied['backup']})"
-            text = f"Applied: {where}; verify: {counts['applied']} applied, {counts['refused']} refused."
+    def show_target(self, _changed: object = None) -> None:
+        url, model = self.target()
+        world = self.wizard.world
+        if not url:
+            where = "looking for the server…"
+        elif model:
+            where = f"{model} at {url}"
+        elif world is not None and world.version:
+            where = f"the server at {url} (its first model)"
         else:
-            self.app.call_from_thread(self.on_tune_progress, "restarting the configuration that ran before")
-            session.tuner.restore()
-            payload["reason"] += "; kept the configuration that ran before"
-            text = "Kept: the configuration that ran before runs again; compose.yaml unchanged."
-        self._store_tune(session, payload)
-        self.app.call_from_thread(self._tune_done, text)
-
-    def engine_changed(self, engine: tuple[str, str] | None) -> None:
-        target = (
-            f"{engine[1]} at {engine[0]}"
-            if engine
-            else f"the server at {self.services.url} (its first model)"
-        )
+            where = f"the server at {url}, where nothing answers yet (start one in Launch, 4)"
+        box = world.running if world is not None else None
+        if box is not None and box.url == url:
+            where += f", container {box.name} {box.health or box.state}"
         self.query_one("#bench-status", Static).update(
-            f"Target: {target}. b runs a quick benchmark (about {QUICK.max_seconds:g} s, "
-            "like `gpuless bench`; `gpuless bench --thorough` for the full sweep), esc cancels."
+            f"Target: {where}. b runs a quick benchmark (about {QUICK.max_seconds:g} s, "
+            "like `gpuless bench`; `gpuless bench --thorough` for the full sweep); esc or ctrl+c stops it."
         )
-        self.show_history(engine[1] if engine else None)
+        self.show_history(model)
 
-    @property
-    def busy(self) -> bool:
-        return any(w.group == "bench" and w.is_running for w in self.workers)
+    def action_interrupt(self) -> None:
+        """ctrl+c: stop the run or the tune under way (as esc does); a second ctrl+c quits, as in the CLI."""
+        if self.busy or self.tuning:
+            self.interrupted = True
+            self.action_cancel()
+        elif self.interrupted:
+            self.app.exit()
+        else:
+            self.app.action_help_quit()
 
     def action_start(self, calibrate: bool = True) -> None:
         if self.busy:
@@ -270,9 +128,10 @@ class BenchmarkScreen(WizardScreen):
         self.query_one(RepetitionChart).clear_points()
         self.query_one(ConcurrencyChart).set_levels([])
         self.query_one("#bench-result", Static).update("")
-        # Without a launch in this session, a server the user already runs (say, from `gpuless up`)
-        # is benchmarked: its first model, or the one the Model step picked when it has that.
-        url, model = self.wizard.engine or ("", None)
+        self.interrupted = False
+        # The target the header names (without a launch in this session, a server the user already runs:
+        # its first model, or the one the Model step picked when it has that).
+        url, model = self.target()
         self.run_bench(url, model, calibrate)
 
     async def _model_at(self, url: str) -> str | None:
@@ -284,17 +143,14 @@ class BenchmarkScreen(WizardScreen):
             return await default_model_at(url, picked, timeout=10.0, connect_timeout=2.0)
         except GpulessError:  # it does not answer, or it has no model
             pass
-        self.notify(
-            f"No model to benchmark at {url}.\nWhat to do: start one in the Launch step (4) first.",
-            title="Benchmark",
-            severity="warning",
-            markup=False,
+        self.show_problem(
+            f"No model to benchmark at {url}.", "What to do: start one in the Launch step (4) first."
         )
         return None
 
     def action_cancel(self) -> None:
         self.workers.cancel_group(self, "bench")
-        self._tune_stop.set()  # the tune stops at its next step and restores the start
+        self.stop_tune()
 
     def on_request(self, phase: str, shape: str, streams: int, metrics: Mapping[str, Any]) -> None:
         tps, ttft = metrics.get("client_decode_tps"), metrics.get("ttft_s")
@@ -395,8 +251,9 @@ class BenchmarkScreen(WizardScreen):
         if worker.group == "tune" and state == WorkerState.ERROR:
             self._tune_done(f"Tune failed: {getattr(worker.error, 'message', worker.error)}")
         if worker.group == "bench" and state == WorkerState.CANCELLED:
+            again = " ctrl+c again quits." if self.interrupted else ""
             self.query_one("#bench-status", Static).update(
-                "Cancelled: the finished requests are kept; the history lists the run as cancelled."
+                f"Cancelled: the finished requests are kept; the history lists the run as cancelled.{again}"
             )
             self.show_history(self.wizard.engine[1] if self.wizard.engine else None)
 

@@ -34,7 +34,7 @@ from toolkit.core.recommend.model_choice import default_model
 from toolkit.core.safe_text import terminal_safe
 from toolkit.tui import fmt
 from toolkit.tui.plain import plain
-from toolkit.tui.screens.base import WizardScreen
+from toolkit.tui.screens.base import LEAVE_FIELD, WizardScreen
 from toolkit.tui.widgets.plain import Plain
 
 if TYPE_CHECKING:
@@ -54,6 +54,7 @@ class ChatScreen(WizardScreen):
     AUTO_FOCUS = "#chat-input"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "stop", "Stop"),
+        LEAVE_FIELD,
         Binding("ctrl+n", "new_chat", "New"),
         Binding("ctrl+r", "refresh_models", "Models"),
         Binding("ctrl+o", "connect", "Connect"),
@@ -79,10 +80,20 @@ class ChatScreen(WizardScreen):
         thinking.display = False  # shown for a model that thinks
         yield thinking
         yield Plain("Type a question and press enter.", id="chat-status", classes="status")
-        yield Input(placeholder="Ask something… (enter sends, esc stops)", id="chat-input")
+        yield Input(
+            placeholder="Ask something… (enter sends; esc stops an answer, or leaves)", id="chat-input"
+        )
 
     def on_mount(self) -> None:
         self.watch(self.wizard, "engine", self.engine_changed)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """esc is Stop while an answer streams, and leaves the field otherwise (the footer says which)."""
+        if action == "stop":
+            return self.is_streaming
+        if action == "leave_field":
+            return self.typing and not self.is_streaming
+        return super().check_action(action, parameters)
 
     def engine_changed(self, engine: tuple[str, str] | None) -> None:
         self.url = engine[0] if engine else self.services.url
@@ -117,8 +128,9 @@ class ChatScreen(WizardScreen):
     async def load_models(self, prefer: str | None) -> None:
         from toolkit.adapters.ollama.client import OllamaClient
 
-        if self.wizard.engine is None:
-            self.url = await asyncio.to_thread(self.services.resolve_url)
+        world = self.wizard.world
+        if self.wizard.engine is None:  # the server the wizard found, as the Benchmark step's
+            self.url = world.url if world is not None else await asyncio.to_thread(self.services.resolve_url)
         async with OllamaClient(self.url, timeout=10.0, connect_timeout=2.0) as client:
             names = await client.list_models()
         select = self.query_one("#chat-model", Select)
@@ -152,12 +164,10 @@ class ChatScreen(WizardScreen):
         if not prompt:
             return
         if self.model is None:
-            self.notify(
-                "No model selected.\nWhat to do: pick one in the Model list (shift+tab), or start a server"
-                " in the Launch step (4) and press ctrl+r.",
-                title="Chat",
-                severity="warning",
-                markup=False,
+            self.show_problem(
+                "No model selected.",
+                "What to do: shift+tab reaches the model list above the chat; pick one there. No models?"
+                " Start a server in the Launch step (4), then press ctrl+r here.",
             )
             return
         if self.is_streaming:
@@ -220,7 +230,7 @@ class ChatScreen(WizardScreen):
             raise
         except BaseException:
             await redraw()
-            self.set_status(f"{model}: the answer broke off (see the notification).")
+            self.set_status(f"{model}: the answer broke off (what happened is said below).")
             raise
         await redraw()
         self.last_trace = trace
@@ -228,6 +238,8 @@ class ChatScreen(WizardScreen):
         self.set_status(f"{model}: {answer_figures(trace)} · total {total}")
 
     def worker_changed(self, worker: Worker[object], state: WorkerState) -> None:
+        if worker.group == "chat":
+            self.refresh_bindings()  # esc: Stop while it streams, Leave field after
         if worker.group == "models" and state == WorkerState.ERROR:
             self.set_status(f"No server at {self.url}: start one in the Launch step (4), then press ctrl+r.")
 

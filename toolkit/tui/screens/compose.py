@@ -1,5 +1,10 @@
-"""Step 3, Compose: the generated compose.yaml with its comments, a diff against the file on disk, and
-a save that never loses the user's file (``toolkit.adapters.compose_file``: refuse, then backup + replace).
+"""Step 3, Compose: the Settings area (port, users, memory cap, who may connect), the generated
+compose.yaml with its comments, a diff against the file on disk, and a save that never loses the user's
+file (``toolkit.adapters.compose_file``: refuse, then backup + replace).
+
+The app makes the plan (``GpulessApp.replan``) from the Model step's pick, the compose file found on
+disk and the settings; this step shows it. A file for the same model with no setting changed is shown
+as it is on disk: saving it writes nothing, and Launch starts what it says.
 """
 
 from __future__ import annotations
@@ -15,25 +20,25 @@ from textual.widgets import Static
 from toolkit.core.compose.render import render_compose_yaml
 from toolkit.core.compose.spec import OllamaServiceSpec
 from toolkit.errors import ComposeFileExistsError
-from toolkit.tui.messages import ComposeSaved, SpecReady
-from toolkit.tui.notify import ERROR_TIMEOUT, report_error
-from toolkit.tui.plan import spec_for
+from toolkit.tui.messages import ComposeSaved
+from toolkit.tui.plan import spec_changes
 from toolkit.tui.screens.base import WizardScreen
 from toolkit.tui.widgets.plain import Plain
+from toolkit.tui.widgets.settings_area import SettingsArea
 from toolkit.tui.widgets.yaml_view import YamlView
-
-#: Used until the Model step picks something, so the step is usable on its own.
-FALLBACK_MODEL = "qwen2.5:1.5b"
 
 
 class ComposeScreen(WizardScreen):
-    """The YAML (or the diff, with d) in a scrolling view; s saves, S replaces with a backup."""
+    """Settings on top, the YAML (or the diff, with d) in a scrolling view; s saves, S replaces with a
+    backup, f takes the next free port when the planned one is taken."""
 
     STEP_ID = "compose"
+    AUTO_FOCUS = "#compose-code"  # the keys act at once; tab reaches the settings
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "save(False)", "Save"),
         Binding("S", "save(True)", "Replace+backup", key_display="shift+s"),
         Binding("d", "toggle_diff", "Diff"),
+        Binding("f", "free_port", "Free port"),
     ]
 
     def __init__(self) -> None:
@@ -42,39 +47,60 @@ class ComposeScreen(WizardScreen):
         self.showing_diff = False
 
     def compose_body(self) -> ComposeResult:
-        yield Plain(id="compose-status", classes="status")
+        yield SettingsArea(id="compose-settings")
+        yield Plain("Waiting for the machine…", id="compose-status", classes="status")
         with VerticalScroll(id="compose-code"):
             yield Plain(id="compose-yaml")
 
     def on_mount(self) -> None:
-        self.watch(self.wizard, "choice", lambda _c: self.regenerate())
-        self.watch(self.wizard, "machine", lambda _m: self.regenerate())
+        self.watch(self.wizard, "spec", self.spec_changed)
+        self.watch(self.wizard, "port_offer", lambda _o: self.spec_changed(self.wizard.spec))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "free_port":
+            return self.wizard.port_offer is not None and not self.typing
+        return super().check_action(action, parameters)
+
+    def action_free_port(self) -> None:
+        port = self.wizard.use_free_port()
+        if port is not None:
+            self.query_one(SettingsArea).set_port(port)
 
     @property
     def path_text(self) -> str:
         return str(self.services.compose_path)
 
-    def regenerate(self) -> None:
-        wizard = self.wizard
-        model = getattr(wizard.choice, "tag", None) or FALLBACK_MODEL
-        try:
-            spec = spec_for(self.services, wizard.machine, model, wizard.choice)
-        except Exception as error:
-            report_error(self.app, error, step="Compose")
+    def spec_changed(self, spec: OllamaServiceSpec | None) -> None:
+        self.refresh_bindings()
+        if spec is None:
             return
+        self.query_one(SettingsArea).show(spec, self.wizard.port_offer)
         self.show_spec(spec)
-        self.post_message(SpecReady(spec))
+
+    @property
+    def changes(self) -> tuple[str, ...]:
+        """What the shown plan changes in the compose file on disk (empty when there is none)."""
+        file, spec = self.wizard.file_spec, self.wizard.spec
+        return spec_changes(file, spec) if file is not None and spec is not None else ()
 
     def show_spec(self, spec: OllamaServiceSpec) -> None:
-        self.text = render_compose_yaml(spec)
+        path = self.services.compose_path
+        on_disk = path.read_text(encoding="utf-8") if path.is_file() else None
+        # The file's own spec is shown as the file is (the user's edits and comments included).
+        self.text = (
+            on_disk if on_disk is not None and spec == self.wizard.file_spec else render_compose_yaml(spec)
+        )
         self.showing_diff = False
         self.query_one("#compose-yaml", Static).update(YamlView(self.text))
-        path = self.services.compose_path
-        state = (
-            "differs from the file on disk (d shows the diff)"
-            if path.exists() and path.read_text(encoding="utf-8") != self.text
-            else ("matches the file on disk" if path.exists() else "not saved yet")
-        )
+        changes = self.changes
+        if on_disk is None:
+            state = "not saved yet"
+        elif on_disk == self.text:
+            state = "matches the file on disk"
+        elif changes:
+            state = f"changes it: {'; '.join(changes)} (d shows the diff)"
+        else:
+            state = "differs from the file on disk (d shows the diff)"
         self.set_status(f"{spec.model} → {self.path_text}: {state}. s saves.")
 
     def action_toggle_diff(self) -> None:
@@ -105,27 +131,21 @@ class ComposeScreen(WizardScreen):
             self.set_status(
                 f"{self.path_text} exists and differs (diff below). shift+s replaces it, keeping a backup."
             )
-            # The error's own hint names CLI flags (--force, --output); here the answer is a key.
-            self.notify(
-                f"{error.message}\nWhat to do: review the diff, then press shift+s to replace it"
-                " (the old file is kept as a backup), or keep yours and skip this step.",
-                title="Compose: file exists",
-                severity="warning",
-                timeout=ERROR_TIMEOUT,
-                markup=False,
-            )
+            self.show_error(error)  # in the wizard's words: shift+s, not --force
             return
         except Exception as error:
-            report_error(self.app, error, step="Compose")
+            self.show_error(error)
             return
+        changed = f" ({'; '.join(self.changes)})" if self.changes and result.outcome == "replaced" else ""
         message = {
             "created": f"Saved {result.path}.",
             "unchanged": f"{result.path} already has this content.",
-            "replaced": f"Replaced {result.path}; the old file is at {result.backup}.",
+            "replaced": f"Replaced {result.path}{changed}; the old file is at {result.backup}.",
         }[result.outcome]
         self.set_status(message + " Press n to launch.")
         self.notify(message, title="Compose", markup=False)
         self.post_message(ComposeSaved(result.path))
+        self.wizard.look()  # the file on disk is the plan now
 
     def set_status(self, text: str) -> None:
         self.query_one("#compose-status", Static).update(text)

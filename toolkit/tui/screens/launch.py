@@ -11,7 +11,9 @@ test server, or an Ollama the user started).
 When it fails, the rows are redrawn from what is really there (the container, read back from the
 engine), a failed pull says why in the terms of ``core.recommend.pullfailure`` and ``o`` offers the next
 candidate that fits; without a Docker engine the step offers ``r`` (``ollama serve`` here) and ``a``
-(an Ollama at a URL) with the install advice for this OS (``toolkit.core.machine.nodocker``).
+(an Ollama at a URL) with the install advice for this OS (``core.machine.nodocker``); on a port another
+program holds, ``f`` moves the plan to the next free port and starts again. Before a launch, the rows
+show what runs already (``toolkit.services.world``, read by the app).
 """
 
 from __future__ import annotations
@@ -30,33 +32,36 @@ from textual.widgets import Button, Input, Label, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from toolkit.core.machine.nodocker import no_docker_advice
-from toolkit.errors import DiskFullError, DockerUnavailableError, ModelNotFoundError, RegistryUnreachableError
+from toolkit.errors import (
+    DockerUnavailableError,
+    PortInUseError,
+)
 from toolkit.tui.messages import EngineReady
-from toolkit.tui.screens.base import StepCancelled, WizardScreen
+from toolkit.tui.plan import spec_changes
+from toolkit.tui.screens.base import LEAVE_FIELD, WizardScreen
+from toolkit.tui.screens.launch_words import (
+    EXPLAINED,
+    PULL_FAILED,
+    LaunchCancelled,
+    container_state,
+    failure_text,
+    mode_line,
+    next_offer,
+    running_rows,
+)
 from toolkit.tui.widgets.plain import Plain
 from toolkit.tui.widgets.transfer import Transfer
 from toolkit.tui.widgets.verify_table import verify_table
 
 if TYPE_CHECKING:
-    from toolkit.adapters.docker.runner import DockerRunner
     from toolkit.adapters.ollama.native import NativeResult
     from toolkit.adapters.progress import Progress
     from toolkit.core.compose.spec import OllamaServiceSpec
     from toolkit.core.compose.verify import VerifyReport
-
-#: Pull failures and the words for them on the Model row.
-PULL_FAILED = {
-    ModelNotFoundError: "failed: no such model in the registry",
-    RegistryUnreachableError: "failed: the registry could not be reached",
-    DiskFullError: "failed: the disk is full",
-}
+    from toolkit.services.world import World
 
 #: Seconds an attached server has to answer before the step gives up.
 ATTACH_TIMEOUT_S = 15.0
-
-
-class LaunchCancelled(StepCancelled):
-    """Raised inside the launch worker's progress callback when the user cancels."""
 
 
 class LaunchScreen(WizardScreen):
@@ -67,6 +72,8 @@ class LaunchScreen(WizardScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "start", "Start"),
         Binding("escape", "cancel", "Cancel"),
+        LEAVE_FIELD,
+        Binding("f", "free_port", "Free port"),
         Binding("c", "app.connect", "Connect app"),
         Binding("o", "try_offer", "Try the offered model"),
         Binding("r", "native", "Run Ollama here"),
@@ -105,6 +112,10 @@ class LaunchScreen(WizardScreen):
         self.docker_launch = False
         #: The model row has shown pull progress in this launch.
         self.pull_started = False
+        #: A launch ran in this step (its rows say what it did; what runs is shown only before one).
+        self.launched_here = False
+        #: The last launch failed on a taken port: ``f`` moves to the next free one and starts again.
+        self.port_failed = False
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The offer keys are shown (and work) only while there is something to offer."""
@@ -114,7 +125,13 @@ class LaunchScreen(WizardScreen):
             return self.native_offered() and not self.busy
         if action == "attach":
             return self.no_docker and not self.busy
-        return True
+        if action == "cancel":
+            return self.busy
+        if action == "leave_field":
+            return self.typing and not self.busy
+        if action == "free_port":
+            return self.wizard.port_offer is not None and not self.busy and not self.typing
+        return super().check_action(action, parameters)
 
     def native_offered(self) -> bool:
         """``r`` is offered without Docker, and on a Mac, where native Ollama uses the GPU (Metal) and
@@ -126,6 +143,8 @@ class LaunchScreen(WizardScreen):
 
     def on_mount(self) -> None:
         self.watch(self.wizard, "spec", self.spec_changed)
+        self.watch(self.wizard, "world", self.world_changed)
+        self.watch(self.wizard, "port_offer", self.offer_changed)
         self.query_one("#launch-url", Input).display = False
         self.show_mode()
 
@@ -136,20 +155,50 @@ class LaunchScreen(WizardScreen):
             self.query_one("#launch-model", Input).focus()
 
     def show_mode(self) -> None:
-        services = self.services
-        if services.launch_mode == "docker":
-            text = f"Docker: image {services.ollama_image}, container {services.settings.container_name}."
-        else:
-            text = f"Attach: using the server at {services.url} (gpuless does not start it)."
+        if self.services.launch_mode != "docker":
             self.query_one("#launch-image", Transfer).reset("not used in attach mode")
-        keys = " ctrl+s starts; esc cancels a launch, or leaves the model field."
-        if services.launch_mode == "docker" and self.native_offered():
-            keys += " r runs native Ollama on this Mac's GPU instead (Metal: the fast path)."
-        self.query_one("#launch-mode", Static).update(text + keys)
+        text = mode_line(self.services, self.wizard.spec)
+        if self.services.launch_mode == "docker" and self.native_offered():
+            text += " r runs native Ollama on this Mac's GPU instead (Metal: the fast path)."
+        self.query_one("#launch-mode", Static).update(text)
 
     def spec_changed(self, spec: OllamaServiceSpec | None) -> None:
-        if spec is not None and not self.busy:
+        chosen = self.wizard.choice is not None or self.wizard.file_spec is not None
+        if spec is not None and not self.busy and chosen:  # never a model nobody chose
             self.query_one("#launch-model", Input).value = spec.model
+            self.show_mode()
+
+    def explains(self, error: BaseException) -> bool:
+        return isinstance(error, EXPLAINED)  # the result line says it, with this step's keys
+
+    def world_changed(self, world: World | None) -> None:
+        """Before a launch in this step: the rows show what runs already (model, port, health)."""
+        if world is None or self.busy or self.launched_here or self.services.launch_mode != "docker":
+            return
+        rows = running_rows(world)
+        for row, text in rows.items():
+            if row == "result":
+                self.query_one("#launch-result", Static).update(text)
+            else:
+                self.query_one(f"#launch-{row}", Transfer).reset(text)
+
+    def offer_changed(self, offer: int | None) -> None:
+        """The planned port is taken: say so, and that f moves to the next free one."""
+        self.refresh_bindings()
+        if offer is None or self.busy or (self.launched_here and not self.port_failed):
+            return
+        spec, result = self.wizard.spec, self.query_one("#launch-result", Static)
+        taken = f"Port {spec.port} is taken by another program." if spec is not None else ""
+        text = f"{result.content}\n" if self.port_failed else f"{taken} "
+        result.update(f"{text}Press f to use port {offer}, the next free one, and start.")
+
+    def action_free_port(self) -> None:
+        typed = self.model_typed()  # the new plan must not replace the model typed here
+        if self.busy or self.wizard.use_free_port() is None:
+            return
+        self.query_one("#launch-model", Input).value = typed
+        self.port_failed = False
+        self.action_start()
 
     @property
     def busy(self) -> bool:
@@ -160,15 +209,13 @@ class LaunchScreen(WizardScreen):
     def action_start(self) -> None:
         model = self.query_one("#launch-model", Input).value.strip()
         if not model:
-            self.notify(
-                "Which model?\nWhat to do: pick one in the Model step (2) or type an Ollama tag.",
-                title="Launch",
-                severity="warning",
-                markup=False,
+            self.show_problem(
+                "Which model?", "What to do: pick one in the Model step (2) or type an Ollama tag."
             )
             return
         if self.busy:
             return
+        self.action_dismiss_error()  # a new attempt: the last one's error is over
         self.prepare_rows(image=self.services.launch_mode == "docker")
         if self.services.launch_mode == "docker":
             self.launch_docker(model)
@@ -188,6 +235,8 @@ class LaunchScreen(WizardScreen):
         self.offer = None
         self.docker_launch = image
         self.pull_started = False
+        self.launched_here = True
+        self.port_failed = False
         self.cancel_requested.clear()
         self.refresh_bindings()
 
@@ -271,6 +320,10 @@ class LaunchScreen(WizardScreen):
         spec = self.wizard.spec
         if spec is None or spec.model != model:
             spec = self.wizard.default_spec(model)  # the one plan, for the model typed here
+        file = self.wizard.file_spec
+        # The file's own spec is started as it is and the file left alone; a changed plan updates it.
+        compose_path = None if spec == file else self.services.compose_path
+        changes = spec_changes(file, spec) if file is not None else ()
         runner = DockerRunner()
         if runner.has_image(spec.image):
             self.app.call_from_thread(
@@ -281,9 +334,7 @@ class LaunchScreen(WizardScreen):
         )
         # The compose file is kept in line: a model switch here must not leave it naming the old model.
         try:
-            done = launch(
-                runner, spec, compose_path=self.services.compose_path, progress=self.progress_callback()
-            )
+            done = launch(runner, spec, compose_path=compose_path, progress=self.progress_callback())
         except BaseException as error:
             self.app.call_from_thread(self.show_container, container_state(runner, spec.container_name))
             self.failed_pull(model, error)
@@ -298,6 +349,8 @@ class LaunchScreen(WizardScreen):
         self.app.call_from_thread(self.query_one("#launch-pull", Transfer).finish, f"{served} ready")
         note = done.compose_note
         summary = f"Container {result.action}; clients use {served}." + (f" {note}" if note else "")
+        if changes:
+            summary += f" Changed from your compose file: {'; '.join(changes)}."
         self.app.call_from_thread(self.launched, result.url, served, summary, done.report)
 
     def show_container(self, state: str) -> None:
@@ -311,14 +364,8 @@ class LaunchScreen(WizardScreen):
         if reason is None:
             return
         self.failed_tags.add(model)
-        offer = None
-        if self.wizard.machine is not None:
-            from toolkit.core.recommend.pick import recommend
-            from toolkit.core.recommend.pullfailure import next_candidate
-
-            ranked = recommend(self.wizard.machine, self.services.catalog())
-            found = next_candidate(ranked.candidates, self.failed_tags)
-            offer = found.tag if found is not None else None
+        machine = self.wizard.machine
+        offer = next_offer(machine, self.services.catalog(), self.failed_tags) if machine else None
         self.app.call_from_thread(self.show_pull_failure, reason, error, offer)
 
     def show_pull_failure(self, reason: str, error: BaseException, offer: str | None) -> None:
@@ -385,6 +432,7 @@ class LaunchScreen(WizardScreen):
         self.query_one("#launch-result", Static).update(text)
         self.set_focus(None)  # out of the model field, so n and the step keys work at once
         self.post_message(EngineReady(url, model))
+        self.wizard.look()  # the compose file may have been brought in line
 
     def worker_changed(self, worker: Worker[object], state: WorkerState) -> None:
         if worker.group != "launch" or state not in (
@@ -407,35 +455,13 @@ class LaunchScreen(WizardScreen):
             self.query_one("#launch-result", Static).update(self.failure_text(worker.error))
             if isinstance(worker.error, DockerUnavailableError):
                 self.show_no_docker()
+            if isinstance(worker.error, PortInUseError):
+                self.port_failed = True
+                self.offer_changed(self.wizard.port_offer)
+                self.wizard.check_port()  # looks again: the offer (f) follows when it was not known yet
 
     def failure_text(self, error: BaseException | None) -> str:
-        """What the result line says after a failed launch: why, what to do, and what ``o`` offers."""
-        if isinstance(error, LaunchCancelled):
-            return "Cancelled; anything this launch created was removed."
-        if isinstance(error, DockerUnavailableError):
-            return f"No Docker engine answers: {error.message}"
-        if not isinstance(error, tuple(PULL_FAILED)):
-            return "Launch failed (see the notification)."
-        assert isinstance(error, ModelNotFoundError | RegistryUnreachableError | DiskFullError)
-        text = f"{error.message}\nWhat to do: {error.hint}"
-        if self.offer is not None:
-            text += f"\nPress o to try {self.offer} instead (the next candidate that fits this machine)"
-            if isinstance(error, RegistryUnreachableError):
-                text += "; it needs the registry too, unless it is downloaded already"
-            text += "."
-        return text
-
-
-def container_state(runner: DockerRunner, name: str) -> str:
-    """The Health row's text for the container ``name`` as the engine has it now."""
-    try:
-        attrs = runner.find(name)
-    except Exception:  # the engine went away too: say so rather than guess
-        return "unknown: the Docker engine did not answer"
-    if attrs is None:
-        return "no container (this launch removed what it created)"
-    status = (attrs.get("State") or {}).get("Status") or "unknown"
-    return f"container {name} {status} (left as it was)"
+        return failure_text(error, self.offer)
 
 
 SCREEN = LaunchScreen

@@ -36,7 +36,7 @@ from toolkit.tui.widgets.plain import Plain
 #: than anyone reads), taken from ``toolkit.core.estimate.grades`` so the choices follow the grades.
 TARGETS: tuple[float, ...] = (5.0, DEFAULT_TARGET_TPS, grade_line("C"), grade_line("B"))
 
-HINT = "↑↓ move · Enter: use this model · not listed? type any Ollama tag below"
+HINT = "↑↓ move · Enter: use it and go on · not listed? type any Ollama tag below"
 
 #: The table's columns (label, key); a Mac also gets native Ollama's Metal decode after tok/s. Model, tok/s
 #: and grade come first: a narrow terminal (60 columns) cuts the columns on the right.
@@ -138,7 +138,7 @@ class ModelScreen(WizardScreen):
 
     STEP_ID = "model"
     AUTO_FOCUS = "#model-table"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "choose", "Choose row", show=True)]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "choose", "Use, go on", show=True)]
 
     def __init__(self) -> None:
         super().__init__()
@@ -146,6 +146,8 @@ class ModelScreen(WizardScreen):
         self.catalog: Catalog | None = None
         #: The estimator's parameters the table was ranked with (calibrated on this machine, if it is).
         self.params = DEFAULT_PARAMS
+        #: The user chose a row or typed a tag here: the compose file's model no longer decides.
+        self.user_chose = False
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(classes="toolbar"):
@@ -168,6 +170,7 @@ class ModelScreen(WizardScreen):
     def on_mount(self) -> None:
         self.set_columns(metal=False)
         self.watch(self.wizard, "machine", self.machine_changed)
+        self.watch(self.wizard, "world", lambda _w: self.start_row())
 
     def set_columns(self, *, metal: bool) -> None:
         table = self.query_one(DataTable)
@@ -227,9 +230,25 @@ class ModelScreen(WizardScreen):
             cells += [c.grade, fit_cell(c), ram, f"{c.ttft_s:.1f}s", f"{c.use_case_score}/10"]
             cells.append(Text(short_note(c)))
             table.add_row(*cells, key=c.tag)
-        if rec.pick is not None:
-            table.move_cursor(row=table.get_row_index(rec.pick.tag))
-            self.choose(rec.pick)
+        self.start_row()
+
+    def start_row(self) -> None:
+        """Until the user chooses, the row of the compose file's model (the one that runs, or will),
+        else the recommendation's pick."""
+        rec, file = self.recommendation, self.wizard.file_spec
+        if rec is None or self.user_chose:
+            return
+        start = self.candidate(file.model) if file is not None else None
+        if file is not None and start is None:  # a tag the table does not list: used as the file says
+            self.query_one("#model-tag", Input).value = file.model
+            typed = TypedTag(file.model, rec.context, rec.users, rec.kv_cache_type)
+            self.post_message(ModelChosen(typed))
+            return
+        start = start or rec.pick
+        if start is not None:
+            table = self.query_one(DataTable)
+            table.move_cursor(row=table.get_row_index(start.tag))
+            self.choose(start)
         else:
             self.query_one("#model-details", Static).update("Nothing fits.\n" + "\n".join(rec.reasons))
 
@@ -243,10 +262,12 @@ class ModelScreen(WizardScreen):
     def selected(self, event: DataTable.RowSelected) -> None:
         candidate = self.candidate(event.row_key.value)
         if candidate is not None:
+            self.user_chose = True
             self.choose(candidate)
             self.notify(
                 f"{candidate.tag} chosen: Compose and Launch will use it.", title="Model", markup=False
             )
+            self.wizard.action_step(1)  # enter selects and goes on
 
     def action_choose(self) -> None:
         table = self.query_one(DataTable)
@@ -306,9 +327,11 @@ class ModelScreen(WizardScreen):
         else:
             self.query_one("#model-details", Static).update(self.typed_details(tag))
             choice = TypedTag(tag, rec.context, rec.users, rec.kv_cache_type)
+        self.user_chose = True
         self.post_message(ModelChosen(choice))
         self.notify(f"{choice.tag} chosen: Compose and Launch will use it.", title="Model", markup=False)
-        self.set_focus(None)  # out of the field, so n and the step keys work at once
+        self.set_focus(None)  # out of the field, so the step keys work at once on coming back
+        self.wizard.action_step(1)  # enter selects and goes on
 
     def candidate(self, tag: str | None) -> Candidate | None:
         if self.recommendation is None:

@@ -82,13 +82,18 @@ def has_model(url: str, model: str, *, timeout: float = 5.0) -> bool:
     """Whether ``/api/tags`` lists the model (a missing ":tag" means ":latest"); OllamaError subclasses
     when the server does not answer or answers something that is not a model list."""
     wanted = model if ":" in model else f"{model}:latest"
+    return wanted in model_names(url, timeout=timeout)
+
+
+def model_names(url: str, *, timeout: float = 5.0) -> list[str]:
+    """The names ``/api/tags`` lists; OllamaError subclasses as for ``has_model``."""
 
     async def names() -> list[str]:
         client = OllamaClient(url, timeout=timeout, connect_timeout=timeout, total_timeout=timeout)
         async with client:
             return await client.list_models()
 
-    return wanted in asyncio.run(names())
+    return asyncio.run(names())
 
 
 def pull_model(url: str, model: str, progress: ProgressCallback | None = None) -> None:

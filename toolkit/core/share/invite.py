@@ -15,7 +15,8 @@ from toolkit.errors import UsageError
 #: Said every time the gateway's URL is shown: plain HTTP is readable by others on a shared network.
 PLAIN_HTTP_WARNING = (
     "This is plain HTTP: on venue Wi-Fi or any shared network, others on that network can read the "
-    "prompts, the answers and the keys in transit. Share only on a network you trust."
+    "prompts, the answers and the keys in transit. Share only on a network you trust, or encrypt it: "
+    "`gpuless share --tls`."
 )
 
 

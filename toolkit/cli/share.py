@@ -12,7 +12,7 @@ import click
 
 from toolkit.cli.group import cli, current_settings
 from toolkit.cli.output import emit_json, json_option
-from toolkit.core.share.invite import PLAIN_HTTP_WARNING, key_lines
+from toolkit.core.share.invite import PLAIN_HTTP_WARNING, key_lines, qr_code
 from toolkit.core.share.keys import ShareKey
 from toolkit.core.share.tls import TLS_NOTE, trust_lines
 from toolkit.errors import UsageError
@@ -157,31 +157,14 @@ def share(
 
 def _compose_file(given: Path | None) -> Path | None:
     """The compose file to keep the gateway service in: ``--file``, else ./compose.yaml when gpuless
-    wrote it (it carries the spec label), else none."""
+    wrote it (``toolkit.services.share.own_compose_file``), else none."""
+    from toolkit.services.share import own_compose_file
+
     if given is not None:
         if not given.is_file():
             raise UsageError(f"{given} does not exist", "Pass the compose file `gpuless compose` wrote.")
         return given
-    default = Path("compose.yaml")
-    try:
-        return (
-            default
-            if default.is_file() and "io.gpuless.spec" in default.read_text(encoding="utf-8")
-            else None
-        )
-    except (OSError, UnicodeDecodeError):
-        return None
-
-
-def qr_code(url: str) -> str:
-    """The URL as a QR code in Unicode half blocks (segno), for a phone or a teammate's camera."""
-    import io
-
-    import segno
-
-    text = io.StringIO()
-    segno.make(url, error="m").terminal(out=text, compact=True)
-    return text.getvalue()
+    return own_compose_file(Path("compose.yaml"))
 
 
 def _key_info(key: ShareKey, *, secret: bool) -> dict[str, str]:

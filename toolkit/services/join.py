@@ -109,3 +109,15 @@ def _check(target: str, key: str, pinned: str | None) -> list[str]:
             f"{target} refused the key (HTTP 401); nothing was stored",
             hint="Check the key with whoever shares it (`gpuless share --list` shows the names).",
         ) from None
+
+
+def current(settings: Settings) -> joined.Joined | None:
+    """The share this laptop joined, or None."""
+    return joined.load(settings)
+
+
+def leave(settings: Settings) -> joined.Joined | None:
+    """Forget the joined share (and its pinned certificate); returns what was joined, or None."""
+    share = joined.load(settings)
+    joined.forget(settings)
+    return share

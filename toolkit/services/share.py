@@ -244,6 +244,15 @@ def stop(settings: Settings, compose_path: Path | None = None, runner: GatewayRu
     return removed
 
 
+def own_compose_file(path: Path) -> Path | None:
+    """``path`` when it is a compose file gpuless wrote (it carries the spec label), else None: the
+    gateway service is kept only in such a file."""
+    try:
+        return path if path.is_file() and "io.gpuless.spec" in path.read_text(encoding="utf-8") else None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
 def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")

@@ -1,6 +1,6 @@
 """What `gpuless share` tells the user to hand to teammates: the URL, a key, the lines to paste.
 
-Pure text from data, so the CLI (and later the wizard) print the same thing. The listen address is parsed
+Pure text from data, so the CLI and the wizard's Team panel show the same thing. The listen address is parsed
 here too: the user names it (``--listen ADDR:PORT``); gpuless does not guess which network is "the LAN".
 """
 
@@ -62,3 +62,14 @@ def key_lines(url: str, key: ShareKey) -> list[str]:
         f"  OPENAI_API_KEY={key.secret}",
         f'  Ollama clients: host={url}, headers={{"Authorization": "Bearer {key.secret}"}}',
     ]
+
+
+def qr_code(url: str) -> str:
+    """The URL as a QR code in Unicode half blocks (segno), for a phone or a teammate's camera."""
+    import io
+
+    import segno
+
+    text = io.StringIO()
+    segno.make(url, error="m").terminal(out=text, compact=True)
+    return text.getvalue()

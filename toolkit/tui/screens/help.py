@@ -18,6 +18,7 @@ KEYS = """
 | 1 … 6 | jump to a step (or click its name in the step bar) |
 | n / p | next / previous step |
 | c (Launch), ctrl+o (Chat) | connect an app: URLs, model name, env lines, snippets, a key to copy each |
+| ctrl+t | team: share this laptop with teammates (a key each), or join a teammate's share |
 | ctrl+p | command palette: every step and action by name |
 | ? or F1 | this help |
 | esc | stop what is running on this step (a pull, a benchmark, an answer) |

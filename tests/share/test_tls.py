@@ -256,3 +256,10 @@ def test_a_new_certificate_names_the_address_and_is_replaced_for_another(tmp_pat
     other = certificate.ensure(tmp_path, "192.168.1.20")
     assert other.made and other.fingerprint != first.fingerprint
     assert os.stat(tmp_path / "tls-key.pem").st_mode & 0o077 == 0
+
+
+def test_a_url_with_a_bad_port_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Seen in the wizard: a key typed into the URL field ran on after the port (httpx's InvalidURL).
+    code, _, err = run(["join", "https://127.0.0.2:18443gpl_abc", "--key", "gpl_abc"], capsys)
+    assert code != 0
+    assert "(bad port)" in one_error_line(err)

@@ -23,7 +23,7 @@ _HEX = re.compile(r"^[0-9A-F]{64}$")
 #: Said when the gateway speaks HTTPS (instead of the plain-HTTP warning).
 TLS_NOTE = (
     "HTTPS with a self-signed certificate: prompts, answers and keys are encrypted in transit. A teammate "
-    "who pins the fingerprint above (join --fingerprint) knows it reaches this laptop."
+    "who pins its fingerprint (gpuless join --fingerprint) knows it reaches this laptop."
 )
 
 

@@ -42,10 +42,22 @@ ABOUT = (
 )
 
 
+#: Said when Share is pressed with no address and no gateway running.
+NEED_ADDRESS = (
+    "Type the address teammates reach this laptop at first: one of its LAN addresses (`ip -brief address`"
+    " lists them) and a free port, e.g. 192.168.1.20:8080."
+)
+
+
 class TeamScreen(Screen[None]):
     """Share this laptop (start the gateway, add a key, stop) and join a teammate's share."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        #: The running gateway's URL as last looked up, None when none runs (or not looked up yet).
+        self.running_url: str | None = None
 
     @property
     def wizard(self) -> GpulessApp:
@@ -63,7 +75,7 @@ class TeamScreen(Screen[None]):
                 yield Label("Address ")
                 yield Input(placeholder="192.168.1.20:8080", id="team-listen", compact=True)
                 yield Label(" Teammate ")
-                yield Input(placeholder="alice", id="team-name", compact=True)
+                yield Input(placeholder="e.g. alice", id="team-name", compact=True)
             with Horizontal(classes="team-row"):
                 yield Checkbox("HTTPS (self-signed certificate)", id="team-tls", compact=True)
                 yield Button("Share", id="team-share", variant="primary", compact=True)
@@ -116,6 +128,7 @@ class TeamScreen(Screen[None]):
         except GpulessError as error:
             self.app.call_from_thread(self.say, "team-share-status", f"Sharing needs Docker: {error.message}")
             return
+        self.running_url = url
         text = f"Sharing at {url}; keys: {', '.join(names)}." if url else "Not sharing."
         self.app.call_from_thread(self.shown_status, text, bool(url and url.startswith("https://")))
 
@@ -143,6 +156,9 @@ class TeamScreen(Screen[None]):
 
         listen, name = self.value("team-listen"), self.value("team-name")
         tls = self.query_one("#team-tls", Checkbox).value
+        if not listen and self.running_url is None:
+            self.app.call_from_thread(self.say, "team-share-result", NEED_ADDRESS)
+            return
         self.app.call_from_thread(self.say, "team-share-result", "Starting the gateway…")
         compose = sharing.own_compose_file(self.wizard.services.compose_path)
         settings = self.settings()
@@ -152,25 +168,26 @@ class TeamScreen(Screen[None]):
         self.app.call_from_thread(self.shared, outcome)
 
     def shared(self, outcome: ShareOutcome) -> None:
+        """The URL and whether others can read the traffic first, then the QR code, then each new key."""
         lines: list[str] = []
         url = outcome.url or "http://ADDR:PORT"
         if outcome.url is None:
             lines.append("Keys saved; the gateway is not running (type an address, then Share).")
         else:
             verb = "started" if outcome.action == "started" else "running (keys reloaded)"
-            lines += [f"Gateway {verb}: {url}", f"  OPENAI_BASE_URL={url}/v1"]
+            lines += [f"Gateway {verb}: {url}  (Ollama itself stays on loopback)"]
             self.wizard.sharing = url
+        lines.append(TLS_NOTE if outcome.fingerprint else PLAIN_HTTP_WARNING)
+        if outcome.ollama_exposed:
+            lines.append("WARNING: Ollama itself answers on that address without a key (`up --expose`?).")
+        if outcome.url is not None:
+            lines.append(qr_code(outcome.url).rstrip("\n"))
         if outcome.fingerprint and outcome.cert_path:
             lines += trust_lines(url, outcome.fingerprint, str(outcome.cert_path))
         for key in outcome.new_keys:
-            lines += key_lines(url, key)
+            lines += ["", *key_lines(url, key)]
         if not outcome.new_keys:
             lines.append("No new key (type a teammate's name to make one).")
-        if outcome.ollama_exposed:
-            lines.append("WARNING: Ollama itself answers on that address without a key (`up --expose`?).")
-        lines.append(TLS_NOTE if outcome.fingerprint else PLAIN_HTTP_WARNING)
-        if outcome.url is not None:
-            lines.append(qr_code(outcome.url).rstrip("\n"))
         self.say("team-share-result", "\n".join(lines))
         self.query_one("#team-name", Input).value = ""
         self.look()

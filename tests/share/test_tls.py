@@ -144,6 +144,9 @@ def test_join_with_the_fingerprint_pins_the_certificate_and_bench_uses_it(
     result = json.loads(out)  # streamed over https, trusting only the pinned certificate
     assert result["url"] == tls_share.url and result["error"] is None
     assert result["shapes"] and result["shapes"][0]["output_tokens"] >= 1, out
+    code, out, err = run(["connect", "--model", MODEL], capsys)
+    assert code == 0, err
+    assert f"OPENAI_BASE_URL={tls_share.url}/v1" in out and f"SSL_CERT_FILE={pinned}" in out
     code, _, _ = run(["join", "--leave"], capsys)
     assert code == 0 and not pinned.exists()
 
@@ -263,3 +266,28 @@ def test_a_url_with_a_bad_port_is_one_line(tmp_path: Path, capsys: pytest.Captur
     code, _, err = run(["join", "https://127.0.0.2:18443gpl_abc", "--key", "gpl_abc"], capsys)
     assert code != 0
     assert "(bad port)" in one_error_line(err)
+
+
+@pytest.mark.docker
+def test_tls_is_turned_on_and_off_on_the_running_gateway_at_the_same_address(
+    ollama_container: ServerHandle, gateway_image: str, tmp_path: Path
+) -> None:
+    settings = share_settings(tmp_path / "data", ollama_container.url, gateway_image)
+    listen = f"{LAN}:{free_port()}"
+    try:
+        plain = service.share(settings, listen=listen, add=["alice"])
+        assert plain.url == f"http://{listen}" and plain.fingerprint is None
+        secured = service.share(settings, listen=None, tls=True)  # the running gateway's address
+        assert secured.action == "started" and secured.url == f"https://{listen}"
+        port = int(listen.rsplit(":", 1)[1])
+        assert secured.fingerprint == certificate.pem_fingerprint(certificate.presented(LAN, port))
+        kept = service.share(settings, listen=None, add=["bob"])  # neither flag: it stays HTTPS
+        assert kept.action == "reloaded" and kept.fingerprint == secured.fingerprint
+        back = service.share(settings, listen=None, tls=False)
+        assert back.url == f"http://{listen}"
+        alice = next(key for key in plain.new_keys if key.name == "alice")
+        answer = httpx.get(f"{back.url}/api/tags", headers={"Authorization": f"Bearer {alice.secret}"})
+        assert answer.status_code == 200  # the keys survived both restarts
+        assert not (settings.share_dir / "gateway" / "tls-key.pem").exists()
+    finally:
+        service.stop(settings)

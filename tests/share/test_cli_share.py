@@ -20,7 +20,7 @@ import yaml
 from tests.cli_run import run
 from tests.ollama_server.fixtures import ServerHandle, _docker_client, free_port
 from tests.share.conftest import LAN
-from toolkit.cli.share import qr_code
+from toolkit.core.share.invite import qr_code
 
 pytestmark = pytest.mark.docker
 

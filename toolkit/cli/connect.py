@@ -12,8 +12,9 @@ import click
 from toolkit.cli.group import cli, current_settings
 from toolkit.cli.output import emit_json, json_option
 from toolkit.core.catalog.thinking import OFF_OLLAMA, OFF_OPENAI, served_thinking_warning
-from toolkit.core.compose.connect import API_KEY, SNIPPET_IDS, ConnectInfo
+from toolkit.core.compose.connect import API_KEY, SNIPPET_IDS, ConnectInfo, server_root
 from toolkit.core.safe_text import terminal_safe
+from toolkit.settings import Settings
 
 
 def format_info(info: ConnectInfo) -> list[str]:
@@ -62,7 +63,8 @@ def connect(as_json: bool, model: str | None, url: str | None, snippet: str | No
     """How to connect an app: Ollama and OpenAI-compatible URLs, model name, env lines, snippets."""
     from toolkit.services.connecting import connection
 
-    found = connection(current_settings(), url, model)
+    settings = current_settings()
+    found = connection(settings, url, model)
     info = found.info
     if found.note is not None:
         click.echo(f"gpuless: note: {terminal_safe(found.note, one_line=True)}", err=True)
@@ -71,5 +73,20 @@ def connect(as_json: bool, model: str | None, url: str | None, snippet: str | No
     elif snippet:
         click.echo(terminal_safe(info.snippet(snippet).text), nl=False)
     else:
-        for line in format_info(info):
+        for line in format_info(info) + _certificate_lines(info.ollama_url, settings):
             click.echo(terminal_safe(line))
+
+
+def _certificate_lines(target: str, settings: Settings) -> list[str]:
+    """For a joined HTTPS share pinned by its fingerprint: the lines that make other clients trust it."""
+    from toolkit.services.join import current
+
+    joined = current(settings)
+    if joined is None or not joined.cert or server_root(joined.url) != server_root(target):
+        return []
+    return [
+        "",
+        f"The share's certificate is self-signed; it is pinned in {joined.cert}. Trust it in your app:",
+        f"  SSL_CERT_FILE={joined.cert}   (openai and httpx clients read it)",
+        f"  curl --cacert {joined.cert} ...",
+    ]

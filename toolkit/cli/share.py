@@ -12,8 +12,9 @@ import click
 
 from toolkit.cli.group import cli, current_settings
 from toolkit.cli.output import emit_json, json_option
-from toolkit.core.share.invite import PLAIN_HTTP_WARNING, key_lines
+from toolkit.core.share.invite import PLAIN_HTTP_WARNING, key_lines, qr_code
 from toolkit.core.share.keys import ShareKey
+from toolkit.core.share.tls import TLS_NOTE, trust_lines
 from toolkit.errors import UsageError
 
 
@@ -29,6 +30,11 @@ from toolkit.errors import UsageError
     show_default=True,
     type=click.IntRange(1, 64),
     help="Requests one key may have in flight (the excess gets 429); applies when the gateway starts.",
+)
+@click.option(
+    "--tls/--no-tls",
+    default=None,
+    help="Speak HTTPS with a self-signed certificate (its fingerprint is printed); default: as running.",
 )
 @click.option("--no-pull", is_flag=True, help="Do not pull the gateway image if it is missing.")
 @click.option(
@@ -46,6 +52,7 @@ def share(
     list_keys: bool,
     stop: bool,
     max_streams: int,
+    tls: bool | None,
     no_pull: bool,
     compose_path: Path | None,
     as_json: bool,
@@ -62,8 +69,8 @@ def share(
     settings = current_settings()
     compose_path = _compose_file(compose_path)
     chosen = [name for name, on in (("--revoke", revoke), ("--list", list_keys), ("--stop", stop)) if on]
-    if len(chosen) > 1 or (chosen and (listen or add_keys)):
-        named = " and ".join(chosen or ["--listen/--add-key"])
+    if len(chosen) > 1 or (chosen and (listen or add_keys or tls is not None)):
+        named = " and ".join(chosen or ["--listen/--add-key/--tls"])
         raise UsageError(f"{named} cannot be combined with other actions")
     if stop:
         removed = service.stop(settings, compose_path)
@@ -79,7 +86,8 @@ def share(
             listen = state.listen if state and state.running else None
             emit_json({"listen": listen, "keys": [_key_info(key, secret=False) for key in ring.keys]})
             return
-        where = f"running on http://{state.listen}" if state and state.running else "not running"
+        url = service.gateway_url(settings, state)
+        where = f"running on {url}" if url else "not running"
         click.echo(f"Gateway: {where}")
         for key in ring.keys:
             click.echo(f"  {key.name:<20} {key.role:<9} made {key.created}")
@@ -101,15 +109,18 @@ def share(
         max_streams=max_streams,
         pull=not no_pull,
         compose_path=compose_path,
+        tls=tls,
     )
     if as_json:
         emit_json(
             {
                 "action": outcome.action,
-                "url": outcome.listen.url if outcome.listen else None,
+                "url": outcome.url,
+                "fingerprint": outcome.fingerprint,
+                "certificate": str(outcome.cert_path) if outcome.cert_path else None,
                 "new_keys": [_key_info(key, secret=True) for key in outcome.new_keys],
                 "ollama_exposed": outcome.ollama_exposed,
-                "warning": PLAIN_HTTP_WARNING,
+                "warning": None if outcome.fingerprint else PLAIN_HTTP_WARNING,
             }
         )
         return
@@ -117,7 +128,7 @@ def share(
         click.echo("Keys saved; the gateway is not running (start it: `gpuless share --listen ADDR:PORT`).")
         url = "http://ADDR:PORT"
     else:
-        url = outcome.listen.url
+        url = outcome.url or outcome.listen.url
         verb = "started" if outcome.action == "started" else "running (keys reloaded)"
         click.echo(f"Gateway {verb}: {url}  (Ollama itself stays on loopback)")
         click.echo(f"  OPENAI_BASE_URL={url}/v1")
@@ -126,6 +137,10 @@ def share(
             click.echo(
                 f"  written into {compose_path} as the `gateway` service (docker compose up -d keeps both)"
             )
+    if outcome.fingerprint and outcome.cert_path:
+        click.echo("")
+        for line in trust_lines(url, outcome.fingerprint, str(outcome.cert_path)):
+            click.echo(line)
     for key in outcome.new_keys:
         click.echo("")
         for line in key_lines(url, key):
@@ -137,36 +152,19 @@ def share(
             f"\nWARNING: Ollama itself answers on {outcome.listen.host} without a key (`up --expose`?). "
             "Run `gpuless up` without --expose so only the gateway is reachable."
         )
-    click.echo("\n" + PLAIN_HTTP_WARNING)
+    click.echo("\n" + (TLS_NOTE if outcome.fingerprint else PLAIN_HTTP_WARNING))
 
 
 def _compose_file(given: Path | None) -> Path | None:
     """The compose file to keep the gateway service in: ``--file``, else ./compose.yaml when gpuless
-    wrote it (it carries the spec label), else none."""
+    wrote it (``toolkit.services.share.own_compose_file``), else none."""
+    from toolkit.services.share import own_compose_file
+
     if given is not None:
         if not given.is_file():
             raise UsageError(f"{given} does not exist", "Pass the compose file `gpuless compose` wrote.")
         return given
-    default = Path("compose.yaml")
-    try:
-        return (
-            default
-            if default.is_file() and "io.gpuless.spec" in default.read_text(encoding="utf-8")
-            else None
-        )
-    except (OSError, UnicodeDecodeError):
-        return None
-
-
-def qr_code(url: str) -> str:
-    """The URL as a QR code in Unicode half blocks (segno), for a phone or a teammate's camera."""
-    import io
-
-    import segno
-
-    text = io.StringIO()
-    segno.make(url, error="m").terminal(out=text, compact=True)
-    return text.getvalue()
+    return own_compose_file(Path("compose.yaml"))
 
 
 def _key_info(key: ShareKey, *, secret: bool) -> dict[str, str]:

@@ -32,6 +32,11 @@ def check_target(url: str, *, explicit: bool, command: str = "bench") -> str:
     """
     normalized = normalize_url(url)
     parts = urlsplit(normalized)
+    try:
+        parts.port  # noqa: B018 - urlsplit checks the port only when it is read
+    except ValueError:
+        hint = "Use the form http://127.0.0.1:11434."
+        raise UsageError(f"not a server URL: {url!r} (bad port)", hint=hint) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"not a server URL: {url!r}", hint="Use the form http://127.0.0.1:11434.")
     if explicit or is_loopback_host(parts.hostname):

@@ -15,6 +15,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from toolkit.adapters.compose_file import write_compose
+from toolkit.adapters.gateway import certificate
 from toolkit.adapters.gateway.container import GatewayRunner, GatewayState, answers, check_listen_free
 from toolkit.adapters.gateway.keystore import KeyStore
 from toolkit.adapters.ollama import admin as ollama_admin
@@ -22,6 +23,7 @@ from toolkit.core.share.compose_gateway import render_gateway_service, with_gate
 from toolkit.core.share.invite import ListenAddress, parse_listen
 from toolkit.core.share.keys import ADMIN_NAME, KeyRing, ShareKey
 from toolkit.core.share.nginx_conf import GatewayConfig, Member, render_keys_map, render_nginx_conf
+from toolkit.core.share.tls import CERT_FILE, KEY_FILE
 from toolkit.core.target import is_loopback_host
 from toolkit.errors import UsageError
 from toolkit.settings import Settings
@@ -42,6 +44,8 @@ class ShareOutcome:
         new_keys: the keys made by this call (shown once, never again).
         ring: every key now kept.
         ollama_exposed: Ollama itself answers on the gateway's address without a key (``up --expose``).
+        fingerprint: the TLS certificate's fingerprint when the gateway speaks HTTPS, else None.
+        cert_path: that certificate's file (public: teammates' clients trust it), else None.
     """
 
     action: Action
@@ -49,6 +53,15 @@ class ShareOutcome:
     new_keys: tuple[ShareKey, ...]
     ring: KeyRing
     ollama_exposed: bool = False
+    fingerprint: str | None = None
+    cert_path: Path | None = None
+
+    @property
+    def url(self) -> str | None:
+        """The gateway's URL (https when it speaks TLS), or None when it is not running."""
+        if self.listen is None:
+            return None
+        return self.listen.url.replace("http://", "https://", 1) if self.fingerprint else self.listen.url
 
 
 def upstream_member(settings: Settings) -> Member:
@@ -72,10 +85,13 @@ def share(
     pull: bool = True,
     compose_path: Path | None = None,
     runner: GatewayRunner | None = None,
+    tls: bool | None = None,
 ) -> ShareOutcome:
     """Make the admin key if there is none, add the teammates' keys ``add``, and start the gateway on
     ``listen`` (or reload the one running). Without ``listen`` and no gateway running, the keys are saved.
-    A gateway started here is also written into ``compose_path`` as its ``gateway`` service."""
+    A gateway started here is also written into ``compose_path`` as its ``gateway`` service.
+    ``tls``: True speaks HTTPS (a self-signed certificate kept beside the key file), False plain HTTP,
+    None as the running gateway does (plain HTTP for a new one); a change restarts the gateway."""
     store = KeyStore(settings.share_dir)
     old = store.load()
     ring, new = old, []
@@ -86,9 +102,16 @@ def share(
     state = runner.state()
     wanted = parse_listen(listen) if listen is not None else None
     running = state is not None and state.running
-    if running and state is not None and (wanted is None or wanted.text == state.listen):
+    running_tls = running_certificate(store) if running else None
+    tls = (running_tls is not None) if tls is None else tls
+    same_tls = tls == (running_tls is not None)
+    if running and state is not None and same_tls and (wanted is None or wanted.text == state.listen):
         _apply_keys(store, old, ring, runner)
-        return ShareOutcome("reloaded", parse_listen(state.listen), tuple(new), ring)
+        kept = store.directory / CERT_FILE if running_tls else None
+        listening = parse_listen(state.listen)
+        return ShareOutcome("reloaded", listening, tuple(new), ring, False, running_tls, kept)
+    if wanted is None and running and state is not None:
+        wanted = parse_listen(state.listen)  # --tls/--no-tls on the running gateway: same address
     if wanted is None:
         if not add:
             raise UsageError(
@@ -99,20 +122,47 @@ def share(
         return ShareOutcome("saved", None, tuple(new), ring)
     member = upstream_member(settings)
     ollama_admin.api_version(settings.ollama_url)  # Ollama answers, or one clear line: start it first
-    config = GatewayConfig(wanted.host, wanted.port, (member,), max_streams_per_key=max_streams)
+    models = tuple(ollama_admin.model_names(settings.ollama_url))
+    cert = certificate.ensure(store.directory, wanted.host) if tls else None
+    fp = cert.fingerprint if cert else None
+    config = GatewayConfig(
+        wanted.host,
+        wanted.port,
+        (member,),
+        max_streams_per_key=max_streams,
+        models=models,
+        tls_fingerprint=fp,
+    )
     compose_text = None
     if compose_path is not None:
         block = render_gateway_service(
             settings.gateway_image, settings.gateway_container_name, str(store.gateway_dir), wanted.text
         )
         compose_text = with_gateway(_read(compose_path), block)  # checked before anything starts
-    _start(store, old, ring, config, runner, state, settings.gateway_image, pull)
+    _start(store, old, ring, config, runner, state, settings.gateway_image, pull, cert)
     store.save(ring)
     if compose_path is not None and compose_text is not None:
         write_compose(compose_path, compose_text, force=True)
     member_host, _, member_port = member.address.rpartition(":")
     exposed = wanted.host != member_host.strip("[]") and answers(wanted.host, int(member_port))
-    return ShareOutcome("started", wanted, tuple(new), ring, exposed)
+    cert_path = store.directory / CERT_FILE if cert else None
+    return ShareOutcome("started", wanted, tuple(new), ring, exposed, fp, cert_path)
+
+
+def gateway_url(settings: Settings, state: GatewayState | None) -> str | None:
+    """The URL of the running gateway (https when it speaks TLS), or None when none runs."""
+    if state is None or not state.running:
+        return None
+    scheme = "https" if running_certificate(KeyStore(settings.share_dir)) else "http"
+    return f"{scheme}://{state.listen}"
+
+
+def running_certificate(store: KeyStore) -> str | None:
+    """The fingerprint of the certificate in the gateway's directory (it speaks HTTPS), else None."""
+    try:
+        return certificate.pem_fingerprint((store.gateway_dir / CERT_FILE).read_text(encoding="ascii"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
 
 
 def _start(
@@ -124,12 +174,19 @@ def _start(
     state: GatewayState | None,
     image: str,
     pull: bool,
+    cert: certificate.Certificate | None,
 ) -> None:
     had_files = store.gateway_dir.exists()
     if state is not None:
-        check_listen_free(config.listen_host, config.listen_port)  # before the old gateway goes
+        if state.listen != config.listen:  # its own address is taken by the old gateway, which goes
+            check_listen_free(config.listen_host, config.listen_port)  # before the old gateway goes
         runner.remove()  # stopped, or listening elsewhere: it is replaced
     files = {NGINX_CONF: render_nginx_conf(config), KEYS_MAP: render_keys_map(ring)}
+    if cert is not None:
+        files |= {CERT_FILE: cert.cert_pem, KEY_FILE: cert.key_pem}
+    else:
+        for name in (CERT_FILE, KEY_FILE):
+            (store.gateway_dir / name).unlink(missing_ok=True)
     conf_dir = store.write_gateway_files(files)
     try:
         runner.start(image, conf_dir, config.listen_host, config.listen_port, pull=pull)
@@ -185,6 +242,15 @@ def stop(settings: Settings, compose_path: Path | None = None, runner: GatewayRu
         if without_gateway(text) != text:
             write_compose(compose_path, without_gateway(text), force=True)
     return removed
+
+
+def own_compose_file(path: Path) -> Path | None:
+    """``path`` when it is a compose file gpuless wrote (it carries the spec label), else None: the
+    gateway service is kept only in such a file."""
+    try:
+        return path if path.is_file() and "io.gpuless.spec" in path.read_text(encoding="utf-8") else None
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def _read(path: Path) -> str:

@@ -55,6 +55,7 @@ class GpulessApp(App[None]):
         Binding("p", "step(-1)", "Back"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("f1", "help_anywhere", "Help", show=False),
+        Binding("ctrl+t", "team", "Team", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
@@ -69,6 +70,8 @@ class GpulessApp(App[None]):
     server: var[ServerSettings] = var(ServerSettings())
     #: The next free port, when the planned one is taken by something other than gpuless's container.
     port_offer: var[int | None] = var(None)
+    #: The URL of the share gateway started from the Team panel (it outlives the wizard), None when none.
+    sharing: var[str | None] = var(None)
 
     def __init__(self, services: Services, *, start: str = "machine") -> None:
         super().__init__()
@@ -244,6 +247,13 @@ class GpulessApp(App[None]):
         """f1: help, also from inside an input (where ? types a question mark)."""
         self.action_help()
 
+    def action_team(self) -> None:
+        """Open the Team panel: share this laptop with teammates, or join a teammate's share."""
+        from toolkit.tui.screens.team import TeamScreen
+
+        if not isinstance(self.screen, TeamScreen):
+            self.push_screen(TeamScreen())
+
     def action_help(self) -> None:
         from toolkit.tui.screens.help import HelpScreen
 
@@ -256,6 +266,9 @@ class GpulessApp(App[None]):
         yield SystemCommand(
             "Connect an app", "URLs, model name, env lines and snippets for your app", self.action_connect
         )
+        yield SystemCommand(
+            "Team: share or join", "Share this model with teammates, or join a share", self.action_team
+        )
         yield SystemCommand("Detect again", "Probe the machine again", self.detect)
         yield SystemCommand("Help", "Steps and keys", self.action_help)
         yield from super().get_system_commands(screen)
@@ -263,9 +276,25 @@ class GpulessApp(App[None]):
 
 def still_running(app: GpulessApp) -> str | None:
     """What the wizard leaves running when it quits, and how to stop it; None when nothing was started."""
+    notes = [note for note in (_server_note(app), _sharing_note(app)) if note]
+    return "\n".join(notes) or None
+
+
+def _sharing_note(app: GpulessApp) -> str | None:
+    if app.sharing is None:
+        return None
+    return f"Still sharing: the gateway at {app.sharing}. Stop it with `gpuless share --stop`."
+
+
+def _server_note(app: GpulessApp) -> str | None:
     if app.engine is None:
         return None
     url, model = app.engine
+    from toolkit.services.join import current
+
+    joined = current(app.services.settings)
+    if joined is not None and joined.url == url:
+        return None  # a teammate's share: nothing here was started
     if app.services.launch_mode == "docker":
         name = app.spec.container_name if app.spec is not None else app.services.settings.container_name
         return (

@@ -86,7 +86,7 @@ def has_model(url: str, model: str, *, timeout: float = 5.0) -> bool:
 
 
 def model_names(url: str, *, timeout: float = 5.0) -> list[str]:
-    """The models ``/api/tags`` lists; OllamaError subclasses when the server does not answer it."""
+    """The names ``/api/tags`` lists; OllamaError subclasses as for ``has_model``."""
 
     async def names() -> list[str]:
         client = OllamaClient(url, timeout=timeout, connect_timeout=timeout, total_timeout=timeout)

@@ -17,6 +17,7 @@ text in messages is terminal-safe.
 from __future__ import annotations
 
 import json
+import ssl
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from contextlib import aclosing, asynccontextmanager
@@ -79,6 +80,17 @@ class Done:
 Event = Chunk | Thought | Done
 
 
+def _pinned_context(cafile: str) -> ssl.SSLContext:
+    """A TLS context trusting only ``cafile`` (a share's certificate, pinned by ``gpuless join``)."""
+    try:
+        return ssl.create_default_context(cafile=cafile)
+    except (OSError, ssl.SSLError) as error:
+        raise GpulessError(
+            f"cannot read the pinned certificate {cafile}: {getattr(error, 'strerror', None) or error}",
+            hint="Join the share again: gpuless join URL --key KEY --fingerprint SHA256:…",
+        ) from None
+
+
 class OllamaClient:
     """Async client for one server. Use as ``async with OllamaClient(url) as client:``.
 
@@ -93,6 +105,8 @@ class OllamaClient:
         api_key: sent as ``Authorization: Bearer <key>`` on every request (a gpuless share's gateway);
             None: the joined share's key when ``url`` is that share (``toolkit.adapters.joined``),
             "": no key.
+        cafile: the only certificate trusted for an https ``url`` (a share's pinned self-signed one);
+            None: the joined share's pinned certificate when ``url`` is that share, else the system's.
     """
 
     def __init__(
@@ -106,6 +120,7 @@ class OllamaClient:
         total_timeout: float | None = None,
         deadline: float | None = None,
         api_key: str | None = None,
+        cafile: str | None = None,
     ):
         self.url = normalize_url(url)
         self.api: Api = api
@@ -122,6 +137,7 @@ class OllamaClient:
                 parts.hostname or "127.0.0.1", parts.port or 80, parts.path, headers
             )
         else:
+            pinned = (cafile or joined.cert_for(self.url)) if parts.scheme == "https" else None
             # trust_env=False: a proxy from HTTP_PROXY must never see loopback benchmark traffic.
             self._transport = linestream.HttpxTransport(
                 httpx.AsyncClient(
@@ -131,7 +147,7 @@ class OllamaClient:
                     limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
                     transport=transport,
                     # Plain http never uses TLS: skip loading the CA bundle (~30 ms of CPU per client).
-                    verify=parts.scheme == "https",
+                    verify=_pinned_context(pinned) if pinned else parts.scheme == "https",
                 )
             )
 

@@ -1,6 +1,6 @@
 """What `gpuless share` tells the user to hand to teammates: the URL, a key, the lines to paste.
 
-Pure text from data, so the CLI (and later the wizard) print the same thing. The listen address is parsed
+Pure text from data, so the CLI and the wizard's Team panel show the same thing. The listen address is parsed
 here too: the user names it (``--listen ADDR:PORT``); gpuless does not guess which network is "the LAN".
 """
 
@@ -15,7 +15,8 @@ from toolkit.errors import UsageError
 #: Said every time the gateway's URL is shown: plain HTTP is readable by others on a shared network.
 PLAIN_HTTP_WARNING = (
     "This is plain HTTP: on venue Wi-Fi or any shared network, others on that network can read the "
-    "prompts, the answers and the keys in transit. Share only on a network you trust."
+    "prompts, the answers and the keys in transit. Share only on a network you trust, or encrypt it: "
+    "`gpuless share --tls`."
 )
 
 
@@ -61,3 +62,14 @@ def key_lines(url: str, key: ShareKey) -> list[str]:
         f"  OPENAI_API_KEY={key.secret}",
         f'  Ollama clients: host={url}, headers={{"Authorization": "Bearer {key.secret}"}}',
     ]
+
+
+def qr_code(url: str) -> str:
+    """The URL as a QR code in Unicode half blocks (segno), for a phone or a teammate's camera."""
+    import io
+
+    import segno
+
+    text = io.StringIO()
+    segno.make(url, error="m").terminal(out=text, compact=True)
+    return text.getvalue()

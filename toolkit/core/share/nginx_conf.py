@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from toolkit.core.share.help_page import render_help_page
 from toolkit.core.share.keys import KeyRing
+from toolkit.core.share.tls import CERT_FILE, KEY_FILE
 from toolkit.errors import UsageError
 
 #: Where the rendered files are mounted inside the gateway container (read-only).
@@ -51,6 +52,9 @@ class GatewayConfig:
         idle_timeout_s: the longest gap allowed between two reads from Ollama (not the whole answer),
             so a long answer is never cut while a hung one is.
         retry_after_s: what the 429 answer's ``Retry-After`` header says.
+        models: the model names the connect page lists (those served when the gateway was configured).
+        tls_fingerprint: the certificate's fingerprint when the gateway speaks HTTPS (the certificate
+            and key are ``tls-cert.pem`` / ``tls-key.pem`` in the mounted directory); None: plain HTTP.
     """
 
     listen_host: str
@@ -60,6 +64,8 @@ class GatewayConfig:
     max_body: str = "32m"
     idle_timeout_s: int = 600
     retry_after_s: int = 5
+    models: tuple[str, ...] = ()
+    tls_fingerprint: str | None = None
 
     def __post_init__(self) -> None:
         if not self.members:
@@ -80,6 +86,10 @@ class GatewayConfig:
     def listen(self) -> str:
         host = f"[{self.listen_host}]" if ":" in self.listen_host else self.listen_host
         return f"{host}:{self.listen_port}"
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.tls_fingerprint else 'http'}://{self.listen}"
 
 
 def render_keys_map(ring: KeyRing) -> str:
@@ -114,13 +124,32 @@ def render_nginx_conf(config: GatewayConfig) -> str:
         keys_map=KEYS_MAP_PATH,
         members=members,
         listen=config.listen,
+        tls=_tls(config),
         max_body=config.max_body,
         retry_after=config.retry_after_s,
         admin=admin,
         proxy=proxy,
         upload=upload,
-        help_page=render_help_page(f"http://{config.listen}"),
+        help_page=render_help_page(config.url, config.models, config.tls_fingerprint),
     )
+
+
+def _tls(config: GatewayConfig) -> str:
+    """The ``listen`` line's ending: plain, or ``ssl`` with the certificate, and a clear answer (not
+    nginx's HTML page) to plain HTTP sent to the HTTPS port (nginx's internal code 497), in OpenAI's
+    error shape so OpenAI clients show its message (Ollama's and gpuless's clients read it too)."""
+    if config.tls_fingerprint is None:
+        return ";"
+    message = f"this gpuless share speaks HTTPS: use https://{config.listen}"
+    return f""" ssl;
+        ssl_certificate {CONF_DIR}/{CERT_FILE};
+        ssl_certificate_key {CONF_DIR}/{KEY_FILE};
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_session_cache shared:gpuless_tls:1m;
+        error_page 497 @plain_http;
+        location @plain_http {{
+            return 400 '{{"error":{{"type":"invalid_request_error","message":"{message}"}}}}\\n';
+        }}"""
 
 
 # Host is set to loopback because Ollama, listening on loopback, refuses other Host headers (its
@@ -167,7 +196,7 @@ http {{
     }}
 
     server {{
-        listen {listen};
+        listen {listen}{tls}
         client_max_body_size {max_body};
 
         error_page 401 @no_key;

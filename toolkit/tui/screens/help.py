@@ -19,6 +19,7 @@ KEYS = """
 | n / p | next / previous step |
 | c (Launch), ctrl+o (Chat) | connect an app: URLs, model name, env lines, snippets, a key to copy each |
 | b, t, u (Benchmark) | run a quick benchmark; tune for 1 user, for 4 users at once |
+| ctrl+t | team: share this laptop with teammates (a key each), or join a teammate's share |
 | ctrl+p | command palette: every step and action by name |
 | ? or F1 | this help |
 | esc | stop what is running on this step (a pull, a benchmark, an answer) |

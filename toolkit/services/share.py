@@ -18,12 +18,14 @@ from toolkit.adapters import ollama_admin
 from toolkit.adapters.compose_file import write_compose
 from toolkit.adapters.gateway.container import GatewayRunner, GatewayState, answers, check_listen_free
 from toolkit.adapters.gateway.keystore import KeyStore
+from toolkit.adapters.gateway.poolstore import GatewaySettings, PoolStore
 from toolkit.core.share.compose_gateway import render_gateway_service, with_gateway, without_gateway
 from toolkit.core.share.invite import ListenAddress, parse_listen
 from toolkit.core.share.keys import ADMIN_NAME, KeyRing, ShareKey
 from toolkit.core.share.nginx_conf import GatewayConfig, Member, render_keys_map, render_nginx_conf
 from toolkit.core.target import is_loopback_host
 from toolkit.errors import UsageError
+from toolkit.services.pool_config import gateway_config, publish_capacity
 from toolkit.settings import Settings
 
 Action = Literal["started", "reloaded", "saved"]
@@ -87,6 +89,7 @@ def share(
     wanted = parse_listen(listen) if listen is not None else None
     running = state is not None and state.running
     if running and state is not None and (wanted is None or wanted.text == state.listen):
+        publish_capacity(settings, store.gateway_dir)
         _apply_keys(store, old, ring, runner)
         return ShareOutcome("reloaded", parse_listen(state.listen), tuple(new), ring)
     if wanted is None:
@@ -99,15 +102,16 @@ def share(
         return ShareOutcome("saved", None, tuple(new), ring)
     member = upstream_member(settings)
     ollama_admin.api_version(settings.ollama_url)  # Ollama answers, or one clear line: start it first
-    config = GatewayConfig(wanted.host, wanted.port, (member,), max_streams_per_key=max_streams)
+    config = gateway_config(settings, member, wanted.host, wanted.port, max_streams)
     compose_text = None
     if compose_path is not None:
         block = render_gateway_service(
             settings.gateway_image, settings.gateway_container_name, str(store.gateway_dir), wanted.text
         )
         compose_text = with_gateway(_read(compose_path), block)  # checked before anything starts
-    _start(store, old, ring, config, runner, state, settings.gateway_image, pull)
+    _start(settings, store, old, ring, config, runner, state, pull)
     store.save(ring)
+    PoolStore(settings.share_dir).save_gateway(GatewaySettings(wanted.host, wanted.port, max_streams))
     if compose_path is not None and compose_text is not None:
         write_compose(compose_path, compose_text, force=True)
     member_host, _, member_port = member.address.rpartition(":")
@@ -116,13 +120,13 @@ def share(
 
 
 def _start(
+    settings: Settings,
     store: KeyStore,
     old: KeyRing,
     ring: KeyRing,
     config: GatewayConfig,
     runner: GatewayRunner,
     state: GatewayState | None,
-    image: str,
     pull: bool,
 ) -> None:
     had_files = store.gateway_dir.exists()
@@ -131,8 +135,9 @@ def _start(
         runner.remove()  # stopped, or listening elsewhere: it is replaced
     files = {NGINX_CONF: render_nginx_conf(config), KEYS_MAP: render_keys_map(ring)}
     conf_dir = store.write_gateway_files(files)
+    publish_capacity(settings, conf_dir)
     try:
-        runner.start(image, conf_dir, config.listen_host, config.listen_port, pull=pull)
+        runner.start(settings.gateway_image, conf_dir, config.listen_host, config.listen_port, pull=pull)
     except BaseException:
         if had_files:  # the new keys were never saved nor shown: the old map comes back
             store.write_gateway_files({KEYS_MAP: render_keys_map(old)})

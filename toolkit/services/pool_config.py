@@ -1,0 +1,70 @@
+"""What the gateway's configuration owes the pool: its members and weights, and this laptop's capacity.
+
+Both ``gpuless share`` (which starts the gateway and reloads it for new keys) and ``gpuless pool`` (which
+reloads it for new members) render nginx.conf from ``gateway_config``, so a restart of the share keeps
+the pool and a change of the pool keeps the share's limits. ``publish_capacity`` writes what this laptop's
+own ``gpuless bench`` measured where its gateway serves it to a pooling laptop.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from toolkit.adapters.gateway.keystore import write_private
+from toolkit.adapters.gateway.poolstore import PoolStore
+from toolkit.adapters.history import History
+from toolkit.core.compose import base_model
+from toolkit.core.pool.members import Capacity, capacity_from_run, weights
+from toolkit.core.share.nginx_conf import CAPACITY_FILE, GatewayConfig, Member
+from toolkit.core.wire import normalize_url
+from toolkit.errors import GpulessError
+from toolkit.settings import Settings
+
+#: Runs looked at, newest first, for this laptop's latest sweep.
+_RUNS = 200
+
+
+def local_capacity(settings: Settings, model: str | None = None) -> Capacity | None:
+    """This laptop's latest bench sweep of its own Ollama (of ``model`` when given, a served model and its
+    base counting as one), or None when the history holds none (or cannot be read)."""
+    here = normalize_url(settings.ollama_url)
+    try:
+        runs = History(settings.history_path).list_runs(_RUNS)
+    except GpulessError:
+        return None
+    for run in runs:
+        if normalize_url(run.url) != here:
+            continue
+        if model is not None and base_model(run.name) != base_model(model):
+            continue
+        capacity = capacity_from_run(run)
+        if capacity is not None:
+            return capacity
+    return None
+
+
+def publish_capacity(settings: Settings, gateway_dir: Path) -> Capacity | None:
+    """Write this laptop's capacity as the gateway's ``capacity.json`` (or remove a stale one)."""
+    capacity = local_capacity(settings)
+    path = gateway_dir / CAPACITY_FILE
+    if capacity is None:
+        path.unlink(missing_ok=True)
+    else:
+        write_private(path, json.dumps(capacity.to_dict(), indent=2) + "\n")
+    return capacity
+
+
+def gateway_config(
+    settings: Settings, local: Member, host: str, port: int, max_streams: int
+) -> GatewayConfig:
+    """The gateway's configuration: ``local`` (this laptop's Ollama) first, then the pool's members,
+    weighted by their measured users at grade C when every one has measured."""
+    pool = PoolStore(settings.share_dir).load()
+    if not pool.members:
+        return GatewayConfig(host, port, (local,), max_streams_per_key=max_streams)
+    mine = local_capacity(settings, pool.model)
+    given = weights(mine, pool.members)
+    others = (Member(m.address, w) for m, w in zip(pool.members, given[1:], strict=True))
+    members = (Member(local.address, given[0]), *others)
+    return GatewayConfig(host, port, members, max_streams_per_key=max_streams, pool_key=pool.key)

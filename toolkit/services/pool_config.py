@@ -2,27 +2,27 @@
 
 Both ``gpuless share`` (which starts the gateway and reloads it for new keys) and ``gpuless pool`` (which
 reloads it for new members) render nginx.conf from ``gateway_config``, so a restart of the share keeps
-the pool and a change of the pool keeps the share's limits. ``publish_capacity`` writes what this laptop's
-own ``gpuless bench`` measured where its gateway serves it to a pooling laptop.
+the pool and a change of the pool keeps the share's limits. It also carries what this laptop's own
+``gpuless bench`` measured, which the gateway serves to a pooling laptop (``/gpuless/capacity.json``).
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import re
 
-from toolkit.adapters.gateway.keystore import write_private
 from toolkit.adapters.gateway.poolstore import PoolStore
 from toolkit.adapters.history import History
 from toolkit.core.compose import base_model
 from toolkit.core.pool.members import Capacity, capacity_from_run, weights
-from toolkit.core.share.nginx_conf import CAPACITY_FILE, GatewayConfig, Member
+from toolkit.core.share.nginx_conf import GatewayConfig, Member
 from toolkit.core.wire import normalize_url
 from toolkit.errors import GpulessError
 from toolkit.settings import Settings
 
 #: Runs looked at, newest first, for this laptop's latest sweep.
 _RUNS = 200
+_SAFE_MODEL = re.compile(r"^[A-Za-z0-9._:/-]{1,200}$")
 
 
 def local_capacity(settings: Settings, model: str | None = None) -> Capacity | None:
@@ -44,15 +44,13 @@ def local_capacity(settings: Settings, model: str | None = None) -> Capacity | N
     return None
 
 
-def publish_capacity(settings: Settings, gateway_dir: Path) -> Capacity | None:
-    """Write this laptop's capacity as the gateway's ``capacity.json`` (or remove a stale one)."""
+def capacity_text(settings: Settings) -> str | None:
+    """This laptop's latest measured capacity as the JSON the gateway publishes, None when there is none
+    (or its model's name holds characters nginx.conf cannot carry in a quoted string)."""
     capacity = local_capacity(settings)
-    path = gateway_dir / CAPACITY_FILE
-    if capacity is None:
-        path.unlink(missing_ok=True)
-    else:
-        write_private(path, json.dumps(capacity.to_dict(), indent=2) + "\n")
-    return capacity
+    if capacity is None or not _SAFE_MODEL.match(capacity.model):
+        return None
+    return json.dumps(capacity.to_dict(), separators=(",", ":"))
 
 
 def gateway_config(
@@ -61,10 +59,13 @@ def gateway_config(
     """The gateway's configuration: ``local`` (this laptop's Ollama) first, then the pool's members,
     weighted by their measured users at grade C when every one has measured."""
     pool = PoolStore(settings.share_dir).load()
+    published = capacity_text(settings)
     if not pool.members:
-        return GatewayConfig(host, port, (local,), max_streams_per_key=max_streams)
+        return GatewayConfig(host, port, (local,), max_streams_per_key=max_streams, capacity=published)
     mine = local_capacity(settings, pool.model)
     given = weights(mine, pool.members)
     others = (Member(m.address, w) for m, w in zip(pool.members, given[1:], strict=True))
     members = (Member(local.address, given[0]), *others)
-    return GatewayConfig(host, port, members, max_streams_per_key=max_streams, pool_key=pool.key)
+    return GatewayConfig(
+        host, port, members, max_streams_per_key=max_streams, pool_key=pool.key, capacity=published
+    )

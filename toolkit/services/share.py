@@ -25,7 +25,7 @@ from toolkit.core.share.keys import ADMIN_NAME, KeyRing, ShareKey
 from toolkit.core.share.nginx_conf import GatewayConfig, Member, render_keys_map, render_nginx_conf
 from toolkit.core.target import is_loopback_host
 from toolkit.errors import UsageError
-from toolkit.services.pool_config import gateway_config, publish_capacity
+from toolkit.services.pool_config import gateway_config
 from toolkit.settings import Settings
 
 Action = Literal["started", "reloaded", "saved"]
@@ -89,8 +89,7 @@ def share(
     wanted = parse_listen(listen) if listen is not None else None
     running = state is not None and state.running
     if running and state is not None and (wanted is None or wanted.text == state.listen):
-        publish_capacity(settings, store.gateway_dir)
-        _apply_keys(store, old, ring, runner)
+        _apply_keys(store, old, ring, runner, _fresh_conf(settings))
         return ShareOutcome("reloaded", parse_listen(state.listen), tuple(new), ring)
     if wanted is None:
         if not add:
@@ -135,7 +134,6 @@ def _start(
         runner.remove()  # stopped, or listening elsewhere: it is replaced
     files = {NGINX_CONF: render_nginx_conf(config), KEYS_MAP: render_keys_map(ring)}
     conf_dir = store.write_gateway_files(files)
-    publish_capacity(settings, conf_dir)
     try:
         runner.start(settings.gateway_image, conf_dir, config.listen_host, config.listen_port, pull=pull)
     except BaseException:
@@ -146,13 +144,31 @@ def _start(
         raise
 
 
-def _apply_keys(store: KeyStore, old: KeyRing, ring: KeyRing, runner: GatewayRunner) -> None:
-    """Write the new key map and reload the gateway; put the old map back if nginx refuses it."""
-    store.write_gateway_files({KEYS_MAP: render_keys_map(ring)})
+def _fresh_conf(settings: Settings) -> str | None:
+    """nginx.conf as the running gateway's settings, the pool and this laptop's latest measured capacity
+    give it now; None for a gateway an older gpuless started (its settings are not recorded)."""
+    gateway = PoolStore(settings.share_dir).load_gateway()
+    if gateway is None:
+        return None
+    local = upstream_member(settings)
+    host, port = gateway.listen_host, gateway.listen_port
+    return render_nginx_conf(gateway_config(settings, local, host, port, gateway.max_streams))
+
+
+def _apply_keys(
+    store: KeyStore, old: KeyRing, ring: KeyRing, runner: GatewayRunner, conf: str | None = None
+) -> None:
+    """Write the new key map (and ``conf`` as nginx.conf when given) and reload the gateway; put the old
+    files back if nginx refuses them."""
+    conf_path = store.gateway_dir / NGINX_CONF
+    before = conf_path.read_text(encoding="utf-8") if conf is not None else None
+    store.write_gateway_files({KEYS_MAP: render_keys_map(ring), **({NGINX_CONF: conf} if conf else {})})
     try:
         runner.reload()
     except BaseException:
-        store.write_gateway_files({KEYS_MAP: render_keys_map(old)})
+        store.write_gateway_files(
+            {KEYS_MAP: render_keys_map(old), **({NGINX_CONF: before} if before else {})}
+        )
         raise
     store.save(ring)
 

@@ -5,8 +5,9 @@ or the members change) and ``keys.map`` (the keys; rewritten on ``--add-key`` / 
 reloads gracefully). The upstream is a group of members: this laptop's Ollama on loopback first, then the
 teammates' shares ``gpuless pool add`` joined, which nginx reaches with the pool key. Paths that change
 a server (pull, delete…) go to this laptop's Ollama only. Beside the proxy, a key holder can read
-``/gpuless/status`` (nginx's stub_status: connections and requests in flight on this gateway) and
-``/gpuless/capacity.json`` (this laptop's measured users per speed grade), which a pooling laptop reads.
+``/gpuless/status`` (nginx's stub_status: connections and requests in flight on this gateway), and the
+pool key ``/gpuless/capacity.json`` (this laptop's measured users per speed grade, written into
+nginx.conf: nginx's workers cannot read the private configuration directory), which a pooling laptop reads.
 """
 
 from __future__ import annotations
@@ -22,9 +23,7 @@ from toolkit.errors import UsageError
 CONF_DIR = "/etc/gpuless-gateway"
 CONF_PATH = f"{CONF_DIR}/nginx.conf"
 KEYS_MAP_PATH = f"{CONF_DIR}/keys.map"
-#: This laptop's measured capacity, written by ``gpuless share`` beside nginx.conf (absent: never measured).
-CAPACITY_FILE = "capacity.json"
-#: Where a key holder reads it and the gateway's own counters (a pooling laptop's ``pool status``).
+#: Where the pool key reads this laptop's measured capacity, and any key the gateway's counters.
 CAPACITY_PATH = "/gpuless/capacity.json"
 STATUS_PATH = "/gpuless/status"
 #: A member nginx marks down after this many failed attempts within ``FAIL_TIMEOUT_S``, and tries again
@@ -67,6 +66,8 @@ class GatewayConfig:
         retry_after_s: what the 429 answer's ``Retry-After`` header says.
         pool_key: the key every pool member's share accepts, sent to the members in place of the
             caller's key; None when there is no pool (this laptop's Ollama needs no key).
+        capacity: this laptop's measured capacity as JSON text (``/gpuless/capacity.json``), None when
+            it has measured none (that path then answers 404).
     """
 
     listen_host: str
@@ -77,6 +78,7 @@ class GatewayConfig:
     idle_timeout_s: int = 600
     retry_after_s: int = 5
     pool_key: str | None = None
+    capacity: str | None = None
 
     def __post_init__(self) -> None:
         if not self.members:
@@ -94,6 +96,8 @@ class GatewayConfig:
             raise UsageError(f"invalid body size {self.max_body!r} (e.g. 32m)")
         if self.pool_key is not None and not re.match(r"^[A-Za-z0-9_-]{16,200}$", self.pool_key):
             raise UsageError("a pool key holds only letters, digits, '_' and '-' (16 to 200 of them)")
+        if self.capacity is not None and not re.match(r"^[^'$\\\n\r;]*$", self.capacity):
+            raise UsageError("the capacity text cannot go into nginx.conf (quote, $, backslash or ;)")
 
     @property
     def listen(self) -> str:
@@ -148,7 +152,7 @@ def render_nginx_conf(config: GatewayConfig) -> str:
         keys_map=KEYS_MAP_PATH,
         members=members,
         local=config.members[0].address,
-        capacity=f"{CONF_DIR}/{CAPACITY_FILE}",
+        capacity=_capacity_answer(config.capacity),
         capacity_path=CAPACITY_PATH,
         status_path=STATUS_PATH,
         listen=config.listen,
@@ -159,6 +163,12 @@ def render_nginx_conf(config: GatewayConfig) -> str:
         upload=upload,
         help_page=render_help_page(f"http://{config.listen}"),
     )
+
+
+def _capacity_answer(capacity: str | None) -> str:
+    if capacity is None:
+        return 'return 404 \'{"error":"this laptop has measured no capacity yet (gpuless bench)"}\\n\';'
+    return f"return 200 '{capacity}\\n';"
 
 
 # Host is set to loopback because Ollama, listening on loopback, refuses other Host headers (its
@@ -273,7 +283,7 @@ http {{
                 return 403;
             }}
             default_type application/json;
-            alias {capacity};
+            {capacity}
         }}
 
         location @no_key {{

@@ -146,7 +146,7 @@ class Rig:
         return self.b.keys["pool"].secret
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def rig(
     ollama_test_image: str,
     gateway_image: str,  # noqa: F811  (the share tests' fixture, imported above)

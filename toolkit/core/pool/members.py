@@ -114,14 +114,14 @@ def member_address(url: str) -> tuple[str, str]:
 
     Only plain-HTTP shares with a host and nothing after the port: nginx proxies every member with the
     same scheme, and a share's API is at its root."""
-    text = url.strip().rstrip("/")
+    text = url.strip()
     parts = urlsplit(text if "://" in text else "http://" + text)
     try:
         port = parts.port or 80
     except ValueError:
         raise UsageError(f"not a share URL: {url!r}", "Use the URL `gpuless share` printed there.") from None
     host = parts.hostname or ""
-    if parts.scheme != "http" or not _HOST.match(host) or parts.path or parts.query:
+    if parts.scheme != "http" or not _HOST.match(host) or parts.path not in ("", "/") or parts.query:
         raise UsageError(
             f"not a share URL: {url!r}",
             "Use the plain http://ADDR:PORT URL `gpuless share` printed on that laptop.",

@@ -137,3 +137,22 @@ def test_bench_url_measures_the_pool_with_a_joined_key(
     result = json.loads(out)
     assert result["url"] == rig.a.url and result["status"] == "complete"
     assert [(row["streams"], row["errors"]) for row in result["concurrency"]] == [(1, 0), (2, 0)]
+
+
+def test_a_second_member_accepts_the_same_pool_key_and_joins_the_pool(
+    rig: Rig, laptop_c: Laptop, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    use(monkeypatch, laptop_c)
+    code, out, err = run(["share", "--pool-key", rig.pool_key], capsys)
+    assert code == 0, err
+    assert f"on the pooling laptop: gpuless pool add {laptop_c.url} --key {rig.pool_key}" in out
+    use(monkeypatch, rig.a)
+    code, out, err = run(["pool", "add", laptop_c.url], capsys)  # the pool's stored key
+    assert code == 0, err
+    code, out, err = run(["pool", "status", "--json"], capsys)
+    assert code == 0, err
+    rows = json.loads(out)["members"]
+    assert [row["name"] for row in rows] == ["this laptop", rig.b.url, laptop_c.url]
+    assert all(row["up"] and row["serves_model"] for row in rows)
+    code, out, err = run(["pool", "remove", laptop_c.url], capsys)
+    assert code == 0 and "2 member(s) left" in out, err

@@ -17,11 +17,11 @@ from urllib.parse import urlsplit
 from toolkit.adapters import ollama_admin
 from toolkit.adapters.compose_file import write_compose
 from toolkit.adapters.gateway.container import GatewayRunner, GatewayState, answers, check_listen_free
-from toolkit.adapters.gateway.keystore import KeyStore
+from toolkit.adapters.gateway.keystore import KeyStore, now_text
 from toolkit.adapters.gateway.poolstore import GatewaySettings, PoolStore
 from toolkit.core.share.compose_gateway import render_gateway_service, with_gateway, without_gateway
 from toolkit.core.share.invite import ListenAddress, parse_listen
-from toolkit.core.share.keys import ADMIN_NAME, KeyRing, ShareKey
+from toolkit.core.share.keys import ADMIN_NAME, POOL_NAME, KeyRing, ShareKey
 from toolkit.core.share.nginx_conf import GatewayConfig, Member, render_keys_map, render_nginx_conf
 from toolkit.core.target import is_loopback_host
 from toolkit.errors import UsageError
@@ -74,9 +74,11 @@ def share(
     pull: bool = True,
     compose_path: Path | None = None,
     runner: GatewayRunner | None = None,
+    pool_key: str | None = None,
 ) -> ShareOutcome:
-    """Make the admin key if there is none, add the teammates' keys ``add``, and start the gateway on
-    ``listen`` (or reload the one running). Without ``listen`` and no gateway running, the keys are saved.
+    """Make the admin key if there is none, add the teammates' keys ``add`` (and ``pool_key`` as the key
+    named "pool": the secret another member's share already accepts), and start the gateway on ``listen``
+    (or reload the one running). Without ``listen`` and no gateway running, the keys are saved.
     A gateway started here is also written into ``compose_path`` as its ``gateway`` service."""
     store = KeyStore(settings.share_dir)
     old = store.load()
@@ -84,6 +86,9 @@ def share(
     for name in ([ADMIN_NAME] if old.admin is None else []) + list(add):
         ring, key = store.add(ring, name)
         new.append(key)
+    if pool_key is not None:
+        ring = ring.add(POOL_NAME, pool_key.strip(), now_text())
+        new.append(ring.keys[-1])
     runner = runner or GatewayRunner(settings.gateway_container_name)
     state = runner.state()
     wanted = parse_listen(listen) if listen is not None else None
@@ -92,7 +97,7 @@ def share(
         _apply_keys(store, old, ring, runner, _fresh_conf(settings))
         return ShareOutcome("reloaded", parse_listen(state.listen), tuple(new), ring)
     if wanted is None:
-        if not add:
+        if not add and pool_key is None:
             raise UsageError(
                 "the gateway is not running: say where teammates reach this laptop",
                 "gpuless share --listen ADDR:PORT, with this laptop's LAN address (`ip -brief address`).",

@@ -2,8 +2,9 @@
 
 Least connections splits concurrent streams evenly (equal weights: neither laptop has measured yet), a
 member whose Ollama dies is skipped for every request started after (its gateway's 502 is retried on the
-survivor before a byte reaches the client) while its streams in flight end with one clear error, and a
-reload for a new member cuts no stream in flight.
+survivor before a byte reaches the client) while its streams in flight end with one clear error, a member
+whose gateway is gone (connection refused) is skipped the same way, and a reload for a new member cuts no
+stream in flight.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from toolkit.adapters.gateway.members import gateway_in_flight
 from toolkit.adapters.ollama_client import OllamaClient
 from toolkit.errors import StreamError
 from toolkit.services import pool as pool_service
+from toolkit.services import share as share_service
 
 pytestmark = [pytest.mark.docker, pytest.mark.xdist_group("pool")]
 
@@ -113,3 +115,18 @@ def test_adding_a_member_while_four_streams_run_cuts_none(rig: Rig) -> None:
     assert [line.get("done") for line in done] == [True] * 4
     assert all(line.get("eval_count") == 200 for line in done)  # every answer whole
     assert len(pool_service.status(rig.a.settings).members) == 2
+
+
+def test_a_member_whose_gateway_is_gone_refuses_and_every_request_goes_to_the_other(rig: Rig) -> None:
+    listen = rig.b.url.removeprefix("http://")
+    share_service.stop(rig.b.settings)  # laptop B's gateway closes: its port refuses connections
+    try:
+        before_a = chat_count(rig.a)
+        done = asyncio.run(_many(rig.a.url, rig.key, 4, 4))
+        assert all(line.get("done") is True for line in done)  # retried on A before the first byte
+        assert wait_chats(rig.a, before_a + 4) - before_a == 4
+        down = pool_service.status(rig.a.settings).members[1]
+        assert not down.health.up and "nothing answers" in down.health.reason
+    finally:
+        share_service.share(rig.b.settings, listen=listen, max_streams=16)
+    assert pool_service.status(rig.a.settings).members[1].health.up

@@ -14,6 +14,7 @@ from toolkit.adapters.gateway.container import GatewayRunner
 from toolkit.adapters.gateway.keystore import KeyStore, now_text, write_private
 from toolkit.adapters.gateway.members import MemberHealth, check_member, gateway_in_flight, probe_all
 from toolkit.adapters.gateway.poolstore import GatewaySettings, PoolStore
+from toolkit.core.compose import base_model
 from toolkit.core.pool.members import Capacity, Pool, PoolMember, member_address, weights
 from toolkit.core.pool.plan import LaptopOption, ModelOption, PoolPlan, estimated_users, plan_pool
 from toolkit.core.share.nginx_conf import render_nginx_conf
@@ -117,7 +118,7 @@ def add(
     old.check_key(key)
     card = check_member(member_url, key)
     mine = _local_models(settings)
-    wanted = old.model or model
+    wanted = model or old.model
     if wanted is None:
         common = [name for name in mine if name in card.models]
         wanted = common[0] if common else (mine[0] if mine else "")
@@ -128,7 +129,8 @@ def add(
             f"{member_url} serves {', '.join(card.models) or 'no model'}, not this pool's model {wanted}",
             f"A pool sends every request to any member: pull {wanted} on that laptop, then add it again.",
         )
-    capacity = card.capacity if card.capacity and card.capacity.model == wanted else None
+    measured = card.capacity
+    capacity = measured if measured and base_model(measured.model) == base_model(wanted) else None
     member = PoolMember(member_url, address, card.models, capacity, now_text())
     new = old.add(key, wanted, member)
     _apply(settings, old, new, gateway, runner)
@@ -173,7 +175,6 @@ def plan(settings: Settings, users: int, letter: str) -> PoolPlan:
     the shipped laptop classes and the catalog's smaller models, sized by the estimator."""
     from toolkit.adapters.probes import detect_machine
     from toolkit.adapters.resources import load_catalog, load_shipped_profiles
-    from toolkit.core.compose import base_model
     from toolkit.core.estimate import estimate
     from toolkit.core.hwprofile import machine_from_profile
     from toolkit.errors import UnknownModelError

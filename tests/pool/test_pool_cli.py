@@ -8,6 +8,7 @@ session rig (tests/pool/conftest.py).
 from __future__ import annotations
 
 import json
+import re
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -154,5 +155,12 @@ def test_a_second_member_accepts_the_same_pool_key_and_joins_the_pool(
     rows = json.loads(out)["members"]
     assert [row["name"] for row in rows] == ["this laptop", rig.b.url, laptop_c.url]
     assert all(row["up"] and row["serves_model"] for row in rows)
+    code, out, err = run(["pool", "status"], capsys)
+    assert code == 0 and f"pool at {rig.a.url}  model {MODEL}" in out, err
+    assert len([line for line in out.splitlines() if re.search(r" up +yes ", line)]) == 3, out
+    code, out, err = run(["pool", "plan", "--users", "50"], capsys)
+    assert code == 0, err
+    assert "The pool does not hold 50 users at grade C, 15+ tok/s: reading pace" in out
+    assert "  - fewer users: the pool holds" in out
     code, out, err = run(["pool", "remove", laptop_c.url], capsys)
     assert code == 0 and "2 member(s) left" in out, err

@@ -42,6 +42,7 @@ CORE_DOMAINS = (
     ("target", "compose", "estimate"),
     ("recommend", "tune", "models", "share"),
     ("bench",),
+    ("pool",),
 )
 
 

@@ -86,7 +86,8 @@ def test_nginx_conf_lists_every_member_and_the_limits() -> None:
     members = (Member("127.0.0.1:11434"), Member("127.0.0.1:11500", weight=3))
     text = render_nginx_conf(GatewayConfig("192.168.1.20", 8080, members, max_streams_per_key=3))
     assert "listen 192.168.1.20:8080;" in text
-    assert "server 127.0.0.1:11434 weight=1;" in text and "server 127.0.0.1:11500 weight=3;" in text
+    assert "server 127.0.0.1:11434 weight=1 max_fails=2 fail_timeout=10s;" in text
+    assert "server 127.0.0.1:11500 weight=3 max_fails=2 fail_timeout=10s;" in text
     assert text.count("limit_conn per_key 3;") == 3  # /, the admin paths, the rest
     assert "proxy_buffering off;" in text and "proxy_read_timeout 600s;" in text
     assert "location ~* ^/api/(pull|push|create|copy|delete|blobs)(/|$)" in text

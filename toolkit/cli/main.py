@@ -108,6 +108,7 @@ from toolkit.cli import (  # noqa: E402, F401
     lifecycle,
     machine,
     models,
+    pool,
     readback,
     share,
     tune,

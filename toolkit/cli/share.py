@@ -21,6 +21,12 @@ from toolkit.errors import UsageError
 @cli.command()
 @click.option("--listen", metavar="ADDR:PORT", help="Where teammates reach the gateway (a LAN address).")
 @click.option("--add-key", "add_keys", multiple=True, metavar="NAME", help="Make a teammate's key.")
+@click.option(
+    "--pool-key",
+    metavar="KEY",
+    help="Accept KEY as this share's pool key (the key named pool), the one the other members of a pool "
+    "accept (`--add-key pool` on the first made it).",
+)
 @click.option("--revoke", metavar="NAME", help="Remove a key; a running gateway refuses it from then on.")
 @click.option("--list", "list_keys", is_flag=True, help="List the keys' names (never the keys).")
 @click.option("--stop", is_flag=True, help="Remove the gateway; Ollama keeps running on loopback.")
@@ -48,6 +54,7 @@ from toolkit.errors import UsageError
 def share(
     listen: str | None,
     add_keys: tuple[str, ...],
+    pool_key: str | None,
     revoke: str | None,
     list_keys: bool,
     stop: bool,
@@ -69,8 +76,8 @@ def share(
     settings = current_settings()
     compose_path = _compose_file(compose_path)
     chosen = [name for name, on in (("--revoke", revoke), ("--list", list_keys), ("--stop", stop)) if on]
-    if len(chosen) > 1 or (chosen and (listen or add_keys or tls is not None)):
-        named = " and ".join(chosen or ["--listen/--add-key/--tls"])
+    if len(chosen) > 1 or (chosen and (listen or add_keys or tls is not None or pool_key)):
+        named = " and ".join(chosen or ["--listen/--add-key/--tls/--pool-key"])
         raise UsageError(f"{named} cannot be combined with other actions")
     if stop:
         removed = service.stop(settings, compose_path)
@@ -110,6 +117,7 @@ def share(
         pull=not no_pull,
         compose_path=compose_path,
         tls=tls,
+        pool_key=pool_key,
     )
     if as_json:
         emit_json(

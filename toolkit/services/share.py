@@ -17,15 +17,17 @@ from urllib.parse import urlsplit
 from toolkit.adapters.compose_file import write_compose
 from toolkit.adapters.gateway import certificate
 from toolkit.adapters.gateway.container import GatewayRunner, GatewayState, answers, check_listen_free
-from toolkit.adapters.gateway.keystore import KeyStore
+from toolkit.adapters.gateway.keystore import KeyStore, now_text
+from toolkit.adapters.gateway.poolstore import GatewaySettings, PoolStore
 from toolkit.adapters.ollama import admin as ollama_admin
 from toolkit.core.share.compose_gateway import render_gateway_service, with_gateway, without_gateway
 from toolkit.core.share.invite import ListenAddress, parse_listen
-from toolkit.core.share.keys import ADMIN_NAME, KeyRing, ShareKey
+from toolkit.core.share.keys import ADMIN_NAME, POOL_NAME, KeyRing, ShareKey
 from toolkit.core.share.nginx_conf import GatewayConfig, Member, render_keys_map, render_nginx_conf
 from toolkit.core.share.tls import CERT_FILE, KEY_FILE
 from toolkit.core.target import is_loopback_host
-from toolkit.errors import UsageError
+from toolkit.errors import GpulessError, UsageError
+from toolkit.services.pool_config import gateway_config
 from toolkit.settings import Settings
 
 Action = Literal["started", "reloaded", "saved"]
@@ -86,9 +88,11 @@ def share(
     compose_path: Path | None = None,
     runner: GatewayRunner | None = None,
     tls: bool | None = None,
+    pool_key: str | None = None,
 ) -> ShareOutcome:
-    """Make the admin key if there is none, add the teammates' keys ``add``, and start the gateway on
-    ``listen`` (or reload the one running). Without ``listen`` and no gateway running, the keys are saved.
+    """Make the admin key if there is none, add the teammates' keys ``add`` (and ``pool_key`` as the key
+    named "pool": the secret another member's share already accepts), and start the gateway on ``listen``
+    (or reload the one running). Without ``listen`` and no gateway running, the keys are saved.
     A gateway started here is also written into ``compose_path`` as its ``gateway`` service.
     ``tls``: True speaks HTTPS (a self-signed certificate kept beside the key file), False plain HTTP,
     None as the running gateway does (plain HTTP for a new one); a change restarts the gateway."""
@@ -98,6 +102,9 @@ def share(
     for name in ([ADMIN_NAME] if old.admin is None else []) + list(add):
         ring, key = store.add(ring, name)
         new.append(key)
+    if pool_key is not None:
+        ring = ring.add(POOL_NAME, pool_key.strip(), now_text())
+        new.append(ring.keys[-1])
     runner = runner or GatewayRunner(settings.gateway_container_name)
     state = runner.state()
     wanted = parse_listen(listen) if listen is not None else None
@@ -106,14 +113,14 @@ def share(
     tls = (running_tls is not None) if tls is None else tls
     same_tls = tls == (running_tls is not None)
     if running and state is not None and same_tls and (wanted is None or wanted.text == state.listen):
-        _apply_keys(store, old, ring, runner)
+        _apply_keys(store, old, ring, runner, _fresh_conf(settings))
         kept = store.directory / CERT_FILE if running_tls else None
         listening = parse_listen(state.listen)
         return ShareOutcome("reloaded", listening, tuple(new), ring, False, running_tls, kept)
     if wanted is None and running and state is not None:
         wanted = parse_listen(state.listen)  # --tls/--no-tls on the running gateway: same address
     if wanted is None:
-        if not add:
+        if not add and pool_key is None:
             raise UsageError(
                 "the gateway is not running: say where teammates reach this laptop",
                 "gpuless share --listen ADDR:PORT, with this laptop's LAN address (`ip -brief address`).",
@@ -125,22 +132,16 @@ def share(
     models = tuple(ollama_admin.model_names(settings.ollama_url))
     cert = certificate.ensure(store.directory, wanted.host) if tls else None
     fp = cert.fingerprint if cert else None
-    config = GatewayConfig(
-        wanted.host,
-        wanted.port,
-        (member,),
-        max_streams_per_key=max_streams,
-        models=models,
-        tls_fingerprint=fp,
-    )
+    config = gateway_config(settings, member, wanted.host, wanted.port, max_streams, models, fp)
     compose_text = None
     if compose_path is not None:
         block = render_gateway_service(
             settings.gateway_image, settings.gateway_container_name, str(store.gateway_dir), wanted.text
         )
         compose_text = with_gateway(_read(compose_path), block)  # checked before anything starts
-    _start(store, old, ring, config, runner, state, settings.gateway_image, pull, cert)
+    _start(settings, store, old, ring, config, runner, state, pull, cert)
     store.save(ring)
+    PoolStore(settings.share_dir).save_gateway(GatewaySettings(wanted.host, wanted.port, max_streams))
     if compose_path is not None and compose_text is not None:
         write_compose(compose_path, compose_text, force=True)
     member_host, _, member_port = member.address.rpartition(":")
@@ -166,13 +167,13 @@ def running_certificate(store: KeyStore) -> str | None:
 
 
 def _start(
+    settings: Settings,
     store: KeyStore,
     old: KeyRing,
     ring: KeyRing,
     config: GatewayConfig,
     runner: GatewayRunner,
     state: GatewayState | None,
-    image: str,
     pull: bool,
     cert: certificate.Certificate | None,
 ) -> None:
@@ -189,7 +190,7 @@ def _start(
             (store.gateway_dir / name).unlink(missing_ok=True)
     conf_dir = store.write_gateway_files(files)
     try:
-        runner.start(image, conf_dir, config.listen_host, config.listen_port, pull=pull)
+        runner.start(settings.gateway_image, conf_dir, config.listen_host, config.listen_port, pull=pull)
     except BaseException:
         if had_files:  # the new keys were never saved nor shown: the old map comes back
             store.write_gateway_files({KEYS_MAP: render_keys_map(old)})
@@ -198,13 +199,37 @@ def _start(
         raise
 
 
-def _apply_keys(store: KeyStore, old: KeyRing, ring: KeyRing, runner: GatewayRunner) -> None:
-    """Write the new key map and reload the gateway; put the old map back if nginx refuses it."""
-    store.write_gateway_files({KEYS_MAP: render_keys_map(ring)})
+def _fresh_conf(settings: Settings) -> str | None:
+    """nginx.conf as the running gateway's settings, the pool and this laptop's latest measured capacity
+    give it now; None for a gateway an older gpuless started (its settings are not recorded)."""
+    gateway = PoolStore(settings.share_dir).load_gateway()
+    if gateway is None:
+        return None
+    local = upstream_member(settings)
+    host, port = gateway.listen_host, gateway.listen_port
+    fingerprint = running_certificate(KeyStore(settings.share_dir))
+    try:
+        models = tuple(ollama_admin.model_names(settings.ollama_url))
+    except GpulessError:  # Ollama does not answer now: the connect page lists no models until it does
+        models = ()
+    config = gateway_config(settings, local, host, port, gateway.max_streams, models, fingerprint)
+    return render_nginx_conf(config)
+
+
+def _apply_keys(
+    store: KeyStore, old: KeyRing, ring: KeyRing, runner: GatewayRunner, conf: str | None = None
+) -> None:
+    """Write the new key map (and ``conf`` as nginx.conf when given) and reload the gateway; put the old
+    files back if nginx refuses them."""
+    conf_path = store.gateway_dir / NGINX_CONF
+    before = conf_path.read_text(encoding="utf-8") if conf is not None else None
+    store.write_gateway_files({KEYS_MAP: render_keys_map(ring), **({NGINX_CONF: conf} if conf else {})})
     try:
         runner.reload()
     except BaseException:
-        store.write_gateway_files({KEYS_MAP: render_keys_map(old)})
+        store.write_gateway_files(
+            {KEYS_MAP: render_keys_map(old), **({NGINX_CONF: before} if before else {})}
+        )
         raise
     store.save(ring)
 

@@ -205,6 +205,12 @@ class OllamaClient:
         ``total`` bounds it in seconds on top of the client's own bounds."""
         return await self._json(method, path, body, total)
 
+    async def request_text(self, path: str) -> str:
+        """A GET whose answer is read whole (capped) as text, within the metadata bound (a gateway's
+        stub_status page)."""
+        async with self._request("GET", path, None, None, self._metadata_total()) as response:
+            return (await response.read()).decode("utf-8", "replace")
+
     async def _json(
         self, method: str, path: str, body: Mapping[str, Any] | None = None, total: float | None = None
     ) -> Any:

@@ -55,6 +55,13 @@ def parse_listen(text: str) -> ListenAddress:
 def key_lines(url: str, key: ShareKey) -> list[str]:
     """The lines a key's holder pastes: the key and the OpenAI environment variables."""
     what = "may do everything, including pull and delete" if key.role == "admin" else "may use the models"
+    if key.role == "pool":
+        return [
+            "pool key (may use the models, no per-key stream limit; shown once, keep it private):",
+            f"  {key.secret}",
+            f"  on the pooling laptop: gpuless pool add {url} --key {key.secret}",
+            f"  on the pool's other members: gpuless share --pool-key {key.secret}",
+        ]
     return [
         f"key for {key.name} ({what}; shown once, keep it private):",
         f"  {key.secret}",

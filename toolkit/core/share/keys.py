@@ -14,9 +14,13 @@ from typing import Any, Literal
 
 from toolkit.errors import UsageError
 
-Role = Literal["admin", "teammate"]
+Role = Literal["admin", "teammate", "pool"]
 #: The admin key's name: it may change the server (pull, delete…); it is made with the first key.
 ADMIN_NAME = "admin"
+#: The pool key's name (``gpuless share --add-key pool``): what another laptop's pool gateway sends
+#: (``gpuless pool add URL --key …``). It may do what a teammate may, and is not held to the per-key
+#: stream limit: it carries a whole team's requests, which the pooling gateway limits per teammate.
+POOL_NAME = "pool"
 #: Prefix of every secret, so a leaked one is recognisable in a log or a paste.
 SECRET_PREFIX = "gpl_"
 #: Random bytes per secret (the adapter draws them): 192 bits, above the 128 asked for.
@@ -35,7 +39,8 @@ class ShareKey:
     Attributes:
         name: who holds it ("admin", or a teammate's name: lowercase letters, digits, ``_ . -``).
         secret: what the holder sends as ``Authorization: Bearer <secret>``.
-        role: "admin" (may do everything) or "teammate" (may use models, not change the server).
+        role: "admin" (may do everything), "teammate" (may use models, not change the server) or
+            "pool" (a teammate's rights without the per-key stream limit: another laptop's pool gateway).
         created: when it was made (ISO 8601 text, as the adapter wrote it).
     """
 
@@ -59,7 +64,7 @@ class KeyRing:
         return self.get(ADMIN_NAME)
 
     def add(self, name: str, secret: str, created: str) -> KeyRing:
-        """This ring with a new key; the name "admin" makes the admin key."""
+        """This ring with a new key; the name "admin" makes the admin key, "pool" the pool key."""
         check_name(name)
         if not _SECRET.match(secret):
             raise UsageError("a key secret must be gpl_ followed by at least 32 URL-safe characters")
@@ -70,7 +75,7 @@ class KeyRing:
             )
         if any(key.secret == secret for key in self.keys):
             raise UsageError("that secret is already in use")
-        role: Role = "admin" if name == ADMIN_NAME else "teammate"
+        role: Role = "admin" if name == ADMIN_NAME else "pool" if name == POOL_NAME else "teammate"
         return replace(self, keys=(*self.keys, ShareKey(name, secret, role, created)))
 
     def revoke(self, name: str) -> KeyRing:

@@ -1,0 +1,1 @@
+"""`gpuless pool`: several laptops' shares behind one gateway (members, capacities, the plan)."""

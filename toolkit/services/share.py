@@ -24,6 +24,7 @@ from toolkit.core.share.keys import ADMIN_NAME, KeyRing, ShareKey
 from toolkit.core.share.nginx_conf import GatewayConfig, Member, render_keys_map, render_nginx_conf
 from toolkit.core.target import is_loopback_host
 from toolkit.errors import UsageError
+from toolkit.services.model_copy import target
 from toolkit.settings import Settings
 
 Action = Literal["started", "reloaded", "saved"]
@@ -75,7 +76,9 @@ def share(
 ) -> ShareOutcome:
     """Make the admin key if there is none, add the teammates' keys ``add``, and start the gateway on
     ``listen`` (or reload the one running). Without ``listen`` and no gateway running, the keys are saved.
-    A gateway started here is also written into ``compose_path`` as its ``gateway`` service."""
+    A gateway started here is also written into ``compose_path`` as its ``gateway`` service. The models
+    volume (the compose file's, else the configured one) is mounted read-only into it when it exists, so
+    key holders can fetch its models (``gpuless models fetch``)."""
     store = KeyStore(settings.share_dir)
     old = store.load()
     ring, new = old, []
@@ -101,12 +104,17 @@ def share(
     ollama_admin.api_version(settings.ollama_url)  # Ollama answers, or one clear line: start it first
     config = GatewayConfig(wanted.host, wanted.port, (member,), max_streams_per_key=max_streams)
     compose_text = None
+    models_volume = target(compose_path, settings, None, None).volume
     if compose_path is not None:
         block = render_gateway_service(
-            settings.gateway_image, settings.gateway_container_name, str(store.gateway_dir), wanted.text
+            settings.gateway_image,
+            settings.gateway_container_name,
+            str(store.gateway_dir),
+            wanted.text,
+            models_volume,
         )
         compose_text = with_gateway(_read(compose_path), block)  # checked before anything starts
-    _start(store, old, ring, config, runner, state, settings.gateway_image, pull)
+    _start(store, old, ring, config, runner, state, (settings.gateway_image, models_volume), pull)
     store.save(ring)
     if compose_path is not None and compose_text is not None:
         write_compose(compose_path, compose_text, force=True)
@@ -122,7 +130,7 @@ def _start(
     config: GatewayConfig,
     runner: GatewayRunner,
     state: GatewayState | None,
-    image: str,
+    image_and_volume: tuple[str, str],
     pull: bool,
 ) -> None:
     had_files = store.gateway_dir.exists()
@@ -132,7 +140,10 @@ def _start(
     files = {NGINX_CONF: render_nginx_conf(config), KEYS_MAP: render_keys_map(ring)}
     conf_dir = store.write_gateway_files(files)
     try:
-        runner.start(image, conf_dir, config.listen_host, config.listen_port, pull=pull)
+        image, models_volume = image_and_volume
+        runner.start(
+            image, conf_dir, config.listen_host, config.listen_port, pull=pull, models_volume=models_volume
+        )
     except BaseException:
         if had_files:  # the new keys were never saved nor shown: the old map comes back
             store.write_gateway_files({KEYS_MAP: render_keys_map(old)})

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from toolkit.core.share.help_page import render_help_page
 from toolkit.core.share.keys import KeyRing
+from toolkit.core.share.model_files import render_model_files_location
 from toolkit.errors import UsageError
 
 #: Where the rendered files are mounted inside the gateway container (read-only).
@@ -120,6 +121,7 @@ def render_nginx_conf(config: GatewayConfig) -> str:
         proxy=proxy,
         upload=upload,
         help_page=render_help_page(f"http://{config.listen}"),
+        model_files=render_model_files_location(),
     )
 
 
@@ -201,6 +203,7 @@ http {{
 {proxy}
         }}
 
+{model_files}
         location @no_key {{
             add_header WWW-Authenticate 'Bearer realm="gpuless"' always;
             return 401 '{{"error":"a gpuless share key is required: send Authorization: Bearer <key>"}}\\n';

@@ -1,8 +1,9 @@
 """``gpuless models list | export | import | fetch``: the models volume's models, copied without a
 registry (from a file or folder, or from a teammate's share).
 
-The work is ``toolkit.services.model_copy``'s and ``model_fetch``'s; this module parses the options, draws the transfer
-progress (bytes, percent, speed, ETA) on stderr and prints the result (a table, or JSON with ``--json``).
+The work is ``toolkit.services.model_copy``'s and ``model_fetch``'s; this module parses the options,
+draws the transfer progress (bytes, percent, speed, ETA) on stderr and prints the result (a table, or
+JSON with ``--json``).
 """
 
 from __future__ import annotations

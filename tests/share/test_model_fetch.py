@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -185,3 +186,51 @@ def test_a_blob_damaged_on_the_way_is_fetched_again(source: Source, receiver: Cl
     weights = "sha256:" + partial.name.removeprefix("sha256-").removesuffix(".partial")
     assert result["refetched_blobs"] == [weights]
     assert blob_hashes(receiver.env["GPULESS_IMAGE"], receiver.volume) == source.hashes
+
+
+def _raw_get(url: str, path: str, key: str) -> tuple[int, bytes]:
+    """A GET with ``path`` sent byte for byte (no client normalises it first): status and body."""
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    request = (
+        f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {key}\r\nConnection: close\r\n\r\n"
+    )
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request.encode())
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+def test_the_gateway_serves_manifests_and_blobs_with_ranges_and_nothing_else(source: Source) -> None:
+    manifest = "/gpuless/models/manifests/registry.ollama.ai/library/smollm2/135m"
+    key = source.alice.secret
+    got = httpx.get(source.url + manifest, headers={"Authorization": f"Bearer {key}"}, timeout=10)
+    assert got.status_code == 200 and got.json()["schemaVersion"] == 2
+    weights = max(got.json()["layers"], key=lambda layer: layer["size"])
+    blob = f"/gpuless/models/blobs/{weights['digest'].replace(':', '-')}"
+    bearer = {"Authorization": f"Bearer {key}"}
+    assert httpx.get(source.url + blob, timeout=10).status_code == 401  # no key
+    wrong = {"Authorization": "Bearer gpl_" + "y" * 40}
+    assert httpx.get(source.url + blob, headers=wrong, timeout=10).status_code == 401
+    part = httpx.get(
+        source.url + blob, headers={"Authorization": f"Bearer {key}", "Range": "bytes=100-199"}, timeout=10
+    )
+    assert part.status_code == 206 and len(part.content) == 100
+    assert part.headers["Content-Range"] == f"bytes 100-199/{weights['size']}"
+    assert part.content == httpx.get(source.url + blob, headers=bearer, timeout=30).content[100:200]
+    for path in (
+        "/gpuless/models/",  # no listing
+        "/gpuless/models/blobs/",
+        "/gpuless/models/manifests/registry.ollama.ai/library/smollm2",  # a folder, not a manifest
+        "/gpuless/models/blobs/sha256-abc",  # not a digest
+        "/gpuless/models/../models/blobs/",  # nginx resolves "..": still under /gpuless/, still refused
+        "/gpuless/models/manifests/registry.ollama.ai/library/smollm2/..%2f..%2f..%2f..%2fblobs",
+        "/gpuless/keys.map",
+    ):
+        status, body = _raw_get(source.url, path, key)
+        assert status == 404, (path, status)
+        assert b"no such model file" in body, path
+    status, body = _raw_get(source.url, "/gpuless/../../etc/passwd", key)  # climbs above the root
+    assert status == 400 and b"root:" not in body

@@ -265,6 +265,7 @@ def fetch_command(
                 "volume": where.volume,
                 "size": result.size,
                 "received_bytes": result.received,
+                "seconds": round(result.seconds, 3),
                 "resumed_blobs": list(result.resumed),
                 "refetched_blobs": list(result.refetched),
                 "copied_blobs": [layer.digest for layer in result.plan.copy],
@@ -272,7 +273,8 @@ def fetch_command(
             }
         )
         return
-    notes = [f"{format_bytes(result.received)} received"]
+    rate = result.received / result.seconds if result.seconds > 0 else 0.0
+    notes = [f"{format_bytes(result.received)} received at {format_bytes(rate)}/s"]
     if result.resumed:
         notes.append(f"{len(result.resumed)} blob(s) resumed")
     if result.refetched:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,7 @@ class FetchResult:
         received: bytes of blob data received over the network by this run.
         resumed: digests of the blobs continued from a partial file an earlier run left.
         refetched: digests of the blobs whose bytes hashed wrong and were fetched again.
+        seconds: how long the blobs took to come (and be hashed), the import not included.
         plan: the import that followed (blobs copied into the volume, blobs it already had).
     """
 
@@ -57,6 +59,7 @@ class FetchResult:
     received: int
     resumed: tuple[str, ...]
     refetched: tuple[str, ...]
+    seconds: float
     plan: ImportPlan
 
 
@@ -209,30 +212,39 @@ def fetch_model(
     (partial files kept; ModelStoreError); a later call resumes."""
     ref = ModelRef.parse(name)
     base, key = share_for(settings, url, key)
-    with ShareFiles(base, key, connections) as share:
-        data = share.manifest(ref)
-        manifest = parse_manifest(data, f"the manifest of {ref.short} from {base}")
-        model = ArchiveModel(ref, manifest, data)
-        state = _volume_state(where)
-        plan = plan_import((model,), state)
-        check_space(plan, state.available, where.volume)
-        stage = staging_dir(settings)
-        gate = _Gate(sum(layer.size for layer in plan.copy), 0, progress, stop_after)
-        blobs = _Blobs(share, stage, gate)
-        kept = sum(blobs.kept(layer) for layer in plan.copy)
-        gate.done = kept
-        _check_disk(stage, gate.total - kept)
-        try:
-            blobs.fetch_all(plan.copy, connections)
-        except FetchStopped:
-            raise ModelStoreError(
-                f"the fetch of {ref.short} stopped after {format_bytes(gate.received)}; "
-                "the partial files are kept and no model was added",
-                "Run the same command again: it resumes where it stopped.",
-            ) from None
+    share = ShareFiles(base, key)
+    data = share.manifest(ref)
+    manifest = parse_manifest(data, f"the manifest of {ref.short} from {base}")
+    model = ArchiveModel(ref, manifest, data)
+    state = _volume_state(where)
+    plan = plan_import((model,), state)
+    check_space(plan, state.available, where.volume)
+    stage = staging_dir(settings)
+    gate = _Gate(sum(layer.size for layer in plan.copy), 0, progress, stop_after)
+    blobs = _Blobs(share, stage, gate)
+    kept = sum(blobs.kept(layer) for layer in plan.copy)
+    gate.done = kept
+    _check_disk(stage, gate.total - kept)
+    started = time.monotonic()
+    try:
+        blobs.fetch_all(plan.copy, connections)
+    except FetchStopped:
+        raise ModelStoreError(
+            f"the fetch of {ref.short} stopped after {format_bytes(gate.received)}; "
+            "the partial files are kept and no model was added",
+            "Run the same command again: it resumes where it stopped.",
+        ) from None
+    seconds = time.monotonic() - started
     done = import_checked(where, (model,), FolderSource(stage), copy_progress)
     for layer in plan.copy:  # in the volume now; partials of other models stay for their next run
         blobs.paths(layer)[0].unlink(missing_ok=True)
     return FetchResult(
-        ref.short, base, manifest.size, gate.received, tuple(blobs.resumed), tuple(blobs.refetched), done
+        ref.short,
+        base,
+        manifest.size,
+        gate.received,
+        tuple(blobs.resumed),
+        tuple(blobs.refetched),
+        seconds,
+        done,
     )

@@ -72,6 +72,16 @@ def list_models(where: Target) -> tuple[VolumeState, tuple[StoredModel, ...]]:
     return state, stored_models(state)
 
 
+def has_model(where: Target, name: str) -> bool:
+    """Whether the volume holds ``name`` whole (its manifest and every blob); False with no volume."""
+    wanted = ModelRef.parse(name)
+    volume = ModelVolume(where.volume, where.image)
+    if not volume.exists():
+        return False
+    rows = stored_models(volume.inspect())
+    return any(ModelRef.parse(row.name).same_as(wanted) and not row.missing for row in rows)
+
+
 @dataclass(frozen=True)
 class ExportResult:
     """What an export wrote: the model, the files (path, sha256 hex) and the bytes of all blobs."""

@@ -79,6 +79,12 @@ def share_for(settings: Settings, url: str | None, key: str | None) -> tuple[str
     return target, key
 
 
+def joined_url(settings: Settings) -> str | None:
+    """The URL of the share ``gpuless join`` saved (its key is used for it), None when none was."""
+    saved = joined.load(settings)
+    return saved.url if saved is not None else None
+
+
 def staging_dir(settings: Settings) -> Path:
     """Where blobs land while they are fetched: user-only (0700), kept between runs for resuming."""
     stage = settings.cache_dir / "fetch"

@@ -152,9 +152,7 @@ class ShareFiles:
         """Append the answer's bytes to ``file`` from where it starts; the sha256 of the whole file."""
         what = f"blob {layer.digest[:19]}"
         with self._get(blob_url(self.base, layer.digest), what, range_headers(offset)) as response:
-            start = body_start(
-                response.status, response.getheader("Content-Range"), offset, layer.size, what
-            )
+            start = body_start(response.status, response.getheader("Content-Range"), offset, layer.size, what)
             if start != offset:  # the server sent the whole blob: the partial starts again
                 digest = hashlib.sha256()
             file.seek(start)

@@ -1,4 +1,5 @@
 """Step 4, Launch: pull the image and the model with progress bars, wait for the server, verify the settings.
+A model the volume lacks can also come from a file or a teammate (``model_source``: keys i and f).
 
 Docker mode runs ``docker_runner.up_and_pull`` (the same call as ``gpuless up``) in a thread worker; its
 progress callback posts to the UI with ``call_from_thread`` and is also where a cancel lands: esc sets
@@ -33,6 +34,7 @@ from toolkit.core.nodocker import no_docker_advice
 from toolkit.errors import DiskFullError, DockerUnavailableError, ModelNotFoundError, RegistryUnreachableError
 from toolkit.tui.messages import EngineReady
 from toolkit.tui.screens.base import StepCancelled, WizardScreen
+from toolkit.tui.screens.model_source import ModelSource, Way
 from toolkit.tui.widgets.plain import Plain
 from toolkit.tui.widgets.transfer import Transfer
 from toolkit.tui.widgets.verify_table import verify_table
@@ -70,6 +72,8 @@ class LaunchScreen(WizardScreen):
         Binding("o", "try_offer", "Try the offered model"),
         Binding("r", "native", "Run Ollama here"),
         Binding("a", "attach", "Attach to a URL"),
+        Binding("i", "bring('file')", "Import from a file"),
+        Binding("f", "bring('teammate')", "Fetch from a teammate"),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -86,6 +90,7 @@ class LaunchScreen(WizardScreen):
             yield Transfer("Image", id="launch-image")
             yield Transfer("Health", id="launch-health")
             yield Transfer("Model", id="launch-pull")
+            yield ModelSource(self.services, "launch-pull", id="launch-source")
             yield Plain(id="launch-result")
             yield Plain(id="launch-nodocker", classes="status")
             yield Input(placeholder="Ollama URL, e.g. http://127.0.0.1:11434", id="launch-url")
@@ -111,6 +116,8 @@ class LaunchScreen(WizardScreen):
             return self.offer is not None and not self.busy
         if action in ("native", "attach"):
             return self.no_docker and not self.busy
+        if action == "bring":  # a model the volume lacks: the local ways besides pulling
+            return self.query_one(ModelSource).missing is not None and not self.busy
         return True
 
     def on_mount(self) -> None:
@@ -177,6 +184,14 @@ class LaunchScreen(WizardScreen):
         self.pull_started = False
         self.cancel_requested.clear()
         self.refresh_bindings()
+
+    @on(Input.Changed, "#launch-model")
+    def model_changed(self, event: Input.Changed) -> None:
+        self.query_one(ModelSource).model_changed(event.value.strip())
+
+    def action_bring(self, way: Way) -> None:
+        if self.query_one(ModelSource).missing is not None and not self.busy:
+            self.query_one(ModelSource).ask(way)
 
     def model_typed(self) -> str:
         return self.query_one("#launch-model", Input).value.strip()

@@ -234,3 +234,38 @@ def test_the_gateway_serves_manifests_and_blobs_with_ranges_and_nothing_else(sou
         assert b"no such model file" in body, path
     status, body = _raw_get(source.url, "/gpuless/../../etc/passwd", key)  # climbs above the root
     assert status == 400 and b"root:" not in body
+
+
+def _flip_in_volume(image: str, volume: str, blob: str) -> None:
+    """XOR one byte of ``blob`` in the volume with 1 (twice puts it back)."""
+    script = (
+        f"f=open('/v/models/blobs/{blob}','r+b'); f.seek(7); b=f.read(1); f.seek(7); "
+        "f.write(bytes([b[0]^1])); f.close()"
+    )
+    docker.from_env().containers.run(
+        image, entrypoint=["python3", "-c", script], volumes={volume: {"bind": "/v", "mode": "rw"}},
+        network_mode="none", remove=True,
+    )  # fmt: skip
+
+
+def test_a_blob_damaged_on_the_share_is_fetched_twice_then_refused(
+    source: Source, receiver: CliProject, ollama_test_image: str
+) -> None:
+    manifest = httpx.get(
+        source.url + "/gpuless/models/manifests/registry.ollama.ai/library/smollm2/135m",
+        headers={"Authorization": f"Bearer {source.alice.secret}"},
+        timeout=10,
+    ).json()
+    config = manifest["config"]["digest"].replace(":", "-")
+    before = source.sent().get(f"/gpuless/models/blobs/{config}", 0)
+    _flip_in_volume(ollama_test_image, source.project.volume, config)
+    try:
+        done = _fetch_cli(source, receiver, source.alice.secret)
+    finally:
+        _flip_in_volume(ollama_test_image, source.project.volume, config)
+    errors = [line for line in done.stderr.splitlines() if line.startswith("gpuless: error:")]
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert len(errors) == 1 and "is damaged" in errors[0] and "no model was added" in errors[0], done.stderr
+    sent = source.sent().get(f"/gpuless/models/blobs/{config}", 0) - before
+    assert sent == 2 * manifest["config"]["size"]  # fetched, found bad, fetched once more
+    assert not docker.from_env().volumes.list(filters={"name": receiver.volume})

@@ -1,8 +1,9 @@
 """``gpuless models fetch`` through the real gateway (nginx) on loopback, into a second volume.
 
-The sharing laptop is the stand-in server on its own volume with smollm2:135m pulled, behind
-``gpuless share`` on 127.0.0.2 (the "LAN"); the receiving laptop is a second volume. A fetch is cut at
-half the model's bytes (a byte budget on the client side: deterministic), then resumed by the CLI; the
+The sharing laptop is the stand-in server on its own volume with both test models pulled, behind
+``gpuless share`` on 127.0.0.2 (the "LAN"); the receiving laptop is a second volume. A fetch of
+gemma3:270m (the bigger: nginx's count includes a few MiB of socket buffers at the cut) is cut at half
+the model's bytes (a byte budget on the client side: deterministic), then resumed by the CLI; the
 bytes the client received and those nginx logged as sent must stay within 1.05 × the model's size, and
 the model must then be listed and answer a chat on a server that cannot pull. A bad key is one line
 and leaves nothing; a partial file damaged on disk is caught by its digest and fetched again.
@@ -37,7 +38,7 @@ from toolkit.settings import Settings
 
 pytestmark = [pytest.mark.docker, pytest.mark.engine, pytest.mark.xdist_group("models-copy")]
 
-SMOL = MODEL_NAMES[0]
+SMOL, GEMMA = MODEL_NAMES
 _SENT = re.compile(r'"GET (/gpuless/models/\S+)" (\d{3}) (\d+) ')
 
 
@@ -49,7 +50,7 @@ class Source:
     settings: Settings
     url: str
     alice: ShareKey
-    size: int
+    sizes: dict[str, int]
     hashes: dict[str, str]
 
     def sent(self) -> dict[str, int]:
@@ -72,14 +73,15 @@ def source(
     settings = settings.model_copy(update={"volume_name": project.volume, "image": ollama_test_image})
     try:
         start_server(ollama_test_image, project)
-        pull(f"http://127.0.0.1:{project.port}", SMOL)
+        for model in MODEL_NAMES:
+            pull(f"http://127.0.0.1:{project.port}", model)
         listed = project.run("models", "list", "--json")
-        size = {row["name"]: row["size"] for row in json.loads(listed.stdout)["models"]}[SMOL]
+        sizes = {row["name"]: row["size"] for row in json.loads(listed.stdout)["models"]}
         outcome = share_service.share(settings, listen=f"{LAN}:{free_port()}", add=["alice"])
         assert outcome.listen is not None
         alice = next(key for key in outcome.new_keys if key.name == "alice")
         hashes = blob_hashes(ollama_test_image, project.volume)
-        yield Source(project, settings, outcome.listen.url, alice, size, hashes)
+        yield Source(project, settings, outcome.listen.url, alice, sizes, hashes)
     finally:
         share_service.stop(settings)
         project.remove_all()
@@ -103,12 +105,12 @@ def _settings(project: CliProject) -> Settings:
     )
 
 
-def _cut_at_half(source: Source, receiver: CliProject) -> int:
-    """A fetch stopped after half the model's bytes; returns the bytes it received."""
+def _cut_at_half(source: Source, receiver: CliProject, model: str) -> int:
+    """A fetch of ``model`` stopped after half its bytes; returns the bytes it received."""
     where = Target(receiver.volume, receiver.env["GPULESS_IMAGE"])
-    half = source.size // 2
+    half = source.sizes[model] // 2
     with pytest.raises(ModelStoreError, match="stopped after") as stopped:
-        fetch_model(_settings(receiver), where, SMOL, source.url, source.alice.secret, stop_after=half)
+        fetch_model(_settings(receiver), where, model, source.url, source.alice.secret, stop_after=half)
     assert "no model was added" in stopped.value.message
     assert not docker.from_env().volumes.list(filters={"name": receiver.volume})  # nothing was written
     partials = list((Path(receiver.env["GPULESS_CACHE_DIR"]) / "fetch" / "blobs").glob("*.partial"))
@@ -121,40 +123,45 @@ def _finished(receiver: CliProject) -> int:
     return sum(p.stat().st_size for p in stage.glob("sha256-*") if not p.name.endswith(".partial"))
 
 
-def _fetch_cli(source: Source, receiver: CliProject, key: str) -> subprocess.CompletedProcess[str]:
-    return receiver.run("models", "fetch", source.url, SMOL, "--key", key, "--json")
+def _fetch_cli(
+    source: Source, receiver: CliProject, key: str, model: str = SMOL
+) -> subprocess.CompletedProcess[str]:
+    return receiver.run("models", "fetch", source.url, model, "--key", key, "--json")
 
 
 def test_a_fetch_cut_at_half_resumes_then_the_model_chats_with_no_pull(
     source: Source, receiver: CliProject, ollama_test_image: str, tmp_path: Path
 ) -> None:
     before = source.sent()
-    first = _cut_at_half(source, receiver)
+    first = _cut_at_half(source, receiver, GEMMA)
+    size = source.sizes[GEMMA]
     stage = Path(receiver.env["GPULESS_CACHE_DIR"]) / "fetch"
     assert stage.stat().st_mode & 0o077 == 0  # the staging folder is the user's only
 
-    done = _fetch_cli(source, receiver, source.alice.secret)
+    done = _fetch_cli(source, receiver, source.alice.secret, GEMMA)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["resumed_blobs"] and not result["refetched_blobs"]
-    assert first + result["received_bytes"] <= 1.05 * source.size
+    assert first + result["received_bytes"] <= 1.05 * size
     sent = source.sent()
     blobs_sent = sum(n - before.get(p, 0) for p, n in sent.items() if "/blobs/" in p)
-    assert source.size <= blobs_sent <= 1.05 * source.size, (blobs_sent, source.size)
+    # nginx also counts what was in the sockets' buffers when the first run hung up (a few MiB at most)
+    assert size <= blobs_sent <= 1.05 * size, (blobs_sent, size)
     assert not list((stage / "blobs").iterdir())  # the fetched blobs were moved into the volume
 
     listed = json.loads(receiver.run("models", "list", "--json").stdout)["models"]
-    assert [(row["name"], row["complete"]) for row in listed] == [(SMOL, True)]
-    assert blob_hashes(ollama_test_image, receiver.volume) == source.hashes
+    assert [(row["name"], row["complete"]) for row in listed] == [(GEMMA, True)]
+    received = blob_hashes(ollama_test_image, receiver.volume)
+    assert len(received) == 2 and all(source.hashes[name] == digest for name, digest in received.items())
     registry = tmp_path / "empty-registry"
     registry.mkdir()
     (registry / "index.json").write_text('{"models": {}}')
     start_server(ollama_test_image, receiver, registry)
     url = f"http://127.0.0.1:{receiver.port}"
-    assert set(tags(url)) == {SMOL}
+    assert set(tags(url)) == {GEMMA}
     chat = httpx.post(
         f"{url}/api/chat",
-        json={"model": SMOL, "messages": [{"role": "user", "content": "Hi"}], "stream": False,
+        json={"model": GEMMA, "messages": [{"role": "user", "content": "Hi"}], "stream": False,
               "options": {"num_predict": 8}},
         timeout=300,
     )  # fmt: skip
@@ -172,7 +179,7 @@ def test_a_bad_key_is_one_line_401_and_leaves_nothing(source: Source, receiver: 
 
 
 def test_a_blob_damaged_on_the_way_is_fetched_again(source: Source, receiver: CliProject) -> None:
-    _cut_at_half(source, receiver)
+    _cut_at_half(source, receiver, SMOL)
     stage = Path(receiver.env["GPULESS_CACHE_DIR"]) / "fetch" / "blobs"
     partial = max(stage.glob("*.partial"), key=lambda p: p.stat().st_size)
     with partial.open("r+b") as file:  # one bit flipped in the bytes already received
@@ -185,7 +192,8 @@ def test_a_blob_damaged_on_the_way_is_fetched_again(source: Source, receiver: Cl
     result = json.loads(done.stdout)
     weights = "sha256:" + partial.name.removeprefix("sha256-").removesuffix(".partial")
     assert result["refetched_blobs"] == [weights]
-    assert blob_hashes(receiver.env["GPULESS_IMAGE"], receiver.volume) == source.hashes
+    received = blob_hashes(receiver.env["GPULESS_IMAGE"], receiver.volume)
+    assert len(received) == 2 and all(source.hashes[name] == digest for name, digest in received.items())
 
 
 def _raw_get(url: str, path: str, key: str) -> tuple[int, bytes]:

@@ -1,7 +1,9 @@
-"""``gpuless models list | export | import``: the models volume's models, copied without a registry.
+"""``gpuless models list | export | import | fetch``: the models volume's models, copied without a
+registry (from a file or folder, or from a teammate's share).
 
-The work is ``toolkit.services.model_copy``'s; this module parses the options, draws the transfer
-progress (bytes, percent, speed, ETA) on stderr and prints the result (a table, or JSON with ``--json``).
+The work is ``toolkit.services.model_copy``'s and ``model_fetch``'s; this module parses the options,
+draws the transfer progress (bytes, percent, speed, ETA) on stderr and prints the result (a table, or
+JSON with ``--json``).
 """
 
 from __future__ import annotations
@@ -91,7 +93,8 @@ def _with_progress(label: str, work: Callable[[TransferLine], Any]) -> Any:
 
 @cli.group()
 def models() -> None:
-    """The models in the Ollama volume: list them, export one to a file or folder, import one."""
+    """The models in the Ollama volume: list them, export one to a file or folder, import one, or fetch
+    one from a teammate's share."""
 
 
 @models.command(name="list")
@@ -211,3 +214,73 @@ def import_command(
     )
     for name in plan.replaces:
         click.echo(f"  {name} replaced the model of that name that was there.")
+
+
+@models.command(name="fetch")
+@click.argument("args", nargs=-1, required=True, metavar="[URL] NAME")
+@click.option("--key", help="The key the share printed (default: the key of the share you joined).")
+@click.option(
+    "--connections", default=4, show_default=True, type=click.IntRange(1, 16), help="Blobs fetched at once."
+)
+@_target_options
+@json_option
+def fetch_command(
+    args: tuple[str, ...],
+    key: str | None,
+    connections: int,
+    compose_path: Path | None,
+    volume: str | None,
+    image: str | None,
+    as_json: bool,
+) -> None:
+    """Fetch NAME from a teammate's `gpuless share` at URL (default: the share you joined).
+
+    \b
+    Blobs come several at once; an interrupted fetch resumes where it stopped
+    (run it again). Every blob's sha256 is checked (a bad one is fetched once
+    more) before anything is copied; the model appears whole or not at all.
+    """
+    from toolkit.services.model_fetch import fetch_model
+
+    if len(args) > 2:
+        raise click.UsageError("give the share's URL (optional) and one model name")
+    url, name = (args[0], args[1]) if len(args) == 2 else (None, args[0])
+    where = _target(compose_path, volume, image)
+    copying = TransferLine("copy")
+    try:
+        result = _with_progress(
+            "fetch",
+            lambda line: fetch_model(
+                current_settings(), where, name, url, key, connections=connections, progress=line,
+                copy_progress=copying,
+            ),
+        )  # fmt: skip
+    finally:
+        copying.close()
+    if as_json:
+        emit_json(
+            {
+                "model": result.name,
+                "url": result.url,
+                "volume": where.volume,
+                "size": result.size,
+                "received_bytes": result.received,
+                "seconds": round(result.seconds, 3),
+                "resumed_blobs": list(result.resumed),
+                "refetched_blobs": list(result.refetched),
+                "copied_blobs": [layer.digest for layer in result.plan.copy],
+                "present_blobs": [layer.digest for layer in result.plan.present],
+            }
+        )
+        return
+    rate = result.received / result.seconds if result.seconds > 0 else 0.0
+    notes = [f"{format_bytes(result.received)} received at {format_bytes(rate)}/s"]
+    if result.resumed:
+        notes.append(f"{len(result.resumed)} blob(s) resumed")
+    if result.refetched:
+        notes.append(f"{len(result.refetched)} fetched again after a bad sha256")
+    click.echo(
+        f"Fetched {result.name} from {result.url} into volume {where.volume} ({', '.join(notes)}); "
+        f"{len(result.plan.copy)} blob(s) copied, {len(result.plan.present)} already there; "
+        "every sha256 checked."
+    )

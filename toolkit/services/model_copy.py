@@ -18,16 +18,16 @@ from typing import IO
 
 from toolkit.adapters.models.archive import (
     ByteCount,
-    CheckedArchive,
     Entry,
     Progress,
+    Source,
     check_archive,
     constant,
     hashed_chunks,
     tar_stream,
 )
 from toolkit.adapters.models.volume import BlobReader, ModelVolume, new_stage
-from toolkit.core.models.archive import SUMS, render_sums
+from toolkit.core.models.archive import SUMS, ArchiveModel, render_sums
 from toolkit.core.models.layout import ModelRef, blob_path
 from toolkit.core.models.manifest import Manifest
 from toolkit.core.models.plan import (
@@ -70,6 +70,16 @@ def target(compose_path: Path | None, settings: Settings, volume: str | None, im
 def list_models(where: Target) -> tuple[VolumeState, tuple[StoredModel, ...]]:
     state = ModelVolume(where.volume, where.image).inspect()
     return state, stored_models(state)
+
+
+def has_model(where: Target, name: str) -> bool:
+    """Whether the volume holds ``name`` whole (its manifest and every blob); False with no volume."""
+    wanted = ModelRef.parse(name)
+    volume = ModelVolume(where.volume, where.image)
+    if not volume.exists():
+        return False
+    rows = stored_models(volume.inspect())
+    return any(ModelRef.parse(row.name).same_as(wanted) and not row.missing for row in rows)
 
 
 @dataclass(frozen=True)
@@ -175,13 +185,29 @@ def import_models(
         checked = check_archive(path, verify_progress)
     except OSError as error:
         raise ModelArchiveError(f"cannot read {path}: {error.strerror or error}") from None
+    return import_checked(where, checked.models, checked.source, progress)
+
+
+def import_checked(
+    where: Target, models: tuple[ArchiveModel, ...], source: Source, progress: Progress | None = None
+) -> ImportPlan:
+    """Copy the blobs of ``models`` the volume lacks from ``source`` (whose files were checked against
+    their digests), then the manifests; the volume is created when missing (and removed again if the
+    copy fails). ``source`` may lack blobs the volume already has (a fetch brings only the others)."""
     volume = ModelVolume(where.volume, where.image)
     created = volume.ensure()
     try:
         state = volume.inspect()
-        plan = plan_import(checked.models, state)
+        plan = plan_import(models, state)
+        held = {member.path for member in source.members()}
+        if lacking := [layer.digest for layer in plan.copy if blob_path(layer.digest) not in held]:
+            raise ModelStoreError(
+                f"blob {lacking[0][:19]} left volume {where.volume} while the model was fetched; "
+                "no model was added",
+                "Run the same command again: it fetches what the volume now lacks.",
+            )
         check_space(plan, state.available, where.volume)
-        _upload(volume, checked, plan, progress)
+        _upload(volume, source, plan, progress)
     except BaseException:
         if created:  # a volume this import made for nothing is not left behind
             volume.remove_quietly()
@@ -189,9 +215,7 @@ def import_models(
     return plan
 
 
-def _upload(
-    volume: ModelVolume, checked: CheckedArchive, plan: ImportPlan, progress: Progress | None
-) -> None:
+def _upload(volume: ModelVolume, source: Source, plan: ImportPlan, progress: Progress | None) -> None:
     """Stream the blobs ``plan`` copies and the manifests into a staging folder of the volume (each blob
     hashed again on the way), then let the helper move them into the store, manifests last."""
     step = ByteCount(plan.bytes_to_copy, progress)
@@ -200,7 +224,7 @@ def _upload(
         def changed(actual: str) -> Exception:
             return ModelStoreError(f"{layer_path} changed while it was copied; no model was added")
 
-        with checked.source.open(layer_path) as data:
+        with source.open(layer_path) as data:
             yield from hashed_chunks(data, expected, step, changed)
 
     stage = new_stage()

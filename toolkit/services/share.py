@@ -27,6 +27,7 @@ from toolkit.core.share.nginx_conf import GatewayConfig, Member, render_keys_map
 from toolkit.core.share.tls import CERT_FILE, KEY_FILE
 from toolkit.core.target import is_loopback_host
 from toolkit.errors import GpulessError, UsageError
+from toolkit.services.model_copy import target
 from toolkit.services.pool_config import gateway_config
 from toolkit.settings import Settings
 
@@ -95,7 +96,9 @@ def share(
     (or reload the one running). Without ``listen`` and no gateway running, the keys are saved.
     A gateway started here is also written into ``compose_path`` as its ``gateway`` service.
     ``tls``: True speaks HTTPS (a self-signed certificate kept beside the key file), False plain HTTP,
-    None as the running gateway does (plain HTTP for a new one); a change restarts the gateway."""
+    None as the running gateway does (plain HTTP for a new one); a change restarts the gateway. The models
+    volume (the compose file's, else the configured one) is mounted read-only into it when it exists, so
+    key holders can fetch its models (``gpuless models fetch``)."""
     store = KeyStore(settings.share_dir)
     old = store.load()
     ring, new = old, []
@@ -134,12 +137,17 @@ def share(
     fp = cert.fingerprint if cert else None
     config = gateway_config(settings, member, wanted.host, wanted.port, max_streams, models, fp)
     compose_text = None
+    models_volume = target(compose_path, settings, None, None).volume
     if compose_path is not None:
         block = render_gateway_service(
-            settings.gateway_image, settings.gateway_container_name, str(store.gateway_dir), wanted.text
+            settings.gateway_image,
+            settings.gateway_container_name,
+            str(store.gateway_dir),
+            wanted.text,
+            models_volume,
         )
         compose_text = with_gateway(_read(compose_path), block)  # checked before anything starts
-    _start(settings, store, old, ring, config, runner, state, pull, cert)
+    _start(settings, store, old, ring, config, runner, state, pull, cert, models_volume)
     store.save(ring)
     PoolStore(settings.share_dir).save_gateway(GatewaySettings(wanted.host, wanted.port, max_streams))
     if compose_path is not None and compose_text is not None:
@@ -176,6 +184,7 @@ def _start(
     state: GatewayState | None,
     pull: bool,
     cert: certificate.Certificate | None,
+    models_volume: str,
 ) -> None:
     had_files = store.gateway_dir.exists()
     if state is not None:
@@ -190,7 +199,14 @@ def _start(
             (store.gateway_dir / name).unlink(missing_ok=True)
     conf_dir = store.write_gateway_files(files)
     try:
-        runner.start(settings.gateway_image, conf_dir, config.listen_host, config.listen_port, pull=pull)
+        runner.start(
+            settings.gateway_image,
+            conf_dir,
+            config.listen_host,
+            config.listen_port,
+            pull=pull,
+            models_volume=models_volume,
+        )
     except BaseException:
         if had_files:  # the new keys were never saved nor shown: the old map comes back
             store.write_gateway_files({KEYS_MAP: render_keys_map(old)})

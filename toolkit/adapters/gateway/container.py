@@ -24,6 +24,7 @@ from toolkit.adapters.docker.errors import translate
 from toolkit.adapters.docker.images import ImageStore
 from toolkit.adapters.ports import check_port_free
 from toolkit.core.safe_text import terminal_safe
+from toolkit.core.share.model_files import MODELS_MOUNT
 from toolkit.core.share.nginx_conf import CONF_DIR, CONF_PATH
 from toolkit.errors import ContainerError, ImageError, PortInUseError, UsageError
 
@@ -102,8 +103,18 @@ class GatewayRunner(ImageStore):
         running = container.status == "running"
         return GatewayState(container.id or "", labels.get(LABEL_LISTEN, ""), running, image)
 
-    def start(self, image: str, conf_dir: Path, host: str, port: int, *, pull: bool = True) -> GatewayState:
-        """Start the gateway on ``host:port`` with the files in ``conf_dir``; wait until it answers."""
+    def start(
+        self,
+        image: str,
+        conf_dir: Path,
+        host: str,
+        port: int,
+        *,
+        pull: bool = True,
+        models_volume: str | None = None,
+    ) -> GatewayState:
+        """Start the gateway on ``host:port`` with the files in ``conf_dir``; wait until it answers.
+        ``models_volume``, when it exists, is mounted read-only so key holders can fetch its models."""
         check_listen_free(host, port)
         try:
             self.ensure_image(image, pull=pull)
@@ -114,6 +125,9 @@ class GatewayRunner(ImageStore):
                 "nginx image this engine has.",
             ) from None
         listen = f"{host}:{port}"
+        volumes = {str(conf_dir): {"bind": CONF_DIR, "mode": "ro"}}
+        if models_volume is not None and self._volume_exists(models_volume):
+            volumes[models_volume] = {"bind": MODELS_MOUNT, "mode": "ro"}
         with translate("creating the gateway container"):
             container = self.client.containers.run(
                 image,
@@ -121,7 +135,7 @@ class GatewayRunner(ImageStore):
                 name=self.name,
                 detach=True,
                 network_mode="host",
-                volumes={str(conf_dir): {"bind": CONF_DIR, "mode": "ro"}},
+                volumes=volumes,
                 labels={LABEL_GATEWAY: "true", LABEL_LISTEN: listen},
                 restart_policy={"Name": "unless-stopped"},
                 security_opt=["no-new-privileges"],
@@ -133,6 +147,15 @@ class GatewayRunner(ImageStore):
                 container.remove(force=True)
             raise
         return GatewayState(container.id or "", listen, True, image)
+
+    def _volume_exists(self, name: str) -> bool:
+        """Whether the volume is there (mounting a missing one would make an empty one)."""
+        with translate(f"looking up volume {name}"):
+            try:
+                self.client.api.inspect_volume(name)
+            except docker.errors.NotFound:
+                return False
+        return True
 
     def _wait_listening(self, container: Any, host: str, port: int) -> None:
         deadline = time.monotonic() + _START_TIMEOUT_S

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+from toolkit.core.share.model_files import MODELS_MOUNT
 from toolkit.core.share.nginx_conf import CONF_DIR, CONF_PATH
 from toolkit.errors import UsageError
 
@@ -18,10 +19,14 @@ _START = "  # gpuless share: the key-checking gateway"
 _END = "  # end of the gpuless share gateway"
 
 
-def render_gateway_service(image: str, container_name: str, conf_dir: str, listen: str) -> str:
-    """The ``gateway`` service block (indented for ``services:``), ending with a newline."""
+def render_gateway_service(
+    image: str, container_name: str, conf_dir: str, listen: str, models_volume: str | None = None
+) -> str:
+    """The ``gateway`` service block (indented for ``services:``), ending with a newline; with
+    ``models_volume`` (the compose file's models volume) mounted read-only for ``gpuless models fetch``."""
     command = ["nginx", "-c", CONF_PATH, "-g", "daemon off;"]
     volume = f"{conf_dir}:{CONF_DIR}:ro".replace("$", "$$")  # compose interpolates a single $
+    models = [f"      - {json.dumps(f'{models_volume}:{MODELS_MOUNT}:ro')}"] if models_volume else []
     lines = [
         f"{_START} (nginx) in front of Ollama: only it listens on {listen};",
         "  # Ollama stays on loopback. Keys and nginx.conf live in the mounted directory (mode 0600).",
@@ -33,6 +38,7 @@ def render_gateway_service(image: str, container_name: str, conf_dir: str, liste
         f"    command: {json.dumps(command)}",
         "    volumes:",
         f"      - {json.dumps(volume)}",
+        *models,
         '    security_opt: ["no-new-privileges"]',
         "    labels:",
         '      io.gpuless.gateway: "true"',

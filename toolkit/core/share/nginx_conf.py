@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from toolkit.core.share.help_page import render_help_page
 from toolkit.core.share.keys import KeyRing
+from toolkit.core.share.model_files import render_model_files_location
 from toolkit.core.share.tls import CERT_FILE, KEY_FILE
 from toolkit.errors import UsageError
 
@@ -173,6 +174,7 @@ def render_nginx_conf(config: GatewayConfig) -> str:
         proxy=proxy,
         upload=upload,
         help_page=render_help_page(config.url, config.models, config.tls_fingerprint),
+        model_files=render_model_files_location(),
     )
 
 
@@ -315,6 +317,7 @@ http {{
             {capacity}
         }}
 
+{model_files}
         location @no_key {{
             add_header WWW-Authenticate 'Bearer realm="gpuless"' always;
             return 401 '{{"error":"a gpuless share key is required: send Authorization: Bearer <key>"}}\\n';

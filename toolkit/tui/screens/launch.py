@@ -1,4 +1,5 @@
 """Step 4, Launch: pull the image and the model with progress bars, wait for the server, verify the settings.
+A model the volume lacks can also come from a file or a teammate (``model_source``: keys i and f).
 
 Docker mode runs ``services.launch.launch`` (the same call as ``gpuless up``) in a thread worker; its
 progress callback posts to the UI with ``call_from_thread`` and is also where a cancel lands: esc sets
@@ -49,6 +50,7 @@ from toolkit.tui.screens.launch_words import (
     next_offer,
     running_rows,
 )
+from toolkit.tui.screens.model_source import ModelSource, Way
 from toolkit.tui.widgets.plain import Plain
 from toolkit.tui.widgets.transfer import Transfer
 from toolkit.tui.widgets.verify_table import verify_table
@@ -78,6 +80,8 @@ class LaunchScreen(WizardScreen):
         Binding("o", "try_offer", "Try the offered model"),
         Binding("r", "native", "Run Ollama here"),
         Binding("a", "attach", "Attach to a URL"),
+        Binding("i", "bring('file')", "Import from a file"),
+        Binding("f", "bring('teammate')", "Fetch from a teammate"),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -94,6 +98,7 @@ class LaunchScreen(WizardScreen):
             yield Transfer("Image", id="launch-image")
             yield Transfer("Health", id="launch-health")
             yield Transfer("Model", id="launch-pull")
+            yield ModelSource(self.services, "launch-pull", id="launch-source")
             yield Plain(id="launch-result")
             yield Plain(id="launch-nodocker", classes="status")
             yield Input(placeholder="Ollama URL, e.g. http://127.0.0.1:11434", id="launch-url")
@@ -131,6 +136,8 @@ class LaunchScreen(WizardScreen):
             return self.typing and not self.busy
         if action == "free_port":
             return self.wizard.port_offer is not None and not self.busy and not self.typing
+        if action == "bring":  # a model the volume lacks: the local ways besides pulling
+            return self.query_one(ModelSource).missing is not None and not self.busy
         return super().check_action(action, parameters)
 
     def native_offered(self) -> bool:
@@ -239,6 +246,14 @@ class LaunchScreen(WizardScreen):
         self.port_failed = False
         self.cancel_requested.clear()
         self.refresh_bindings()
+
+    @on(Input.Changed, "#launch-model")
+    def model_changed(self, event: Input.Changed) -> None:
+        self.query_one(ModelSource).model_changed(event.value.strip())
+
+    def action_bring(self, way: Way) -> None:
+        if self.query_one(ModelSource).missing is not None and not self.busy:
+            self.query_one(ModelSource).ask(way)
 
     def model_typed(self) -> str:
         return self.query_one("#launch-model", Input).value.strip()

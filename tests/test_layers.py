@@ -40,8 +40,8 @@ CORE_DOMAINS = (
     ("fields", "stats", "safe_text", "units", "conversation"),
     ("catalog", "machine", "wire"),
     ("target", "compose", "estimate"),
-    ("recommend", "tune", "models", "share"),
-    ("bench",),
+    ("recommend", "tune", "models"),
+    ("share", "bench"),
     ("pool",),
 )
 

@@ -19,10 +19,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.cli_run import run
+from tests.cli_run import one_error_line, run
 from tests.ollama_server.fixtures import ServerHandle, free_port
 from tests.share.conftest import LAN, share_settings
-from tests.share.test_join import one_error_line
 from toolkit.adapters.gateway import certificate
 from toolkit.core.share.keys import ShareKey
 from toolkit.core.share.nginx_conf import GatewayConfig, Member, render_nginx_conf

@@ -12,14 +12,13 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from tests.core.test_warnings import QUIET
-from toolkit.core.machine.warnings import describe_machine_warnings
-
+from tests.core.recommend.test_warnings import QUIET
 from toolkit.adapters.machine.gpus import read_drm
 from toolkit.adapters.resources import load_catalog
 from toolkit.core.machine.gpu import discrete_of, gpus_from_drm, gpus_from_windows, integrated_of
 from toolkit.core.recommend.native_advice import integrated_gpu
 from toolkit.core.recommend.pick import recommend
+from toolkit.core.recommend.warnings import describe_machine_warnings
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "detect"
 I5_10310U = "Intel(R) Core(TM) i5-10310U CPU @ 1.70GHz"

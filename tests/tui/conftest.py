@@ -25,7 +25,7 @@ from toolkit.core.machine.hardware import (
 )
 from toolkit.core.units import GIB
 from toolkit.settings import Settings
-from toolkit.tui.services import Services
+from toolkit.tui.deps import WizardDeps
 
 #: A port on loopback where nothing listens: the "engine unreachable" case, answered at once.
 CLOSED_URL = "http://127.0.0.1:9"
@@ -62,9 +62,9 @@ def machine() -> Machine:
 
 
 @pytest.fixture
-def services(tmp_path: Path, machine: Machine) -> Services:
+def services(tmp_path: Path, machine: Machine) -> WizardDeps:
     settings = Settings(data_dir=tmp_path / "data", cache_dir=tmp_path / "cache")
-    return Services(
+    return WizardDeps(
         settings=settings,
         ollama_url=CLOSED_URL,
         detect=lambda: machine,

@@ -12,7 +12,7 @@ from textual.widgets import Input, Static
 
 from tests.faults.server import FaultServer
 from toolkit.tui.app import create_app
-from toolkit.tui.services import Services
+from toolkit.tui.deps import WizardDeps
 
 from .conftest import settle, text_of
 
@@ -26,7 +26,7 @@ def _errors(app: Any) -> list[Any]:
 
 
 async def test_an_unreachable_registry_is_not_a_wrong_name_and_o_tries_the_next_model(
-    services: Services,
+    services: WizardDeps,
 ) -> None:
     with FaultServer("pull_unreachable") as server:
         app = create_app(dataclasses.replace(services, ollama_url=server.url), start="launch")
@@ -53,7 +53,7 @@ async def test_an_unreachable_registry_is_not_a_wrong_name_and_o_tries_the_next_
             assert app.engine is None
 
 
-async def test_a_cancelled_pull_leaves_no_progress_standing(services: Services) -> None:
+async def test_a_cancelled_pull_leaves_no_progress_standing(services: WizardDeps) -> None:
     import time
 
     with FaultServer("pull_slow") as server:
@@ -73,7 +73,7 @@ async def test_a_cancelled_pull_leaves_no_progress_standing(services: Services) 
             assert app.engine is None and not _errors(app)
 
 
-async def test_a_full_disk_asks_for_space(services: Services) -> None:
+async def test_a_full_disk_asks_for_space(services: WizardDeps) -> None:
     with FaultServer("pull_disk_full") as server:
         app = create_app(dataclasses.replace(services, ollama_url=server.url), start="launch")
         async with app.run_test(size=(100, 30)) as pilot:
@@ -88,7 +88,7 @@ async def test_a_full_disk_asks_for_space(services: Services) -> None:
 
 
 @pytest.mark.engine
-async def test_an_unknown_tag_says_check_the_name(services: Services, ollama_server: Any) -> None:
+async def test_an_unknown_tag_says_check_the_name(services: WizardDeps, ollama_server: Any) -> None:
     app = create_app(dataclasses.replace(services, ollama_url=ollama_server.url), start="launch")
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
@@ -103,7 +103,7 @@ async def test_an_unknown_tag_says_check_the_name(services: Services, ollama_ser
 
 
 async def test_without_docker_the_wizard_offers_native_and_attach(
-    services: Services, monkeypatch: pytest.MonkeyPatch
+    services: WizardDeps, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent.sock")
     with FaultServer("none") as server:
@@ -134,7 +134,7 @@ async def test_without_docker_the_wizard_offers_native_and_attach(
 
 @pytest.mark.docker
 async def test_after_a_failed_pull_the_rows_show_the_container_is_gone(
-    services: Services, machine: Any, ollama_test_image: str
+    services: WizardDeps, machine: Any, ollama_test_image: str
 ) -> None:
     from toolkit.adapters.docker.runner import DockerRunner
 

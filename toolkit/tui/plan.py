@@ -19,7 +19,7 @@ from toolkit.services.planning import plan
 if TYPE_CHECKING:
     from toolkit.core.machine.hardware import Machine
     from toolkit.core.recommend.candidate import Candidate
-    from toolkit.tui.services import Services
+    from toolkit.tui.deps import WizardDeps
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def _kv(value: str) -> KvCacheType:
     return "f16"
 
 
-def plan_for(services: Services, machine: Machine | None, model: str, choice: Pick | None = None) -> Plan:
+def plan_for(services: WizardDeps, machine: Machine | None, model: str, choice: Pick | None = None) -> Plan:
     """The plan for ``model`` on ``machine`` (``choice``: the Model step's pick, if any)."""
     from toolkit.adapters.machine.probes import detect_machine
 
@@ -80,7 +80,7 @@ def plan_for(services: Services, machine: Machine | None, model: str, choice: Pi
 
 
 def spec_for(
-    services: Services, machine: Machine | None, model: str, choice: Pick | None = None
+    services: WizardDeps, machine: Machine | None, model: str, choice: Pick | None = None
 ) -> OllamaServiceSpec:
     """The service spec of ``plan_for`` (what the Compose step writes and the Launch step starts)."""
     return plan_for(services, machine, model, choice).spec

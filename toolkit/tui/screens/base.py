@@ -15,8 +15,8 @@ from toolkit.tui.steps import step_by_id
 from toolkit.tui.widgets.stepbar import StepBar
 
 if TYPE_CHECKING:
-    from toolkit.tui.app import GpulessApp
-    from toolkit.tui.services import Services
+    from toolkit.tui.deps import WizardDeps
+    from toolkit.tui.wizard import Wizard
 
 
 class StepCancelled(Exception):
@@ -34,11 +34,12 @@ class WizardScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = []
 
     @property
-    def wizard(self) -> GpulessApp:
-        return cast("GpulessApp", self.app)
+    def wizard(self) -> Wizard:
+        """The app, as far as a step may use it (watch its state with ``self.watch(self.app, ...)``)."""
+        return cast("Wizard", self.app)
 
     @property
-    def services(self) -> Services:
+    def services(self) -> WizardDeps:
         return self.wizard.services
 
     def compose(self) -> ComposeResult:

@@ -97,7 +97,7 @@ class BenchmarkScreen(WizardScreen):
             yield Plain(id="bench-history")
 
     def on_mount(self) -> None:
-        self.watch(self.wizard, "engine", self.engine_changed)
+        self.watch(self.app, "engine", self.engine_changed)
         self.bench_run: Benchmark | None = None
         self._last_line = ""
         self._tune_line = ""

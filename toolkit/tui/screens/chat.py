@@ -82,7 +82,7 @@ class ChatScreen(WizardScreen):
         yield Input(placeholder="Ask something… (enter sends, esc stops)", id="chat-input")
 
     def on_mount(self) -> None:
-        self.watch(self.wizard, "engine", self.engine_changed)
+        self.watch(self.app, "engine", self.engine_changed)
 
     def engine_changed(self, engine: tuple[str, str] | None) -> None:
         self.url = engine[0] if engine else self.services.url

@@ -46,8 +46,8 @@ class ComposeScreen(WizardScreen):
             yield Plain(id="compose-yaml")
 
     def on_mount(self) -> None:
-        self.watch(self.wizard, "choice", lambda _c: self.regenerate())
-        self.watch(self.wizard, "machine", lambda _m: self.regenerate())
+        self.watch(self.app, "choice", lambda _c: self.regenerate())
+        self.watch(self.app, "machine", lambda _m: self.regenerate())
 
     @property
     def path_text(self) -> str:

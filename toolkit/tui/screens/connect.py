@@ -30,7 +30,7 @@ from toolkit.tui.steps import STEPS
 from toolkit.tui.widgets.plain import Plain
 
 if TYPE_CHECKING:
-    from toolkit.tui.app import GpulessApp
+    from toolkit.tui.wizard import Wizard
 
 #: Syntax lexer per snippet.
 LEXERS = {"env": "bash", "curl": "bash", "python": "python", "javascript": "javascript"}
@@ -75,8 +75,8 @@ class ConnectScreen(Screen[None]):
         self.copied_once = False
 
     @property
-    def wizard(self) -> GpulessApp:
-        return cast("GpulessApp", self.app)
+    def wizard(self) -> Wizard:
+        return cast("Wizard", self.app)
 
     def compose(self) -> ComposeResult:
         self.title = "gpuless"

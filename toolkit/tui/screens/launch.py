@@ -115,7 +115,7 @@ class LaunchScreen(WizardScreen):
         return True
 
     def on_mount(self) -> None:
-        self.watch(self.wizard, "spec", self.spec_changed)
+        self.watch(self.app, "spec", self.spec_changed)
         self.query_one("#launch-url", Input).display = False
         self.show_mode()
 

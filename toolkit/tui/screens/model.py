@@ -166,7 +166,7 @@ class ModelScreen(WizardScreen):
 
     def on_mount(self) -> None:
         self.set_columns(metal=False)
-        self.watch(self.wizard, "machine", self.machine_changed)
+        self.watch(self.app, "machine", self.machine_changed)
 
     def set_columns(self, *, metal: bool) -> None:
         table = self.query_one(DataTable)

@@ -1,7 +1,7 @@
 """What the wizard depends on, passed in through ``create_app`` instead of found through globals.
 
-Pilot and snapshot tests build a ``Services`` that points at the loopback test server, a fixed
-machine and a temporary directory; ``default_services`` builds the real one from ``Settings``.
+Pilot and snapshot tests build a ``WizardDeps`` that points at the loopback test server, a fixed
+machine and a temporary directory; ``default_deps`` builds the real one from ``Settings``.
 Engine modules are imported inside the default callables so that importing the TUI stays fast.
 """
 
@@ -32,7 +32,7 @@ def _detect_this_machine(cache_dir: Path | None = None) -> Machine:
 
 
 @dataclass(frozen=True)
-class Services:
+class WizardDeps:
     """Dependencies of the wizard.
 
     Attributes:
@@ -80,11 +80,11 @@ class Services:
         return self.compose_dir / "compose.yaml"
 
 
-def default_services(settings: Settings | None = None) -> Services:
+def default_deps(settings: Settings | None = None) -> WizardDeps:
     """The services of a real run: the process's settings (read from the environment when not given),
     history in the data dir."""
     settings = settings or Settings()
     cache_dir = settings.cache_dir
-    return Services(
+    return WizardDeps(
         settings=settings, history_path=settings.history_path, detect=lambda: _detect_this_machine(cache_dir)
     )

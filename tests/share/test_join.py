@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from toolkit.adapters.ollama.server_url import server_url, typed_by_user
 
 from tests.cli_run import run
 from tests.ollama_server.fixtures import free_port
@@ -24,6 +23,7 @@ from tests.share.conftest import LAN, Shared
 from toolkit.adapters import joined
 from toolkit.core.target import check_target
 from toolkit.errors import UnsafeTargetError
+from toolkit.services.server_url import server_url, typed_by_user
 from toolkit.settings import Settings
 
 MODEL = "smollm2:135m"

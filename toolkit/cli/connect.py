@@ -22,25 +22,17 @@ from toolkit.errors import UsageError
 
 def _thinks(url: str, model: str) -> bool | None:
     """Whether the server says ``model`` can think (its ``/api/show`` capabilities); None if it cannot say."""
-    from toolkit.adapters.ollama.client import OllamaClient
+    from toolkit.services.models import model_thinks
 
-    async def show() -> bool | None:
-        async with OllamaClient(url, timeout=10.0, connect_timeout=2.0) as client:
-            return await client.thinks(model)
-
-    return asyncio.run(show())
+    return asyncio.run(model_thinks(url, model, timeout=10.0, connect_timeout=2.0))
 
 
 def _served_model(url: str, model: str | None) -> str:
     """``model`` if the server has it (``name`` also matches ``name:latest``), else the one rule's default
     (``core.model_choice.default_model``: a served model gpuless made first)."""
-    from toolkit.adapters.ollama.client import OllamaClient
+    from toolkit.services.models import server_models
 
-    async def names() -> list[str]:
-        async with OllamaClient(url, timeout=10.0, connect_timeout=2.0) as client:
-            return await client.list_models()
-
-    served = asyncio.run(names())
+    served = asyncio.run(server_models(url, timeout=10.0, connect_timeout=2.0))
     if model is None:
         chosen = default_model(served)
         if chosen is None:
@@ -95,7 +87,7 @@ def format_info(info: ConnectInfo) -> list[str]:
 )
 def connect(as_json: bool, model: str | None, url: str | None, snippet: str | None) -> None:
     """How to connect an app: Ollama and OpenAI-compatible URLs, model name, env lines, snippets."""
-    from toolkit.adapters.joined import key_for
+    from toolkit.services.join import key_for
     from toolkit.services.server_url import server_url
 
     settings = current_settings()

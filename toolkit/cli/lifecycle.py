@@ -68,10 +68,10 @@ def _spec(
 
 
 def _engine_or_none() -> DockerEngineInfo | None:
-    from toolkit.adapters.docker.runner import DockerRunner
+    from toolkit.services.container import engine_info
 
     try:
-        return DockerRunner(timeout=5).engine_info()
+        return engine_info(timeout=5)
     except DockerUnavailableError as error:
         click.echo(f"gpuless: note: {error.message}; writing a file for an unknown engine", err=True)
         return None
@@ -113,10 +113,9 @@ def _warn_ignored_options(path: Path) -> None:
 
 
 def _names(compose_path: Path | None) -> tuple[str, str]:
-    from toolkit.adapters.compose_file import managed_names
+    from toolkit.services.container import names
 
-    settings = current_settings()
-    return managed_names(compose_path, (settings.container_name, settings.volume_name))
+    return names(compose_path, current_settings())
 
 
 # --- commands ------------------------------------------------------------------------------------
@@ -140,7 +139,7 @@ def compose(
     output: Path, force: bool, print_only: bool, profile: str | None, as_json: bool, **opts: Any
 ) -> None:
     """Write a tuned compose.yaml for Ollama (every setting commented with why)."""
-    from toolkit.adapters.compose_file import write_compose
+    from toolkit.services.compose_yaml import write_compose
 
     settings = current_settings()
     engine = None if profile else _engine_or_none()
@@ -210,7 +209,7 @@ def up(
     **opts: Any,
 ) -> None:
     """Start Ollama (Docker by default), pull the model, and verify the settings."""
-    from toolkit.adapters.docker.runner import DockerRunner
+    from toolkit.services.container import docker
     from toolkit.services.launch import attach, launch, launch_native
 
     settings = current_settings()
@@ -234,7 +233,7 @@ def up(
         _finish_native(native.to_dict() | {"model": spec.served_model}, progress, as_json)
         return
 
-    runner = DockerRunner()
+    runner = docker()
     spec = file_spec or _spec(opts, runner.engine_info(), settings)
     _warn_exposed(spec)
     try:
@@ -281,7 +280,7 @@ def _parameters_text(spec: OllamaServiceSpec) -> str:
 
 
 def _file_spec(path: Path) -> OllamaServiceSpec:
-    from toolkit.adapters.compose_file import read_compose_file
+    from toolkit.services.compose_yaml import read_compose_file
 
     read = read_compose_file(path)
     if read.edits:
@@ -320,10 +319,10 @@ def _finish_native(payload: dict[str, Any], progress: ProgressLine | None, as_js
 @json_option
 def down(volumes: bool, compose_path: Path | None, as_json: bool) -> None:
     """Stop and remove the Ollama container (models are kept unless --volumes)."""
-    from toolkit.adapters.docker.runner import DockerRunner
+    from toolkit.services import container as ollama
 
     container, volume = _names(compose_path)
-    result = DockerRunner().down(container, volume=volume if volumes else None)
+    result = ollama.down(container, volume=volume if volumes else None)
     if as_json:
         emit_json(result)
         return
@@ -339,9 +338,9 @@ def down(volumes: bool, compose_path: Path | None, as_json: bool) -> None:
 @json_option
 def status(compose_path: Path | None, as_json: bool) -> None:
     """Show the Ollama container's state and health."""
-    from toolkit.adapters.docker.runner import DockerRunner
+    from toolkit.services import container as ollama
 
-    info = DockerRunner().status(_names(compose_path)[0])
+    info = ollama.status(_names(compose_path)[0])
     if as_json:
         emit_json(info.to_dict())
     elif not info.exists:
@@ -390,11 +389,9 @@ def status(compose_path: Path | None, as_json: bool) -> None:
 )
 def logs(tail: int, follow: bool, max_seconds: float | None, compose_path: Path | None) -> None:
     """Print the Ollama container's log."""
-    from toolkit.adapters.docker.runner import DockerRunner
+    from toolkit.services import container as ollama
 
-    for line in DockerRunner().logs(
-        _names(compose_path)[0], tail=tail, follow=follow, max_seconds=max_seconds
-    ):
+    for line in ollama.logs(_names(compose_path)[0], tail=tail, follow=follow, max_seconds=max_seconds):
         click.echo(line)
 
 
@@ -403,9 +400,9 @@ def logs(tail: int, follow: bool, max_seconds: float | None, compose_path: Path 
 @json_option
 def verify_command(compose_path: Path | None, as_json: bool) -> None:
     """Show which settings of the running container really took effect."""
-    from toolkit.adapters.docker.runner import DockerRunner
+    from toolkit.services import container as ollama
 
-    report = DockerRunner().verify(_names(compose_path)[0])
+    report = ollama.verify(_names(compose_path)[0])
     if as_json:
         emit_json(report.to_dict())
         return

@@ -45,3 +45,23 @@ def join(settings: Settings, url: str, key: str) -> tuple[joined.Joined, list[st
     share = joined.Joined(target, key)
     joined.save(settings, share)
     return share, models
+
+
+def joined_share(settings: Settings) -> joined.Joined | None:
+    """The share joined with ``gpuless join``, None when none is."""
+    return joined.load(settings)
+
+
+def leave(settings: Settings) -> bool:
+    """Forget the joined share; whether one was."""
+    return joined.forget(settings)
+
+
+def key_for(url: str, settings: Settings) -> str | None:
+    """The key of the joined share when ``url`` is its server, else None."""
+    return joined.key_for(url, settings)
+
+
+def is_joined(url: str, settings: Settings) -> bool:
+    """Whether ``url`` is the joined share (the user typed it at join time)."""
+    return joined.is_joined(url, settings)

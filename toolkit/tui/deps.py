@@ -20,15 +20,15 @@ LaunchMode = Literal["docker", "attach"]
 
 
 def _load_catalog() -> Catalog:
-    from toolkit.adapters.resources import load_catalog
+    from toolkit.services.machine import catalog
 
-    return load_catalog()
+    return catalog()
 
 
 def _detect_this_machine(cache_dir: Path | None = None) -> Machine:
-    from toolkit.adapters.machine.probes import detect_machine
+    from toolkit.services.machine import this_machine
 
-    return detect_machine(cache_dir=cache_dir)
+    return this_machine(cache_dir=cache_dir)
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class WizardDeps:
         settings: user settings (data dir, image, container and volume names).
         ollama_url: the Ollama server the Launch, Benchmark and Chat steps talk to.
         detect: returns the machine to plan for; runs in a thread worker, may be slow.
-        catalog: returns the model catalog (shipped TOML files, read by ``toolkit.adapters.resources``).
+        catalog: returns the model catalog (shipped TOML files, ``toolkit.services.machine.catalog``).
         compose_dir: where the Compose step saves ``compose.yaml``.
         launch_mode: "docker" starts Ollama through the Docker SDK; "attach" uses a server that is
             already running at ``ollama_url`` (the loopback test server, or an Ollama you started).

@@ -57,7 +57,7 @@ def _kv(value: str) -> KvCacheType:
 
 def plan_for(services: WizardDeps, machine: Machine | None, model: str, choice: Pick | None = None) -> Plan:
     """The plan for ``model`` on ``machine`` (``choice``: the Model step's pick, if any)."""
-    from toolkit.adapters.machine.probes import detect_machine
+    from toolkit.services.machine import this_machine
 
     settings = services.settings
     request = PlanRequest(
@@ -75,7 +75,7 @@ def plan_for(services: WizardDeps, machine: Machine | None, model: str, choice: 
             kv_cache_type=_kv(choice.kv_cache_type),
         )
     if machine is None:  # the Machine step has not answered yet: a quick look, no bandwidth probe
-        machine = detect_machine(measure_bandwidth=False, docker=False)
+        machine = this_machine(measure_bandwidth=False, docker=False)
     return plan(request, machine=machine, catalog=services.catalog(), settings=settings)
 
 

@@ -329,8 +329,8 @@ class BenchmarkScreen(WizardScreen):
 
     @work(exclusive=True, group="bench", exit_on_error=False)
     async def run_bench(self, url: str, model: str | None, calibrate: bool = True) -> None:
-        from toolkit.adapters.joined import is_joined
         from toolkit.core.bench.config import BenchConfig
+        from toolkit.services.join import is_joined
 
         if not url:
             url = await asyncio.to_thread(self.services.resolve_url)

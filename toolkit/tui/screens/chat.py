@@ -115,12 +115,11 @@ class ChatScreen(WizardScreen):
 
     @work(exclusive=True, group="models", exit_on_error=False)
     async def load_models(self, prefer: str | None) -> None:
-        from toolkit.adapters.ollama.client import OllamaClient
+        from toolkit.services.models import server_models
 
         if self.wizard.engine is None:
             self.url = await asyncio.to_thread(self.services.resolve_url)
-        async with OllamaClient(self.url, timeout=10.0, connect_timeout=2.0) as client:
-            names = await client.list_models()
+        names = await server_models(self.url, timeout=10.0, connect_timeout=2.0)
         select = self.query_one("#chat-model", Select)
         select.set_options([(plain(terminal_safe(name, one_line=True)), name) for name in names])
         # The blank entry stays pickable, so it must not claim there is no server.
@@ -134,12 +133,11 @@ class ChatScreen(WizardScreen):
     @work(exclusive=True, group="thinking", exit_on_error=False)
     async def say_thinking(self, model: str) -> None:
         """Say, for a model that thinks, that this chat turns thinking off and other clients must too."""
-        from toolkit.adapters.ollama.client import OllamaClient
+        from toolkit.services.models import model_thinks
 
         line = self.query_one("#chat-thinking", Static)
         line.display = False
-        async with OllamaClient(self.url, timeout=10.0, connect_timeout=2.0) as client:
-            thinks = await client.thinks(model)
+        thinks = await model_thinks(self.url, model, timeout=10.0, connect_timeout=2.0)
         if thinks and model == self.model:
             line.update(f"{chat_note(model, think=False)}\n{served_thinking_warning(model)}")
             line.display = True

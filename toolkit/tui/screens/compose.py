@@ -79,7 +79,7 @@ class ComposeScreen(WizardScreen):
         self.set_status(f"{spec.model} → {self.path_text}: {state}. s saves.")
 
     def action_toggle_diff(self) -> None:
-        from toolkit.adapters.compose_file import unified_diff
+        from toolkit.services.compose_yaml import unified_diff
 
         path = self.services.compose_path
         view = self.query_one("#compose-yaml", Static)
@@ -94,7 +94,7 @@ class ComposeScreen(WizardScreen):
         view.update(Syntax(diff, "diff", theme="ansi_dark", word_wrap=True))
 
     def action_save(self, force: bool) -> None:
-        from toolkit.adapters.compose_file import write_compose
+        from toolkit.services.compose_yaml import write_compose
 
         if not self.text:
             return

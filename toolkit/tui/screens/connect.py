@@ -96,21 +96,20 @@ class ConnectScreen(Screen[None]):
     @work(exclusive=True, group="connect", exit_on_error=False)
     async def find_server(self) -> None:
         """Use the given server and model; else the one Chat would find, and its first model."""
-        from toolkit.adapters.ollama.client import OllamaClient
+        from toolkit.services.models import model_thinks, server_models
 
         url = self.url
         if url is None:
             url = self.url = await asyncio.to_thread(self.wizard.services.resolve_url)
         model = self.model
-        async with OllamaClient(url, timeout=10.0, connect_timeout=2.0) as client:
-            if model is None:
-                chosen = default_model(await client.list_models())
-                if chosen is None:
-                    self.summary(f"{url} answers but has no models yet: pull one in the Launch step (4).")
-                    return
-                model = self.model = chosen
-            thinks = await client.thinks(model)
-        from toolkit.adapters.joined import key_for
+        if model is None:
+            chosen = default_model(await server_models(url, timeout=10.0, connect_timeout=2.0))
+            if chosen is None:
+                self.summary(f"{url} answers but has no models yet: pull one in the Launch step (4).")
+                return
+            model = self.model = chosen
+        thinks = await model_thinks(url, model, timeout=10.0, connect_timeout=2.0)
+        from toolkit.services.join import key_for
 
         self.show(connect_info(url, model, thinks, api_key=key_for(url, self.wizard.services.settings)))
 

@@ -253,13 +253,13 @@ class LaunchScreen(WizardScreen):
 
     @work(thread=True, exclusive=True, group="launch", exit_on_error=False)
     def launch_docker(self, model: str) -> None:
-        from toolkit.adapters.docker.runner import DockerRunner
+        from toolkit.services.container import docker
         from toolkit.services.launch import launch
 
         spec = self.wizard.spec
         if spec is None or spec.model != model:
             spec = self.wizard.default_spec(model)  # the one plan, for the model typed here
-        runner = DockerRunner()
+        runner = docker()
         if runner.has_image(spec.image):
             self.app.call_from_thread(
                 self.query_one("#launch-image", Transfer).finish, f"{spec.image} present"

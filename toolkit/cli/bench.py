@@ -16,6 +16,7 @@ from typing import TypeVar
 
 import click
 
+from toolkit.adapters import interrupts
 from toolkit.cli.group import cli, current_settings
 from toolkit.cli.options import server_options, think_option
 from toolkit.cli.output import emit_json, fail, json_option
@@ -188,9 +189,11 @@ def bench(
                 for line in format_result(partial):
                     click.echo(line)
             if not isinstance(error, GpulessError):
-                name = received[0].name if received else "Ctrl-C"
-                click.echo(f"gpuless: interrupted ({name}); finished requests were kept", err=True)
-                sys.exit(128 + received[0] if received else 130)
+                stop = interrupts.Terminated(received[0]) if received else KeyboardInterrupt()
+                click.echo(
+                    f"gpuless: interrupted ({interrupts.named(stop)}); finished requests were kept", err=True
+                )
+                sys.exit(interrupts.exit_code(stop))
             fail(error)
     told, result = outcome.calibration, outcome.result
     if as_json:

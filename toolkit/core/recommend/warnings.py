@@ -14,7 +14,7 @@ from typing import Any, Literal
 from toolkit.core.estimate.metal import mac_chip
 from toolkit.core.machine.hardware import Machine
 from toolkit.core.recommend.native_advice import NATIVE_COMMAND, integrated_gpu
-from toolkit.core.units import GIB
+from toolkit.core.units import format_memory as _gib
 
 Level = Literal["info", "warning", "error"]
 
@@ -40,10 +40,6 @@ class MachineWarning:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _gib(num_bytes: int | float) -> str:
-    return f"{num_bytes / GIB:.1f} GiB"
 
 
 _ENGINE_HINTS = {

@@ -32,7 +32,7 @@ from textual.worker import Worker, WorkerState
 
 from toolkit.core.bench.concurrency import streams_label
 from toolkit.core.bench.schedule import QUICK
-from toolkit.core.bench.verdict import model_step_lines, verdict
+from toolkit.core.bench.verdict import model_step_lines, verdict_of
 from toolkit.core.catalog.thinking import bench_lines
 from toolkit.core.tune.knobs import Objective
 from toolkit.services.benchmarking import Benchmark, recent_runs
@@ -387,14 +387,7 @@ class BenchmarkScreen(WizardScreen):
         if not result.comparisons:
             table.add_row("decode tok/s", "–", fmt.tps(decode), "–")
             table.add_row("TTFT", "–", fmt.seconds(ttft), "–")
-        read = verdict(
-            result.shapes,
-            result.concurrency,
-            result.users,
-            result.num_parallel,
-            result.ttft_slo_s,
-            result.server_slots,
-        )
+        read = verdict_of(result)
         self.query_one("#bench-result", Static).update(table)
         step = [*bench_lines(result), *model_step_lines(result.model, result.model_step, result.served_file)]
         notes = [calibration[:1].upper() + calibration[1:]] if calibration else []

@@ -10,7 +10,7 @@ from tests.core.test_estimate import machine
 from toolkit.adapters.resources import load_catalog
 from toolkit.core.tune import knobs as tune
 from toolkit.core.tune import verdict as tune_verdict
-from toolkit.core.tune.knobs import Budget, Candidate, Knobs, Measurement, Objective, Trial
+from toolkit.core.tune.knobs import Knobs, Measurement, Objective, Trial, TuneBudget, TuneCandidate
 from toolkit.errors import UsageError
 
 START = Knobs(num_parallel=1, num_thread=2, flash_attention=True, kv_cache_type="f16", context_length=4096)
@@ -30,7 +30,7 @@ def _m(decode: float = 50.0, agg: float = 50.0, p95: float = 1.0, mem: int | Non
 
 
 def _trial(knobs: Knobs, *runs: Measurement) -> Trial:
-    return Trial(Candidate(knobs, "test"), runs)
+    return Trial(TuneCandidate(knobs, "test"), runs)
 
 
 def test_objective_rules() -> None:
@@ -42,7 +42,7 @@ def test_objective_rules() -> None:
     with pytest.raises(UsageError):
         Objective.for_users(4, ttft_p95_limit_s=0)
     with pytest.raises(UsageError):
-        Budget(0)
+        TuneBudget(0)
 
 
 def test_users_candidates_most_slots_first_and_never_more_than_users() -> None:
@@ -104,7 +104,7 @@ def test_estimator_memory_grows_with_slots_and_shrinks_with_q8() -> None:
 
 
 def test_budget_keeps_time_to_finish() -> None:
-    budget = Budget(180)
+    budget = TuneBudget(180)
     assert budget.may_try_another(elapsed_s=110, per_candidate_s=20)  # 110 + 20·3 = 170
     assert not budget.may_try_another(elapsed_s=130, per_candidate_s=20)  # 130 + 60 > 180
     assert budget.may_remeasure(elapsed_s=140, per_candidate_s=20)
@@ -171,7 +171,7 @@ def test_no_winner_inside_the_spread() -> None:
 def test_failed_candidates_are_skipped_and_ttft_limit_ranks_by_throughput() -> None:
     objective = Objective.for_users(4, ttft_p95_limit_s=2.0)
     start = _trial(START, _m(p95=4.0, agg=50), _m(p95=4.2, agg=50))
-    broken = Trial(Candidate(replace(START, num_parallel=4), "x"), error="failed to start")
+    broken = Trial(TuneCandidate(replace(START, num_parallel=4), "x"), error="failed to start")
     two = _trial(replace(START, num_parallel=2), _m(p95=1.9, agg=55))
     four = _trial(replace(START, num_parallel=4, kv_cache_type="q8_0"), _m(p95=1.0, agg=58))
     assert tune_verdict.top([broken, two, four], start, objective) == [four, two]

@@ -22,7 +22,14 @@ from typing import Any, Literal
 from toolkit.adapters.tune.target import ComposeTarget
 from toolkit.adapters.tune.tuner import Progress, Tuner
 from toolkit.core.compose.spec import OllamaServiceSpec
-from toolkit.core.tune.knobs import Budget, Candidate, Knobs, Objective, generate_candidates, memory_estimator
+from toolkit.core.tune.knobs import (
+    Knobs,
+    Objective,
+    TuneBudget,
+    TuneCandidate,
+    generate_candidates,
+    memory_estimator,
+)
 from toolkit.core.units import format_bytes
 from toolkit.errors import GpulessError, UsageError
 from toolkit.services.launch import up_and_pull
@@ -106,7 +113,14 @@ def prepare(
         _check_cap(target, start, objective.mem_cap_bytes)
     _check_editable(compose_path, spec, target, candidates)
     tuner = Tuner(
-        target, objective, start, candidates, pruned, Budget(budget_s), progress=progress, cancelled=cancelled
+        target,
+        objective,
+        start,
+        candidates,
+        pruned,
+        TuneBudget(budget_s),
+        progress=progress,
+        cancelled=cancelled,
     )
     return TuneSession(compose_path, spec, runner, target, tuner, len(candidates), len(pruned))
 
@@ -136,7 +150,7 @@ def _check_cap(target: ComposeTarget, start: Knobs, cap: int) -> None:
 
 
 def _check_editable(
-    path: Path, spec: OllamaServiceSpec, target: ComposeTarget, candidates: tuple[Candidate, ...]
+    path: Path, spec: OllamaServiceSpec, target: ComposeTarget, candidates: tuple[TuneCandidate, ...]
 ) -> None:
     """Every candidate that may win can be written into the user's file in place."""
     from toolkit.core.compose.edit import edit_in_place

@@ -46,7 +46,7 @@ FRONT_END_ADAPTERS = {
     ("toolkit.cli.tune", "toolkit.adapters"): "interrupts: a stopped tune's line and exit code",
     ("toolkit.cli.bench", "toolkit.adapters"): "interrupts: a stopped bench's line and exit code",
     # A chat holds one streaming connection for a conversation and draws each chunk as it is timed; the
-    # turn itself (what is sent and kept) is ``services.chat.take_turn``.
+    # turn itself (what is sent and kept) is ``services.chat_turn.take_turn``.
     ("toolkit.cli.chat_repl", "toolkit.adapters.ollama.client"): "the REPL's streaming client",
     ("toolkit.tui.screens.chat", "toolkit.adapters.ollama.client"): "the Chat step's streaming client",
 }

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from textual.widgets import Input, Select, Static
 
-from toolkit.core.compose.connect import connect_info
+from toolkit.core.compose.connect_info import connect_info
 from toolkit.tui.app import GpulessApp, create_app
 from toolkit.tui.deps import WizardDeps
 from toolkit.tui.screens.connect import CLIPBOARD_NOTE, ConnectScreen

@@ -1,7 +1,7 @@
 """The ``connect`` subcommand: how an app reaches the model gpuless runs (URLs, env lines, snippets).
 
 The server is found as ``bench`` and ``chat`` find it (``toolkit.services.server_url``) and asked which
-models it has, so what is printed works right now; the text itself comes from ``core.compose.connect``,
+models it has, so what is printed works right now; the text itself comes from ``core.compose.connect_info``,
 which the wizard's Connect panel shows too.
 """
 
@@ -14,7 +14,7 @@ import click
 from toolkit.cli.group import cli, current_settings
 from toolkit.cli.output import emit_json, json_option
 from toolkit.core.catalog.thinking import OFF_OLLAMA, OFF_OPENAI, served_thinking_warning
-from toolkit.core.compose.connect import API_KEY, SNIPPET_IDS, ConnectInfo, connect_info, server_root
+from toolkit.core.compose.connect_info import API_KEY, SNIPPET_IDS, ConnectInfo, connect_info, server_root
 from toolkit.core.recommend.model_choice import default_model
 from toolkit.core.safe_text import terminal_safe
 from toolkit.errors import UsageError

@@ -5,7 +5,7 @@ esc cancels the worker, which closes the HTTP stream and keeps the text so far. 
 ``toolkit.core.bench.metrics.request_metrics`` once the server's counters arrive; while streaming, a live
 estimate from chunk arrival times is shown.
 
-Thinking is off (``services.chat.take_turn``'s default, as in ``gpuless chat``); for a model that thinks,
+Thinking is off (``services.chat_turn.take_turn``'s default, as in ``gpuless chat``); for a model that thinks,
 a line above the status says so, with the warning that other clients get thinking on unless they ask.
 
 The text and the status line are redrawn at most every ``REDRAW_S`` rather than per token. On a laptop
@@ -178,7 +178,7 @@ class ChatScreen(WizardScreen):
     @work(exclusive=True, group="chat", exit_on_error=False)
     async def stream_answer(self, question: str, answer: Markdown) -> None:
         from toolkit.adapters.ollama.client import Chunk, OllamaClient, Recorder
-        from toolkit.services.chat import take_turn
+        from toolkit.services.chat_turn import take_turn
 
         model = self.conversation.model
         t_sent = time.perf_counter()

@@ -1,7 +1,7 @@
 """The Connect panel: what an app needs to use the model the wizard started, one key to copy each part.
 
 Opened from Launch (c) once a server answers, from Chat (ctrl+o) for the model being chatted with,
-and from the command palette. It shows what ``toolkit.core.compose.connect`` builds, the same text as
+and from the command palette. It shows what ``toolkit.core.compose.connect_info`` builds, the same text as
 ``gpuless connect``, with its warning when the served model thinks (``toolkit.core.catalog.thinking``).
 Copying uses ``App.copy_to_clipboard`` (the OSC 52 escape sequence): the terminal puts the text on the
 clipboard if it supports OSC 52 and allows it, which the terminal never reports back, so the
@@ -23,7 +23,7 @@ from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
 from toolkit.core.catalog.thinking import served_thinking_warning
-from toolkit.core.compose.connect import ConnectInfo, connect_info
+from toolkit.core.compose.connect_info import ConnectInfo, connect_info
 from toolkit.core.recommend.model_choice import default_model
 from toolkit.tui.plain import escaped
 from toolkit.tui.steps import STEPS

@@ -3,10 +3,12 @@
 From the top: the front ends (``toolkit.cli*`` and ``toolkit.tui``), the service layer
 (``toolkit.services``), the adapters (``toolkit.adapters``), the pure core (``toolkit.core``), and the
 base (``toolkit.errors``, ``toolkit.settings``). A module imports only its own layer or lower ones (and
-inside the core, only its own domain folder or lower ones: ``CORE_DOMAINS``); the
+inside the core, only its own domain folder or lower ones: ``CORE_DOMAINS``); the front ends import the
+services and the core, never an adapter (but for ``FRONT_END_ADAPTERS``, each with its reason); the
 two front ends do not import each other (the CLI opens the wizard through ``toolkit.tui.app`` only);
-the adapters import no UI library. ``gpuless --help`` and importing the core load no Textual, Docker
-SDK or httpx (checked in a fresh interpreter, as harlequin checks its import cost).
+the adapters import no UI library, and their folders import each other in one direction only.
+``gpuless --help`` and importing the core load no Textual, Docker SDK or httpx (checked in a fresh
+interpreter, as harlequin checks its import cost).
 """
 
 from __future__ import annotations
@@ -33,6 +35,21 @@ LAYERS = (
     ("toolkit", 0),  # the package itself: its version
 )
 UI_LIBRARIES = ("rich", "textual", "click")
+
+#: The adapters a front end may import itself (module, adapter), and why: everything else goes through
+#: ``toolkit.services``. Imports for the type checker only are not counted.
+FRONT_END_ADAPTERS = {
+    # The entry point installs the process's signal handlers and turns a stop into its exit code: what
+    # the process does with a signal is the front end's business, not a service's.
+    ("toolkit.cli.main", "toolkit.adapters"): "interrupts: signal handlers and exit codes",
+    ("toolkit.cli.main", "toolkit.adapters.interrupts"): "interrupts: signal handlers and exit codes",
+    ("toolkit.cli.tune", "toolkit.adapters"): "interrupts: a stopped tune's line and exit code",
+    ("toolkit.cli.bench", "toolkit.adapters"): "interrupts: a stopped bench's line and exit code",
+    # A chat holds one streaming connection for a conversation and draws each chunk as it is timed; the
+    # turn itself (what is sent and kept) is ``services.chat_turn.take_turn``.
+    ("toolkit.cli.chat_repl", "toolkit.adapters.ollama.client"): "the REPL's streaming client",
+    ("toolkit.tui.screens.chat", "toolkit.adapters.ollama.client"): "the Chat step's streaming client",
+}
 
 #: The domains of ``toolkit.core``, read from the ground up: a domain imports its own modules and those of
 #: lower tiers only, never a peer of its tier or a higher one (imports for the type checker aside).
@@ -98,6 +115,8 @@ def violations(path: Path) -> list[str]:
             continue
         if layer_of(name) > mine:
             found.append(f"{where} (a higher layer)")
+        elif mine == 4 and layer_of(name) == 2 and (me, name) not in FRONT_END_ADAPTERS:
+            found.append(f"{where} (an adapter: front ends go through toolkit.services)")
         elif mine == 4 and layer_of(name) == 4:
             other = "cli" if name.startswith("toolkit.cli") or name == "toolkit.__main__" else "tui"
             if other != front and not (front == "cli" and name == "toolkit.tui.app"):
@@ -108,6 +127,68 @@ def violations(path: Path) -> list[str]:
 @pytest.mark.parametrize("path", sorted(ROOT.rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
 def test_each_module_imports_only_its_layer_or_lower(path: Path) -> None:
     assert violations(path) == []
+
+
+def test_the_layer_checker_catches_a_front_end_importing_an_adapter() -> None:
+    probe = ROOT / "cli" / "_probe_for_adapter_test.py"
+    try:
+        probe.write_text(
+            "from toolkit.adapters.docker.runner import DockerRunner\nimport toolkit.services.launch\n"
+        )
+        found = violations(probe)
+    finally:
+        probe.unlink()
+    where = "toolkit.cli._probe_for_adapter_test:1 imports toolkit.adapters.docker.runner"
+    assert found == [f"{where} (an adapter: front ends go through toolkit.services)"]
+
+
+def test_every_front_end_exception_is_still_used() -> None:
+    used = {(module_name(p), name) for p in ROOT.rglob("*.py") for _, name in imports(p)}
+    assert set(FRONT_END_ADAPTERS) - used == set()
+
+
+def adapter_folder(module: str) -> str | None:
+    """``toolkit.adapters.docker.runner`` → ``docker``; a flat adapter module is its own folder."""
+    parts = module.split(".")
+    return parts[2] if len(parts) > 2 and parts[:2] == ["toolkit", "adapters"] else None
+
+
+def test_no_circle_among_adapter_folders() -> None:
+    graph: dict[str, set[str]] = {}
+    for path in (ROOT / "adapters").rglob("*.py"):
+        mine = adapter_folder(module_name(path))
+        if mine is None:
+            continue
+        theirs = {adapter_folder(name) for _, name in imports(path)}
+        graph.setdefault(mine, set()).update(t for t in theirs if t is not None and t != mine)
+    assert _circle(graph) is None
+
+
+def test_the_folder_circle_check_finds_one() -> None:
+    assert _circle({"docker": {"ollama"}, "ollama": {"ports", "docker"}}) == "docker → ollama → docker"
+
+
+def _circle(graph: dict[str, set[str]]) -> str | None:
+    """A circle in ``graph`` as "a → b → a", or None."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> str | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return " → ".join([*stack[stack.index(nxt) :], nxt])
+            if nxt not in state and (found := visit(nxt)) is not None:
+                return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)) is not None:
+            return found
+    return None
 
 
 def test_the_layer_checker_catches_violations(tmp_path: Path) -> None:

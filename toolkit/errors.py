@@ -3,6 +3,31 @@
 Adapters in ``toolkit.adapters`` translate library errors (docker-py, httpx, ollama, sqlite, OS errors)
 into these classes, so the CLI and the TUI handle failure in one place: print ``message`` and
 ``hint`` and exit with ``exit_code``, never a traceback.
+
+    GpulessError                      exit 1
+    ├── UsageError                    exit 2: bad input, fixed by the user
+    │   ├── ProfileError              a hardware profile that cannot be read
+    │   ├── UnknownModelError         a model the catalog does not know
+    │   ├── ComposeFileExistsError    a file that would be overwritten (carries the diff)
+    │   ├── UnsafeTargetError         a server gpuless may not send traffic to
+    │   └── ModelArchiveError         a model archive or folder that fails its checks
+    ├── DockerError                   the Docker engine
+    │   ├── DockerUnavailableError    no engine answers
+    │   ├── ImageError                an image missing or not pulled
+    │   └── ContainerError            a container refused, or held by another run
+    │       └── PortInUseError        the port is taken
+    ├── OllamaError                   an Ollama server
+    │   ├── OllamaUnreachableError    nothing answers
+    │   ├── ModelNotFoundError        no such model (on the server or the registry)
+    │   ├── RegistryUnreachableError  the registry could not be reached
+    │   ├── DiskFullError             no space for the pull
+    │   ├── NotOllamaError            something else answers
+    │   ├── KeyRefusedError           a share refused the key (401)
+    │   ├── ServerBusyError           the server's queue is full (503)
+    │   ├── StreamError               a stream broke off or broke the protocol
+    │   └── RequestTimeoutError       no answer within the time allowed
+    ├── ModelStoreError               the models volume
+    └── HistoryError                  the benchmark history file
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from toolkit.errors import DockerUnavailableError, ImageError, ModelNotFoundErro
 from toolkit.services.launch import up_and_pull
 from toolkit.services.server_url import server_url
 from toolkit.settings import Settings
-from toolkit.tui.services import Services
+from toolkit.tui.deps import WizardDeps
 
 MODEL = "smollm2:135m"
 GIB = 1024**3
@@ -243,7 +243,7 @@ def test_bench_and_chat_find_the_container_gpuless_started(
     runner.up(make_spec(runner, ollama_test_image, names, port=port), health_timeout=60)
     assert server_url(None, Settings()) == f"http://127.0.0.1:{port}"
     # The wizard's Chat and Benchmark steps follow the same rule.
-    assert Services(settings=Settings()).resolve_url() == f"http://127.0.0.1:{port}"
+    assert WizardDeps(settings=Settings()).resolve_url() == f"http://127.0.0.1:{port}"
     assert server_url("http://127.0.0.1:1", Settings()) == "http://127.0.0.1:1"  # --url wins
     monkeypatch.setenv("GPULESS_OLLAMA_URL", "http://127.0.0.1:2")
     assert server_url(None, Settings()) == "http://127.0.0.1:2"  # and so does the setting

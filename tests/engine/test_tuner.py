@@ -16,7 +16,7 @@ import pytest
 from tests.ollama_server.fixtures import ServerHandle
 from toolkit.adapters.tune.target import CallbackTarget
 from toolkit.adapters.tune.tuner import Tuner, TuneSettings
-from toolkit.core.tune.knobs import Budget, Candidate, Knobs, Objective
+from toolkit.core.tune.knobs import Knobs, Objective, TuneBudget, TuneCandidate
 from toolkit.errors import GpulessError
 
 pytestmark = pytest.mark.engine
@@ -60,15 +60,15 @@ def test_failed_candidate_skipped_budget_honoured(
 ) -> None:
     handle = ollama_server_factory()
     applied: list[Knobs] = []
-    q8 = Candidate(replace(START, kv_cache_type="q8_0"), "KV q8_0")
-    many = [Candidate(replace(START, num_thread=n), f"{n} threads") for n in range(1, 13)]
+    q8 = TuneCandidate(replace(START, kv_cache_type="q8_0"), "KV q8_0")
+    many = [TuneCandidate(replace(START, num_thread=n), f"{n} threads") for n in range(1, 13)]
     # A restart costs 30 s and a measurement 20 s on the tuner's clock. The budget is in those seconds,
     # and what is left of it is also the real time each measurement may take: at least 80 s here, room
     # for a 16-token answer on any machine. The start (2 measurements: 40 s) guesses 20 s a candidate;
     # q8_0 fails at its restart (70 s, now 30 s a candidate); 1 thread is measured (120 s, 50 s a
     # candidate); a third would end past 180 s with the reserve of two (120 + 3 × 50), so 11 are left.
     clock = Clock(restart_s=30, measure_s=20)
-    budget = Budget(180)
+    budget = TuneBudget(180)
     # No configuration answers within 1 ms (a prompt's prefill alone takes longer on any CPU), so nothing
     # wins on any machine and the start is put back.
     objective = Objective.for_users(1, ttft_p95_limit_s=0.001)
@@ -108,9 +108,9 @@ def test_ctrl_c_restores_the_start(ollama_server_factory: Callable[..., ServerHa
         _target(handle, applied, clock, interrupt_on=second),
         Objective.for_users(1),
         START,
-        [Candidate(first, "1 thread"), Candidate(second, "2 threads")],
+        [TuneCandidate(first, "1 thread"), TuneCandidate(second, "2 threads")],
         (),
-        Budget(600),
+        TuneBudget(600),
         clock=clock,
     )
     with pytest.raises(KeyboardInterrupt):

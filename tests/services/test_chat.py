@@ -9,7 +9,7 @@ from tests.faults.server import MODEL, FaultServer
 from toolkit.adapters.ollama.client import Chunk, OllamaClient
 from toolkit.core.conversation import Conversation
 from toolkit.errors import OllamaError
-from toolkit.services.chat import take_turn
+from toolkit.services.chat_turn import take_turn
 
 
 async def test_an_answer_joins_the_conversation_and_is_seen_chunk_by_chunk() -> None:

@@ -18,7 +18,7 @@ from tests.builders import laptop
 from tests.tui.notes import recording  # noqa: F401  (autouse: every notification is recorded)
 from toolkit.core.machine.hardware import Machine
 from toolkit.settings import Settings
-from toolkit.tui.services import Services
+from toolkit.tui.deps import WizardDeps
 
 #: A port on loopback where nothing listens: the "engine unreachable" case, answered at once.
 CLOSED_URL = "http://127.0.0.1:9"
@@ -30,9 +30,9 @@ def machine() -> Machine:
 
 
 @pytest.fixture
-def services(tmp_path: Path, machine: Machine) -> Services:
+def services(tmp_path: Path, machine: Machine) -> WizardDeps:
     settings = Settings(data_dir=tmp_path / "data", cache_dir=tmp_path / "cache")
-    return Services(
+    return WizardDeps(
         settings=settings,
         ollama_url=CLOSED_URL,
         detect=lambda: machine,

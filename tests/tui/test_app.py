@@ -10,15 +10,15 @@ from tests.tui.notes import notes_of
 from toolkit.core.machine.hardware import Machine
 from toolkit.errors import DockerUnavailableError
 from toolkit.tui.app import create_app
+from toolkit.tui.deps import WizardDeps
 from toolkit.tui.notify import TITLES, describe_error
 from toolkit.tui.screens.help import HelpScreen
-from toolkit.tui.services import Services
 from toolkit.tui.steps import STEP_IDS, STEPS
 
 from .conftest import settle, text_of
 
 
-async def test_number_keys_and_next_back_reach_every_step(services: Services) -> None:
+async def test_number_keys_and_next_back_reach_every_step(services: WizardDeps) -> None:
     app = create_app(services)
     async with app.run_test(size=(80, 24)) as pilot:
         assert app.current_mode == "machine"
@@ -41,7 +41,7 @@ async def test_number_keys_and_next_back_reach_every_step(services: Services) ->
         assert app.current_mode == "benchmark"
 
 
-async def test_step_bar_names_are_clickable(services: Services) -> None:
+async def test_step_bar_names_are_clickable(services: WizardDeps) -> None:
     app = create_app(services)
     async with app.run_test(size=(80, 24)) as pilot:
         bar = app.screen.query_one("#stepbar", Static)
@@ -52,7 +52,7 @@ async def test_step_bar_names_are_clickable(services: Services) -> None:
         assert app.current_mode == "launch"
 
 
-async def test_help_opens_and_closes(services: Services) -> None:
+async def test_help_opens_and_closes(services: WizardDeps) -> None:
     app = create_app(services)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("question_mark")
@@ -63,7 +63,7 @@ async def test_help_opens_and_closes(services: Services) -> None:
         assert isinstance(app.screen, HelpScreen)
 
 
-async def test_command_palette_goes_to_a_step(services: Services) -> None:
+async def test_command_palette_goes_to_a_step(services: WizardDeps) -> None:
     app = create_app(services)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("ctrl+p")
@@ -83,7 +83,7 @@ async def test_command_palette_goes_to_a_step(services: Services) -> None:
 
 
 async def test_detection_runs_off_the_ui_thread_and_fills_the_machine_screen(
-    services: Services, machine: Machine
+    services: WizardDeps, machine: Machine
 ) -> None:
     app = create_app(services)
     async with app.run_test(size=(100, 40)) as pilot:
@@ -96,11 +96,11 @@ async def test_detection_runs_off_the_ui_thread_and_fills_the_machine_screen(
         assert "battery" in warnings
 
 
-async def test_a_failing_detection_becomes_a_notification_with_a_hint(services: Services) -> None:
+async def test_a_failing_detection_becomes_a_notification_with_a_hint(services: WizardDeps) -> None:
     def broken() -> Machine:
         raise DockerUnavailableError("the Docker engine did not answer", hint="start Docker Desktop")
 
-    app = create_app(Services(detect=broken, compose_dir=services.compose_dir))
+    app = create_app(WizardDeps(detect=broken, compose_dir=services.compose_dir))
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         notes = notes_of(app)
@@ -136,7 +136,7 @@ def test_every_error_class_has_a_title_in_words() -> None:
 
 @pytest.mark.parametrize("no_color", [True, False])
 async def test_no_color_is_respected(
-    services: Services, monkeypatch: pytest.MonkeyPatch, no_color: bool
+    services: WizardDeps, monkeypatch: pytest.MonkeyPatch, no_color: bool
 ) -> None:
     if no_color:
         monkeypatch.setenv("NO_COLOR", "1")

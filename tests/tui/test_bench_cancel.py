@@ -13,13 +13,13 @@ from tests.faults.server import MODEL, FaultServer
 from toolkit.adapters.bench.history import History
 from toolkit.cli.render_bench import history_lines
 from toolkit.tui.app import create_app
-from toolkit.tui.services import Services
+from toolkit.tui.deps import WizardDeps
 
 from .conftest import settle, text_of
 
 
 async def test_esc_stops_a_benchmark_and_the_history_lists_it_as_cancelled(
-    services: Services, tmp_path: Path
+    services: WizardDeps, tmp_path: Path
 ) -> None:
     path = tmp_path / "history.sqlite3"
     with FaultServer("slow") as server:  # the measured chat streams a token every 0.2 s for a minute

@@ -12,7 +12,7 @@ from textual.widgets import Input, Markdown, Select, Static
 
 from tests.tui.notes import notes_of
 from toolkit.tui.app import GpulessApp, create_app
-from toolkit.tui.services import Services
+from toolkit.tui.deps import WizardDeps
 
 from .conftest import settle
 
@@ -41,7 +41,7 @@ async def open_chat(pilot: Pilot[None], app: GpulessApp) -> None:
 
 
 @pytest.mark.engine
-async def test_a_streamed_answer_appears_as_markdown(services: Services, ollama_server: Any) -> None:
+async def test_a_streamed_answer_appears_as_markdown(services: WizardDeps, ollama_server: Any) -> None:
     app = create_app(dataclasses.replace(services, ollama_url=ollama_server.url))
     async with app.run_test(size=(100, 30)) as pilot:
         await open_chat(pilot, app)
@@ -63,7 +63,7 @@ async def test_a_streamed_answer_appears_as_markdown(services: Services, ollama_
 
 @pytest.mark.engine
 async def test_esc_stops_a_streaming_answer_and_new_chat_clears(
-    services: Services, ollama_server: Any
+    services: WizardDeps, ollama_server: Any
 ) -> None:
     app = create_app(dataclasses.replace(services, ollama_url=ollama_server.url))
     async with app.run_test(size=(100, 30)) as pilot:
@@ -84,7 +84,7 @@ async def test_esc_stops_a_streaming_answer_and_new_chat_clears(
 
 @pytest.mark.engine
 async def test_a_long_answer_is_redrawn_a_few_times_a_second_not_per_token(
-    services: Services, ollama_server: Any, monkeypatch: pytest.MonkeyPatch
+    services: WizardDeps, ollama_server: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Every redraw is CPU the model needs on a small laptop: the text is flushed every REDRAW_S.
     import time
@@ -123,7 +123,7 @@ async def test_a_long_answer_is_redrawn_a_few_times_a_second_not_per_token(
     assert len(redraws) <= allowed, (len(redraws), allowed, len(trace.content_times))
 
 
-async def test_chat_without_a_server_says_what_to_do(services: Services) -> None:
+async def test_chat_without_a_server_says_what_to_do(services: WizardDeps) -> None:
     app = create_app(services, start="chat")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)

@@ -8,12 +8,12 @@ from textual.containers import VerticalScroll
 from textual.widgets import Select, Static
 
 from toolkit.tui.app import create_app, still_running
-from toolkit.tui.services import Services
+from toolkit.tui.deps import WizardDeps
 
 from .conftest import settle, text_of
 
 
-async def test_switching_the_model_starts_a_new_conversation(services: Services) -> None:
+async def test_switching_the_model_starts_a_new_conversation(services: WizardDeps) -> None:
     app = create_app(services, start="chat")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -40,7 +40,7 @@ async def test_switching_the_model_starts_a_new_conversation(services: Services)
         assert len(screen.history) == 1  # type: ignore[attr-defined]
 
 
-async def test_quitting_names_what_is_still_running_and_how_to_stop_it(services: Services) -> None:
+async def test_quitting_names_what_is_still_running_and_how_to_stop_it(services: WizardDeps) -> None:
     app = create_app(services)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)

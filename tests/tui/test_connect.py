@@ -9,10 +9,10 @@ import pytest
 from textual.widgets import Input, Select, Static
 
 from tests.tui.notes import notes_of
-from toolkit.core.compose.connect import connect_info
+from toolkit.core.compose.connect_info import connect_info
 from toolkit.tui.app import GpulessApp, create_app
+from toolkit.tui.deps import WizardDeps
 from toolkit.tui.screens.connect import CLIPBOARD_NOTE, ConnectScreen
-from toolkit.tui.services import Services
 
 from .conftest import CLOSED_URL, settle, text_of
 
@@ -31,7 +31,7 @@ def messages(app: GpulessApp) -> list[str]:
     return [n.message for n in notes_of(app) if n.title == "Connect"]
 
 
-async def test_keys_copy_each_part_and_the_first_copy_explains_osc52(services: Services) -> None:
+async def test_keys_copy_each_part_and_the_first_copy_explains_osc52(services: WizardDeps) -> None:
     app = create_app(services, start="chat")
     async with app.run_test(size=(80, 24)) as pilot:
         app.action_connect(URL, MODEL)
@@ -64,7 +64,7 @@ async def test_keys_copy_each_part_and_the_first_copy_explains_osc52(services: S
         assert not isinstance(app.screen, ConnectScreen) and app.current_mode == "chat"
 
 
-async def test_without_a_server_it_says_what_to_do_and_copies_nothing(services: Services) -> None:
+async def test_without_a_server_it_says_what_to_do_and_copies_nothing(services: WizardDeps) -> None:
     app = create_app(services, start="launch")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("escape", "c")  # no model yet: esc leaves the model field, which has the keys
@@ -76,7 +76,7 @@ async def test_without_a_server_it_says_what_to_do_and_copies_nothing(services: 
         assert messages(app)[-1] == "Nothing to copy yet: no server was found."
 
 
-async def test_a_step_key_leaves_the_panel_for_that_step(services: Services) -> None:
+async def test_a_step_key_leaves_the_panel_for_that_step(services: WizardDeps) -> None:
     app = create_app(services, start="launch")
     async with app.run_test(size=(80, 24)) as pilot:
         app.action_connect(URL, MODEL)
@@ -88,7 +88,9 @@ async def test_a_step_key_leaves_the_panel_for_that_step(services: Services) -> 
 
 
 @pytest.mark.engine
-async def test_after_launch_c_opens_it_for_the_launched_model(services: Services, ollama_server: Any) -> None:
+async def test_after_launch_c_opens_it_for_the_launched_model(
+    services: WizardDeps, ollama_server: Any
+) -> None:
     app = create_app(dataclasses.replace(services, ollama_url=ollama_server.url), start="launch")
     async with app.run_test(size=(80, 24)) as pilot:
         app.screen.query_one("#launch-model", Input).value = MODEL
@@ -104,7 +106,7 @@ async def test_after_launch_c_opens_it_for_the_launched_model(services: Services
 
 @pytest.mark.engine
 async def test_from_chat_ctrl_o_opens_it_for_the_model_being_chatted_with(
-    services: Services, ollama_server: Any
+    services: WizardDeps, ollama_server: Any
 ) -> None:
     app = create_app(dataclasses.replace(services, ollama_url=ollama_server.url), start="chat")
     async with app.run_test(size=(80, 24)) as pilot:

@@ -10,7 +10,7 @@ import pytest
 from textual.widgets import Input, Markdown, Static
 
 from toolkit.tui.app import create_app
-from toolkit.tui.services import Services
+from toolkit.tui.deps import WizardDeps
 
 from .conftest import settle, text_of
 
@@ -19,7 +19,7 @@ MODEL = "smollm2:135m"
 
 @pytest.mark.engine
 async def test_from_detection_to_a_streamed_chat_answer(
-    services: Services, ollama_server: Any, tmp_path: Any
+    services: WizardDeps, ollama_server: Any, tmp_path: Any
 ) -> None:
     svc = dataclasses.replace(
         services,

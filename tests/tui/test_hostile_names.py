@@ -17,7 +17,7 @@ from textual.widgets import Input
 from tests.faults.server import HOSTILE_MODEL, FaultServer
 from tests.tui.notes import error_messages
 from toolkit.tui.app import create_app
-from toolkit.tui.services import Services
+from toolkit.tui.deps import WizardDeps
 
 from .conftest import settle
 
@@ -34,7 +34,7 @@ def _check(shot: str, where: str) -> None:
     assert not found, f"{where}: {found[:5]}"
 
 
-async def test_hostile_names_reach_no_wizard_screen(services: Services) -> None:
+async def test_hostile_names_reach_no_wizard_screen(services: WizardDeps) -> None:
     with FaultServer("hostile") as server:
         app = create_app(dataclasses.replace(services, ollama_url=server.url))
         async with app.run_test(size=(120, 40)) as pilot:
@@ -59,7 +59,7 @@ async def test_hostile_names_reach_no_wizard_screen(services: Services) -> None:
             assert "POST /api/chat" in server.requests
 
 
-async def test_hostile_names_reach_no_benchmark_screen(services: Services) -> None:
+async def test_hostile_names_reach_no_benchmark_screen(services: WizardDeps) -> None:
     overrides = {"reps": 1, "shapes": ("chat",), "concurrency": (), "num_predict": 8, "max_seconds": 20.0}
     with FaultServer("hostile") as server:
         svc = dataclasses.replace(services, ollama_url=server.url, bench_overrides=overrides)

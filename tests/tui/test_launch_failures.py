@@ -13,7 +13,7 @@ from textual.widgets import Input, Static
 from tests.faults.server import FaultServer
 from tests.tui.notes import notes_of
 from toolkit.tui.app import create_app
-from toolkit.tui.services import Services
+from toolkit.tui.deps import WizardDeps
 
 from .conftest import settle, text_of
 
@@ -27,7 +27,7 @@ def _errors(app: Any) -> list[Any]:
 
 
 async def test_an_unreachable_registry_is_not_a_wrong_name_and_o_tries_the_next_model(
-    services: Services,
+    services: WizardDeps,
 ) -> None:
     with FaultServer("pull_unreachable") as server:
         app = create_app(dataclasses.replace(services, ollama_url=server.url), start="launch")
@@ -54,7 +54,7 @@ async def test_an_unreachable_registry_is_not_a_wrong_name_and_o_tries_the_next_
             assert app.engine is None
 
 
-async def test_a_cancelled_pull_leaves_no_progress_standing(services: Services) -> None:
+async def test_a_cancelled_pull_leaves_no_progress_standing(services: WizardDeps) -> None:
     import time
 
     with FaultServer("pull_slow") as server:
@@ -74,7 +74,7 @@ async def test_a_cancelled_pull_leaves_no_progress_standing(services: Services) 
             assert app.engine is None and not _errors(app)
 
 
-async def test_a_full_disk_asks_for_space(services: Services) -> None:
+async def test_a_full_disk_asks_for_space(services: WizardDeps) -> None:
     with FaultServer("pull_disk_full") as server:
         app = create_app(dataclasses.replace(services, ollama_url=server.url), start="launch")
         async with app.run_test(size=(100, 30)) as pilot:
@@ -89,7 +89,7 @@ async def test_a_full_disk_asks_for_space(services: Services) -> None:
 
 
 @pytest.mark.engine
-async def test_an_unknown_tag_says_check_the_name(services: Services, ollama_server: Any) -> None:
+async def test_an_unknown_tag_says_check_the_name(services: WizardDeps, ollama_server: Any) -> None:
     app = create_app(dataclasses.replace(services, ollama_url=ollama_server.url), start="launch")
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
@@ -104,7 +104,7 @@ async def test_an_unknown_tag_says_check_the_name(services: Services, ollama_ser
 
 
 async def test_without_docker_the_wizard_offers_native_and_attach(
-    services: Services, monkeypatch: pytest.MonkeyPatch
+    services: WizardDeps, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent.sock")
     with FaultServer("none") as server:
@@ -135,7 +135,7 @@ async def test_without_docker_the_wizard_offers_native_and_attach(
 
 @pytest.mark.docker
 async def test_after_a_failed_pull_the_rows_show_the_container_is_gone(
-    services: Services, machine: Any, ollama_test_image: str
+    services: WizardDeps, machine: Any, ollama_test_image: str
 ) -> None:
     from toolkit.adapters.docker.runner import DockerRunner
 
@@ -175,7 +175,7 @@ def test_the_no_docker_advice_names_the_engines_of_each_os() -> None:
 
 @pytest.mark.engine
 async def test_without_docker_r_runs_ollama_here_and_verifies_it(
-    services: Services, monkeypatch: pytest.MonkeyPatch, ollama_shim: Any
+    services: WizardDeps, monkeypatch: pytest.MonkeyPatch, ollama_shim: Any
 ) -> None:
     """``r`` starts the ``ollama`` on PATH (the test server), records it and shows what took effect, as
     ``gpuless up --runtime native`` does; ``verify`` and ``status`` then find it."""

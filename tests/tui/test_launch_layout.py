@@ -6,12 +6,12 @@ from __future__ import annotations
 from textual.widgets import Button, Input
 
 from toolkit.tui.app import create_app
-from toolkit.tui.services import Services
+from toolkit.tui.deps import WizardDeps
 
 from .conftest import settle
 
 
-async def test_model_field_and_start_are_visible_and_reached_with_tab(services: Services) -> None:
+async def test_model_field_and_start_are_visible_and_reached_with_tab(services: WizardDeps) -> None:
     app = create_app(services, start="launch")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -35,7 +35,7 @@ async def test_model_field_and_start_are_visible_and_reached_with_tab(services: 
         assert app.current_mode == "model"
 
 
-async def test_a_tag_typed_on_arrival_goes_into_the_field(services: Services) -> None:
+async def test_a_tag_typed_on_arrival_goes_into_the_field(services: WizardDeps) -> None:
     # Straight to Launch with no model: typing a tag types it (its letters and digits are not step keys).
     app = create_app(services, start="launch")
     async with app.run_test(size=(80, 24)) as pilot:

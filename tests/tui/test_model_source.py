@@ -25,7 +25,7 @@ from tests.share.test_model_fetch import SMOL, Source, source  # noqa: F401 (sou
 from toolkit.services.model_copy import Target, has_model
 from toolkit.settings import Settings
 from toolkit.tui.app import create_app
-from toolkit.tui.services import Services
+from toolkit.tui.deps import WizardDeps
 
 from .conftest import settle, text_of
 
@@ -55,14 +55,14 @@ def tiny_export(folder: Path) -> Path:
 
 
 @pytest.fixture
-def docker_services(tmp_path: Path, ollama_test_image: str, services: Services) -> Iterator[Services]:
+def docker_services(tmp_path: Path, ollama_test_image: str, services: WizardDeps) -> Iterator[WizardDeps]:
     """The wizard in Docker mode on a volume of its own (removed afterwards)."""
     volume = f"gpuless-t-tui-source-{uuid.uuid4().hex[:8]}"
     settings = Settings(
         data_dir=tmp_path / "data", cache_dir=tmp_path / "cache", volume_name=volume, image=ollama_test_image
     )
     try:
-        yield Services(
+        yield WizardDeps(
             settings=settings, detect=services.detect, compose_dir=tmp_path / "project", launch_mode="docker"
         )
     finally:
@@ -81,7 +81,7 @@ async def _missing(pilot: Pilot[None], model: str) -> None:
     screen.set_focus(None)  # esc: out of the model field, so i and f are keys
 
 
-async def test_a_missing_model_is_imported_from_a_file(docker_services: Services, tmp_path: Path) -> None:
+async def test_a_missing_model_is_imported_from_a_file(docker_services: WizardDeps, tmp_path: Path) -> None:
     folder = tiny_export(tmp_path / "export")
     where = Target(docker_services.settings.volume_name, docker_services.settings.image)
     app = create_app(docker_services, start="launch")
@@ -102,7 +102,7 @@ async def test_a_missing_model_is_imported_from_a_file(docker_services: Services
 
 
 async def test_a_missing_model_is_fetched_from_a_teammate(
-    docker_services: Services,
+    docker_services: WizardDeps,
     source: Source,  # noqa: F811 (the fixture imported above)
 ) -> None:
     where = Target(docker_services.settings.volume_name, docker_services.settings.image)

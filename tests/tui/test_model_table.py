@@ -11,12 +11,12 @@ from toolkit.core.estimate.grades import GRADE_KEY, grade_line
 from toolkit.core.machine.hardware import Bandwidth, CpuInfo, Machine
 from toolkit.core.recommend.candidate import short_note
 from toolkit.tui.app import create_app
-from toolkit.tui.services import Services
+from toolkit.tui.deps import WizardDeps
 
 from .conftest import laptop, settle, text_of
 
 
-async def test_rows_below_the_target_are_red_and_say_slow_and_the_key_explains(services: Services) -> None:
+async def test_rows_below_the_target_are_red_and_say_slow_and_the_key_explains(services: WizardDeps) -> None:
     app = create_app(services, start="model")
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
@@ -40,7 +40,7 @@ async def test_rows_below_the_target_are_red_and_say_slow_and_the_key_explains(s
         assert "metal" not in key  # not a Mac
 
 
-async def test_the_key_fits_80_columns_with_rows_left_for_the_table(services: Services) -> None:
+async def test_the_key_fits_80_columns_with_rows_left_for_the_table(services: WizardDeps) -> None:
     app = create_app(services, start="model")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -59,7 +59,7 @@ def _mac() -> Machine:
     )
 
 
-async def test_a_mac_gets_native_metal_figures_beside_dockers(services: Services) -> None:
+async def test_a_mac_gets_native_metal_figures_beside_dockers(services: WizardDeps) -> None:
     mac = _mac()
     app = create_app(dataclasses.replace(services, detect=lambda: mac), start="model")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -78,7 +78,7 @@ async def test_a_mac_gets_native_metal_figures_beside_dockers(services: Services
         assert "metal: native Ollama on the Mac's GPU" in key
 
 
-async def test_on_a_mac_the_launch_step_offers_native_ollama_beside_docker(services: Services) -> None:
+async def test_on_a_mac_the_launch_step_offers_native_ollama_beside_docker(services: WizardDeps) -> None:
     """Docker answers (or is assumed to), yet ``r`` is offered: on a Mac native Ollama is the fast path."""
     mac = _mac()
     app = create_app(dataclasses.replace(services, detect=lambda: mac, launch_mode="docker"), start="launch")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from textual.widgets import DataTable, Input, Static
 
 from toolkit.tui.app import create_app
+from toolkit.tui.deps import WizardDeps
 from toolkit.tui.plan import Pick
 from toolkit.tui.screens.model import HINT, TypedTag
-from toolkit.tui.services import Services
 
 from .conftest import settle, text_of
 
@@ -16,7 +16,7 @@ def details(app: object) -> str:
     return text_of(app.screen.query_one("#model-details", Static))  # type: ignore[attr-defined]
 
 
-async def test_the_enter_hint_and_the_tag_field_show_at_80x24(services: Services) -> None:
+async def test_the_enter_hint_and_the_tag_field_show_at_80x24(services: WizardDeps) -> None:
     app = create_app(services, start="model")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -29,7 +29,7 @@ async def test_the_enter_hint_and_the_tag_field_show_at_80x24(services: Services
         assert app.screen.query_one(DataTable).size.height >= 5
 
 
-async def test_a_catalog_tag_gets_its_estimate_and_enter_uses_it(services: Services) -> None:
+async def test_a_catalog_tag_gets_its_estimate_and_enter_uses_it(services: WizardDeps) -> None:
     app = create_app(services, start="model")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -46,7 +46,7 @@ async def test_a_catalog_tag_gets_its_estimate_and_enter_uses_it(services: Servi
         assert app.spec is not None and app.spec.model == app.choice.tag
 
 
-async def test_a_tag_with_no_size_says_no_estimate_and_is_used_as_typed(services: Services) -> None:
+async def test_a_tag_with_no_size_says_no_estimate_and_is_used_as_typed(services: WizardDeps) -> None:
     app = create_app(services, start="model")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -60,7 +60,7 @@ async def test_a_tag_with_no_size_says_no_estimate_and_is_used_as_typed(services
         )
 
 
-async def test_an_unknown_tag_with_a_size_is_estimated_from_its_name(services: Services) -> None:
+async def test_an_unknown_tag_with_a_size_is_estimated_from_its_name(services: WizardDeps) -> None:
     app = create_app(services, start="model")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -73,7 +73,7 @@ async def test_an_unknown_tag_with_a_size_is_estimated_from_its_name(services: S
         assert isinstance(app.choice, Pick) and app.choice.tag == "someone/tiny-model:42m"
 
 
-async def test_digits_typed_in_the_launch_model_field_stay_there(services: Services) -> None:
+async def test_digits_typed_in_the_launch_model_field_stay_there(services: WizardDeps) -> None:
     app = create_app(services, start="launch")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)

@@ -18,7 +18,7 @@ from textual.widgets import Input, Markdown, Select, Static
 from tests.faults.server import MARKUP_MODEL, FaultServer
 from tests.tui.notes import error_messages
 from toolkit.tui.app import create_app
-from toolkit.tui.services import Services
+from toolkit.tui.deps import WizardDeps
 from toolkit.tui.widgets.bench_history import history_table
 
 from .conftest import settle
@@ -35,7 +35,7 @@ class ChatSeen:
     input_enabled: bool
 
 
-async def chat_twice(services: Services, fault: str, question: str) -> ChatSeen:
+async def chat_twice(services: WizardDeps, fault: str, question: str) -> ChatSeen:
     with FaultServer(fault) as server:
         app = create_app(dataclasses.replace(services, ollama_url=server.url))
         async with app.run_test(size=(100, 30)) as pilot:
@@ -56,7 +56,7 @@ async def chat_twice(services: Services, fault: str, question: str) -> ChatSeen:
             return ChatSeen(model, str(asked.render()), answer, errors, enabled)
 
 
-async def test_chat_shows_brackets_from_the_user_and_the_server(services: Services) -> None:
+async def test_chat_shows_brackets_from_the_user_and_the_server(services: WizardDeps) -> None:
     seen = await chat_twice(services, "markup", "what is list[int]? [/]")
     assert seen.model == MARKUP_MODEL  # the server's only model, listed under its own name
     assert seen.asked == "what is list[int]? [/]"
@@ -83,7 +83,7 @@ def test_a_history_row_with_markup_in_its_name_renders_as_named() -> None:
     assert "\x1b" not in shown
 
 
-async def test_chat_keeps_escape_sequences_from_the_terminal(services: Services) -> None:
+async def test_chat_keeps_escape_sequences_from_the_terminal(services: WizardDeps) -> None:
     # fault "escapes": the model's name and its answer carry a title change, a screen clear and colours
     seen = await chat_twice(services, "escapes", "hello")
     assert seen.model == "m\x1b[31m:latest"  # the real name, for the API

@@ -17,7 +17,7 @@ from toolkit.adapters.resources import resolve_profile
 from toolkit.core.machine.profile import machine_from_profile
 from toolkit.settings import Settings
 from toolkit.tui.app import create_app
-from toolkit.tui.services import Services
+from toolkit.tui.deps import WizardDeps
 
 from .conftest import settle
 
@@ -41,7 +41,7 @@ async def test_wizard_and_cli_write_the_same_file(
     monkeypatch.delenv("GPULESS_CONTAINER_NAME", raising=False)
     monkeypatch.delenv("GPULESS_VOLUME_NAME", raising=False)
     machine = machine_from_profile(resolve_profile(profile))
-    services = Services(
+    services = WizardDeps(
         settings=Settings(data_dir=tmp_path / "data", cache_dir=tmp_path / "cache"),
         detect=lambda: machine,
         compose_dir=tmp_path / "wizard",

@@ -11,9 +11,9 @@ import pytest
 from textual.widgets import DataTable, Static
 from textual.widgets._footer import FooterKey
 
-from toolkit.core.compose.connect import connect_info
+from toolkit.core.compose.connect_info import connect_info
 from toolkit.tui.app import create_app
-from toolkit.tui.services import Services
+from toolkit.tui.deps import WizardDeps
 from toolkit.tui.steps import STEP_IDS, STEPS
 from toolkit.tui.widgets.stepbar import StepBar, step_labels
 from toolkit.tui.widgets.yaml_view import wrap_comments
@@ -26,7 +26,7 @@ SIZES = [(60, 20), (80, 24)]
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("step", STEP_IDS)
 async def test_every_step_shows_its_keys_and_how_to_leave(
-    services: Services, step: str, size: tuple[int, int]
+    services: WizardDeps, step: str, size: tuple[int, int]
 ) -> None:
     fixed = dataclasses.replace(services, compose_dir=Path("/nonexistent/gpuless-project"))
     app = create_app(fixed, start=step)
@@ -55,7 +55,7 @@ def test_the_step_bar_names_every_step_down_to_60_columns() -> None:
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 async def test_the_model_table_keeps_model_speed_and_grade_in_view(
-    services: Services, size: tuple[int, int]
+    services: WizardDeps, size: tuple[int, int]
 ) -> None:
     app = create_app(services, start="model")
     async with app.run_test(size=size) as pilot:
@@ -91,7 +91,7 @@ def test_long_yaml_comments_wrap_as_comments() -> None:
     assert "      SHORT: x  # fits" in wrapped  # short lines are left as they are
 
 
-async def test_a_curl_command_copied_by_selection_at_80_columns_is_whole(services: Services) -> None:
+async def test_a_curl_command_copied_by_selection_at_80_columns_is_whole(services: WizardDeps) -> None:
     url, model = "http://127.0.0.1:11434", "qwen2.5-coder:1.5b-instruct-q4_K_M-gpuless"
     app = create_app(services, start="launch")
     async with app.run_test(size=(80, 24)) as pilot:
@@ -107,7 +107,7 @@ async def test_a_curl_command_copied_by_selection_at_80_columns_is_whole(service
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 async def test_a_toast_in_chat_leaves_the_status_line_and_the_input_readable(
-    services: Services, size: tuple[int, int]
+    services: WizardDeps, size: tuple[int, int]
 ) -> None:
     from textual.widgets._toast import Toast
 

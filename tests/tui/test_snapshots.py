@@ -14,7 +14,7 @@ import pytest
 from textual.pilot import Pilot
 
 from toolkit.tui.app import create_app
-from toolkit.tui.services import Services
+from toolkit.tui.deps import WizardDeps
 from toolkit.tui.steps import STEP_IDS
 
 from .conftest import settle
@@ -24,7 +24,7 @@ SIZES = [(60, 20), (80, 24), (120, 40)]
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("step", STEP_IDS)
-def test_step_snapshot(snap_compare: Any, services: Services, step: str, size: tuple[int, int]) -> None:
+def test_step_snapshot(snap_compare: Any, services: WizardDeps, step: str, size: tuple[int, int]) -> None:
     fixed = dataclasses.replace(services, compose_dir=Path("/nonexistent/gpuless-project"))
     app = create_app(fixed, start=step)
 
@@ -36,7 +36,7 @@ def test_step_snapshot(snap_compare: Any, services: Services, step: str, size: t
     assert snap_compare(app, terminal_size=size, run_before=ready)
 
 
-def test_help_snapshot(snap_compare: Any, services: Services) -> None:
+def test_help_snapshot(snap_compare: Any, services: WizardDeps) -> None:
     app = create_app(services)
 
     async def ready(pilot: Pilot[None]) -> None:
@@ -47,7 +47,7 @@ def test_help_snapshot(snap_compare: Any, services: Services) -> None:
     assert snap_compare(app, terminal_size=(80, 24), run_before=ready)
 
 
-def test_connect_snapshot(snap_compare: Any, services: Services) -> None:
+def test_connect_snapshot(snap_compare: Any, services: WizardDeps) -> None:
     app = create_app(services, start="launch")
 
     async def ready(pilot: Pilot[None]) -> None:
@@ -58,7 +58,7 @@ def test_connect_snapshot(snap_compare: Any, services: Services) -> None:
 
 
 def test_launch_without_docker_snapshot(
-    snap_compare: Any, services: Services, monkeypatch: pytest.MonkeyPatch
+    snap_compare: Any, services: WizardDeps, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The no-Docker panel at 80x24 (Linux advice, no `ollama` on PATH: both fixed here)."""
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent.sock")

@@ -15,15 +15,15 @@ from tests.tui.notes import error_messages, notes_of
 from toolkit.adapters.bench.history import History
 from toolkit.core.machine.hardware import Machine
 from toolkit.tui.app import create_app
+from toolkit.tui.deps import WizardDeps
 from toolkit.tui.plan import Pick
-from toolkit.tui.services import Services
 
 from .conftest import settle, text_of
 
 MODEL = "smollm2:135m"
 
 
-async def test_model_table_ranks_the_catalog_and_rows_update_the_pick(services: Services) -> None:
+async def test_model_table_ranks_the_catalog_and_rows_update_the_pick(services: WizardDeps) -> None:
     app = create_app(services, start="model")
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
@@ -50,7 +50,7 @@ async def test_model_table_ranks_the_catalog_and_rows_update_the_pick(services: 
         assert app.spec is not None and app.spec.model == other
 
 
-async def test_model_step_shows_memory_in_gib_only(services: Services) -> None:
+async def test_model_step_shows_memory_in_gib_only(services: WizardDeps) -> None:
     app = create_app(services, start="model")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -67,7 +67,7 @@ async def test_model_step_shows_memory_in_gib_only(services: Services) -> None:
         assert "MiB" not in details and "KV 0.0 GiB" not in details, details
 
 
-async def test_compose_saves_then_diffs_and_replaces_with_a_backup(services: Services) -> None:
+async def test_compose_saves_then_diffs_and_replaces_with_a_backup(services: WizardDeps) -> None:
     services.compose_dir.mkdir(parents=True)
     app = create_app(services, start="compose")
     async with app.run_test(size=(100, 30)) as pilot:
@@ -94,7 +94,7 @@ async def test_compose_saves_then_diffs_and_replaces_with_a_backup(services: Ser
 
 @pytest.mark.engine
 async def test_launch_attach_pulls_with_progress_and_reports_ready(
-    services: Services, ollama_server_factory: Any
+    services: WizardDeps, ollama_server_factory: Any
 ) -> None:
     server = ollama_server_factory(pull=())
     app = create_app(dataclasses.replace(services, ollama_url=server.url), start="launch")
@@ -109,8 +109,8 @@ async def test_launch_attach_pulls_with_progress_and_reports_ready(
         assert bar.total and bar.progress == bar.total  # type: ignore[attr-defined]
 
 
-def _docker_services(services: Services, machine: Machine, image: str) -> Services:
-    """Services for a real Docker launch: this engine, the test image, a free port, and container and
+def _docker_services(services: WizardDeps, machine: Machine, image: str) -> WizardDeps:
+    """WizardDeps for a real Docker launch: this engine, the test image, a free port, and container and
     volume names of this test's own."""
     from tests.ollama_server.fixtures import free_port
     from toolkit.adapters.machine.probes import probe_docker
@@ -132,7 +132,7 @@ def _docker_services(services: Services, machine: Machine, image: str) -> Servic
 
 @pytest.mark.docker
 async def test_launch_docker_starts_verifies_and_cleans_up(
-    services: Services, machine: Machine, ollama_test_image: str
+    services: WizardDeps, machine: Machine, ollama_test_image: str
 ) -> None:
     from toolkit.adapters.docker.runner import DockerRunner
 
@@ -154,7 +154,7 @@ async def test_launch_docker_starts_verifies_and_cleans_up(
 
 
 async def test_launch_without_docker_notifies_and_frees_the_step_keys(
-    services: Services, monkeypatch: pytest.MonkeyPatch
+    services: WizardDeps, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent.sock")
     app = create_app(dataclasses.replace(services, launch_mode="docker"), start="launch")
@@ -176,7 +176,7 @@ async def test_launch_without_docker_notifies_and_frees_the_step_keys(
 
 @pytest.mark.docker
 async def test_launch_docker_cancel_in_the_health_wait_removes_what_it_created(
-    services: Services, machine: Machine, ollama_test_image: str, monkeypatch: pytest.MonkeyPatch
+    services: WizardDeps, machine: Machine, ollama_test_image: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import docker
 
@@ -222,7 +222,7 @@ async def test_launch_docker_cancel_in_the_health_wait_removes_what_it_created(
 
 @pytest.mark.engine
 async def test_benchmark_runs_live_and_stores_history(
-    services: Services, ollama_server: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+    services: WizardDeps, ollama_server: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Other work on the machine as the run starts (controlled: the reading a run takes before its first
     # request), so the calibration must be left alone, and the wizard must say why.
@@ -284,7 +284,7 @@ async def test_benchmark_runs_live_and_stores_history(
 
 @pytest.mark.engine
 async def test_benchmark_without_a_launch_uses_the_servers_model(
-    services: Services, ollama_server: Any, tmp_path: Any
+    services: WizardDeps, ollama_server: Any, tmp_path: Any
 ) -> None:
     # A server the user already runs (no Launch in this session): its first model is benchmarked.
     from tests.ollama_server import MODEL_NAMES
@@ -312,7 +312,7 @@ async def test_benchmark_without_a_launch_uses_the_servers_model(
         assert not error_messages(app)
 
 
-async def test_benchmark_with_no_server_says_what_to_do(services: Services) -> None:
+async def test_benchmark_with_no_server_says_what_to_do(services: WizardDeps) -> None:
     from tests.ollama_server.fixtures import free_port
 
     svc = dataclasses.replace(services, ollama_url=f"http://127.0.0.1:{free_port()}")

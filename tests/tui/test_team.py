@@ -24,8 +24,8 @@ from toolkit.core.share.invite import PLAIN_HTTP_WARNING, qr_code
 from toolkit.core.share.tls import TLS_NOTE
 from toolkit.services import share as sharing
 from toolkit.tui.app import GpulessApp, create_app, still_running
+from toolkit.tui.deps import WizardDeps
 from toolkit.tui.screens.team import TeamScreen
-from toolkit.tui.services import Services
 
 from .conftest import settle, text_of
 from .test_chat import wait_for
@@ -43,11 +43,11 @@ def team_services(
     ollama_container: ServerHandle,
     gateway_image: str,
     monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Services]:
+) -> Iterator[WizardDeps]:
     settings = share_settings(tmp_path / "data", ollama_container.url, gateway_image)
     # The HTTP seam finds a joined share's key in the settings of the environment, as the CLI's are.
     monkeypatch.setenv("GPULESS_DATA_DIR", str(settings.data_dir))
-    yield Services(
+    yield WizardDeps(
         settings=settings,
         ollama_url=ollama_container.url,
         detect=lambda: machine,
@@ -79,7 +79,7 @@ async def type_into(pilot: Pilot[None], widget_id: str, text: str) -> None:
     await pilot.press(*text)
 
 
-def keys_file(services: Services) -> dict[str, str]:
+def keys_file(services: WizardDeps) -> dict[str, str]:
     entries = json.loads((services.settings.share_dir / "keys.json").read_text())["keys"]
     return {entry["name"]: entry["secret"] for entry in entries}
 
@@ -94,7 +94,7 @@ async def share(pilot: Pilot[None], listen: str, name: str, *, tls: bool = False
 
 
 async def test_the_panel_shares_this_laptop_shows_the_key_once_and_stops_sharing(
-    team_services: Services,
+    team_services: WizardDeps,
 ) -> None:
     app = create_app(team_services)
     listen = f"{LAN}:{free_port()}"
@@ -128,7 +128,7 @@ async def test_the_panel_shares_this_laptop_shows_the_key_once_and_stops_sharing
         assert still_running(app) is None
 
 
-async def test_a_refused_address_is_one_notification_and_nothing_runs(team_services: Services) -> None:
+async def test_a_refused_address_is_one_notification_and_nothing_runs(team_services: WizardDeps) -> None:
     app = create_app(team_services)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -142,7 +142,7 @@ async def test_a_refused_address_is_one_notification_and_nothing_runs(team_servi
 
 
 async def test_joining_an_https_share_by_fingerprint_makes_chat_use_it(
-    team_services: Services, tmp_path: Path
+    team_services: WizardDeps, tmp_path: Path
 ) -> None:
     app = create_app(team_services)
     listen = f"{LAN}:{free_port()}"
@@ -195,6 +195,6 @@ async def test_joining_an_https_share_by_fingerprint_makes_chat_use_it(
         assert not (team_services.settings.data_dir / "joined.json").exists()
 
 
-def _gateway_log(services: Services) -> str:
+def _gateway_log(services: WizardDeps) -> str:
     container = _docker_client().containers.get(services.settings.gateway_container_name)
     return str(container.logs(stdout=True, stderr=False).decode("utf-8", "replace"))

@@ -13,8 +13,8 @@ from textual.widgets import Input, Markdown, Select, Static
 from tests.ollama_server.fixtures import ServerHandle
 from toolkit.core.catalog.thinking import chat_note, served_thinking_warning, thinking_line
 from toolkit.tui.app import create_app
+from toolkit.tui.deps import WizardDeps
 from toolkit.tui.screens.chat import ChatScreen
-from toolkit.tui.services import Services
 
 from .conftest import settle, text_of
 from .test_chat import status, wait_for
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.engine
 
 
 async def test_chat_turns_thinking_off_and_warns_only_for_the_model_that_thinks(
-    services: Services, ollama_thinking_server: ServerHandle
+    services: WizardDeps, ollama_thinking_server: ServerHandle
 ) -> None:
     app = create_app(dataclasses.replace(services, ollama_url=ollama_thinking_server.url), start="chat")
     async with app.run_test(size=(100, 30)) as pilot:
@@ -61,7 +61,7 @@ async def test_chat_turns_thinking_off_and_warns_only_for_the_model_that_thinks(
 
 @pytest.mark.parametrize("model", [THINK, PLAIN])
 async def test_connect_panel_warns_when_the_served_model_thinks(
-    services: Services, ollama_thinking_server: ServerHandle, model: str
+    services: WizardDeps, ollama_thinking_server: ServerHandle, model: str
 ) -> None:
     app = create_app(dataclasses.replace(services, ollama_url=ollama_thinking_server.url))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -76,7 +76,7 @@ async def test_connect_panel_warns_when_the_served_model_thinks(
 
 @pytest.mark.parametrize("model", [THINK, PLAIN])
 async def test_benchmark_result_says_thinking_was_off(
-    services: Services, ollama_thinking_server: ServerHandle, model: str
+    services: WizardDeps, ollama_thinking_server: ServerHandle, model: str
 ) -> None:
     svc = dataclasses.replace(
         services,

@@ -22,12 +22,12 @@ from tests import cli_run
 from tests.engine import tune_pace
 from tests.ollama_server.fixtures import free_port
 from toolkit.tui.app import create_app
-from toolkit.tui.services import Services
+from toolkit.tui.deps import WizardDeps
 
 from .conftest import settle, text_of
 
 
-async def test_tune_without_compose_file_says_so(services: Services) -> None:
+async def test_tune_without_compose_file_says_so(services: WizardDeps) -> None:
     app = create_app(services, start="benchmark")
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
@@ -93,7 +93,7 @@ def _env(name: str) -> dict[str, str]:
 @pytest.mark.docker
 @pytest.mark.quiet
 async def test_tune_four_users_then_apply(
-    services: Services, running: tuple[Path, str, str], monkeypatch: pytest.MonkeyPatch
+    services: WizardDeps, running: tuple[Path, str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from toolkit.tui.screens import bench_tune
 

@@ -26,7 +26,7 @@ from toolkit.core.machine.hardware import Machine
 from toolkit.core.recommend.plan import PlanRequest
 from toolkit.services.planning import plan
 from toolkit.tui.app import create_app
-from toolkit.tui.services import Services
+from toolkit.tui.deps import WizardDeps
 
 from .conftest import settle, text_of
 from .test_steps import _docker_services
@@ -34,7 +34,7 @@ from .test_steps import _docker_services
 MODEL = "smollm2:135m"
 
 
-def _write_compose(svc: Services, machine: Machine, port: int) -> OllamaServiceSpec:
+def _write_compose(svc: WizardDeps, machine: Machine, port: int) -> OllamaServiceSpec:
     """What `gpuless compose --model MODEL --port PORT` writes into the wizard's project directory."""
     settings = svc.settings
     request = PlanRequest(
@@ -54,12 +54,12 @@ def _row(app: Any, row: str) -> str:
     return text_of(app.screen.query_one(f"#launch-{row} .transfer-detail", Static))
 
 
-def _backups(svc: Services) -> list[Path]:
+def _backups(svc: WizardDeps) -> list[Path]:
     return list(svc.compose_dir.glob("compose.yaml.*.bak"))
 
 
 async def test_the_model_step_starts_on_the_files_model_and_a_changed_port_shows_everywhere(
-    services: Services, machine: Machine
+    services: WizardDeps, machine: Machine
 ) -> None:
     spec = _write_compose(services, machine, free_port())
     before = services.compose_path.read_text()
@@ -99,7 +99,7 @@ async def test_the_model_step_starts_on_the_files_model_and_a_changed_port_shows
         assert len(_backups(services)) == 1
 
 
-async def test_an_error_stays_on_its_step_until_dismissed_in_the_wizards_words(services: Services) -> None:
+async def test_an_error_stays_on_its_step_until_dismissed_in_the_wizards_words(services: WizardDeps) -> None:
     app = create_app(services, start="chat")  # nothing answers at the services' URL
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -118,7 +118,7 @@ async def test_an_error_stays_on_its_step_until_dismissed_in_the_wizards_words(s
         assert not panel.display and screen.check_action("dismiss_error", ()) is False
 
 
-async def test_keys_that_type_are_not_advertised_in_a_field_and_esc_leaves_it(services: Services) -> None:
+async def test_keys_that_type_are_not_advertised_in_a_field_and_esc_leaves_it(services: WizardDeps) -> None:
     app = create_app(services, start="chat")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -140,7 +140,7 @@ async def test_keys_that_type_are_not_advertised_in_a_field_and_esc_leaves_it(se
 
 @pytest.mark.engine
 async def test_ctrl_c_stops_a_benchmark_and_a_second_one_quits(
-    services: Services, ollama_server: Any, tmp_path: Path
+    services: WizardDeps, ollama_server: Any, tmp_path: Path
 ) -> None:
     import time
 
@@ -172,7 +172,7 @@ async def test_ctrl_c_stops_a_benchmark_and_a_second_one_quits(
 
 @pytest.mark.docker
 async def test_a_reopened_wizard_shows_the_running_container_on_launch_and_benchmark(
-    services: Services, machine: Machine, ollama_test_image: str, monkeypatch: pytest.MonkeyPatch
+    services: WizardDeps, machine: Machine, ollama_test_image: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from toolkit.adapters.docker.runner import DockerRunner
     from toolkit.services.launch import launch
@@ -208,7 +208,7 @@ async def test_a_reopened_wizard_shows_the_running_container_on_launch_and_bench
 
 @pytest.mark.docker
 async def test_a_file_on_its_own_port_stays_there_through_compose_and_launch(
-    services: Services, machine: Machine, ollama_test_image: str
+    services: WizardDeps, machine: Machine, ollama_test_image: str
 ) -> None:
     from toolkit.adapters.docker.runner import DockerRunner
 
@@ -241,7 +241,7 @@ async def test_a_file_on_its_own_port_stays_there_through_compose_and_launch(
 
 @pytest.mark.docker
 async def test_a_taken_port_is_solved_in_the_wizard(
-    services: Services, machine: Machine, ollama_test_image: str
+    services: WizardDeps, machine: Machine, ollama_test_image: str
 ) -> None:
     from toolkit.adapters.docker.runner import DockerRunner
 

@@ -16,13 +16,13 @@ from typing import TypeVar
 
 import click
 
+from toolkit.adapters import interrupts
 from toolkit.cli.group import cli, current_settings
 from toolkit.cli.options import server_options, think_option
 from toolkit.cli.output import emit_json, fail, json_option
 from toolkit.cli.render_bench import compare_lines, format_result, history_lines
 from toolkit.core.bench.concurrency import DEFAULT_TTFT_LIMIT_S
 from toolkit.core.bench.schedule import QUICK, THOROUGH
-from toolkit.core.catalog.model import Catalog
 from toolkit.core.target import check_target
 from toolkit.errors import GpulessError, UsageError
 from toolkit.services.server_url import server_url, typed_by_user
@@ -132,9 +132,9 @@ def bench(
     By default a quick run (seconds on a small model) with live progress and time left on stderr;
     --thorough for the full sweep.
     """
-    from toolkit.adapters.machine.probes import detect_machine
     from toolkit.core.bench.config import BenchConfig
     from toolkit.services.benchmarking import Benchmark
+    from toolkit.services.machine import catalog_or_none, this_machine
 
     settings = current_settings()
     resolved = server_url(url, settings)
@@ -171,8 +171,8 @@ def bench(
     run = Benchmark(
         config,
         history_path=None if no_history else settings.history_path,
-        machine=detect_machine(docker=False, cache_dir=settings.cache_dir),
-        catalog=_catalog(),
+        machine=this_machine(docker=False, cache_dir=settings.cache_dir),
+        catalog=catalog_or_none(),
         calibration_path=settings.calibration_path if calibrate else None,
         echo=None if as_json else lambda line: click.echo(f"  {line}", err=True),
     )
@@ -189,9 +189,11 @@ def bench(
                 for line in format_result(partial):
                     click.echo(line)
             if not isinstance(error, GpulessError):
-                name = received[0].name if received else "Ctrl-C"
-                click.echo(f"gpuless: interrupted ({name}); finished requests were kept", err=True)
-                sys.exit(128 + received[0] if received else 130)
+                stop = interrupts.Terminated(received[0]) if received else KeyboardInterrupt()
+                click.echo(
+                    f"gpuless: interrupted ({interrupts.named(stop)}); finished requests were kept", err=True
+                )
+                sys.exit(interrupts.exit_code(stop))
             fail(error)
     told, result = outcome.calibration, outcome.result
     if as_json:
@@ -229,16 +231,6 @@ async def _run_cancellable(run: Callable[[], Awaitable[T]], received: list[signa
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)
-
-
-def _catalog() -> Catalog | None:
-    """The shipped catalog when it can be read; None falls back to estimating from /api/show."""
-    from toolkit.adapters.resources import load_catalog
-
-    try:
-        return load_catalog()
-    except GpulessError:
-        return None
 
 
 @cli.command()

@@ -25,22 +25,21 @@ def calibration() -> None:
 
 
 def _this_machine() -> Machine:
-    from toolkit.adapters.machine.probes import detect_machine
+    from toolkit.services.machine import this_machine
 
     # The calibration is keyed by CPU model and RAM: no bandwidth probe, no engine needed.
-    return detect_machine(measure_bandwidth=False, docker=False, cache_dir=current_settings().cache_dir)
+    return this_machine(measure_bandwidth=False, docker=False, cache_dir=current_settings().cache_dir)
 
 
 @calibration.command()
 @json_option
 def show(as_json: bool) -> None:
     """The stored runs and the factors they give."""
-    from toolkit.adapters.bench.calibration import load, runs
+    from toolkit.services.estimating import calibration_runs
 
     path = current_settings().calibration_path
     machine = _this_machine()
-    stored = runs(path, machine)
-    combined = load(path, machine)
+    stored, combined = calibration_runs(path, machine)
     if as_json:
         emit_json(
             {
@@ -69,10 +68,10 @@ def show(as_json: bool) -> None:
 @json_option
 def reset(as_json: bool) -> None:
     """Forget this machine's runs: `recommend` returns to the plain estimate."""
-    from toolkit.adapters.bench.calibration import reset as forget
+    from toolkit.services.estimating import forget_calibration
 
     path = current_settings().calibration_path
-    removed = forget(path, _this_machine())
+    removed = forget_calibration(path, _this_machine())
     if as_json:
         emit_json({"file": str(path), "removed_runs": removed})
         return

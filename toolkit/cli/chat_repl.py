@@ -5,7 +5,7 @@ Markdown (rich) while it streams; when stdout is a pipe the raw text is written 
 transcript stays greppable. Ctrl-C stops the current answer (the partial answer stays in the
 conversation) and returns to the prompt; at the prompt, Ctrl-D or ``/exit`` leaves.
 Commands: ``/model NAME`` (another model: a new conversation), ``/clear``, ``/save [FILE]``, ``/help``,
-``/exit``. The turn itself (what is sent and kept) is ``toolkit.services.chat.take_turn``, as in the
+``/exit``. The turn itself (what is sent and kept) is ``toolkit.services.chat_turn.take_turn``, as in the
 wizard. What the server sends (answers, model names, errors) is shown through ``terminal_safe``: no
 escape sequence reaches the terminal.
 """
@@ -34,7 +34,7 @@ from toolkit.core.conversation import Conversation
 from toolkit.core.safe_text import terminal_safe
 from toolkit.core.wire import Api
 from toolkit.errors import GpulessError, ModelNotFoundError
-from toolkit.services.chat import take_turn
+from toolkit.services.chat_turn import take_turn
 
 T = TypeVar("T")
 

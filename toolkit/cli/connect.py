@@ -2,7 +2,7 @@
 
 The server is found as ``bench`` and ``chat`` find it and asked which models it has, so what is printed
 works right now; with ``--url`` and ``--model`` nothing has to answer (``toolkit.services.connecting``).
-The text itself comes from ``toolkit.core.compose.connect``, which the wizard's Connect panel shows too.
+The text itself comes from ``toolkit.core.compose.connect_info``, which the wizard's Connect panel shows too.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import click
 from toolkit.cli.group import cli, current_settings
 from toolkit.cli.output import emit_json, json_option
 from toolkit.core.catalog.thinking import OFF_OLLAMA, OFF_OPENAI, served_thinking_warning
-from toolkit.core.compose.connect import API_KEY, SNIPPET_IDS, ConnectInfo, server_root
+from toolkit.core.compose.connect_info import API_KEY, SNIPPET_IDS, ConnectInfo, server_root
 from toolkit.core.safe_text import terminal_safe
 from toolkit.settings import Settings
 

@@ -29,15 +29,15 @@ def join(
     as_json: bool, url: str | None, key: str | None, fingerprint: str | None, leave: bool, show: bool
 ) -> None:
     """Use a teammate's shared server: `gpuless join URL --key KEY` (chat, bench, connect then use it)."""
-    from toolkit.adapters import joined
+    from toolkit.services import join as sharing
 
     settings = current_settings()
     if leave or show or (as_json and url is None):
         if url is not None or key is not None or fingerprint is not None or (leave and show):
             raise UsageError("--leave and --show take no URL or key", hint="e.g. `gpuless join --leave`.")
-        current = joined.load(settings)
+        current = sharing.current(settings)
         if leave:
-            left = joined.forget(settings)
+            left = sharing.leave(settings)
             if as_json:
                 emit_json({"left": current.url if current else None})
             else:

@@ -69,10 +69,10 @@ def _spec(
 
 
 def _engine_or_none() -> DockerEngineInfo | None:
-    from toolkit.adapters.docker.runner import DockerRunner
+    from toolkit.services.container import engine_info
 
     try:
-        return DockerRunner(timeout=5).engine_info()
+        return engine_info(timeout=5)
     except DockerUnavailableError as error:
         click.echo(f"gpuless: note: {error.message}; writing a file for an unknown engine", err=True)
         return None
@@ -118,10 +118,9 @@ def _warn_ignored_options(path: Path) -> None:
 
 
 def _names(compose_path: Path | None) -> tuple[str, str]:
-    from toolkit.adapters.compose_file import managed_names
+    from toolkit.services.container import names
 
-    settings = current_settings()
-    return managed_names(compose_path, (settings.container_name, settings.volume_name))
+    return names(compose_path, current_settings())
 
 
 # --- commands ------------------------------------------------------------------------------------
@@ -145,7 +144,7 @@ def compose(
     output: Path, force: bool, print_only: bool, profile: str | None, as_json: bool, **opts: Any
 ) -> None:
     """Write a tuned compose.yaml for Ollama (every setting commented with why)."""
-    from toolkit.adapters.compose_file import write_compose
+    from toolkit.services.compose_yaml import write_compose
 
     settings = current_settings()
     engine = None if profile else _engine_or_none()
@@ -215,7 +214,7 @@ def up(
     **opts: Any,
 ) -> None:
     """Start Ollama (Docker by default), pull the model, and verify the settings."""
-    from toolkit.adapters.docker.runner import DockerRunner
+    from toolkit.services.container import docker
     from toolkit.services.launch import attach, launch
     from toolkit.services.native import launch_native
 
@@ -254,7 +253,7 @@ def up(
             print_verify(native.report)
         return
 
-    runner = DockerRunner()
+    runner = docker()
     spec = file_spec or _spec(opts, runner.engine_info(), settings)
     _warn_exposed(spec)
     try:
@@ -301,7 +300,7 @@ def _parameters_text(spec: OllamaServiceSpec) -> str:
 
 
 def _file_spec(path: Path) -> OllamaServiceSpec:
-    from toolkit.adapters.compose_file import read_compose_file
+    from toolkit.services.compose_yaml import read_compose_file
 
     read = read_compose_file(path)
     if read.edits:
@@ -348,7 +347,7 @@ def _finish_native(payload: dict[str, Any], progress: ProgressLine | None, as_js
 @json_option
 def down(volumes: bool, compose_path: Path | None, runtime: str, as_json: bool) -> None:
     """Stop and remove the Ollama container (models are kept unless --volumes), or the native server."""
-    from toolkit.adapters.docker.runner import DockerRunner
+    from toolkit.services import container as ollama
 
     if runtime == "native":
         from toolkit.services.native import stop_native
@@ -360,7 +359,7 @@ def down(volumes: bool, compose_path: Path | None, runtime: str, as_json: bool) 
             click.echo(f"Stopped ollama serve (pid {stopped.pid})." if stopped else "No native server runs.")
         return
     container, volume = _names(compose_path)
-    result = DockerRunner().down(container, volume=volume if volumes else None)
+    result = ollama.down(container, volume=volume if volumes else None)
     if as_json:
         emit_json(result)
         return
@@ -403,7 +402,7 @@ def down(volumes: bool, compose_path: Path | None, runtime: str, as_json: bool) 
               help="The container's log, or the log file of the native server gpuless started.")  # fmt: skip
 def logs(tail: int, follow: bool, max_seconds: float | None, compose_path: Path | None, runtime: str) -> None:
     """Print the Ollama container's log (or the native server's)."""
-    from toolkit.adapters.docker.runner import DockerRunner
+    from toolkit.services import container as ollama
 
     if runtime == "native":
         from toolkit.services.native import native_log
@@ -411,7 +410,5 @@ def logs(tail: int, follow: bool, max_seconds: float | None, compose_path: Path 
         for line in native_log(current_settings(), tail=tail, follow=follow, max_seconds=max_seconds):
             click.echo(line)
         return
-    for line in DockerRunner().logs(
-        _names(compose_path)[0], tail=tail, follow=follow, max_seconds=max_seconds
-    ):
+    for line in ollama.logs(_names(compose_path)[0], tail=tail, follow=follow, max_seconds=max_seconds):
         click.echo(line)

@@ -92,10 +92,10 @@ def _detect_rows(machine: Machine) -> list[tuple[str, str]]:
 @click.option("--no-docker", is_flag=True, help="Do not contact the Docker engine.")
 def detect(as_json: bool, no_bandwidth: bool, refresh: bool, no_docker: bool) -> None:
     """Detect this machine: CPU and SIMD, memory, power, container limits, Docker engine, bandwidth."""
-    from toolkit.adapters.machine.probes import detect_machine
     from toolkit.core.recommend.warnings import describe_machine_warnings
+    from toolkit.services.machine import this_machine
 
-    machine = detect_machine(
+    machine = this_machine(
         measure_bandwidth=not no_bandwidth,
         docker=not no_docker,
         refresh_bandwidth=refresh,
@@ -186,14 +186,14 @@ def recommend(
     tokens/s, time to first token and a grade."""
     from dataclasses import replace
 
-    from toolkit.adapters import resources
     from toolkit.core.catalog.model import normalise_use_case
     from toolkit.core.catalog.offcatalog import resolve_model
     from toolkit.core.machine.profile import machine_from_profile, what_if
     from toolkit.core.recommend import pick as rec
+    from toolkit.services import machine as shipped
 
     if list_profiles:
-        profiles = resources.load_shipped_profiles()
+        profiles = shipped.shipped_profiles()
         if as_json:
             emit_json([{"name": p.name, "label": p.label, "ram_bytes": p.ram_bytes} for p in profiles])
         else:
@@ -204,16 +204,14 @@ def recommend(
     for label, value in (("--cores", cores), ("--bandwidth", bandwidth_gbps)):
         if value is not None and not value > 0:
             raise UsageError(f"{label} must be positive, not {value:g}")
-    catalog = resources.load_catalog()
+    catalog = shipped.catalog()
     only = None
     if model_name is not None:
         only = (resolve_model(catalog, model_name),)
     if profile is not None:
-        machine = machine_from_profile(resources.resolve_profile(profile))
+        machine = machine_from_profile(shipped.profile(profile))
     else:
-        from toolkit.adapters.machine.probes import detect_machine
-
-        machine = detect_machine(cache_dir=current_settings().cache_dir)
+        machine = shipped.this_machine(cache_dir=current_settings().cache_dir)
     ram_gb = None if ram_bytes is None else ram_bytes / GIB
     detected, machine = machine, what_if(machine, ram_gb=ram_gb, cores=cores, bandwidth_gbps=bandwidth_gbps)
     from toolkit.services.estimating import machine_params

@@ -32,17 +32,9 @@ def _table(rows: list[list[str]]) -> list[str]:
 
 def verdict_lines(result: BenchResult) -> list[str]:
     """Grade, users held and OLLAMA_NUM_PARALLEL of a ``BenchResult``, each with its reason."""
-    from toolkit.core.bench.verdict import verdict
+    from toolkit.core.bench.verdict import verdict_of
 
-    read = verdict(
-        result.shapes,
-        result.concurrency,
-        result.users,
-        result.num_parallel,
-        result.ttft_slo_s,
-        result.server_slots,
-    )
-    return read.lines()
+    return verdict_of(result).lines()
 
 
 def format_result(result: BenchResult) -> list[str]:

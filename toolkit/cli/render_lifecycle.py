@@ -9,12 +9,15 @@ import shutil
 import sys
 import textwrap
 import time
+from typing import TYPE_CHECKING
 
 import click
 
-from toolkit.adapters.progress import Progress
 from toolkit.core.compose.verify import VerifyReport
 from toolkit.core.safe_text import terminal_safe
+
+if TYPE_CHECKING:
+    from toolkit.adapters.progress import Progress
 
 
 class ProgressLine:

@@ -22,14 +22,11 @@ from toolkit.cli.group import cli
 from toolkit.cli.options import SIZE
 from toolkit.cli.output import emit_json, json_option
 from toolkit.core.tune.knobs import Objective
+from toolkit.core.units import format_fixed
 from toolkit.errors import ContainerError, GpulessError
 from toolkit.settings import Settings
 
 DEFAULT_BUDGET_S = 180.0
-
-
-def _fmt(value: float | None, digits: int = 2) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
 
 
 @cli.command()
@@ -143,7 +140,8 @@ def _print(result: Any, payload: dict[str, Any]) -> None:
         click.echo(f"  {'':26}{'before':>10}{'after':>10}{'after/before':>14}")
         for row in rows:
             ratio = "-" if row.ratio is None else f"{row.ratio:.2f}x"
-            click.echo(f"  {row.metric:26}{_fmt(row.before):>10}{_fmt(row.after):>10}{ratio:>14}")
+            before, after = (format_fixed(value, 2, "-") for value in (row.before, row.after))
+            click.echo(f"  {row.metric:26}{before:>10}{after:>10}{ratio:>14}")
     if payload.get("backup") or (payload.get("verify") and not payload.get("compose_file")):
         if payload.get("backup"):
             click.echo(

@@ -27,6 +27,11 @@ def format_bytes(value: float, *, in_gib: bool = False) -> str:
     return f"{value / 1024:.0f} KiB"
 
 
+def format_fixed(value: float | None, digits: int = 1, missing: str = "—") -> str:
+    """A measured figure with ``digits`` decimals ("12.3"), or ``missing`` when it was not measured."""
+    return missing if value is None else f"{value:.{digits}f}"
+
+
 def format_memory(value: float) -> str:
     """Memory in GiB: ``format_bytes(value, in_gib=True)``, short for the many memory sentences."""
     return format_bytes(value, in_gib=True)

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from toolkit.adapters.joined import key_for
 from toolkit.adapters.ollama.client import OllamaClient
-from toolkit.core.compose.connect import ConnectInfo, connect_info, server_root
+from toolkit.core.compose.connect_info import ConnectInfo, connect_info, server_root
 from toolkit.errors import GpulessError, OllamaUnreachableError, UsageError
 from toolkit.services.models import server_default_model
 from toolkit.settings import Settings

@@ -23,12 +23,12 @@ from toolkit.adapters.tune.target import ComposeTarget
 from toolkit.adapters.tune.tuner import Progress, Tuner
 from toolkit.core.compose.spec import OllamaServiceSpec
 from toolkit.core.tune.knobs import (
-    Budget,
-    Candidate,
     Knobs,
     MemoryOf,
     Objective,
     Pruned,
+    TuneBudget,
+    TuneCandidate,
     generate_candidates,
     memory_estimator,
 )
@@ -101,14 +101,21 @@ def prepare(
         check_cap(target.memory_bytes(), target.memory_of(start), objective.mem_cap_bytes)
     check_editable(compose_path, spec, target.spec_for, candidates)
     tuner = Tuner(
-        target, objective, start, candidates, pruned, Budget(budget_s), progress=progress, cancelled=cancelled
+        target,
+        objective,
+        start,
+        candidates,
+        pruned,
+        TuneBudget(budget_s),
+        progress=progress,
+        cancelled=cancelled,
     )
     return TuneSession(compose_path, spec, runner, target, tuner, len(candidates), len(pruned))
 
 
 def plan_candidates(
     spec: OllamaServiceSpec, objective: Objective
-) -> tuple[MemoryOf, tuple[Candidate, ...], tuple[Pruned, ...]]:
+) -> tuple[MemoryOf, tuple[TuneCandidate, ...], tuple[Pruned, ...]]:
     """(the memory estimate of a configuration, the candidates, the pruned ones) for the server that
     runs ``spec`` on this machine: the container's and a native server's tune share them."""
     from toolkit.adapters.machine.probes import detect_machine
@@ -159,7 +166,7 @@ def check_editable(
     path: Path,
     spec: OllamaServiceSpec,
     spec_for: Callable[[Knobs], OllamaServiceSpec],
-    candidates: tuple[Candidate, ...],
+    candidates: tuple[TuneCandidate, ...],
 ) -> None:
     """Every candidate that may win (its spec: ``spec_for``) can be written into the user's file in place."""
     from toolkit.core.compose.edit import edit_in_place

@@ -115,3 +115,20 @@ def record_benchmark(
     on_gpu = gpu_share(ollama_admin.loaded_models(result.url), result.model)  # None when it cannot say
     reason = distrust(calibration_evidence(result, busy, on_gpu))
     return record_comparisons(calibration_path, machine, result.model, result.comparisons, distrusted=reason)
+
+
+def calibration_runs(
+    calibration_path: Path, machine: Machine
+) -> tuple[list[CalibrationRun], Calibration | None]:
+    """This machine's stored runs (oldest first) and the calibration they combine into (None: no usable
+    run), as ``gpuless calibration show`` lists them."""
+    from toolkit.adapters.bench.calibration import load, runs
+
+    return runs(calibration_path, machine), load(calibration_path, machine)
+
+
+def forget_calibration(calibration_path: Path, machine: Machine) -> int:
+    """Forget this machine's runs (``gpuless calibration reset``); returns how many there were."""
+    from toolkit.adapters.bench.calibration import reset
+
+    return reset(calibration_path, machine)

@@ -121,3 +121,13 @@ def leave(settings: Settings) -> joined.Joined | None:
     share = joined.load(settings)
     joined.forget(settings)
     return share
+
+
+def key_for(url: str, settings: Settings) -> str | None:
+    """The key of the joined share when ``url`` is its server, else None."""
+    return joined.key_for(url, settings)
+
+
+def is_joined(url: str, settings: Settings) -> bool:
+    """Whether ``url`` is the joined share (the user typed it at join time)."""
+    return joined.is_joined(url, settings)

@@ -21,3 +21,16 @@ async def default_model_at(url: str, prefer: str | None = None, **client_options
     """``server_default_model`` of the server at ``url`` (``client_options``: ``OllamaClient``'s)."""
     async with OllamaClient(url, **client_options) as client:
         return await server_default_model(client, prefer)
+
+
+async def server_models(url: str, **client_options: Any) -> list[str]:
+    """The names of the models the server at ``url`` has (``/api/tags`` order)."""
+    async with OllamaClient(url, **client_options) as client:
+        return await client.list_models()
+
+
+async def model_thinks(url: str, model: str, **client_options: Any) -> bool | None:
+    """Whether the server says ``model`` can think (its ``/api/show`` capabilities); None if it cannot
+    say."""
+    async with OllamaClient(url, **client_options) as client:
+        return await client.thinks(model)

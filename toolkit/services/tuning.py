@@ -21,7 +21,11 @@ from toolkit.adapters.native.record import NativeRecord, lock_name
 from toolkit.adapters.native.target import NativeTarget
 from toolkit.adapters.tune.tuner import Progress, Tuner
 from toolkit.core.compose.spec import OllamaServiceSpec
-from toolkit.core.tune.knobs import Budget, Knobs, Objective
+from toolkit.core.tune.knobs import (
+    Knobs,
+    Objective,
+    TuneBudget,
+)
 from toolkit.services.container_tune import (
     TuneSession,
     check_cap,
@@ -108,7 +112,14 @@ def _prepare_native(
     if compose_path is not None:
         check_editable(compose_path, spec, target.spec_for, candidates)
     tuner = Tuner(
-        target, objective, start, candidates, pruned, Budget(budget_s), progress=progress, cancelled=cancelled
+        target,
+        objective,
+        start,
+        candidates,
+        pruned,
+        TuneBudget(budget_s),
+        progress=progress,
+        cancelled=cancelled,
     )
     return NativeTuneSession(found, compose_path, spec, target, tuner, len(candidates), len(pruned))
 

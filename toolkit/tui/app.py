@@ -1,6 +1,6 @@
 """The wizard app: a factory that wires services into one Textual app with a mode per step.
 
-``create_app`` is the only way to build it (tests pass their own ``Services``); ``run_app`` is what the
+``create_app`` is the only way to build it (tests pass their own ``WizardDeps``); ``run_app`` is what the
 CLI runs when ``gpuless`` gets no subcommand. Step screens are imported when first shown, so start-up
 pays only for the Machine screen.
 """
@@ -23,14 +23,15 @@ from textual.widgets import Input
 from toolkit.core.compose.spec import OllamaServiceSpec
 from toolkit.core.machine.hardware import Machine
 from toolkit.services.world import World
+from toolkit.tui.deps import WizardDeps, default_deps
 from toolkit.tui.messages import ComposeSaved, EngineReady, MachineDetected, ModelChosen
 from toolkit.tui.notify import report_error
 from toolkit.tui.plan import FALLBACK_MODEL, ServerSettings, port_of_url
-from toolkit.tui.services import Services, default_services
 from toolkit.tui.steps import STEPS, next_step, step_by_id
 
 if TYPE_CHECKING:
     from toolkit.settings import Settings
+    from toolkit.tui.wizard import Wizard
 
 
 def _lazy_screen(step_id: str) -> Callable[[], Screen[Any]]:
@@ -73,7 +74,7 @@ class GpulessApp(App[None]):
     #: The URL of the share gateway started from the Team panel (it outlives the wizard), None when none.
     sharing: var[str | None] = var(None)
 
-    def __init__(self, services: Services, *, start: str = "machine") -> None:
+    def __init__(self, services: WizardDeps, *, start: str = "machine") -> None:
         super().__init__()
         self.services = services
         self.start = start
@@ -274,6 +275,11 @@ class GpulessApp(App[None]):
         yield from super().get_system_commands(screen)
 
 
+def as_wizard(app: GpulessApp) -> Wizard:
+    """The app as its screens see it (written out so the type checker holds the app to the Protocol)."""
+    return app
+
+
 def still_running(app: GpulessApp) -> str | None:
     """What the wizard leaves running when it quits, and how to stop it; None when nothing was started."""
     notes = [note for note in (_server_note(app), _sharing_note(app)) if note]
@@ -304,16 +310,16 @@ def _server_note(app: GpulessApp) -> str | None:
     return f"The Ollama server at {url} keeps running: gpuless did not start it, so it leaves it alone."
 
 
-def create_app(services: Services | None = None, *, start: str = "machine") -> GpulessApp:
+def create_app(services: WizardDeps | None = None, *, start: str = "machine") -> GpulessApp:
     """Build the wizard. ``services`` defaults to the real machine, settings and Ollama URL."""
-    return GpulessApp(services or default_services(), start=start)
+    return GpulessApp(services or default_deps(), start=start)
 
 
 def run_app(settings: Settings | None = None) -> None:
     """Run the wizard in the terminal (what ``gpuless`` with no subcommand does), with the settings the
     command line read. An exception that ended the wizard is raised again here, after the terminal is
     restored, for the CLI's last-resort handler."""
-    app = create_app(default_services(settings))
+    app = create_app(default_deps(settings))
     app.run()
     note = still_running(app)
     if note:

@@ -25,7 +25,7 @@ from toolkit.services.planning import plan
 if TYPE_CHECKING:
     from toolkit.core.machine.hardware import Machine
     from toolkit.core.recommend.candidate import Candidate
-    from toolkit.tui.services import Services
+    from toolkit.tui.deps import WizardDeps
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ def spec_changes(old: OllamaServiceSpec, new: OllamaServiceSpec) -> tuple[str, .
 
 
 def plan_for(
-    services: Services,
+    services: WizardDeps,
     machine: Machine | None,
     model: str,
     choice: Pick | None = None,
@@ -125,7 +125,7 @@ def plan_for(
 ) -> Plan:
     """The plan for ``model`` on ``machine`` (``choice``: the Model step's pick, if any; ``file``: the
     compose file's spec, whose values are kept unless ``server`` changes them)."""
-    from toolkit.adapters.machine.probes import detect_machine
+    from toolkit.services.machine import this_machine
 
     settings = services.settings
     request = PlanRequest(
@@ -169,12 +169,12 @@ def plan_for(
     if server.mem_limit_gib is not None:
         request = replace(request, mem_limit_bytes=int(server.mem_limit_gib * GIB))
     if machine is None:  # the Machine step has not answered yet: a quick look, no bandwidth probe
-        machine = detect_machine(measure_bandwidth=False, docker=False)
+        machine = this_machine(measure_bandwidth=False, docker=False)
     return plan(request, machine=machine, catalog=services.catalog(), settings=settings)
 
 
 def spec_for(
-    services: Services,
+    services: WizardDeps,
     machine: Machine | None,
     model: str,
     choice: Pick | None = None,

@@ -54,6 +54,7 @@ from toolkit.core.catalog.thinking import model_thinks
 from toolkit.core.estimate.estimator import Estimate
 from toolkit.core.machine.hardware import Machine
 from toolkit.core.target import check_target
+from toolkit.core.units import format_fixed as _fmt
 from toolkit.errors import GpulessError, HistoryError, RequestTimeoutError, ServerBusyError, UsageError
 
 #: Told about each finished request: (phase, shape, streams, metrics dict).
@@ -412,7 +413,3 @@ class BenchRunner:
             except HistoryError as write_error:
                 return replace(result, history_error=write_error.message), write_error
         return result, None
-
-
-def _fmt(value: float | None, digits: int = 1) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"

@@ -13,7 +13,7 @@ import docker
 import docker.errors
 import requests
 
-from toolkit.adapters.docker.connect import unavailable_hint
+from toolkit.adapters.docker.engine import unavailable_hint
 from toolkit.errors import (
     ContainerError,
     DockerError,

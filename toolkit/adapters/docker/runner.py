@@ -24,7 +24,7 @@ import docker.errors
 import requests
 
 from toolkit.adapters.critical import signals_deferred
-from toolkit.adapters.docker.connect import connect, read_engine_info, unavailable_hint
+from toolkit.adapters.docker.engine import connect, read_engine_info, unavailable_hint
 from toolkit.adapters.docker.errors import explain, is_memlock_refusal, name_conflict, translate
 from toolkit.adapters.docker.images import ImageStore
 from toolkit.adapters.docker.project_lock import exclusive

@@ -17,7 +17,7 @@ from typing import Any
 import docker
 import requests
 
-from toolkit.adapters.docker.connect import connect
+from toolkit.adapters.docker.engine import connect
 from toolkit.adapters.docker.readback import CMDLINES, spec_of
 from toolkit.core.compose.spec import LABEL_MANAGED
 from toolkit.core.compose.verify import parse_env

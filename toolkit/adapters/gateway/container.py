@@ -19,7 +19,7 @@ from typing import Any
 import docker
 import docker.errors
 
-from toolkit.adapters.docker.connect import connect
+from toolkit.adapters.docker.engine import connect
 from toolkit.adapters.docker.errors import translate
 from toolkit.adapters.docker.images import ImageStore
 from toolkit.adapters.ports import check_port_free

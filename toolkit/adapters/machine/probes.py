@@ -240,21 +240,21 @@ def probe_cgroup(root: Path = Path("/")) -> CgroupLimits:
 def probe_docker(timeout: float = DOCKER_TIMEOUT_S) -> DockerEngineInfo:
     """Ask the Docker engine for ``/info``; an unreachable engine is a value, not an exception.
 
-    It connects the way ``gpuless up`` does (``toolkit.adapters.docker.connect``: DOCKER_HOST, else the
+    It connects the way ``gpuless up`` does (``toolkit.adapters.docker.engine``: DOCKER_HOST, else the
     current Docker CLI context), so an engine ``detect`` finds is the one ``up`` uses.
     """
     try:
-        from toolkit.adapters.docker import connect as docker_connect
+        from toolkit.adapters.docker import engine as docker_engine
     except ImportError:
         return unreachable("the docker Python package is not installed")
     try:
-        client = docker_connect.connect(timeout)
+        client = docker_engine.connect(timeout)
     except DockerUnavailableError as error:
         return DockerEngineInfo(reachable=False, error=error.message)
     try:
-        return docker_connect.read_engine_info(client)
-    except docker_connect.ENGINE_ERRORS as error:
-        return unreachable(f"{type(error).__name__}: {error}", docker_connect.endpoint())
+        return docker_engine.read_engine_info(client)
+    except docker_engine.ENGINE_ERRORS as error:
+        return unreachable(f"{type(error).__name__}: {error}", docker_engine.endpoint())
     finally:
         client.close()
 

@@ -21,7 +21,7 @@ from typing import IO, Any
 import docker
 import docker.errors
 
-from toolkit.adapters.docker.connect import ENGINE_ERRORS, connect
+from toolkit.adapters.docker.engine import ENGINE_ERRORS, connect
 from toolkit.adapters.docker.errors import translate
 from toolkit.core.compose.spec import LABEL_MANAGED, MODELS_PATH
 from toolkit.core.models.helper import CLEANUP, FINALIZE, INSPECT, STAGE_PREFIX, STORE, parse_inspect

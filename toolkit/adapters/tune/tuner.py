@@ -35,8 +35,8 @@ from toolkit.adapters.ollama.client import OllamaClient, Recorder
 from toolkit.adapters.tune.target import Target
 from toolkit.core.bench.metrics import request_metrics
 from toolkit.core.stats import percentile
-from toolkit.core.tune.knobs import Budget, Candidate, Knobs, Measurement, Objective, Pruned, Trial
-from toolkit.core.tune.verdict import Comparison, Verdict, before_after, decide, top
+from toolkit.core.tune.knobs import Knobs, Measurement, Objective, Pruned, Trial, TuneBudget, TuneCandidate
+from toolkit.core.tune.verdict import TuneComparison, TuneVerdict, before_after, decide, top
 from toolkit.errors import GpulessError
 
 Progress = Callable[[str], None]
@@ -156,13 +156,13 @@ class TuneResult:
     trials: list[Trial] = field(default_factory=list)
     pruned: tuple[Pruned, ...] = ()
     skipped_for_budget: int = 0
-    verdict: Verdict | None = None
+    verdict: TuneVerdict | None = None
     after: Measurement | None = None
     seconds: float = 0.0
     interrupted: bool = False
     problem: str | None = None
 
-    def table(self) -> tuple[Comparison, ...]:
+    def table(self) -> tuple[TuneComparison, ...]:
         if self.after is None or not self.start.ok:
             return ()
         return before_after(self.start.mean(), self.after)
@@ -195,9 +195,9 @@ class Tuner:
         target: Target,
         objective: Objective,
         start: Knobs,
-        candidates: Sequence[Candidate],
+        candidates: Sequence[TuneCandidate],
         pruned: Sequence[Pruned],
-        budget: Budget,
+        budget: TuneBudget,
         *,
         settings: TuneSettings | None = None,
         progress: Progress | None = None,
@@ -268,7 +268,7 @@ class Tuner:
             f" {m.aggregate_tps:.1f} total, TTFT p95 {m.ttft_p95_s:.2f} s"
         )
 
-    def _try(self, candidate: Candidate) -> Trial:
+    def _try(self, candidate: TuneCandidate) -> Trial:
         try:
             restart = self._apply(candidate.knobs)
             return Trial(candidate, (self._measure(candidate.knobs),), restart_s=restart)
@@ -277,7 +277,7 @@ class Tuner:
 
     def run(self) -> TuneResult:
         t0 = self._t0 = self.clock()
-        start = Trial(Candidate(self.start_knobs, "the configuration running now"))
+        start = Trial(TuneCandidate(self.start_knobs, "the configuration running now"))
         result = self.result = TuneResult(self.objective, start, pruned=self.pruned)
         try:
             self._run(result, t0)

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from toolkit.core.bench.concurrency import ConcurrencyLevel, level_holds, streams_label
 from toolkit.core.bench.metrics import ShapeResult
 from toolkit.core.estimate.estimator import Estimate
 from toolkit.core.estimate.grades import BELOW_C, GRADE_LINES, grade_line, grade_meaning
+from toolkit.core.units import format_fixed as _fmt
+
+if TYPE_CHECKING:
+    from toolkit.core.bench.config import BenchResult
 
 #: Shown wherever the aggregate and per-stream figures stand side by side.
 FIGURES_NOTE = (
@@ -67,10 +72,6 @@ def _letter(users: Mapping[float, int]) -> str:
         if users.get(line, 0) >= 1:
             return letter
     return BELOW_C
-
-
-def _fmt(value: float | None, digits: int = 1) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
 
 
 def _grade(
@@ -138,6 +139,18 @@ def _capped_reason(levels: Sequence[ConcurrencyLevel], server_slots: int) -> str
         f"the server runs OLLAMA_NUM_PARALLEL={server_slots}, so at {streams_label(most)} the requests "
         f"beyond {server_slots} waited for a free slot; the sweep cannot show what more slots would give. "
         f"`gpuless tune --users {most}` restarts the server with more slots and measures them"
+    )
+
+
+def verdict_of(result: BenchResult) -> Verdict:
+    """The verdict of a whole run, as ``gpuless bench`` prints it and the wizard's Benchmark step shows it."""
+    return verdict(
+        result.shapes,
+        result.concurrency,
+        result.users,
+        result.num_parallel,
+        result.ttft_slo_s,
+        result.server_slots,
     )
 
 

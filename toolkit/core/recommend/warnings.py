@@ -15,7 +15,7 @@ from toolkit.core.estimate.metal import mac_chip
 from toolkit.core.machine.gpu import discrete_of
 from toolkit.core.machine.hardware import Machine
 from toolkit.core.recommend.native_advice import NATIVE_COMMAND, integrated_gpu
-from toolkit.core.units import GIB
+from toolkit.core.units import format_memory as _gib
 
 Level = Literal["info", "warning", "error"]
 
@@ -41,10 +41,6 @@ class MachineWarning:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _gib(num_bytes: int | float) -> str:
-    return f"{num_bytes / GIB:.1f} GiB"
 
 
 _ENGINE_HINTS = {

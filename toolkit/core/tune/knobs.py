@@ -127,7 +127,7 @@ class Knobs:
 
 
 @dataclass(frozen=True)
-class Candidate:
+class TuneCandidate:
     """A configuration to try, and why.
 
     Attributes:
@@ -184,7 +184,7 @@ class Trial:
         restart_s: seconds the restart with these settings took.
     """
 
-    candidate: Candidate
+    candidate: TuneCandidate
     runs: tuple[Measurement, ...] = ()
     error: str | None = None
     restart_s: float = 0.0
@@ -266,7 +266,7 @@ def generate_candidates(
     logical_cores: int,
     memory_of: MemoryOf,
     slot_cap: int | None = None,
-) -> tuple[tuple[Candidate, ...], tuple[Pruned, ...]]:
+) -> tuple[tuple[TuneCandidate, ...], tuple[Pruned, ...]]:
     """Candidates in the order worth measuring (most promising first), and what was pruned.
 
     The start itself is not among them (the tuner measures it first, twice). ``slot_cap``: the slots the
@@ -291,7 +291,7 @@ def generate_candidates(
         knobs = replace(start, num_parallel=best_slots, num_thread=threads)
         ordered.append((knobs, f"{threads} thread(s) (physical cores {physical})"))
 
-    candidates: list[Candidate] = []
+    candidates: list[TuneCandidate] = []
     pruned: list[Pruned] = []
     seen = {start}
     for knobs, reason in ordered:
@@ -319,10 +319,10 @@ def generate_candidates(
                 and need_smaller <= objective.mem_cap_bytes
             ):
                 seen.add(smaller)
-                candidates.append(Candidate(smaller, f"{reason}, context halved to fit", need_smaller))
+                candidates.append(TuneCandidate(smaller, f"{reason}, context halved to fit", need_smaller))
             pruned.append(Pruned(knobs, f"cannot fit: needs ~{need / 1024**2:.0f} MiB, over the cap"))
             continue
-        candidates.append(Candidate(knobs, reason, need))
+        candidates.append(TuneCandidate(knobs, reason, need))
     return tuple(candidates), tuple(pruned)
 
 
@@ -330,7 +330,7 @@ def generate_candidates(
 
 
 @dataclass(frozen=True)
-class Budget:
+class TuneBudget:
     """The time box.
 
     Attributes:

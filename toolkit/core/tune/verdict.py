@@ -91,7 +91,7 @@ def top(trials: Sequence[Trial], start: Trial, objective: Objective, count: int 
 
 
 @dataclass(frozen=True)
-class Verdict:
+class TuneVerdict:
     """Who won and why.
 
     Attributes:
@@ -107,30 +107,34 @@ class Verdict:
     spread: float
 
 
-def decide(trials: Sequence[Trial], start: Trial, objective: Objective) -> Verdict:
+def decide(trials: Sequence[Trial], start: Trial, objective: Objective) -> TuneVerdict:
     """The winner rule (see the module docstring). ``trials`` may include ``start``."""
     spread = relative_spread([*trials, start], objective)
     if not start.ok:
-        return Verdict(None, "the starting configuration could not be measured; nothing changed", 0.0, spread)
+        return TuneVerdict(
+            None, "the starting configuration could not be measured; nothing changed", 0.0, spread
+        )
     base = start.mean()
     confirmed = [t for t in trials if t is not start and t.ok and len(t.runs) >= 2]
     best = top(confirmed or list(trials), start, objective, 1)
     if not best:
-        return Verdict(
+        return TuneVerdict(
             None, "no candidate could be measured; keeping the configuration that runs", 0.0, spread
         )
     m = best[0].mean()
     g = gain(m, base, objective)
     label = best[0].candidate.knobs.label()
     if not _feasible(m, objective):
-        return Verdict(None, f"no candidate met the objective (best: {label}); keeping what runs", g, spread)
+        return TuneVerdict(
+            None, f"no candidate met the objective (best: {label}); keeping what runs", g, spread
+        )
     if _feasible(m, objective) and not _feasible(base, objective):
-        return Verdict(best[0], f"{label} meets the objective and the start does not", g, spread)
+        return TuneVerdict(best[0], f"{label} meets the objective and the start does not", g, spread)
     if objective.kind == "users":
         agg_spread = aggregate_spread([*trials, start])
         if m.aggregate_tps < base.aggregate_tps * (1 - AGGREGATE_DROP_SPREADS * agg_spread):
             drop = 1 - m.aggregate_tps / base.aggregate_tps
-            return Verdict(
+            return TuneVerdict(
                 None,
                 f"the best candidate ({label}) lowers aggregate tok/s by {drop:.0%}, more than twice its"
                 f" run-to-run spread ({agg_spread:.0%}); keeping what runs",
@@ -138,18 +142,18 @@ def decide(trials: Sequence[Trial], start: Trial, objective: Objective) -> Verdi
                 spread,
             )
     if g <= spread:
-        return Verdict(
+        return TuneVerdict(
             None,
             f"no candidate beat the start by more than the run-to-run spread ({spread:.0%});"
             f" best: {label}, {g:+.0%}; keeping the configuration that runs",
             g,
             spread,
         )
-    return Verdict(best[0], f"{label} beats the start by {g:+.0%} (spread {spread:.0%})", g, spread)
+    return TuneVerdict(best[0], f"{label} beats the start by {g:+.0%} (spread {spread:.0%})", g, spread)
 
 
 @dataclass(frozen=True)
-class Comparison:
+class TuneComparison:
     """One row of the before → after table: a figure, its values and after ÷ before."""
 
     metric: str
@@ -158,11 +162,11 @@ class Comparison:
     ratio: float | None = field(default=None)
 
 
-def before_after(before: Measurement, after: Measurement) -> tuple[Comparison, ...]:
+def before_after(before: Measurement, after: Measurement) -> tuple[TuneComparison, ...]:
     """Decode tok/s, aggregate tok/s, TTFT p50/p95 and memory, before and after, with ratios."""
 
-    def row(metric: str, a: float | None, b: float | None) -> Comparison:
-        return Comparison(metric, a, b, b / a if a and b is not None else None)
+    def row(metric: str, a: float | None, b: float | None) -> TuneComparison:
+        return TuneComparison(metric, a, b, b / a if a and b is not None else None)
 
     mem_a = before.memory_bytes / 1024**2 if before.memory_bytes is not None else None
     mem_b = after.memory_bytes / 1024**2 if after.memory_bytes is not None else None

@@ -23,8 +23,8 @@ from toolkit.tui.widgets.plain import Plain
 from toolkit.tui.widgets.stepbar import StepBar
 
 if TYPE_CHECKING:
-    from toolkit.tui.app import GpulessApp
-    from toolkit.tui.services import Services
+    from toolkit.tui.deps import WizardDeps
+    from toolkit.tui.wizard import Wizard
 
 
 class StepCancelled(Exception):
@@ -56,11 +56,12 @@ class WizardScreen(Screen[None]):
     ]
 
     @property
-    def wizard(self) -> GpulessApp:
-        return cast("GpulessApp", self.app)
+    def wizard(self) -> Wizard:
+        """The app, as far as a step may use it (watch its state with ``self.watch(self.app, ...)``)."""
+        return cast("Wizard", self.app)
 
     @property
-    def services(self) -> Services:
+    def services(self) -> WizardDeps:
         return self.wizard.services
 
     def compose(self) -> ComposeResult:

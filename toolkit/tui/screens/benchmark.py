@@ -31,7 +31,7 @@ from textual.worker import Worker, WorkerState
 from toolkit.core.bench.concurrency import streams_label
 from toolkit.core.bench.metrics import definitions
 from toolkit.core.bench.schedule import QUICK, duration_words
-from toolkit.core.bench.verdict import model_step_lines, verdict
+from toolkit.core.bench.verdict import model_step_lines, verdict_of
 from toolkit.core.catalog.thinking import bench_lines
 from toolkit.services.benchmarking import Benchmark, recent_runs
 from toolkit.tui import fmt
@@ -70,8 +70,8 @@ class BenchmarkScreen(TuneSteps):
             yield Plain(id="bench-history")
 
     def on_mount(self) -> None:
-        self.watch(self.wizard, "engine", self.show_target)
-        self.watch(self.wizard, "world", self.show_target)
+        self.watch(self.app, "engine", self.show_target)
+        self.watch(self.app, "world", self.show_target)
         self.bench_run: Benchmark | None = None
         self._last_line = ""
         self.set_interval(1.0, self.tick)
@@ -168,8 +168,8 @@ class BenchmarkScreen(TuneSteps):
 
     @work(exclusive=True, group="bench", exit_on_error=False)
     async def run_bench(self, url: str, model: str | None, calibrate: bool = True) -> None:
-        from toolkit.adapters.joined import is_joined
         from toolkit.core.bench.config import BenchConfig
+        from toolkit.services.join import is_joined
 
         if not url:
             url = await asyncio.to_thread(self.services.resolve_url)
@@ -224,14 +224,7 @@ class BenchmarkScreen(TuneSteps):
         if not result.comparisons:
             table.add_row("decode tok/s", "–", fmt.tps(decode), "–")
             table.add_row("TTFT, chat prompt", "–", fmt.seconds(ttft), "–")
-        read = verdict(
-            result.shapes,
-            result.concurrency,
-            result.users,
-            result.num_parallel,
-            result.ttft_slo_s,
-            result.server_slots,
-        )
+        read = verdict_of(result)
         self.query_one("#bench-result", Static).update(table)
         step = [*bench_lines(result), *model_step_lines(result.model, result.model_step, result.served_file)]
         notes = [*definitions(), *([calibration[:1].upper() + calibration[1:]] if calibration else [])]

@@ -5,7 +5,7 @@ esc cancels the worker, which closes the HTTP stream and keeps the text so far. 
 benchmark's (``toolkit.core.bench.metrics.answer_figures``: decode tok/s and TTFT, one definition each):
 while streaming, approximated from chunk arrival times, then from the server's token count.
 
-Thinking is off (``services.chat.take_turn``'s default, as in ``gpuless chat``); for a model that thinks,
+Thinking is off (``services.chat_turn.take_turn``'s default, as in ``gpuless chat``); for a model that thinks,
 a line above the status says so, with the warning that other clients get thinking on unless they ask.
 
 The text and the status line are redrawn at most every ``REDRAW_S`` rather than per token. On a laptop
@@ -85,7 +85,7 @@ class ChatScreen(WizardScreen):
         )
 
     def on_mount(self) -> None:
-        self.watch(self.wizard, "engine", self.engine_changed)
+        self.watch(self.app, "engine", self.engine_changed)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """esc is Stop while an answer streams, and leaves the field otherwise (the footer says which)."""
@@ -126,13 +126,12 @@ class ChatScreen(WizardScreen):
 
     @work(exclusive=True, group="models", exit_on_error=False)
     async def load_models(self, prefer: str | None) -> None:
-        from toolkit.adapters.ollama.client import OllamaClient
+        from toolkit.services.models import server_models
 
         world = self.wizard.world
         if self.wizard.engine is None:  # the server the wizard found, as the Benchmark step's
             self.url = world.url if world is not None else await asyncio.to_thread(self.services.resolve_url)
-        async with OllamaClient(self.url, timeout=10.0, connect_timeout=2.0) as client:
-            names = await client.list_models()
+        names = await server_models(self.url, timeout=10.0, connect_timeout=2.0)
         select = self.query_one("#chat-model", Select)
         select.set_options([(plain(terminal_safe(name, one_line=True)), name) for name in names])
         # The blank entry stays pickable, so it must not claim there is no server.
@@ -146,12 +145,11 @@ class ChatScreen(WizardScreen):
     @work(exclusive=True, group="thinking", exit_on_error=False)
     async def say_thinking(self, model: str) -> None:
         """Say, for a model that thinks, that this chat turns thinking off and other clients must too."""
-        from toolkit.adapters.ollama.client import OllamaClient
+        from toolkit.services.models import model_thinks
 
         line = self.query_one("#chat-thinking", Static)
         line.display = False
-        async with OllamaClient(self.url, timeout=10.0, connect_timeout=2.0) as client:
-            thinks = await client.thinks(model)
+        thinks = await model_thinks(self.url, model, timeout=10.0, connect_timeout=2.0)
         if thinks and model == self.model:
             line.update(f"{chat_note(model, think=False)}\n{served_thinking_warning(model)}")
             line.display = True
@@ -190,7 +188,7 @@ class ChatScreen(WizardScreen):
     @work(exclusive=True, group="chat", exit_on_error=False)
     async def stream_answer(self, question: str, answer: Markdown) -> None:
         from toolkit.adapters.ollama.client import Chunk, OllamaClient, Recorder
-        from toolkit.services.chat import take_turn
+        from toolkit.services.chat_turn import take_turn
 
         model = self.conversation.model
         t_sent = time.perf_counter()

@@ -53,8 +53,8 @@ class ComposeScreen(WizardScreen):
             yield Plain(id="compose-yaml")
 
     def on_mount(self) -> None:
-        self.watch(self.wizard, "spec", self.spec_changed)
-        self.watch(self.wizard, "port_offer", lambda _o: self.spec_changed(self.wizard.spec))
+        self.watch(self.app, "spec", self.spec_changed)
+        self.watch(self.app, "port_offer", lambda _o: self.spec_changed(self.wizard.spec))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "free_port":
@@ -104,7 +104,7 @@ class ComposeScreen(WizardScreen):
         self.set_status(f"{spec.model} → {self.path_text}: {state}. s saves.")
 
     def action_toggle_diff(self) -> None:
-        from toolkit.adapters.compose_file import unified_diff
+        from toolkit.services.compose_yaml import unified_diff
 
         path = self.services.compose_path
         view = self.query_one("#compose-yaml", Static)
@@ -119,7 +119,7 @@ class ComposeScreen(WizardScreen):
         view.update(Syntax(diff, "diff", theme="ansi_dark", word_wrap=True))
 
     def action_save(self, force: bool) -> None:
-        from toolkit.adapters.compose_file import write_compose
+        from toolkit.services.compose_yaml import write_compose
 
         if not self.text:
             return

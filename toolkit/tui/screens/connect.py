@@ -1,7 +1,7 @@
 """The Connect panel: what an app needs to use the model the wizard started, one key to copy each part.
 
 Opened from Launch (c) once a server answers, from Chat (ctrl+o) for the model being chatted with,
-and from the command palette. It shows what ``toolkit.core.compose.connect`` builds, the same text as
+and from the command palette. It shows what ``toolkit.core.compose.connect_info`` builds, the same text as
 ``gpuless connect``, with its warning when the served model thinks (``toolkit.core.catalog.thinking``).
 Copying uses ``App.copy_to_clipboard`` (the OSC 52 escape sequence): the terminal puts the text on the
 clipboard if it supports OSC 52 and allows it, which the terminal never reports back, so the
@@ -23,13 +23,13 @@ from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
 from toolkit.core.catalog.thinking import served_thinking_warning
-from toolkit.core.compose.connect import ConnectInfo
+from toolkit.core.compose.connect_info import ConnectInfo
 from toolkit.tui.plain import escaped
 from toolkit.tui.steps import STEPS
 from toolkit.tui.widgets.plain import Plain
 
 if TYPE_CHECKING:
-    from toolkit.tui.app import GpulessApp
+    from toolkit.tui.wizard import Wizard
 
 #: Syntax lexer per snippet.
 LEXERS = {"env": "bash", "curl": "bash", "python": "python", "ollama": "python", "javascript": "javascript"}
@@ -75,8 +75,8 @@ class ConnectScreen(Screen[None]):
         self.copied_once = False
 
     @property
-    def wizard(self) -> GpulessApp:
-        return cast("GpulessApp", self.app)
+    def wizard(self) -> Wizard:
+        return cast("Wizard", self.app)
 
     def compose(self) -> ComposeResult:
         self.title = "gpuless"

@@ -149,9 +149,9 @@ class LaunchScreen(WizardScreen):
         return self.no_docker or (machine is not None and mac_chip(machine) is not None)
 
     def on_mount(self) -> None:
-        self.watch(self.wizard, "spec", self.spec_changed)
-        self.watch(self.wizard, "world", self.world_changed)
-        self.watch(self.wizard, "port_offer", self.offer_changed)
+        self.watch(self.app, "spec", self.spec_changed)
+        self.watch(self.app, "world", self.world_changed)
+        self.watch(self.app, "port_offer", self.offer_changed)
         self.query_one("#launch-url", Input).display = False
         self.show_mode()
 
@@ -329,7 +329,7 @@ class LaunchScreen(WizardScreen):
 
     @work(thread=True, exclusive=True, group="launch", exit_on_error=False)
     def launch_docker(self, model: str) -> None:
-        from toolkit.adapters.docker.runner import DockerRunner
+        from toolkit.services.container import docker
         from toolkit.services.launch import launch
 
         spec = self.wizard.spec
@@ -339,7 +339,7 @@ class LaunchScreen(WizardScreen):
         # The file's own spec is started as it is and the file left alone; a changed plan updates it.
         compose_path = None if spec == file else self.services.compose_path
         changes = spec_changes(file, spec) if file is not None else ()
-        runner = DockerRunner()
+        runner = docker()
         if runner.has_image(spec.image):
             self.app.call_from_thread(
                 self.query_one("#launch-image", Transfer).finish, f"{spec.image} present"

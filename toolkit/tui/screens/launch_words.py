@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from toolkit.core.compose.spec import OllamaServiceSpec
     from toolkit.core.machine.hardware import Machine
     from toolkit.services.world import World
-    from toolkit.tui.services import Services
+    from toolkit.tui.deps import WizardDeps
 
 #: Pull failures and the words for them on the Model row.
 PULL_FAILED = {
@@ -89,7 +89,7 @@ def running_rows(world: World) -> dict[str, str]:
     return rows
 
 
-def mode_line(services: Services, spec: OllamaServiceSpec | None) -> str:
+def mode_line(services: WizardDeps, spec: OllamaServiceSpec | None) -> str:
     """What a launch will do (the image, container and port it starts, or the server it attaches to)."""
     if services.launch_mode != "docker":
         text = f"Attach: using the server at {services.url} (gpuless does not start it)."

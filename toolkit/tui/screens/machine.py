@@ -90,7 +90,7 @@ class MachineScreen(WizardScreen):
             yield Plain("–", id="machine-warnings", classes="warning-list")
 
     def on_mount(self) -> None:
-        self.watch(self.wizard, "machine", self.show_machine)
+        self.watch(self.app, "machine", self.show_machine)
 
     def show_machine(self, machine: Machine | None) -> None:
         if machine is None:

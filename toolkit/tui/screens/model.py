@@ -169,8 +169,8 @@ class ModelScreen(WizardScreen):
 
     def on_mount(self) -> None:
         self.set_columns(metal=False)
-        self.watch(self.wizard, "machine", self.machine_changed)
-        self.watch(self.wizard, "world", lambda _w: self.start_row())
+        self.watch(self.app, "machine", self.machine_changed)
+        self.watch(self.app, "world", lambda _w: self.start_row())
 
     def set_columns(self, *, metal: bool) -> None:
         table = self.query_one(DataTable)

@@ -28,7 +28,7 @@ from toolkit.tui.widgets.transfer import Transfer
 
 if TYPE_CHECKING:
     from toolkit.services.model_copy import Target
-    from toolkit.tui.services import Services
+    from toolkit.tui.deps import WizardDeps
 
 Way = Literal["file", "teammate"]
 #: Seconds the model field must stay unchanged before the volume is looked into.
@@ -43,7 +43,7 @@ class ModelSource(Vertical):
     ModelSource > Input { display: none; }
     """
 
-    def __init__(self, services: Services, row: str, *, id: str | None = None) -> None:
+    def __init__(self, services: WizardDeps, row: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.services = services
         self.row = row

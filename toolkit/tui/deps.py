@@ -1,7 +1,7 @@
 """What the wizard depends on, passed in through ``create_app`` instead of found through globals.
 
-Pilot and snapshot tests build a ``Services`` that points at the loopback test server, a fixed
-machine and a temporary directory; ``default_services`` builds the real one from ``Settings``.
+Pilot and snapshot tests build a ``WizardDeps`` that points at the loopback test server, a fixed
+machine and a temporary directory; ``default_deps`` builds the real one from ``Settings``.
 Engine modules are imported inside the default callables so that importing the TUI stays fast.
 """
 
@@ -20,26 +20,26 @@ LaunchMode = Literal["docker", "attach"]
 
 
 def _load_catalog() -> Catalog:
-    from toolkit.adapters.resources import load_catalog
+    from toolkit.services.machine import catalog
 
-    return load_catalog()
+    return catalog()
 
 
 def _detect_this_machine(cache_dir: Path | None = None) -> Machine:
-    from toolkit.adapters.machine.probes import detect_machine
+    from toolkit.services.machine import this_machine
 
-    return detect_machine(cache_dir=cache_dir)
+    return this_machine(cache_dir=cache_dir)
 
 
 @dataclass(frozen=True)
-class Services:
+class WizardDeps:
     """Dependencies of the wizard.
 
     Attributes:
         settings: user settings (data dir, image, container and volume names).
         ollama_url: the Ollama server the Launch, Benchmark and Chat steps talk to.
         detect: returns the machine to plan for; runs in a thread worker, may be slow.
-        catalog: returns the model catalog (shipped TOML files, read by ``toolkit.adapters.resources``).
+        catalog: returns the model catalog (shipped TOML files, ``toolkit.services.machine.catalog``).
         compose_dir: where the Compose step saves ``compose.yaml``.
         launch_mode: "docker" starts Ollama through the Docker SDK; "attach" uses a server that is
             already running at ``ollama_url`` (the loopback test server, or an Ollama you started).
@@ -80,11 +80,11 @@ class Services:
         return self.compose_dir / "compose.yaml"
 
 
-def default_services(settings: Settings | None = None) -> Services:
+def default_deps(settings: Settings | None = None) -> WizardDeps:
     """The services of a real run: the process's settings (read from the environment when not given),
     history in the data dir."""
     settings = settings or Settings()
     cache_dir = settings.cache_dir
-    return Services(
+    return WizardDeps(
         settings=settings, history_path=settings.history_path, detect=lambda: _detect_this_machine(cache_dir)
     )

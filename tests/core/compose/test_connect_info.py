@@ -1,4 +1,4 @@
-"""toolkit.core.compose.connect: the URLs, env lines and snippets an app needs (pure; no server)."""
+"""toolkit.core.compose.connect_info: the URLs, env lines and snippets an app needs (pure; no server)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from toolkit.core.compose.connect import SNIPPET_IDS, connect_info, server_root
+from toolkit.core.compose.connect_info import SNIPPET_IDS, connect_info, server_root
 
 
 @pytest.mark.parametrize(

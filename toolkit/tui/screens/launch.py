@@ -19,8 +19,6 @@ show what runs already (``toolkit.services.world``, read by the app).
 
 from __future__ import annotations
 
-import platform
-import shutil
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
@@ -32,14 +30,14 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Label, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from toolkit.core.machine.nodocker import no_docker_advice
 from toolkit.errors import (
     DockerUnavailableError,
     PortInUseError,
 )
 from toolkit.tui.messages import EngineReady
 from toolkit.tui.plan import spec_changes
-from toolkit.tui.screens.base import LEAVE_FIELD, WizardScreen
+from toolkit.tui.screens.base import LEAVE_FIELD
+from toolkit.tui.screens.launch_ways import OtherWays
 from toolkit.tui.screens.launch_words import (
     EXPLAINED,
     PULL_FAILED,
@@ -56,17 +54,13 @@ from toolkit.tui.widgets.transfer import Transfer
 from toolkit.tui.widgets.verify_table import verify_table
 
 if TYPE_CHECKING:
-    from toolkit.adapters.ollama.native import NativeResult
     from toolkit.adapters.progress import Progress
     from toolkit.core.compose.spec import OllamaServiceSpec
     from toolkit.core.compose.verify import VerifyReport
     from toolkit.services.world import World
 
-#: Seconds an attached server has to answer before the step gives up.
-ATTACH_TIMEOUT_S = 15.0
 
-
-class LaunchScreen(WizardScreen):
+class LaunchScreen(OtherWays):
     """Model tag and start button on top, one progress row per phase, then the verify report."""
 
     STEP_ID = "launch"
@@ -139,14 +133,6 @@ class LaunchScreen(WizardScreen):
         if action == "bring":  # a model the volume lacks: the local ways besides pulling
             return self.query_one(ModelSource).missing is not None and not self.busy
         return super().check_action(action, parameters)
-
-    def native_offered(self) -> bool:
-        """``r`` is offered without Docker, and on a Mac, where native Ollama uses the GPU (Metal) and
-        Docker only the CPU (the Model step shows both speeds)."""
-        from toolkit.core.estimate.metal import mac_chip
-
-        machine = self.wizard.machine
-        return self.no_docker or (machine is not None and mac_chip(machine) is not None)
 
     def on_mount(self) -> None:
         self.watch(self.app, "spec", self.spec_changed)
@@ -264,16 +250,6 @@ class LaunchScreen(WizardScreen):
         self.query_one("#launch-model", Input).value = self.offer
         self.action_start()
 
-    def action_native(self) -> None:
-        if not self.native_offered() or self.busy or not self.model_typed():
-            return
-        self.prepare_rows(image=False)
-        self.launch_native(self.model_typed())
-
-    def action_attach(self) -> None:
-        if self.no_docker and not self.busy:
-            self.query_one("#launch-url", Input).focus()
-
     @on(Input.Submitted, "#launch-url")
     def attach_submitted(self) -> None:
         url = self.query_one("#launch-url", Input).value.strip()
@@ -281,17 +257,6 @@ class LaunchScreen(WizardScreen):
             return
         self.prepare_rows(image=False)
         self.launch_attach(self.model_typed(), url)
-
-    def show_no_docker(self) -> None:
-        """The ways on without a Docker engine, with the install advice for this OS."""
-        self.no_docker = True
-        advice = no_docker_advice(platform.system(), shutil.which("ollama") is not None)
-        self.query_one("#launch-nodocker", Static).update("\n".join(advice.lines()))
-        url = self.query_one("#launch-url", Input)
-        url.display = True
-        if not url.value:
-            url.value = self.services.url
-        self.refresh_bindings()
 
     def action_cancel(self) -> None:
         """Cancel the launch under way; with none, leave the field so the step keys work (as in Chat)."""
@@ -387,56 +352,6 @@ class LaunchScreen(WizardScreen):
         self.query_one("#launch-pull", Transfer).reset(reason)
         self.offer = offer
         self.refresh_bindings()
-
-    @work(thread=True, exclusive=True, group="launch", exit_on_error=False)
-    def launch_native(self, model: str) -> None:
-        from toolkit.services.native import prepare_and_verify, start_recorded
-
-        spec = self.wizard.default_spec(model)
-        settings = self.services.settings
-        health = self.query_one("#launch-health", Transfer)
-        self.app.call_from_thread(health.detail, f"starting `ollama serve` at {spec.url}…")
-        native, _ = start_recorded(spec, settings)
-        self.app.call_from_thread(health.finish, f"Ollama {native.version} answers ({native.action})")
-        try:
-            report = prepare_and_verify(spec, settings, self.progress_callback())
-        except BaseException as error:
-            self.failed_pull(model, error)
-            raise
-        pull = self.query_one("#launch-pull", Transfer)
-        self.app.call_from_thread(pull.finish, f"{spec.served_model} ready")
-        where = f"pid {native.pid}, log {native.log_path}" if native.pid else "it was running already"
-        summary = f"Ollama runs on this machine ({where}); it keeps running after gpuless quits."
-        self.app.call_from_thread(self.launched, spec.url, spec.served_model, summary, report)
-
-    @work(thread=True, exclusive=True, group="launch", exit_on_error=False)
-    def launch_attach(self, model: str, url: str) -> None:
-        from toolkit.services.launch import attach
-
-        health = self.query_one("#launch-health", Transfer)
-        self.app.call_from_thread(health.detail, f"waiting for {url}…")
-
-        def answered(server: NativeResult) -> None:
-            self.app.call_from_thread(health.finish, f"Ollama {server.version} answers")
-
-        try:
-            attached = attach(
-                url, model, wait_s=ATTACH_TIMEOUT_S, progress=self.progress_callback(), answered=answered
-            )
-        except BaseException as error:
-            self.failed_pull(model, error)
-            raise
-        pull = self.query_one("#launch-pull", Transfer)
-        self.app.call_from_thread(
-            pull.finish, f"{model} {'pulled' if attached.pulled else 'already present'}"
-        )
-        self.app.call_from_thread(
-            self.launched,
-            url,
-            model,
-            "Attached: gpuless did not start this server, so there is nothing to verify.",
-            None,
-        )
 
     def launched(self, url: str, model: str, summary: str, report: VerifyReport | None) -> None:
         text = f"{summary} {model} at {url}. Press c to connect an app, n to benchmark, 6 to chat."

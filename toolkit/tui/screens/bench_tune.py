@@ -31,8 +31,8 @@ class TuneSteps(WizardScreen):
     """The tune's keys, state and workers; the Benchmark screen adds the benchmark."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("t", "tune(1)", "Tune (1 user)"),
-        Binding("u", "tune(4)", "Tune (4 users)"),
+        Binding("t", "tune(1)", "Tune (1)"),
+        Binding("u", "tune(4)", "Tune (4)"),
         Binding("a", "apply_tune", "Apply tune", show=False),
         Binding("k", "keep_tune", "Keep", show=False),
     ]

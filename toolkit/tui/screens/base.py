@@ -127,14 +127,11 @@ class WizardScreen(Screen[None]):
         return bool(self.query_one("#step-error", Static).display)
 
     def show_error(self, error: BaseException, *, notify: bool = True) -> None:
-        """Show ``error`` in this step's panel until dismissed; when the step says it in its own lines
-        instead, as a notification too (with ``notify``). A toast repeating the panel would only cover
-        the step's own lines on a small terminal."""
-        if self.explains(error):
-            if notify:
-                report_error(self.app, error, step=step_by_id(self.STEP_ID).title)
-            return
-        self.show_problem(*describe_error(error), notify=False)
+        """Show ``error`` in this step's panel until dismissed (and as a notification, with ``notify``)."""
+        if notify:
+            report_error(self.app, error, step=step_by_id(self.STEP_ID).title)
+        if not self.explains(error):
+            self.show_problem(*describe_error(error), notify=False)
 
     def explains(self, error: BaseException) -> bool:
         """Whether the step itself says ``error`` and what to do, in its own lines, until the next try

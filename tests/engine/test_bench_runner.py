@@ -158,7 +158,9 @@ async def test_small_run_and_concurrency_sweep(
     assert run.quantization and run.engine_version and run.machine is not None
     # Predicted vs measured: the estimator was asked about this model on this machine.
     metrics = [c.metric for c in result.comparisons]
-    assert metrics[:3] == ["decode tok/s", "prefill tok/s", "TTFT"]
+    # the TTFT row names the prompt it prefilled: the document's, as the server counted it
+    ttft_row = f"TTFT, {document.prompt_tokens:.0f}-token prompt"
+    assert metrics[:3] == ["decode tok/s", "prefill tok/s", ttft_row]
     assert all(c.predicted is not None and c.error_pct is not None for c in result.comparisons)
     # The measured aggregate is tokens over wall time, prefill included; so is its prediction.
     by_metric = {c.metric: c for c in result.comparisons}

@@ -139,7 +139,13 @@ def share(
             settings.gateway_image, settings.gateway_container_name, str(store.gateway_dir), wanted.text
         )
         compose_text = with_gateway(_read(compose_path), block)  # checked before anything starts
-    _start(store, old, ring, config, runner, state, settings.gateway_image, pull, cert)
+    try:
+        _start(store, old, ring, config, runner, state, settings.gateway_image, pull, cert)
+    except BaseException:
+        if cert is not None and cert.made:  # a certificate nobody pinned yet: not left behind
+            for name in (CERT_FILE, KEY_FILE):
+                (store.directory / name).unlink(missing_ok=True)
+        raise
     store.save(ring)
     if compose_path is not None and compose_text is not None:
         write_compose(compose_path, compose_text, force=True)
@@ -178,7 +184,7 @@ def _start(
 ) -> None:
     had_files = store.gateway_dir.exists()
     if state is not None:
-        if state.listen != config.listen:  # its own address is taken by the old gateway, which goes
+        if state.listen != config.listen:  # its own address is freed when it goes
             check_listen_free(config.listen_host, config.listen_port)  # before the old gateway goes
         runner.remove()  # stopped, or listening elsewhere: it is replaced
     files = {NGINX_CONF: render_nginx_conf(config), KEYS_MAP: render_keys_map(ring)}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import stat
 import subprocess
 from collections.abc import Iterator
@@ -26,7 +27,7 @@ from toolkit.adapters.gateway import certificate
 from toolkit.core.share.keys import ShareKey
 from toolkit.core.share.nginx_conf import GatewayConfig, Member, render_nginx_conf
 from toolkit.core.share.tls import parse_fingerprint
-from toolkit.errors import UsageError
+from toolkit.errors import PortInUseError, UsageError
 from toolkit.services import share as service
 from toolkit.settings import Settings
 
@@ -290,3 +291,19 @@ def test_tls_is_turned_on_and_off_on_the_running_gateway_at_the_same_address(
         assert not (settings.share_dir / "gateway" / "tls-key.pem").exists()
     finally:
         service.stop(settings)
+
+
+@pytest.mark.docker
+def test_a_tls_share_that_cannot_start_leaves_no_certificate(
+    ollama_container: ServerHandle, gateway_image: str, tmp_path: Path
+) -> None:
+    settings = share_settings(tmp_path / "data", ollama_container.url, gateway_image)
+    with socket.socket() as taken:
+        taken.bind((LAN, 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(PortInUseError):
+            service.share(settings, listen=f"{LAN}:{port}", add=["alice"], tls=True)
+    assert not (settings.share_dir / "tls-cert.pem").exists()
+    assert not (settings.share_dir / "tls-key.pem").exists()
+    assert not (settings.share_dir / "keys.json").exists()

@@ -40,7 +40,8 @@ from toolkit.errors import UsageError
 @click.option(
     "--tls/--no-tls",
     default=None,
-    help="Speak HTTPS with a self-signed certificate (its fingerprint is printed); default: as running.",
+    help="Speak HTTPS with a self-signed certificate (its fingerprint is printed); default: as the "
+    "running gateway does (plain HTTP for a new one).",
 )
 @click.option("--no-pull", is_flag=True, help="Do not pull the gateway image if it is missing.")
 @click.option(

@@ -147,7 +147,13 @@ def share(
             models_volume,
         )
         compose_text = with_gateway(_read(compose_path), block)  # checked before anything starts
-    _start(settings, store, old, ring, config, runner, state, pull, cert, models_volume)
+    try:
+        _start(settings, store, old, ring, config, runner, state, pull, cert, models_volume)
+    except BaseException:
+        if cert is not None and cert.made:  # a certificate nobody pinned yet: not left behind
+            for name in (CERT_FILE, KEY_FILE):
+                (store.directory / name).unlink(missing_ok=True)
+        raise
     store.save(ring)
     PoolStore(settings.share_dir).save_gateway(GatewaySettings(wanted.host, wanted.port, max_streams))
     if compose_path is not None and compose_text is not None:
@@ -188,7 +194,7 @@ def _start(
 ) -> None:
     had_files = store.gateway_dir.exists()
     if state is not None:
-        if state.listen != config.listen:  # its own address is taken by the old gateway, which goes
+        if state.listen != config.listen:  # its own address is freed when it goes
             check_listen_free(config.listen_host, config.listen_port)  # before the old gateway goes
         runner.remove()  # stopped, or listening elsewhere: it is replaced
     files = {NGINX_CONF: render_nginx_conf(config), KEYS_MAP: render_keys_map(ring)}

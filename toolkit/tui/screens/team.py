@@ -28,6 +28,7 @@ from toolkit.core.target import is_loopback_host
 from toolkit.errors import GpulessError
 from toolkit.tui.messages import EngineReady
 from toolkit.tui.notify import report_error
+from toolkit.tui.steps import STEPS
 from toolkit.tui.widgets.plain import Plain
 
 if TYPE_CHECKING:
@@ -52,7 +53,11 @@ NEED_ADDRESS = (
 class TeamScreen(Screen[None]):
     """Share this laptop (start the gateway, add a key, stop) and join a teammate's share."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close"),
+        # A step key (outside a field) leaves the panel for that step, instead of leaving it stacked there.
+        *(Binding(s.key, f"leave('{s.id}')", s.title, show=False) for s in STEPS),
+    ]
 
     def __init__(self) -> None:
         super().__init__()
@@ -132,7 +137,7 @@ class TeamScreen(Screen[None]):
             url = sharing.gateway_url(settings, sharing.status(settings))
             names = [key.name for key in sharing.list_keys(settings).keys]
         except GpulessError as error:
-            self.app.call_from_thread(self.say, "team-share-status", f"Sharing needs Docker: {error.message}")
+            self.app.call_from_thread(self.say, "team-share-status", f"Cannot tell: {error.message}")
             return
         self.running_url = url
         text = f"Sharing at {url}; keys: {', '.join(names)}." if url else "Not sharing."
@@ -255,6 +260,10 @@ class TeamScreen(Screen[None]):
 
     def action_close(self) -> None:
         self.dismiss()
+
+    def action_leave(self, step_id: str) -> None:
+        self.dismiss()
+        self.wizard.action_goto(step_id)
 
 
 __all__ = ["TeamScreen"]

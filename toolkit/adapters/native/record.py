@@ -2,9 +2,10 @@
 
 A container carries its spec in a label; a process does not. So ``gpuless up --runtime native`` writes
 what it started (process id and start time, the spec, the log file, the ``ollama`` program, the compose
-file it came from) into ``Settings.native_dir``, and ``verify``, ``status``, ``tune``, ``bench``,
-``chat`` and ``connect`` read it back. A record is trusted only while its process is the same one: the
-id alone could have been reused by another program after a reboot, so the start time must match too.
+file it came from) into ``Settings.native_dir``, and ``verify``, ``status``, ``logs``, ``tune``,
+``down``, ``bench``, ``chat`` and ``connect`` read it back. A record is trusted only while its process
+is the same one: the id alone could have been reused by another program after a reboot, so the start
+time must match too.
 """
 
 from __future__ import annotations

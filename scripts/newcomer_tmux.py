@@ -77,13 +77,26 @@ def type_text(literal: str) -> None:
     tmux("send-keys", "-t", SESSION, "-l", literal)
 
 
+def highlighted() -> str:
+    """The Model step's highlighted row, from its details line ("Pick: TAG (…" or "Row: TAG (…")."""
+    for line in screen().splitlines():
+        for label in ("Row: ", "Pick: "):
+            if line.startswith(label):
+                return line[len(label) :].split(" ", 1)[0]
+    return ""
+
+
 def choose_model() -> int:
     """In the Model step: arrow down to MODEL's row and press Enter (which goes on to Compose); the
-    number of arrow presses."""
+    number of arrow presses. Each press waits until the details show the next row, so a slow redraw on
+    a loaded machine cannot make the script press once too often."""
     presses = 0
-    while f"Row: {MODEL} " not in screen() and presses < 60:
+    while (row := highlighted()) != MODEL and presses < 60:
         press("Down", "↑↓ move")
         presses += 1
+        deadline = time.monotonic() + 20
+        while highlighted() == row and time.monotonic() < deadline:
+            time.sleep(0.05)
     press("Enter", "Enter: use it and go on")
     return presses
 

@@ -133,6 +133,7 @@ def test_bench_url_measures_the_pool_with_a_joined_key(
     code, _, err = run(["join", rig.a.url, "--key", rig.a.keys["alice"].secret], capsys)
     assert code == 0, err
     args = ["--concurrency", "1,2", "--reps", "1", "--num-predict", "8", "--shape", "chat", "--no-history"]
+    args += ["--max-seconds", "300", "--max-requests", "20"]  # the sweep is what is checked: no time cut
     code, out, err = run(["bench", "--url", rig.a.url, "--model", MODEL, *args, "--json"], capsys)
     assert code == 0, err
     result = json.loads(out)

@@ -67,7 +67,7 @@ async def _stream_with_client(url: str, key: str, words: int, first: asyncio.Eve
 
 async def _kill_mid_run(rig: Rig) -> tuple[list[str], list[dict[str, object]]]:
     firsts = [asyncio.Event() for _ in range(4)]
-    flying = [asyncio.create_task(_stream_with_client(rig.a.url, rig.key, 600, e)) for e in firsts]
+    flying = [asyncio.create_task(_stream_with_client(rig.a.url, rig.key, 160, e)) for e in firsts]
     await asyncio.wait_for(asyncio.gather(*(e.wait() for e in firsts)), 60)
     # B's gateway counts the requests it answers now (stub_status, read by `pool status`): two of four.
     assert await asyncio.to_thread(gateway_in_flight, rig.b.url, rig.pool_key) == 2

@@ -96,7 +96,7 @@ def staging_dir(settings: Settings) -> Path:
 
 class _Gate:
     """Counts the bytes received by every blob's download, reports progress, and stops them all
-    (Ctrl-C, a failure, or ``stop_after`` bytes, which tests and the benchmark use as a cut line)."""
+    (Ctrl-C, a failure, or ``stop_after`` bytes: the tests' deterministic cut line)."""
 
     def __init__(self, total: int, done: int, progress: Progress | None, stop_after: int | None) -> None:
         self.total, self.done, self.received = total, done, 0

@@ -69,8 +69,9 @@ def share(
 
     \b
     Ollama stays on loopback; only the gateway (nginx) listens on the address
-    you give. Teammate keys may chat, generate, embed and list models; they get
-    403 on pull, push, create, copy, delete and blobs. The admin key may do all.
+    you give. Teammate keys may chat, generate, embed, list models and fetch
+    their files (`gpuless models fetch`); they get 403 on pull, push, create,
+    copy, delete and blobs. The admin key may do all.
     """
     from toolkit.services import share as service
 

@@ -96,7 +96,7 @@ def staging_dir(settings: Settings) -> Path:
 
 class _Gate:
     """Counts the bytes received by every blob's download, reports progress, and stops them all
-    (Ctrl-C, a failure, or ``stop_after`` bytes, which tests and the benchmark use as a cut line)."""
+    (Ctrl-C, a failure, or ``stop_after`` bytes: the tests' deterministic cut line)."""
 
     def __init__(self, total: int, done: int, progress: Progress | None, stop_after: int | None) -> None:
         self.total, self.done, self.received = total, done, 0
@@ -136,6 +136,21 @@ def _check_disk(stage: Path, needed: int) -> None:
         )
 
 
+def _paths(stage: Path, layer: Layer) -> tuple[Path, Path]:
+    """A blob's file in the staging folder once verified, and its partial file before."""
+    final = stage / blob_path(layer.digest)
+    return final, final.with_name(final.name + ".partial")
+
+
+def _kept(stage: Path, layer: Layer) -> int:
+    """Bytes of the blob an earlier run left that this run keeps."""
+    final, partial = _paths(stage, layer)
+    if final.is_file():
+        return layer.size
+    size = partial.stat().st_size if partial.is_file() else 0
+    return resume_point(size, layer.size).offset
+
+
 class _Blobs:
     """Fetches blobs into the staging folder and verifies them."""
 
@@ -144,20 +159,8 @@ class _Blobs:
         self.resumed: list[str] = []
         self.refetched: list[str] = []
 
-    def paths(self, layer: Layer) -> tuple[Path, Path]:
-        final = self.stage / blob_path(layer.digest)
-        return final, final.with_name(final.name + ".partial")
-
-    def kept(self, layer: Layer) -> int:
-        """Bytes of the blob an earlier run left that this run keeps."""
-        final, partial = self.paths(layer)
-        if final.is_file():
-            return layer.size
-        size = partial.stat().st_size if partial.is_file() else 0
-        return resume_point(size, layer.size).offset
-
     def fetch(self, layer: Layer) -> None:
-        final, partial = self.paths(layer)
+        final, partial = _paths(self.stage, layer)
         expected = layer.digest.removeprefix("sha256:")
         if final.is_file():  # an earlier run verified it, then stopped before the import
             with final.open("rb") as data:
@@ -165,7 +168,7 @@ class _Blobs:
                     return
             final.rename(partial)  # changed since: start it again (resume_point sees its length)
         for attempt in range(1 + REFETCHES):
-            kept = self.kept(layer)
+            kept = _kept(self.stage, layer)
             if kept and attempt == 0:
                 self.resumed.append(layer.digest)
             actual = self.share.download(layer, partial, self.gate)
@@ -226,10 +229,9 @@ def fetch_model(
     plan = plan_import((model,), state)
     check_space(plan, state.available, where.volume)
     stage = staging_dir(settings)
-    gate = _Gate(sum(layer.size for layer in plan.copy), 0, progress, stop_after)
+    kept = sum(_kept(stage, layer) for layer in plan.copy)
+    gate = _Gate(sum(layer.size for layer in plan.copy), kept, progress, stop_after)
     blobs = _Blobs(share, stage, gate)
-    kept = sum(blobs.kept(layer) for layer in plan.copy)
-    gate.done = kept
     _check_disk(stage, gate.total - kept)
     started = time.monotonic()
     try:
@@ -243,7 +245,7 @@ def fetch_model(
     seconds = time.monotonic() - started
     done = import_checked(where, (model,), FolderSource(stage), copy_progress)
     for layer in plan.copy:  # in the volume now; partials of other models stay for their next run
-        blobs.paths(layer)[0].unlink(missing_ok=True)
+        _paths(stage, layer)[0].unlink(missing_ok=True)
     return FetchResult(
         ref.short,
         base,

@@ -28,10 +28,10 @@ from toolkit.core.share.model_files import blob_url, manifest_url
 from toolkit.errors import KeyRefusedError, ModelStoreError
 
 CHUNK = 1024 * 1024
-#: The socket's receive buffer, set before the handshake. A fixed 256 KiB (not the kernel's autotuned
-#: several MiB) bounds what is in flight when a download is cut, so a resumed fetch re-sends little;
-#: it is still many round trips of a LAN, and the benchmark shows no loss against curl.
-RECEIVE_BUFFER = 256 * 1024
+#: The socket's receive buffer, set before the handshake. A fixed 1 MiB (not the kernel's autotuned
+#: several) bounds what is in flight when a download is cut, so a resumed fetch re-sends little; it is
+#: still many round trips of a LAN (256 KiB stalled the sender whenever a busy machine was slow to read).
+RECEIVE_BUFFER = 1024 * 1024
 #: Called with each chunk's byte count before it is written; returns how many of them may be written
 #: (fewer: the fetch is being stopped, and ``FetchStopped`` ends the blob after writing those).
 Gate = Callable[[int], int]

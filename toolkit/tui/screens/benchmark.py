@@ -107,7 +107,7 @@ class BenchmarkScreen(TuneSteps):
         if box is not None and box.url == url:
             where += f", container {box.name} {box.health or box.state}"
         self.query_one("#bench-status", Static).update(
-            f"Target: {where}. b runs a quick benchmark (about {QUICK.max_seconds:g} s, "
+            f"Target: {where}. b runs a quick benchmark ({duration_words(QUICK.max_seconds)}; "
             "like `gpuless bench`; `gpuless bench --thorough` for the full sweep); esc or ctrl+c stops it."
         )
         self.show_history(model)

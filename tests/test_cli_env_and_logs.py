@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -32,14 +33,40 @@ def test_every_variable_is_listed_in_help_and_readme(capsys: pytest.CaptureFixtu
         assert f"`{name}`" in readme, f"{name} missing from README.md"
 
 
+def _is_environ(node: ast.AST) -> bool:
+    return isinstance(node, ast.Attribute) and node.attr == "environ"
+
+
+def environment_reads(source: str) -> set[str]:
+    """The variables code reads: ``os.environ["X"]``, ``os.environ.get("X")``, ``"X" in os.environ``
+    (parsed, so a snippet that gpuless prints for an app, holding such text in a string, is not one)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        key: ast.AST | None = None
+        if isinstance(node, ast.Subscript) and _is_environ(node.value):
+            key = node.slice
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args:
+            if node.func.attr == "get" and _is_environ(node.func.value):
+                key = node.args[0]
+        elif isinstance(node, ast.Compare) and any(_is_environ(c) for c in node.comparators):
+            key = node.left
+        if isinstance(key, ast.Constant) and isinstance(key.value, str):
+            found.add(key.value)
+    return found
+
+
+def test_environment_reads_are_found_in_code_not_in_strings() -> None:
+    code = 'import os\nos.environ["A"]\nos.environ.get("B", "x")\nif "C" in os.environ: pass\n'
+    snippet = "TEXT = 'key = os.environ.get(\"OPENAI_API_KEY\")'\n"
+    assert environment_reads(code) == {"A", "B", "C"}
+    assert environment_reads(snippet) == set()
+
+
 def test_every_environment_read_in_the_source_is_listed(capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = run(["--help"], capsys)
     read: set[str] = set()
     for path in (ROOT / "toolkit").rglob("*.py"):
-        read |= set(
-            re.findall(r"os\.environ(?:\.get)?[\[(]\s*\"([A-Z_]+)\"", path.read_text(encoding="utf-8"))
-        )
-        read |= set(re.findall(r"\"([A-Z_]+)\" in os\.environ", path.read_text(encoding="utf-8")))
+        read |= environment_reads(path.read_text(encoding="utf-8"))
     assert read, "the pattern no longer finds os.environ reads"
     for name in read:
         assert name in out, f"{name} is read by toolkit/ but not listed in gpuless --help"

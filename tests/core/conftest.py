@@ -29,6 +29,13 @@ GROUPED: dict[str, str] = {
     "share/invite.py": "share/test_keys.py",
     "share/nginx_conf.py": "share/test_keys.py",
     "share/compose_gateway.py": "share/test_compose_gateway.py",
+    # The gateway's model-file location is checked in the compose/gateway tests that render it.
+    "share/model_files.py": "share/test_compose_gateway.py",
+    # TLS: the fingerprint rules are tested beside the real HTTPS gateway that prints them.
+    "share/tls.py": "share/test_tls.py",
+    # The pool's members and plan are pure rules over measured capacities, tested together.
+    "pool/members.py": "pool/test_pool_logic.py",
+    "pool/plan.py": "pool/test_pool_logic.py",
 }
 
 #: Test modules under tests/core/ named for no core module → what they check.
@@ -36,4 +43,5 @@ EXTRA: dict[str, str] = {
     "bench/test_verdict_slots.py": "the verdict when the server has fewer slots than the streams swept",
     "estimate/test_published_cpu_speeds.py": "the estimator against published CPU benchmarks (tests/data)",
     "estimate/test_published_metal_speeds.py": "the Metal estimate against published Apple figures",
+    "test_bench_words.py": "the words the bench, history and chat use for TTFT, decode speed and errors",
 }

@@ -22,7 +22,7 @@ from toolkit.adapters.native import readback
 from toolkit.adapters.native.target import NativeTarget
 from toolkit.adapters.tune.tuner import Tuner, TuneSettings
 from toolkit.core.compose.spec import build_spec
-from toolkit.core.tune.knobs import Budget, Candidate, Knobs, Objective
+from toolkit.core.tune.knobs import Knobs, Objective, TuneBudget, TuneCandidate
 from toolkit.services.native import find_native, launch_native, stop_native
 from toolkit.services.server_url import server_url
 from toolkit.settings import Settings
@@ -126,9 +126,9 @@ def test_a_native_tune_restores_the_start_when_stopped(native_home: Path) -> Non
         target,
         Objective.for_users(1),
         start,
-        [Candidate(refused, "q8_0 without flash attention"), Candidate(smaller, "ctx 1024")],
+        [TuneCandidate(refused, "q8_0 without flash attention"), TuneCandidate(smaller, "ctx 1024")],
         (),
-        Budget(3600),  # the clock stands still below: the interrupt comes however slow this machine
+        TuneBudget(3600),  # the clock stands still below: the interrupt comes however slow this machine
         settings=TuneSettings(num_predict=4, tokens_per_round=4, min_predict=2),
         clock=lambda: 0.0,
         # The stop comes once the second candidate runs, as a Ctrl-C would (between the tuner's steps).

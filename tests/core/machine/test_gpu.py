@@ -10,8 +10,8 @@ and an 8 GiB RX card (1002:73ff); a VM's virtio display (1af4:1050).
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
+from tests import paths
 from tests.core.recommend.test_warnings import QUIET
 from toolkit.adapters.machine.gpus import read_drm
 from toolkit.adapters.resources import load_catalog
@@ -20,7 +20,7 @@ from toolkit.core.recommend.native_advice import integrated_gpu
 from toolkit.core.recommend.pick import recommend
 from toolkit.core.recommend.warnings import describe_machine_warnings
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "detect"
+FIXTURES = paths.FIXTURES / "detect"
 I5_10310U = "Intel(R) Core(TM) i5-10310U CPU @ 1.70GHz"
 
 

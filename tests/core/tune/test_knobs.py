@@ -10,7 +10,7 @@ from tests.builders import machine
 from tests.core.tune.trials import START, memory
 from toolkit.adapters.resources import load_catalog
 from toolkit.core.tune import knobs as tune
-from toolkit.core.tune.knobs import Budget, Objective
+from toolkit.core.tune.knobs import Objective, TuneBudget
 from toolkit.errors import UsageError
 
 
@@ -23,7 +23,7 @@ def test_objective_rules() -> None:
     with pytest.raises(UsageError):
         Objective.for_users(4, ttft_p95_limit_s=0)
     with pytest.raises(UsageError):
-        Budget(0)
+        TuneBudget(0)
 
 
 def test_users_candidates_most_slots_first_and_never_more_than_users() -> None:
@@ -85,7 +85,7 @@ def test_estimator_memory_grows_with_slots_and_shrinks_with_q8() -> None:
 
 
 def test_budget_keeps_time_to_finish() -> None:
-    budget = Budget(180)
+    budget = TuneBudget(180)
     assert budget.may_try_another(elapsed_s=110, per_candidate_s=20)  # 110 + 20·3 = 170
     assert not budget.may_try_another(elapsed_s=130, per_candidate_s=20)  # 130 + 60 > 180
     assert budget.may_remeasure(elapsed_s=140, per_candidate_s=20)

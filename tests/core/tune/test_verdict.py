@@ -8,7 +8,7 @@ import pytest
 
 from tests.core.tune.trials import START, measured, trial
 from toolkit.core.tune import verdict as tune_verdict
-from toolkit.core.tune.knobs import Candidate, Objective, Trial
+from toolkit.core.tune.knobs import Objective, Trial, TuneCandidate
 
 
 def test_users_winner_must_beat_spread_and_keep_throughput() -> None:
@@ -75,7 +75,7 @@ def test_no_winner_inside_the_spread() -> None:
 def test_failed_candidates_are_skipped_and_ttft_limit_ranks_by_throughput() -> None:
     objective = Objective.for_users(4, ttft_p95_limit_s=2.0)
     start = trial(START, measured(p95=4.0, agg=50), measured(p95=4.2, agg=50))
-    broken = Trial(Candidate(replace(START, num_parallel=4), "x"), error="failed to start")
+    broken = Trial(TuneCandidate(replace(START, num_parallel=4), "x"), error="failed to start")
     two = trial(replace(START, num_parallel=2), measured(p95=1.9, agg=55))
     four = trial(replace(START, num_parallel=4, kv_cache_type="q8_0"), measured(p95=1.0, agg=58))
     assert tune_verdict.top([broken, two, four], start, objective) == [four, two]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from toolkit.core.tune.knobs import Candidate, Knobs, Measurement, Trial
+from toolkit.core.tune.knobs import Knobs, Measurement, Trial, TuneCandidate
 
 START = Knobs(num_parallel=1, num_thread=2, flash_attention=True, kv_cache_type="f16", context_length=4096)
 
@@ -24,4 +24,4 @@ def measured(
 
 
 def trial(knobs: Knobs, *runs: Measurement) -> Trial:
-    return Trial(Candidate(knobs, "test"), runs)
+    return Trial(TuneCandidate(knobs, "test"), runs)

@@ -179,6 +179,7 @@ class LaunchScreen(WizardScreen):
         self.query_one("#launch-result", Static).update("")
         self.query_one("#launch-verify", Static).update("")
         self.query_one("#launch-start", Button).disabled = True
+        self.query_one(ModelSource).cancel_look()
         self.offer = None
         self.docker_launch = image
         self.pull_started = False

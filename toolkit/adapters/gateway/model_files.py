@@ -2,10 +2,11 @@
 
 The standard library's ``http.client``, one connection per file, the key as ``Authorization: Bearer``.
 A blob is read with ``readinto`` into one reused 1 MiB buffer, written to a partial file (created
-user-only) and hashed from that same buffer: one copy per byte, which keeps a fetch as fast as ``curl``
-of the same file (docs/bench-fetch.txt) while every byte is hashed. A partial from an earlier run is
-hashed first and continued with a Range request (``toolkit.core.models.fetch``). Network and file
-errors come out as one line (``KeyRefusedError``, ``ModelStoreError``), saying whether a rerun resumes.
+user-only) and hashed from that same buffer: one copy per byte (httpx's chunking copied each several
+times and ran at half of ``curl``; this runs about as fast, docs/bench-fetch.txt, hashing included).
+A partial from an earlier run is hashed first and continued with a Range request
+(``toolkit.core.models.fetch``). Network and file errors come out as one line (``KeyRefusedError``,
+``ModelStoreError``), saying whether a rerun resumes.
 """
 
 from __future__ import annotations

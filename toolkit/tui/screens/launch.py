@@ -225,6 +225,7 @@ class LaunchScreen(OtherWays):
         self.query_one("#launch-result", Static).update("")
         self.query_one("#launch-verify", Static).update("")
         self.query_one("#launch-start", Button).disabled = True
+        self.query_one(ModelSource).cancel_look()
         self.offer = None
         self.docker_launch = image
         self.pull_started = False

@@ -66,10 +66,16 @@ class ModelSource(Vertical):
 
     def model_changed(self, model: str) -> None:
         """The model field changed: look into the volume once it settles (Docker mode only)."""
-        if self._timer is not None:
-            self._timer.stop()
+        self.cancel_look()
         if self.services.launch_mode == "docker" and model:
             self._timer = self.set_timer(SETTLE_S, lambda: self.look(model))
+
+    def cancel_look(self) -> None:
+        """A launch begins: no look now (its helper container would hold the volume a cancelled launch
+        must remove)."""
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
 
     @work(thread=True, exclusive=True, group="source-look", exit_on_error=False)
     def look(self, model: str) -> None:

@@ -190,7 +190,7 @@ def main() -> int:
         else:
             raise SystemExit(f"newcomer_tmux: no token within 120 s:\n{screen()}")
         step("Chat: first streamed token on screen", "6 (question) Enter", time.monotonic())
-        step("Chat: answer complete", "", wait_for(" tokens · ", 120))
+        step("Chat: answer complete", "", wait_for(" tokens · ", 300))
 
         press("C-o", "^o Connect app")
         step("Connect panel (base URL, env, snippets)", "ctrl+o", wait_for("OPENAI_BASE_URL=", 30))

@@ -21,7 +21,7 @@ async def test_the_enter_hint_and_the_tag_field_show_at_80x24(services: Services
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         hint = app.screen.query_one("#model-hint", Static)
-        assert text_of(hint) == HINT and "Enter: use this model" in HINT
+        assert text_of(hint) == HINT and "Enter: use it and go on" in HINT
         field = app.screen.query_one("#model-tag", Input)
         for widget in (hint, field):
             region = widget.region

@@ -278,7 +278,7 @@ def busy_port_run(image: str, out: Callable[[str], None]) -> bool:
             wait_for(f"127.0.0.1:{offer}", 15)
             press("s", "s saves")
             wait_for("Saved", 15)
-            press("n", "Press n to launch")
+            press("n", "n Nex")  # at 80 columns the footer may cut "Next"
             press("C-s", "^s Start")
             wait_for("to connect an app", 300)
             launched = f"at http://127.0.0.1:{offer}." in flat()
@@ -287,6 +287,8 @@ def busy_port_run(image: str, out: Callable[[str], None]) -> bool:
             out(f"  Launch: {said} on port {offer}, {took:.1f} s from the start (n ↓… Enter f s n ctrl+s)")
             press("C-q", "^q Quit")
             wait_for("Still running", 30)
+        except SystemExit as stop:  # said in the report, not lost with the first run's figures
+            out(f"  FAILED: {str(stop).splitlines()[0]}")
         finally:
             subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
             cleanup = ["gpuless", "down", "--volumes"]

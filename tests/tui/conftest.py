@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -22,6 +23,12 @@ from toolkit.tui.deps import WizardDeps
 
 #: A port on loopback where nothing listens: the "engine unreachable" case, answered at once.
 CLOSED_URL = "http://127.0.0.1:9"
+
+
+def tiny_bench(concurrency: tuple[int, ...] = ()) -> dict[str, Any]:
+    """The smallest benchmark the Benchmark step runs (``Services.bench_overrides``): one chat request of
+    8 tokens without a warm-up, then the sweep's ``concurrency`` levels (none by default)."""
+    return {"reps": 1, "num_predict": 8, "shapes": ("chat",), "concurrency": concurrency, "warmup": False}
 
 
 @pytest.fixture

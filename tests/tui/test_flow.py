@@ -12,7 +12,7 @@ from textual.widgets import Input, Markdown, Static
 from toolkit.tui.app import create_app
 from toolkit.tui.deps import WizardDeps
 
-from .conftest import settle, text_of
+from .conftest import settle, text_of, tiny_bench
 
 MODEL = "smollm2:135m"
 
@@ -25,13 +25,7 @@ async def test_from_detection_to_a_streamed_chat_answer(
         services,
         ollama_url=ollama_server.url,
         history_path=tmp_path / "history.sqlite3",
-        bench_overrides={
-            "reps": 1,
-            "num_predict": 8,
-            "shapes": ("chat",),
-            "concurrency": (1,),
-            "warmup": False,
-        },
+        bench_overrides=tiny_bench((1,)),
     )
     app = create_app(svc)
     async with app.run_test(size=(100, 32)) as pilot:

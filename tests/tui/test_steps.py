@@ -18,7 +18,7 @@ from toolkit.tui.app import create_app
 from toolkit.tui.deps import WizardDeps
 from toolkit.tui.plan import Pick
 
-from .conftest import settle, text_of
+from .conftest import settle, text_of, tiny_bench
 
 MODEL = "smollm2:135m"
 
@@ -293,13 +293,7 @@ async def test_benchmark_without_a_launch_uses_the_servers_model(
         services,
         ollama_url=ollama_server.url,
         history_path=tmp_path / "history.sqlite3",
-        bench_overrides={
-            "reps": 1,
-            "num_predict": 8,
-            "shapes": ("chat",),
-            "concurrency": (),
-            "warmup": False,
-        },
+        bench_overrides=tiny_bench(),
     )
     app = create_app(svc, start="benchmark")
     async with app.run_test(size=(120, 40)) as pilot:

@@ -16,7 +16,7 @@ from toolkit.tui.app import create_app
 from toolkit.tui.deps import WizardDeps
 from toolkit.tui.screens.chat import ChatScreen
 
-from .conftest import settle, text_of
+from .conftest import settle, text_of, tiny_bench
 from .test_chat import status, wait_for
 from .test_connect import panel_text
 
@@ -81,13 +81,7 @@ async def test_benchmark_result_says_thinking_was_off(
     svc = dataclasses.replace(
         services,
         ollama_url=ollama_thinking_server.url,
-        bench_overrides={
-            "reps": 1,
-            "num_predict": 8,
-            "shapes": ("chat",),
-            "concurrency": (),
-            "warmup": False,
-        },
+        bench_overrides=tiny_bench(),
     )
     app = create_app(svc, start="benchmark")
     async with app.run_test(size=(120, 40)) as pilot:

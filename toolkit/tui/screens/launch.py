@@ -70,12 +70,12 @@ class LaunchScreen(OtherWays):
         Binding("escape", "cancel", "Cancel"),
         LEAVE_FIELD,
         Binding("f", "free_port", "Free port"),
-        Binding("c", "app.connect", "Connect app"),
+        Binding("c", "app.connect", "Connect"),
         Binding("o", "try_offer", "Try the offered model"),
         Binding("r", "native", "Run Ollama here"),
         Binding("a", "attach", "Attach to a URL"),
-        Binding("i", "bring('file')", "Import from a file"),
-        Binding("f", "bring('teammate')", "Fetch from a teammate"),
+        Binding("i", "bring('file')", "Import"),
+        Binding("f", "bring('teammate')", "Fetch"),
     ]
 
     def compose_body(self) -> ComposeResult:

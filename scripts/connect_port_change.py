@@ -55,6 +55,7 @@ def run_app(app: Path, env_lines: str) -> str:
 
 
 def serve(work: Path) -> ServerHandle:
+    work.mkdir()
     server = start_server(work, {"OLLAMA_NUM_PARALLEL": "1"}, (BASE,), default_registry_dir())
     create = {"model": MODEL, "from": BASE, "parameters": {"num_predict": 48}, "stream": False}
     httpx.post(f"{server.url}/api/create", json=create, timeout=120).raise_for_status()

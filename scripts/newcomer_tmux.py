@@ -192,7 +192,7 @@ def main() -> int:
         step("Chat: first streamed token on screen", "6 (question) Enter", time.monotonic())
         step("Chat: answer complete", "", wait_for(" tokens · ", 300))
 
-        press("C-o", "^o Connect app")
+        press("C-o", "^o Connect")
         step("Connect panel (base URL, env, snippets)", "ctrl+o", wait_for("OPENAI_BASE_URL=", 30))
 
         press("Escape", "esc Close")

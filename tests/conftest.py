@@ -82,7 +82,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # "lowers aggregate tok/s by 37%" for a candidate that measures +11% on a quiet machine). So in lanes a
 # quiet test holds the lanes' lock exclusively and every other test holds it shared: the quiet test waits
 # for the other lane's current test to end, then runs alone. A gate lock in front keeps a waiting quiet
-# test from being starved by the other lane taking its shared hold again between two tests.
+# test from being starved by the other lane taking its shared hold again between two tests. (scripts/test.sh
+# runs the quiet tests after the lanes instead, so no lane idles; the lock serves runs that mix them.)
 @pytest.fixture(autouse=True)
 def _lanes_lock(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     if not IN_LANES:

@@ -19,6 +19,7 @@ import socketserver
 import struct
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -238,11 +239,19 @@ class _Server(socketserver.ThreadingTCPServer):
                 return h.send_json(
                     {"error": "server busy, please try again.  maximum pending requests exceeded"}, 503
                 )
+            released = False
+
+            def release() -> None:  # before the last chunk: a client may send its next request on it
+                nonlocal released
+                if not released:
+                    released = True
+                    with self.lock:
+                        self.in_flight -= 1
+
             try:
-                return self._stream(h, token, pause=0.3)
+                return self._stream(h, token, pause=0.3, before_final=release)
             finally:
-                with self.lock:
-                    self.in_flight -= 1
+                release()
         h.start_chunked()
         if fault == "content_not_string":
             return h.chunk(b'{"message":{"role":"assistant","content":123},"done":false}\n')
@@ -271,11 +280,14 @@ class _Server(socketserver.ThreadingTCPServer):
         h.chunk(json.dumps(_final(model=HOSTILE_MODEL if fault == "hostile" else MODEL)).encode() + b"\n")
         return h.end_chunked()
 
-    def _stream(self, h: _Handler, token: bytes, pause: float) -> None:
+    def _stream(
+        self, h: _Handler, token: bytes, pause: float, before_final: Callable[[], None] = lambda: None
+    ) -> None:
         h.start_chunked()
         for _ in range(3):
             h.chunk(token)
             time.sleep(pause / 3)
+        before_final()
         h.chunk(json.dumps(_final()).encode() + b"\n")
         h.end_chunked()
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from toolkit.core.compose.render import render_compose_yaml
 from toolkit.core.compose.spec import OllamaServiceSpec
 from toolkit.core.machine.hardware import Machine
 from toolkit.core.recommend.plan import PlanRequest
+from toolkit.errors import ContainerError
 from toolkit.services.planning import plan
 from toolkit.tui.app import create_app
 from toolkit.tui.deps import WizardDeps
@@ -48,6 +50,20 @@ def _write_compose(svc: WizardDeps, machine: Machine, port: int) -> OllamaServic
     svc.compose_dir.mkdir(parents=True, exist_ok=True)
     svc.compose_path.write_text(render_compose_yaml(spec), encoding="utf-8")
     return spec
+
+
+def _down(runner: Any, container: str, volume: str) -> None:
+    """Remove what the test started. The Launch step's volume check (a short-lived helper container that
+    lists the models volume) may still hold the volume a moment after the app has quit: wait for it."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            runner.down(container, volume=volume)
+            return
+        except ContainerError as error:
+            if "in use" not in error.message or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def _row(app: Any, row: str) -> str:
@@ -203,7 +219,7 @@ async def test_a_reopened_wizard_shows_the_running_container_on_launch_and_bench
             # The run goes where the header says.
             assert app.screen.target() == (url, served)  # type: ignore[attr-defined]
     finally:
-        runner.down(spec.container_name, volume=spec.volume_name)
+        _down(runner, spec.container_name, spec.volume_name)
 
 
 @pytest.mark.docker
@@ -236,7 +252,7 @@ async def test_a_file_on_its_own_port_stays_there_through_compose_and_launch(
             assert runner.running_url(spec.container_name) == f"http://127.0.0.1:{port}"
         assert svc.compose_path.read_bytes() == before and _backups(svc) == []
     finally:
-        runner.down(spec.container_name, volume=spec.volume_name)
+        _down(runner, spec.container_name, spec.volume_name)
 
 
 @pytest.mark.docker
@@ -277,4 +293,4 @@ async def test_a_taken_port_is_solved_in_the_wizard(
                     n.message for n in app._notifications
                 ]
         finally:
-            runner.down(svc.settings.container_name, volume=svc.settings.volume_name)
+            _down(runner, svc.settings.container_name, svc.settings.volume_name)

@@ -141,26 +141,40 @@ def test_a_run_on_a_busy_machine_is_kept_but_does_not_calibrate(
 
 
 @pytest.mark.engine
-@pytest.mark.quiet
-def test_one_bench_calibrates_recommend_for_another_model(ollama_server: Any, tmp_path: Path) -> None:
+def test_one_bench_calibrates_recommend_for_another_model(
+    ollama_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     # Issue 12: a benchmark of smollm2 on this machine moves recommend's prediction for gemma3 by the
-    # machine's measured ÷ predicted factor (the factors belong to the machine, not to a model). Run alone
-    # (quiet): a run on a machine busy with other work does not calibrate (the test above).
+    # machine's measured ÷ predicted factor (the factors belong to the machine, not to a model). Whether a run
+    # earns trust (busy, spread, stalls) is the machine's noise, judged by core.estimate.calibration.distrust
+    # (tests/core/estimate) and the busy test above; here the judgement is controlled (the run is trusted), so
+    # the test holds on a noisy machine, and the evidence it was given is checked to come from the real run.
+    import toolkit.services.estimating
+    from tests.cli_run import run as run_in_process
+
+    judged: list[Any] = []
+
+    def trusted(evidence: Any) -> None:
+        judged.append(evidence)
+
+    monkeypatch.setattr(toolkit.services.estimating, "distrust", trusted)
+    monkeypatch.setenv("GPULESS_DATA_DIR", str(tmp_path / "data"))
     run = ("--url", ollama_server.url, *_RUN, "--json")
     plain = json.loads(_gpuless(tmp_path, "recommend", "--model", "gemma3:270m", "--json").stdout)
     assert plain["calibration"] is None
     assert "Not calibrated on this machine yet" in " ".join(plain["reasons"])
 
-    smol = _gpuless(tmp_path, "bench", "--model", "smollm2:135m", *run)
-    assert smol.returncode == 0, smol.stderr
-    told = json.loads(smol.stdout)["calibration"]
+    code, out, err = run_in_process(["bench", "--model", "smollm2:135m", *run], capsys)
+    assert code == 0, err
+    told = json.loads(out)["calibration"]
     assert told["stored"], told["summary"]
     assert told["summary"].startswith("calibration of this machine updated: measured ÷ predicted decode ×")
-    smol_factor = _measured_over_predicted(json.loads(smol.stdout), "decode tok/s")
-    # --no-calibrate stores the run but leaves the calibration alone
-    skipped = _gpuless(tmp_path, "bench", "--model", "gemma3:270m", *run, "--no-calibrate")
-    assert skipped.returncode == 0, skipped.stderr
-    assert json.loads(skipped.stdout)["calibration"] is None
+    assert len(judged) == 1 and judged[0].complete and judged[0].decode_tps > 0
+    smol_factor = _measured_over_predicted(json.loads(out), "decode tok/s")
+    # --no-calibrate stores the run but leaves the calibration alone (and asks for no judgement)
+    code, out, err = run_in_process(["bench", "--model", "gemma3:270m", *run, "--no-calibrate"], capsys)
+    assert code == 0, err
+    assert json.loads(out)["calibration"] is None and len(judged) == 1
 
     after = _gpuless(tmp_path, "recommend", "--model", "gemma3:270m")
     assert after.returncode == 0, after.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import signal
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -111,6 +112,11 @@ def test_up_native_then_verify_status_connect_and_down_find_it(
     assert code != 0 and "no native Ollama started by gpuless" in err and "Traceback" not in err
 
 
+def _status_field(pid: int, name: str) -> str:
+    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return next(line.split(":", 1)[1].strip() for line in lines if line.startswith(f"{name}:"))
+
+
 def test_a_native_tune_restores_the_start_when_stopped(native_home: Path) -> None:
     settings = Settings()
     spec = build_spec(model="smollm2:135m", port=free_port(), context_length=2048, num_thread=1)
@@ -146,6 +152,10 @@ def test_a_native_tune_restores_the_start_when_stopped(native_home: Path) -> Non
     assert env is not None and env["OLLAMA_CONTEXT_LENGTH"] == "2048"
     assert env["OLLAMA_KV_CACHE_TYPE"] == "f16"
     assert readback.verify(now).row("OLLAMA_CONTEXT_LENGTH").status == "applied"
+    # Restarted inside the restore's signals_deferred block, it still answers SIGTERM (a child inherits its
+    # parent's signal mask): `gpuless down` stops it at once rather than killing it after 20 s.
+    blocked = int(_status_field(now.pid or 0, "SigBlk"), 16)
+    assert not blocked & (1 << (signal.SIGTERM - 1) | 1 << (signal.SIGINT - 1) | 1 << (signal.SIGHUP - 1))
 
 
 def test_tune_refuses_a_native_server_gpuless_did_not_start(

@@ -8,7 +8,9 @@ either alone leaks: the signal mask (``pthread_sigmask``) is per thread, and a p
 any thread that does not block it (a worker a library started), after which Python runs the handler in
 the main thread anyway; so the Python-level handlers are replaced too, by one that only notes the
 signal. Outside the main thread (the wizard's workers) handlers cannot be replaced: the mask alone is
-used there. Where signal masks do not exist (Windows) only the handlers are.
+used there. Where signal masks do not exist (Windows) only the handlers are. A child process inherits its
+parent's mask, so a server started inside such a block (a native Ollama restarted by tune) clears it first
+(``unblock_in_child``), or it would ignore the SIGTERM that later stops it.
 """
 
 from __future__ import annotations
@@ -55,6 +57,12 @@ def signals_deferred() -> Iterator[None]:
             signal.signal(number, handler)
         if held and held[0] in previous:
             _deliver(held[0], previous[held[0]])
+
+
+def unblock_in_child() -> None:
+    """Unblock the held signals: run in a child process between fork and exec (``preexec_fn``), so a
+    process started inside ``signals_deferred`` answers SIGINT, SIGTERM and SIGHUP as any other does."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD)
 
 
 def _deliver(signum: int, handler: Callable[[int, FrameType | None], Any] | int | None) -> None:

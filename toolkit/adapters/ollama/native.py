@@ -12,12 +12,14 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from toolkit.adapters.critical import unblock_in_child
 from toolkit.adapters.ollama import admin as ollama_admin
 from toolkit.adapters.ports import check_port_free
 from toolkit.core.compose.spec import OllamaServiceSpec
@@ -89,6 +91,8 @@ def start_native(
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            # started inside a signals_deferred block (tune's restart), it would inherit SIGTERM blocked
+            preexec_fn=unblock_in_child if hasattr(signal, "pthread_sigmask") else None,
         )
     try:
         version = _wait_for(process, spec.url, timeout, log_path)

@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (README.md, line 2 of the quick start; .ci/run calls it too).
 # Installs the package with its test and engine extras and the models (scripts/install-test-deps.sh),
-# then runs lint, types and the test suite in three lanes (pytest-xdist: the Docker tests in two, the native
-# llama.cpp tests in the third, the rest beside them; tests/conftest.py says why), then the few tests marked
-# quiet on their own. GPULESS_TEST_LANES=0 runs the lanes' part in one process instead.
+# then runs lint, types and the test suite in three lanes (pytest-xdist; a Docker test module stays in one
+# lane, tests/conftest.py says why), then the few tests marked quiet on their own. GPULESS_TEST_LANES=0 runs the lanes' part in one process instead.
 # Docker/engine tests skip with a reason when those are missing; set GPULESS_REQUIRE_ENGINES=1
 # (as .ci/run does) to make such a skip a failure. GPULESS_DEPS_INSTALLED=1 skips the install when the
 # caller has just run scripts/install-test-deps.sh itself (.ci/run, through the prepare script).

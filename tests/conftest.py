@@ -3,8 +3,7 @@
 Tests marked ``docker``, ``engine`` or ``browser`` need the real Docker engine, the real llama.cpp engine
 or Debian's chromium. On a developer machine without them they skip with a reason; CI sets
 ``GPULESS_REQUIRE_ENGINES=1`` and then any such skip is reported as a failure, so a green CI run means
-they really ran. It also sorts the tests
-into the lanes scripts/test.sh runs them in.
+they really ran. It also keeps each Docker module's tests in one of the lanes scripts/test.sh runs.
 """
 
 from __future__ import annotations
@@ -49,31 +48,26 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     report.longrepr = f"{marker.name} test skipped but GPULESS_REQUIRE_ENGINES=1 makes it mandatory: {reason}"
 
 
-# The suite runs in lanes (scripts/test.sh: pytest-xdist, three workers): two take the Docker tests, one every
-# test on the native llama.cpp engine, and the plain tests fill in beside them. On two cores a
-# llama.cpp runner with two threads stalls at every barrier while another lane holds a core (a 4 s test
-# took 79 s), so in lanes the test server's runners default to one thread (OLLAMA_TEST_NUM_THREAD, a
-# test-only setting; a request's or model's num_thread still wins).
+# The suite runs in lanes (scripts/test.sh: pytest-xdist, three workers on two cores). A llama.cpp runner
+# with two threads stalls at every barrier while another lane holds a core (a 4 s test took 79 s), so in
+# lanes the test server's runners default to one thread (OLLAMA_TEST_NUM_THREAD, a test-only setting; a
+# request's or model's num_thread still wins).
 IN_LANES = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1
 if IN_LANES:
     os.environ.setdefault("OLLAMA_TEST_NUM_THREAD", "1")
 
 
-#: Docker test modules of the second Docker lane: they wait on containers more than they compute, so a
-#: third lane beside the first Docker lane and the engine lane shortens the run on two cores.
-SECOND_DOCKER_LANE = ("test_tune_faults.py", "test_models_copy.py", "test_listen_address.py", "share")
-
-
+# tryfirst: xdist's own hook reads the groups into the node ids (``--dist loadgroup``), so they must be
+# marked before it runs; marked after, they were ignored and a module's tests spread over the lanes.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Docker tests go to two lanes and native-engine tests to a third (``--dist loadgroup``); a module
-    stays in one lane, which keeps its file order for module-scoped fixtures such as the tune tests'
-    container."""
+    """A Docker test module runs in one lane, in file order: its module-scoped container (the tune tests')
+    is started once rather than once per lane, and its tests that leave the configuration as they found it
+    run before the one that changes it. A test already in a named group (tests shared across modules, such
+    as the pool's) stays in it."""
     for item in items:
-        if item.get_closest_marker("docker"):
-            second = any(part in SECOND_DOCKER_LANE for part in item.path.parts)
-            item.add_marker(pytest.mark.xdist_group("docker-2" if second else "docker"))
-        elif item.get_closest_marker("engine"):
-            item.add_marker(pytest.mark.xdist_group("engine"))
+        if item.get_closest_marker("docker") and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
 
 
 # A test marked ``quiet`` decides by comparing measurements of two configurations (a tune's winner). The

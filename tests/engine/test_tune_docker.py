@@ -101,7 +101,7 @@ def test_no_winner_changes_nothing_and_budget_honoured(project: Project) -> None
     # tests/engine/test_tuner.py.
     before_text = project.compose.read_bytes()
     before_id = project.container()["Id"]
-    budget = 20
+    budget = 10  # the least --budget takes
     t0 = time.monotonic()
     done = project.run("tune", "--users", "4", "--ttft-p95", "0.001", "--budget", str(budget))
     wall = time.monotonic() - t0
@@ -114,10 +114,10 @@ def test_no_winner_changes_nothing_and_budget_honoured(project: Project) -> None
     assert project.container()["Id"] == before_id
 
 
-@pytest.mark.parametrize(("signum", "named"), [(signal.SIGINT, "Ctrl-C"), (signal.SIGTERM, "SIGTERM")])
-def test_a_signal_mid_tune_runs_the_previous_configuration_again(
-    project: Project, signum: signal.Signals, named: str
-) -> None:
+def test_a_ctrl_c_mid_tune_runs_the_previous_configuration_again(project: Project) -> None:
+    # SIGTERM and SIGHUP take the same path (toolkit.adapters.interrupts.STOPPING); a SIGTERM ending a
+    # tune on the real engine is tests/engine/test_tune_faults.py's (it lands during the restore).
+    signum, named = signal.SIGINT, "Ctrl-C"
     before_text = project.compose.read_bytes()
     before = project.fingerprint()
     # Room for the start's two measurements and a candidate's restart at this machine's pace.

@@ -101,6 +101,7 @@ async def test_tune_four_users_then_apply(
     services: WizardDeps, running: tuple[Path, str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from toolkit.adapters.tune import tuner
+    from toolkit.services import container_tune
     from toolkit.tui.screens import bench_tune
 
     # The wizard's tune is what is tested here (keys, live line, result, Apply writing and verifying, the
@@ -109,6 +110,15 @@ async def test_tune_four_users_then_apply(
     # tests/engine/test_tune_docker.py's.
     project, name, _url = running
     monkeypatch.setattr(tuner, "_measure", _measured)
+    # One candidate with more slots (one real restart): the wizard's handling is the same for one as for
+    # ten, and the tune ends when its candidates do, well inside the budget
+    planned = container_tune.generate_candidates
+
+    def one_candidate(*args: Any, **kwargs: Any) -> Any:
+        candidates, pruned = planned(*args, **kwargs)
+        return (next(c for c in candidates if c.knobs.num_parallel > 1),), pruned
+
+    monkeypatch.setattr(container_tune, "generate_candidates", one_candidate)
     budget = 30.0
     monkeypatch.setattr(bench_tune, "TUNE_BUDGET_S", budget)
     before = (project / "compose.yaml").read_text()

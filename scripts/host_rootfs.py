@@ -78,7 +78,32 @@ def files_of(packages: list[str]) -> list[str]:
         real = os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
         if os.path.islink(real) or os.path.isfile(real) or os.path.isdir(real):
             paths.add(real)
-    return sorted(paths)
+    return sorted(paths | _bytecode(paths))
+
+
+def _bytecode(paths: set[str]) -> set[str]:
+    """The compiled modules Debian made at install time (py3compile; dpkg does not list them) of the
+    Python files among ``paths``, with their ``__pycache__`` directories. Without them the image's Python
+    compiles every standard module it imports, each time it starts (the healthcheck's `ollama list`,
+    every 5 s in each container)."""
+    found: set[str] = set()
+    for path in paths:
+        if path.endswith(".py") and os.path.isfile(path):
+            cache = os.path.join(os.path.dirname(path), "__pycache__")
+            stem = os.path.basename(path)[:-3]
+            compiled = [os.path.join(cache, name) for name in _listing(cache) if name.startswith(f"{stem}.")]
+            if compiled:
+                found.update((cache, *compiled))
+    return found
+
+
+_listings: dict[str, list[str]] = {}
+
+
+def _listing(directory: str) -> list[str]:
+    if directory not in _listings:
+        _listings[directory] = sorted(os.listdir(directory)) if os.path.isdir(directory) else []
+    return _listings[directory]
 
 
 def write(out: Path) -> int:

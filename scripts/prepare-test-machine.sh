@@ -10,7 +10,7 @@
 #   4. build the Ollama-API test image gpuless-test/ollama:local (or $GPULESS_TEST_IMAGE) with no registry:
 #      a bookworm rootfs with python3 and libgomp1 (packed from this host's own packages on Debian 12 by scripts/host_rootfs.py,
 #      else downloaded by mmdebstrap, installed then) → `docker import` (cached as
-#      gpuless-test/bookworm-python:base) → `docker build --network host`. It is rebuilt only when its
+#      gpuless-test/bookworm-python:base-2) → `docker build --network host`. It is rebuilt only when its
 #      content hash label differs from the sources'.
 #   5. build the gateway test image gpuless-test/gateway:local (or $GPULESS_GATEWAY_IMAGE): Debian's nginx
 #      binary (`apt-get download nginx`) on the same base, for the `gpuless share` tests; rebuilt when
@@ -19,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 IMAGE=${GPULESS_TEST_IMAGE:-gpuless-test/ollama:local}
-BASE=gpuless-test/bookworm-python:base
+BASE=gpuless-test/bookworm-python:base-2
 LABEL=gpuless.test.source-hash
 WORK=${GPULESS_IMAGE_WORKDIR:-/var/tmp/gpuless-test-image}
 SUDO=""

@@ -17,9 +17,9 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
-from toolkit.adapters.tune.target import ComposeTarget
+from toolkit.adapters.tune.target import ComposeTarget, Target
 from toolkit.adapters.tune.tuner import Progress, Tuner
 from toolkit.core.compose.spec import OllamaServiceSpec
 from toolkit.core.tune.knobs import (
@@ -90,27 +90,43 @@ def prepare(
             f"the container {spec.container_name} of {compose_path} is not running",
             "Start it with `gpuless up` first; tune measures the server you run.",
         )
-    memory_of, candidates, pruned = plan_candidates(spec, objective)
-    start = Knobs.of(spec)
+    planned = plan_candidates(spec, objective)
 
     def restart(candidate: OllamaServiceSpec) -> object:
         return up_and_pull(runner, candidate, pull_image=False)
 
-    target = ComposeTarget(runner, spec, memory_of, start=restart, mem_cap_bytes=objective.mem_cap_bytes)
+    target = ComposeTarget(runner, spec, planned[0], start=restart, mem_cap_bytes=objective.mem_cap_bytes)
+    tuner = checked_tuner(target, spec, objective, budget_s, compose_path, planned, progress, cancelled)
+    return TuneSession(compose_path, spec, runner, target, tuner, len(planned[1]), len(planned[2]))
+
+
+class TunedServer(Target, Protocol):
+    """A server tune restarts (a container or a native Ollama), and the spec it would run ``knobs`` with."""
+
+    def spec_for(self, knobs: Knobs) -> OllamaServiceSpec: ...
+
+
+def checked_tuner(
+    target: TunedServer,
+    spec: OllamaServiceSpec,
+    objective: Objective,
+    budget_s: float,
+    compose_path: Path | None,
+    planned: tuple[MemoryOf, tuple[TuneCandidate, ...], tuple[Pruned, ...]],
+    progress: Progress | None,
+    cancelled: Callable[[], bool] | None,
+) -> Tuner:
+    """The tune of ``target`` over the ``planned`` candidates (``plan_candidates``), once it is known it
+    can end well: a cap that pruned every candidate is checked against what runs now (``check_cap``), and
+    ``compose_path`` (None: no file to write the winner into) against every candidate (``check_editable``)."""
+    memory_of, candidates, pruned = planned
+    start = Knobs.of(spec)
     if objective.mem_cap_bytes is not None and not candidates:
-        check_cap(target.memory_bytes(), target.memory_of(start), objective.mem_cap_bytes)
-    check_editable(compose_path, spec, target.spec_for, candidates)
-    tuner = Tuner(
-        target,
-        objective,
-        start,
-        candidates,
-        pruned,
-        TuneBudget(budget_s),
-        progress=progress,
-        cancelled=cancelled,
-    )
-    return TuneSession(compose_path, spec, runner, target, tuner, len(candidates), len(pruned))
+        check_cap(target.memory_bytes(), memory_of(start), objective.mem_cap_bytes)
+    if compose_path is not None:
+        check_editable(compose_path, spec, target.spec_for, candidates)
+    budget = TuneBudget(budget_s)
+    return Tuner(target, objective, start, candidates, pruned, budget, progress=progress, cancelled=cancelled)
 
 
 def plan_candidates(
@@ -186,30 +202,34 @@ def check_editable(
 def apply_winner(session: TuneSession, knobs: Knobs) -> dict[str, Any]:
     """Write ``knobs`` into the compose file in place through the safe write (diff, backup) and
     ``verify`` the container (already running them: the tuner left the winner running)."""
+    spec = session.target.spec_for(knobs)
+    written = write_winner(session.compose_path, session.spec, spec, spec.container_name, "gpuless up")
+    return written | {"verify": session.runner.verify(spec.container_name).to_dict()}
+
+
+def write_winner(
+    path: Path, before: OllamaServiceSpec, after: OllamaServiceSpec, running: str, start_command: str
+) -> dict[str, Any]:
+    """Write the tuned ``after`` into ``path`` in place of ``before`` (the safe write: the diff, a backup);
+    the file, backup and diff. When it cannot be written, the error says that ``running`` runs the tuned
+    settings while the file keeps the ones before (which ``start_command`` starts again)."""
     from toolkit.adapters.compose_file import write_compose
     from toolkit.core.compose.edit import edit_in_place
 
-    spec = session.target.spec_for(knobs)
-    path = session.compose_path
     try:
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
             raise UsageError(f"cannot read {path} again: {error}") from None
-        written = write_compose(path, edit_in_place(text, session.spec, spec), force=True)
+        written = write_compose(path, edit_in_place(text, before, after), force=True)
     except GpulessError as error:
         error.message += (
-            f"; {spec.container_name} runs the tuned settings, {path} still has the ones before"
-            " (`gpuless up` starts those again)"
+            f"; {running} runs the tuned settings, {path} still has the ones before"
+            f" (`{start_command}` starts those again)"
         )
         raise
-    report = session.runner.verify(spec.container_name)
-    return {
-        "compose_file": str(session.compose_path),
-        "backup": str(written.backup) if written.backup else None,
-        "diff": written.diff,
-        "verify": report.to_dict(),
-    }
+    backup = str(written.backup) if written.backup else None
+    return {"compose_file": str(path), "backup": backup, "diff": written.diff}
 
 
 Ending = Literal["complete", "incomplete", "failed"]

@@ -21,18 +21,8 @@ from toolkit.adapters.native.record import NativeRecord, lock_name
 from toolkit.adapters.native.target import NativeTarget
 from toolkit.adapters.tune.tuner import Progress, Tuner
 from toolkit.core.compose.spec import OllamaServiceSpec
-from toolkit.core.tune.knobs import (
-    Knobs,
-    Objective,
-    TuneBudget,
-)
-from toolkit.services.container_tune import (
-    TuneSession,
-    check_cap,
-    check_editable,
-    plan_candidates,
-    store_history,
-)
+from toolkit.core.tune.knobs import Knobs, Objective
+from toolkit.services.container_tune import TuneSession, checked_tuner, plan_candidates, store_history
 from toolkit.services.readback import runtime_here
 from toolkit.settings import Settings
 
@@ -105,23 +95,9 @@ def _prepare_native(
         from toolkit.adapters.compose_file import check_writable
 
         check_writable(compose_path)
-    memory_of, candidates, pruned = plan_candidates(spec, objective)
-    start = Knobs.of(spec)
-    if objective.mem_cap_bytes is not None and not candidates:
-        check_cap(target.memory_bytes(), memory_of(start), objective.mem_cap_bytes)
-    if compose_path is not None:
-        check_editable(compose_path, spec, target.spec_for, candidates)
-    tuner = Tuner(
-        target,
-        objective,
-        start,
-        candidates,
-        pruned,
-        TuneBudget(budget_s),
-        progress=progress,
-        cancelled=cancelled,
-    )
-    return NativeTuneSession(found, compose_path, spec, target, tuner, len(candidates), len(pruned))
+    planned = plan_candidates(spec, objective)
+    tuner = checked_tuner(target, spec, objective, budget_s, compose_path, planned, progress, cancelled)
+    return NativeTuneSession(found, compose_path, spec, target, tuner, len(planned[1]), len(planned[2]))
 
 
 def apply_winner(session: TuneSession | NativeTuneSession, knobs: Knobs) -> dict[str, Any]:
@@ -136,15 +112,10 @@ def apply_winner(session: TuneSession | NativeTuneSession, knobs: Knobs) -> dict
     spec = session.target.spec_for(knobs)
     written: dict[str, Any] = {"compose_file": None, "backup": None, "diff": ""}
     if session.compose_path is not None:
-        from toolkit.adapters.compose_file import write_compose
-        from toolkit.core.compose.edit import edit_in_place
-
-        path = session.compose_path
-        result = write_compose(
-            path, edit_in_place(path.read_text(encoding="utf-8"), session.spec, spec), force=True
+        running = f"ollama serve (pid {session.record.pid})"
+        written = tune_session.write_winner(
+            session.compose_path, session.spec, spec, running, start_command(session)
         )
-        written = {"compose_file": str(path), "backup": str(result.backup) if result.backup else None,
-                   "diff": result.diff}  # fmt: skip
     return written | {"verify": readback.verify(session.target.record).to_dict()}
 
 

@@ -15,6 +15,7 @@ import json
 import re
 import socket
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -176,6 +177,67 @@ def test_a_bad_key_is_one_line_401_and_leaves_nothing(source: Source, receiver: 
     assert len(errors) == 1 and "refused the key (HTTP 401)" in errors[0], done.stderr
     assert not docker.from_env().volumes.list(filters={"name": receiver.volume})
     assert not (Path(receiver.env["GPULESS_CACHE_DIR"]) / "fetch").exists()
+
+
+def test_a_second_fetch_while_one_runs_is_refused_naming_it(source: Source, receiver: CliProject) -> None:
+    # Another `gpuless models fetch` holds the staging folder (its lock, taken as the fetch takes it): this
+    # one is told which, writes nothing, and runs once the other has ended.
+    stage = Path(receiver.env["GPULESS_CACHE_DIR"]) / "fetch"
+    pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "text": True}
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_STAGE, str(stage)], **pipes)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        done = _fetch_cli(source, receiver, source.alice.secret)
+    finally:
+        holder.communicate(timeout=30)  # stdin closed: the holder lets go
+    errors = [line for line in done.stderr.splitlines() if line.startswith("gpuless: error:")]
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert len(errors) == 1, done.stderr
+    assert f"another `gpuless models fetch` (pid {holder.pid}) is working on the staging folder" in errors[0]
+    assert not docker.from_env().volumes.list(filters={"name": receiver.volume})
+    assert not list((stage / "blobs").iterdir())
+    again = _fetch_cli(source, receiver, source.alice.secret)
+    assert again.returncode == 0, again.stderr
+
+
+def test_an_https_share_is_fetched_from_once_joined_with_its_fingerprint(
+    source: Source, receiver: CliProject
+) -> None:
+    # The share turns TLS on at the same address (a self-signed certificate): untrusted, the fetch is one
+    # line that says how to pin it; joined with the fingerprint, `models fetch NAME` uses the joined URL,
+    # key and certificate. TLS goes off again, as the module's other tests expect.
+    secured = share_service.share(source.settings, listen=None, tls=True)
+    try:
+        assert secured.url is not None and secured.url.startswith("https://") and secured.fingerprint
+        untrusted = receiver.run("models", "fetch", secured.url, SMOL, "--key", source.alice.secret)
+        errors = [line for line in untrusted.stderr.splitlines() if line.startswith("gpuless: error:")]
+        assert untrusted.returncode != 0 and "Traceback" not in untrusted.stderr
+        assert len(errors) == 1 and "a certificate this laptop does not trust" in errors[0], untrusted.stderr
+        assert f"gpuless join {secured.url} --key KEY --fingerprint" in untrusted.stderr
+        assert not docker.from_env().volumes.list(filters={"name": receiver.volume})
+
+        joined = receiver.run(
+            "join", secured.url, "--key", source.alice.secret, "--fingerprint", secured.fingerprint
+        )
+        assert joined.returncode == 0, joined.stderr
+        done = receiver.run("models", "fetch", SMOL, "--json")
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["url"] == secured.url
+    finally:
+        share_service.share(source.settings, listen=None, tls=False)
+    received = blob_hashes(receiver.env["GPULESS_IMAGE"], receiver.volume)
+    assert len(received) == 2 and all(source.hashes[name] == digest for name, digest in received.items())
+
+
+#: Holds the staging folder's lock as a running fetch does, until its stdin closes.
+_HOLD_STAGE = """
+import sys
+from pathlib import Path
+from toolkit.adapters.docker.project_lock import exclusive
+with exclusive("the staging folder", Path(sys.argv[1]), command="models fetch"):
+    print("held", flush=True)
+    sys.stdin.read()
+"""
 
 
 def test_a_blob_damaged_on_the_way_is_fetched_again(source: Source, receiver: CliProject) -> None:

@@ -6,7 +6,8 @@ is checked there and in the staging folder. The blobs then come several at once 
 the staging folder (``<cache>/fetch``, user-only), each continued where an earlier run stopped and
 hashed against its digest; one whose bytes hash wrong is fetched once more from its first byte. Only
 when every blob checked is anything copied, through the import path (``model_copy.import_checked``):
-the volume gets the blobs, then the manifest, so the model appears whole or not at all.
+the volume gets the blobs, then the manifest, so the model appears whole or not at all. One fetch at
+a time uses the staging folder: a second, from another terminal or the wizard, is told which holds it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from toolkit.adapters import joined
+from toolkit.adapters.docker.project_lock import exclusive
 from toolkit.adapters.gateway.model_files import FetchStopped, ShareFiles
 from toolkit.adapters.models.archive import FolderSource, Progress, hash_file
 from toolkit.adapters.models.volume import ModelVolume
@@ -63,9 +65,9 @@ class FetchResult:
     plan: ImportPlan
 
 
-def share_for(settings: Settings, url: str | None, key: str | None) -> tuple[str, str]:
-    """The share's URL and key: those given, else the share ``gpuless join`` saved (its key is used
-    only for that same server)."""
+def share_for(settings: Settings, url: str | None, key: str | None) -> tuple[str, str, str | None]:
+    """The share's URL, key and pinned certificate: those given, else the share ``gpuless join`` saved
+    (its key and certificate are used only for that same server; None: the system's authorities)."""
     if url is None:
         saved = joined.load(settings)
         if saved is None:
@@ -76,7 +78,7 @@ def share_for(settings: Settings, url: str | None, key: str | None) -> tuple[str
         url = saved.url
     target = check_target(url, explicit=True, command="models fetch")  # typed by the user: may be the LAN
     key = (key or joined.key_for(target, settings) or "").strip()
-    return target, key
+    return target, key, joined.cert_for(target, settings)
 
 
 def joined_url(settings: Settings) -> str | None:
@@ -220,8 +222,8 @@ def fetch_model(
     ``where``. ``stop_after`` stops the transfer after that many bytes as a cut connection would
     (partial files kept; ModelStoreError); a later call resumes."""
     ref = ModelRef.parse(name)
-    base, key = share_for(settings, url, key)
-    share = ShareFiles(base, key)
+    base, key, cafile = share_for(settings, url, key)
+    share = ShareFiles(base, key, cafile=cafile)
     data = share.manifest(ref)
     manifest = parse_manifest(data, f"the manifest of {ref.short} from {base}")
     model = ArchiveModel(ref, manifest, data)
@@ -229,23 +231,26 @@ def fetch_model(
     plan = plan_import((model,), state)
     check_space(plan, state.available, where.volume)
     stage = staging_dir(settings)
-    kept = sum(_kept(stage, layer) for layer in plan.copy)
-    gate = _Gate(sum(layer.size for layer in plan.copy), kept, progress, stop_after)
-    blobs = _Blobs(share, stage, gate)
-    _check_disk(stage, gate.total - kept)
-    started = time.monotonic()
-    try:
-        blobs.fetch_all(plan.copy, connections)
-    except FetchStopped:
-        raise ModelStoreError(
-            f"the fetch of {ref.short} stopped after {format_bytes(gate.received)}; "
-            "the partial files are kept and no model was added",
-            "Run the same command again: it resumes where it stopped.",
-        ) from None
-    seconds = time.monotonic() - started
-    done = import_checked(where, (model,), FolderSource(stage), copy_progress)
-    for layer in plan.copy:  # in the volume now; partials of other models stay for their next run
-        _paths(stage, layer)[0].unlink(missing_ok=True)
+    # one fetch at a time into the staging folder: two would write one blob's partial file at once, and
+    # the first to finish would remove blobs the other is about to import
+    with exclusive("the staging folder", stage, command="models fetch"):
+        kept = sum(_kept(stage, layer) for layer in plan.copy)
+        gate = _Gate(sum(layer.size for layer in plan.copy), kept, progress, stop_after)
+        blobs = _Blobs(share, stage, gate)
+        _check_disk(stage, gate.total - kept)
+        started = time.monotonic()
+        try:
+            blobs.fetch_all(plan.copy, connections)
+        except FetchStopped:
+            raise ModelStoreError(
+                f"the fetch of {ref.short} stopped after {format_bytes(gate.received)}; "
+                "the partial files are kept and no model was added",
+                "Run the same command again: it resumes where it stopped.",
+            ) from None
+        seconds = time.monotonic() - started
+        done = import_checked(where, (model,), FolderSource(stage), copy_progress)
+        for layer in plan.copy:  # in the volume now; partials of other models stay for their next run
+            _paths(stage, layer)[0].unlink(missing_ok=True)
     return FetchResult(
         ref.short,
         base,

@@ -128,5 +128,6 @@ def _holder(fd: int) -> str:
     except OSError:
         words = []
     pid = f" (pid {words[0]})" if words and words[0].isdigit() else ""
-    command = words[1] if len(words) > 1 and words[1].isalpha() else ""
+    named = words[1:]  # one word or more: `tune`, `models fetch`
+    command = " ".join(named) if named and all(word.isalpha() for word in named) else ""
     return f"`gpuless {command}`{pid}" if command else f"gpuless run{pid}"

@@ -45,27 +45,56 @@ class FetchStopped(Exception):
 
 
 class ShareFiles:
-    """The model files of the share at ``base`` (its gateway's URL), read with ``key``."""
+    """The model files of the share at ``base`` (its gateway's URL), read with ``key``; over https the
+    certificate is checked against ``cafile`` alone when given (the one ``gpuless join`` pinned for a
+    share's self-signed certificate), else against the system's authorities."""
 
-    def __init__(self, base: str, key: str, timeout_s: float = 30.0) -> None:
+    def __init__(self, base: str, key: str, timeout_s: float = 30.0, cafile: str | None = None) -> None:
         self.base = base.rstrip("/")
         self._key = key
         self._timeout = timeout_s
+        self._cafile = cafile
         parts = urlsplit(self.base)
         self._https = parts.scheme == "https"
         self._host, self._port = parts.hostname or "", parts.port or (443 if self._https else 80)
 
+    def _tls(self) -> ssl.SSLContext:
+        try:
+            return ssl.create_default_context(cafile=self._cafile)
+        except (OSError, ssl.SSLError) as error:  # the pinned file is gone or damaged
+            reason = getattr(error, "strerror", None) or error
+            raise ModelStoreError(
+                f"cannot read the pinned certificate {self._cafile}: {reason}",
+                "Join the share again: gpuless join URL --key KEY --fingerprint SHA256:…",
+            ) from None
+
     def _connect(self, what: str) -> http.client.HTTPConnection:
         connection = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
+        context = self._tls() if self._https else None
         try:
             sock = _open_socket(self._host, self._port, self._timeout)
-            if self._https:
-                sock = ssl.create_default_context().wrap_socket(sock, server_hostname=self._host)
-        except OSError as error:  # ssl.SSLError included
+        except OSError as error:
             raise ModelStoreError(
                 f"cannot reach {self.base} to fetch {what}: {error}",
                 "Check the URL (`gpuless share` prints it) and that the share runs; a rerun resumes.",
             ) from None
+        if context is not None:
+            try:
+                sock = context.wrap_socket(sock, server_hostname=self._host)
+            except ssl.SSLCertVerificationError as error:
+                sock.close()
+                raise ModelStoreError(
+                    f"cannot fetch {what}: {self.base} presented a certificate this laptop does not trust"
+                    f" ({error.verify_message})",
+                    f"A share's own certificate is trusted once joined: gpuless join {self.base} --key KEY"
+                    " --fingerprint SHA256:… (the line `gpuless share` printed), then fetch again.",
+                ) from None
+            except OSError as error:  # ssl.SSLError included: plain HTTP on the port, a cut handshake
+                sock.close()
+                raise ModelStoreError(
+                    f"cannot reach {self.base} to fetch {what}: {error}",
+                    "Check the URL (`gpuless share` prints it) and that the share runs; a rerun resumes.",
+                ) from None
         connection.sock = sock  # http.client sends on it (it connects only when it has none)
         return connection
 

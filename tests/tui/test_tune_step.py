@@ -3,10 +3,12 @@ Keep; without a compose file or a running container, one clear line and nothing 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -150,3 +152,54 @@ async def test_tune_four_users_then_apply(
         assert _lock_from_another_process(name) == "taken"  # let go once applied
     assert f'OLLAMA_NUM_PARALLEL: "{slots}"' in (project / "compose.yaml").read_text()
     assert [p.read_text() for p in project.glob("compose.yaml.*.bak")] == [before]
+
+
+@pytest.mark.docker
+async def test_ctrl_c_mid_tune_restores_the_start_then_a_second_quits(
+    services: WizardDeps, running: tuple[Path, str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from toolkit.adapters.tune import tuner
+    from toolkit.services import container_tune
+
+    # Controlled as above; the candidate's measurement lasts until the stop is asked for, so ctrl+c lands
+    # while the candidate runs on any machine. The container really restarts, there and back.
+    project, name, _url = running
+    before = (project / "compose.yaml").read_text()
+    planned = container_tune.generate_candidates
+    candidate_runs, stop_asked = threading.Event(), threading.Event()
+
+    def one_candidate(*args: Any, **kwargs: Any) -> Any:
+        candidates, pruned = planned(*args, **kwargs)
+        return (next(c for c in candidates if c.knobs.num_parallel > 1),), pruned
+
+    async def measured(url: str, model: str, users: int, rounds: int, predict: int, knobs: Knobs, *a: Any,
+                       **k: Any) -> Measurement:  # fmt: skip
+        if knobs.num_parallel > 1:
+            candidate_runs.set()
+            deadline = time.monotonic() + 120
+            while not stop_asked.is_set() and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+        return await _measured(url, model, users, rounds, predict, knobs)
+
+    monkeypatch.setattr(container_tune, "generate_candidates", one_candidate)
+    monkeypatch.setattr(tuner, "_measure", measured)
+    app = create_app(dataclasses.replace(services, compose_dir=project), start="benchmark")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        stop_asked = app.screen._tune_stop  # what ctrl+c sets (the tuner reads it between its steps)
+        await pilot.press("u")
+        deadline = time.monotonic() + 180  # a bound for a slow machine, not a wait
+        while time.monotonic() < deadline and not candidate_runs.is_set():
+            await pilot.pause(0.1)
+        assert candidate_runs.is_set() and _env(name)["OLLAMA_NUM_PARALLEL"] != "1"
+        await pilot.press("ctrl+c")
+        await settle(pilot, 180)
+        status = text_of(app.screen.query_one("#tune-status", Static))
+        assert status.startswith("Tune stopped: the configuration that ran before runs again."), status
+        assert status.endswith("ctrl+c again quits.") and app.is_running
+        assert _env(name)["OLLAMA_NUM_PARALLEL"] == "1"
+        assert _lock_from_another_process(name) == "taken"  # the tune let go of the container
+        await pilot.press("ctrl+c")
+        await pilot.pause(0.5)
+        assert not app.is_running
+    assert (project / "compose.yaml").read_text() == before and not list(project.glob("compose.yaml.*.bak"))

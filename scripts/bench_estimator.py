@@ -31,8 +31,6 @@ import argparse
 import math
 import statistics
 import sys
-import tomllib
-import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -40,6 +38,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scripts import published_points  # noqa: E402
 from toolkit.core.catalog.model import ModelSpec, QuantVariant  # noqa: E402
 from toolkit.core.estimate.estimator import estimate  # noqa: E402
 from toolkit.core.estimate.params import DEFAULT_PARAMS, EstimatorParams  # noqa: E402
@@ -115,32 +114,12 @@ PRE_FIT = replace(
 
 
 def load_points(path: Path = DATA) -> list[Point]:
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    models: dict[str, Any] = data["model"]
+    models, raw_points = published_points.read(path)
     points = []
-    for raw in data["point"]:
+    for raw in raw_points:
         geo = models[raw["model"]]
-        spec = ModelSpec(
-            name=raw["model"],
-            family=geo["family"],
-            architecture="llama",
-            params=geo["params"],
-            layers=geo["layers"],
-            heads=geo["heads"],
-            kv_heads=geo["kv_heads"],
-            head_dim=geo["head_dim"],
-            embedding_length=geo["hidden"],
-            context_length=131072,
-            tied_embeddings=geo["tied_embeddings"],
-        )
-        size = geo["q4_k_m_bytes"]
-        variant = QuantVariant(
-            tag=raw["model"],
-            quant="Q4_K_M",
-            size_bytes=size,
-            size_verified=True,
-            bits_per_weight=size * 8 / geo["params"],
-        )
+        spec = published_points.model_spec(raw["model"], geo)
+        variant = published_points.variant(raw["model"], "Q4_K_M", geo["q4_k_m_bytes"], geo["params"])
         threads = raw["threads"]
         cpu = CpuInfo(
             model=raw["machine"],
@@ -169,7 +148,7 @@ def load_points(path: Path = DATA) -> list[Point]:
                 prompt_tokens=raw["prompt_tokens"],
                 decode_tps=raw.get("decode_tps"),
                 prefill_tps=raw.get("prefill_tps"),
-                held_out=zlib.crc32(raw["id"].encode()) % 2 == 1,
+                held_out=published_points.held_out(raw["id"]),
             )
         )
     return points

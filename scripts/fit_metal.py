@@ -21,8 +21,6 @@ import argparse
 import math
 import statistics
 import sys
-import tomllib
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
@@ -30,6 +28,7 @@ from unittest import mock
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scripts import published_points  # noqa: E402
 from toolkit.core.catalog.model import ModelSpec, QuantVariant  # noqa: E402
 from toolkit.core.estimate import metal  # noqa: E402
 
@@ -53,43 +52,25 @@ class Point:
 
 
 def load_points(path: Path = DATA) -> list[Point]:
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    models, raw_points = published_points.read(path)
     points = []
-    for raw in data["point"]:
-        geo = data["model"][raw["model"]]
-        spec = ModelSpec(
-            name=raw["model"],
-            family=geo["family"],
-            architecture="llama",
-            params=geo["params"],
-            layers=geo["layers"],
-            heads=geo["heads"],
-            kv_heads=geo["kv_heads"],
-            head_dim=geo["head_dim"],
-            embedding_length=geo["hidden"],
-            context_length=131072,
-        )
-        size = round(raw["size_gib"] * GIB)
-        variant = QuantVariant(
-            tag=raw["id"],
-            quant=raw["quant"],
-            size_bytes=size,
-            size_verified=True,
-            bits_per_weight=size * 8 / geo["params"],
-        )
+    for raw in raw_points:
+        geo = models[raw["model"]]
         points.append(
             Point(
                 id=raw["id"],
                 source=raw["source"],
                 chip=metal.APPLE_CHIPS[raw["chip"]],
                 gpu_cores=raw["gpu_cores"],
-                model=spec,
-                variant=variant,
+                model=published_points.model_spec(raw["model"], geo),
+                variant=published_points.variant(
+                    raw["id"], raw["quant"], round(raw["size_gib"] * GIB), geo["params"]
+                ),
                 decode_depth=raw.get("decode_depth"),
                 prompt_tokens=raw.get("prompt_tokens", 512),
                 decode_tps=raw.get("decode_tps"),
                 prefill_tps=raw.get("prefill_tps"),
-                held_out=zlib.crc32(raw["id"].encode()) % 2 == 1,
+                held_out=published_points.held_out(raw["id"]),
             )
         )
     return points

@@ -22,11 +22,12 @@ from textual.widgets import Input
 
 from toolkit.core.compose.spec import OllamaServiceSpec
 from toolkit.core.machine.hardware import Machine
+from toolkit.core.recommend.file_settings import ServerSettings
 from toolkit.services.world import World
 from toolkit.tui.deps import WizardDeps, default_deps
 from toolkit.tui.messages import ComposeSaved, EngineReady, MachineDetected, ModelChosen
 from toolkit.tui.notify import report_error
-from toolkit.tui.plan import FALLBACK_MODEL, ServerSettings, port_of_url
+from toolkit.tui.plan import FALLBACK_MODEL, port_of_url
 from toolkit.tui.steps import STEPS, next_step, step_by_id
 
 if TYPE_CHECKING:

@@ -8,18 +8,19 @@ wizard's Ollama URL, so a test server on another loopback port gets a container 
 
 An existing gpuless compose file wins over those defaults: for its own model with no setting changed,
 its spec is used as it is (Launch starts what the file says and writes nothing); otherwise its port,
-users, exposure, names and image are kept unless the Settings area changes them.
+users, exposure, names and image are kept unless the Settings area changes them
+(``toolkit.core.recommend.file_settings``, which also says what a new spec changes in the file).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, get_args
+from typing import TYPE_CHECKING, get_args
 from urllib.parse import urlsplit
 
 from toolkit.core.compose.spec import DEFAULT_PORT, KvCacheType, OllamaServiceSpec
+from toolkit.core.recommend.file_settings import UNCHANGED, ServerSettings, file_kept, request_over
 from toolkit.core.recommend.plan import Plan, PlanRequest
-from toolkit.core.units import GIB, format_bytes
 from toolkit.services.planning import plan
 
 if TYPE_CHECKING:
@@ -66,62 +67,13 @@ def _kv(value: str) -> KvCacheType:
     return "f16"
 
 
-@dataclass(frozen=True)
-class ServerSettings:
-    """The Settings area's values; None keeps the file's value (or, with no file, the plan's).
-
-    Attributes:
-        port: the host port the server answers on.
-        users: requests served at once (OLLAMA_NUM_PARALLEL).
-        mem_limit_gib: the container's memory cap in GiB; None sizes it from the estimate.
-        expose: listen on every address (the LAN) instead of loopback only.
-    """
-
-    port: int | None = None
-    users: int | None = None
-    mem_limit_gib: float | None = None
-    expose: bool | None = None
-
-    def changes(self, spec: OllamaServiceSpec) -> bool:
-        """Whether a value set here differs from ``spec``'s."""
-        mem = None if self.mem_limit_gib is None else int(self.mem_limit_gib * GIB)
-        return any(
-            mine is not None and mine != theirs
-            for mine, theirs in (
-                (self.port, spec.port),
-                (self.users, spec.num_parallel),
-                (mem, spec.mem_limit_bytes),
-                (self.expose, spec.expose),
-            )
-        )
-
-
-def _memory(value: int | None) -> str:
-    return "sized from the estimate" if value is None else format_bytes(value)
-
-
-def spec_changes(old: OllamaServiceSpec, new: OllamaServiceSpec) -> tuple[str, ...]:
-    """What ``new`` changes in ``old``, in the Settings area's words ("port 38434 → 38435")."""
-    where = {False: "this machine only", True: "the LAN"}
-    pairs: tuple[tuple[str, Any, Any], ...] = (
-        ("model", old.model, new.model),
-        ("port", old.port, new.port),
-        ("users", old.num_parallel, new.num_parallel),
-        ("memory cap", _memory(old.mem_limit_bytes), _memory(new.mem_limit_bytes)),
-        ("listens on", where[old.expose], where[new.expose]),
-        ("context", old.context_length, new.context_length),
-        ("image", old.image, new.image),
-    )
-    return tuple(f"{name} {a} → {b}" for name, a, b in pairs if a != b)
-
-
 def plan_for(
     services: WizardDeps,
     machine: Machine | None,
     model: str,
     choice: Pick | None = None,
     file: OllamaServiceSpec | None = None,
-    server: ServerSettings = ServerSettings(),
+    server: ServerSettings = UNCHANGED,
 ) -> Plan:
     """The plan for ``model`` on ``machine`` (``choice``: the Model step's pick, if any; ``file``: the
     compose file's spec, whose values are kept unless ``server`` changes them)."""
@@ -142,32 +94,7 @@ def plan_for(
             users=choice.num_parallel,
             kv_cache_type=_kv(choice.kv_cache_type),
         )
-    if file is not None:
-        request = replace(
-            request,
-            port=file.port,
-            users=file.num_parallel,
-            expose=file.expose,
-            image=file.image,
-            container_name=file.container_name,
-            volume_name=file.volume_name,
-            keep_alive=file.keep_alive,
-        )
-        if file.model == model:  # sized for this model: its context, cache and cap stay
-            request = replace(
-                request,
-                context_length=file.context_length,
-                kv_cache_type=file.kv_cache_type,
-                mem_limit_bytes=file.mem_limit_bytes if server.users in (None, file.num_parallel) else None,
-            )
-    request = replace(
-        request,
-        port=server.port if server.port is not None else request.port,
-        users=server.users if server.users is not None else request.users,
-        expose=server.expose if server.expose is not None else request.expose,
-    )
-    if server.mem_limit_gib is not None:
-        request = replace(request, mem_limit_bytes=int(server.mem_limit_gib * GIB))
+    request = request_over(request, file, server)
     if machine is None:  # the Machine step has not answered yet: a quick look, no bandwidth probe
         machine = this_machine(measure_bandwidth=False, docker=False)
     return plan(request, machine=machine, catalog=services.catalog(), settings=settings)
@@ -179,10 +106,10 @@ def spec_for(
     model: str,
     choice: Pick | None = None,
     file: OllamaServiceSpec | None = None,
-    server: ServerSettings = ServerSettings(),
+    server: ServerSettings = UNCHANGED,
 ) -> OllamaServiceSpec:
     """The service spec of ``plan_for`` (what the Compose step writes and the Launch step starts); the
     file's own spec when it is for ``model`` and no setting changes it."""
-    if file is not None and file.model == model and not server.changes(file):
+    if file is not None and file_kept(file, model, server):
         return file
     return plan_for(services, machine, model, choice, file, server).spec

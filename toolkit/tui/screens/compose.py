@@ -19,9 +19,9 @@ from textual.widgets import Static
 
 from toolkit.core.compose.render import render_compose_yaml
 from toolkit.core.compose.spec import OllamaServiceSpec
+from toolkit.core.recommend.file_settings import spec_changes
 from toolkit.errors import ComposeFileExistsError
 from toolkit.tui.messages import ComposeSaved
-from toolkit.tui.plan import spec_changes
 from toolkit.tui.screens.base import WizardScreen
 from toolkit.tui.widgets.plain import Plain
 from toolkit.tui.widgets.settings_area import SettingsArea

@@ -30,12 +30,12 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Label, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from toolkit.core.recommend.file_settings import spec_changes
 from toolkit.errors import (
     DockerUnavailableError,
     PortInUseError,
 )
 from toolkit.tui.messages import EngineReady
-from toolkit.tui.plan import spec_changes
 from toolkit.tui.screens.base import LEAVE_FIELD
 from toolkit.tui.screens.launch_ways import OtherWays
 from toolkit.tui.screens.launch_words import (

@@ -16,8 +16,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Select, Static
 
+from toolkit.core.recommend.file_settings import ServerSettings
 from toolkit.core.units import GIB
-from toolkit.tui.plan import ServerSettings
 from toolkit.tui.widgets.plain import Plain
 
 if TYPE_CHECKING:

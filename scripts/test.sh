@@ -8,6 +8,11 @@
 # caller has just run scripts/install-test-deps.sh itself (.ci/run, through the prepare script).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Bytecode is cached (in the repo's ignored __pycache__ folders) even where the machine sets
+# PYTHONDONTWRITEBYTECODE: without it every lane compiled and assertion-rewrote all 300 test modules
+# again (8 s of CPU per process, 3.5 s with the cache), and every gpuless process a test starts compiled
+# what it imports.
+unset PYTHONDONTWRITEBYTECODE
 [ "${GPULESS_DEPS_INSTALLED:-}" = 1 ] || bash scripts/install-test-deps.sh
 python3 -m ruff check toolkit tests scripts
 python3 -m ruff format --check toolkit tests scripts

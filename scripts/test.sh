@@ -14,9 +14,14 @@ cd "$(dirname "$0")/.."
 # what it imports.
 unset PYTHONDONTWRITEBYTECODE
 [ "${GPULESS_DEPS_INSTALLED:-}" = 1 ] || bash scripts/install-test-deps.sh
+# While lint and types hold one core, one collection on the other fills that cache for the lanes (its
+# errors, if any, are the lanes' to report).
+python3 -m pytest --collect-only -q "$@" >/dev/null 2>&1 &
+warm=$!
 python3 -m ruff check toolkit tests scripts
 python3 -m ruff format --check toolkit tests scripts
 python3 -m mypy
+wait "$warm" || true
 # The tests marked quiet compare two configurations' measurements: they run after the lanes, alone, so no
 # lane has to stand idle while one of them holds the machine (tests/conftest.py, _lanes_lock).
 # Exit code 5 is pytest's "no test selected" (arguments that pick no quiet test, or only quiet ones).

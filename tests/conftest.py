@@ -64,10 +64,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """A Docker test module runs in one lane, in file order: its module-scoped container (the tune tests')
     is started once rather than once per lane, and its tests that leave the configuration as they found it
     run before the one that changes it. A test already in a named group (tests shared across modules, such
-    as the pool's) stays in it."""
+    as the pool's) stays in it.
+
+    In lanes, the tests on the real llama.cpp engine are handed out before the plain ones (a stable sort,
+    so each module keeps its order): xdist gives out the groups first, then single tests in collection
+    order, so the run ends on short plain tests that fill the lanes evenly rather than on long engine tests
+    collected last (the wizard's)."""
     for item in items:
         if item.get_closest_marker("docker") and not item.get_closest_marker("xdist_group"):
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    if IN_LANES:
+        items.sort(key=lambda item: item.get_closest_marker("engine") is None)
 
 
 # A test marked ``quiet`` decides by comparing measurements of two configurations (a tune's winner). The

@@ -38,7 +38,8 @@ def _spec(
     Without --model the recommendation's pick is served; with --model the catalog entry (when there is
     one) still sizes the memory limit; explicit options win. ``engine`` is the engine it will run on
     (with ``profile``: the profile's own machine and engine, for a what-if file). On a Mac a Docker plan
-    (not ``native``) also says what native Ollama on the Metal GPU would reach.
+    (not ``native``) also says what native Ollama on the Metal GPU would reach, and a ``native`` plan with no
+    --model serves native Ollama's own pick.
     """
     from toolkit.core.recommend.plan import PlanRequest
     from toolkit.services.planning import plan as make_plan
@@ -59,6 +60,7 @@ def _spec(
         network=opts.get("network"),
         memlock=opts.get("memlock"),
         swappiness=opts.get("swappiness"),
+        native=native,
     )
     plan = make_plan(request, profile=profile, engine=engine, settings=settings)
     for note in plan.notes:

@@ -141,6 +141,32 @@ def test_docker_desktop_pick_mentions_the_vm(catalog: Catalog) -> None:
     assert any("Settings → Resources" in reason for reason in result.reasons)
 
 
+def test_a_mac_gets_native_ollamas_own_pick_judged_by_metal_and_its_own_memory(catalog: Catalog) -> None:
+    # Docker's pick is judged by the CPU in an 8 GiB VM; natively the GPU's speed and the Mac's 16 GB let
+    # a better model reach the target, and the reasons say which, right after the Metal sentence.
+    result = recommend(profile_machine("apple-m2-16gb"), catalog)
+    docker, native = result.pick, result.native_pick
+    assert docker is not None and native is not None and native.tag != docker.tag
+    assert native.quality > docker.quality and native.tier == 1 and native.meets_target
+    assert native.decode_tps == result.metal[native.tag].decode_tps  # judged by its Metal figure
+    assert native.total_bytes > result.budget.usable_bytes * 0.5  # bigger than the VM would comfortably hold
+    docker_view = next(c for c in result.candidates if c.tag == native.tag)
+    assert not docker_view.meets_target  # in Docker, on the CPU, it is too slow
+    assert result.reasons[1].startswith(f"Natively the pick would be {native.tag}")
+    assert f"~{native.decode_tps:.0f} tok/s on the Metal GPU" in result.reasons[1]
+    assert result.to_dict()["native_pick"]["tag"] == native.tag
+
+
+def test_no_native_pick_off_a_mac_for_several_users_or_for_a_named_model(catalog: Catalog) -> None:
+    laptop = recommend(profile_machine("laptop-16gb-ddr5"), catalog)
+    assert laptop.native_pick is None and not any("Natively" in r for r in laptop.reasons)
+    assert laptop.to_dict()["native_pick"] is None
+    mac = profile_machine("apple-m2-16gb")
+    assert recommend(mac, catalog, users=2).native_pick is None  # Metal's figures are one stream's
+    asked = recommend(mac, catalog, only=(catalog.find("qwen3:4b"),))
+    assert not any("Natively" in r for r in asked.reasons)  # the user named the model
+
+
 def test_what_if_ram_cores_bandwidth(catalog: Catalog) -> None:
     base = profile_machine("laptop-8gb-ddr4")
     bigger = what_if(base, ram_gb=32, cores=8, bandwidth_gbps=102.4)

@@ -79,3 +79,23 @@ def test_without_an_engine_the_quota_is_capped_by_this_machines_cpus(catalog: Ca
     plan = plan_service(machine, catalog, PlanRequest(model="qwen2.5:0.5b", cpus=8))
     assert plan.spec.cpus == 4.0
     assert "cpus lowered from 8 to 4: the machine has only 4 CPUs" in plan.spec.adjustments
+
+
+def test_a_native_plan_on_a_mac_serves_native_ollamas_own_pick(catalog: Catalog) -> None:
+    from toolkit.adapters.resources import load_shipped_profile
+    from toolkit.core.machine.profile import machine_from_profile
+
+    mac = machine_from_profile(load_shipped_profile("apple-m2-16gb"))
+    result = recommend(mac, catalog)
+    assert result.pick is not None and result.native_pick is not None
+    docker = plan_service(mac, catalog, PlanRequest())
+    native = plan_service(mac, catalog, PlanRequest(native=True))
+    assert docker.spec.model == result.pick.tag and docker.advice is not None  # the Metal sentence
+    assert native.spec.model == result.native_pick.tag and native.advice is None
+    named = plan_service(mac, catalog, PlanRequest(model="qwen3:4b", native=True))
+    assert named.spec.model.startswith("qwen3:4b")  # a named model is served as named
+    laptop = builders.machine()
+    assert (
+        plan_service(laptop, catalog, PlanRequest(native=True)).spec
+        == plan_service(laptop, catalog, PlanRequest()).spec
+    )  # off a Mac, native changes nothing in the plan

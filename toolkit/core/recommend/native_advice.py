@@ -6,6 +6,8 @@
   a prompt of P tokens, an answer of A tokens), so a figure can be compared with a published one that
   measures something else (llama-bench's tg128 at ~64 tokens, LocalScore's average over long contexts).
 - ``native_reason``: on a Mac, native Ollama (Metal) beside Docker's CPU-only figure.
+- ``native_pick_reason``: on a Mac, the model native Ollama serves best when it is not Docker's pick (the
+  GPU's speed and the Mac's own memory, not the VM's, let a larger model reach the target).
 - ``integrated_gpu``: the integrated GPU of a Windows or Linux laptop (its CPU name, else what the OS lists),
   which Ollama in gpuless's container never uses.
 """
@@ -17,6 +19,8 @@ import re
 from toolkit.core.estimate.metal import MetalEstimate
 from toolkit.core.machine.gpu import integrated_of
 from toolkit.core.machine.hardware import Machine
+from toolkit.core.recommend.candidate import Candidate
+from toolkit.core.units import format_memory
 
 #: The command that starts the Ollama installed on this machine (the Ollama app on a Mac) instead of the
 #: container.
@@ -46,6 +50,16 @@ def native_reason(tag: str, docker_tps: float, metal: MetalEstimate) -> str:
         f"is the fast path: native Ollama (Metal, `{NATIVE_COMMAND}`) is predicted to run {tag} at "
         f"~{metal.decode_tps:.0f} tok/s (prefill ~{metal.prefill_tps:.0f} tok/s, TTFT {metal.ttft_s:.1f} s); "
         f"in Docker, CPU only, {docker_tps:.1f} tok/s."
+    )
+
+
+def native_pick_reason(native: Candidate) -> str:
+    """The Mac sentence for native Ollama's own pick, when it differs from Docker's."""
+    memory = format_memory(native.total_bytes)
+    return (
+        f"Natively the pick would be {native.tag} (score {native.use_case_score}/10):"
+        f" ~{native.decode_tps:.0f} tok/s on the Metal GPU, {memory} of the Mac's own memory (no Docker"
+        f" VM); `{NATIVE_COMMAND}` serves it when no --model is given."
     )
 
 

@@ -21,18 +21,25 @@ thinking models) is ``toolkit.core.recommend.candidate``'s job.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from toolkit import defaults
 from toolkit.core.catalog.model import Catalog, ModelSpec, QuantVariant, normalise_use_case
-from toolkit.core.estimate.estimator import decode_depth_for, estimate
+from toolkit.core.estimate.estimator import Estimate, decode_depth_for, estimate
+from toolkit.core.estimate.grades import grade
 from toolkit.core.estimate.metal import MetalEstimate, mac_chip, metal_estimate
 from toolkit.core.estimate.params import DEFAULT_PARAMS, EstimatorParams
 from toolkit.core.machine.hardware import Machine
 from toolkit.core.recommend.budget import Budget, memory_budget
 from toolkit.core.recommend.candidate import ANSWER_TOKENS, Candidate, judge, rank_key
-from toolkit.core.recommend.native_advice import igpu_reason, integrated_gpu, native_reason, speed_basis
+from toolkit.core.recommend.native_advice import (
+    igpu_reason,
+    integrated_gpu,
+    native_pick_reason,
+    native_reason,
+    speed_basis,
+)
 from toolkit.core.recommend.reasons import pick_reasons
 from toolkit.errors import UsageError
 
@@ -64,6 +71,8 @@ class Recommendation:
             plus the first answer tokens).
         basis: one sentence saying which speed the figures mean (``native_advice.speed_basis``).
         metal: on a Mac, native Ollama's (Metal GPU) figures per candidate tag; empty elsewhere.
+        native_pick: on a Mac (one user), the pick for native Ollama: every candidate judged by its Metal
+            figures against the Mac's own memory (no Docker VM); None elsewhere.
     """
 
     machine: str
@@ -81,6 +90,7 @@ class Recommendation:
     decode_depth: int = 0
     basis: str = ""
     metal: Mapping[str, MetalEstimate] = field(default_factory=dict)
+    native_pick: Candidate | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -99,6 +109,7 @@ class Recommendation:
             "pick": self._with_metal(self.pick) if self.pick else None,
             "reasons": list(self.reasons),
             "candidates": [self._with_metal(c) for c in self.candidates],
+            "native_pick": self._with_metal(self.native_pick) if self.native_pick else None,
         }
 
     def _with_metal(self, candidate: Candidate) -> dict[str, Any]:
@@ -147,6 +158,7 @@ def recommend(
     candidates = []
     chip = mac_chip(machine)
     metal: dict[str, MetalEstimate] = {}
+    estimated: list[tuple[ModelSpec, QuantVariant, Estimate]] = []
     for model, variant in pairs:
         ctx = min(context, model.context_length)
         prompt = min(prompt_tokens, context)
@@ -166,14 +178,34 @@ def recommend(
             metal[variant.tag] = metal_estimate(
                 model, variant, chip, depth=depth, prompt_tokens=prompt, kv_cache_type=kv_cache_type
             )
+        estimated.append((model, variant, est))
         candidates.append(judge(model, variant, est, budget, use_case, target_tps, context))
     ranked = tuple(sorted(candidates, key=lambda c: rank_key(c, use_case)))
     pick = ranked[0] if ranked and ranked[0].tier < 5 else None
+    native_pick = None
+    if metal and users == 1:  # Metal's figures are one stream's
+        native_budget = memory_budget(replace(machine, docker=replace(machine.docker, reachable=False)))
+        natively = [
+            judge(
+                model,
+                variant,
+                on_metal(est, metal[variant.tag]),
+                native_budget,
+                use_case,
+                target_tps,
+                context,
+            )
+            for model, variant, est in estimated
+        ]
+        best = min(natively, key=lambda c: rank_key(c, use_case), default=None)
+        native_pick = best if best is not None and best.tier < 5 else None
     asked = only is not None
     notes = {m.name: m.notes for m, _ in pairs if not m.good_at} if asked else {}
     reasons = pick_reasons(pick, ranked, budget, machine, use_case, target_tps, context, users, asked, notes)
     if pick is not None and pick.tag in metal:
         reasons.insert(0, native_reason(pick.tag, pick.decode_tps, metal[pick.tag]))
+    if native_pick is not None and not asked and (pick is None or native_pick.tag != pick.tag):
+        reasons.insert(1 if pick is not None and pick.tag in metal else 0, native_pick_reason(native_pick))
     igpu = integrated_gpu(machine)
     if igpu is not None:
         reasons.append(igpu_reason(igpu))
@@ -201,6 +233,20 @@ def recommend(
             default_depth=decode_depth is None,
         ),
         metal=metal,
+        native_pick=native_pick,
+    )
+
+
+def on_metal(est: Estimate, metal: MetalEstimate) -> Estimate:
+    """``est`` (one stream) with native Ollama's Metal speeds in place of the CPU's; memory unchanged."""
+    return replace(
+        est,
+        decode_tps=metal.decode_tps,
+        aggregate_tps=metal.decode_tps,
+        single_stream_tps=metal.decode_tps,
+        prefill_tps=metal.prefill_tps,
+        ttft_s=metal.ttft_s,
+        grade=grade(metal.decode_tps),
     )
 
 

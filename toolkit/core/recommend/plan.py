@@ -57,6 +57,8 @@ class PlanRequest:
         network: "host" or "ports"; None = decided from the engine.
         memlock: force the memlock ulimit on (True) or leave it off (None/False).
         swappiness: force ``mem_swappiness: 0`` on or off; None = decided from the engine.
+        native: for native Ollama rather than the container: on a Mac, with no model named, the pick is
+            native Ollama's own (``Recommendation.native_pick``: Metal speeds, the Mac's own memory).
     """
 
     model: str | None = None
@@ -74,6 +76,7 @@ class PlanRequest:
     network: NetworkMode | None = None
     memlock: bool | None = None
     swappiness: bool | None = None
+    native: bool = False
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,8 @@ def plan_service(
         params=params,
     )
     pick = result.pick
+    if request.native and only is None and result.native_pick is not None:
+        pick = result.native_pick
     if pick is None:
         if only is None or not result.candidates:
             raise UsageError(
@@ -159,7 +164,8 @@ def plan_service(
     # The catalog's full tag is served (``qwen2.5:1.5b`` → ``qwen2.5:1.5b-instruct-q4_K_M``): the exact
     # file that was sized, which a registry's moving default tag is not.
     spec = _build(machine, request, pick.tag, limit, threads, ())
-    metal = result.metal.get(pick.tag)
+    # the Docker-vs-Metal sentence is about Docker's pick (a native pick's figures are already Metal's)
+    metal = None if pick is result.native_pick and request.native else result.metal.get(pick.tag)
     advice = native_reason(pick.tag, pick.decode_tps, metal) if metal is not None else None
     return Plan(spec, pick, tuple(notes), advice)
 

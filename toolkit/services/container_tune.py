@@ -91,13 +91,14 @@ def prepare(
             "Start it with `gpuless up` first; tune measures the server you run.",
         )
     planned = plan_candidates(spec, objective)
+    memory_of = planned[0]
 
     def restart(candidate: OllamaServiceSpec) -> object:
         return up_and_pull(runner, candidate, pull_image=False)
 
-    target = ComposeTarget(runner, spec, planned[0], start=restart, mem_cap_bytes=objective.mem_cap_bytes)
+    target = ComposeTarget(runner, spec, memory_of, start=restart, mem_cap_bytes=objective.mem_cap_bytes)
     tuner = checked_tuner(target, spec, objective, budget_s, compose_path, planned, progress, cancelled)
-    return TuneSession(compose_path, spec, runner, target, tuner, len(planned[1]), len(planned[2]))
+    return TuneSession(compose_path, spec, runner, target, tuner, len(tuner.candidates), len(tuner.pruned))
 
 
 class TunedServer(Target, Protocol):

@@ -97,7 +97,8 @@ def _prepare_native(
         check_writable(compose_path)
     planned = plan_candidates(spec, objective)
     tuner = checked_tuner(target, spec, objective, budget_s, compose_path, planned, progress, cancelled)
-    return NativeTuneSession(found, compose_path, spec, target, tuner, len(planned[1]), len(planned[2]))
+    counts = len(tuner.candidates), len(tuner.pruned)
+    return NativeTuneSession(found, compose_path, spec, target, tuner, *counts)
 
 
 def apply_winner(session: TuneSession | NativeTuneSession, knobs: Knobs) -> dict[str, Any]:
@@ -112,9 +113,8 @@ def apply_winner(session: TuneSession | NativeTuneSession, knobs: Knobs) -> dict
     spec = session.target.spec_for(knobs)
     written: dict[str, Any] = {"compose_file": None, "backup": None, "diff": ""}
     if session.compose_path is not None:
-        running = f"ollama serve (pid {session.record.pid})"
         written = tune_session.write_winner(
-            session.compose_path, session.spec, spec, running, start_command(session)
+            session.compose_path, session.spec, spec, label(session), start_command(session)
         )
     return written | {"verify": readback.verify(session.target.record).to_dict()}
 
@@ -125,7 +125,8 @@ def start_command(session: TuneSession | NativeTuneSession) -> str:
 
 
 def label(session: TuneSession | NativeTuneSession) -> str:
-    """What is tuned, for the first line ("the container gpuless-ollama", "ollama serve (pid 4242)")."""
+    """What is tuned, for the first line ("the container gpuless-ollama", "ollama serve (pid 4242) at
+    http://127.0.0.1:11434")."""
     if isinstance(session, TuneSession):
         return f"the container {session.spec.container_name}"
     return f"ollama serve (pid {session.record.pid}) at {session.spec.url}"

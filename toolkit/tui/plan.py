@@ -110,6 +110,6 @@ def spec_for(
 ) -> OllamaServiceSpec:
     """The service spec of ``plan_for`` (what the Compose step writes and the Launch step starts); the
     file's own spec when it is for ``model`` and no setting changes it."""
-    if file is not None and file_kept(file, model, server):
+    if file is not None and file_kept(file, model, server):  # None checked again for mypy's narrowing
         return file
     return plan_for(services, machine, model, choice, file, server).spec

@@ -68,16 +68,19 @@ class ShareFiles:
                 "Join the share again: gpuless join URL --key KEY --fingerprint SHA256:…",
             ) from None
 
+    def _unreachable(self, what: str, error: OSError) -> ModelStoreError:
+        return ModelStoreError(
+            f"cannot reach {self.base} to fetch {what}: {error}",
+            "Check the URL (`gpuless share` prints it) and that the share runs; a rerun resumes.",
+        )
+
     def _connect(self, what: str) -> http.client.HTTPConnection:
         connection = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
         context = self._tls() if self._https else None
         try:
             sock = _open_socket(self._host, self._port, self._timeout)
         except OSError as error:
-            raise ModelStoreError(
-                f"cannot reach {self.base} to fetch {what}: {error}",
-                "Check the URL (`gpuless share` prints it) and that the share runs; a rerun resumes.",
-            ) from None
+            raise self._unreachable(what, error) from None
         if context is not None:
             try:
                 sock = context.wrap_socket(sock, server_hostname=self._host)
@@ -91,10 +94,7 @@ class ShareFiles:
                 ) from None
             except OSError as error:  # ssl.SSLError included: plain HTTP on the port, a cut handshake
                 sock.close()
-                raise ModelStoreError(
-                    f"cannot reach {self.base} to fetch {what}: {error}",
-                    "Check the URL (`gpuless share` prints it) and that the share runs; a rerun resumes.",
-                ) from None
+                raise self._unreachable(what, error) from None
         connection.sock = sock  # http.client sends on it (it connects only when it has none)
         return connection
 

@@ -158,7 +158,6 @@ def recommend(
     candidates = []
     chip = mac_chip(machine)
     metal: dict[str, MetalEstimate] = {}
-    estimated: list[tuple[ModelSpec, QuantVariant, Estimate]] = []
     for model, variant in pairs:
         ctx = min(context, model.context_length)
         prompt = min(prompt_tokens, context)
@@ -178,7 +177,6 @@ def recommend(
             metal[variant.tag] = metal_estimate(
                 model, variant, chip, depth=depth, prompt_tokens=prompt, kv_cache_type=kv_cache_type
             )
-        estimated.append((model, variant, est))
         candidates.append(judge(model, variant, est, budget, use_case, target_tps, context))
     ranked = tuple(sorted(candidates, key=lambda c: rank_key(c, use_case)))
     pick = ranked[0] if ranked and ranked[0].tier < 5 else None
@@ -186,16 +184,8 @@ def recommend(
     if metal and users == 1:  # Metal's figures are one stream's
         native_budget = memory_budget(replace(machine, docker=replace(machine.docker, reachable=False)))
         natively = [
-            judge(
-                model,
-                variant,
-                on_metal(est, metal[variant.tag]),
-                native_budget,
-                use_case,
-                target_tps,
-                context,
-            )
-            for model, variant, est in estimated
+            judge(m, v, on_metal(c.estimate, metal[v.tag]), native_budget, use_case, target_tps, context)
+            for (m, v), c in zip(pairs, candidates, strict=True)
         ]
         best = min(natively, key=lambda c: rank_key(c, use_case), default=None)
         native_pick = best if best is not None and best.tier < 5 else None
